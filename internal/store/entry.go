@@ -1,0 +1,145 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Entry is what an engine remembers of a response id to upsert it later:
+// a fingerprint of its content, its time, its score and the group it added
+// to in every rollup. Keeping the groups (not the raw dimensions) lets an
+// engine retract an old contribution without recomputing it, even after the
+// rollup configuration changed.
+type Entry struct {
+	FP     string
+	At     int64 // unix seconds
+	Score  int
+	Groups []RollupGroup
+}
+
+// RollupGroup is one group a response counts in.
+type RollupGroup struct {
+	Rollup string
+	Group  string
+}
+
+// EntryOf computes the entry of a validated response under rollups.
+func EntryOf(r Response, rollups []Rollup) Entry {
+	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score}
+	for _, ru := range rollups {
+		if g, ok := ru.GroupOf(r.Dims); ok {
+			e.Groups = append(e.Groups, RollupGroup{Rollup: ru.Name(), Group: g})
+		}
+	}
+	return e
+}
+
+// Minute is the id of the entry's minute bucket.
+func (e Entry) Minute() int64 { return window.Calendar{}.Bucket(window.Minute, time.Unix(e.At, 0)) }
+
+// Same reports whether a new version of a response (n) is a duplicate of the
+// stored one (e): same content, and the same time unless the producer left
+// the time out.
+func (e Entry) Same(n Entry, atGiven bool) bool {
+	return e.FP == n.FP && (!atGiven || e.At == n.At)
+}
+
+// Encode writes the entry in the compact form the Redis engine stores and
+// its Lua script parses: "fp;at;score;rollup=group;...". Separators cannot
+// occur in values: dimension values are validated to [A-Za-z0-9 -_.@].
+func (e Entry) Encode() string {
+	var b strings.Builder
+	b.WriteString(e.FP)
+	b.WriteByte(';')
+	b.WriteString(strconv.FormatInt(e.At, 10))
+	b.WriteByte(';')
+	b.WriteString(strconv.Itoa(e.Score))
+	for _, g := range e.Groups {
+		b.WriteByte(';')
+		b.WriteString(g.Rollup)
+		b.WriteByte('=')
+		b.WriteString(g.Group)
+	}
+	return b.String()
+}
+
+// DecodeEntry parses Encode's output.
+func DecodeEntry(s string) (Entry, error) {
+	parts := strings.Split(s, ";")
+	if len(parts) < 3 {
+		return Entry{}, fmt.Errorf("decode entry %q: too few parts", s)
+	}
+	at, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return Entry{}, fmt.Errorf("decode entry %q: time: %w", s, err)
+	}
+	score, err := strconv.Atoi(parts[2])
+	if err != nil {
+		return Entry{}, fmt.Errorf("decode entry %q: score: %w", s, err)
+	}
+	e := Entry{FP: parts[0], At: at, Score: score}
+	for _, p := range parts[3:] {
+		name, group, ok := strings.Cut(p, "=")
+		if !ok {
+			return Entry{}, fmt.Errorf("decode entry %q: group %q", s, p)
+		}
+		e.Groups = append(e.Groups, RollupGroup{Rollup: name, Group: group})
+	}
+	return e, nil
+}
+
+// Fingerprint hashes a response's content except its time, which Same
+// compares separately. Two versions with equal fingerprints are the same
+// answer.
+func Fingerprint(r Response) string {
+	h := fnv.New64a()
+	// A length-prefixed encoding so that no two different contents hash the
+	// same input.
+	write := func(s string) {
+		fmt.Fprintf(h, "%d:%s|", len(s), s)
+	}
+	write(strconv.Itoa(r.Score))
+	write(r.Dims.Channel)
+	write(r.Dims.Segment)
+	write(r.Dims.Team)
+	write(r.Dims.Agent)
+	write(r.Comment)
+	for _, t := range r.Tags {
+		write(t)
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// Payload is the part of a response the change log carries for consumers
+// that show individual answers (comment feeds, detractor alerts). Counting
+// uses the entries, which hold the effective time.
+type Payload struct {
+	ID      string   `json:"id"`
+	Score   int      `json:"score"`
+	Channel string   `json:"channel,omitempty"`
+	Segment string   `json:"segment,omitempty"`
+	Team    string   `json:"team,omitempty"`
+	Agent   string   `json:"agent,omitempty"`
+	Comment string   `json:"comment,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
+}
+
+// PayloadOf extracts the payload of a response, JSON-encoded.
+func PayloadOf(r Response) []byte {
+	b, err := json.Marshal(Payload{
+		ID: r.ID, Score: r.Score,
+		Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team, Agent: r.Dims.Agent,
+		Comment: r.Comment, Tags: r.Tags,
+	})
+	if err != nil {
+		// Only strings and ints: Marshal cannot fail.
+		panic(fmt.Sprintf("encode payload: %v", err))
+	}
+	return b
+}

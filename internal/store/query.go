@@ -1,0 +1,60 @@
+package store
+
+import (
+	"errors"
+	"sort"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+)
+
+// ErrNoRollup means a query needs a combination of dimensions that no
+// configured rollup counts.
+var ErrNoRollup = errors.New("no rollup")
+
+// Folder accumulates a plan's stored groups into answer groups. Engines feed
+// it every (group, distribution) they read from the window's buckets.
+type Folder struct {
+	plan   Plan
+	groups map[string]*Group
+}
+
+// NewFolder starts an empty answer for a plan.
+func NewFolder(p Plan) *Folder {
+	return &Folder{plan: p, groups: make(map[string]*Group)}
+}
+
+// Add folds one stored group's counts into the answer.
+func (f *Folder) Add(group string, d nps.Distribution) error {
+	key, vals, ok, err := f.plan.Fold(group)
+	if err != nil || !ok {
+		return err
+	}
+	g := f.groups[key]
+	if g == nil {
+		g = &Group{Key: vals}
+		f.groups[key] = g
+	}
+	g.Counts = g.Counts.Add(d)
+	return nil
+}
+
+// Groups returns the answer: groups with at least one response, sorted by
+// key; a query without a breakdown always has its one overall group, even
+// when it is empty.
+func (f *Folder) Groups() []Group {
+	out := make([]Group, 0, len(f.groups))
+	keys := make([]string, 0, len(f.groups))
+	for k, g := range f.groups {
+		if g.Counts.Responses() > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, *f.groups[k])
+	}
+	if len(f.plan.by) == 0 && len(out) == 0 {
+		out = append(out, Group{Key: map[Dimension]string{}})
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+// Package store holds the storage contract of Pulseboard: what a survey
+// response is, which rollup groups get counters, how a batch is upserted and
+// how a window is read back. Engines live in sub-packages named after the
+// technology they wrap (memstore, redisstore); storetest is the one
+// conformance suite both must pass.
+//
+// The contract, in short:
+//   - Record upserts a batch by response id, atomically: a response seen
+//     before with the same content is a duplicate (counted, not applied); one
+//     whose score, dimensions, comment, tags or explicit time changed has its
+//     old contribution retracted and the new one applied. A response sent
+//     again without "at" keeps the time it was first recorded with.
+//   - Every response adds one count to the 0..10 distribution of each rollup
+//     group it belongs to, in a minute, an hour and a day bucket (see package
+//     window). Buckets expire after their retention; a bucket already past its
+//     retention when a late response arrives is not written.
+//   - Query composes a window exactly from those buckets and returns one
+//     distribution per group.
+//   - Nothing is acknowledged (Record returns nil) before it is durable in
+//     the engine.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Store is the contract both engines implement. Consumers (ingest, the HTTP
+// API, the aggregator) declare the subset they use; this full interface exists
+// so the conformance suite and the program's wiring have one name for it.
+type Store interface {
+	// Record upserts a batch of validated responses.
+	Record(ctx context.Context, batch []Response) (RecordResult, error)
+	// Query returns the distribution of every group of q over q.Span.
+	Query(ctx context.Context, q Query) ([]Group, error)
+	// Ping reports whether the engine can serve requests.
+	Ping(ctx context.Context) error
+	// Close releases the engine's resources; it is safe to call twice.
+	Close() error
+}
+
+// Response is one validated survey answer.
+type Response struct {
+	ID    string
+	Score int
+	Dims  Dims
+	// Comment and Tags do not feed counters; they are part of a response's
+	// content, so changing them makes an upsert an update.
+	Comment string
+	Tags    []string
+	// At is when the customer answered. AtGiven is false when the producer
+	// left it out and At was defaulted to the receive time: a repeat of such a
+	// response keeps its first time instead of moving.
+	At      time.Time
+	AtGiven bool
+}
+
+// RecordResult says what a batch did.
+type RecordResult struct {
+	Accepted   int // ids seen for the first time
+	Updated    int // known ids whose content changed
+	Duplicates int // known ids sent again unchanged
+}
+
+// Add accumulates another partial result (engines record large batches in
+// chunks).
+func (r *RecordResult) Add(o RecordResult) {
+	r.Accepted += o.Accepted
+	r.Updated += o.Updated
+	r.Duplicates += o.Duplicates
+}
+
+// Query asks for the groups of one breakdown over one span.
+type Query struct {
+	// By lists the dimensions to break down by; empty means one overall group.
+	By []Dimension
+	// Filters keep only responses whose dimension equals the value.
+	Filters map[Dimension]string
+	Span    window.Span
+}
+
+// Group is one row of a query answer.
+type Group struct {
+	// Key holds the value of every By dimension for this group.
+	Key    map[Dimension]string
+	Counts nps.Distribution
+}
+
+// Options are what both engines need to know about the data they hold.
+type Options struct {
+	Rollups   []Rollup
+	Calendar  window.Calendar
+	Retention Retention
+	// Now is the engine's clock; tests inject one. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Retention says how long each kind of bucket, and the memory of a response
+// id used for upserts, is kept. The id is remembered for Dedupe after the
+// response's own time; ingest rejects responses older than that, so a
+// response is never counted twice.
+type Retention struct {
+	Minute time.Duration
+	Hour   time.Duration
+	Day    time.Duration
+	Dedupe time.Duration
+}
+
+// DefaultRetention keeps minutes for a little over the 24h window, hours for
+// a little over the 30d window, and days (and ids) for over a year.
+func DefaultRetention() Retention {
+	return Retention{
+		Minute: 26 * time.Hour,
+		Hour:   32 * 24 * time.Hour,
+		Day:    400 * 24 * time.Hour,
+		Dedupe: 400 * 24 * time.Hour,
+	}
+}
+
+// Of returns the retention of one granularity.
+func (r Retention) Of(g window.Gran) time.Duration {
+	switch g {
+	case window.Minute:
+		return r.Minute
+	case window.Hour:
+		return r.Hour
+	default:
+		return r.Day
+	}
+}

@@ -1,0 +1,491 @@
+// Package storetest is the conformance suite every storage engine must pass.
+// It drives an engine through upserts, duplicates, changes, late and
+// out-of-order responses across 40 days, and compares every window, rollup
+// and filter with a brute-force count over the raw responses. The clock is
+// injected; nothing sleeps.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Factory makes a fresh, empty engine for one test; the engine must use
+// opts.Now as its clock. The suite closes it.
+type Factory func(t *testing.T, opts store.Options) store.Store
+
+// Clock is a settable clock for engines under test.
+type Clock struct{ now time.Time }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return c.now }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+
+// Start is the suite's "now": 22 days after the US fall-back, so 40 days of
+// history in America/New_York cross a 25-hour day.
+var Start = time.Date(2026, 11, 23, 15, 32, 41, 0, time.UTC)
+
+// Options returns engine options with the default rollups and retention,
+// New York's calendar and the given clock.
+func Options(t testing.TB, clock *Clock) store.Options {
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatalf("load zone: %v", err)
+	}
+	cal, err := window.NewCalendar(loc, clock.Now())
+	if err != nil {
+		t.Fatalf("calendar: %v", err)
+	}
+	return store.Options{
+		Rollups:   store.DefaultRollups(),
+		Calendar:  cal,
+		Retention: store.DefaultRetention(),
+		Now:       clock.Now,
+	}
+}
+
+// Run runs the whole suite against an engine.
+func Run(t *testing.T, newStore Factory) {
+	t.Run("Duplicate", func(t *testing.T) { testDuplicate(t, newStore) })
+	t.Run("ChangeRetracts", func(t *testing.T) { testChangeRetracts(t, newStore) })
+	t.Run("SameIDTwiceInBatch", func(t *testing.T) { testSameIDTwiceInBatch(t, newStore) })
+	t.Run("RepeatWithoutTimeKeepsTime", func(t *testing.T) { testRepeatWithoutTime(t, newStore) })
+	t.Run("EmptyAndUncovered", func(t *testing.T) { testEmptyAndUncovered(t, newStore) })
+	t.Run("RandomAgainstBruteForce", func(t *testing.T) { testRandom(t, newStore) })
+}
+
+// harness pairs an engine with the brute-force model fed the same input.
+type harness struct {
+	t     *testing.T
+	clock *Clock
+	opts  store.Options
+	s     store.Store
+	model *model
+}
+
+func newHarness(t *testing.T, newStore Factory) *harness {
+	clock := &Clock{now: Start}
+	opts := Options(t, clock)
+	s := newStore(t, opts)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return &harness{t: t, clock: clock, opts: opts, s: s, model: newModel()}
+}
+
+// record sends a batch to the engine and the model and checks the engine's
+// result against the model's.
+func (h *harness) record(batch []store.Response) store.RecordResult {
+	h.t.Helper()
+	got, err := h.s.Record(context.Background(), batch)
+	if err != nil {
+		h.t.Fatalf("record %d responses: %v", len(batch), err)
+	}
+	want := h.model.record(batch)
+	if got != want {
+		h.t.Fatalf("record result = %+v, want %+v", got, want)
+	}
+	return got
+}
+
+// check compares one query with the brute-force answer.
+func (h *harness) check(w window.Window, by []store.Dimension, filters map[store.Dimension]string) {
+	h.t.Helper()
+	span := h.opts.Calendar.Span(w, h.clock.Now())
+	q := store.Query{By: by, Filters: filters, Span: span}
+	got, err := h.s.Query(context.Background(), q)
+	if err != nil {
+		h.t.Fatalf("query %s by %v %v: %v", w.Name, by, filters, err)
+	}
+	want := h.model.query(q)
+	if g, w2 := render(got), render(want); g != w2 {
+		h.t.Fatalf("window %s by %v filters %v at %s:\n got: %s\nwant: %s", w.Name, by, filters, h.clock.Now(), g, w2)
+	}
+}
+
+// render prints groups canonically for comparison and failure messages.
+func render(groups []store.Group) string {
+	lines := make([]string, 0, len(groups))
+	for _, g := range groups {
+		var keys []string
+		for d, v := range g.Key {
+			keys = append(keys, string(d)+"="+v)
+		}
+		sort.Strings(keys)
+		lines = append(lines, fmt.Sprintf("{%s %v}", strings.Join(keys, ","), g.Counts))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, " ")
+}
+
+func resp(id string, score int, at time.Time, d store.Dims) store.Response {
+	return store.Response{ID: id, Score: score, Dims: d, At: at, AtGiven: true}
+}
+
+func overall(t *testing.T, h *harness, w window.Window) nps.Distribution {
+	t.Helper()
+	groups, err := h.s.Query(context.Background(), store.Query{Span: h.opts.Calendar.Span(w, h.clock.Now())})
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if len(groups) != 1 {
+		t.Fatalf("overall query returned %d groups", len(groups))
+	}
+	return groups[0].Counts
+}
+
+func testDuplicate(t *testing.T, newStore Factory) {
+	h := newHarness(t, newStore)
+	at := Start.Add(-10 * time.Minute)
+	r := resp("a", 9, at, store.Dims{Channel: "phone", Team: "alpha"})
+	if res := h.record([]store.Response{r}); res.Accepted != 1 {
+		t.Fatalf("first send: %+v", res)
+	}
+	if res := h.record([]store.Response{r}); res.Duplicates != 1 {
+		t.Fatalf("second send: %+v", res)
+	}
+	if got := overall(t, h, window.Rolling1h); got != nps.Of(9) {
+		t.Fatalf("a duplicate was applied: %v", got)
+	}
+}
+
+func testChangeRetracts(t *testing.T, newStore Factory) {
+	h := newHarness(t, newStore)
+	at := Start.Add(-10 * time.Minute)
+	h.record([]store.Response{resp("a", 3, at, store.Dims{Channel: "phone", Team: "alpha"})})
+	res := h.record([]store.Response{resp("a", 10, at, store.Dims{Channel: "email", Team: "beta"})})
+	if res.Updated != 1 {
+		t.Fatalf("change: %+v", res)
+	}
+	if got := overall(t, h, window.Rolling1h); got != nps.Of(10) {
+		t.Fatalf("old score not retracted: %v", got)
+	}
+	for _, w := range window.All {
+		h.check(w, []store.Dimension{store.Team}, nil)
+		h.check(w, []store.Dimension{store.Channel}, map[store.Dimension]string{store.Team: "beta"})
+	}
+	// A comment change is an update that leaves the counts alone.
+	c := resp("a", 10, at, store.Dims{Channel: "email", Team: "beta"})
+	c.Comment = "fixed"
+	if res := h.record([]store.Response{c}); res.Updated != 1 {
+		t.Fatalf("comment change: %+v", res)
+	}
+	if got := overall(t, h, window.Rolling1h); got != nps.Of(10) {
+		t.Fatalf("comment change altered counts: %v", got)
+	}
+}
+
+func testSameIDTwiceInBatch(t *testing.T, newStore Factory) {
+	h := newHarness(t, newStore)
+	at := Start.Add(-3 * time.Hour)
+	d := store.Dims{Channel: "chat"}
+	res := h.record([]store.Response{resp("x", 2, at, d), resp("x", 2, at, d), resp("x", 8, at.Add(time.Hour), d)})
+	if res != (store.RecordResult{Accepted: 1, Duplicates: 1, Updated: 1}) {
+		t.Fatalf("result %+v", res)
+	}
+	if got := overall(t, h, window.Rolling8h); got != nps.Of(8) {
+		t.Fatalf("counts %v", got)
+	}
+	// Moved out of the last hour's window? at+1h is 2h ago: not in 1h.
+	if got := overall(t, h, window.Rolling1h); got.Responses() != 0 {
+		t.Fatalf("1h window holds %v", got)
+	}
+}
+
+func testRepeatWithoutTime(t *testing.T, newStore Factory) {
+	h := newHarness(t, newStore)
+	first := store.Response{ID: "r", Score: 6, Dims: store.Dims{Channel: "sms"}, At: h.clock.Now()}
+	h.record([]store.Response{first})
+	h.clock.Advance(3 * time.Hour)
+	again := first
+	again.At = h.clock.Now() // the receive time a second delivery gets
+	if res := h.record([]store.Response{again}); res.Duplicates != 1 {
+		t.Fatalf("repeat without at: %+v", res)
+	}
+	changed := again
+	changed.Score = 9
+	if res := h.record([]store.Response{changed}); res.Updated != 1 {
+		t.Fatalf("change without at: %+v", res)
+	}
+	// The response keeps its first time: 3h ago, outside the last hour.
+	if got := overall(t, h, window.Rolling1h); got.Responses() != 0 {
+		t.Fatalf("changed response moved to now: %v", got)
+	}
+	if got := overall(t, h, window.Rolling8h); got != nps.Of(9) {
+		t.Fatalf("8h window: %v", got)
+	}
+}
+
+func testEmptyAndUncovered(t *testing.T, newStore Factory) {
+	h := newHarness(t, newStore)
+	if got := overall(t, h, window.Rolling30d); got.Responses() != 0 {
+		t.Fatalf("empty store: %v", got)
+	}
+	_, err := h.s.Query(context.Background(), store.Query{
+		By:   []store.Dimension{store.Segment},
+		Span: h.opts.Calendar.Span(window.Rolling1h, h.clock.Now()),
+		// segment+agent is not a default rollup.
+		Filters: map[store.Dimension]string{store.Agent: "ann"},
+	})
+	if err == nil || !strings.Contains(err.Error(), "no configured rollup") {
+		t.Fatalf("uncovered query: err = %v", err)
+	}
+}
+
+// queries lists breakdowns and filters the default rollups cover.
+func queries(rng *rand.Rand) []struct {
+	by      []store.Dimension
+	filters map[store.Dimension]string
+} {
+	type q = struct {
+		by      []store.Dimension
+		filters map[store.Dimension]string
+	}
+	team := teams[rng.IntN(len(teams))]
+	agent := agentsOf[team][rng.IntN(len(agentsOf[team]))]
+	ch := channels[rng.IntN(len(channels))]
+	return []q{
+		{nil, nil},
+		{[]store.Dimension{store.Channel}, nil},
+		{[]store.Dimension{store.Segment}, nil},
+		{[]store.Dimension{store.Team}, nil},
+		{[]store.Dimension{store.Agent}, nil},
+		{[]store.Dimension{store.Team, store.Channel}, nil},
+		{[]store.Dimension{store.Team, store.Agent}, nil},
+		{nil, map[store.Dimension]string{store.Team: team}},
+		{nil, map[store.Dimension]string{store.Channel: ch}},
+		{nil, map[store.Dimension]string{store.Agent: agent}},
+		{[]store.Dimension{store.Channel}, map[store.Dimension]string{store.Team: team}},
+		{[]store.Dimension{store.Agent}, map[store.Dimension]string{store.Team: team}},
+		{[]store.Dimension{store.Team}, map[store.Dimension]string{store.Channel: ch}},
+		{nil, map[store.Dimension]string{store.Team: team, store.Channel: ch}},
+	}
+}
+
+var (
+	channels = []string{"phone", "chat", "email", "sms"}
+	segments = []string{"consumer", "smb", "enterprise"}
+	teams    = []string{"alpha", "bravo", "charlie", "delta"}
+	agentsOf = map[string][]string{
+		"alpha":   {"ann", "ali", "ada"},
+		"bravo":   {"bob", "bea", "ben"},
+		"charlie": {"cal", "cy", "cleo"},
+		"delta":   {"dan", "dee", "dot"},
+	}
+)
+
+// generator makes random responses, repeats and changes.
+type generator struct {
+	rng  *rand.Rand
+	next int
+	sent []store.Response
+}
+
+func (g *generator) dims() store.Dims {
+	d := store.Dims{Channel: channels[g.rng.IntN(len(channels))]}
+	if g.rng.IntN(5) > 0 {
+		d.Segment = segments[g.rng.IntN(len(segments))]
+	}
+	if g.rng.IntN(8) > 0 {
+		d.Team = teams[g.rng.IntN(len(teams))]
+		if g.rng.IntN(6) > 0 {
+			a := agentsOf[d.Team]
+			d.Agent = a[g.rng.IntN(len(a))]
+		}
+	}
+	return d
+}
+
+// at spreads times over 40 days, weighted to the recent past where the short
+// windows look, with a few in the near future within the allowed skew.
+func (g *generator) at(now time.Time) time.Time {
+	var back time.Duration
+	switch g.rng.IntN(6) {
+	case 0:
+		back = time.Duration(g.rng.Int64N(int64(40 * 24 * time.Hour)))
+	case 1:
+		back = time.Duration(g.rng.Int64N(int64(8 * 24 * time.Hour)))
+	case 2:
+		back = time.Duration(g.rng.Int64N(int64(26 * time.Hour)))
+	case 3:
+		back = time.Duration(g.rng.Int64N(int64(2 * time.Hour)))
+	case 4:
+		back = time.Duration(g.rng.Int64N(int64(20 * time.Minute)))
+	default:
+		back = time.Duration(g.rng.Int64N(int64(90*time.Second))) - 60*time.Second
+	}
+	return now.Add(-back).Truncate(time.Second)
+}
+
+// response returns a new response, an exact repeat, a changed version of an
+// earlier one, or a repeat without a time.
+func (g *generator) response(now time.Time) store.Response {
+	if len(g.sent) > 0 {
+		old := g.sent[g.rng.IntN(len(g.sent))]
+		switch p := g.rng.IntN(100); {
+		case p < 12:
+			return old // duplicate
+		case p < 20:
+			old.Score = g.rng.IntN(11)
+			if g.rng.IntN(3) == 0 {
+				old.Dims = g.dims()
+			}
+			if g.rng.IntN(4) == 0 {
+				old.At = g.at(now)
+			}
+			g.sent = append(g.sent, old)
+			return old
+		case p < 24:
+			old.AtGiven = false
+			old.At = now
+			if g.rng.IntN(2) == 0 {
+				old.Score = g.rng.IntN(11)
+			}
+			return old
+		}
+	}
+	g.next++
+	r := store.Response{
+		ID:      fmt.Sprintf("resp-%05d", g.next),
+		Score:   g.rng.IntN(11),
+		Dims:    g.dims(),
+		At:      g.at(now),
+		AtGiven: true,
+	}
+	if g.rng.IntN(10) == 0 {
+		r.AtGiven, r.At = false, now
+	}
+	if g.rng.IntN(4) == 0 {
+		r.Comment = "comment " + r.ID
+	}
+	g.sent = append(g.sent, r)
+	return r
+}
+
+func testRandom(t *testing.T, newStore Factory) {
+	h := newHarness(t, newStore)
+	rng := rand.New(rand.NewPCG(2, 26))
+	g := &generator{rng: rng}
+	steps := []time.Duration{0, 7 * time.Minute, 2*time.Hour + 13*time.Minute, 29*time.Hour + 5*time.Minute, 3 * 24 * time.Hour, 11*time.Hour + 59*time.Minute}
+	total := 0
+	for _, step := range steps {
+		h.clock.Advance(step)
+		n := 1500
+		if step > 0 {
+			n = 600
+		}
+		for sent := 0; sent < n; {
+			size := 1 + rng.IntN(150)
+			batch := make([]store.Response, 0, size)
+			for range size {
+				batch = append(batch, g.response(h.clock.Now()))
+			}
+			h.record(batch)
+			sent += size
+		}
+		total += n
+		for _, w := range window.All {
+			for _, q := range queries(rng) {
+				h.check(w, q.by, q.filters)
+			}
+		}
+	}
+	if distinct := len(h.model.latest); distinct < 2000 {
+		t.Fatalf("only %d distinct responses of %d sent: the generator is not exercising the engine", distinct, total)
+	}
+	if h.model.updates < 200 || h.model.duplicates < 200 {
+		t.Fatalf("too few updates (%d) or duplicates (%d)", h.model.updates, h.model.duplicates)
+	}
+}
+
+// model is the brute force: the latest version of every response, and a
+// linear scan per query.
+type model struct {
+	latest     map[string]store.Response
+	updates    int
+	duplicates int
+}
+
+func newModel() *model { return &model{latest: make(map[string]store.Response)} }
+
+func (m *model) record(batch []store.Response) store.RecordResult {
+	var res store.RecordResult
+	for _, r := range batch {
+		old, known := m.latest[r.ID]
+		if known && !r.AtGiven {
+			r.At = old.At
+		}
+		switch {
+		case known && sameContent(old, r) && old.At.Unix() == r.At.Unix():
+			res.Duplicates++
+			m.duplicates++
+			continue
+		case known:
+			res.Updated++
+			m.updates++
+		default:
+			res.Accepted++
+		}
+		m.latest[r.ID] = r
+	}
+	return res
+}
+
+func sameContent(a, b store.Response) bool {
+	return a.Score == b.Score && a.Dims == b.Dims && a.Comment == b.Comment && slices.Equal(a.Tags, b.Tags)
+}
+
+func (m *model) query(q store.Query) []store.Group {
+	groups := map[string]*store.Group{}
+	for _, r := range m.latest {
+		if !q.Span.Contains(r.At) {
+			continue
+		}
+		ok := true
+		for d, v := range q.Filters {
+			if r.Dims.Get(d) != v {
+				ok = false
+			}
+		}
+		key := map[store.Dimension]string{}
+		var ks []string
+		for _, d := range q.By {
+			v := r.Dims.Get(d)
+			if v == "" {
+				ok = false
+			}
+			key[d] = v
+			ks = append(ks, v)
+		}
+		if !ok {
+			continue
+		}
+		k := strings.Join(ks, "/")
+		if groups[k] == nil {
+			groups[k] = &store.Group{Key: key}
+		}
+		groups[k].Counts[r.Score]++
+	}
+	out := []store.Group{}
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	if len(q.By) == 0 && len(out) == 0 {
+		out = append(out, store.Group{Key: map[store.Dimension]string{}})
+	}
+	return out
+}

@@ -1,0 +1,245 @@
+// Package window is the time arithmetic of Pulseboard: minute, hour and day
+// buckets in the contact center's time zone, the rolling and calendar
+// windows a board can show, and the exact composition of a window from
+// buckets. It does no I/O; both storage engines and the aggregator share it,
+// so they agree to the minute on what "the last hour" means.
+//
+// Buckets:
+//   - a minute bucket is an absolute UTC minute;
+//   - an hour bucket is a local wall-clock hour. Its absolute boundaries are
+//     whole hours shifted by the zone's phase (30 minutes for India, 45 for
+//     Nepal, 0 for most zones), so it never depends on DST;
+//   - a day bucket is a local calendar day (23, 24 or 25 hours long).
+//
+// Windows: a rolling window of up to 24h covers exactly the last D minutes,
+// the current partial minute included. A 7d or 30d window starts at the
+// boundary of the local hour that contains "D ago", because minute buckets
+// are not kept that long; it so covers between D and D+1h. "today" starts at
+// local midnight. Every window ends at the end of the current minute.
+package window
+
+import (
+	"fmt"
+	"time"
+)
+
+// Gran is a bucket granularity.
+type Gran int
+
+// The three granularities, finest first.
+const (
+	Minute Gran = iota
+	Hour
+	Day
+)
+
+// Grans lists every granularity, finest first.
+var Grans = [...]Gran{Minute, Hour, Day}
+
+// String is the short name used in storage keys.
+func (g Gran) String() string {
+	switch g {
+	case Minute:
+		return "m"
+	case Hour:
+		return "h"
+	default:
+		return "d"
+	}
+}
+
+// Calendar maps instants to buckets in one time zone.
+type Calendar struct {
+	loc *time.Location
+	// phase is where local hours start within an absolute hour, in seconds:
+	// local wall time is a whole hour exactly when (unix − phase) % 3600 == 0.
+	phase int64
+}
+
+// NewCalendar builds a calendar for loc. It refuses zones whose offset from
+// UTC is not constant modulo one hour around now (±2 years): their hour
+// buckets could not tile local days exactly. Only Australia/Lord_Howe, with its
+// 30-minute DST, is known to be affected.
+func NewCalendar(loc *time.Location, now time.Time) (Calendar, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	phaseOf := func(t time.Time) int64 {
+		_, off := t.In(loc).Zone()
+		return mod(-int64(off), 3600)
+	}
+	phase := phaseOf(now)
+	end := now.AddDate(2, 0, 0)
+	for t := now.AddDate(-2, 0, 0); t.Before(end); {
+		if phaseOf(t) != phase {
+			return Calendar{}, fmt.Errorf("time zone %s shifts by a fraction of an hour (DST); hour buckets cannot follow it", loc)
+		}
+		_, next := t.In(loc).ZoneBounds()
+		if next.IsZero() || !next.After(t) {
+			break
+		}
+		t = next
+	}
+	return Calendar{loc: loc, phase: phase}, nil
+}
+
+// MustCalendar is NewCalendar for zones known to be valid (tests, UTC).
+func MustCalendar(loc *time.Location) Calendar {
+	c, err := NewCalendar(loc, time.Now())
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Location is the calendar's time zone.
+func (c Calendar) Location() *time.Location {
+	if c.loc == nil {
+		return time.UTC
+	}
+	return c.loc
+}
+
+// Bucket returns the id of the bucket of granularity g holding t.
+func (c Calendar) Bucket(g Gran, t time.Time) int64 {
+	u := t.Unix()
+	switch g {
+	case Minute:
+		return floorDiv(u, 60)
+	case Hour:
+		return floorDiv(u-c.phase, 3600)
+	default:
+		y, m, d := t.In(c.Location()).Date()
+		return floorDiv(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix(), 86400)
+	}
+}
+
+// Start returns the first instant of bucket id.
+func (c Calendar) Start(g Gran, id int64) time.Time {
+	switch g {
+	case Minute:
+		return time.Unix(id*60, 0)
+	case Hour:
+		return time.Unix(id*3600+c.phase, 0)
+	default:
+		y, m, d := time.Unix(id*86400, 0).UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, c.Location())
+	}
+}
+
+// End returns the instant just after bucket id.
+func (c Calendar) End(g Gran, id int64) time.Time { return c.Start(g, id+1) }
+
+// Ref names one bucket.
+type Ref struct {
+	Gran Gran
+	ID   int64
+}
+
+// Span is a half-open interval [From, To) of whole minutes.
+type Span struct {
+	From, To time.Time
+}
+
+// Contains reports whether t falls inside the span.
+func (s Span) Contains(t time.Time) bool {
+	return !t.Before(s.From) && t.Before(s.To)
+}
+
+// Compose returns the buckets that tile s exactly, coarsest first wherever a
+// whole bucket fits: days inside the span, then hours, then minutes at the
+// edges. At most about 2×59 minutes and 2×23 hours are needed besides the
+// days, so a 30-day window reads some 200 buckets, not 43,200.
+func (c Calendar) Compose(s Span) []Ref {
+	refs := make([]Ref, 0, 64)
+	to := s.To
+	for cur := s.From; cur.Before(to); {
+		ref := c.widest(cur, to)
+		refs = append(refs, ref)
+		cur = c.End(ref.Gran, ref.ID)
+	}
+	return refs
+}
+
+// widest returns the coarsest bucket that starts at cur and ends by to.
+func (c Calendar) widest(cur, to time.Time) Ref {
+	for _, g := range [...]Gran{Day, Hour} {
+		id := c.Bucket(g, cur)
+		if c.Start(g, id).Equal(cur) && !c.End(g, id).After(to) {
+			return Ref{Gran: g, ID: id}
+		}
+	}
+	return Ref{Gran: Minute, ID: c.Bucket(Minute, cur)}
+}
+
+// Window is a named period a board or query can ask for.
+type Window struct {
+	Name string
+	// Length is the rolling duration; zero for "today".
+	Length time.Duration
+}
+
+// The windows Pulseboard serves, in the order boards list them.
+var (
+	Rolling15m = Window{Name: "15m", Length: 15 * time.Minute}
+	Rolling1h  = Window{Name: "1h", Length: time.Hour}
+	Rolling8h  = Window{Name: "8h", Length: 8 * time.Hour}
+	Rolling24h = Window{Name: "24h", Length: 24 * time.Hour}
+	Rolling7d  = Window{Name: "7d", Length: 7 * 24 * time.Hour}
+	Rolling30d = Window{Name: "30d", Length: 30 * 24 * time.Hour}
+	Today      = Window{Name: "today"}
+)
+
+// All lists every window.
+var All = []Window{Rolling15m, Rolling1h, Rolling8h, Rolling24h, Rolling7d, Rolling30d, Today}
+
+// minutePrecise is the longest window whose start is exact to the minute:
+// minute buckets are kept a little longer than this.
+const minutePrecise = 24 * time.Hour
+
+// Parse finds a window by name.
+func Parse(name string) (Window, error) {
+	for _, w := range All {
+		if w.Name == name {
+			return w, nil
+		}
+	}
+	return Window{}, fmt.Errorf("unknown window %q (want one of 15m, 1h, 8h, 24h, 7d, 30d, today)", name)
+}
+
+// Span returns the interval the window covers at now.
+func (c Calendar) Span(w Window, now time.Time) Span {
+	to := c.Start(Minute, c.Bucket(Minute, now)+1)
+	switch {
+	case w.Length == 0:
+		return Span{From: c.Start(Day, c.Bucket(Day, now)), To: to}
+	case w.Length <= minutePrecise:
+		return Span{From: to.Add(-w.Length), To: to}
+	default:
+		return Span{From: c.Start(Hour, c.Bucket(Hour, to.Add(-w.Length))), To: to}
+	}
+}
+
+// Label describes the window for a person reading a board.
+func (c Calendar) Label(w Window) string {
+	switch {
+	case w.Length == 0:
+		return "today since 00:00"
+	case w.Length <= time.Hour:
+		return fmt.Sprintf("rolling %d min", int(w.Length.Minutes()))
+	case w.Length <= minutePrecise:
+		return fmt.Sprintf("rolling %d h", int(w.Length.Hours()))
+	default:
+		return fmt.Sprintf("rolling %d days", int(w.Length.Hours()/24))
+	}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func mod(a, b int64) int64 { return a - floorDiv(a, b)*b }

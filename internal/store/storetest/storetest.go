@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,14 +25,33 @@ import (
 // opts.Now as its clock. The suite closes it.
 type Factory func(t *testing.T, opts store.Options) store.Store
 
-// Clock is a settable clock for engines under test.
-type Clock struct{ now time.Time }
+// Clock is a settable clock for engines under test; servers under test read
+// it from other goroutines, hence the lock.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
 
 // Now returns the clock's time.
-func (c *Clock) Now() time.Time { return c.now }
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
 
 // Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 // Start is the suite's "now": 22 days after the US fall-back, so 40 days of
 // history in America/New_York cross a 25-hour day.
@@ -76,7 +96,8 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, newStore Factory) *harness {
-	clock := &Clock{now: Start}
+	clock := &Clock{}
+	clock.Set(Start)
 	opts := Options(t, clock)
 	s := newStore(t, opts)
 	t.Cleanup(func() {

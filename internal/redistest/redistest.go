@@ -1,0 +1,187 @@
+// Package redistest gives tests a real Redis without touching anybody's
+// data: it starts a private redis-server on a free loopback port with no
+// persistence (or uses TEST_REDIS_URL when set), and hands each test a unique
+// key namespace instead of ever flushing a database.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server process owned by a test binary.
+type Server struct {
+	URL  string
+	Addr string
+	cmd  *exec.Cmd
+	dir  string
+}
+
+// Start launches redis-server on a free port and waits until it answers.
+// extraArgs are passed through (e.g. "--appendonly", "yes").
+func Start(extraArgs ...string) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server not found on PATH (install Debian's redis-server, or set TEST_REDIS_URL): %w", err)
+	}
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		dir, err := os.MkdirTemp("", "pulseboard-redis-")
+		if err != nil {
+			return nil, fmt.Errorf("make redis dir: %w", err)
+		}
+		args := append([]string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir,
+			"--daemonize", "no", "--loglevel", "warning",
+		}, extraArgs...)
+		cmd := exec.Command(bin, args...)
+		if err := cmd.Start(); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("start redis-server: %w", err)
+		}
+		s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, dir: dir}
+		s.URL = "redis://" + s.Addr + "/0"
+		if lastErr = s.waitReady(5 * time.Second); lastErr == nil {
+			return s, nil
+		}
+		s.Stop()
+	}
+	return nil, fmt.Errorf("redis-server did not come up: %w", lastErr)
+}
+
+func (s *Server) waitReady(timeout time.Duration) error {
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server and removes its directory.
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+	os.RemoveAll(s.dir)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+var (
+	shared     *Server
+	sharedURL  string
+	sharedErr  error
+	sharedOnce sync.Once
+)
+
+// Main wraps a package's TestMain: it stops the shared server after the
+// tests ran. Use it as `func TestMain(m *testing.M) { redistest.Main(m) }`.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Stop()
+	}
+	os.Exit(code)
+}
+
+// URL returns the address of the package's shared Redis, starting it on
+// first use, or TEST_REDIS_URL when set. A missing redis-server fails the
+// test: the suite must run on real Redis, never silently skip.
+func URL(t testing.TB) string {
+	t.Helper()
+	sharedOnce.Do(func() {
+		if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+			sharedURL = u
+			return
+		}
+		shared, sharedErr = Start()
+		if sharedErr == nil {
+			sharedURL = shared.URL
+		}
+	})
+	if sharedErr != nil {
+		t.Fatalf("redistest: %v", sharedErr)
+	}
+	return sharedURL
+}
+
+// Namespace returns a key namespace unique to this test, so tests share one
+// server without sharing data.
+func Namespace(t testing.TB) string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatalf("random namespace: %v", err)
+	}
+	return "t" + hex.EncodeToString(b[:])
+}
+
+// Client returns a client for the shared Redis, closed when the test ends.
+func Client(t testing.TB) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(URL(t))
+	if err != nil {
+		t.Fatalf("parse redis url: %v", err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// CleanupKeys deletes every key in a namespace at the end of the test, and
+// fails the test if deleting them fails.
+func CleanupKeys(t testing.TB, rdb *redis.Client, pattern string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("scan test keys: %v", err)
+			return
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), 500)
+			if err := rdb.Del(ctx, keys[:n]...).Err(); err != nil {
+				t.Errorf("delete test keys: %v", err)
+				return
+			}
+			keys = keys[n:]
+		}
+	})
+}

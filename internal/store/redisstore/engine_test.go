@@ -1,0 +1,123 @@
+package redisstore
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/internal/redistest"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// TestKeysExpireAndLog checks what the script leaves in Redis: bucket TTLs
+// that follow each bucket's own age, record TTLs that follow the response's
+// time, and one change log entry per batch with what changed.
+func TestKeysExpireAndLog(t *testing.T) {
+	c := newClock(storetest.Start)
+	opts := storetest.Options(t, c)
+	s := newTestStore(t, opts)
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+
+	at := storetest.Start.Add(-2 * time.Hour)
+	r := store.Response{ID: "k1", Score: 4, Dims: store.Dims{Channel: "phone", Team: "alpha"}, At: at, AtGiven: true}
+	if _, err := s.Record(ctx, []store.Response{r}); err != nil {
+		t.Fatal(err)
+	}
+	cal := opts.Calendar
+	for _, g := range window.Grans {
+		id := cal.Bucket(g, at)
+		key := s.keys.bucket("team", g, id)
+		ttl, err := rdb.TTL(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := cal.End(g, id).Add(opts.Retention.Of(g)).Sub(c.Now())
+		if d := ttl - want; d < -2*time.Second || d > 2*time.Second {
+			t.Errorf("%s bucket TTL %s, want about %s", g, ttl, want)
+		}
+		if v, _ := rdb.HGet(ctx, key, "alpha:4").Int(); v != 1 {
+			t.Errorf("%s bucket alpha:4 = %d", g, v)
+		}
+	}
+	ttl, _ := rdb.TTL(ctx, s.keys.response("k1")).Result()
+	if want := opts.Retention.Dedupe - 2*time.Hour; ttl < want-2*time.Second || ttl > want+2*time.Second {
+		t.Errorf("record TTL %s, want about %s", ttl, want)
+	}
+
+	// A changed score: one more log entry carrying new and old records.
+	r.Score = 10
+	r.Comment = "much better"
+	if _, err := s.Record(ctx, []store.Response{r, r}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := rdb.XRange(ctx, s.keys.changeLog(), "-", "+").Result()
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("change log has %d entries (%v), want 2", len(entries), err)
+	}
+	last := entries[1].Values
+	if last["n"] != "1" {
+		t.Errorf("second entry n = %v, want 1 (the duplicate is not logged)", last["n"])
+	}
+	parts := strings.Split(last["c"].(string), "\t")
+	if len(parts) != 3 {
+		t.Fatalf("change %q: want new, old, payload", last["c"])
+	}
+	newE, err1 := store.DecodeEntry(parts[0])
+	oldE, err2 := store.DecodeEntry(parts[1])
+	if err1 != nil || err2 != nil || newE.Score != 10 || oldE.Score != 4 || !strings.Contains(parts[2], "much better") {
+		t.Errorf("change = %q (%v, %v)", last["c"], err1, err2)
+	}
+}
+
+// TestNeedRound sends a repeat without a time in a later minute: the script
+// must ask for the stored minute and count the change there.
+func TestNeedRound(t *testing.T) {
+	c := newClock(storetest.Start)
+	opts := storetest.Options(t, c)
+	s := newTestStore(t, opts)
+	ctx := context.Background()
+	r := store.Response{ID: "n1", Score: 2, Dims: store.Dims{Channel: "chat"}, At: c.Now()}
+	if _, err := s.Record(ctx, []store.Response{r}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(10 * time.Minute)
+	r.Score, r.At = 9, c.Now()
+	res, err := s.Record(ctx, []store.Response{r})
+	if err != nil || res.Updated != 1 {
+		t.Fatalf("update: %+v, %v", res, err)
+	}
+	span := window.Span{From: opts.Calendar.Start(window.Minute, opts.Calendar.Bucket(window.Minute, storetest.Start)), To: c.Now()}
+	groups, err := s.Query(ctx, store.Query{Span: span})
+	if err != nil || groups[0].Counts[9] != 1 || groups[0].Counts.Responses() != 1 {
+		t.Fatalf("groups %+v, %v", groups, err)
+	}
+}
+
+// TestUnavailable points the engine at a closed port: ingest must say
+// "unavailable" (HTTP 503), never "internal".
+func TestUnavailable(t *testing.T) {
+	c := newClock(storetest.Start)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	s := New(rdb, storetest.Options(t, c), Config{Tenant: "none"})
+	defer s.Close()
+	_, err := s.Record(context.Background(), []store.Response{{ID: "x", Score: 1, Dims: store.Dims{Channel: "sms"}, At: c.Now(), AtGiven: true}})
+	if fault.CodeOf(err) != fault.Unavailable {
+		t.Fatalf("record against a dead Redis: %v (code %s)", err, fault.CodeOf(err))
+	}
+	if err := s.Ping(context.Background()); fault.CodeOf(err) != fault.Unavailable {
+		t.Fatalf("ping: %v", err)
+	}
+}
+
+func newClock(at time.Time) *storetest.Clock {
+	c := &storetest.Clock{}
+	c.Set(at)
+	return c
+}

@@ -1,0 +1,182 @@
+-- record.lua: upsert one batch of survey responses, atomically.
+--
+-- KEYS[1]                 the change log stream
+-- KEYS[2 .. 1+S*R*3]      bucket hashes; for time slot s (0-based), rollup r
+--                         (0-based, ARGV order) and granularity g (0 minute,
+--                         1 hour, 2 day): KEYS[2 + (s*R + r)*3 + g]
+-- KEYS[2+S*R*3 .. ]       one response record key per response, batch order
+--
+-- ARGV[1]                 now, unix seconds (the application's clock)
+-- ARGV[2]                 how long a response id is remembered after its
+--                         time, seconds
+-- ARGV[3]                 change log MAXLEN (approximate trim)
+-- ARGV[4]                 R, the number of rollups; ARGV[5 .. 4+R] their names
+-- ARGV[5+R]               S, the number of time slots; then per slot 4 values:
+--                         its minute (unix minutes) and the TTL in seconds of
+--                         its minute, hour and day bucket (<= 0: the bucket is
+--                         past its retention and is not written)
+-- then per response 3 values: its record, "1" if its time was given (else
+--                         "0": a known response keeps its stored time), and its
+--                         JSON payload for the change log
+--
+-- A record is "fp;at;score;rollup=group;...": a content fingerprint, the unix
+-- time, the 0..10 score and the group the response counts in per rollup.
+-- Bucket hash fields are "group:score".
+--
+-- Returns {accepted, updated, duplicates, change log id or ""}; or
+-- {"need", minute, ...} when a stored response lives in a minute that has no
+-- slot: then nothing was written, and the caller calls again with those
+-- minutes added (it cannot know them before reading the stored records).
+
+local now = tonumber(ARGV[1])
+local dedupe = tonumber(ARGV[2])
+local maxlen = ARGV[3]
+local R = tonumber(ARGV[4])
+local rollup_index = {}
+for r = 0, R - 1 do
+  rollup_index[ARGV[5 + r]] = r
+end
+local S = tonumber(ARGV[5 + R])
+local slot_of, ttl_of = {}, {}
+local a = 6 + R
+for s = 0, S - 1 do
+  slot_of[tonumber(ARGV[a])] = s
+  ttl_of[s] = { tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]) }
+  a = a + 4
+end
+local first_response_argv = a
+local first_id_key = 2 + S * R * 3
+local N = #KEYS - first_id_key + 1
+
+local function parse(s)
+  local fp, at, score, rest = string.match(s, '^([^;]*);(%-?%d+);(%d+)(.*)$')
+  return { fp = fp, at = tonumber(at), score = score, rest = rest }
+end
+
+local function encode(rec)
+  return rec.fp .. ';' .. string.format('%d', rec.at) .. ';' .. rec.score .. rec.rest
+end
+
+local function minute_of(rec)
+  return math.floor(rec.at / 60)
+end
+
+-- Phase 1: read every stored record once; stop before writing anything if
+-- one lives in a minute without a slot.
+local current = {}
+local missing, need = {}, { 'need' }
+for i = 0, N - 1 do
+  local k = KEYS[first_id_key + i]
+  if current[k] == nil then
+    local v = redis.call('GET', k)
+    if v then
+      local rec = parse(v)
+      current[k] = rec
+      local m = minute_of(rec)
+      if slot_of[m] == nil and not missing[m] then
+        missing[m] = true
+        need[#need + 1] = m
+      end
+    else
+      current[k] = false
+    end
+  end
+end
+if #need > 1 then
+  return need
+end
+
+-- Phase 2: decide each response in batch order and sum the counter deltas.
+local deltas, key_order, key_ttl = {}, {}, {}
+local function add(rec, sign)
+  local s = slot_of[minute_of(rec)]
+  local ttls = ttl_of[s]
+  local field_suffix = ':' .. rec.score
+  for name, group in string.gmatch(rec.rest, ';([^;=]+)=([^;]*)') do
+    local r = rollup_index[name]
+    if r ~= nil then
+      local field = group .. field_suffix
+      for g = 0, 2 do
+        local ttl = ttls[g + 1]
+        if ttl > 0 then
+          local key = KEYS[2 + (s * R + r) * 3 + g]
+          local d = deltas[key]
+          if d == nil then
+            d = {}
+            deltas[key] = d
+            key_order[#key_order + 1] = key
+            key_ttl[key] = ttl
+          end
+          d[field] = (d[field] or 0) + sign
+        end
+      end
+    end
+  end
+end
+
+local accepted, updated, duplicates = 0, 0, 0
+local writes, write_order = {}, {}
+local changes = {}
+for i = 0, N - 1 do
+  local k = KEYS[first_id_key + i]
+  local base = first_response_argv + i * 3
+  local new = parse(ARGV[base])
+  local at_given = ARGV[base + 1] == '1'
+  local old = current[k]
+  if old and not at_given then
+    new.at = old.at
+  end
+  if old and old.fp == new.fp and old.at == new.at then
+    duplicates = duplicates + 1
+  else
+    local old_encoded = ''
+    if old then
+      add(old, -1)
+      updated = updated + 1
+      old_encoded = encode(old)
+    else
+      accepted = accepted + 1
+    end
+    add(new, 1)
+    current[k] = new
+    local encoded = encode(new)
+    if writes[k] == nil then
+      write_order[#write_order + 1] = k
+    end
+    writes[k] = new
+    changes[#changes + 1] = encoded .. '\t' .. old_encoded .. '\t' .. ARGV[base + 2]
+  end
+end
+
+-- Phase 3: write. A bucket that did not exist before this batch gets its
+-- TTL once; a negative delta into such a bucket is a retraction of counts
+-- that expired with it, and is dropped.
+for _, key in ipairs(key_order) do
+  local existed = redis.call('EXISTS', key) == 1
+  local wrote = false
+  for field, d in pairs(deltas[key]) do
+    if d > 0 or (d < 0 and existed) then
+      redis.call('HINCRBY', key, field, d)
+      wrote = true
+    end
+  end
+  if wrote and not existed then
+    redis.call('EXPIRE', key, key_ttl[key])
+  end
+end
+
+for _, k in ipairs(write_order) do
+  local rec = writes[k]
+  local ttl = rec.at + dedupe - now
+  if ttl > 0 then
+    redis.call('SET', k, encode(rec), 'EX', ttl)
+  else
+    redis.call('DEL', k)
+  end
+end
+
+local log_id = ''
+if #changes > 0 then
+  log_id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'n', #changes, 'c', table.concat(changes, '\n'))
+end
+return { accepted, updated, duplicates, log_id }

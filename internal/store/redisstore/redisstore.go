@@ -1,0 +1,312 @@
+// Package redisstore is the production storage engine: counters in Redis
+// hashes, upserts by one Lua script per batch, a change log in a Redis
+// stream. Every node of a deployment points at the same Redis and holds no
+// state of its own.
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+var _ store.Store = (*Store)(nil)
+
+//go:embed record.lua
+var recordLua string
+
+// recordScript is created once: go-redis sends EVALSHA and falls back to
+// EVAL when the server does not know the script yet.
+var recordScript = redis.NewScript(recordLua)
+
+// chunkSize bounds the responses one script call handles, so that a 10,000
+// item request does not hold Redis for tens of milliseconds. Chunks are
+// independent upserts: if a later chunk fails the client retries the batch
+// and the earlier ones come back as duplicates.
+const chunkSize = 1000
+
+// maxNeedRounds bounds how often a chunk is re-sent because stored responses
+// live in minutes the first call did not include (see record.lua). One extra
+// round suffices unless another node changes the same ids meanwhile.
+const maxNeedRounds = 4
+
+// rediser lists the commands this engine uses; *redis.Client and
+// *redis.ClusterClient both have them.
+type rediser interface {
+	redis.Scripter
+	Pipeline() redis.Pipeliner
+	Ping(ctx context.Context) *redis.StatusCmd
+	Close() error
+}
+
+// Config holds the engine's own settings.
+type Config struct {
+	// Tenant namespaces every key (inside a Cluster hash tag).
+	Tenant string
+	// ChangeLogMaxLen trims the change log stream, approximately.
+	ChangeLogMaxLen int64
+}
+
+// Store is the Redis engine.
+type Store struct {
+	rdb     rediser
+	keys    keys
+	opts    store.Options
+	cfg     Config
+	rollups []string
+}
+
+// New wraps a connected client. The Store owns it: Close closes it.
+func New(rdb rediser, opts store.Options, cfg Config) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if cfg.Tenant == "" {
+		cfg.Tenant = "default"
+	}
+	if cfg.ChangeLogMaxLen <= 0 {
+		cfg.ChangeLogMaxLen = 100_000
+	}
+	names := make([]string, len(opts.Rollups))
+	for i, r := range opts.Rollups {
+		names[i] = r.Name()
+	}
+	return &Store{rdb: rdb, keys: newKeys(cfg.Tenant), opts: opts, cfg: cfg, rollups: names}
+}
+
+// Open connects to the Redis at url (redis://, rediss:// or unix://) and
+// checks that it answers.
+func Open(ctx context.Context, url string, opts store.Options, cfg Config) (*Store, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse redis url: %w", err)
+	}
+	rdb := redis.NewClient(o)
+	s := New(rdb, opts, cfg)
+	if err := s.Ping(ctx); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("connect to redis at %s: %w", o.Addr, err)
+	}
+	return s, nil
+}
+
+// Record upserts a batch, chunk by chunk, each chunk in one atomic script.
+func (s *Store) Record(ctx context.Context, batch []store.Response) (store.RecordResult, error) {
+	var total store.RecordResult
+	for start := 0; start < len(batch); start += chunkSize {
+		chunk := batch[start:min(start+chunkSize, len(batch))]
+		res, err := s.recordChunk(ctx, chunk)
+		if err != nil {
+			return total, err
+		}
+		total.Add(res)
+	}
+	return total, nil
+}
+
+func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.RecordResult, error) {
+	now := s.opts.Now()
+	entries := make([]string, len(chunk))
+	var minutes []int64
+	for i, r := range chunk {
+		e := store.EntryOf(r, s.opts.Rollups)
+		entries[i] = e.Encode()
+		minutes = append(minutes, e.Minute())
+	}
+	minutes = sortedUnique(minutes)
+	for round := 0; round < maxNeedRounds; round++ {
+		keys, args := s.scriptInput(chunk, entries, minutes, now)
+		reply, err := recordScript.Run(ctx, s.rdb, keys, args...).Slice()
+		if err != nil {
+			return store.RecordResult{}, classify(err, "record %d responses", len(chunk))
+		}
+		need, res, err := parseReply(reply)
+		if err != nil {
+			return store.RecordResult{}, fault.Wrap(err, fault.Internal, "record responses")
+		}
+		if need == nil {
+			return res, nil
+		}
+		minutes = sortedUnique(append(minutes, need...))
+	}
+	return store.RecordResult{}, fault.New(fault.Unavailable, "record responses: stored times kept changing under concurrent updates; retry")
+}
+
+// scriptInput lays out KEYS and ARGV as record.lua documents.
+func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []int64, now time.Time) ([]string, []any) {
+	R := len(s.rollups)
+	keys := make([]string, 0, 1+len(minutes)*R*3+len(chunk))
+	args := make([]any, 0, 5+R+4*len(minutes)+3*len(chunk))
+	keys = append(keys, s.keys.changeLog())
+	args = append(args, now.Unix(), int64(s.opts.Retention.Dedupe/time.Second), s.cfg.ChangeLogMaxLen, R)
+	for _, name := range s.rollups {
+		args = append(args, name)
+	}
+	args = append(args, len(minutes))
+	cal := s.opts.Calendar
+	for _, m := range minutes {
+		at := cal.Start(window.Minute, m)
+		args = append(args, m)
+		ids := [3]int64{}
+		for gi, g := range window.Grans {
+			ids[gi] = cal.Bucket(g, at)
+			ttl := cal.End(g, ids[gi]).Add(s.opts.Retention.Of(g)).Sub(now)
+			args = append(args, int64(ttl/time.Second))
+		}
+		for _, name := range s.rollups {
+			for gi, g := range window.Grans {
+				keys = append(keys, s.keys.bucket(name, g, ids[gi]))
+			}
+		}
+	}
+	for i, r := range chunk {
+		keys = append(keys, s.keys.response(r.ID))
+		given := "0"
+		if r.AtGiven {
+			given = "1"
+		}
+		args = append(args, entries[i], given, store.PayloadOf(r))
+	}
+	return keys, args
+}
+
+// parseReply reads the script's answer: either the minutes it needs or the
+// batch's result.
+func parseReply(reply []any) ([]int64, store.RecordResult, error) {
+	var res store.RecordResult
+	if len(reply) > 0 && reply[0] == "need" {
+		need := make([]int64, 0, len(reply)-1)
+		for _, v := range reply[1:] {
+			m, ok := v.(int64)
+			if !ok {
+				return nil, res, fmt.Errorf("script asked for minute %v (%T)", v, v)
+			}
+			need = append(need, m)
+		}
+		return need, res, nil
+	}
+	if len(reply) != 4 {
+		return nil, res, fmt.Errorf("script returned %d values, want 4", len(reply))
+	}
+	counts := [3]*int{&res.Accepted, &res.Updated, &res.Duplicates}
+	for i, p := range counts {
+		n, ok := reply[i].(int64)
+		if !ok {
+			return nil, res, fmt.Errorf("script value %d is %T", i, reply[i])
+		}
+		*p = int(n)
+	}
+	return nil, res, nil
+}
+
+// Query composes the window from buckets of the covering rollup, read in one
+// pipelined round trip.
+func (s *Store) Query(ctx context.Context, q store.Query) ([]store.Group, error) {
+	plan, err := store.PlanQuery(s.opts.Rollups, q)
+	if err != nil {
+		return nil, err
+	}
+	refs := s.opts.Calendar.Compose(q.Span)
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(refs))
+	for i, ref := range refs {
+		cmds[i] = pipe.HGetAll(ctx, s.keys.bucket(plan.Rollup.Name(), ref.Gran, ref.ID))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, classify(err, "read %d buckets", len(refs))
+	}
+	sums := make(map[string]nps.Distribution)
+	for _, cmd := range cmds {
+		for field, val := range cmd.Val() {
+			group, score, n, err := parseField(field, val)
+			if err != nil {
+				return nil, fault.Wrap(err, fault.Internal, "read buckets")
+			}
+			d := sums[group]
+			d[score] += n
+			sums[group] = d
+		}
+	}
+	f := store.NewFolder(plan)
+	for g, d := range sums {
+		if err := f.Add(g, d); err != nil {
+			return nil, fault.Wrap(err, fault.Internal, "read buckets")
+		}
+	}
+	return f.Groups(), nil
+}
+
+// parseField splits a bucket hash field "group:score" and its count.
+func parseField(field, val string) (group string, score int, n int64, err error) {
+	i := strings.LastIndexByte(field, ':')
+	if i < 0 {
+		return "", 0, 0, fmt.Errorf("bucket field %q has no score", field)
+	}
+	score, err = strconv.Atoi(field[i+1:])
+	if err != nil || score < nps.MinScore || score > nps.MaxScore {
+		return "", 0, 0, fmt.Errorf("bucket field %q: bad score", field)
+	}
+	n, err = strconv.ParseInt(val, 10, 64)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("bucket field %q: count %q: %w", field, val, err)
+	}
+	return field[:i], score, n, nil
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return classify(err, "ping redis")
+	}
+	return nil
+}
+
+// Close closes the client; a second call returns redis.ErrClosed, which is
+// ignored so Close stays idempotent.
+func (s *Store) Close() error {
+	if err := s.rdb.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("close redis client: %w", err)
+	}
+	return nil
+}
+
+// classify maps a Redis failure to a fault code: an error reply from a
+// working server (a script bug, a wrong type) is internal; anything else
+// (refused connection, timeout, a server still loading or read-only) means
+// Redis is not available and the client should retry.
+func classify(err error, format string, args ...any) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf(format+": %w", append(args, err)...)
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !transient(err) {
+		return fault.Wrap(err, fault.Internal, format, args...)
+	}
+	return fault.Wrap(err, fault.Unavailable, "the store is unavailable")
+}
+
+func transient(err error) bool {
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY"} {
+		if redis.HasErrorPrefix(err, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedUnique(xs []int64) []int64 {
+	slices.Sort(xs)
+	return slices.Compact(xs)
+}

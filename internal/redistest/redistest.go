@@ -26,6 +26,8 @@ type Server struct {
 	Addr string
 	cmd  *exec.Cmd
 	dir  string
+	bin  string
+	args []string
 }
 
 // Start launches redis-server on a free port and waits until it answers.
@@ -50,19 +52,38 @@ func Start(extraArgs ...string) (*Server, error) {
 			"--save", "", "--appendonly", "no", "--dir", dir,
 			"--daemonize", "no", "--loglevel", "warning",
 		}, extraArgs...)
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("start redis-server: %w", err)
-		}
-		s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, dir: dir}
+		s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, bin: bin, args: args}
 		s.URL = "redis://" + s.Addr + "/0"
-		if lastErr = s.waitReady(5 * time.Second); lastErr == nil {
+		if lastErr = s.launch(); lastErr == nil {
 			return s, nil
 		}
 		s.Stop()
 	}
 	return nil, fmt.Errorf("redis-server did not come up: %w", lastErr)
+}
+
+func (s *Server) launch() error {
+	s.cmd = exec.Command(s.bin, s.args...)
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	return s.waitReady(5 * time.Second)
+}
+
+// Kill stops the server abruptly (SIGKILL), as a crash would, keeping its
+// port and directory for Restart.
+func (s *Server) Kill() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// Restart starts a killed server again on the same port.
+func (s *Server) Restart() error {
+	s.Kill()
+	return s.launch()
 }
 
 func (s *Server) waitReady(timeout time.Duration) error {
@@ -85,10 +106,7 @@ func (s *Server) waitReady(timeout time.Duration) error {
 
 // Stop kills the server and removes its directory.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	}
+	s.Kill()
 	os.RemoveAll(s.dir)
 }
 

@@ -23,7 +23,7 @@ import (
 
 // Factory makes a fresh, empty engine for one test; the engine must use
 // opts.Now as its clock. The suite closes it.
-type Factory func(t *testing.T, opts store.Options) store.Store
+type Factory func(t testing.TB, opts store.Options) store.Store
 
 // Clock is a settable clock for engines under test; servers under test read
 // it from other goroutines, hence the lock.

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/config"
+	"github.com/pulseboard/pulseboard/internal/redistest"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+const token = "test-ingest-token-0123"
+
+// start boots the real program on a free port with an injected clock.
+func start(t *testing.T, clock *storetest.Clock, args ...string) *Main {
+	t.Helper()
+	args = append([]string{"--addr", "127.0.0.1:0", "--ingest-tokens", token, "--timezone", "America/New_York", "--config", ""}, args...)
+	cfg, err := config.Load(args, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	m := NewMain(cfg, testLogger(t))
+	m.Now = clock.Now
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return m
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// testLogger sends the program's warnings and errors to the test log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (c client) do(method, path, contentType, auth string, body io.Reader) reply {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := reply{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func (c client) post(body, contentType string) reply {
+	return c.do("POST", "/api/v1/responses", contentType, token, strings.NewReader(body))
+}
+
+func (c client) get(path string) reply { return c.do("GET", path, "", "", nil) }
+
+// overall returns the responses and NPS of the one group of an nps query.
+func (c client) overall(query string) (float64, any) {
+	c.t.Helper()
+	r := c.get("/api/v1/nps?" + query)
+	if r.status != 200 {
+		c.t.Fatalf("GET nps?%s: %d %s", query, r.status, r.raw)
+	}
+	g := r.body["groups"].([]any)[0].(map[string]any)
+	return g["responses"].(float64), g["nps"]
+}
+
+func engines(t *testing.T) map[string][]string {
+	return map[string][]string{
+		"memory": nil,
+		"redis":  {"--redis-url", redistest.URL(t), "--tenant", redistest.Namespace(t)},
+	}
+}
+
+// TestIngestAndQuery exercises the HTTP contract end to end on both engines.
+func TestIngestAndQuery(t *testing.T) {
+	for name, args := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			clock := &storetest.Clock{}
+			clock.Set(storetest.Start)
+			m := start(t, clock, args...)
+			c := client{t: t, base: "http://" + m.Addr()}
+			at := storetest.Start.Add(-5 * time.Minute).Format(time.RFC3339)
+
+			// 75 promoters, 20 passives, 5 detractors: NPS 70.
+			var nd strings.Builder
+			for i := range 100 {
+				score := 10
+				if i >= 75 {
+					score = 8
+				}
+				if i >= 95 {
+					score = 2
+				}
+				fmt.Fprintf(&nd, `{"id":"r%d","score":%d,"channel":"phone","team":"alpha","at":%q}`+"\n", i, score, at)
+			}
+			r := c.post(nd.String(), "application/x-ndjson")
+			if r.status != 202 || r.body["accepted"] != 100.0 {
+				t.Fatalf("ndjson: %d %s", r.status, r.raw)
+			}
+			if n, score := c.overall("window=15m"); n != 100 || score != 70.0 {
+				t.Fatalf("overall = %v responses, NPS %v; want 100, 70", n, score)
+			}
+			// A duplicate, a change (detractor becomes promoter), a new one.
+			r = c.post(fmt.Sprintf(`[{"id":"r0","score":10,"channel":"phone","team":"alpha","at":%q},
+				{"id":"r99","score":9,"channel":"phone","team":"alpha","at":%q},
+				{"id":"e1","score":0,"channel":"email","team":"beta"}]`, at, at), "application/json")
+			if r.status != 202 || r.body["accepted"] != 1.0 || r.body["updated"] != 1.0 || r.body["duplicates"] != 1.0 {
+				t.Fatalf("upserts: %d %s", r.status, r.raw)
+			}
+			if n, score := c.overall("window=1h&channel=phone"); n != 100 || score != 72.0 {
+				t.Fatalf("phone = %v, %v; want 100, 72", n, score)
+			}
+			r = c.get("/api/v1/nps?window=today&by=team,channel")
+			groups := r.body["groups"].([]any)
+			if r.status != 200 || len(groups) != 2 {
+				t.Fatalf("by team,channel: %d %s", r.status, r.raw)
+			}
+			beta := groups[1].(map[string]any)
+			if key := beta["key"].(map[string]any); key["team"] != "beta" || key["channel"] != "email" || beta["nps"] != -100.0 || beta["low_sample"] != true {
+				t.Fatalf("beta group: %v", beta)
+			}
+			if d := beta["distribution"].([]any); len(d) != 11 || d[0] != 1.0 {
+				t.Fatalf("distribution %v", d)
+			}
+
+			// Bad input: nothing is recorded.
+			r = c.post(`[{"id":"ok","score":5,"channel":"chat"},{"id":"bad","score":11,"channel":"chat"}]`, "application/json")
+			if r.status != 422 || r.header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("invalid batch: %d %s", r.status, r.raw)
+			}
+			errs := r.body["errors"].([]any)
+			if len(errs) != 1 || errs[0].(map[string]any)["index"] != 1.0 || errs[0].(map[string]any)["field"] != "score" {
+				t.Fatalf("problem details: %s", r.raw)
+			}
+			if n, _ := c.overall("window=1h&channel=chat"); n != 0 {
+				t.Fatalf("a rejected batch recorded %v responses", n)
+			}
+			if r := c.do("POST", "/api/v1/responses", "application/json", "", strings.NewReader(`{}`)); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+				t.Fatalf("no token: %d", r.status)
+			}
+			if r := c.do("POST", "/api/v1/responses", "application/json", "wrong-token-0123456789", strings.NewReader(`{}`)); r.status != 401 {
+				t.Fatalf("wrong token: %d", r.status)
+			}
+			big := `[` + strings.Repeat(`{"id":"x","score":1,"channel":"sms"},`, 10_000) + `{"id":"y","score":1,"channel":"sms"}]`
+			if r := c.post(big, "application/json"); r.status != 413 {
+				t.Fatalf("10,001 items: %d %s", r.status, r.raw)
+			}
+			huge := `{"id":"x","score":1,"channel":"sms","comment":"` + strings.Repeat("a", 9<<20) + `"}`
+			if r := c.post(huge, "application/json"); r.status != 413 {
+				t.Fatalf("9 MiB body: %d", r.status)
+			}
+			if r := c.post(`id=1`, "text/plain"); r.status != 415 {
+				t.Fatalf("text/plain: %d", r.status)
+			}
+			for _, q := range []string{"window=2h", "by=colour", "teams=alpha", "by=segment&agent=ann"} {
+				if r := c.get("/api/v1/nps?" + q); r.status != 400 || r.body["detail"] == nil {
+					t.Errorf("nps?%s: %d %s", q, r.status, r.raw)
+				}
+			}
+			if r := c.get("/healthz"); r.status != 200 {
+				t.Errorf("healthz %d", r.status)
+			}
+			if r := c.get("/readyz"); r.status != 200 {
+				t.Errorf("readyz %d", r.status)
+			}
+			if r := c.get("/nope"); r.status != 404 || r.header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("unknown route: %d %s", r.status, r.raw)
+			}
+		})
+	}
+}
+
+// TestRedisOutage kills Redis under a running server: ingest answers 503
+// with Retry-After and /readyz fails; when Redis returns, both recover
+// without a restart.
+func TestRedisOutage(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, "--redis-url", srv.URL)
+	c := client{t: t, base: "http://" + m.Addr()}
+	body := `{"id":"o1","score":9,"channel":"phone"}`
+	if r := c.post(body, "application/json"); r.status != 202 {
+		t.Fatalf("before outage: %d %s", r.status, r.raw)
+	}
+	srv.Kill()
+	r := c.post(`{"id":"o2","score":9,"channel":"phone"}`, "application/json")
+	if r.status != 503 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("during outage: %d %s (Retry-After %q)", r.status, r.raw, r.header.Get("Retry-After"))
+	}
+	if r := c.get("/readyz"); r.status != 503 {
+		t.Fatalf("readyz during outage: %d", r.status)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// The restarted Redis is empty (no persistence here): o2 is new again.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := c.post(`{"id":"o2","score":9,"channel":"phone"}`, "application/json")
+		if r.status == 202 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest did not recover: %d %s", r.status, r.raw)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r := c.get("/readyz"); r.status != 200 {
+		t.Fatalf("readyz after recovery: %d", r.status)
+	}
+}
+
+func TestBadConfigIsOneLine(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--timezone", "Mars/Olympus", "--config", ""}, func(string) string { return "" }, &stdout, &stderr)
+	if code != 2 || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 || !strings.Contains(stderr.String(), "timezone") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"--help"}, func(string) string { return "" }, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "PULSEBOARD_REDIS_URL") {
+		t.Fatalf("--help: exit %d, %q", code, stdout.String())
+	}
+}
+
+// TestSIGTERM builds the real binary, starts it with demo traffic, and
+// checks that SIGTERM makes it exit 0 well within 10 s.
+func TestSIGTERM(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pulseboard")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--demo", "--config", "")
+	cmd.Env = append(os.Environ(), "PULSEBOARD_INGEST_TOKENS="+token)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := regexp.MustCompile(`msg=serving addr=(\S+)`)
+	sc := bufio.NewScanner(stderr)
+	var base string
+	for sc.Scan() {
+		if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+			base = "http://" + m[1]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatal("server did not log its address")
+	}
+	go io.Copy(io.Discard, stderr)
+	c := client{t: t, base: base}
+	// Demo traffic makes numbers appear.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if n, _ := c.overall("window=30d"); n > 1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("demo history did not appear within 5 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	began := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Fatalf("shutdown took %s", took)
+	}
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/config"
+	"github.com/pulseboard/pulseboard/internal/demo"
+	"github.com/pulseboard/pulseboard/internal/httpapi"
+	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/store/memstore"
+	"github.com/pulseboard/pulseboard/internal/store/redisstore"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Server timeouts. Headers must arrive quickly (slowloris); a body may take
+// longer (8 MiB from a slow producer); idle keep-alives are dropped after two
+// minutes.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 60 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// Demo history: a month of an average day's traffic, so every window shows
+// numbers at once.
+const (
+	demoHistoryDays = 30
+	demoPerDay      = 1200
+)
+
+// Main is the whole program: Run starts it, Close stops it in order. Tests
+// start the real thing on 127.0.0.1:0.
+type Main struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// Now is the clock of every component; tests inject one.
+	Now func() time.Time
+
+	store    store.Store
+	server   *http.Server
+	listener net.Listener
+	failed   chan error
+	stopDemo context.CancelFunc
+	demoDone sync.WaitGroup
+	close    sync.Once
+}
+
+// NewMain prepares a program from a loaded configuration.
+func NewMain(cfg *config.Config, logger *slog.Logger) *Main {
+	return &Main{Config: cfg, Logger: logger, Now: time.Now, failed: make(chan error, 1)}
+}
+
+// Run opens the store, starts serving and, with demo on, starts the demo
+// traffic. It returns once the server is listening.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	cal, err := window.NewCalendar(cfg.Location, m.Now())
+	if err != nil {
+		return fmt.Errorf("time zone: %w", err)
+	}
+	opts := store.Options{Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now}
+	if err := m.openStore(ctx, opts); err != nil {
+		return err
+	}
+
+	tokens := cfg.IngestTokens
+	if len(tokens) == 0 {
+		tok, err := auth.Generate()
+		if err != nil {
+			return err
+		}
+		tokens = []string{tok}
+		m.Logger.Warn("no ingest token configured; made one for this run (set PULSEBOARD_INGEST_TOKENS to keep one)", slog.String("token", tok))
+	}
+	decoder := ingest.NewDecoder(ingest.Options{
+		MaxBytes: cfg.MaxBodyBytes, MaxItems: cfg.MaxBatch,
+		MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe,
+	})
+	handler := httpapi.New(httpapi.Deps{
+		Recorder:     m.store,
+		Querier:      m.store,
+		Pinger:       m.store,
+		Decoder:      decoder,
+		IngestTokens: auth.NewTokens(tokens...),
+		Calendar:     cal,
+		MinSample:    int64(cfg.MinSample),
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       m.Logger,
+		Now:          m.Now,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.failed <- fmt.Errorf("serve http: %w", err)
+		}
+	}()
+	m.Logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("engine", m.engineName()),
+		slog.String("timezone", cal.Location().String()))
+
+	if cfg.Demo {
+		m.startDemo(ctx)
+	}
+	return nil
+}
+
+func (m *Main) openStore(ctx context.Context, opts store.Options) error {
+	if m.Config.RedisURL == "" {
+		m.store = memstore.New(opts)
+		return nil
+	}
+	s, err := redisstore.Open(ctx, m.Config.RedisURL, opts, redisstore.Config{
+		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen,
+	})
+	if err != nil {
+		return fmt.Errorf("open redis store: %w", err)
+	}
+	m.store = s
+	return nil
+}
+
+func (m *Main) engineName() string {
+	if m.Config.RedisURL == "" {
+		return "memory"
+	}
+	return "redis"
+}
+
+// startDemo fills an empty store with a month of history, then streams live
+// responses until Close.
+func (m *Main) startDemo(ctx context.Context) {
+	ctx, m.stopDemo = context.WithCancel(context.WithoutCancel(ctx))
+	gen := demo.New(uint64(m.Now().UnixNano()))
+	m.demoDone.Add(1)
+	go func() {
+		defer m.demoDone.Done()
+		if m.storeIsEmpty(ctx) {
+			start := time.Now()
+			n, err := gen.Backfill(ctx, m.store, m.Now(), demoHistoryDays, demoPerDay)
+			if err != nil {
+				m.Logger.Warn("demo history", slog.Any("err", err))
+			}
+			m.Logger.Info("demo history recorded", slog.Int("responses", n), slog.Duration("took", time.Since(start)))
+		}
+		m.Logger.Info("demo traffic on", slog.Float64("per_second", m.Config.DemoRate))
+		gen.Run(ctx, m.store, m.Config.DemoRate, m.Now, func(err error) {
+			m.Logger.Warn("demo traffic", slog.Any("err", err))
+		})
+	}()
+}
+
+func (m *Main) storeIsEmpty(ctx context.Context) bool {
+	cal, _ := window.NewCalendar(m.Config.Location, m.Now())
+	groups, err := m.store.Query(ctx, store.Query{Span: cal.Span(window.Rolling30d, m.Now())})
+	return err == nil && len(groups) == 1 && groups[0].Counts.Responses() == 0
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Failed delivers an error if the server stops on its own.
+func (m *Main) Failed() <-chan error { return m.failed }
+
+// Close stops the program in order: stop accepting and finish in-flight
+// requests (so every acknowledged ingest is recorded), stop the demo, then
+// close the store. It is safe to call more than once.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	m.close.Do(func() {
+		if m.server != nil {
+			if err := m.server.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("drain http: %w", err))
+			}
+		}
+		if m.stopDemo != nil {
+			m.stopDemo()
+			m.demoDone.Wait()
+		}
+		if m.store != nil {
+			if err := m.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close store: %w", err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}

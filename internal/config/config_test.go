@@ -1,0 +1,888 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/store"
+)
+
+// fakeEnv is a getenv over a map; tests never read the real environment.
+func fakeEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// absent is a default config path that does not exist.
+func absent(t *testing.T) string {
+	return filepath.Join(t.TempDir(), "absent.yaml")
+}
+
+// writeYAML writes a config file in a fresh temp dir and returns its path.
+func writeYAML(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "pulseboard.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// yamlFor writes one setting as YAML, nesting dotted keys.
+func yamlFor(key, raw string) string {
+	if parent, child, ok := strings.Cut(key, "."); ok {
+		return fmt.Sprintf("%s:\n  %s: %q\n", parent, child, raw)
+	}
+	return fmt.Sprintf("%s: %q\n", key, raw)
+}
+
+func docOf(t *testing.T, name string) OptionDoc {
+	t.Helper()
+	for _, d := range Options() {
+		if d.Name == name {
+			return d
+		}
+	}
+	t.Fatalf("no option %q", name)
+	return OptionDoc{}
+}
+
+func defaults() *Config {
+	return &Config{
+		Addr:            ":8080",
+		Location:        time.UTC,
+		TimezoneName:    "UTC",
+		LogLevel:        slog.LevelInfo,
+		LogFormat:       "text",
+		Tenant:          "default",
+		Rollups:         store.DefaultRollups(),
+		MinSample:       30,
+		Retention:       store.DefaultRetention(),
+		MaxSkew:         5 * time.Minute,
+		MaxBodyBytes:    8 << 20,
+		MaxBatch:        10000,
+		ShutdownTimeout: 10 * time.Second,
+		ChangeLogMaxLen: 100000,
+		DemoRate:        2,
+	}
+}
+
+func rollupNames(rs []store.Rollup) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Name()
+	}
+	return out
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := load(nil, fakeEnv(nil), absent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := defaults(); !reflect.DeepEqual(c, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+	if got, want := rollupNames(c.Rollups), []string{"all", "channel", "segment", "team", "agent", "channel+team", "team+agent"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("default rollups = %v, want %v", got, want)
+	}
+}
+
+func TestLoadExported(t *testing.T) {
+	t.Parallel()
+	c, err := Load([]string{"--config=", "--addr=127.0.0.1:9000"}, fakeEnv(map[string]string{"PULSEBOARD_TENANT": "acme"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.Tenant != "acme" || c.ConfigFile != "" {
+		t.Errorf("Load = addr %q tenant %q file %q", c.Addr, c.Tenant, c.ConfigFile)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	t.Parallel()
+	type vals struct{ file, env, flag string }
+	options := []struct {
+		name string
+		v    vals // distinct valid values per source
+		get  func(*Config) any
+		// want maps a raw value (or "" for the default) to the result.
+		want func(raw string) any
+	}{
+		{
+			name: "addr",
+			v:    vals{":1001", ":1002", ":1003"},
+			get:  func(c *Config) any { return c.Addr },
+			want: func(raw string) any {
+				if raw == "" {
+					return ":8080"
+				}
+				return raw
+			},
+		},
+		{
+			name: "retention.minute",
+			v:    vals{"30h", "2d", "3d"},
+			get:  func(c *Config) any { return c.Retention.Minute },
+			want: func(raw string) any {
+				d := map[string]time.Duration{"": 26 * time.Hour, "30h": 30 * time.Hour, "2d": 48 * time.Hour, "3d": 72 * time.Hour}
+				return d[raw]
+			},
+		},
+		{
+			name: "ingest_tokens",
+			v:    vals{"file-token-0123456789", "env-token-0123456789", "flag-token-0123456789"},
+			get:  func(c *Config) any { return c.IngestTokens },
+			want: func(raw string) any {
+				if raw == "" {
+					return []string(nil)
+				}
+				return []string{raw}
+			},
+		},
+		{
+			name: "demo",
+			v:    vals{"yes", "0", "true"},
+			get:  func(c *Config) any { return c.Demo },
+			want: func(raw string) any { return raw == "yes" || raw == "true" },
+		},
+	}
+	layers := []struct {
+		name            string
+		file, env, flag bool
+		winner          string
+	}{
+		{"none", false, false, false, ""},
+		{"file", true, false, false, "file"},
+		{"env", false, true, false, "env"},
+		{"flag", false, false, true, "flag"},
+		{"file+env", true, true, false, "env"},
+		{"file+flag", true, false, true, "flag"},
+		{"env+flag", false, true, true, "flag"},
+		{"file+env+flag", true, true, true, "flag"},
+	}
+	for _, o := range options {
+		for _, l := range layers {
+			t.Run(o.name+"/"+l.name, func(t *testing.T) {
+				t.Parallel()
+				d := docOf(t, o.name)
+				var args []string
+				env := map[string]string{}
+				def := absent(t)
+				if l.file {
+					args = append(args, "--config="+writeYAML(t, yamlFor(d.YAML, o.v.file)))
+				}
+				if l.env {
+					env[d.Env] = o.v.env
+				}
+				if l.flag {
+					args = append(args, d.Flag+"="+o.v.flag)
+				}
+				c, err := load(args, fakeEnv(env), def)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw := map[string]string{"": "", "file": o.v.file, "env": o.v.env, "flag": o.v.flag}[l.winner]
+				if got, want := o.get(c), o.want(raw); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s = %v, want %v (from %q)", o.name, got, want, l.winner)
+				}
+			})
+		}
+	}
+}
+
+// badValues holds, for every setting the file can set, values its validator
+// must reject and a fragment of the reason.
+var badValues = []struct {
+	name, raw, reason string
+}{
+	{"addr", "x", "must be host:port"},
+	{"addr", "localhost:99999", "port must be a number from 0 to 65535"},
+	{"redis_url", "http://localhost:6379", "scheme must be redis, rediss or unix"},
+	{"redis_url", "redis://", "needs a host"},
+	{"redis_url", "redis://localhost:6379/zero", "database number"},
+	{"redis_url", "unix://", "needs a socket path"},
+	{"ingest_tokens", "tiny-token", "token 1 is shorter than 16 characters"},
+	{"ingest_tokens", "aaaaaaaaaaaaaaaaaaaa,bbbbbbbb bbbbbbbbbbbb", "token 2 contains a space"},
+	{"allowed_origins", "wall.example.com", "not an origin"},
+	{"allowed_origins", "https://wall.example.com/path", "not an origin"},
+	{"allowed_origins", "ftp://wall.example.com", "not an origin"},
+	{"allowed_origins", "https://wall.example.com?x=1", "not an origin"},
+	{"timezone", "Mars/Olympus", "unknown time zone"},
+	{"demo", "maybe", "must be one of 1, 0, true, false, yes, no"},
+	{"demo_rate", "0", "must be a positive number"},
+	{"demo_rate", "NaN", "must be a positive number"},
+	{"demo_rate", "fast", "must be a positive number"},
+	{"log_level", "loud", "must be debug, info, warn or error"},
+	{"log_format", "xml", "must be text or json"},
+	{"tenant", "Acme", "must be 1 to 32 characters"},
+	{"tenant", "a/b", "must be 1 to 32 characters"},
+	{"tenant", strings.Repeat("a", 33), "must be 1 to 32 characters"},
+	{"rollups", "team+planet", `unknown dimension "planet"`},
+	{"rollups", "channel;team+team", "appears twice"},
+	{"min_sample", "0", "must be a positive integer"},
+	{"min_sample", "1.5", "must be a positive integer"},
+	{"retention.minute", "24h", "must be at least 25h"},
+	{"retention.minute", "long", "must be a duration"},
+	{"retention.hour", "30d", "must be at least 31d"},
+	{"retention.day", "0s", "must be positive"},
+	{"retention.day", "-1d", "must be a duration"},
+	{"retention.dedupe", "30d", "must be at least 31d"},
+	{"max_skew", "-1m", "must not be negative"},
+	{"max_skew", "soon", "must be a duration"},
+	{"max_body_bytes", "8MB", "must be a positive size in bytes"},
+	{"max_body_bytes", "0", "must be a positive size in bytes"},
+	{"max_body_bytes", "2GiB", "must be at most 1GiB"},
+	{"max_batch", "0", "must be a positive integer"},
+	{"shutdown_timeout", "0s", "must be positive"},
+	{"changelog_maxlen", "-5", "must be a positive integer"},
+}
+
+func TestEveryValidatorRejects(t *testing.T) {
+	t.Parallel()
+	covered := map[string]bool{}
+	for _, b := range badValues {
+		covered[b.name] = true
+	}
+	for _, d := range Options() {
+		if d.YAML != "" && !covered[d.Name] {
+			t.Errorf("option %s has no bad-value case", d.Name)
+		}
+	}
+
+	secret := map[string]bool{"ingest_tokens": true}
+	for _, b := range badValues {
+		for _, src := range []string{"flag", "env", "file"} {
+			t.Run(b.name+"/"+src+"/"+b.raw, func(t *testing.T) {
+				t.Parallel()
+				d := docOf(t, b.name)
+				var args []string
+				env := map[string]string{}
+				var where string
+				switch src {
+				case "flag":
+					args = []string{d.Flag + "=" + b.raw}
+					where = fmt.Sprintf("%s %q: ", d.Flag, b.raw)
+					if secret[b.name] {
+						where = d.Flag + ": "
+					}
+				case "env":
+					env[d.Env] = b.raw
+					where = fmt.Sprintf("%s=%q: ", d.Env, b.raw)
+					if secret[b.name] {
+						where = d.Env + ": "
+					}
+				case "file":
+					p := writeYAML(t, yamlFor(d.YAML, b.raw))
+					args = []string{"--config=" + p}
+					where = p + ": " + d.YAML + ": "
+				}
+				c, err := load(args, fakeEnv(env), absent(t))
+				if err == nil {
+					t.Fatalf("accepted %q, got %+v", b.raw, c)
+				}
+				msg := err.Error()
+				if want := "config: " + where; !strings.HasPrefix(msg, want) {
+					t.Errorf("error %q does not start with %q", msg, want)
+				}
+				if !strings.Contains(msg, b.reason) {
+					t.Errorf("error %q does not say %q", msg, b.reason)
+				}
+				if strings.Contains(msg, "\n") {
+					t.Errorf("error %q spans several lines", msg)
+				}
+				// (The temp file's path holds the test name, hence the trim.)
+				if secret[b.name] && strings.Contains(strings.TrimPrefix(msg, "config: "+where), b.raw) {
+					t.Errorf("error %q shows a secret", msg)
+				}
+			})
+		}
+	}
+}
+
+func TestExactMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{
+			name: "timezone from env",
+			env:  map[string]string{"PULSEBOARD_TIMEZONE": "Mars/Olympus"},
+			want: `config: PULSEBOARD_TIMEZONE="Mars/Olympus": unknown time zone`,
+		},
+		{
+			name: "addr from flag",
+			args: []string{"--addr", "x"},
+			want: `config: --addr "x": must be host:port, like :8080 or 127.0.0.1:8080`,
+		},
+		{
+			name: "redis password redacted",
+			env:  map[string]string{"PULSEBOARD_REDIS_URL": "http://user:s3cret@localhost:6379"},
+			want: `config: PULSEBOARD_REDIS_URL="http://user:xxxxx@localhost:6379": scheme must be redis, rediss or unix`,
+		},
+		{
+			name: "retention day below hour",
+			env:  map[string]string{"PULSEBOARD_RETENTION_DAY": "31d"},
+			want: `config: PULSEBOARD_RETENTION_DAY="31d": must be at least retention.hour (32d)`,
+		},
+		{
+			name: "retention day below hour from flag",
+			args: []string{"--retention-hour=40d", "--retention-day=39d"},
+			want: `config: --retention-day "39d": must be at least retention.hour (40d)`,
+		},
+		{
+			name: "unknown flag",
+			args: []string{"--colour=red"},
+			want: `config: flag provided but not defined: -colour`,
+		},
+		{
+			name: "positional argument",
+			args: []string{"serve"},
+			want: `config: unexpected argument "serve" (settings are given as --name=value)`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(tt.args, fakeEnv(tt.env), absent(t))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error = %v\n want %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOverriddenBadValueStillFails(t *testing.T) {
+	t.Parallel()
+	_, err := load([]string{"--log-level=debug"}, fakeEnv(map[string]string{"PULSEBOARD_LOG_LEVEL": "loud"}), absent(t))
+	if err == nil || !strings.HasPrefix(err.Error(), `config: PULSEBOARD_LOG_LEVEL="loud": `) {
+		t.Errorf("error = %v, want the overridden env value rejected", err)
+	}
+}
+
+func TestRetentionDayMayEqualHour(t *testing.T) {
+	t.Parallel()
+	p := writeYAML(t, "retention:\n  hour: 31d\n  day: 744h\n")
+	c, err := load([]string{"--config", p}, fakeEnv(nil), absent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Retention.Day != 31*day || c.Retention.Hour != 31*day {
+		t.Errorf("retention = %+v", c.Retention)
+	}
+	// From the file, the cross check names the file and key.
+	p = writeYAML(t, "retention:\n  day: 31d\n")
+	_, err = load([]string{"--config", p}, fakeEnv(nil), absent(t))
+	if want := "config: " + p + ": retention.day: must be at least retention.hour (32d)"; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
+func TestYAMLFile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		body    string
+		wantErr string // fragment after "config: <path>: "; "" means success
+		check   func(t *testing.T, c *Config)
+	}{
+		{name: "empty file", body: "", check: func(t *testing.T, c *Config) {
+			if c.Addr != ":8080" {
+				t.Errorf("addr = %q", c.Addr)
+			}
+		}},
+		{name: "comments only", body: "# nothing\n", check: func(t *testing.T, c *Config) {}},
+		{name: "null value keeps default", body: "addr:\ntenant: ~\n", check: func(t *testing.T, c *Config) {
+			if c.Addr != ":8080" || c.Tenant != "default" {
+				t.Errorf("addr %q tenant %q", c.Addr, c.Tenant)
+			}
+		}},
+		{name: "all kinds", body: `
+addr: "127.0.0.1:9090"
+redis_url: rediss://:pw@redis.example.com:6380/2
+ingest_tokens: [aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb]
+allowed_origins: https://Wall.Example.com/, http://localhost:3000
+timezone: Europe/Paris
+demo: yes
+demo_rate: 0.5
+log_level: WARN
+log_format: json
+tenant: acme-eu_1
+rollups: [team, "team,channel", agent+team]
+min_sample: 50
+retention: {minute: 25h, hour: 31d, day: 2y, dedupe: 60d}
+`, wantErr: "retention.day: must be a duration"},
+		{name: "all kinds valid", body: `
+addr: "127.0.0.1:9090"
+redis_url: rediss://:pw@redis.example.com:6380/2
+ingest_tokens: [aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb]
+allowed_origins: https://Wall.Example.com/, http://localhost:3000
+timezone: Europe/Paris
+demo: yes
+demo_rate: 0.5
+log_level: WARN
+log_format: json
+tenant: acme-eu_1
+rollups: [team, "team,channel", agent+team]
+min_sample: 50
+retention: {minute: 25h, hour: 31d, day: 1d12h, dedupe: 60d}
+max_skew: 90s
+max_body_bytes: 512KiB
+max_batch: 500
+shutdown_timeout: 1m
+changelog_maxlen: 5000
+`, wantErr: "retention.day: must be at least retention.hour (31d)"},
+		{name: "every field", body: `
+addr: "127.0.0.1:9090"
+redis_url: rediss://:pw@redis.example.com:6380/2
+ingest_tokens: [aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb, aaaaaaaaaaaaaaaa]
+allowed_origins: https://Wall.Example.com/, http://localhost:3000
+timezone: Europe/Paris
+demo: yes
+demo_rate: 0.5
+log_level: WARN
+log_format: json
+tenant: acme-eu_1
+rollups: [team, "team,channel", agent+team]
+min_sample: 50
+retention: {minute: 25h, hour: 31d, day: 365d, dedupe: 60d}
+max_skew: 90s
+max_body_bytes: 512KiB
+max_batch: 500
+shutdown_timeout: 1m
+changelog_maxlen: 5000
+`, check: func(t *testing.T, c *Config) {
+			paris, _ := time.LoadLocation("Europe/Paris")
+			want := &Config{
+				Addr:            "127.0.0.1:9090",
+				RedisURL:        "rediss://:pw@redis.example.com:6380/2",
+				ConfigFile:      c.ConfigFile,
+				IngestTokens:    []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
+				AllowedOrigins:  []string{"https://wall.example.com", "http://localhost:3000"},
+				Location:        paris,
+				TimezoneName:    "Europe/Paris",
+				Demo:            true,
+				LogLevel:        slog.LevelWarn,
+				LogFormat:       "json",
+				Tenant:          "acme-eu_1",
+				Rollups:         []store.Rollup{store.MustRollup(), store.MustRollup(store.Team), store.MustRollup(store.Channel, store.Team), store.MustRollup(store.Team, store.Agent)},
+				MinSample:       50,
+				Retention:       store.Retention{Minute: 25 * time.Hour, Hour: 31 * day, Day: 365 * day, Dedupe: 60 * day},
+				MaxSkew:         90 * time.Second,
+				MaxBodyBytes:    512 << 10,
+				MaxBatch:        500,
+				ShutdownTimeout: time.Minute,
+				ChangeLogMaxLen: 5000,
+				DemoRate:        0.5,
+			}
+			if c.Location.String() != "Europe/Paris" {
+				t.Errorf("location = %v", c.Location)
+			}
+			c.Location, want.Location = nil, nil
+			if !reflect.DeepEqual(c, want) {
+				t.Errorf("\n got %+v\nwant %+v", c, want)
+			}
+		}},
+		{name: "unknown key", body: "addr: \":1\"\nlow_sample_min: 3\n", wantErr: "low_sample_min: unknown setting (line 2)"},
+		{name: "unknown nested key", body: "retention:\n  week: 1h\n", wantErr: "retention.week: unknown setting (line 2)"},
+		{name: "flag-only setting", body: "config: other.yaml\n", wantErr: "config: unknown setting"},
+		{name: "nested key at top level", body: "minute: 26h\n", wantErr: "minute: unknown setting"},
+		{name: "scalar for nested", body: "retention: 26h\n", wantErr: "retention: must be a mapping with the keys minute, hour, day, dedupe"},
+		{name: "list for scalar", body: "addr: [\":1\", \":2\"]\n", wantErr: "addr: must be a single value, not a list"},
+		{name: "mapping for scalar", body: "addr:\n  host: x\n", wantErr: "addr: must be a single value, not a mapping"},
+		{name: "mapping for list", body: "rollups:\n  team: x\n", wantErr: "rollups: must be a list or a single value, not a mapping"},
+		{name: "list item with separator", body: "ingest_tokens: [\"aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb\"]\n", wantErr: `ingest_tokens: item 1 must not contain ","`},
+		{name: "nested list item", body: "rollups: [[team]]\n", wantErr: "rollups: item 1 must be a plain value"},
+		{name: "set twice", body: "addr: \":1\"\naddr: \":2\"\n", wantErr: "addr: set twice (line 2)"},
+		{name: "syntax error", body: "addr: [\n", wantErr: "yaml: "},
+		{name: "not a mapping", body: "- addr\n", wantErr: "must be a mapping of setting names to values"},
+		{name: "two documents", body: "addr: \":1\"\n---\naddr: \":2\"\n", wantErr: "holds more than one YAML document"},
+		{name: "unknown key with anchor", body: "x_tokens: &t [aaaaaaaaaaaaaaaa]\n", wantErr: "x_tokens: unknown setting"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := writeYAML(t, tt.body)
+			c, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t))
+			if tt.wantErr != "" {
+				want := "config: " + p + ": " + tt.wantErr
+				if err == nil || !strings.HasPrefix(err.Error(), want) {
+					t.Fatalf("error = %v\n want prefix %s", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ConfigFile != p {
+				t.Errorf("ConfigFile = %q, want %q", c.ConfigFile, p)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestYAMLAlias(t *testing.T) {
+	t.Parallel()
+	p := writeYAML(t, "ingest_tokens: &t [aaaaaaaaaaaaaaaa]\nrollups: *t\n")
+	_, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t))
+	// The alias is followed: the token list is read as rollups.
+	if err == nil || !strings.Contains(err.Error(), "rollups: rollup") {
+		t.Errorf("error = %v, want the aliased list parsed as rollups", err)
+	}
+}
+
+func TestConfigFileChoice(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	present := filepath.Join(dir, "default.yaml")
+	if err := os.WriteFile(present, []byte("tenant: fromdefault\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	named := filepath.Join(dir, "named.yaml")
+	if err := os.WriteFile(named, []byte("tenant: fromnamed\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.yaml")
+
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		def        string
+		wantFile   string
+		wantTenant string
+		wantErr    string
+	}{
+		{name: "default present", def: present, wantFile: present, wantTenant: "fromdefault"},
+		{name: "default absent", def: missing, wantFile: "", wantTenant: "default"},
+		{name: "flag names file", args: []string{"--config", named}, def: present, wantFile: named, wantTenant: "fromnamed"},
+		{name: "env names file", env: map[string]string{"PULSEBOARD_CONFIG": named}, def: present, wantFile: named, wantTenant: "fromnamed"},
+		{name: "flag beats env", args: []string{"--config=" + named}, env: map[string]string{"PULSEBOARD_CONFIG": missing}, def: missing, wantFile: named, wantTenant: "fromnamed"},
+		{name: "empty flag reads nothing", args: []string{"--config="}, def: present, wantFile: "", wantTenant: "default"},
+		{
+			name: "flag names missing file", args: []string{"--config=" + missing}, def: present,
+			wantErr: fmt.Sprintf("config: --config %q: no such file", missing),
+		},
+		{
+			name: "env names missing file", env: map[string]string{"PULSEBOARD_CONFIG": missing}, def: present,
+			wantErr: fmt.Sprintf("config: PULSEBOARD_CONFIG=%q: no such file", missing),
+		},
+		{
+			name: "flag names directory", args: []string{"--config=" + dir}, def: missing,
+			wantErr: fmt.Sprintf("config: --config %q: is a directory, not a file", dir),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := load(tt.args, fakeEnv(tt.env), tt.def)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v\n want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ConfigFile != tt.wantFile || c.Tenant != tt.wantTenant {
+				t.Errorf("file %q tenant %q, want %q %q", c.ConfigFile, c.Tenant, tt.wantFile, tt.wantTenant)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		_, err := load([]string{arg}, fakeEnv(nil), absent(t))
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%s: error = %v, want flag.ErrHelp", arg, err)
+		}
+	}
+}
+
+func TestFlagForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		demo bool
+		addr string
+	}{
+		{[]string{"--demo"}, true, ":8080"},
+		{[]string{"-demo"}, true, ":8080"},
+		{[]string{"--demo=no"}, false, ":8080"},
+		{[]string{"--demo=1", "-addr", ":1"}, true, ":1"},
+		{[]string{"--addr=:1", "--addr=:2"}, true, ":2"}, // demo from the environment
+	}
+	for _, tt := range tests {
+		c, err := load(tt.args, fakeEnv(map[string]string{"PULSEBOARD_DEMO": "true"}), absent(t))
+		if err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+			continue
+		}
+		if c.Demo != tt.demo || c.Addr != tt.addr {
+			t.Errorf("%v: demo %v addr %q, want %v %q", tt.args, c.Demo, c.Addr, tt.demo, tt.addr)
+		}
+	}
+}
+
+func TestRollups(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  string // PULSEBOARD_ROLLUPS
+		yaml string // rollups value in YAML, used when env is ""
+		want []string
+	}{
+		{name: "env list", env: "channel;team;team+channel", want: []string{"all", "channel", "team", "channel+team"}},
+		{name: "duplicates in any order", env: "team+channel;channel+team;channel;team,channel", want: []string{"all", "channel+team", "channel"}},
+		{name: "all listed later", env: "team;all", want: []string{"all", "team"}},
+		{name: "all listed first", env: "all;team", want: []string{"all", "team"}},
+		{name: "spaces and empty items", env: " team ; ;agent ;", want: []string{"all", "team", "agent"}},
+		{name: "comma form", env: "team,channel", want: []string{"all", "channel+team"}},
+		{name: "all only", env: "all", want: []string{"all"}},
+		{name: "yaml list", yaml: `["team,channel", agent, agent]`, want: []string{"all", "channel+team", "agent"}},
+		{name: "yaml string", yaml: `"team;agent+segment"`, want: []string{"all", "team", "segment+agent"}},
+		{name: "yaml empty list", yaml: `[]`, want: []string{"all"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var args []string
+			env := map[string]string{}
+			if tt.env != "" {
+				env["PULSEBOARD_ROLLUPS"] = tt.env
+			} else {
+				args = []string{"--config=" + writeYAML(t, "rollups: "+tt.yaml+"\n")}
+			}
+			c, err := load(args, fakeEnv(env), absent(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rollupNames(c.Rollups); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("rollups = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestListForms(t *testing.T) {
+	t.Parallel()
+	const a, b = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
+	tests := []struct {
+		name          string
+		env           map[string]string
+		yaml          string
+		tokens, origs []string
+	}{
+		{
+			name:   "env comma strings",
+			env:    map[string]string{"PULSEBOARD_INGEST_TOKENS": " " + a + " , " + b + ",", "PULSEBOARD_ALLOWED_ORIGINS": "https://WALL.example.com:8443/,http://localhost:3000"},
+			tokens: []string{a, b}, origs: []string{"https://wall.example.com:8443", "http://localhost:3000"},
+		},
+		{
+			name:   "yaml lists",
+			yaml:   "ingest_tokens:\n  - " + a + "\n  - " + b + "\n  - " + a + "\nallowed_origins:\n  - https://a.example\n  - https://a.example/\n",
+			tokens: []string{a, b}, origs: []string{"https://a.example"},
+		},
+		{
+			name:   "yaml strings",
+			yaml:   "ingest_tokens: " + a + "," + b + "\nallowed_origins: https://a.example, https://b.example\n",
+			tokens: []string{a, b}, origs: []string{"https://a.example", "https://b.example"},
+		},
+		{
+			name: "yaml empty lists",
+			yaml: "ingest_tokens: []\nallowed_origins: []\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var args []string
+			if tt.yaml != "" {
+				args = []string{"--config=" + writeYAML(t, tt.yaml)}
+			}
+			c, err := load(args, fakeEnv(tt.env), absent(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.IngestTokens, tt.tokens) {
+				t.Errorf("tokens = %q, want %q", c.IngestTokens, tt.tokens)
+			}
+			if !reflect.DeepEqual(c.AllowedOrigins, tt.origs) {
+				t.Errorf("origins = %q, want %q", c.AllowedOrigins, tt.origs)
+			}
+		})
+	}
+}
+
+func TestScalarForms(t *testing.T) {
+	t.Parallel()
+	c, err := load(nil, fakeEnv(map[string]string{
+		"PULSEBOARD_LOG_LEVEL":        "DEBUG",
+		"PULSEBOARD_LOG_FORMAT":       " JSON ",
+		"PULSEBOARD_DEMO":             "Yes",
+		"PULSEBOARD_DEMO_RATE":        "12.5",
+		"PULSEBOARD_REDIS_URL":        "unix:///run/redis.sock",
+		"PULSEBOARD_MAX_BODY_BYTES":   "1048576",
+		"PULSEBOARD_CHANGELOG_MAXLEN": "7",
+	}), absent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel != slog.LevelDebug || c.LogFormat != "json" || !c.Demo || c.DemoRate != 12.5 ||
+		c.RedisURL != "unix:///run/redis.sock" || c.MaxBodyBytes != 1<<20 || c.ChangeLogMaxLen != 7 {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	t.Parallel()
+	good := map[string]time.Duration{
+		"400d":    400 * day,
+		"1.5d":    36 * time.Hour,
+		"1d12h":   36 * time.Hour,
+		"0d":      0,
+		"0s":      0,
+		"26h":     26 * time.Hour,
+		"768h":    32 * day,
+		"90s":     90 * time.Second,
+		"1h30m":   90 * time.Minute,
+		"2d30m":   48*time.Hour + 30*time.Minute,
+		"9600h":   400 * day,
+		"100000d": 100000 * day,
+	}
+	for in, want := range good {
+		if got, err := parseDuration(in); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "1dd", "-1d", "1d-1h", "1d+1h", ".5d", "1.d", "1e3d", "abc", "10", "-5m", "1 d", "999999999d", "106751d23h59m"} {
+		if got, err := parseDuration(in); err == nil {
+			t.Errorf("parseDuration(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	t.Parallel()
+	tests := map[time.Duration]string{
+		25 * time.Hour:                "25h",
+		31 * day:                      "31d",
+		90 * time.Minute:              "1h30m",
+		10 * time.Second:              "10s",
+		90 * time.Second:              "1m30s",
+		0:                             "0s",
+		26*time.Hour + 30*time.Second: "26h0m30s",
+	}
+	for in, want := range tests {
+		if got := formatDuration(in); got != want {
+			t.Errorf("formatDuration(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	t.Parallel()
+	good := map[string]int64{
+		"8MiB":       8 << 20,
+		"512KiB":     512 << 10,
+		"512 KiB":    512 << 10,
+		"1gib":       1 << 30,
+		"100B":       100,
+		"8388608":    8 << 20,
+		"1073741824": 1 << 30,
+	}
+	for in, want := range good {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "8MB", "8M", "0", "-1", "1.5MiB", "2GiB", "1073741825", "MiB", "9223372036854775807GiB"} {
+		if got, err := parseBytes(in); err == nil {
+			t.Errorf("parseBytes(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+func TestOptionsDocs(t *testing.T) {
+	t.Parallel()
+	seen := map[string]map[string]bool{"name": {}, "env": {}, "flag": {}, "yaml": {}}
+	unique := func(kind, v string) {
+		if v == "" {
+			return
+		}
+		if seen[kind][v] {
+			t.Errorf("%s %q used twice", kind, v)
+		}
+		seen[kind][v] = true
+	}
+	var usage bytes.Buffer
+	Usage(&usage)
+	out := usage.String()
+	for _, d := range Options() {
+		unique("name", d.Name)
+		unique("env", d.Env)
+		unique("flag", d.Flag)
+		unique("yaml", d.YAML)
+		if !strings.HasPrefix(d.Env, "PULSEBOARD_") {
+			t.Errorf("%s: env %q", d.Name, d.Env)
+		}
+		if !strings.HasPrefix(d.Flag, "--") {
+			t.Errorf("%s: flag %q", d.Name, d.Flag)
+		}
+		if d.YAML == "" && d.Name != "config" {
+			t.Errorf("%s: no YAML key", d.Name)
+		}
+		if d.Help == "" || d.Default == "" {
+			t.Errorf("%s: help %q default %q", d.Name, d.Help, d.Default)
+		}
+		for _, s := range []string{d.Env, d.Flag, d.YAML, d.Default, d.Help} {
+			if !strings.Contains(out, s) {
+				t.Errorf("Usage lacks %q", s)
+			}
+		}
+	}
+	// A guard against a Config field without an option: 20 fields, where
+	// TimezoneName shares the timezone option and Retention has four.
+	if n := reflect.TypeFor[Config]().NumField(); n != 20 || len(Options()) != 22 {
+		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
+	}
+}
+
+func TestExampleFile(t *testing.T) {
+	t.Parallel()
+	const example = "../../config/pulseboard.example.yaml"
+	keys, err := readFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range Options() {
+		if _, ok := keys[d.YAML]; d.YAML != "" && !ok {
+			t.Errorf("example file does not show %s", d.YAML)
+		}
+	}
+	c, err := load([]string{"--config=" + example}, fakeEnv(nil), absent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := defaults()
+	want.ConfigFile = example
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("example file is not the defaults:\n got %+v\nwant %+v", c, want)
+	}
+}

@@ -1,0 +1,261 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/store"
+)
+
+// option is one row of the settings table.
+type option struct {
+	name string // the setting's name in messages; equal to yaml when the file can set it
+	env  string
+	flag string // without the leading dashes
+	yaml string // dotted for nested keys; "" when the file cannot set it
+	// def is the raw default, fed to parse like any other value; defDoc,
+	// when set, is how the default is documented instead.
+	def    string
+	defDoc string
+	help   string
+	// list is the separator of a list option; a YAML list is joined with it.
+	list string
+	// isBool lets the flag be given without a value.
+	isBool bool
+	// redact, when set, is how a value is shown in an error message; "" means
+	// the value is not shown at all.
+	redact func(raw string) string
+	// parse validates a raw value and stores it in c. Nil for the config
+	// file, which Load handles before every other option.
+	parse func(c *Config, raw string) error
+}
+
+// Names of options that code refers to.
+const (
+	optConfig        = "config"
+	optRetentionHour = "retention.hour"
+	optRetentionDay  = "retention.day"
+)
+
+// options is the settings table. Its order is the order of Usage, Options
+// and the example config file.
+var options = []option{
+	{
+		name: "addr", env: "PULSEBOARD_ADDR", flag: "addr", yaml: "addr",
+		def:   ":8080",
+		help:  "HTTP listen address, host:port",
+		parse: func(c *Config, raw string) (err error) { c.Addr, err = parseAddr(raw); return },
+	},
+	{
+		name: "redis_url", env: "PULSEBOARD_REDIS_URL", flag: "redis-url", yaml: "redis_url",
+		def: "", defDoc: "(none: in-memory engine)",
+		help:   "Redis URL (redis://, rediss:// or unix://); empty keeps data in memory",
+		redact: redactURL,
+		parse:  func(c *Config, raw string) (err error) { c.RedisURL, err = parseRedisURL(raw); return },
+	},
+	{
+		name: optConfig, env: "PULSEBOARD_CONFIG", flag: "config",
+		defDoc: DefaultConfigFile + " (if it exists)",
+		help:   "YAML config file; a named file must exist",
+	},
+	{
+		name: "ingest_tokens", env: "PULSEBOARD_INGEST_TOKENS", flag: "ingest-tokens", yaml: "ingest_tokens",
+		def: "", defDoc: "(none: one is generated at start)",
+		help:   "comma-separated bearer tokens accepted by ingest, each at least 16 characters",
+		list:   ",",
+		redact: func(string) string { return "" },
+		parse:  func(c *Config, raw string) (err error) { c.IngestTokens, err = parseTokens(raw); return },
+	},
+	{
+		name: "allowed_origins", env: "PULSEBOARD_ALLOWED_ORIGINS", flag: "allowed-origins", yaml: "allowed_origins",
+		def: "", defDoc: "(none: same origin only)",
+		help:  "comma-separated origins allowed to call the API from a browser, like https://wall.example.com",
+		list:  ",",
+		parse: func(c *Config, raw string) (err error) { c.AllowedOrigins, err = parseOrigins(raw); return },
+	},
+	{
+		name: "timezone", env: "PULSEBOARD_TIMEZONE", flag: "timezone", yaml: "timezone",
+		def:  "UTC",
+		help: "IANA time zone of day buckets and calendar windows",
+		parse: func(c *Config, raw string) error {
+			loc, err := parseLocation(raw)
+			if err != nil {
+				return err
+			}
+			c.Location, c.TimezoneName = loc, raw
+			return nil
+		},
+	},
+	{
+		name: "demo", env: "PULSEBOARD_DEMO", flag: "demo", yaml: "demo",
+		def:    "false",
+		help:   "generate demo traffic (1/0, true/false, yes/no)",
+		isBool: true,
+		parse:  func(c *Config, raw string) (err error) { c.Demo, err = parseBool(raw); return },
+	},
+	{
+		name: "demo_rate", env: "PULSEBOARD_DEMO_RATE", flag: "demo-rate", yaml: "demo_rate",
+		def:   "2",
+		help:  "demo traffic, in responses per second",
+		parse: func(c *Config, raw string) (err error) { c.DemoRate, err = parsePositiveFloat(raw); return },
+	},
+	{
+		name: "log_level", env: "PULSEBOARD_LOG_LEVEL", flag: "log-level", yaml: "log_level",
+		def:   "info",
+		help:  "debug, info, warn or error",
+		parse: func(c *Config, raw string) (err error) { c.LogLevel, err = parseLogLevel(raw); return },
+	},
+	{
+		name: "log_format", env: "PULSEBOARD_LOG_FORMAT", flag: "log-format", yaml: "log_format",
+		def:   "text",
+		help:  "text or json",
+		parse: func(c *Config, raw string) (err error) { c.LogFormat, err = parseLogFormat(raw); return },
+	},
+	{
+		name: "tenant", env: "PULSEBOARD_TENANT", flag: "tenant", yaml: "tenant",
+		def:   "default",
+		help:  "namespace of Redis keys: 1 to 32 of a-z 0-9 _ -",
+		parse: func(c *Config, raw string) (err error) { c.Tenant, err = parseTenant(raw); return },
+	},
+	{
+		name: "rollups", env: "PULSEBOARD_ROLLUPS", flag: "rollups", yaml: "rollups",
+		def:   defaultRollups(),
+		help:  `semicolon-separated dimension tuples that get counters, like "channel;team+channel"; "all" is always included`,
+		list:  ";",
+		parse: func(c *Config, raw string) (err error) { c.Rollups, err = parseRollups(raw); return },
+	},
+	{
+		name: "min_sample", env: "PULSEBOARD_MIN_SAMPLE", flag: "min-sample", yaml: "min_sample",
+		def:   "30",
+		help:  "responses below which a score is flagged as a low sample",
+		parse: func(c *Config, raw string) (err error) { c.MinSample, err = parsePositiveInt(raw); return },
+	},
+	{
+		name: "retention.minute", env: "PULSEBOARD_RETENTION_MINUTE", flag: "retention-minute", yaml: "retention.minute",
+		def:  "26h",
+		help: "how long minute buckets are kept; at least 25h (the 24h window reads them)",
+		parse: func(c *Config, raw string) (err error) {
+			c.Retention.Minute, err = parseRetention(raw, 25*time.Hour, "the 24h window reads minute buckets")
+			return
+		},
+	},
+	{
+		name: optRetentionHour, env: "PULSEBOARD_RETENTION_HOUR", flag: "retention-hour", yaml: optRetentionHour,
+		def:  "32d",
+		help: "how long hour buckets are kept; at least 31d (the 30d window reads them)",
+		parse: func(c *Config, raw string) (err error) {
+			c.Retention.Hour, err = parseRetention(raw, 31*day, "the 30d window reads hour buckets")
+			return
+		},
+	},
+	{
+		name: optRetentionDay, env: "PULSEBOARD_RETENTION_DAY", flag: "retention-day", yaml: optRetentionDay,
+		def:  "400d",
+		help: "how long day buckets are kept; at least retention.hour",
+		parse: func(c *Config, raw string) (err error) {
+			c.Retention.Day, err = parseRetention(raw, 0, "")
+			return
+		},
+	},
+	{
+		name: "retention.dedupe", env: "PULSEBOARD_RETENTION_DEDUPE", flag: "retention-dedupe", yaml: "retention.dedupe",
+		def:  "400d",
+		help: "how long response ids are remembered for upserts; older responses are rejected; at least 31d",
+		parse: func(c *Config, raw string) (err error) {
+			c.Retention.Dedupe, err = parseRetention(raw, 31*day, "responses up to 30d old must be deduplicated")
+			return
+		},
+	},
+	{
+		name: "max_skew", env: "PULSEBOARD_MAX_SKEW", flag: "max-skew", yaml: "max_skew",
+		def:   "5m",
+		help:  "how far in the future a response's time may be",
+		parse: func(c *Config, raw string) (err error) { c.MaxSkew, err = parseDuration(raw); return },
+	},
+	{
+		name: "max_body_bytes", env: "PULSEBOARD_MAX_BODY_BYTES", flag: "max-body-bytes", yaml: "max_body_bytes",
+		def:   "8MiB",
+		help:  "largest ingest request body: bytes, or with KiB, MiB or GiB",
+		parse: func(c *Config, raw string) (err error) { c.MaxBodyBytes, err = parseBytes(raw); return },
+	},
+	{
+		name: "max_batch", env: "PULSEBOARD_MAX_BATCH", flag: "max-batch", yaml: "max_batch",
+		def:   "10000",
+		help:  "most responses in one ingest request",
+		parse: func(c *Config, raw string) (err error) { c.MaxBatch, err = parsePositiveInt(raw); return },
+	},
+	{
+		name: "shutdown_timeout", env: "PULSEBOARD_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", yaml: "shutdown_timeout",
+		def:   "10s",
+		help:  "how long a graceful shutdown may take",
+		parse: func(c *Config, raw string) (err error) { c.ShutdownTimeout, err = parsePositiveDuration(raw); return },
+	},
+	{
+		name: "changelog_maxlen", env: "PULSEBOARD_CHANGELOG_MAXLEN", flag: "changelog-maxlen", yaml: "changelog_maxlen",
+		def:   "100000",
+		help:  "approximate length the Redis change log stream is trimmed to",
+		parse: func(c *Config, raw string) (err error) { c.ChangeLogMaxLen, err = parsePositiveInt64(raw); return },
+	},
+}
+
+// defaultRollups writes store.DefaultRollups in the form the rollups option
+// parses.
+func defaultRollups() string {
+	rs := store.DefaultRollups()
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Name()
+	}
+	return strings.Join(names, ";")
+}
+
+// doc is the option's documentation.
+func (o *option) doc() OptionDoc {
+	d := OptionDoc{Name: o.name, Env: o.env, YAML: o.yaml, Default: o.def, Help: o.help}
+	if o.flag != "" {
+		d.Flag = "--" + o.flag
+	}
+	if o.defDoc != "" {
+		d.Default = o.defDoc
+	}
+	return d
+}
+
+// where names the setting and the source of a value, for error messages:
+// `PULSEBOARD_ADDR="x"`, `--addr "x"`, `config/pulseboard.yaml: addr`.
+func (o *option) where(v value) string {
+	shown, show := v.raw, true
+	if o.redact != nil {
+		shown = o.redact(v.raw)
+		show = shown != ""
+	}
+	switch v.kind {
+	case fromFlag:
+		if !show {
+			return "--" + o.flag
+		}
+		return fmt.Sprintf("--%s %q", o.flag, shown)
+	case fromEnv:
+		if !show {
+			return o.env
+		}
+		return fmt.Sprintf("%s=%q", o.env, shown)
+	case fromFile:
+		return v.file + ": " + o.yaml
+	default:
+		if !show {
+			return "default " + o.name
+		}
+		return fmt.Sprintf("default %s %q", o.name, shown)
+	}
+}
+
+// levelNames maps log_level values to slog levels.
+var levelNames = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}

@@ -1,0 +1,259 @@
+// Package demo generates the survey traffic of a plausible contact center,
+// so `make run` shows moving numbers without any producer: five teams with
+// their own strengths, four channels, three customer segments, busy days
+// and quiet nights, and the comments customers actually write.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/store"
+)
+
+// Recorder is where generated responses go (the store, or ingest).
+type Recorder interface {
+	Record(ctx context.Context, batch []store.Response) (store.RecordResult, error)
+}
+
+type team struct {
+	name   string
+	skill  float64 // shifts the promoter share
+	agents []agent
+}
+
+type agent struct {
+	name  string
+	skill float64
+}
+
+// segment is a customer segment; a channel's and a segment's mood shift
+// the promoter share.
+type segment struct {
+	name   string
+	weight float64
+	mood   float64
+}
+
+type channel struct {
+	name   string
+	weight float64
+	mood   float64
+}
+
+var (
+	teams = []team{
+		{"billing", 0.00, []agent{{"Ana Lima", 0.08}, {"Ben Okafor", -0.05}, {"Chloe Martin", 0.02}, {"Dev Patel", 0.00}, {"Eva Novak", -0.12}, {"Femi Adeyemi", 0.06}}},
+		{"tech-support", -0.06, []agent{{"Gus Larsen", 0.10}, {"Hana Sato", 0.04}, {"Ivan Petrov", -0.08}, {"Jade Wong", 0.01}, {"Kofi Mensah", -0.03}, {"Lena Fischer", 0.07}}},
+		{"onboarding", 0.08, []agent{{"Marco Rossi", 0.03}, {"Nia Brown", 0.09}, {"Omar Haddad", -0.04}, {"Pia Berg", 0.02}, {"Quinn Doyle", 0.00}}},
+		{"retention", -0.02, []agent{{"Rosa Diaz", 0.12}, {"Sam Cohen", -0.10}, {"Tara Singh", 0.05}, {"Uma Reddy", -0.02}, {"Vik Das", 0.01}}},
+		{"sales", 0.04, []agent{{"Will Turner", -0.06}, {"Xia Chen", 0.06}, {"Yara Silva", 0.03}, {"Zoe Adams", 0.00}}},
+	}
+	channels = []channel{
+		{"phone", 0.45, 0.02},
+		{"chat", 0.30, 0.08},
+		{"email", 0.15, -0.10},
+		{"sms", 0.10, -0.02},
+	}
+	segments = []segment{
+		{"consumer", 0.6, 0.0},
+		{"smb", 0.3, -0.03},
+		{"enterprise", 0.1, 0.05},
+	}
+	promoterComments = []string{
+		"%s sorted it out in one call, thank you!",
+		"Quick and friendly, exactly what I needed.",
+		"Really appreciated that %s followed up.",
+		"Best support experience I have had in years.",
+		"Clear answer, no transfers. Great.",
+	}
+	passiveComments = []string{
+		"Fine, but it took a while to reach someone.",
+		"Problem solved, the hold music was awful though.",
+		"OK overall.",
+	}
+	detractorComments = []string{
+		"Waited 25 minutes on hold and got cut off.",
+		"I had to explain my problem three times.",
+		"Still not fixed after two calls.",
+		"Nobody called me back as promised.",
+		"Charged twice and nobody can tell me why.",
+		"The chat bot kept sending me in circles.",
+	}
+)
+
+// Generator makes responses. It is not safe for concurrent use.
+type Generator struct {
+	rng *rand.Rand
+	seq int
+}
+
+// New makes a generator; the same seed gives the same traffic.
+func New(seed uint64) *Generator {
+	return &Generator{rng: rand.New(rand.NewPCG(seed, 0x5eed))}
+}
+
+// Response makes one response answered at at.
+func (g *Generator) Response(at time.Time) store.Response {
+	g.seq++
+	tm := teams[g.rng.IntN(len(teams))]
+	ag := tm.agents[g.rng.IntN(len(tm.agents))]
+	ch := g.pickChannel()
+	seg := g.pickSegment()
+	// Evenings are harder: longer queues, tired customers.
+	hour := at.Hour()
+	evening := 0.0
+	if hour >= 18 || hour < 7 {
+		evening = -0.06
+	}
+	shift := tm.skill + ag.skill + ch.mood + seg.mood + evening
+	score := g.score(0.52+shift, 0.18-shift/2)
+	r := store.Response{
+		ID:      fmt.Sprintf("demo-%d-%d", at.UnixNano(), g.seq),
+		Score:   score,
+		Dims:    store.Dims{Channel: ch.name, Segment: seg.name, Team: tm.name, Agent: ag.name},
+		At:      at,
+		AtGiven: true,
+	}
+	if g.rng.Float64() < 0.35 {
+		r.Comment = g.comment(score, ag.name)
+	}
+	return r
+}
+
+func (g *Generator) pickChannel() channel {
+	x := g.rng.Float64()
+	for _, c := range channels {
+		if x < c.weight {
+			return c
+		}
+		x -= c.weight
+	}
+	return channels[0]
+}
+
+func (g *Generator) pickSegment() segment {
+	x := g.rng.Float64()
+	for _, s := range segments {
+		if x < s.weight {
+			return s
+		}
+		x -= s.weight
+	}
+	return segments[0]
+}
+
+// score draws a promoter with probability p, a detractor with d, else a
+// passive, then a score within the class.
+func (g *Generator) score(p, d float64) int {
+	p = math.Min(math.Max(p, 0.05), 0.95)
+	d = math.Min(math.Max(d, 0.02), 0.9)
+	switch x := g.rng.Float64(); {
+	case x < p:
+		return 9 + g.rng.IntN(2)
+	case x < p+d:
+		return []int{0, 1, 2, 3, 4, 5, 5, 6, 6, 6}[g.rng.IntN(10)]
+	default:
+		return 7 + g.rng.IntN(2)
+	}
+}
+
+func (g *Generator) comment(score int, agentName string) string {
+	var pool []string
+	switch {
+	case score >= 9:
+		pool = promoterComments
+	case score >= 7:
+		pool = passiveComments
+	default:
+		pool = detractorComments
+	}
+	c := pool[g.rng.IntN(len(pool))]
+	first, _, _ := strings.Cut(agentName, " ")
+	if strings.Contains(c, "%s") {
+		return fmt.Sprintf(c, first)
+	}
+	return c
+}
+
+// busyness is the share of the peak rate at a local hour: a contact center
+// day from 8:00 to 20:00 with a lunch dip.
+func busyness(hour int) float64 {
+	curve := [24]float64{0.05, 0.03, 0.02, 0.02, 0.03, 0.05, 0.15, 0.4, 0.8, 1, 1, 0.9, 0.7, 0.85, 1, 0.95, 0.9, 0.8, 0.6, 0.45, 0.3, 0.2, 0.12, 0.08}
+	return curve[hour]
+}
+
+// Backfill records days of history before now, perDay responses on an
+// average day, shaped by the hour of the day, so the 7d and 30d windows
+// have data from the first second.
+func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, days, perDay int) (int, error) {
+	var sum float64
+	for h := range 24 {
+		sum += busyness(h)
+	}
+	total := 0
+	batch := make([]store.Response, 0, 1000)
+	start := now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(time.Hour)
+	for hourStart := start; hourStart.Before(now); hourStart = hourStart.Add(time.Hour) {
+		n := int(float64(perDay) * busyness(hourStart.Hour()) / sum)
+		for range n {
+			at := hourStart.Add(time.Duration(g.rng.Int64N(int64(time.Hour))))
+			if at.After(now) {
+				continue
+			}
+			batch = append(batch, g.Response(at))
+			if len(batch) == cap(batch) {
+				if _, err := rec.Record(ctx, batch); err != nil {
+					return total, fmt.Errorf("backfill demo history: %w", err)
+				}
+				total += len(batch)
+				batch = batch[:0]
+			}
+		}
+	}
+	if len(batch) > 0 {
+		if _, err := rec.Record(ctx, batch); err != nil {
+			return total, fmt.Errorf("backfill demo history: %w", err)
+		}
+		total += len(batch)
+	}
+	return total, nil
+}
+
+// tick is how often live traffic is sent: several small batches a second
+// look like a real stream on the board.
+const tick = 250 * time.Millisecond
+
+// Run sends live responses at about rate per second until ctx ends. A
+// failed batch is logged by the caller through onError and dropped: demo
+// traffic is not worth retrying.
+func (g *Generator) Run(ctx context.Context, rec Recorder, rate float64, now func() time.Time, onError func(error)) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	owed := 0.0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		owed += rate * tick.Seconds() * g.rng.ExpFloat64()
+		n := int(owed)
+		owed -= float64(n)
+		if n == 0 {
+			continue
+		}
+		batch := make([]store.Response, n)
+		at := now()
+		for i := range batch {
+			batch[i] = g.Response(at)
+		}
+		if _, err := rec.Record(ctx, batch); err != nil && ctx.Err() == nil {
+			onError(err)
+		}
+	}
+}

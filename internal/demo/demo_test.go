@@ -1,0 +1,62 @@
+package demo
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/store"
+)
+
+type sink struct{ got []store.Response }
+
+func (s *sink) Record(_ context.Context, b []store.Response) (store.RecordResult, error) {
+	s.got = append(s.got, b...)
+	return store.RecordResult{Accepted: len(b)}, nil
+}
+
+// TestResponsesAreValidAndPlausible checks that every demo response passes
+// the same validation as ingest and that the center's score is believable.
+func TestResponsesAreValidAndPlausible(t *testing.T) {
+	g := New(1)
+	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	s := &sink{}
+	n, err := g.Backfill(context.Background(), s, now, 7, 1000)
+	if err != nil || n < 6000 || n != len(s.got) {
+		t.Fatalf("backfill: %d, %v", n, err)
+	}
+	var d nps.Distribution
+	seen := map[string]bool{}
+	for i, r := range s.got {
+		if seen[r.ID] {
+			t.Fatalf("duplicate id %s", r.ID)
+		}
+		seen[r.ID] = true
+		d[r.Score]++
+		score := string(rune('0' + r.Score))
+		if r.Score == 10 {
+			score = "10"
+		}
+		at := r.At.Format(time.RFC3339Nano)
+		item := ingest.Item{ID: &r.ID, Score: &score, Channel: &r.Dims.Channel, Segment: &r.Dims.Segment, Team: &r.Dims.Team, Agent: &r.Dims.Agent, At: &at}
+		if r.Comment != "" {
+			item.Comment = &r.Comment
+		}
+		if _, problems := ingest.Validate(i, item, now, ingest.DefaultOptions()); len(problems) > 0 {
+			t.Fatalf("demo response %+v is invalid: %+v", r, problems)
+		}
+		if r.At.After(now) {
+			t.Fatalf("backfill made a future response at %s", r.At)
+		}
+		if strings.Contains(r.Comment, "%") {
+			t.Fatalf("unformatted comment %q", r.Comment)
+		}
+	}
+	score, _ := d.NPS()
+	if score < 10 || score > 60 {
+		t.Errorf("demo NPS %v is not a plausible contact center score", score)
+	}
+}

@@ -1,0 +1,73 @@
+// Package httpapi wires Pulseboard's HTTP interface with Echo: the routes in
+// one place, one handler per file, errors mapped to RFC 9457 problem details
+// in one function.
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Recorder stores validated responses.
+type Recorder interface {
+	Record(ctx context.Context, batch []store.Response) (store.RecordResult, error)
+}
+
+// Querier answers window queries.
+type Querier interface {
+	Query(ctx context.Context, q store.Query) ([]store.Group, error)
+}
+
+// Pinger tells whether the store is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Decoder turns a request body into validated responses.
+type Decoder interface {
+	Decode(body io.Reader, contentType string, now time.Time) ([]store.Response, error)
+}
+
+// Deps is everything the handlers use.
+type Deps struct {
+	Recorder     Recorder
+	Querier      Querier
+	Pinger       Pinger
+	Decoder      Decoder
+	IngestTokens *auth.Tokens
+	Calendar     window.Calendar
+	MinSample    int64
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// API holds the handlers' dependencies.
+type API struct {
+	Deps
+}
+
+// New builds the Echo instance with every route.
+func New(d Deps) *echo.Echo {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &API{Deps: d}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = a.handleError
+	a.routes(e)
+	return e
+}

@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/internal/fault"
+)
+
+// Problem is an RFC 9457 problem details body.
+type Problem struct {
+	Type      string         `json:"type"`
+	Title     string         `json:"title"`
+	Status    int            `json:"status"`
+	Detail    string         `json:"detail,omitempty"`
+	Instance  string         `json:"instance,omitempty"`
+	RequestID string         `json:"request_id,omitempty"`
+	Errors    []fault.Detail `json:"errors,omitempty"`
+}
+
+// retryAfterSeconds is what a 503 tells clients to wait: long enough for a
+// Redis failover or restart to begin answering, short enough not to pile up
+// a backlog at the producers.
+const retryAfterSeconds = "2"
+
+// statusOf is the one mapping from fault codes to HTTP statuses.
+func statusOf(code fault.Code) int {
+	switch code {
+	case fault.Invalid:
+		return http.StatusUnprocessableEntity
+	case fault.BadRequest:
+		return http.StatusBadRequest
+	case fault.Unauthorized:
+		return http.StatusUnauthorized
+	case fault.NotFound:
+		return http.StatusNotFound
+	case fault.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case fault.Unsupported:
+		return http.StatusUnsupportedMediaType
+	case fault.Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// handleError writes every error as problem JSON. Only internal errors are
+// logged with their cause; the client gets a generic message for those.
+func (a *API) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	p := Problem{Instance: c.Request().URL.Path, RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
+	var code fault.Code
+	var he *echo.HTTPError
+	if fe, ok := fault.As(err); ok {
+		code = fe.Code
+		p.Status = statusOf(code)
+		p.Detail = fe.Message
+		p.Errors = fe.Details
+	} else if errors.As(err, &he) {
+		// Echo's own errors: unknown route, wrong method.
+		p.Status = he.Code
+		code = fault.Code(http.StatusText(he.Code))
+		if msg, ok := he.Message.(string); ok {
+			p.Detail = msg
+		}
+	} else {
+		code = fault.Internal
+		p.Status = http.StatusInternalServerError
+	}
+	if p.Status >= 500 && code != fault.Unavailable {
+		a.Logger.Error("request failed", slog.String("request_id", p.RequestID),
+			slog.String("path", p.Instance), slog.Any("err", err))
+		p.Detail = "an internal error occurred; the request id helps find it in the logs"
+	}
+	if code == fault.Unavailable {
+		a.Logger.Warn("store unavailable", slog.String("request_id", p.RequestID), slog.Any("err", err))
+		c.Response().Header().Set("Retry-After", retryAfterSeconds)
+	}
+	if code == fault.Unauthorized {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="pulseboard"`)
+	}
+	p.Title = http.StatusText(p.Status)
+	p.Type = "about:blank"
+	if fe, ok := fault.As(err); ok {
+		p.Type = "urn:pulseboard:problem:" + string(fe.Code)
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	c.Response().WriteHeader(p.Status)
+	if c.Request().Method == http.MethodHead {
+		return
+	}
+	if err := jsonEncode(c.Response(), p); err != nil {
+		a.Logger.Debug("write problem", slog.Any("err", err))
+	}
+}

@@ -1,0 +1,37 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/fault"
+)
+
+// recordResult is the 202 body.
+type recordResult struct {
+	Accepted   int `json:"accepted"`
+	Updated    int `json:"updated"`
+	Duplicates int `json:"duplicates"`
+}
+
+// createResponses ingests one response, an array or NDJSON. The batch is
+// validated whole before anything is stored, and acknowledged only after the
+// store said it is recorded.
+func (a *API) createResponses(c echo.Context) error {
+	req := c.Request()
+	if !a.IngestTokens.Valid(auth.Bearer(req)) {
+		return fault.New(fault.Unauthorized, "a valid ingest token is required: send Authorization: Bearer <token>")
+	}
+	body := http.MaxBytesReader(c.Response(), req.Body, a.MaxBodyBytes)
+	batch, err := a.Decoder.Decode(body, req.Header.Get(echo.HeaderContentType), a.Now())
+	if err != nil {
+		return err
+	}
+	res, err := a.Recorder.Record(req.Context(), batch)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, recordResult{Accepted: res.Accepted, Updated: res.Updated, Duplicates: res.Duplicates})
+}

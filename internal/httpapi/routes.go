@@ -1,0 +1,19 @@
+package httpapi
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// routes lists every route of the server.
+func (a *API) routes(e *echo.Echo) {
+	e.Use(requestID)
+	e.Use(a.recoverPanics)
+	e.Use(a.logRequests)
+
+	e.GET("/healthz", a.healthz)
+	e.GET("/readyz", a.readyz)
+
+	v1 := e.Group("/api/v1")
+	v1.POST("/responses", a.createResponses)
+	v1.GET("/nps", a.getNPS)
+}

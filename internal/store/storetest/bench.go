@@ -1,0 +1,85 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// benchCenter is a mid-sized contact center: 40 teams of 12 agents, four
+// channels, three segments.
+func benchResponse(rng *rand.Rand, id string, at time.Time) store.Response {
+	team := rng.IntN(40)
+	return store.Response{
+		ID:    id,
+		Score: rng.IntN(11),
+		Dims: store.Dims{
+			Channel: channels[rng.IntN(len(channels))],
+			Segment: segments[rng.IntN(len(segments))],
+			Team:    fmt.Sprintf("team-%02d", team),
+			Agent:   fmt.Sprintf("agent-%02d-%02d", team, rng.IntN(12)),
+		},
+		At:      at,
+		AtGiven: true,
+	}
+}
+
+// BenchRecord measures live ingest: batches of batchSize new responses
+// answered within the last two minutes. It reports responses/s.
+func BenchRecord(b *testing.B, newStore Factory, batchSize int) {
+	clock := &Clock{}
+	clock.Set(time.Now())
+	s := newStore(b, Options(b, clock))
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	batch := make([]store.Response, batchSize)
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		now := clock.Now()
+		for j := range batch {
+			n++
+			batch[j] = benchResponse(rng, fmt.Sprintf("bench-%d", n), now.Add(-time.Duration(rng.IntN(120))*time.Second))
+		}
+		if _, err := s.Record(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "responses/s")
+}
+
+// BenchQuery measures reading a window after loading responses spread over
+// 30 days.
+func BenchQuery(b *testing.B, newStore Factory, w window.Window, by []store.Dimension, responses int) {
+	clock := &Clock{}
+	clock.Set(time.Now())
+	opts := Options(b, clock)
+	s := newStore(b, opts)
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(3, 4))
+	ctx := context.Background()
+	batch := make([]store.Response, 0, 1000)
+	for i := 0; i < responses; i++ {
+		back := time.Duration(rng.Int64N(int64(30 * 24 * time.Hour)))
+		batch = append(batch, benchResponse(rng, fmt.Sprintf("q-%d", i), clock.Now().Add(-back)))
+		if len(batch) == cap(batch) || i == responses-1 {
+			if _, err := s.Record(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	q := store.Query{By: by, Span: opts.Calendar.Span(w, clock.Now())}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Query(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/config"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
@@ -207,6 +208,13 @@ func TestIngestAndQuery(t *testing.T) {
 					t.Errorf("nps?%s: %d %s", q, r.status, r.raw)
 				}
 			}
+			// The overview page's first paint shows the API's numbers.
+			_, hour := c.overall("window=1h")
+			page := c.get("/")
+			want := `data-testid="score">` + board.FormatScore(hour.(float64)) + `<`
+			if page.status != 200 || !strings.Contains(page.raw, want) {
+				t.Errorf("home page lacks %s:\n%s", want, page.raw)
+			}
 			if r := c.get("/healthz"); r.status != 200 {
 				t.Errorf("healthz %d", r.status)
 			}
@@ -316,6 +324,12 @@ func TestSIGTERM(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	_, port, _ := strings.Cut(strings.TrimPrefix(base, "http://"), ":")
+	hc := exec.Command(bin, "healthcheck", "--config", "")
+	hc.Env = append(os.Environ(), "PULSEBOARD_ADDR=:"+port)
+	if out, err := hc.CombinedOutput(); err != nil {
+		t.Fatalf("healthcheck against a live server: %v %s", err, out)
+	}
 	began := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -325,5 +339,10 @@ func TestSIGTERM(t *testing.T) {
 	}
 	if took := time.Since(began); took > 10*time.Second {
 		t.Fatalf("shutdown took %s", took)
+	}
+	hc = exec.Command(bin, "healthcheck", "--config", "")
+	hc.Env = append(os.Environ(), "PULSEBOARD_ADDR=:"+port)
+	if err := hc.Run(); err == nil {
+		t.Fatal("healthcheck passed with the server stopped")
 	}
 }

@@ -31,12 +31,9 @@ const (
 	idleTimeout       = 120 * time.Second
 )
 
-// Demo history: a month of an average day's traffic, so every window shows
-// numbers at once.
-const (
-	demoHistoryDays = 30
-	demoPerDay      = 1200
-)
+// demoHistoryDays of history make every window, 30d included, show numbers
+// at once.
+const demoHistoryDays = 30
 
 // Main is the whole program: Run starts it, Close stops it in order. Tests
 // start the real thing on 127.0.0.1:0.
@@ -152,13 +149,13 @@ func (m *Main) engineName() string {
 // responses until Close.
 func (m *Main) startDemo(ctx context.Context) {
 	ctx, m.stopDemo = context.WithCancel(context.WithoutCancel(ctx))
-	gen := demo.New(uint64(m.Now().UnixNano()))
+	gen := demo.New(uint64(m.Now().UnixNano()), m.Config.Location)
 	m.demoDone.Add(1)
 	go func() {
 		defer m.demoDone.Done()
 		if m.storeIsEmpty(ctx) {
 			start := time.Now()
-			n, err := gen.Backfill(ctx, m.store, m.Now(), demoHistoryDays, demoPerDay)
+			n, err := gen.Backfill(ctx, m.store, m.Now(), demoHistoryDays, m.Config.DemoRate)
 			if err != nil {
 				m.Logger.Warn("demo history", slog.Any("err", err))
 			}

@@ -71,7 +71,7 @@ func defaults() *Config {
 		MaxBatch:        10000,
 		ShutdownTimeout: 10 * time.Second,
 		ChangeLogMaxLen: 100000,
-		DemoRate:        2,
+		DemoRate:        1,
 	}
 }
 

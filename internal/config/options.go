@@ -97,8 +97,8 @@ var options = []option{
 	},
 	{
 		name: "demo_rate", env: "PULSEBOARD_DEMO_RATE", flag: "demo-rate", yaml: "demo_rate",
-		def:   "2",
-		help:  "demo traffic, in responses per second",
+		def:   "1",
+		help:  "demo traffic, in responses per second in the busiest hour",
 		parse: func(c *Config, raw string) (err error) { c.DemoRate, err = parsePositiveFloat(raw); return },
 	},
 	{

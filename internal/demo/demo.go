@@ -89,12 +89,17 @@ var (
 // Generator makes responses. It is not safe for concurrent use.
 type Generator struct {
 	rng *rand.Rand
+	loc *time.Location
 	seq int
 }
 
-// New makes a generator; the same seed gives the same traffic.
-func New(seed uint64) *Generator {
-	return &Generator{rng: rand.New(rand.NewPCG(seed, 0x5eed))}
+// New makes a generator for a center in loc; the same seed gives the same
+// traffic.
+func New(seed uint64, loc *time.Location) *Generator {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Generator{rng: rand.New(rand.NewPCG(seed, 0x5eed)), loc: loc}
 }
 
 // Response makes one response answered at at.
@@ -105,7 +110,7 @@ func (g *Generator) Response(at time.Time) store.Response {
 	ch := g.pickChannel()
 	seg := g.pickSegment()
 	// Evenings are harder: longer queues, tired customers.
-	hour := at.Hour()
+	hour := at.In(g.loc).Hour()
 	evening := 0.0
 	if hour >= 18 || hour < 7 {
 		evening = -0.06
@@ -180,26 +185,36 @@ func (g *Generator) comment(score int, agentName string) string {
 	return c
 }
 
-// busyness is the share of the peak rate at a local hour: a contact center
-// day from 8:00 to 20:00 with a lunch dip.
+// busyness is the share of the peak rate at a local hour: a 24/7 center
+// whose day shift runs 8:00 to 20:00 with a lunch dip. The night shift keeps
+// a quarter of the peak, so a demo started at night still moves.
 func busyness(hour int) float64 {
-	curve := [24]float64{0.05, 0.03, 0.02, 0.02, 0.03, 0.05, 0.15, 0.4, 0.8, 1, 1, 0.9, 0.7, 0.85, 1, 0.95, 0.9, 0.8, 0.6, 0.45, 0.3, 0.2, 0.12, 0.08}
+	curve := [24]float64{0.3, 0.25, 0.25, 0.25, 0.25, 0.3, 0.35, 0.5, 0.8, 1, 1, 0.9, 0.7, 0.85, 1, 0.95, 0.9, 0.8, 0.6, 0.5, 0.4, 0.35, 0.3, 0.3}
 	return curve[hour]
 }
 
-// Backfill records days of history before now, perDay responses on an
-// average day, shaped by the hour of the day, so the 7d and 30d windows
-// have data from the first second.
-func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, days, perDay int) (int, error) {
-	var sum float64
-	for h := range 24 {
-		sum += busyness(h)
-	}
+// Backfill history: the last fullHours at the live density, so the short
+// windows look like the live traffic that follows; older days, back to
+// days, at thinDensity of it, so start-up takes seconds, not minutes.
+const (
+	fullHours   = 48
+	thinDensity = 0.1
+)
+
+// Backfill records days of history before now at peakRate responses per
+// second in the busiest hour, shaped by the hour of the day, so every
+// window has data from the first second. It returns how many it recorded.
+func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, days int, peakRate float64) (int, error) {
 	total := 0
 	batch := make([]store.Response, 0, 1000)
 	start := now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(time.Hour)
+	fullFrom := now.Add(-fullHours * time.Hour)
 	for hourStart := start; hourStart.Before(now); hourStart = hourStart.Add(time.Hour) {
-		n := int(float64(perDay) * busyness(hourStart.Hour()) / sum)
+		density := 1.0
+		if hourStart.Before(fullFrom) {
+			density = thinDensity
+		}
+		n := int(peakRate * 3600 * density * busyness(hourStart.In(g.loc).Hour()))
 		for range n {
 			at := hourStart.Add(time.Duration(g.rng.Int64N(int64(time.Hour))))
 			if at.After(now) {
@@ -228,10 +243,11 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 // look like a real stream on the board.
 const tick = 250 * time.Millisecond
 
-// Run sends live responses at about rate per second until ctx ends. A
+// Run sends live responses until ctx ends, at about peakRate per second in
+// the busiest hour of the center's day and less at night. A
 // failed batch is logged by the caller through onError and dropped: demo
 // traffic is not worth retrying.
-func (g *Generator) Run(ctx context.Context, rec Recorder, rate float64, now func() time.Time, onError func(error)) {
+func (g *Generator) Run(ctx context.Context, rec Recorder, peakRate float64, now func() time.Time, onError func(error)) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	owed := 0.0
@@ -241,7 +257,7 @@ func (g *Generator) Run(ctx context.Context, rec Recorder, rate float64, now fun
 			return
 		case <-t.C:
 		}
-		owed += rate * tick.Seconds() * g.rng.ExpFloat64()
+		owed += peakRate * busyness(now().In(g.loc).Hour()) * tick.Seconds() * g.rng.ExpFloat64()
 		n := int(owed)
 		owed -= float64(n)
 		if n == 0 {

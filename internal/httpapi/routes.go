@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/static"
 )
 
 // routes lists every route of the server.
@@ -10,6 +14,8 @@ func (a *API) routes(e *echo.Echo) {
 	e.Use(a.recoverPanics)
 	e.Use(a.logRequests)
 
+	e.GET("/", a.getHome)
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(static.FS))))
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 

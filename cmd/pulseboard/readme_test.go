@@ -1,0 +1,99 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/config"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
+)
+
+// readmeCommand is a shell command from a README code block and what the
+// comment under it promises: "# → 202 {...}".
+type readmeCommand struct {
+	shell  string
+	status string
+	body   string
+}
+
+var expectLine = regexp.MustCompile(`^# → (\d{3})\s*(.*)$`)
+
+func readmeCommands(t *testing.T) []readmeCommand {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []readmeCommand
+	var cur []string
+	inBlock := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case strings.HasPrefix(line, "```sh"):
+			inBlock = true
+		case strings.HasPrefix(line, "```"):
+			inBlock, cur = false, nil
+		case !inBlock:
+		case expectLine.MatchString(line):
+			m := expectLine.FindStringSubmatch(line)
+			out = append(out, readmeCommand{shell: strings.Join(cur, "\n"), status: m[1], body: m[2]})
+			cur = nil
+		case strings.HasPrefix(line, "curl") || strings.HasPrefix(line, "printf") || len(cur) > 0:
+			cur = append(cur, line)
+		}
+	}
+	return out
+}
+
+// TestReadmeCurls runs every curl of the README, as written, against the
+// real server with the token `make run` sets, in order, and checks the
+// status and body the README promises.
+func TestReadmeCurls(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("curl is needed to check the README's examples")
+	}
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, "--ingest-tokens", "demo-ingest-token")
+	cmds := readmeCommands(t)
+	if len(cmds) < 8 {
+		t.Fatalf("found only %d README commands with an expected status", len(cmds))
+	}
+	for _, c := range cmds {
+		shell := strings.ReplaceAll(c.shell, "http://localhost:8080", "http://"+m.Addr())
+		shell += ` -w '\n%{http_code}'`
+		out, err := exec.Command("bash", "-c", "set -o pipefail; "+shell).Output()
+		if err != nil {
+			t.Errorf("README command failed: %v\n%s", err, c.shell)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		status := lines[len(lines)-1]
+		body := strings.Join(lines[:len(lines)-1], "\n")
+		if status != c.status || !strings.Contains(body, c.body) {
+			t.Errorf("README command\n%s\ngave %s %s; README says %s %s", c.shell, status, body, c.status, c.body)
+		}
+	}
+}
+
+// TestReadmeDocumentsEverySetting keeps the configuration table in step
+// with the settings the program has.
+func TestReadmeDocumentsEverySetting(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range config.Options() {
+		if !strings.Contains(string(raw), "`"+o.Env+"`") {
+			t.Errorf("README does not document %s", o.Env)
+		}
+	}
+	for _, cmd := range []string{"make run", "make test"} {
+		if !strings.Contains(string(raw), cmd) {
+			t.Errorf("README lacks %q", cmd)
+		}
+	}
+}

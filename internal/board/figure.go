@@ -1,0 +1,101 @@
+// Package board turns store answers into what a screen shows: formatted
+// scores, margins, sample warnings and the band a score falls in. Views
+// render these and never do NPS arithmetic themselves.
+package board
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+)
+
+// Band is how a score reads against the center's thresholds. Views pair its
+// color with its word, so it never relies on color alone.
+type Band string
+
+// The bands. None is for a group without responses.
+const (
+	Good  Band = "good"
+	Watch Band = "watch"
+	Poor  Band = "poor"
+	None  Band = "none"
+)
+
+// Thresholds split scores into bands: at or above Good is good, below Poor
+// is poor, in between is watch.
+type Thresholds struct {
+	Good float64
+	Poor float64
+}
+
+// DefaultThresholds suit a typical contact center, where +30 is strong and
+// below 0 means more detractors than promoters.
+var DefaultThresholds = Thresholds{Good: 30, Poor: 0}
+
+// Figure is one score ready to show.
+type Figure struct {
+	Label     string
+	Score     string // "+32", "−8", "—" without responses
+	Margin    string // "±11", "" without responses
+	Responses int64
+	LowSample bool
+	Band      Band
+	// Bar is the score mapped from [−100, 100] to [0, 100] for a bar width.
+	Bar float64
+	// Promoters, Passives and Detractors are shares in percent.
+	Promoters, Passives, Detractors float64
+}
+
+// FigureOf formats a distribution.
+func FigureOf(label string, d nps.Distribution, th Thresholds, minSample int64) Figure {
+	f := Figure{Label: label, Responses: d.Responses(), LowSample: d.LowSample(minSample), Score: "—", Band: None}
+	score, ok := d.NPS()
+	if !ok {
+		return f
+	}
+	f.Score = FormatScore(score)
+	f.Margin = fmt.Sprintf("±%.0f", d.CI().Margin)
+	f.Bar = (score + 100) / 2
+	n := float64(f.Responses)
+	f.Promoters = 100 * float64(d.Promoters()) / n
+	f.Passives = 100 * float64(d.Passives()) / n
+	f.Detractors = 100 * float64(d.Detractors()) / n
+	switch {
+	case score >= th.Good:
+		f.Band = Good
+	case score < th.Poor:
+		f.Band = Poor
+	default:
+		f.Band = Watch
+	}
+	return f
+}
+
+// FormatScore rounds a score to a whole number with an explicit sign, the way
+// NPS is quoted: "+32", "0", "−8" (a true minus sign, readable at distance).
+func FormatScore(score float64) string {
+	r := math.Round(score)
+	switch {
+	case r > 0:
+		return fmt.Sprintf("+%.0f", r)
+	case r < 0:
+		return fmt.Sprintf("−%.0f", -r)
+	default:
+		return "0"
+	}
+}
+
+// Word is the word shown next to a band's color.
+func (b Band) Word() string {
+	switch b {
+	case Good:
+		return "good"
+	case Watch:
+		return "watch"
+	case Poor:
+		return "poor"
+	default:
+		return "no data"
+	}
+}

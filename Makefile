@@ -6,7 +6,10 @@ BIN      ?= bin/pulseboard
 # The token the README's curl examples use with `make run`.
 DEMO_TOKEN ?= demo-ingest-token
 
-.PHONY: run build test bench generate check-generated lint fuzz clean
+.PHONY: run build test bench bench-store generate check-generated lint fuzz clean
+
+# Port of the private redis-server bench-store starts (and stops).
+BENCH_REDIS_PORT ?= 16379
 
 run:
 	PULSEBOARD_INGEST_TOKENS=$${PULSEBOARD_INGEST_TOKENS:-$(DEMO_TOKEN)} $(GO) run ./cmd/pulseboard --demo
@@ -19,6 +22,19 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+# Store benchmarks on both engines with their yardstick from the same run:
+# redis-benchmark INCR (pipelined 16) on the same private, non-persistent
+# redis-server, before and after. Packages run one at a time (-p 1) so the
+# engines do not compete for the two cores. Output goes to docs/BENCHMARKS.md
+# by hand, with this command.
+bench-store:
+	@redis-server --port $(BENCH_REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --logfile /tmp/pulseboard-bench-redis.log
+	@sleep 0.5
+	@redis-benchmark -p $(BENCH_REDIS_PORT) -P 16 -t incr -n 2000000 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second'
+	-TEST_REDIS_URL=redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 $(GO) test -run '^$$' -bench . -benchtime 20x -p 1 ./internal/store/... | grep -E '^(Benchmark|ok|FAIL)'
+	@redis-benchmark -p $(BENCH_REDIS_PORT) -P 16 -t incr -n 2000000 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second'
+	@redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true
 
 generate:
 	$(GO) tool templ generate

@@ -107,8 +107,8 @@ func (g *Generator) Response(at time.Time) store.Response {
 	g.seq++
 	tm := teams[g.rng.IntN(len(teams))]
 	ag := tm.agents[g.rng.IntN(len(tm.agents))]
-	ch := g.pickChannel()
-	seg := g.pickSegment()
+	ch := pick(g.rng, channels, func(c channel) float64 { return c.weight })
+	seg := pick(g.rng, segments, func(s segment) float64 { return s.weight })
 	// Evenings are harder: longer queues, tired customers.
 	hour := at.In(g.loc).Hour()
 	evening := 0.0
@@ -130,26 +130,17 @@ func (g *Generator) Response(at time.Time) store.Response {
 	return r
 }
 
-func (g *Generator) pickChannel() channel {
-	x := g.rng.Float64()
-	for _, c := range channels {
-		if x < c.weight {
-			return c
+// pick draws one item, each with the probability its weight says (the
+// weights sum to 1).
+func pick[T any](rng *rand.Rand, items []T, weight func(T) float64) T {
+	x := rng.Float64()
+	for _, it := range items {
+		if x < weight(it) {
+			return it
 		}
-		x -= c.weight
+		x -= weight(it)
 	}
-	return channels[0]
-}
-
-func (g *Generator) pickSegment() segment {
-	x := g.rng.Float64()
-	for _, s := range segments {
-		if x < s.weight {
-			return s
-		}
-		x -= s.weight
-	}
-	return segments[0]
+	return items[0]
 }
 
 // score draws a promoter with probability p, a detractor with d, else a

@@ -1,8 +1,6 @@
 package redisstore
 
 import (
-	"fmt"
-	"github.com/pulseboard/pulseboard/internal/window"
 	"testing"
 
 	"github.com/pulseboard/pulseboard/internal/redistest"
@@ -28,29 +26,8 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func BenchmarkRecord(b *testing.B) {
-	for _, size := range []int{1, 100, 1000} {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			storetest.BenchRecord(b, newBenchStore, size)
-		})
-	}
-}
+func BenchmarkRecord(b *testing.B) { storetest.BenchRecordSizes(b, newBenchStore) }
 
-func BenchmarkQuery(b *testing.B) {
-	cases := []struct {
-		w  window.Window
-		by []store.Dimension
-	}{
-		{window.Rolling1h, nil},
-		{window.Rolling1h, []store.Dimension{store.Team}},
-		{window.Rolling30d, []store.Dimension{store.Team}},
-		{window.Rolling30d, []store.Dimension{store.Agent}},
-	}
-	for _, c := range cases {
-		b.Run(fmt.Sprintf("window=%s/by=%v", c.w.Name, c.by), func(b *testing.B) {
-			storetest.BenchQuery(b, newBenchStore, c.w, c.by, 50_000)
-		})
-	}
-}
+func BenchmarkQuery(b *testing.B) { storetest.BenchQueries(b, newBenchStore) }
 
 func newBenchStore(t testing.TB, opts store.Options) store.Store { return newTestStore(t, opts) }

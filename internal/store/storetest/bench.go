@@ -83,3 +83,31 @@ func BenchQuery(b *testing.B, newStore Factory, w window.Window, by []store.Dime
 		}
 	}
 }
+
+// BenchRecordSizes runs BenchRecord for single responses and for batches.
+func BenchRecordSizes(b *testing.B, newStore Factory) {
+	for _, size := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			BenchRecord(b, newStore, size)
+		})
+	}
+}
+
+// BenchQueries runs BenchQuery for short and long windows, overall and by
+// the dimensions with the fewest and the most groups.
+func BenchQueries(b *testing.B, newStore Factory) {
+	cases := []struct {
+		w  window.Window
+		by []store.Dimension
+	}{
+		{window.Rolling1h, nil},
+		{window.Rolling1h, []store.Dimension{store.Team}},
+		{window.Rolling30d, []store.Dimension{store.Team}},
+		{window.Rolling30d, []store.Dimension{store.Agent}},
+	}
+	for _, c := range cases {
+		b.Run(fmt.Sprintf("window=%s/by=%v", c.w.Name, c.by), func(b *testing.B) {
+			BenchQuery(b, newStore, c.w, c.by, 50_000)
+		})
+	}
+}

@@ -11,28 +11,38 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
-	"github.com/pulseboard/pulseboard/internal/window"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store = (*Store)(nil)
+	_ store.Feed  = (*Store)(nil)
+)
 
 // sweepEvery bounds how often Record walks all buckets and ids to drop the
 // expired ones; between sweeps, expired data is only ignored.
 const sweepEvery = 5 * time.Minute
+
+// logLength is how many batches the in-process change log keeps for readers
+// that fall behind; a reader further back warms up again.
+const logLength = 4096
 
 // ErrClosed is returned by every call after Close.
 var ErrClosed = errors.New("memstore: closed")
 
 // Store is the memory engine.
 type Store struct {
-	opts    store.Options
-	rollups map[string]bool
+	opts store.Options
 
 	mu        sync.Mutex
 	closed    bool
 	ids       map[string]storedEntry
-	buckets   map[bucketKey]*bucket
+	buckets   *store.Buckets
 	lastSweep time.Time
+	// The change log: the last logLength batches, seq of the newest, and a
+	// channel closed (and replaced) whenever a batch is appended.
+	log      []store.LogEntry
+	seq      uint64
+	appended chan struct{}
 }
 
 type storedEntry struct {
@@ -40,31 +50,16 @@ type storedEntry struct {
 	expires time.Time
 }
 
-type bucketKey struct {
-	rollup string
-	gran   window.Gran
-	id     int64
-}
-
-type bucket struct {
-	expires time.Time
-	groups  map[string]*nps.Distribution
-}
-
 // New makes an empty memory engine.
 func New(opts store.Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	names := make(map[string]bool, len(opts.Rollups))
-	for _, r := range opts.Rollups {
-		names[r.Name()] = true
-	}
 	return &Store{
-		opts:    opts,
-		rollups: names,
-		ids:     make(map[string]storedEntry),
-		buckets: make(map[bucketKey]*bucket),
+		opts:     opts,
+		ids:      make(map[string]storedEntry),
+		buckets:  store.NewBuckets(opts, nil),
+		appended: make(chan struct{}),
 	}
 }
 
@@ -82,6 +77,7 @@ func (s *Store) Record(ctx context.Context, batch []store.Response) (store.Recor
 		return res, ErrClosed
 	}
 	s.maybeSweep(now)
+	var changes []store.Change
 	for _, r := range batch {
 		next := store.EntryOf(r, s.opts.Rollups)
 		old, known := s.ids[r.ID]
@@ -89,56 +85,37 @@ func (s *Store) Record(ctx context.Context, batch []store.Response) (store.Recor
 		if known && !r.AtGiven {
 			next.At = old.At
 		}
+		change := store.Change{New: next, Payload: store.PayloadOf(r)}
 		switch {
 		case known && old.Same(next, r.AtGiven):
 			res.Duplicates++
 			continue
 		case known:
-			s.apply(old.Entry, -1, now)
+			s.buckets.Apply(old.Entry, -1, now, nil)
+			change.Old = &old.Entry
 			res.Updated++
 		default:
 			res.Accepted++
 		}
-		s.apply(next, +1, now)
+		s.buckets.Apply(next, +1, now, nil)
 		s.ids[r.ID] = storedEntry{Entry: next, expires: time.Unix(next.At, 0).Add(s.opts.Retention.Dedupe)}
+		changes = append(changes, change)
+	}
+	if len(changes) > 0 {
+		s.appendLog(changes)
 	}
 	return res, nil
 }
 
-// apply adds (sign +1) or retracts (sign −1) an entry's counts in its minute,
-// hour and day buckets, skipping buckets already past their retention. A
-// retraction from a bucket that has expired does nothing: its counts are
-// gone with it.
-func (s *Store) apply(e store.Entry, sign int64, now time.Time) {
-	at := time.Unix(e.At, 0)
-	cal := s.opts.Calendar
-	for _, g := range window.Grans {
-		id := cal.Bucket(g, at)
-		expires := cal.End(g, id).Add(s.opts.Retention.Of(g))
-		if !now.Before(expires) {
-			continue
-		}
-		for _, rg := range e.Groups {
-			if !s.rollups[rg.Rollup] {
-				continue // a rollup that is no longer configured
-			}
-			k := bucketKey{rollup: rg.Rollup, gran: g, id: id}
-			b := s.buckets[k]
-			if b == nil {
-				if sign < 0 {
-					continue
-				}
-				b = &bucket{expires: expires, groups: make(map[string]*nps.Distribution)}
-				s.buckets[k] = b
-			}
-			d := b.groups[rg.Group]
-			if d == nil {
-				d = new(nps.Distribution)
-				b.groups[rg.Group] = d
-			}
-			d[e.Score] += sign
-		}
+func (s *Store) appendLog(changes []store.Change) {
+	s.seq++
+	if len(s.log) == logLength {
+		copy(s.log, s.log[1:])
+		s.log = s.log[:logLength-1]
 	}
+	s.log = append(s.log, store.LogEntry{Pos: store.Position{Seq: s.seq}, Changes: changes})
+	close(s.appended)
+	s.appended = make(chan struct{})
 }
 
 func (s *Store) maybeSweep(now time.Time) {
@@ -146,11 +123,7 @@ func (s *Store) maybeSweep(now time.Time) {
 		return
 	}
 	s.lastSweep = now
-	for k, b := range s.buckets {
-		if !now.Before(b.expires) {
-			delete(s.buckets, k)
-		}
-	}
+	s.buckets.Sweep(now)
 	for id, e := range s.ids {
 		if !now.Before(e.expires) {
 			delete(s.ids, id)
@@ -163,35 +136,70 @@ func (s *Store) Query(ctx context.Context, q store.Query) ([]store.Group, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	plan, err := store.PlanQuery(s.opts.Rollups, q)
-	if err != nil {
-		return nil, err
-	}
-	refs := s.opts.Calendar.Compose(q.Span)
-	now := s.opts.Now()
-	sums := make(map[string]nps.Distribution)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	for _, ref := range refs {
-		b := s.buckets[bucketKey{rollup: plan.Rollup.Name(), gran: ref.Gran, id: ref.ID}]
-		if b == nil || !now.Before(b.expires) {
-			continue
+	return s.buckets.Query(q, s.opts.Now())
+}
+
+// Snapshot copies the buckets of some rollups, all as of the newest log
+// position.
+func (s *Store) Snapshot(ctx context.Context, rollups []store.Rollup) (store.Snapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Snapshot{}, err
+	}
+	want := make(map[string]bool, len(rollups))
+	for _, r := range rollups {
+		want[r.Name()] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.Snapshot{}, ErrClosed
+	}
+	snap := store.Snapshot{Start: store.Position{Seq: s.seq}}
+	s.buckets.Each(s.opts.Now(), want, func(k store.BucketKey, groups map[string]nps.Distribution) {
+		snap.Buckets = append(snap.Buckets, store.SnapshotBucket{Key: k, Groups: groups, AsOf: snap.Start})
+	})
+	return snap, nil
+}
+
+// Tail returns the batches after pos, waiting up to block for one.
+func (s *Store) Tail(ctx context.Context, pos store.Position, block time.Duration) ([]store.LogEntry, error) {
+	timer := time.NewTimer(block)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
 		}
-		for g, d := range b.groups {
-			sums[g] = sums[g].Add(*d)
+		if pos.Ms != 0 || pos.Seq > s.seq {
+			s.mu.Unlock()
+			return nil, store.ErrLogGap // a position from another engine
+		}
+		if pos.Seq < s.seq {
+			oldest := s.log[0].Pos.Seq
+			if pos.Seq+1 < oldest {
+				s.mu.Unlock()
+				return nil, store.ErrLogGap
+			}
+			out := append([]store.LogEntry(nil), s.log[pos.Seq+1-oldest:]...)
+			s.mu.Unlock()
+			return out, nil
+		}
+		wait := s.appended
+		s.mu.Unlock()
+		select {
+		case <-wait:
+		case <-timer.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	s.mu.Unlock()
-	f := store.NewFolder(plan)
-	for g, d := range sums {
-		if err := f.Add(g, d); err != nil {
-			return nil, err
-		}
-	}
-	return f.Groups(), nil
 }
 
 // Ping fails only after Close: memory is always reachable.
@@ -208,7 +216,10 @@ func (s *Store) Ping(context.Context) error {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed = true
-	s.ids, s.buckets = nil, nil
+	if !s.closed {
+		s.closed = true
+		s.ids, s.buckets, s.log = nil, nil, nil
+		close(s.appended)
+	}
 	return nil
 }

@@ -1,8 +1,11 @@
 package redisstore
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 
+	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -28,6 +31,28 @@ func (k keys) response(id string) string { return k.prefix + "r:" + id }
 
 func (k keys) bucket(rollup string, g window.Gran, id int64) string {
 	return k.prefix + "b:" + rollup + ":" + g.String() + ":" + strconv.FormatInt(id, 10)
+}
+
+// bucketPattern matches every bucket key of a rollup (SCAN MATCH).
+func (k keys) bucketPattern(rollup string) string { return k.prefix + "b:" + rollup + ":*" }
+
+// parseBucket is the inverse of bucket.
+func (k keys) parseBucket(key string) (store.BucketKey, error) {
+	rest, ok := strings.CutPrefix(key, k.prefix+"b:")
+	parts := strings.Split(rest, ":")
+	if !ok || len(parts) != 3 {
+		return store.BucketKey{}, fmt.Errorf("not a bucket key: %q", key)
+	}
+	id, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return store.BucketKey{}, fmt.Errorf("bucket key %q: %w", key, err)
+	}
+	for _, g := range window.Grans {
+		if g.String() == parts[1] {
+			return store.BucketKey{Rollup: parts[0], Gran: g, ID: id}, nil
+		}
+	}
+	return store.BucketKey{}, fmt.Errorf("bucket key %q: unknown granularity", key)
 }
 
 func (k keys) changeLog() string { return k.prefix + "log" }

@@ -23,6 +23,10 @@
 -- time, the 0..10 score and the group the response counts in per rollup.
 -- Bucket hash fields are "group:score".
 --
+-- The change log gets one entry per call that changed something: p (the id
+-- of the entry before it), n (number of changes) and c (one line per change:
+-- new record, old record or "", payload; tab-separated).
+--
 -- Returns {accepted, updated, duplicates, change log id or ""}; or
 -- {"need", minute, ...} when a stored response lives in a minute that has no
 -- slot: then nothing was written, and the caller calls again with those
@@ -175,8 +179,15 @@ for _, k in ipairs(write_order) do
   end
 end
 
+-- Each log entry names the entry before it ("p"), so a reader can tell a
+-- continuous log from one that was trimmed or lost under it.
 local log_id = ''
 if #changes > 0 then
-  log_id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'n', #changes, 'c', table.concat(changes, '\n'))
+  local prev = '0-0'
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if last[1] then
+    prev = last[1][1]
+  end
+  log_id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', prev, 'n', #changes, 'c', table.concat(changes, '\n'))
 end
 return { accepted, updated, duplicates, log_id }

@@ -47,6 +47,10 @@ const maxNeedRounds = 4
 type rediser interface {
 	redis.Scripter
 	Pipeline() redis.Pipeliner
+	TxPipeline() redis.Pipeliner
+	Scan(ctx context.Context, cursor uint64, match string, count int64) *redis.ScanCmd
+	XRead(ctx context.Context, a *redis.XReadArgs) *redis.XStreamSliceCmd
+	XRevRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
 	Ping(ctx context.Context) *redis.StatusCmd
 	Close() error
 }

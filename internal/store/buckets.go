@@ -1,0 +1,153 @@
+package store
+
+import (
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// BucketKey names one bucket of one rollup.
+type BucketKey struct {
+	Rollup string
+	Gran   window.Gran
+	ID     int64
+}
+
+// Buckets is an in-memory set of bucket counters with the same rules as the
+// engines: an entry counts in its minute, hour and day bucket of each of its
+// rollup groups; a bucket past its retention is neither written nor read; a
+// retraction from a bucket that no longer exists does nothing. The memory
+// engine stores its data in one, and each node's aggregator mirrors the
+// engine's buckets in one. It is not safe for concurrent use.
+type Buckets struct {
+	opts    Options
+	rollups map[string]bool
+	m       map[BucketKey]*bucket
+}
+
+type bucket struct {
+	expires time.Time
+	groups  map[string]*nps.Distribution
+}
+
+// NewBuckets makes an empty set that keeps the given rollups (all of
+// opts.Rollups when rollups is nil).
+func NewBuckets(opts Options, rollups []Rollup) *Buckets {
+	if rollups == nil {
+		rollups = opts.Rollups
+	}
+	names := make(map[string]bool, len(rollups))
+	for _, r := range rollups {
+		names[r.Name()] = true
+	}
+	return &Buckets{opts: opts, rollups: names, m: make(map[BucketKey]*bucket)}
+}
+
+// Keeps reports whether the set counts a rollup.
+func (b *Buckets) Keeps(rollup string) bool { return b.rollups[rollup] }
+
+// Expires returns when a bucket leaves its retention.
+func (b *Buckets) Expires(g window.Gran, id int64) time.Time {
+	return b.opts.Calendar.End(g, id).Add(b.opts.Retention.Of(g))
+}
+
+// Apply adds (sign +1) or retracts (sign −1) an entry's counts. skip, when
+// not nil, leaves out buckets that already hold this change (an aggregator
+// replaying a log over a snapshot).
+func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey) bool) {
+	at := time.Unix(e.At, 0)
+	cal := b.opts.Calendar
+	for _, g := range window.Grans {
+		id := cal.Bucket(g, at)
+		expires := b.Expires(g, id)
+		if !now.Before(expires) {
+			continue
+		}
+		for _, rg := range e.Groups {
+			if !b.rollups[rg.Rollup] {
+				continue // a rollup that is not configured (any more)
+			}
+			k := BucketKey{Rollup: rg.Rollup, Gran: g, ID: id}
+			if skip != nil && skip(k) {
+				continue
+			}
+			bk := b.m[k]
+			if bk == nil {
+				if sign < 0 {
+					continue
+				}
+				bk = &bucket{expires: expires, groups: make(map[string]*nps.Distribution)}
+				b.m[k] = bk
+			}
+			d := bk.groups[rg.Group]
+			if d == nil {
+				d = new(nps.Distribution)
+				bk.groups[rg.Group] = d
+			}
+			d[e.Score] += sign
+		}
+	}
+}
+
+// Put replaces a bucket's counts (loading a snapshot).
+func (b *Buckets) Put(k BucketKey, groups map[string]nps.Distribution) {
+	bk := &bucket{expires: b.Expires(k.Gran, k.ID), groups: make(map[string]*nps.Distribution, len(groups))}
+	for g, d := range groups {
+		d := d
+		bk.groups[g] = &d
+	}
+	b.m[k] = bk
+}
+
+// Each calls fn for every live bucket of the given rollups (snapshots).
+func (b *Buckets) Each(now time.Time, rollups map[string]bool, fn func(BucketKey, map[string]nps.Distribution)) {
+	for k, bk := range b.m {
+		if !rollups[k.Rollup] || !now.Before(bk.expires) {
+			continue
+		}
+		groups := make(map[string]nps.Distribution, len(bk.groups))
+		for g, d := range bk.groups {
+			groups[g] = *d
+		}
+		fn(k, groups)
+	}
+}
+
+// Sweep drops buckets past their retention.
+func (b *Buckets) Sweep(now time.Time) {
+	for k, bk := range b.m {
+		if !now.Before(bk.expires) {
+			delete(b.m, k)
+		}
+	}
+}
+
+// Len is the number of buckets held (for metrics and tests).
+func (b *Buckets) Len() int { return len(b.m) }
+
+// Query answers q from the set, composing the span exactly as the engines
+// do.
+func (b *Buckets) Query(q Query, now time.Time) ([]Group, error) {
+	plan, err := PlanQuery(b.opts.Rollups, q)
+	if err != nil {
+		return nil, err
+	}
+	sums := make(map[string]nps.Distribution)
+	for _, ref := range b.opts.Calendar.Compose(q.Span) {
+		bk := b.m[BucketKey{Rollup: plan.Rollup.Name(), Gran: ref.Gran, ID: ref.ID}]
+		if bk == nil || !now.Before(bk.expires) {
+			continue
+		}
+		for g, d := range bk.groups {
+			sums[g] = sums[g].Add(*d)
+		}
+	}
+	f := NewFolder(plan)
+	for g, d := range sums {
+		if err := f.Add(g, d); err != nil {
+			return nil, err
+		}
+	}
+	return f.Groups(), nil
+}

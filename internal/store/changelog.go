@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+)
+
+// Position is a place in an engine's change log: a Redis stream id
+// "ms-seq", or the memory engine's sequence number (Ms 0). The zero value is
+// "before everything".
+type Position struct {
+	Ms, Seq uint64
+}
+
+// After reports whether p comes after q.
+func (p Position) After(q Position) bool {
+	return p.Ms > q.Ms || (p.Ms == q.Ms && p.Seq > q.Seq)
+}
+
+// IsZero reports whether p is the zero position.
+func (p Position) IsZero() bool { return p == Position{} }
+
+// String writes the position as a stream id.
+func (p Position) String() string { return fmt.Sprintf("%d-%d", p.Ms, p.Seq) }
+
+// ParsePosition reads "ms-seq"; "" and "0" are the zero position.
+func ParsePosition(s string) (Position, error) {
+	if s == "" || s == "0" {
+		return Position{}, nil
+	}
+	ms, seq, ok := strings.Cut(s, "-")
+	if !ok {
+		return Position{}, fmt.Errorf("change log position %q: want ms-seq", s)
+	}
+	a, err1 := strconv.ParseUint(ms, 10, 64)
+	b, err2 := strconv.ParseUint(seq, 10, 64)
+	if err1 != nil || err2 != nil {
+		return Position{}, fmt.Errorf("change log position %q: want ms-seq", s)
+	}
+	return Position{Ms: a, Seq: b}, nil
+}
+
+// Change is one applied upsert: the new entry, the entry it replaced (nil
+// for a new response) and the response's payload (JSON of Payload).
+type Change struct {
+	New     Entry
+	Old     *Entry
+	Payload []byte
+}
+
+// LogEntry is one batch's changes at its log position.
+type LogEntry struct {
+	Pos     Position
+	Changes []Change
+}
+
+// ErrLogGap means the change log no longer continues from the position a
+// reader asked for: it was trimmed past it, or the engine lost its data (a
+// Redis restarted without persistence). The reader must warm up again from a
+// snapshot.
+var ErrLogGap = errors.New("change log gap: warm up again")
+
+// SnapshotBucket is one bucket's counts as of a log position: it holds every
+// change up to AsOf and none after.
+type SnapshotBucket struct {
+	Key    BucketKey
+	Groups map[string]nps.Distribution
+	AsOf   Position
+}
+
+// Snapshot is an engine's buckets for some rollups and the position to tail
+// the log from. A bucket missing from it has only changes after Start.
+type Snapshot struct {
+	Start   Position
+	Buckets []SnapshotBucket
+}
+
+// Feed is how an aggregator follows an engine: a snapshot to warm up from,
+// then the change log. Both engines implement it.
+type Feed interface {
+	Snapshot(ctx context.Context, rollups []Rollup) (Snapshot, error)
+	// Tail returns the log entries after pos, waiting up to block for the
+	// first one; none when nothing came. It returns ErrLogGap when the log
+	// does not continue from pos.
+	Tail(ctx context.Context, pos Position, block time.Duration) ([]LogEntry, error)
+}
+
+// EncodeChange writes a change as one change log line: new entry, old entry
+// (empty for a new response) and payload, tab-separated.
+func EncodeChange(c Change) string {
+	old := ""
+	if c.Old != nil {
+		old = c.Old.Encode()
+	}
+	return c.New.Encode() + "\t" + old + "\t" + string(c.Payload)
+}
+
+// DecodeChanges parses the lines of a change log entry.
+func DecodeChanges(s string) ([]Change, error) {
+	lines := strings.Split(s, "\n")
+	out := make([]Change, 0, len(lines))
+	for _, line := range lines {
+		if line == "" {
+			continue
+		}
+		parts := strings.SplitN(line, "\t", 3)
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("change log line %q: want 3 parts", line)
+		}
+		var c Change
+		var err error
+		if c.New, err = DecodeEntry(parts[0]); err != nil {
+			return nil, err
+		}
+		if parts[1] != "" {
+			old, err := DecodeEntry(parts[1])
+			if err != nil {
+				return nil, err
+			}
+			c.Old = &old
+		}
+		c.Payload = []byte(parts[2])
+		out = append(out, c)
+	}
+	return out, nil
+}

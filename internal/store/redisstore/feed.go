@@ -1,0 +1,164 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/store"
+)
+
+var _ store.Feed = (*Store)(nil)
+
+// snapshotChunk is how many bucket hashes one MULTI reads together with the
+// log position they reflect: small enough not to hold Redis for long, large
+// enough to read a month of buckets in a few dozen round trips.
+const snapshotChunk = 200
+
+// tailCount caps the log entries one XREAD returns.
+const tailCount = 512
+
+// Snapshot reads the buckets of the given rollups. Redis cannot read them
+// all in one atomic step without blocking for long, so it reads them in
+// chunks, each in a MULTI with the change log's newest id: every bucket
+// carries the position it reflects, and the aggregator replays only later
+// changes into it. A bucket created after the scan began is not read at all;
+// all of its changes come after Start, which is read first.
+func (s *Store) Snapshot(ctx context.Context, rollups []store.Rollup) (store.Snapshot, error) {
+	start, err := s.lastLogID(ctx)
+	if err != nil {
+		return store.Snapshot{}, err
+	}
+	snap := store.Snapshot{Start: start}
+	var keys []string
+	for _, r := range rollups {
+		iter := s.rdb.Scan(ctx, 0, s.keys.bucketPattern(r.Name()), 1000).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			return store.Snapshot{}, classify(err, "scan buckets")
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), snapshotChunk)
+		chunk := keys[:n]
+		keys = keys[n:]
+		if err := s.readChunk(ctx, chunk, &snap); err != nil {
+			return store.Snapshot{}, err
+		}
+	}
+	return snap, nil
+}
+
+func (s *Store) readChunk(ctx context.Context, keys []string, snap *store.Snapshot) error {
+	tx := s.rdb.TxPipeline()
+	last := tx.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", 1)
+	cmds := make([]*redis.MapStringStringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = tx.HGetAll(ctx, k)
+	}
+	if _, err := tx.Exec(ctx); err != nil {
+		return classify(err, "read a snapshot chunk")
+	}
+	asOf, err := firstID(last.Val())
+	if err != nil {
+		return corrupt(err)
+	}
+	for i, cmd := range cmds {
+		if len(cmd.Val()) == 0 {
+			continue // expired between SCAN and now
+		}
+		key, err := s.keys.parseBucket(keys[i])
+		if err != nil {
+			return corrupt(err)
+		}
+		groups := make(map[string]nps.Distribution)
+		for field, val := range cmd.Val() {
+			group, score, n, err := parseField(field, val)
+			if err != nil {
+				return corrupt(err)
+			}
+			d := groups[group]
+			d[score] += n
+			groups[group] = d
+		}
+		snap.Buckets = append(snap.Buckets, store.SnapshotBucket{Key: key, Groups: groups, AsOf: asOf})
+	}
+	return nil
+}
+
+// lastLogID returns the id of the change log's newest entry (zero when the
+// log is empty or missing).
+func (s *Store) lastLogID(ctx context.Context) (store.Position, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", 1).Result()
+	if err != nil {
+		return store.Position{}, classify(err, "read the change log position")
+	}
+	return firstID(msgs)
+}
+
+func firstID(msgs []redis.XMessage) (store.Position, error) {
+	if len(msgs) == 0 {
+		return store.Position{}, nil
+	}
+	return store.ParsePosition(msgs[0].ID)
+}
+
+// Tail reads the log after pos with XREAD BLOCK. Every entry must name its
+// predecessor; a mismatch means the log was trimmed past pos or lost (a
+// Redis restarted empty), and the reader has to warm up again. When nothing
+// arrives, it checks that the log still reaches pos, so a Redis that lost
+// its data is noticed without waiting for the next write.
+func (s *Store) Tail(ctx context.Context, pos store.Position, block time.Duration) ([]store.LogEntry, error) {
+	streams, err := s.rdb.XRead(ctx, &redis.XReadArgs{
+		Streams: []string{s.keys.changeLog(), pos.String()},
+		Count:   tailCount,
+		Block:   block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		last, err := s.lastLogID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if pos.After(last) {
+			return nil, store.ErrLogGap
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify(err, "read the change log")
+	}
+	var out []store.LogEntry
+	prev := pos
+	for _, st := range streams {
+		for _, msg := range st.Messages {
+			id, err := store.ParsePosition(msg.ID)
+			if err != nil {
+				return nil, corrupt(err)
+			}
+			p, _ := msg.Values["p"].(string)
+			if pp, err := store.ParsePosition(p); err != nil || pp != prev {
+				return nil, store.ErrLogGap
+			}
+			c, _ := msg.Values["c"].(string)
+			changes, err := store.DecodeChanges(c)
+			if err != nil {
+				return nil, corrupt(err)
+			}
+			out = append(out, store.LogEntry{Pos: id, Changes: changes})
+			prev = id
+		}
+	}
+	return out, nil
+}
+
+// corrupt marks data the engine cannot parse: a bug or foreign keys in the
+// namespace, never a reason to retry.
+func corrupt(err error) error {
+	return fmt.Errorf("redis change log: %w", err)
+}

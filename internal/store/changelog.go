@@ -89,6 +89,10 @@ type Feed interface {
 	// first one; none when nothing came. It returns ErrLogGap when the log
 	// does not continue from pos.
 	Tail(ctx context.Context, pos Position, block time.Duration) ([]LogEntry, error)
+	// History returns up to n of the newest log entries, oldest first, to
+	// refill feeds of recent answers after a warm-up. It says nothing about
+	// counters.
+	History(ctx context.Context, n int) ([]LogEntry, error)
 }
 
 // EncodeChange writes a change as one change log line: new entry, old entry

@@ -202,6 +202,17 @@ func (s *Store) Tail(ctx context.Context, pos store.Position, block time.Duratio
 	}
 }
 
+// History returns up to n of the newest batches, oldest first.
+func (s *Store) History(_ context.Context, n int) ([]store.LogEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	from := max(0, len(s.log)-n)
+	return append([]store.LogEntry(nil), s.log[from:]...), nil
+}
+
 // Ping fails only after Close: memory is always reachable.
 func (s *Store) Ping(context.Context) error {
 	s.mu.Lock()

@@ -137,24 +137,55 @@ func (s *Store) Tail(ctx context.Context, pos store.Position, block time.Duratio
 	prev := pos
 	for _, st := range streams {
 		for _, msg := range st.Messages {
-			id, err := store.ParsePosition(msg.ID)
+			e, p, err := decodeMessage(msg)
 			if err != nil {
-				return nil, corrupt(err)
+				return nil, err
 			}
-			p, _ := msg.Values["p"].(string)
-			if pp, err := store.ParsePosition(p); err != nil || pp != prev {
+			if p != prev {
 				return nil, store.ErrLogGap
 			}
-			c, _ := msg.Values["c"].(string)
-			changes, err := store.DecodeChanges(c)
-			if err != nil {
-				return nil, corrupt(err)
-			}
-			out = append(out, store.LogEntry{Pos: id, Changes: changes})
-			prev = id
+			out = append(out, e)
+			prev = e.Pos
 		}
 	}
 	return out, nil
+}
+
+// History reads the newest n log entries.
+func (s *Store) History(ctx context.Context, n int) ([]store.LogEntry, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", int64(n)).Result()
+	if err != nil {
+		return nil, classify(err, "read the change log history")
+	}
+	out := make([]store.LogEntry, len(msgs))
+	for i, msg := range msgs {
+		e, _, err := decodeMessage(msg)
+		if err != nil {
+			return nil, err
+		}
+		out[len(msgs)-1-i] = e
+	}
+	return out, nil
+}
+
+// decodeMessage parses one change log entry and the id of the entry before
+// it.
+func decodeMessage(msg redis.XMessage) (store.LogEntry, store.Position, error) {
+	id, err := store.ParsePosition(msg.ID)
+	if err != nil {
+		return store.LogEntry{}, store.Position{}, corrupt(err)
+	}
+	p, _ := msg.Values["p"].(string)
+	prev, err := store.ParsePosition(p)
+	if err != nil {
+		return store.LogEntry{}, store.Position{}, corrupt(err)
+	}
+	c, _ := msg.Values["c"].(string)
+	changes, err := store.DecodeChanges(c)
+	if err != nil {
+		return store.LogEntry{}, store.Position{}, corrupt(err)
+	}
+	return store.LogEntry{Pos: id, Changes: changes}, prev, nil
 }
 
 // corrupt marks data the engine cannot parse: a bug or foreign keys in the

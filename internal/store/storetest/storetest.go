@@ -577,6 +577,10 @@ func testReplica(t *testing.T, newStore Factory) {
 			}
 		}
 	}
+	hist, err := feed.History(ctx, 5)
+	if err != nil || len(hist) != 5 || hist[4].Pos != rep.Pos() || !hist[4].Pos.After(hist[0].Pos) {
+		t.Fatalf("history: %d entries, %v", len(hist), err)
+	}
 	// A position the log never reached is a gap: the reader must re-warm.
 	far := rep.Pos()
 	far.Seq += 1000

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,12 +39,6 @@ const (
 	// recentLength is how many recent answers the feed keeps.
 	recentLength = 200
 )
-
-// Answer is one recent survey answer, for comment feeds.
-type Answer struct {
-	store.Payload
-	At time.Time `json:"at"`
-}
 
 // Status says whether the replica can be trusted.
 type Status struct {
@@ -76,7 +71,7 @@ type Aggregator struct {
 	rewarm bool
 	warms  uint64
 	stale  bool
-	recent []Answer
+	recent []store.Answer
 }
 
 // New makes an aggregator for the given rollups (those some board reads).
@@ -225,7 +220,7 @@ func (a *Aggregator) remember(e store.LogEntry) {
 				}
 			}
 		}
-		a.recent = append(a.recent, Answer{Payload: p, At: time.Unix(c.New.At, 0).UTC()})
+		a.recent = append(a.recent, store.Answer{Payload: p, At: time.Unix(c.New.At, 0).UTC()})
 		if len(a.recent) > recentLength {
 			a.recent = a.recent[len(a.recent)-recentLength:]
 		}
@@ -245,18 +240,19 @@ func (a *Aggregator) Query(q store.Query) ([]store.Group, error) {
 	return a.replica.Query(q, a.opts.Now())
 }
 
-// Recent returns up to n of the newest answers that keep passes, newest
-// first.
-func (a *Aggregator) Recent(n int, keep func(Answer) bool) []Answer {
+// Recent returns up to n of the newest answers that keep passes, by their
+// time, newest first (late answers arrive out of order).
+func (a *Aggregator) Recent(n int, keep func(store.Answer) bool) []store.Answer {
 	a.mu.RLock()
-	defer a.mu.RUnlock()
-	out := make([]Answer, 0, n)
-	for i := len(a.recent) - 1; i >= 0 && len(out) < n; i-- {
-		if keep == nil || keep(a.recent[i]) {
-			out = append(out, a.recent[i])
+	out := make([]store.Answer, 0, len(a.recent))
+	for _, ans := range a.recent {
+		if keep == nil || keep(ans) {
+			out = append(out, ans)
 		}
 	}
-	return out
+	a.mu.RUnlock()
+	slices.SortStableFunc(out, func(x, y store.Answer) int { return y.At.Compare(x.At) })
+	return out[:min(n, len(out))]
 }
 
 // Status reports the replica's state.

@@ -35,16 +35,21 @@ var DefaultThresholds = Thresholds{Good: 30, Poor: 0}
 
 // Figure is one score ready to show.
 type Figure struct {
-	Label     string
-	Score     string // "+32", "−8", "—" without responses
-	Margin    string // "±11", "" without responses
-	Responses int64
-	LowSample bool
-	Band      Band
+	Label string `json:"label"`
+	// NPS is the exact score (two decimals), nil without responses; Score is
+	// how a screen shows it.
+	NPS       *float64 `json:"nps"`
+	Score     string   `json:"score"`  // "+32", "−8", "—" without responses
+	Margin    string   `json:"margin"` // "±11", "" without responses
+	Responses int64    `json:"responses"`
+	LowSample bool     `json:"low_sample"`
+	Band      Band     `json:"band"`
 	// Bar is the score mapped from [−100, 100] to [0, 100] for a bar width.
-	Bar float64
+	Bar float64 `json:"bar"`
 	// Promoters, Passives and Detractors are shares in percent.
-	Promoters, Passives, Detractors float64
+	Promoters  float64 `json:"promoters"`
+	Passives   float64 `json:"passives"`
+	Detractors float64 `json:"detractors"`
 }
 
 // FigureOf formats a distribution.
@@ -54,6 +59,8 @@ func FigureOf(label string, d nps.Distribution, th Thresholds, minSample int64) 
 	if !ok {
 		return f
 	}
+	rounded := math.Round(score*100) / 100
+	f.NPS = &rounded
 	f.Score = FormatScore(score)
 	f.Margin = fmt.Sprintf("±%.0f", d.CI().Margin)
 	f.Bar = (score + 100) / 2

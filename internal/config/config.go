@@ -40,6 +40,9 @@ import (
 // a file, and only if it exists.
 const DefaultConfigFile = "config/pulseboard.yaml"
 
+// DefaultBoardsFile holds the board definitions when no setting names one.
+const DefaultBoardsFile = "config/boards.yaml"
+
 // Config is the typed result of Load.
 type Config struct {
 	// Addr is the HTTP listen address.
@@ -85,6 +88,11 @@ type Config struct {
 	ChangeLogMaxLen int64
 	// DemoRate is the demo traffic, in responses per second.
 	DemoRate float64
+	// BoardsFile is the board definitions file; "" means DefaultBoardsFile
+	// when it exists, else the built-in boards.
+	BoardsFile string
+	// BroadcastInterval is the coalescing tick of the broadcaster.
+	BroadcastInterval time.Duration
 }
 
 // OptionDoc documents one setting, for Usage and the README.

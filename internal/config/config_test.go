@@ -57,21 +57,22 @@ func docOf(t *testing.T, name string) OptionDoc {
 
 func defaults() *Config {
 	return &Config{
-		Addr:            ":8080",
-		Location:        time.UTC,
-		TimezoneName:    "UTC",
-		LogLevel:        slog.LevelInfo,
-		LogFormat:       "text",
-		Tenant:          "default",
-		Rollups:         store.DefaultRollups(),
-		MinSample:       30,
-		Retention:       store.DefaultRetention(),
-		MaxSkew:         5 * time.Minute,
-		MaxBodyBytes:    8 << 20,
-		MaxBatch:        10000,
-		ShutdownTimeout: 10 * time.Second,
-		ChangeLogMaxLen: 100000,
-		DemoRate:        1,
+		Addr:              ":8080",
+		Location:          time.UTC,
+		TimezoneName:      "UTC",
+		LogLevel:          slog.LevelInfo,
+		LogFormat:         "text",
+		Tenant:            "default",
+		Rollups:           store.DefaultRollups(),
+		MinSample:         30,
+		Retention:         store.DefaultRetention(),
+		MaxSkew:           5 * time.Minute,
+		MaxBodyBytes:      8 << 20,
+		MaxBatch:          10000,
+		ShutdownTimeout:   10 * time.Second,
+		ChangeLogMaxLen:   100000,
+		DemoRate:          1,
+		BroadcastInterval: 250 * time.Millisecond,
 	}
 }
 
@@ -230,6 +231,9 @@ var badValues = []struct {
 	{"rollups", "team+planet", `unknown dimension "planet"`},
 	{"rollups", "channel;team+team", "appears twice"},
 	{"min_sample", "0", "must be a positive integer"},
+	{"boards", "/no/such/boards.yaml", "cannot read the boards file"},
+	{"broadcast_interval", "10ms", "must be between 50ms and 10s"},
+	{"broadcast_interval", "soon", "duration"},
 	{"min_sample", "1.5", "must be a positive integer"},
 	{"retention.minute", "24h", "must be at least 25h"},
 	{"retention.minute", "long", "must be a duration"},
@@ -463,29 +467,31 @@ max_body_bytes: 512KiB
 max_batch: 500
 shutdown_timeout: 1m
 changelog_maxlen: 5000
+broadcast_interval: 100ms
 `, check: func(t *testing.T, c *Config) {
 			paris, _ := time.LoadLocation("Europe/Paris")
 			want := &Config{
-				Addr:            "127.0.0.1:9090",
-				RedisURL:        "rediss://:pw@redis.example.com:6380/2",
-				ConfigFile:      c.ConfigFile,
-				IngestTokens:    []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
-				AllowedOrigins:  []string{"https://wall.example.com", "http://localhost:3000"},
-				Location:        paris,
-				TimezoneName:    "Europe/Paris",
-				Demo:            true,
-				LogLevel:        slog.LevelWarn,
-				LogFormat:       "json",
-				Tenant:          "acme-eu_1",
-				Rollups:         []store.Rollup{store.MustRollup(), store.MustRollup(store.Team), store.MustRollup(store.Channel, store.Team), store.MustRollup(store.Team, store.Agent)},
-				MinSample:       50,
-				Retention:       store.Retention{Minute: 25 * time.Hour, Hour: 31 * day, Day: 365 * day, Dedupe: 60 * day},
-				MaxSkew:         90 * time.Second,
-				MaxBodyBytes:    512 << 10,
-				MaxBatch:        500,
-				ShutdownTimeout: time.Minute,
-				ChangeLogMaxLen: 5000,
-				DemoRate:        0.5,
+				Addr:              "127.0.0.1:9090",
+				RedisURL:          "rediss://:pw@redis.example.com:6380/2",
+				ConfigFile:        c.ConfigFile,
+				IngestTokens:      []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
+				AllowedOrigins:    []string{"https://wall.example.com", "http://localhost:3000"},
+				Location:          paris,
+				TimezoneName:      "Europe/Paris",
+				Demo:              true,
+				LogLevel:          slog.LevelWarn,
+				LogFormat:         "json",
+				Tenant:            "acme-eu_1",
+				Rollups:           []store.Rollup{store.MustRollup(), store.MustRollup(store.Team), store.MustRollup(store.Channel, store.Team), store.MustRollup(store.Team, store.Agent)},
+				MinSample:         50,
+				Retention:         store.Retention{Minute: 25 * time.Hour, Hour: 31 * day, Day: 365 * day, Dedupe: 60 * day},
+				MaxSkew:           90 * time.Second,
+				MaxBodyBytes:      512 << 10,
+				MaxBatch:          500,
+				ShutdownTimeout:   time.Minute,
+				ChangeLogMaxLen:   5000,
+				DemoRate:          0.5,
+				BroadcastInterval: 100 * time.Millisecond,
 			}
 			if c.Location.String() != "Europe/Paris" {
 				t.Errorf("location = %v", c.Location)
@@ -859,7 +865,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 20 || len(Options()) != 22 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 22 || len(Options()) != 24 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

@@ -198,6 +198,21 @@ var options = []option{
 		help:  "approximate length the Redis change log stream is trimmed to",
 		parse: func(c *Config, raw string) (err error) { c.ChangeLogMaxLen, err = parsePositiveInt64(raw); return },
 	},
+	{
+		name: "boards", env: "PULSEBOARD_BOARDS", flag: "boards", yaml: "boards",
+		def: "", defDoc: DefaultBoardsFile + " if it exists, else the built-in boards",
+		help:  "YAML file of board definitions; edits are picked up while running",
+		parse: func(c *Config, raw string) (err error) { c.BoardsFile, err = parseBoardsFile(raw); return },
+	},
+	{
+		name: "broadcast_interval", env: "PULSEBOARD_BROADCAST_INTERVAL", flag: "broadcast-interval", yaml: "broadcast_interval",
+		def:  "250ms",
+		help: "how often boards are recomputed and pushed when something changed; 50ms to 10s",
+		parse: func(c *Config, raw string) (err error) {
+			c.BroadcastInterval, err = parseBroadcastInterval(raw)
+			return
+		},
+	},
 }
 
 // defaultRollups writes store.DefaultRollups in the form the rollups option

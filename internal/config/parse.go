@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -352,4 +353,32 @@ func parseBytes(raw string) (int64, error) {
 		return 0, errors.New("must be at most 1GiB")
 	}
 	return n * mult, nil
+}
+
+// parseBoardsFile accepts "" (the default) or a path to an existing file.
+func parseBoardsFile(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	st, err := os.Stat(raw)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("cannot read the boards file: %v", err)
+	case st.IsDir():
+		return "", fmt.Errorf("is a directory, not a boards file")
+	}
+	return raw, nil
+}
+
+// parseBroadcastInterval keeps the tick where boards stay live (≤ 10 s)
+// without recomputing faster than screens can show (≥ 50 ms).
+func parseBroadcastInterval(raw string) (time.Duration, error) {
+	d, err := parsePositiveDuration(raw)
+	if err != nil {
+		return 0, err
+	}
+	if d < 50*time.Millisecond || d > 10*time.Second {
+		return 0, fmt.Errorf("must be between 50ms and 10s")
+	}
+	return d, nil
 }

@@ -143,3 +143,10 @@ func PayloadOf(r Response) []byte {
 	}
 	return b
 }
+
+// Answer is one recent survey answer as feeds show it: its payload and its
+// effective time.
+type Answer struct {
+	Payload
+	At time.Time `json:"at"`
+}

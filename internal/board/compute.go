@@ -1,0 +1,287 @@
+package board
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Source is what boards are computed from: the node's aggregator.
+type Source interface {
+	Query(q store.Query) ([]store.Group, error)
+	Recent(n int, keep func(store.Answer) bool) []store.Answer
+}
+
+// View is a board's content at one moment.
+type View struct {
+	Board string     `json:"board"`
+	Title string     `json:"title"`
+	Tiles []TileView `json:"tiles"`
+}
+
+// TileView is one tile's content. Which fields are set depends on the view.
+type TileView struct {
+	ID     string `json:"id"`
+	View   Kind   `json:"view"`
+	Title  string `json:"title"`
+	Window string `json:"window,omitempty"` // "rolling 60 min", "today since 00:00"
+
+	Figure       *Figure      `json:"figure,omitempty"`       // headline, count
+	Change       *ChangeView  `json:"change,omitempty"`       // headline
+	Rows         []Row        `json:"rows,omitempty"`         // breakdown, leaderboard
+	Points       []Point      `json:"points,omitempty"`       // trend
+	Distribution *DistView    `json:"distribution,omitempty"` // distribution
+	Answers      []AnswerView `json:"answers,omitempty"`      // comments
+	Empty        bool         `json:"empty,omitempty"`        // nothing to show yet
+}
+
+// ChangeView compares a headline with the period just before it.
+type ChangeView struct {
+	Delta       string `json:"delta"`       // "+4", "−7", "0"
+	Significant bool   `json:"significant"` // beyond what the two intervals allow
+	Against     string `json:"against"`     // "previous 60 min"
+}
+
+// Row is one line of a breakdown or leaderboard.
+type Row struct {
+	Figure
+	// Rank is 1-based on leaderboards; 0 means unranked (below the minimum
+	// sample) or a plain breakdown.
+	Rank int `json:"rank,omitempty"`
+}
+
+// Point is one step of a trend.
+type Point struct {
+	Label     string   `json:"label"`
+	NPS       *float64 `json:"nps"`
+	Responses int64    `json:"responses"`
+	Band      Band     `json:"band"`
+}
+
+// DistView is a 0..10 histogram.
+type DistView struct {
+	Counts    nps.Distribution `json:"counts"`
+	Shares    [11]float64      `json:"shares"`
+	Mean      string           `json:"mean"`
+	Responses int64            `json:"responses"`
+}
+
+// AnswerView is one answer in a feed.
+type AnswerView struct {
+	At      string `json:"at"` // local "15:04"
+	Score   int    `json:"score"`
+	Class   string `json:"class"`
+	Channel string `json:"channel,omitempty"`
+	Team    string `json:"team,omitempty"`
+	Agent   string `json:"agent,omitempty"`
+	Comment string `json:"comment"`
+}
+
+// Computer computes board views in one calendar.
+type Computer struct {
+	Calendar  window.Calendar
+	MinSample int64
+}
+
+// Compute builds a board's view from src at now.
+func (c Computer) Compute(b Board, src Source, now time.Time) (View, error) {
+	v := View{Board: b.Name, Title: b.Title, Tiles: make([]TileView, 0, len(b.Tiles))}
+	for _, t := range b.Tiles {
+		tv, err := c.tile(t, src, now)
+		if err != nil {
+			return View{}, fmt.Errorf("board %s tile %s: %w", b.Name, t.ID, err)
+		}
+		v.Tiles = append(v.Tiles, tv)
+	}
+	return v, nil
+}
+
+func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
+	tv := TileView{ID: t.ID, View: t.View, Title: t.Title}
+	if t.View != Comments {
+		tv.Window = c.Calendar.Label(t.Window)
+	}
+	switch t.View {
+	case Headline, Count:
+		d, err := c.total(t, src, c.Calendar.Span(t.Window, now))
+		if err != nil {
+			return tv, err
+		}
+		f := FigureOf(t.Title, d, t.Thresholds, c.MinSample)
+		tv.Figure = &f
+		if t.View == Headline {
+			tv.Change, err = c.change(t, src, d, now)
+		}
+		return tv, err
+	case Breakdown, Leaderboard:
+		return c.rows(t, tv, src, now)
+	case Trend:
+		return c.trend(t, tv, src, now)
+	case Distribution:
+		d, err := c.total(t, src, c.Calendar.Span(t.Window, now))
+		if err != nil {
+			return tv, err
+		}
+		dv := DistView{Counts: d, Responses: d.Responses(), Mean: "—"}
+		if n := float64(d.Responses()); n > 0 {
+			for i, k := range d {
+				dv.Shares[i] = math.Round(1000*float64(k)/n) / 10
+			}
+			mean, _ := d.Mean()
+			dv.Mean = fmt.Sprintf("%.1f", mean)
+		}
+		tv.Distribution = &dv
+		tv.Empty = d.Responses() == 0
+		return tv, nil
+	case Comments:
+		tv.Answers = c.answers(t, src)
+		tv.Empty = len(tv.Answers) == 0
+		return tv, nil
+	}
+	return tv, fmt.Errorf("unknown view %q", t.View)
+}
+
+func (c Computer) total(t Tile, src Source, span window.Span) (nps.Distribution, error) {
+	groups, err := src.Query(store.Query{Filters: t.Filters, Span: span})
+	if err != nil {
+		return nps.Distribution{}, err
+	}
+	return groups[0].Counts, nil
+}
+
+// change compares a headline with the period of the same length just before
+// it. Only windows up to 8h have one: the period before a 24h window would
+// need minute buckets older than they are kept.
+func (c Computer) change(t Tile, src Source, cur nps.Distribution, now time.Time) (*ChangeView, error) {
+	if t.Window.Length == 0 || t.Window.Length > window.Rolling8h.Length {
+		return nil, nil
+	}
+	span := c.Calendar.Span(t.Window, now)
+	prev, err := c.total(t, src, window.Span{From: span.From.Add(-t.Window.Length), To: span.From})
+	if err != nil {
+		return nil, err
+	}
+	ch := nps.Compare(prev, cur)
+	if _, ok := prev.NPS(); !ok {
+		return nil, nil
+	}
+	if _, ok := cur.NPS(); !ok {
+		return nil, nil
+	}
+	return &ChangeView{Delta: FormatScore(ch.Delta), Significant: ch.Significant, Against: "previous " + c.Calendar.Label(t.Window)[len("rolling "):]}, nil
+}
+
+func (c Computer) rows(t Tile, tv TileView, src Source, now time.Time) (TileView, error) {
+	groups, err := src.Query(store.Query{By: []store.Dimension{t.By}, Filters: t.Filters, Span: c.Calendar.Span(t.Window, now)})
+	if err != nil {
+		return tv, err
+	}
+	rows := make([]Row, len(groups))
+	for i, g := range groups {
+		rows[i] = Row{Figure: FigureOf(g.Key[t.By], g.Counts, t.Thresholds, c.MinSample)}
+	}
+	tv.Empty = len(rows) == 0
+	if t.View == Breakdown {
+		tv.Rows = rows
+		return tv, nil
+	}
+	// Leaderboard: ranked groups (enough responses) by score, ties by
+	// volume; unranked ones after them, by volume.
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.LowSample != b.LowSample {
+			return !a.LowSample
+		}
+		if !a.LowSample && a.NPS != nil && b.NPS != nil && *a.NPS != *b.NPS {
+			if t.Worst {
+				return *a.NPS < *b.NPS
+			}
+			return *a.NPS > *b.NPS
+		}
+		return a.Responses > b.Responses
+	})
+	for i := range rows {
+		if !rows[i].LowSample {
+			rows[i].Rank = i + 1
+		}
+	}
+	if len(rows) > t.Top {
+		rows = rows[:t.Top]
+	}
+	tv.Rows = rows
+	return tv, nil
+}
+
+// trend gives one point per hour or day bucket of the window, oldest first,
+// the current (partial) one last.
+func (c Computer) trend(t Tile, tv TileView, src Source, now time.Time) (TileView, error) {
+	span := c.Calendar.Span(t.Window, now)
+	loc := c.Calendar.Location()
+	last := c.Calendar.Bucket(t.Step, now)
+	first := c.Calendar.Bucket(t.Step, span.From)
+	for id := first; id <= last; id++ {
+		from := c.Calendar.Start(t.Step, id)
+		to := c.Calendar.End(t.Step, id)
+		if to.After(span.To) {
+			to = span.To
+		}
+		d, err := c.total(t, src, window.Span{From: from, To: to})
+		if err != nil {
+			return tv, err
+		}
+		f := FigureOf("", d, t.Thresholds, c.MinSample)
+		label := from.In(loc).Format("15:04")
+		if t.Step == window.Day {
+			label = from.In(loc).Format("Mon 2")
+		}
+		tv.Points = append(tv.Points, Point{Label: label, NPS: f.NPS, Responses: f.Responses, Band: f.Band})
+	}
+	return tv, nil
+}
+
+var (
+	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+	phoneRE = regexp.MustCompile(`\+?\(?\d[\d\s().-]{5,}\d`)
+)
+
+// Redact removes e-mail addresses and phone numbers from a comment shown on
+// a wall.
+func Redact(s string) string {
+	s = emailRE.ReplaceAllString(s, "[email]")
+	return phoneRE.ReplaceAllString(s, "[phone]")
+}
+
+func (c Computer) answers(t Tile, src Source) []AnswerView {
+	keep := func(a store.Answer) bool {
+		if a.Comment == "" || (t.DetractorsOnly && nps.ClassOf(a.Score) != nps.Detractor) {
+			return false
+		}
+		dims := store.Dims{Channel: a.Channel, Segment: a.Segment, Team: a.Team, Agent: a.Agent}
+		for d, v := range t.Filters {
+			if dims.Get(d) != v {
+				return false
+			}
+		}
+		return true
+	}
+	loc := c.Calendar.Location()
+	var out []AnswerView
+	for _, a := range src.Recent(t.Limit, keep) {
+		av := AnswerView{At: a.At.In(loc).Format("15:04"), Score: a.Score, Class: nps.ClassOf(a.Score).String(),
+			Channel: a.Channel, Team: a.Team, Comment: a.Comment}
+		if t.ShowAgents {
+			av.Agent = a.Agent
+		}
+		if t.Redact {
+			av.Comment = Redact(av.Comment)
+		}
+		out = append(out, av)
+	}
+	return out
+}

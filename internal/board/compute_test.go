@@ -1,0 +1,136 @@
+package board
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	configfiles "github.com/pulseboard/pulseboard/config"
+	"github.com/pulseboard/pulseboard/internal/aggregate"
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/store/memstore"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
+)
+
+// fixture records answers into a real memory engine and follows it with a
+// real aggregator.
+func fixture(t *testing.T, answers []store.Response) (*aggregate.Aggregator, Computer, time.Time) {
+	clock := &storetest.Clock{}
+	clock.Set(storetest.Start)
+	opts := storetest.Options(t, clock)
+	eng := memstore.New(opts)
+	t.Cleanup(func() { eng.Close() })
+	if _, err := eng.Record(context.Background(), answers); err != nil {
+		t.Fatal(err)
+	}
+	agg := aggregate.New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go agg.Run(ctx)
+	for !agg.Status().Ready {
+		time.Sleep(time.Millisecond)
+	}
+	return agg, Computer{Calendar: opts.Calendar, MinSample: 3}, clock.Now()
+}
+
+func answer(id string, score int, team, agent, channel string, ago time.Duration, comment string) store.Response {
+	return store.Response{ID: id, Score: score, At: storetest.Start.Add(-ago), AtGiven: true, Comment: comment,
+		Dims: store.Dims{Channel: channel, Team: team, Agent: agent}}
+}
+
+func tileByID(t *testing.T, v View, id string) TileView {
+	for _, tv := range v.Tiles {
+		if tv.ID == id {
+			return tv
+		}
+	}
+	t.Fatalf("no tile %s", id)
+	return TileView{}
+}
+
+func TestComputeShippedBoards(t *testing.T) {
+	var rs []store.Response
+	// billing: Ana 10,10,9 (+100), Ben 0,3,8 (−67), Eva one 10 (unranked).
+	rs = append(rs,
+		answer("1", 10, "billing", "Ana Lima", "phone", 5*time.Minute, "Ana was great, call me on +1 212 555 0100"),
+		answer("2", 10, "billing", "Ana Lima", "chat", 10*time.Minute, ""),
+		answer("3", 9, "billing", "Ana Lima", "phone", 20*time.Minute, ""),
+		answer("4", 0, "billing", "Ben Okafor", "phone", 30*time.Minute, "Terrible. write to me at jo@example.com"),
+		answer("5", 3, "billing", "Ben Okafor", "email", 40*time.Minute, "slow"),
+		answer("6", 8, "billing", "Ben Okafor", "email", 50*time.Minute, ""),
+		answer("7", 10, "billing", "Eva Novak", "sms", 55*time.Minute, ""),
+		answer("8", 6, "sales", "Xia Chen", "chat", 3*time.Hour, "meh"),
+	)
+	agg, comp, now := fixture(t, rs)
+	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor, err := comp.Compute(boards[0], agg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Last hour: 7 billing answers: 4 promoters, 1 passive, 2 detractors.
+	hour := tileByID(t, floor, "nps-1h")
+	want := nps.Of(10, 10, 9, 0, 3, 8, 10)
+	if score, _ := want.NPS(); hour.Figure.NPS == nil || *hour.Figure.NPS != float64(int(score*100+0.5))/100 || hour.Figure.Responses != 7 {
+		t.Fatalf("floor 1h headline %+v, want NPS %.2f of 7", hour.Figure, score)
+	}
+	if hour.Window != "rolling 60 min" {
+		t.Errorf("window label %q", hour.Window)
+	}
+	feed := tileByID(t, floor, "detractors")
+	if len(feed.Answers) != 3 || feed.Answers[0].Comment != "Terrible. write to me at [email]" || feed.Answers[2].Comment != "meh" {
+		t.Fatalf("detractor feed %+v", feed.Answers)
+	}
+	for _, a := range feed.Answers {
+		if a.Agent != "" {
+			t.Errorf("floor board shows agent %q", a.Agent)
+		}
+		if a.Comment == "Terrible. write to me at jo@example.com" {
+			t.Errorf("e-mail not redacted: %q", a.Comment)
+		}
+	}
+	trend := tileByID(t, floor, "trend")
+	if len(trend.Points) != 25 {
+		t.Errorf("24h hourly trend has %d points, want 25 (24 and the current hour)", len(trend.Points))
+	}
+
+	team, err := comp.Compute(boards[2], agg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents := tileByID(t, team, "agents")
+	got := ""
+	for _, r := range agents.Rows {
+		got += fmt.Sprintf("%d:%s ", r.Rank, r.Label)
+	}
+	if got != "1:Ana Lima 2:Ben Okafor 0:Eva Novak " {
+		t.Errorf("leaderboard %q: Ana first, Ben second, Eva unranked (1 answer, minimum 3)", got)
+	}
+	comments := tileByID(t, team, "comments")
+	if len(comments.Answers) != 3 || comments.Answers[0].Agent != "Ana Lima" || comments.Answers[0].Comment != "Ana was great, call me on [phone]" {
+		t.Errorf("team comments %+v", comments.Answers)
+	}
+	for _, a := range comments.Answers {
+		if a.Team != "billing" {
+			t.Errorf("team board shows another team's answer: %+v", a)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"mail me: a.b+c@mail.example.co.uk now": "mail me: [email] now",
+		"call 0044 20 7946 0958 please":         "call [phone] please",
+		"call (212) 555-0100":                   "call [phone]",
+		"waited 25 minutes, 3 transfers":        "waited 25 minutes, 3 transfers",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,314 @@
+package board
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Kind names what a tile shows (its "view" in boards.yaml).
+type Kind string
+
+// The tile kinds.
+const (
+	Headline     Kind = "headline"
+	Breakdown    Kind = "breakdown"
+	Leaderboard  Kind = "leaderboard"
+	Trend        Kind = "trend"
+	Distribution Kind = "distribution"
+	Comments     Kind = "comments"
+	Count        Kind = "count"
+)
+
+var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count}
+
+// Board is a validated board definition.
+type Board struct {
+	Name  string
+	Title string
+	Tiles []Tile
+}
+
+// Tile is a validated tile: everything Compute needs, with the board's
+// filters, thresholds and privacy already merged in.
+type Tile struct {
+	ID     string
+	View   Kind
+	Title  string
+	Window window.Window
+	// By is the breakdown dimension of breakdown and leaderboard tiles.
+	By      store.Dimension
+	Filters map[store.Dimension]string
+	// Top rows of a leaderboard; Worst ranks from the bottom.
+	Top   int
+	Worst bool
+	// Step of a trend: window.Hour or window.Day.
+	Step window.Gran
+	// Limit and DetractorsOnly shape a comments feed.
+	Limit          int
+	DetractorsOnly bool
+	Thresholds     Thresholds
+	ShowAgents     bool
+	Redact         bool
+}
+
+// The YAML shapes.
+type fileYAML struct {
+	Boards []boardYAML `yaml:"boards"`
+}
+
+type boardYAML struct {
+	Name       string            `yaml:"name"`
+	Title      string            `yaml:"title"`
+	Filters    map[string]string `yaml:"filters"`
+	Thresholds *thresholdsYAML   `yaml:"thresholds"`
+	Privacy    privacyYAML       `yaml:"privacy"`
+	Tiles      []tileYAML        `yaml:"tiles"`
+}
+
+type thresholdsYAML struct {
+	Good *float64 `yaml:"good"`
+	Poor *float64 `yaml:"poor"`
+}
+
+type privacyYAML struct {
+	ShowAgents     bool  `yaml:"show_agents"`
+	RedactComments *bool `yaml:"redact_comments"`
+}
+
+type tileYAML struct {
+	ID             string            `yaml:"id"`
+	View           string            `yaml:"view"`
+	Title          string            `yaml:"title"`
+	Window         string            `yaml:"window"`
+	By             string            `yaml:"by"`
+	Filters        map[string]string `yaml:"filters"`
+	Top            int               `yaml:"top"`
+	Order          string            `yaml:"order"`
+	Step           string            `yaml:"step"`
+	Limit          int               `yaml:"limit"`
+	DetractorsOnly bool              `yaml:"detractors_only"`
+	Thresholds     *thresholdsYAML   `yaml:"thresholds"`
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Defaults of optional tile settings.
+const (
+	defaultTop   = 10
+	defaultLimit = 6
+	maxTop       = 50
+	maxLimit     = 50
+)
+
+// Parse reads and validates board definitions. Every tile's query must be
+// answerable by the configured rollups, so a typo fails at load, not on a
+// wall.
+func Parse(data []byte, rollups []store.Rollup) ([]Board, error) {
+	var f fileYAML
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("parse boards: %w", err)
+	}
+	if len(f.Boards) == 0 {
+		return nil, errors.New("no boards defined")
+	}
+	var out []Board
+	seen := map[string]bool{}
+	for i, by := range f.Boards {
+		b, err := by.compile(rollups)
+		if err != nil {
+			return nil, fmt.Errorf("board %d (%s): %w", i+1, by.Name, err)
+		}
+		if seen[b.Name] {
+			return nil, fmt.Errorf("board %q is defined twice", b.Name)
+		}
+		seen[b.Name] = true
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
+	if !nameRE.MatchString(by.Name) {
+		return Board{}, fmt.Errorf("name %q: want 1 to 64 of a-z 0-9 _ - (it is part of the URL)", by.Name)
+	}
+	b := Board{Name: by.Name, Title: by.Title}
+	if b.Title == "" {
+		b.Title = by.Name
+	}
+	filters, err := parseFilters(by.Filters)
+	if err != nil {
+		return Board{}, err
+	}
+	th := by.Thresholds.merge(DefaultThresholds)
+	if len(by.Tiles) == 0 {
+		return Board{}, errors.New("has no tiles")
+	}
+	ids := map[string]bool{}
+	for i, ty := range by.Tiles {
+		t, err := ty.compile(filters, th, by.Privacy, rollups)
+		if err != nil {
+			return Board{}, fmt.Errorf("tile %d (%s): %w", i+1, ty.ID, err)
+		}
+		if ids[t.ID] {
+			return Board{}, fmt.Errorf("tile id %q is used twice", t.ID)
+		}
+		ids[t.ID] = true
+		b.Tiles = append(b.Tiles, t)
+	}
+	return b, nil
+}
+
+func parseFilters(m map[string]string) (map[store.Dimension]string, error) {
+	out := make(map[store.Dimension]string, len(m))
+	for k, v := range m {
+		d, err := store.ParseDimension(k)
+		if err != nil {
+			return nil, fmt.Errorf("filters: %w", err)
+		}
+		if v == "" {
+			return nil, fmt.Errorf("filters: %s is empty", k)
+		}
+		out[d] = v
+	}
+	return out, nil
+}
+
+func (t *thresholdsYAML) merge(base Thresholds) Thresholds {
+	if t == nil {
+		return base
+	}
+	if t.Good != nil {
+		base.Good = *t.Good
+	}
+	if t.Poor != nil {
+		base.Poor = *t.Poor
+	}
+	return base
+}
+
+func (ty tileYAML) compile(boardFilters map[store.Dimension]string, th Thresholds, p privacyYAML, rollups []store.Rollup) (Tile, error) {
+	if !nameRE.MatchString(ty.ID) {
+		return Tile{}, fmt.Errorf("id %q: want 1 to 64 of a-z 0-9 _ -", ty.ID)
+	}
+	t := Tile{ID: ty.ID, View: Kind(ty.View), Title: ty.Title, Top: ty.Top, Limit: ty.Limit,
+		DetractorsOnly: ty.DetractorsOnly, ShowAgents: p.ShowAgents, Redact: p.RedactComments == nil || *p.RedactComments}
+	if !slices.Contains(kinds, t.View) {
+		return Tile{}, fmt.Errorf("view %q: want one of %v", ty.View, kinds)
+	}
+	t.Thresholds = ty.Thresholds.merge(th)
+	if t.Thresholds.Poor > t.Thresholds.Good {
+		return Tile{}, fmt.Errorf("thresholds: poor (%v) is above good (%v)", t.Thresholds.Poor, t.Thresholds.Good)
+	}
+	tileFilters, err := parseFilters(ty.Filters)
+	if err != nil {
+		return Tile{}, err
+	}
+	t.Filters = make(map[store.Dimension]string, len(boardFilters)+len(tileFilters))
+	for d, v := range boardFilters {
+		t.Filters[d] = v
+	}
+	for d, v := range tileFilters {
+		t.Filters[d] = v
+	}
+	if _, ok := t.Filters[store.Agent]; ok && !t.ShowAgents {
+		return Tile{}, errors.New("filters by agent, but the board's privacy does not allow agent names (privacy: {show_agents: true})")
+	}
+	if t.View == Comments {
+		return t.compileComments()
+	}
+	if ty.Window == "" {
+		return Tile{}, errors.New("window is required")
+	}
+	if t.Window, err = window.Parse(ty.Window); err != nil {
+		return Tile{}, err
+	}
+	if t.View == Breakdown || t.View == Leaderboard {
+		if t.By, err = store.ParseDimension(ty.By); err != nil {
+			return Tile{}, fmt.Errorf("by: %w", err)
+		}
+		if t.By == store.Agent && !t.ShowAgents {
+			return Tile{}, errors.New("breaks down by agent, but the board's privacy does not allow agent names (privacy: {show_agents: true})")
+		}
+	} else if ty.By != "" {
+		return Tile{}, fmt.Errorf("by is only for breakdown and leaderboard tiles")
+	}
+	if t.View == Leaderboard {
+		if t.Top == 0 {
+			t.Top = defaultTop
+		}
+		if t.Top < 1 || t.Top > maxTop {
+			return Tile{}, fmt.Errorf("top %d: want 1 to %d", t.Top, maxTop)
+		}
+		switch ty.Order {
+		case "", "best":
+		case "worst":
+			t.Worst = true
+		default:
+			return Tile{}, fmt.Errorf("order %q: want best or worst", ty.Order)
+		}
+	}
+	if t.View == Trend {
+		if err := t.compileStep(ty.Step); err != nil {
+			return Tile{}, err
+		}
+	}
+	q := store.Query{Filters: t.Filters}
+	if t.By != "" {
+		q.By = []store.Dimension{t.By}
+	}
+	if _, err := store.PlanQuery(rollups, q); err != nil {
+		return Tile{}, err
+	}
+	return t, nil
+}
+
+func (t Tile) compileComments() (Tile, error) {
+	if t.Limit == 0 {
+		t.Limit = defaultLimit
+	}
+	if t.Limit < 1 || t.Limit > maxLimit {
+		return Tile{}, fmt.Errorf("limit %d: want 1 to %d", t.Limit, maxLimit)
+	}
+	return t, nil
+}
+
+// compileStep checks a trend's step against its window: hourly points for
+// windows up to a day, daily points for longer ones.
+func (t *Tile) compileStep(step string) error {
+	switch step {
+	case "hour", "":
+		t.Step = window.Hour
+		if t.Window.Length == 0 || t.Window.Length > window.Rolling24h.Length {
+			return fmt.Errorf("step hour needs a rolling window of at most 24h, not %s", t.Window.Name)
+		}
+	case "day":
+		t.Step = window.Day
+		if t.Window.Length < window.Rolling7d.Length {
+			return fmt.Errorf("step day needs a window of 7d or 30d, not %s", t.Window.Name)
+		}
+	default:
+		return fmt.Errorf("step %q: want hour or day", step)
+	}
+	return nil
+}
+
+// Names lists board names, sorted.
+func Names(boards []Board) []string {
+	out := make([]string, len(boards))
+	for i, b := range boards {
+		out[i] = b.Name
+	}
+	sort.Strings(out)
+	return out
+}

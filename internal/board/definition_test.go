@@ -1,0 +1,55 @@
+package board
+
+import (
+	"strings"
+	"testing"
+
+	configfiles "github.com/pulseboard/pulseboard/config"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+func TestShippedBoardsParse(t *testing.T) {
+	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(Names(boards), ","); got != "floor,supervisor,team-billing" {
+		t.Fatalf("boards %s", got)
+	}
+	team := boards[2]
+	for _, tile := range team.Tiles {
+		if tile.Filters[store.Team] != "billing" {
+			t.Errorf("team board tile %s lacks the board filter: %v", tile.ID, tile.Filters)
+		}
+	}
+	floor := boards[0]
+	if floor.Tiles[0].Window != window.Rolling1h || floor.Tiles[0].ShowAgents || !floor.Tiles[0].Redact {
+		t.Errorf("floor tile 0: %+v", floor.Tiles[0])
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{`boards: []`, "no boards"},
+		{"boards:\n- {name: Floor, tiles: [{id: a, view: count, window: 1h}]}", "name \"Floor\""},
+		{"boards:\n- {name: f, tiles: [{id: a, view: gauge, window: 1h}]}", `view "gauge"`},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count, window: 2h}]}", `unknown window "2h"`},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count}]}", "window is required"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: breakdown, by: agent, window: 1h}]}", "does not allow agent names"},
+		{"boards:\n- {name: f, filters: {team: x}, tiles: [{id: a, view: breakdown, by: segment, window: 1h}]}", "no configured rollup"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count, window: 1h}, {id: a, view: count, window: 1h}]}", "used twice"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: trend, window: 7d, step: hour}]}", "step hour"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: trend, window: 1h, step: day}]}", "step day"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: leaderboard, by: team, window: 1h, order: middle}]}", "order"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count, window: 1h, colour: red}]}", "field colour not found"},
+		{"boards:\n- {name: f, thresholds: {good: 0, poor: 10}, tiles: [{id: a, view: count, window: 1h}]}", "poor (10) is above good (0)"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count, window: 1h}]}\n- {name: f, tiles: [{id: a, view: count, window: 1h}]}", "defined twice"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.yaml), store.DefaultRollups())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s\n  err = %v, want it to mention %q", c.yaml, err, c.want)
+		}
+	}
+}

@@ -7,14 +7,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
+	configfiles "github.com/pulseboard/pulseboard/config"
+	"github.com/pulseboard/pulseboard/internal/aggregate"
+
 	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/config"
 	"github.com/pulseboard/pulseboard/internal/demo"
 	"github.com/pulseboard/pulseboard/internal/httpapi"
 	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
@@ -44,6 +50,10 @@ type Main struct {
 	Now func() time.Time
 
 	store    store.Store
+	agg      *aggregate.Aggregator
+	live     *live.Broadcaster
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
 	server   *http.Server
 	listener net.Listener
 	failed   chan error
@@ -79,6 +89,9 @@ func (m *Main) Run(ctx context.Context) error {
 		tokens = []string{tok}
 		m.Logger.Warn("no ingest token configured; made one for this run (set PULSEBOARD_INGEST_TOKENS to keep one)", slog.String("token", tok))
 	}
+	if err := m.startLive(opts, cal); err != nil {
+		return err
+	}
 	decoder := ingest.NewDecoder(ingest.Options{
 		MaxBytes: cfg.MaxBodyBytes, MaxItems: cfg.MaxBatch,
 		MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe,
@@ -88,6 +101,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Querier:      m.store,
 		Pinger:       m.store,
 		Decoder:      decoder,
+		Live:         m.live,
 		IngestTokens: auth.NewTokens(tokens...),
 		Calendar:     cal,
 		MinSample:    int64(cfg.MinSample),
@@ -121,6 +135,70 @@ func (m *Main) Run(ctx context.Context) error {
 		m.startDemo(ctx)
 	}
 	return nil
+}
+
+// boardsWatchEvery is how often the boards file is checked for edits.
+const boardsWatchEvery = 2 * time.Second
+
+// startLive starts the aggregator (this node's replica of the counters),
+// the broadcaster that pushes boards to screens, and the boards file watch.
+func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
+	feed, ok := m.store.(aggregate.Feed)
+	if !ok {
+		return fmt.Errorf("the %s engine has no change feed", m.engineName())
+	}
+	path, data := m.boardsFile()
+	boards, err := board.Parse(data, m.Config.Rollups)
+	if err != nil {
+		return fmt.Errorf("boards (%s): %w", path, err)
+	}
+	var ctx context.Context
+	ctx, m.stopBg = context.WithCancel(context.Background())
+	m.agg = aggregate.New(feed, opts, m.Config.Rollups, m.Logger)
+	m.live = live.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample)}, boards, live.Options{
+		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,
+	})
+	m.goBackground(func() { m.agg.Run(ctx) })
+	m.goBackground(func() { m.live.Run(ctx) })
+	if path != "" {
+		m.goBackground(func() {
+			board.WatchFile(ctx, path, boardsWatchEvery, m.Config.Rollups, data, func(b []board.Board) {
+				m.Logger.Info("boards reloaded", slog.String("file", path), slog.Any("boards", board.Names(b)))
+				m.live.SetBoards(b)
+			}, func(err error) { m.Logger.Error("boards file", slog.Any("err", err)) })
+		})
+	}
+	m.Logger.Info("boards", slog.String("file", path), slog.Any("boards", board.Names(boards)))
+	return nil
+}
+
+// boardsFile finds the board definitions: the configured file, else
+// config/boards.yaml when present, else the built-in boards ("" path: not
+// watched).
+func (m *Main) boardsFile() (string, []byte) {
+	path := m.Config.BoardsFile
+	if path == "" {
+		if _, err := os.Stat(config.DefaultBoardsFile); err == nil {
+			path = config.DefaultBoardsFile
+		}
+	}
+	if path == "" {
+		return "", configfiles.Boards
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		m.Logger.Error("boards file unreadable; using the built-in boards", slog.String("file", path), slog.Any("err", err))
+		return "", configfiles.Boards
+	}
+	return path, data
+}
+
+func (m *Main) goBackground(fn func()) {
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		fn()
+	}()
 }
 
 func (m *Main) openStore(ctx context.Context, opts store.Options) error {
@@ -181,8 +259,9 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 func (m *Main) Failed() <-chan error { return m.failed }
 
 // Close stops the program in order: stop accepting and finish in-flight
-// requests (so every acknowledged ingest is recorded), stop the demo, then
-// close the store. It is safe to call more than once.
+// requests (so every acknowledged ingest is recorded), close the screens'
+// sockets with "going away", stop the aggregator and broadcaster, stop the
+// demo, then close the store. It is safe to call more than once.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	m.close.Do(func() {
@@ -190,6 +269,13 @@ func (m *Main) Close(ctx context.Context) error {
 			if err := m.server.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("drain http: %w", err))
 			}
+		}
+		if m.live != nil {
+			m.live.Close()
+		}
+		if m.stopBg != nil {
+			m.stopBg()
+			m.bg.Wait()
 		}
 		if m.stopDemo != nil {
 			m.stopDemo()

@@ -42,6 +42,7 @@ type Deps struct {
 	Querier      Querier
 	Pinger       Pinger
 	Decoder      Decoder
+	Live         Boards
 	IngestTokens *auth.Tokens
 	Calendar     window.Calendar
 	MinSample    int64

@@ -19,7 +19,11 @@ func (a *API) routes(e *echo.Echo) {
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 
+	e.GET("/boards/:name/live", a.boardLive)
+
 	v1 := e.Group("/api/v1")
 	v1.POST("/responses", a.createResponses)
 	v1.GET("/nps", a.getNPS)
+	v1.GET("/boards", a.listBoards)
+	v1.GET("/boards/:name", a.getBoard)
 }

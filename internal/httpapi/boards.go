@@ -1,0 +1,69 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/internal/aggregate"
+	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/internal/live"
+)
+
+// Boards is the live side: board definitions, computed views and sockets.
+type Boards interface {
+	Boards() []board.Board
+	View(name string) (board.View, aggregate.Status, error)
+	Serve(w http.ResponseWriter, r *http.Request, name string) error
+}
+
+type boardSummary struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	URL   string `json:"url"`
+	Live  string `json:"live"`
+}
+
+// listBoards answers GET /api/v1/boards.
+func (a *API) listBoards(c echo.Context) error {
+	defs := a.Live.Boards()
+	out := make([]boardSummary, len(defs))
+	for i, d := range defs {
+		out[i] = boardSummary{Name: d.Name, Title: d.Title, URL: "/boards/" + d.Name, Live: "/boards/" + d.Name + "/live"}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"boards": out})
+}
+
+type boardAnswer struct {
+	board.View
+	Epoch string `json:"epoch"`
+	Stale bool   `json:"stale"`
+	Ready bool   `json:"ready"`
+}
+
+// getBoard answers GET /api/v1/boards/{name}: the view a screen would show
+// now, computed from this node's aggregator.
+func (a *API) getBoard(c echo.Context) error {
+	v, st, err := a.Live.View(c.Param("name"))
+	if errors.Is(err, live.ErrNoBoard) {
+		return fault.New(fault.NotFound, "no board named %q", c.Param("name"))
+	}
+	if errors.Is(err, aggregate.ErrNotReady) {
+		return fault.Wrap(err, fault.Unavailable, "the board's numbers are still loading")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, boardAnswer{View: v, Epoch: st.Epoch, Stale: st.Stale, Ready: st.Ready})
+}
+
+// boardLive upgrades to the board's WebSocket.
+func (a *API) boardLive(c echo.Context) error {
+	err := a.Live.Serve(c.Response(), c.Request(), c.Param("name"))
+	if errors.Is(err, live.ErrNoBoard) {
+		return fault.New(fault.NotFound, "no board named %q", c.Param("name"))
+	}
+	return err
+}

@@ -1,0 +1,283 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pulseboard/pulseboard/internal/aggregate"
+	"github.com/pulseboard/pulseboard/internal/board"
+)
+
+// Source is the node's aggregator as the broadcaster uses it.
+type Source interface {
+	board.Source
+	Status() aggregate.Status
+	Changed() <-chan struct{}
+}
+
+// Options configure a broadcaster.
+type Options struct {
+	// Interval is the coalescing tick: views are recomputed at most this
+	// often, and only when something changed or a minute passed.
+	Interval time.Duration
+	// AllowedOrigins may open sockets besides the page's own origin.
+	AllowedOrigins []string
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// ErrNoBoard means no board has the requested name.
+var ErrNoBoard = errors.New("no such board")
+
+// Broadcaster owns one hub per board and the loop that feeds them.
+type Broadcaster struct {
+	src      Source
+	comp     board.Computer
+	opts     Options
+	upgrader websocket.Upgrader
+	reloads  chan []board.Board
+
+	// publishMu serializes computing and publishing, between the loop and a
+	// first screen joining a board nobody watched.
+	publishMu sync.Mutex
+
+	mu     sync.RWMutex
+	hubs   map[string]*hub
+	boards []board.Board
+	closed bool
+}
+
+// New makes a broadcaster for the given boards.
+func New(src Source, comp board.Computer, boards []board.Board, opts Options) *Broadcaster {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 250 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Broadcaster{src: src, comp: comp, opts: opts, hubs: make(map[string]*hub), reloads: make(chan []board.Board, 1)}
+	allowed := make([]string, len(opts.AllowedOrigins))
+	for i, o := range opts.AllowedOrigins {
+		allowed[i] = strings.ToLower(o)
+	}
+	b.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		CheckOrigin:     func(r *http.Request) bool { return originAllowed(r, allowed) },
+	}
+	b.setBoards(boards)
+	return b
+}
+
+// originAllowed accepts the page's own origin, configured ones, and clients
+// that send no Origin (not browsers, so not a cross-site page).
+func originAllowed(r *http.Request, allowed []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host) || slices.Contains(allowed, strings.ToLower(origin))
+}
+
+// Boards returns the current board definitions.
+func (b *Broadcaster) Boards() []board.Board {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return slices.Clone(b.boards)
+}
+
+// Board returns one board definition.
+func (b *Broadcaster) Board(name string) (board.Board, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	h := b.hubs[name]
+	if h == nil {
+		return board.Board{}, false
+	}
+	return h.definition(), true
+}
+
+// View computes a board's current view (for the JSON API and first paint).
+func (b *Broadcaster) View(name string) (board.View, aggregate.Status, error) {
+	def, ok := b.Board(name)
+	if !ok {
+		return board.View{}, aggregate.Status{}, ErrNoBoard
+	}
+	st := b.src.Status()
+	v, err := b.comp.Compute(def, b.src, b.opts.Now())
+	return v, st, err
+}
+
+// SetBoards replaces the board definitions (a reload); the loop applies
+// them.
+func (b *Broadcaster) SetBoards(boards []board.Board) {
+	select {
+	case <-b.reloads: // a newer set replaces one not applied yet
+	default:
+	}
+	b.reloads <- boards
+}
+
+// setBoards applies a set of definitions: new boards get hubs, changed ones
+// tell their screens to reload, removed ones close their screens.
+func (b *Broadcaster) setBoards(boards []board.Board) {
+	now := b.opts.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	keep := make(map[string]bool, len(boards))
+	for _, def := range boards {
+		keep[def.Name] = true
+		h := b.hubs[def.Name]
+		switch {
+		case h == nil:
+			b.hubs[def.Name] = newHub(def)
+		case !reflect.DeepEqual(h.definition(), def):
+			h.reload(def, now)
+		}
+	}
+	for name, h := range b.hubs {
+		if !keep[name] {
+			h.closeAll(CloseBoardRemoved, "board removed")
+			delete(b.hubs, name)
+		}
+	}
+	b.boards = boards
+}
+
+func (b *Broadcaster) hubList() []*hub {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]*hub, 0, len(b.hubs))
+	for _, h := range b.hubs {
+		out = append(out, h)
+	}
+	return out
+}
+
+// Run feeds the hubs until ctx ends: on each tick, if the aggregator
+// changed or a minute began (windows slide), every watched board is
+// recomputed and its changes pushed; otherwise screens get heartbeats.
+func (b *Broadcaster) Run(ctx context.Context) {
+	tick := time.NewTicker(b.opts.Interval)
+	defer tick.Stop()
+	dirty := true
+	var lastMinute time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.src.Changed():
+			dirty = true
+		case boards := <-b.reloads:
+			b.setBoards(boards)
+			dirty = true
+		case <-tick.C:
+			now := b.opts.Now()
+			if minute := now.Truncate(time.Minute); !minute.Equal(lastMinute) {
+				lastMinute, dirty = minute, true
+			}
+			if dirty {
+				dirty = false
+				b.publishAll(now)
+				continue
+			}
+			for _, h := range b.hubList() {
+				if _, err := h.heartbeat(now); err != nil {
+					b.opts.Logger.Error("heartbeat", slog.String("board", h.name), slog.Any("err", err))
+				}
+			}
+		}
+	}
+}
+
+func (b *Broadcaster) publishAll(now time.Time) {
+	for _, h := range b.hubList() {
+		if h.size() == 0 {
+			continue // computed when a screen joins
+		}
+		if err := b.publish(h, now); err != nil {
+			b.opts.Logger.Error("publish board", slog.String("board", h.name), slog.Any("err", err))
+		}
+	}
+}
+
+func (b *Broadcaster) publish(h *hub, now time.Time) error {
+	b.publishMu.Lock()
+	defer b.publishMu.Unlock()
+	st := b.src.Status()
+	if !st.Ready {
+		return nil // nothing true to show yet; screens keep their first paint
+	}
+	v, err := b.comp.Compute(h.definition(), b.src, now)
+	if err != nil {
+		return err
+	}
+	_, err = h.publish(v, st.Epoch, st.Stale, now)
+	return err
+}
+
+// Serve upgrades a request to a board's live socket. The screen gets a
+// snapshot at once, then updates.
+func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string) error {
+	b.mu.RLock()
+	h, closed := b.hubs[name], b.closed
+	b.mu.RUnlock()
+	if h == nil {
+		return ErrNoBoard
+	}
+	if closed {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return nil
+	}
+	conn, err := b.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return nil // the upgrader has answered the client (403 on a foreign origin)
+	}
+	if !h.isPublished() {
+		if err := b.publish(h, b.opts.Now()); err != nil {
+			b.opts.Logger.Error("publish board", slog.String("board", name), slog.Any("err", err))
+		}
+	}
+	c := newClient(h, conn)
+	h.join(c)
+	go c.writePump()
+	go c.readPump()
+	return nil
+}
+
+// Clients counts connected screens per board.
+func (b *Broadcaster) Clients() map[string]int {
+	out := map[string]int{}
+	for _, h := range b.hubList() {
+		out[h.name] = h.size()
+	}
+	return out
+}
+
+// Close disconnects every screen with "going away" and refuses new ones.
+// http.Server.Shutdown does not close hijacked connections; this does.
+func (b *Broadcaster) Close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	for _, h := range b.hubList() {
+		h.closeAll(websocket.CloseGoingAway, "server shutting down")
+	}
+}

@@ -1,0 +1,207 @@
+package live
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pulseboard/pulseboard/internal/board"
+)
+
+// hub is one board's screens and the board's last published state. The
+// broadcaster is the only writer of that state; screens join and leave from
+// their own goroutines.
+type hub struct {
+	name string
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	def     board.Board
+	title   string
+	epoch   string
+	seq     uint64
+	stale   bool
+	order   []string          // tile ids in board order
+	tiles   map[string][]byte // last published JSON of each tile
+	// snap caches the snapshot of the current (epoch, seq, stale).
+	snap *websocket.PreparedMessage
+	// published is false until the first computation.
+	published bool
+	lastSent  time.Time
+}
+
+func newHub(def board.Board) *hub {
+	return &hub{name: def.Name, def: def, clients: make(map[*client]struct{}), tiles: make(map[string][]byte)}
+}
+
+// join adds a screen and queues the current snapshot for it in one step,
+// so every later update follows the snapshot.
+func (h *hub) join(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.clients[c] = struct{}{}
+	if h.published {
+		if snap := h.snapshotLocked(time.Now()); snap != nil {
+			c.offer(snap)
+		}
+	}
+}
+
+func (h *hub) remove(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+	c.close(websocket.CloseNormalClosure, "")
+}
+
+func (h *hub) size() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+func (h *hub) isPublished() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.published
+}
+
+// definition returns the board the hub shows.
+func (h *hub) definition() board.Board {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.def
+}
+
+// publish records a freshly computed view and sends what changed: a
+// snapshot when the epoch changed (or on the first publish), an update with
+// the changed tiles otherwise, nothing when nothing changed. It returns the
+// number of screens reached.
+func (h *hub) publish(v board.View, epoch string, stale bool, now time.Time) (int, error) {
+	encoded := make(map[string][]byte, len(v.Tiles))
+	order := make([]string, len(v.Tiles))
+	for i, t := range v.Tiles {
+		b, err := json.Marshal(t)
+		if err != nil {
+			return 0, fmt.Errorf("encode tile %s: %w", t.ID, err)
+		}
+		encoded[t.ID] = b
+		order[i] = t.ID
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fresh := !h.published || epoch != h.epoch || v.Title != h.title || !slices.Equal(order, h.order)
+	var changed []json.RawMessage
+	if !fresh {
+		for _, id := range order {
+			if !bytes.Equal(encoded[id], h.tiles[id]) {
+				changed = append(changed, encoded[id])
+			}
+		}
+		if len(changed) == 0 && stale == h.stale {
+			return 0, nil
+		}
+	}
+	if epoch != h.epoch {
+		h.seq = 0
+	}
+	h.published, h.epoch, h.title, h.stale, h.order, h.tiles = true, epoch, v.Title, stale, order, encoded
+	h.seq++
+	h.snap = nil
+	msg := h.snapshotLocked(now)
+	if !fresh {
+		var err error
+		if msg, err = h.prepare(Envelope{Type: TypeUpdate, Tiles: changed}, now); err != nil {
+			return 0, err
+		}
+	}
+	return h.fanOut(msg, now), nil
+}
+
+// heartbeat tells screens the server is alive, with the current seq.
+func (h *hub) heartbeat(now time.Time) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.published || now.Sub(h.lastSent) < HeartbeatEvery {
+		return 0, nil
+	}
+	msg, err := h.prepare(Envelope{Type: TypeHeartbeat}, now)
+	if err != nil {
+		return 0, err
+	}
+	return h.fanOut(msg, now), nil
+}
+
+// reload tells screens the board's definition changed: they reload the
+// page to get the new layout.
+func (h *hub) reload(def board.Board, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.def = def
+	h.published = false // the next publish is a snapshot
+	msg, err := h.prepare(Envelope{Type: TypeReload}, now)
+	if err == nil {
+		h.fanOut(msg, now)
+	}
+}
+
+// closeAll disconnects every screen with a code and reason.
+func (h *hub) closeAll(code int, reason string) {
+	h.mu.Lock()
+	clients := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
+	}
+	h.mu.Unlock()
+	for _, c := range clients {
+		c.close(code, reason)
+	}
+}
+
+// snapshot returns the full current state as one prepared message.
+func (h *hub) snapshot() *websocket.PreparedMessage {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.snapshotLocked(time.Now())
+}
+
+func (h *hub) snapshotLocked(now time.Time) *websocket.PreparedMessage {
+	if h.snap != nil {
+		return h.snap
+	}
+	tiles := make([]json.RawMessage, len(h.order))
+	for i, id := range h.order {
+		tiles[i] = h.tiles[id]
+	}
+	msg, err := h.prepare(Envelope{Type: TypeSnapshot, Title: h.title, Tiles: tiles}, now)
+	if err != nil {
+		return nil
+	}
+	h.snap = msg
+	return msg
+}
+
+// prepare fills the envelope's common fields and encodes it once for all
+// screens.
+func (h *hub) prepare(e Envelope, now time.Time) (*websocket.PreparedMessage, error) {
+	e.Board, e.Epoch, e.Seq, e.At, e.Stale = h.name, h.epoch, h.seq, now.UTC(), h.stale
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s message: %w", e.Type, err)
+	}
+	return websocket.NewPreparedMessage(websocket.TextMessage, data)
+}
+
+// fanOut offers msg to every screen without waiting on any.
+func (h *hub) fanOut(msg *websocket.PreparedMessage, now time.Time) int {
+	for c := range h.clients {
+		c.offer(msg)
+	}
+	h.lastSent = now
+	return len(h.clients)
+}

@@ -1,0 +1,77 @@
+// Package live pushes board views to screens over WebSockets: one hub per
+// board, one reader and one writer goroutine per connection, a view
+// computed and encoded once per change and fanned out as a prepared message.
+// A slow screen never delays the others: its queue is bounded, and when it
+// overflows the screen gets the latest snapshot instead of the backlog.
+//
+// The wire protocol is documented in docs/PROTOCOL.md.
+package live
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Message types, server to client.
+const (
+	TypeSnapshot  = "snapshot"
+	TypeUpdate    = "update"
+	TypeHeartbeat = "heartbeat"
+	TypeReload    = "reload"
+)
+
+// TypeResync is the one client-to-server message: "send me a snapshot".
+const TypeResync = "resync"
+
+// Envelope is every server-to-client message.
+type Envelope struct {
+	Type  string `json:"type"`
+	Board string `json:"board"`
+	// Epoch names a continuous history of this board's numbers on this
+	// server; a new epoch means updates do not continue the old ones.
+	Epoch string `json:"epoch"`
+	// Seq numbers snapshots and updates within an epoch, from 1, without
+	// gaps; heartbeats repeat the current one.
+	Seq uint64    `json:"seq"`
+	At  time.Time `json:"at"`
+	// Stale is true while the server cannot read its store: numbers are the
+	// last known ones.
+	Stale bool   `json:"stale"`
+	Title string `json:"title,omitempty"`
+	// Tiles are whole tiles: all of them in a snapshot, the changed ones in
+	// an update.
+	Tiles []json.RawMessage `json:"tiles,omitempty"`
+}
+
+// ClientMessage is what a screen may send.
+type ClientMessage struct {
+	Type string `json:"type"`
+}
+
+// Close codes beyond the standard ones (1001 going away on shutdown, 1009
+// message too big).
+const (
+	// CloseTooSlow: the screen did not take its messages in time.
+	CloseTooSlow = 4001
+	// CloseBoardRemoved: the board was removed from the configuration.
+	CloseBoardRemoved = 4004
+)
+
+// Timing and limits of a connection.
+const (
+	// writeWait bounds one write: a screen that takes longer is too slow,
+	// and is dropped so it cannot hold memory or goroutines.
+	writeWait = 2 * time.Second
+	// pongWait is how long a silent connection lives; pings every
+	// pingPeriod keep a healthy one alive through proxies.
+	pongWait   = 60 * time.Second
+	pingPeriod = pongWait * 9 / 10
+	// maxMessageSize caps client messages: they are tiny commands.
+	maxMessageSize = 4096
+	// sendQueue is how many messages wait for a screen before it is switched
+	// to a snapshot of the latest state.
+	sendQueue = 16
+	// HeartbeatEvery lets a screen tell "quiet" from "dead": it shows stale
+	// after missing two.
+	HeartbeatEvery = 5 * time.Second
+)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -254,6 +255,9 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string)
 		if err := b.publish(h, b.opts.Now()); err != nil {
 			b.opts.Logger.Error("publish board", slog.String("board", name), slog.Any("err", err))
 		}
+	}
+	if tc, ok := conn.NetConn().(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(socketSendBuffer)
 	}
 	c := newClient(h, conn)
 	h.join(c)

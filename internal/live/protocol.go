@@ -68,6 +68,10 @@ const (
 	pingPeriod = pongWait * 9 / 10
 	// maxMessageSize caps client messages: they are tiny commands.
 	maxMessageSize = 4096
+	// socketSendBuffer caps the kernel's send buffer per screen (Linux
+	// doubles it): without it, autotuning lets a stalled screen pin
+	// megabytes before its writes block and writeWait can drop it.
+	socketSendBuffer = 64 << 10
 	// sendQueue is how many messages wait for a screen before it is switched
 	// to a snapshot of the latest state.
 	sendQueue = 16

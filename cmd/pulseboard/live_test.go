@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/live"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
+)
+
+// screen is a test WebSocket client that keeps the board state the way the
+// browser script does.
+type screen struct {
+	t     *testing.T
+	conn  *websocket.Conn
+	epoch string
+	seq   uint64
+	tiles map[string]board.TileView
+}
+
+func dial(t *testing.T, addr, name string) *screen {
+	t.Helper()
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/boards/"+name+"/live", nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", name, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &screen{t: t, conn: conn, tiles: map[string]board.TileView{}}
+}
+
+// next reads one message, applies it, and checks seq continuity.
+func (s *screen) next(timeout time.Duration) (live.Envelope, error) {
+	_ = s.conn.SetReadDeadline(time.Now().Add(timeout))
+	var e live.Envelope
+	if err := s.conn.ReadJSON(&e); err != nil {
+		return e, err
+	}
+	switch e.Type {
+	case live.TypeSnapshot:
+		s.tiles = map[string]board.TileView{}
+		s.epoch, s.seq = e.Epoch, e.Seq
+	case live.TypeUpdate:
+		if e.Epoch != s.epoch || e.Seq != s.seq+1 {
+			s.t.Errorf("update %s/%d after %s/%d: a gap", e.Epoch, e.Seq, s.epoch, s.seq)
+		}
+		s.seq = e.Seq
+	}
+	for _, raw := range e.Tiles {
+		var tv board.TileView
+		if err := json.Unmarshal(raw, &tv); err != nil {
+			s.t.Fatalf("tile: %v", err)
+		}
+		s.tiles[tv.ID] = tv
+	}
+	return e, nil
+}
+
+// until reads messages until cond holds on the screen's state.
+func (s *screen) until(what string, timeout time.Duration, cond func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		left := time.Until(deadline)
+		if left <= 0 {
+			s.t.Fatalf("screen: %s did not happen within %s", what, timeout)
+		}
+		if _, err := s.next(left); err != nil {
+			s.t.Fatalf("screen: waiting for %s: %v", what, err)
+		}
+	}
+}
+
+func (s *screen) headline(id string) *float64 {
+	if tv, ok := s.tiles[id]; ok && tv.Figure != nil {
+		return tv.Figure.NPS
+	}
+	return nil
+}
+
+func postOne(t *testing.T, c client, id string, score int, team string) {
+	t.Helper()
+	r := c.post(fmt.Sprintf(`{"id":%q,"score":%d,"channel":"phone","team":%q}`, id, score, team), "application/json")
+	if r.status != 202 {
+		t.Fatalf("post: %d %s", r.status, r.raw)
+	}
+}
+
+// TestScreenFollowsIngest connects a screen, posts responses, and checks
+// that the board's tiles move to exactly what GET /api/v1/nps reports.
+func TestScreenFollowsIngest(t *testing.T) {
+	for name, args := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			clock := &storetest.Clock{}
+			clock.Set(time.Now())
+			m := start(t, clock, args...)
+			c := client{t: t, base: "http://" + m.Addr()}
+			s := dial(t, m.Addr(), "floor")
+			if e, err := s.next(2 * time.Second); err != nil || e.Type != live.TypeSnapshot || len(e.Tiles) != 8 || e.Seq == 0 {
+				t.Fatalf("first message %+v, %v: want a snapshot of 8 tiles", e, err)
+			}
+			if s.headline("nps-1h") != nil {
+				t.Fatalf("empty store, but the headline shows %v", *s.headline("nps-1h"))
+			}
+			for i := range 10 {
+				postOne(t, c, fmt.Sprintf("a%d", i), []int{10, 9, 3, 8, 10}[i%5], "billing")
+			}
+			_, want := c.overall("window=1h")
+			sent := time.Now()
+			s.until("the 1h headline shows the API's NPS", 2*time.Second, func() bool {
+				got := s.headline("nps-1h")
+				return got != nil && *got == want.(float64)
+			})
+			if took := time.Since(sent); took > time.Second {
+				t.Errorf("screen saw the change after %s", took)
+			}
+			// The breakdown tile agrees with the API's breakdown.
+			r := c.get("/api/v1/nps?window=1h&by=channel")
+			g := r.body["groups"].([]any)[0].(map[string]any)
+			rows := s.tiles["channels"].Rows
+			if len(rows) != 1 || rows[0].Label != "phone" || *rows[0].NPS != g["nps"].(float64) {
+				t.Errorf("channels tile %+v, API %v", rows, g)
+			}
+			// So does the board's JSON.
+			b := c.get("/api/v1/boards/floor")
+			if b.status != 200 || !strings.Contains(b.raw, `"id":"nps-1h"`) {
+				t.Errorf("GET board: %d %s", b.status, b.raw)
+			}
+		})
+	}
+}
+
+// TestSlowScreen stalls one screen (it never reads) while others watch a
+// busy board: the others see every answer within a second, and the stalled
+// one is dropped.
+func TestSlowScreen(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, "--broadcast-interval", "50ms")
+	c := client{t: t, base: "http://" + m.Addr()}
+
+	// The stalled screen also shrinks its receive buffer, as a hung TV on a
+	// slow network would.
+	stallDialer := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
+		}
+		return conn, err
+	}}
+	stalled, _, err := stallDialer.Dial("ws://"+m.Addr()+"/boards/supervisor/live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+
+	var mu sync.Mutex
+	acked := []time.Time{{}} // acked[k]: when the k-th answer was acknowledged
+	worst := time.Duration(0)
+	screens := make([]*screen, 5)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for i := range screens {
+		s := dial(t, m.Addr(), "supervisor")
+		screens[i] = s
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen := int64(0)
+			for {
+				if _, err := s.next(3 * time.Second); err != nil {
+					select {
+					case <-done:
+					default:
+						t.Errorf("good screen: %v", err)
+					}
+					return
+				}
+				f := s.tiles["nps-15m"].Figure
+				if f == nil {
+					continue
+				}
+				now := time.Now()
+				mu.Lock()
+				for ; seen < f.Responses && int(seen+1) < len(acked); seen++ {
+					worst = max(worst, now.Sub(acked[seen+1]))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for waited := 0; m.live.Clients()["supervisor"] < 6; waited++ {
+		if waited > 200 {
+			t.Fatalf("screens did not register: %v", m.live.Clients())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Many changes with long comments make big updates, quickly.
+	long := strings.Repeat("the queue was long and nobody called back ", 40)
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 1; time.Now().Before(deadline) && m.live.Clients()["supervisor"] > 5; i++ {
+		body := fmt.Sprintf(`{"id":"s%d","score":%d,"channel":"chat","team":"t%d","agent":"ag%d","comment":%q}`, i, i%11, i%7, i%40, long)
+		if r := c.post(body, "application/json"); r.status != 202 {
+			t.Fatalf("post %d", r.status)
+		}
+		mu.Lock()
+		acked = append(acked, time.Now())
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := m.live.Clients()["supervisor"]; n != 5 {
+		t.Fatalf("the stalled screen is still connected after 10 s (%d screens)", n)
+	}
+	time.Sleep(300 * time.Millisecond) // the last answers reach the screens
+	close(done)
+	for _, s := range screens {
+		s.conn.Close()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if worst > time.Second {
+		t.Errorf("a good screen saw an answer %s after it was acknowledged, with a stalled screen on the board", worst)
+	}
+	t.Logf("%d answers; worst delay to a good screen %s", len(acked)-1, worst)
+}
+
+// TestNoGoroutineLeak connects and disconnects thousands of screens and
+// checks that every goroutine they started is gone.
+func TestNoGoroutineLeak(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock)
+	dialer := websocket.Dialer{}
+	s := dial(t, m.Addr(), "floor") // warm the hub
+	s.next(2 * time.Second)
+	runtime.GC()
+	base := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range 3000 {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			conn, _, err := dialer.Dial("ws://"+m.Addr()+"/boards/floor/live", nil)
+			if err != nil {
+				t.Errorf("dial %d: %v", i, err)
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			_, _, _ = conn.ReadMessage()
+			if i%2 == 0 {
+				_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			}
+			conn.Close()
+		}(i)
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		n := runtime.NumGoroutine()
+		if n <= base+5 && m.live.Clients()["floor"] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines after 3000 screens came and went, %d before; %d screens registered\n%s", n, base, m.live.Clients()["floor"], buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBoardsReload edits the boards file under a running server: screens
+// are told to reload, and the new board is served.
+func TestBoardsReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "boards.yaml")
+	write := func(title string) {
+		yaml := fmt.Sprintf("boards:\n- name: wall\n  title: %s\n  tiles:\n  - {id: n, view: headline, window: 1h}\n", title)
+		if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("First")
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, "--boards", path)
+	s := dial(t, m.Addr(), "wall")
+	if e, err := s.next(2 * time.Second); err != nil || e.Title != "First" {
+		t.Fatalf("snapshot %+v %v", e, err)
+	}
+	write("Second")
+	for {
+		e, err := s.next(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no reload message after editing the boards file: %v", err)
+		}
+		if e.Type == live.TypeReload {
+			break
+		}
+	}
+	c := client{t: t, base: "http://" + m.Addr()}
+	if r := c.get("/api/v1/boards/wall"); !strings.Contains(r.raw, `"title":"Second"`) {
+		t.Fatalf("board after reload: %s", r.raw)
+	}
+}
+
+// TestCrossSiteSocketRefused: a page on another site cannot open a board's
+// socket; the board's own origin can.
+func TestCrossSiteSocketRefused(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock)
+	h := http.Header{"Origin": {"https://evil.example"}}
+	_, res, err := websocket.DefaultDialer.Dial("ws://"+m.Addr()+"/boards/floor/live", h)
+	if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site socket: err %v, response %v", err, res)
+	}
+	h = http.Header{"Origin": {"http://" + m.Addr()}}
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+m.Addr()+"/boards/floor/live", h)
+	if err != nil {
+		t.Fatalf("same-origin socket: %v", err)
+	}
+	conn.Close()
+}
+
+// TestShutdownSaysGoingAway: on Close, screens get close code 1001.
+func TestShutdownSaysGoingAway(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock)
+	s := dial(t, m.Addr(), "floor")
+	s.next(2 * time.Second)
+	go m.Close(t.Context())
+	for {
+		_, err := s.next(5 * time.Second)
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Fatalf("close: %v, want 1001 going away", err)
+		}
+		return
+	}
+}

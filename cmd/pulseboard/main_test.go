@@ -14,9 +14,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/config"
@@ -285,34 +288,97 @@ func TestBadConfigIsOneLine(t *testing.T) {
 	}
 }
 
-// TestSIGTERM builds the real binary, starts it with demo traffic, and
-// checks that SIGTERM makes it exit 0 well within 10 s.
-func TestSIGTERM(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pulseboard")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+// buildOnce builds the real binary once per test run.
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pulseboard-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pulseboard")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--demo", "--config", "")
-	cmd.Env = append(os.Environ(), "PULSEBOARD_INGEST_TOKENS="+token)
-	stderr, _ := cmd.StderrPipe()
+	return binPath
+}
+
+// process is the real binary running as its own process.
+type process struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startProcess runs the binary on a free port and waits for it to serve.
+func startProcess(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"--addr", "127.0.0.1:0", "--config", ""}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	addr := regexp.MustCompile(`msg=serving addr=(\S+)`)
+	p := &process{cmd: cmd, logs: &syncBuffer{}}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("logs of %s:\n%s", p.addr, p.logs.String())
+		}
+	})
+	served := regexp.MustCompile(`msg=serving addr=(\S+)`)
 	sc := bufio.NewScanner(stderr)
-	var base string
 	for sc.Scan() {
-		if m := addr.FindStringSubmatch(sc.Text()); m != nil {
-			base = "http://" + m[1]
+		p.logs.Write([]byte(sc.Text() + "\n"))
+		if m := served.FindStringSubmatch(sc.Text()); m != nil {
+			p.addr = m[1]
 			break
 		}
 	}
-	if base == "" {
-		t.Fatal("server did not log its address")
+	if p.addr == "" {
+		t.Fatalf("server did not log its address:\n%s", p.logs.String())
 	}
-	go io.Copy(io.Discard, stderr)
-	c := client{t: t, base: base}
+	go io.Copy(p.logs, stderr)
+	return p
+}
+
+// TestSIGTERM starts the real binary with demo traffic and checks that
+// SIGTERM makes it exit 0 well within 10 s.
+func TestSIGTERM(t *testing.T) {
+	p := startProcess(t, []string{"PULSEBOARD_INGEST_TOKENS=" + token}, "--demo")
+	c := client{t: t, base: "http://" + p.addr}
 	// Demo traffic makes numbers appear.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -324,23 +390,35 @@ func TestSIGTERM(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	_, port, _ := strings.Cut(strings.TrimPrefix(base, "http://"), ":")
-	hc := exec.Command(bin, "healthcheck", "--config", "")
+	_, port, _ := strings.Cut(p.addr, ":")
+	hc := exec.Command(binary(t), "healthcheck", "--config", "")
 	hc.Env = append(os.Environ(), "PULSEBOARD_ADDR=:"+port)
 	if out, err := hc.CombinedOutput(); err != nil {
 		t.Fatalf("healthcheck against a live server: %v %s", err, out)
 	}
-	began := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	s := dial(t, p.addr, "floor")
+	if _, err := s.next(2 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
+	began := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 	if took := time.Since(began); took > 10*time.Second {
 		t.Fatalf("shutdown took %s", took)
 	}
-	hc = exec.Command(bin, "healthcheck", "--config", "")
+	for {
+		if _, err := s.next(2 * time.Second); err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+				t.Errorf("screen after SIGTERM: %v, want close 1001", err)
+			}
+			break
+		}
+	}
+	hc = exec.Command(binary(t), "healthcheck", "--config", "")
 	hc.Env = append(os.Environ(), "PULSEBOARD_ADDR=:"+port)
 	if err := hc.Run(); err == nil {
 		t.Fatal("healthcheck passed with the server stopped")

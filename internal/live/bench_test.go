@@ -1,0 +1,177 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	configfiles "github.com/pulseboard/pulseboard/config"
+	"github.com/pulseboard/pulseboard/internal/aggregate"
+	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/store/memstore"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
+)
+
+// BenchmarkBroadcast measures one board update reaching every connected
+// screen: encode once, offer to each queue, one write per socket, over real
+// loopback WebSockets. ns/client is the cost per screen per update.
+func BenchmarkBroadcast(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) { benchBroadcast(b, n) })
+	}
+}
+
+func benchBroadcast(b *testing.B, n int) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	opts := storetest.Options(b, clock)
+	eng := memstore.New(opts)
+	defer eng.Close()
+	agg := aggregate.New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go agg.Run(ctx)
+	for !agg.Status().Ready {
+		time.Sleep(time.Millisecond)
+	}
+	boards, err := board.Parse(configfiles.Boards, store.DefaultRollups())
+	if err != nil {
+		b.Fatal(err)
+	}
+	comp := board.Computer{Calendar: opts.Calendar, MinSample: 30}
+	bc := New(agg, comp, boards, Options{Now: clock.Now})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = bc.Serve(w, r, "floor")
+	}))
+	defer srv.Close()
+	defer bc.Close()
+
+	var received atomic.Int64
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for range n {
+		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		if _, _, err := conn.ReadMessage(); err != nil { // the snapshot
+			b.Fatal(err)
+		}
+		go func() {
+			for {
+				if _, _, err := conn.ReadMessage(); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		}()
+	}
+	h := bc.hubs["floor"]
+	for h.size() < n {
+		time.Sleep(time.Millisecond)
+	}
+	view, err := comp.Compute(boards[0], agg, clock.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := agg.Status()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		view.Tiles[0].Title = fmt.Sprintf("Last hour %d", i) // one changed tile per update
+		if _, err := h.publish(view, st.Epoch, false, clock.Now()); err != nil {
+			b.Fatal(err)
+		}
+		want := int64(n) * int64(i+1)
+		for received.Load() < want {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/client")
+}
+
+// BenchmarkBareHub is the yardstick for BenchmarkBroadcast: the plainest
+// tuned gorilla hub (a writer goroutine and a buffered channel per
+// connection, one prepared message per broadcast, no board logic) sending a
+// message of the same size to the same number of loopback clients.
+func BenchmarkBareHub(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) { benchBareHub(b, n) })
+	}
+}
+
+func benchBareHub(b *testing.B, n int) {
+	type conn struct{ send chan *websocket.PreparedMessage }
+	var conns []*conn
+	registered := make(chan *conn, n)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		c := &conn{send: make(chan *websocket.PreparedMessage, sendQueue)}
+		go func() {
+			defer ws.Close()
+			for pm := range c.send {
+				_ = ws.SetWriteDeadline(time.Now().Add(writeWait))
+				if ws.WritePreparedMessage(pm) != nil {
+					return
+				}
+			}
+		}()
+		registered <- c
+	}))
+	defer srv.Close()
+	var received atomic.Int64
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for range n {
+		ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ws.Close()
+		go func() {
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		}()
+		conns = append(conns, <-registered)
+	}
+	defer func() {
+		for _, c := range conns {
+			close(c.send)
+		}
+	}()
+	// The size of a real one-tile update of the floor board.
+	payload := []byte(`{"type":"update","board":"floor","epoch":"5f3a9c21-1","seq":1,"at":"2026-11-23T15:04:05.123Z","stale":false,"tiles":[{"id":"nps-1h","view":"headline","title":"Last hour 1","window":"rolling 60 min","figure":{"label":"Last hour","nps":null,"score":"—","margin":"","responses":0,"low_sample":true,"band":"none","bar":0,"promoters":0,"passives":0,"detractors":0}}]}`)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range conns {
+			select {
+			case c.send <- pm:
+			default:
+			}
+		}
+		want := int64(n) * int64(i+1)
+		for received.Load() < want {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/client")
+}

@@ -358,3 +358,34 @@ func TestShutdownSaysGoingAway(t *testing.T) {
 		return
 	}
 }
+
+// TestClientMessages: resync gets a snapshot; a frame over the read limit
+// closes the socket with 1009.
+func TestClientMessages(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock)
+	s := dial(t, m.Addr(), "floor")
+	if _, err := s.next(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.conn.WriteJSON(map[string]string{"type": "resync"}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := s.next(2 * time.Second); err != nil || e.Type != live.TypeSnapshot {
+		t.Fatalf("after resync: %+v %v, want a snapshot", e, err)
+	}
+	if err := s.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 5000))); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := s.next(2 * time.Second)
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+			t.Fatalf("after an oversized frame: %v, want close 1009", err)
+		}
+		return
+	}
+}

@@ -109,7 +109,9 @@ func BenchmarkBareHub(b *testing.B) {
 }
 
 func benchBareHub(b *testing.B, n int) {
-	type conn struct{ send chan *websocket.PreparedMessage }
+	type conn struct {
+		send chan *websocket.PreparedMessage
+	}
 	var conns []*conn
 	registered := make(chan *conn, n)
 	up := websocket.Upgrader{}

@@ -54,6 +54,11 @@ type Row struct {
 	// Rank is 1-based on leaderboards; 0 means unranked (below the minimum
 	// sample) or a plain breakdown.
 	Rank int `json:"rank,omitempty"`
+	// Move is how many places the row climbed (negative: fell) against the
+	// same ranking one hour earlier; New marks a row that was not ranked
+	// then.
+	Move int  `json:"move,omitempty"`
+	New  bool `json:"new,omitempty"`
 }
 
 // Point is one step of a trend.
@@ -178,18 +183,75 @@ func (c Computer) change(t Tile, src Source, cur nps.Distribution, now time.Time
 }
 
 func (c Computer) rows(t Tile, tv TileView, src Source, now time.Time) (TileView, error) {
-	groups, err := src.Query(store.Query{By: []store.Dimension{t.By}, Filters: t.Filters, Span: c.Calendar.Span(t.Window, now)})
+	rows, err := c.ranked(t, src, c.Calendar.Span(t.Window, now))
 	if err != nil {
 		return tv, err
+	}
+	tv.Empty = len(rows) == 0
+	if t.View == Leaderboard {
+		if err := c.movement(t, src, now, rows); err != nil {
+			return tv, err
+		}
+		if len(rows) > t.Top {
+			rows = rows[:t.Top]
+		}
+	}
+	tv.Rows = rows
+	return tv, nil
+}
+
+// movementLookback is how far back a leaderboard looks to show who moved.
+// One hour keeps every earlier span exact: its edges fall on minute buckets
+// that are still kept (26 h) or on hour boundaries.
+const movementLookback = time.Hour
+
+// movement compares each row's rank with the same ranking over the window
+// as it was one hour ago.
+func (c Computer) movement(t Tile, src Source, now time.Time, rows []Row) error {
+	span := c.Calendar.Span(t.Window, now)
+	then := window.Span{From: span.From.Add(-movementLookback), To: span.To.Add(-movementLookback)}
+	if t.Window.Length == 0 {
+		then.From = span.From // today: from the same midnight
+	}
+	if !then.From.Before(then.To) {
+		return nil
+	}
+	before, err := c.ranked(t, src, then)
+	if err != nil {
+		return err
+	}
+	prev := make(map[string]int, len(before))
+	for _, r := range before {
+		if r.Rank > 0 {
+			prev[r.Label] = r.Rank
+		}
+	}
+	for i := range rows {
+		if rows[i].Rank == 0 {
+			continue
+		}
+		if p, ok := prev[rows[i].Label]; ok {
+			rows[i].Move = p - rows[i].Rank
+		} else {
+			rows[i].New = true
+		}
+	}
+	return nil
+}
+
+// ranked returns a tile's rows over span: a breakdown sorted by label, or a
+// leaderboard ranked.
+func (c Computer) ranked(t Tile, src Source, span window.Span) ([]Row, error) {
+	groups, err := src.Query(store.Query{By: []store.Dimension{t.By}, Filters: t.Filters, Span: span})
+	if err != nil {
+		return nil, err
 	}
 	rows := make([]Row, len(groups))
 	for i, g := range groups {
 		rows[i] = Row{Figure: FigureOf(g.Key[t.By], g.Counts, t.Thresholds, c.MinSample)}
 	}
-	tv.Empty = len(rows) == 0
 	if t.View == Breakdown {
-		tv.Rows = rows
-		return tv, nil
+		return rows, nil
 	}
 	// Leaderboard: ranked groups (enough responses) by score, ties by
 	// volume; unranked ones after them, by volume.
@@ -211,11 +273,7 @@ func (c Computer) rows(t Tile, tv TileView, src Source, now time.Time) (TileView
 			rows[i].Rank = i + 1
 		}
 	}
-	if len(rows) > t.Top {
-		rows = rows[:t.Top]
-	}
-	tv.Rows = rows
-	return tv, nil
+	return rows, nil
 }
 
 // trend gives one point per hour or day bucket of the window, oldest first,

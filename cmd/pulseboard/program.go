@@ -25,6 +25,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
 	"github.com/pulseboard/pulseboard/internal/window"
+	"github.com/pulseboard/pulseboard/views"
 )
 
 // Server timeouts. Headers must arrive quickly (slowloris); a body may take
@@ -157,6 +158,7 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	m.agg = aggregate.New(feed, opts, m.Config.Rollups, m.Logger)
 	m.live = live.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample)}, boards, live.Options{
 		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,
+		RenderTile: views.TileHTML,
 	})
 	m.goBackground(func() { m.agg.Run(ctx) })
 	m.goBackground(func() { m.live.Run(ctx) })

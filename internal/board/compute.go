@@ -31,6 +31,9 @@ type TileView struct {
 	View   Kind   `json:"view"`
 	Title  string `json:"title"`
 	Window string `json:"window,omitempty"` // "rolling 60 min", "today since 00:00"
+	// Cols and Height place the tile in the board's 4-column grid.
+	Cols   int `json:"cols"`
+	Height int `json:"height"`
 
 	Figure       *Figure      `json:"figure,omitempty"`       // headline, count
 	Change       *ChangeView  `json:"change,omitempty"`       // headline
@@ -108,7 +111,7 @@ func (c Computer) Compute(b Board, src Source, now time.Time) (View, error) {
 }
 
 func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
-	tv := TileView{ID: t.ID, View: t.View, Title: t.Title}
+	tv := TileView{ID: t.ID, View: t.View, Title: t.Title, Cols: t.Cols, Height: t.Rows}
 	if t.View != Comments {
 		tv.Window = c.Calendar.Label(t.Window)
 	}

@@ -58,6 +58,8 @@ type Tile struct {
 	Thresholds     Thresholds
 	ShowAgents     bool
 	Redact         bool
+	// Cols and Rows are the tile's size in the board's grid cells.
+	Cols, Rows int
 }
 
 // The YAML shapes.
@@ -97,6 +99,7 @@ type tileYAML struct {
 	Limit          int               `yaml:"limit"`
 	DetractorsOnly bool              `yaml:"detractors_only"`
 	Thresholds     *thresholdsYAML   `yaml:"thresholds"`
+	Size           string            `yaml:"size"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -207,6 +210,10 @@ func (ty tileYAML) compile(boardFilters map[store.Dimension]string, th Threshold
 		return Tile{}, fmt.Errorf("view %q: want one of %v", ty.View, kinds)
 	}
 	t.Thresholds = ty.Thresholds.merge(th)
+	var err error
+	if t.Cols, t.Rows, err = parseSize(ty.Size, t.View); err != nil {
+		return Tile{}, err
+	}
 	if t.Thresholds.Poor > t.Thresholds.Good {
 		return Tile{}, fmt.Errorf("thresholds: poor (%v) is above good (%v)", t.Thresholds.Poor, t.Thresholds.Good)
 	}
@@ -301,6 +308,30 @@ func (t *Tile) compileStep(step string) error {
 		return fmt.Errorf("step %q: want hour or day", step)
 	}
 	return nil
+}
+
+// gridColumns is the width of a board's grid; a tile spans 1 to 4 columns
+// and 1 to 4 rows.
+const gridColumns = 4
+
+// parseSize reads "COLSxROWS"; "" takes the view's natural size: numbers
+// one cell, lists two rows, series and feeds two columns.
+func parseSize(size string, k Kind) (cols, rows int, err error) {
+	if size == "" {
+		switch k {
+		case Breakdown, Leaderboard:
+			return 1, 2, nil
+		case Trend, Comments:
+			return 2, 1, nil
+		default:
+			return 1, 1, nil
+		}
+	}
+	if _, err := fmt.Sscanf(size, "%dx%d", &cols, &rows); err != nil || cols < 1 || rows < 1 || cols > gridColumns || rows > gridColumns ||
+		fmt.Sprintf("%dx%d", cols, rows) != size {
+		return 0, 0, fmt.Errorf("size %q: want COLSxROWS, each 1 to %d, like 2x1", size, gridColumns)
+	}
+	return cols, rows, nil
 }
 
 // Names lists board names, sorted.

@@ -62,7 +62,7 @@ func FigureOf(label string, d nps.Distribution, th Thresholds, minSample int64) 
 	rounded := math.Round(score*100) / 100
 	f.NPS = &rounded
 	f.Score = FormatScore(score)
-	f.Margin = fmt.Sprintf("±%.0f", d.CI().Margin)
+	f.Margin = FormatMargin(d.CI().Margin)
 	f.Bar = (score + 100) / 2
 	n := float64(f.Responses)
 	f.Promoters = 100 * float64(d.Promoters()) / n
@@ -77,6 +77,15 @@ func FigureOf(label string, d nps.Distribution, th Thresholds, minSample int64) 
 		f.Band = Watch
 	}
 	return f
+}
+
+// FormatMargin writes the interval's half-width: whole points, or one
+// decimal below one point (large samples), never a misleading "±0".
+func FormatMargin(m float64) string {
+	if m < 0.95 {
+		return fmt.Sprintf("±%.1f", m)
+	}
+	return fmt.Sprintf("±%.0f", m)
 }
 
 // FormatScore rounds a score to a whole number with an explicit sign, the way

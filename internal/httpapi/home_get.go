@@ -22,6 +22,7 @@ func (a *API) getHome(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := a.Now()
 	d := views.HomeData{
+		Boards:         a.boardLinks(),
 		Zone:           a.Calendar.Location().String(),
 		Updated:        now.In(a.Calendar.Location()).Format("15:04:05"),
 		RefreshSeconds: homeRefreshSeconds,
@@ -54,4 +55,13 @@ func (a *API) breakdown(c echo.Context, w window.Window, by store.Dimension) ([]
 		out[i] = board.FigureOf(g.Key[by], g.Counts, board.DefaultThresholds, a.MinSample)
 	}
 	return out, nil
+}
+
+func (a *API) boardLinks() []views.BoardLink {
+	defs := a.Live.Boards()
+	out := make([]views.BoardLink, len(defs))
+	for i, d := range defs {
+		out[i] = views.BoardLink{Name: d.Name, Title: d.Title, Tiles: len(d.Tiles)}
+	}
+	return out
 }

@@ -19,6 +19,7 @@ func (a *API) routes(e *echo.Echo) {
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 
+	e.GET("/boards/:name", a.getBoardPage)
 	e.GET("/boards/:name/live", a.boardLive)
 
 	v1 := e.Group("/api/v1")

@@ -87,7 +87,7 @@ func benchBroadcast(b *testing.B, n int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		view.Tiles[0].Title = fmt.Sprintf("Last hour %d", i) // one changed tile per update
-		if _, err := h.publish(view, st.Epoch, false, clock.Now()); err != nil {
+		if _, err := h.publish(view, nil, st.Epoch, false, clock.Now()); err != nil {
 			b.Fatal(err)
 		}
 		want := int64(n) * int64(i+1)

@@ -35,6 +35,8 @@ type Options struct {
 	AllowedOrigins []string
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// RenderTile adds each tile's markup to the messages, for browsers.
+	RenderTile TileRenderer
 }
 
 // ErrNoBoard means no board has the requested name.
@@ -230,7 +232,7 @@ func (b *Broadcaster) publish(h *hub, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.publish(v, st.Epoch, st.Stale, now)
+	_, err = h.publish(v, b.opts.RenderTile, st.Epoch, st.Stale, now)
 	return err
 }
 

@@ -82,13 +82,13 @@ func (h *hub) definition() board.Board {
 // snapshot when the epoch changed (or on the first publish), an update with
 // the changed tiles otherwise, nothing when nothing changed. It returns the
 // number of screens reached.
-func (h *hub) publish(v board.View, epoch string, stale bool, now time.Time) (int, error) {
+func (h *hub) publish(v board.View, render TileRenderer, epoch string, stale bool, now time.Time) (int, error) {
 	encoded := make(map[string][]byte, len(v.Tiles))
 	order := make([]string, len(v.Tiles))
 	for i, t := range v.Tiles {
-		b, err := json.Marshal(t)
+		b, err := encodeTile(t, render)
 		if err != nil {
-			return 0, fmt.Errorf("encode tile %s: %w", t.ID, err)
+			return 0, err
 		}
 		encoded[t.ID] = b
 		order[i] = t.ID
@@ -121,6 +121,33 @@ func (h *hub) publish(v board.View, epoch string, stale bool, now time.Time) (in
 		}
 	}
 	return h.fanOut(msg, now), nil
+}
+
+// TileRenderer renders a tile's HTML for browsers, which swap it in by id
+// (nil: JSON only).
+type TileRenderer func(board.TileView) (string, error)
+
+// wireTile is a tile on the wire: the view model and, for browsers, its
+// server-rendered markup.
+type wireTile struct {
+	board.TileView
+	HTML string `json:"html,omitempty"`
+}
+
+func encodeTile(t board.TileView, render TileRenderer) ([]byte, error) {
+	w := wireTile{TileView: t}
+	if render != nil {
+		html, err := render(t)
+		if err != nil {
+			return nil, err
+		}
+		w.HTML = html
+	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("encode tile %s: %w", t.ID, err)
+	}
+	return b, nil
 }
 
 // heartbeat tells screens the server is alive, with the current seq.

@@ -1,0 +1,189 @@
+// Pulseboard board script: follows the board's live socket (see
+// docs/PROTOCOL.md), swaps tiles by id, animates changed numbers, shows
+// "stale" when the server goes quiet, and reconnects with backoff. No
+// framework, no build step; it holds no growing state, so a wall TV can keep
+// one page open for weeks.
+(() => {
+  'use strict';
+  const body = document.body;
+  const board = body.dataset.board;
+  const zone = body.dataset.zone || undefined;
+  const params = new URLSearchParams(location.search);
+
+  const STALE_AFTER_MS = 10000; // two missed heartbeats
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 30000;
+  const TWEEN_MS = 700;
+
+  let ws = null;
+  let epoch = null;
+  let seq = 0;
+  let lastMessage = Date.now();
+  let backoff = BACKOFF_MIN_MS;
+  let serverStale = body.classList.contains('is-stale');
+  const loadedAt = Date.now();
+
+  const clockFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone });
+  const stampFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone: zone });
+  const hourFmt = new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone: zone });
+
+  function connect() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const sock = new WebSocket(`${proto}//${location.host}/boards/${encodeURIComponent(board)}/live`);
+    ws = sock;
+    sock.onopen = () => { backoff = BACKOFF_MIN_MS; };
+    sock.onmessage = (ev) => {
+      lastMessage = Date.now();
+      let m;
+      try { m = JSON.parse(ev.data); } catch { return; }
+      handle(m);
+    };
+    sock.onclose = (ev) => {
+      if (ws === sock) ws = null;
+      if (ev.code === 4004) { location.href = '/'; return; } // board removed
+      updateStatus();
+      const delay = backoff * (0.75 + Math.random() * 0.5); // jitter: screens do not reconnect in step
+      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      setTimeout(connect, delay);
+    };
+  }
+
+  function handle(m) {
+    switch (m.type) {
+      case 'snapshot':
+        epoch = m.epoch; seq = m.seq;
+        applyTiles(m.tiles || []);
+        break;
+      case 'update':
+        if (m.epoch !== epoch || m.seq !== seq + 1) { resync(); return; }
+        seq = m.seq;
+        applyTiles(m.tiles || []);
+        break;
+      case 'heartbeat':
+        if (m.epoch !== epoch || m.seq !== seq) resync();
+        break;
+      case 'reload':
+        // Spread reloads so a wall of screens does not hit the server at once.
+        setTimeout(() => location.reload(), Math.random() * 3000);
+        return;
+      default:
+        return;
+    }
+    serverStale = !!m.stale;
+    if (m.at) document.getElementById('updated').textContent = stampFmt.format(new Date(m.at));
+    updateStatus();
+  }
+
+  function resync() {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'resync' }));
+  }
+
+  // applyTiles swaps each tile for its server-rendered markup and animates
+  // the numbers that changed.
+  function applyTiles(tiles) {
+    for (const t of tiles) {
+      const el = document.getElementById('tile-' + t.id);
+      if (!el || !t.html) continue;
+      const before = readNumbers(el);
+      const tpl = document.createElement('template');
+      tpl.innerHTML = t.html;
+      const fresh = tpl.content.firstElementChild;
+      if (!fresh) continue;
+      el.replaceWith(fresh);
+      animate(fresh, before);
+    }
+  }
+
+  function readNumbers(el) {
+    const out = new Map();
+    for (const n of el.querySelectorAll('[data-key][data-num]')) {
+      if (n.dataset.num !== '') out.set(n.dataset.key, parseFloat(n.dataset.num));
+    }
+    return out;
+  }
+
+  function format(v, fmt) {
+    if (fmt === 'int') return Math.round(v).toLocaleString('en-US');
+    const r = Math.round(v);
+    return r > 0 ? '+' + r : r < 0 ? '\u2212' + -r : '0';
+  }
+
+  function animate(el, before) {
+    for (const n of el.querySelectorAll('[data-key][data-num]')) {
+      if (n.dataset.num === '' || !before.has(n.dataset.key)) continue;
+      const from = before.get(n.dataset.key);
+      const to = parseFloat(n.dataset.num);
+      if (from === to || Number.isNaN(from) || Number.isNaN(to)) continue;
+      const final = n.textContent;
+      const fmt = n.dataset.fmt;
+      const start = performance.now();
+      n.classList.add('changed');
+      const step = (now) => {
+        if (!n.isConnected) return; // replaced by a newer update
+        const k = Math.min(1, (now - start) / TWEEN_MS);
+        const eased = 1 - Math.pow(1 - k, 3);
+        n.textContent = k < 1 ? format(from + (to - from) * eased, fmt) : final;
+        if (k < 1) requestAnimationFrame(step);
+      };
+      requestAnimationFrame(step);
+    }
+  }
+
+  function updateStatus() {
+    const silent = Date.now() - lastMessage > STALE_AFTER_MS;
+    // A socket still opening right after load is not stale yet.
+    const closed = (!ws || ws.readyState !== WebSocket.OPEN) && Date.now() - loadedAt > 3000;
+    const stale = silent || closed || serverStale;
+    body.classList.toggle('is-stale', stale);
+    const status = document.getElementById('status');
+    const banner = document.getElementById('banner');
+    let text = 'live';
+    let note = '';
+    if (silent || closed) {
+      text = 'stale';
+      note = 'Stale \u2014 reconnecting. The numbers below are the last ones received.';
+    } else if (serverStale) {
+      text = 'stale';
+      note = 'Stale \u2014 the server cannot reach its store. The numbers below are the last known ones.';
+    }
+    status.textContent = text;
+    banner.textContent = note;
+    banner.hidden = note === '';
+  }
+
+  // quiet=22-6 dims the board between 22:00 and 06:00 in the center's zone.
+  function quietHours() {
+    const spec = params.get('quiet');
+    if (!spec) return;
+    const m = /^(\d{1,2})-(\d{1,2})$/.exec(spec);
+    if (!m) return;
+    const from = +m[1], to = +m[2];
+    const h = +hourFmt.format(new Date());
+    body.classList.toggle('is-quiet', from <= to ? h >= from && h < to : h >= from || h < to);
+  }
+
+  // rotate=floor,team-billing&every=30s shows each board in turn.
+  function rotation() {
+    const list = (params.get('rotate') || '').split(',').filter(Boolean);
+    if (list.length < 2) return;
+    const m = /^(\d+)(s|m)?$/.exec(params.get('every') || '30s');
+    const ms = m ? +m[1] * (m[2] === 'm' ? 60000 : 1000) : 30000;
+    const next = list[(list.indexOf(board) + 1) % list.length];
+    setTimeout(() => { location.href = `/boards/${encodeURIComponent(next)}${location.search}`; }, Math.max(ms, 5000));
+  }
+
+  function tick() {
+    document.getElementById('clock').textContent = clockFmt.format(new Date());
+    if (ws && ws.readyState === WebSocket.OPEN && Date.now() - lastMessage > STALE_AFTER_MS) {
+      ws.close(); // silent but "open": a dead path; reconnect
+    }
+    updateStatus();
+    quietHours();
+  }
+
+  if (params.get('kiosk') === '1') body.classList.add('kiosk');
+  rotation();
+  connect();
+  setInterval(tick, 1000);
+  tick();
+})();

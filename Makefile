@@ -6,7 +6,7 @@ BIN      ?= bin/pulseboard
 # The token the README's curl examples use with `make run`.
 DEMO_TOKEN ?= demo-ingest-token
 
-.PHONY: run build test bench bench-store generate check-generated lint fuzz clean
+.PHONY: run build test bench bench-store screenshots generate check-generated lint fuzz clean
 
 # Port of the private redis-server bench-store starts (and stops).
 BENCH_REDIS_PORT ?= 16379
@@ -35,6 +35,12 @@ bench-store:
 	-TEST_REDIS_URL=redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 $(GO) test -run '^$$' -bench . -benchtime 20x -p 1 ./internal/store/... | grep -E '^(Benchmark|ok|FAIL)'
 	@redis-benchmark -p $(BENCH_REDIS_PORT) -P 16 -t incr -n 2000000 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second'
 	@redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true
+
+# Photographs every shipped board at 1920x1080 and 3840x2160 from the real
+# server with demo traffic, in headless Chromium, into docs/screenshots/.
+screenshots:
+	mkdir -p docs/screenshots
+	PULSEBOARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./cmd/pulseboard
 
 generate:
 	$(GO) tool templ generate

@@ -34,7 +34,17 @@ const token = "test-ingest-token-0123"
 // start boots the real program on a free port with an injected clock.
 func start(t *testing.T, clock *storetest.Clock, args ...string) *Main {
 	t.Helper()
-	args = append([]string{"--addr", "127.0.0.1:0", "--ingest-tokens", token, "--timezone", "America/New_York", "--config", ""}, args...)
+	m, err := tryStart(t, clock, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return m
+}
+
+// tryStart boots the program and stops it when the test ends.
+func tryStart(t *testing.T, clock *storetest.Clock, args ...string) (*Main, error) {
+	t.Helper()
+	args = append([]string{"--ingest-tokens", token, "--timezone", "America/New_York", "--config", ""}, args...)
 	cfg, err := config.Load(args, func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -42,7 +52,8 @@ func start(t *testing.T, clock *storetest.Clock, args ...string) *Main {
 	m := NewMain(cfg, testLogger(t))
 	m.Now = clock.Now
 	if err := m.Run(context.Background()); err != nil {
-		t.Fatalf("run: %v", err)
+		m.Close(context.Background())
+		return nil, err
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -51,7 +62,7 @@ func start(t *testing.T, clock *storetest.Clock, args ...string) *Main {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return m
+	return m, nil
 }
 
 type testWriter struct{ t *testing.T }

@@ -60,12 +60,14 @@ type Main struct {
 	failed   chan error
 	stopDemo context.CancelFunc
 	demoDone sync.WaitGroup
-	close    sync.Once
+	// demoHistory is closed once the demo's history is recorded.
+	demoHistory chan struct{}
+	close       sync.Once
 }
 
 // NewMain prepares a program from a loaded configuration.
 func NewMain(cfg *config.Config, logger *slog.Logger) *Main {
-	return &Main{Config: cfg, Logger: logger, Now: time.Now, failed: make(chan error, 1)}
+	return &Main{Config: cfg, Logger: logger, Now: time.Now, failed: make(chan error, 1), demoHistory: make(chan struct{})}
 }
 
 // Run opens the store, starts serving and, with demo on, starts the demo
@@ -241,6 +243,7 @@ func (m *Main) startDemo(ctx context.Context) {
 			}
 			m.Logger.Info("demo history recorded", slog.Int("responses", n), slog.Duration("took", time.Since(start)))
 		}
+		close(m.demoHistory)
 		m.Logger.Info("demo traffic on", slog.Float64("per_second", m.Config.DemoRate))
 		gen.Run(ctx, m.store, m.Config.DemoRate, m.Now, func(err error) {
 			m.Logger.Warn("demo traffic", slog.Any("err", err))
@@ -253,6 +256,9 @@ func (m *Main) storeIsEmpty(ctx context.Context) bool {
 	groups, err := m.store.Query(ctx, store.Query{Span: cal.Span(window.Rolling30d, m.Now())})
 	return err == nil && len(groups) == 1 && groups[0].Counts.Responses() == 0
 }
+
+// DemoHistory is closed once demo traffic has recorded its history.
+func (m *Main) DemoHistory() <-chan struct{} { return m.demoHistory }
 
 // Addr is the address the server listens on (useful with port 0).
 func (m *Main) Addr() string { return m.listener.Addr().String() }

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/redistest"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
+)
+
+// browser starts Debian's headless Chromium, isolated in a fresh profile
+// and kept off the network (this machine has none).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium is needed for the browser tests (Debian: apt-get install chromium)")
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.WindowSize(1920, 1080),
+	)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// textOf reads an element's text content (not innerText, which CSS
+// text-transform changes), or "" when it is not there.
+func textOf(ctx context.Context, sel string) string {
+	c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	out, err := chromedp.Run(c, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+// eventually polls the page until cond holds.
+func eventually(t *testing.T, what string, within time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("%s did not happen within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// TestBrowserBoard opens a board in Chromium, posts answers and sees the
+// screen move to exactly what the API reports; stops the server and sees
+// "stale"; starts it again and sees the board recover by itself.
+func TestBrowserBoard(t *testing.T) {
+	ctx := browser(t)
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	redis := []string{"--redis-url", redistest.URL(t), "--tenant", redistest.Namespace(t)}
+	m := start(t, clock, redis...)
+	addr := m.Addr()
+	c := client{t: t, base: "http://" + addr}
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/boards/floor"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="tile-nps-1h"] [data-testid="score"]`))); err != nil {
+		t.Fatal(err)
+	}
+	headline := `[data-testid="tile-nps-1h"] [data-testid="score"]`
+	if got := textOf(ctx, headline); got != "—" {
+		t.Fatalf("first paint of an empty store shows %q, want —", got)
+	}
+	eventually(t, "status live", 3*time.Second, func() bool { return textOf(ctx, `[data-testid="status"]`) == "live" })
+
+	post := func(round int) {
+		for i := range 6 {
+			ch := []string{"phone", "chat"}[i%2]
+			r := c.post(fmt.Sprintf(`{"id":"b%d-%d","score":%d,"channel":%q,"team":"billing"}`, round, i, []int{10, 9, 2, 8, 10, 6}[(i+round)%6], ch), "application/json")
+			if r.status != 202 {
+				t.Fatalf("post: %d %s", r.status, r.raw)
+			}
+		}
+	}
+	check := func(what string) {
+		t.Helper()
+		_, hour := c.overall("window=1h")
+		wantHead := board.FormatScore(hour.(float64))
+		_, phone := c.overall("window=1h&channel=phone")
+		wantPhone := board.FormatScore(phone.(float64))
+		took := eventually(t, what+": headline "+wantHead+" and phone "+wantPhone+" on screen", 2*time.Second, func() bool {
+			return textOf(ctx, headline) == wantHead &&
+				textOf(ctx, `[data-testid="tile-channels"] [data-testid="row-phone"] [data-testid="row-score"]`) == wantPhone
+		})
+		t.Logf("%s: on screen %s after the answers were acknowledged", what, took)
+	}
+	post(1)
+	check("after posting")
+
+	// Stop the server: the screen says stale.
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the stale state", 6*time.Second, func() bool {
+		return textOf(ctx, `[data-testid="status"]`) == "stale" && strings.Contains(textOf(ctx, `[data-testid="banner"]`), "Stale")
+	})
+	// Start it again on the same address: the screen recovers alone.
+	var m2 *Main
+	eventually(t, "a restart on the same port", 5*time.Second, func() bool {
+		cfgArgs := append([]string{"--addr", addr}, redis...)
+		var err error
+		m2, err = tryStart(t, clock, cfgArgs...)
+		return err == nil
+	})
+	eventually(t, "recovery to live", 15*time.Second, func() bool { return textOf(ctx, `[data-testid="status"]`) == "live" })
+	post(2)
+	check("after the restart")
+	_ = m2
+}
+
+// TestScreenshots photographs every shipped board at 1920x1080 and
+// 3840x2160 from the real server with demo traffic, and checks the images.
+// With PULSEBOARD_SCREENSHOTS=dir (make screenshots) it keeps them there.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("PULSEBOARD_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	ctx := browser(t)
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, "--demo", "--timezone", "America/New_York", "--boards", "../../config/boards.yaml")
+	base := "http://" + m.Addr()
+	c := client{t: t, base: base}
+	select {
+	case <-m.DemoHistory():
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo history was not recorded within 30 s")
+	}
+	// The node's aggregator has caught up when the last hour has answers.
+	eventually(t, "demo traffic in the last hour", 10*time.Second, func() bool {
+		v, _, err := m.live.View("floor")
+		return err == nil && v.Tiles[0].Figure != nil && v.Tiles[0].Figure.Responses > 100
+	})
+	_ = c
+	for _, name := range []string{"floor", "supervisor", "team-billing"} {
+		for _, size := range [][2]int64{{1920, 1080}, {3840, 2160}} {
+			err := chromedp.Do(ctx,
+				chromedp.EmulateViewport(size[0], size[1]),
+				chromedp.Navigate(base+"/boards/"+name),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`)),
+				chromedp.Sleep(1500*time.Millisecond), // the socket's snapshot and the number tweens settle
+			)
+			if err != nil {
+				t.Fatalf("%s %dx%d: %v", name, size[0], size[1], err)
+			}
+			shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatalf("%s %dx%d: %v", name, size[0], size[1], err)
+			}
+			img, err := png.Decode(bytes.NewReader(shot))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := img.Bounds(); int64(b.Dx()) != size[0] || int64(b.Dy()) != size[1] {
+				t.Fatalf("%s: screenshot is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), size[0], size[1])
+			}
+			// The page must fit its screen: no scrolling.
+			overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollHeight > innerHeight + 1 || document.documentElement.scrollWidth > innerWidth + 1`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if overflow {
+				t.Errorf("%s at %dx%d does not fit the screen", name, size[0], size[1])
+			}
+			out := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, size[0], size[1]))
+			if err := os.WriteFile(out, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -203,3 +203,58 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserLongRun drives hundreds of updates into an open board and
+// checks that the page does not grow (DOM nodes, JS heap), then that the
+// kiosk and rotation options work.
+func TestBrowserLongRun(t *testing.T) {
+	ctx := browser(t)
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, "--broadcast-interval", "50ms")
+	c := client{t: t, base: "http://" + m.Addr()}
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/boards/floor?kiosk=1"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if kiosk, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.classList.contains('kiosk')`)); err != nil || !kiosk {
+		t.Errorf("kiosk=1 did not hide the cursor (%v)", err)
+	}
+	measure := func() (nodes, heap float64) {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.getElementsByTagName('*').length, performance.memory ? performance.memory.usedJSHeapSize : 0]`))
+		if err != nil || len(v) != 2 {
+			t.Fatalf("measure page: %v", err)
+		}
+		return v[0], v[1]
+	}
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			body := fmt.Sprintf(`{"id":"lr%d","score":%d,"channel":"chat","team":"t%d","comment":"answer %d"}`, i, i%11, i%5, i)
+			if r := c.post(body, "application/json"); r.status != 202 {
+				t.Fatalf("post: %d", r.status)
+			}
+			time.Sleep(8 * time.Millisecond) // about one update per answer
+		}
+	}
+	send(0, 150)
+	time.Sleep(300 * time.Millisecond)
+	nodes1, heap1 := measure()
+	send(150, 450)
+	time.Sleep(300 * time.Millisecond)
+	nodes2, heap2 := measure()
+	t.Logf("after 150 answers: %.0f nodes, %.1f MB heap; after 450: %.0f nodes, %.1f MB heap", nodes1, heap1/1e6, nodes2, heap2/1e6)
+	if nodes2 > nodes1*1.05+5 {
+		t.Errorf("the page grew from %.0f to %.0f DOM nodes", nodes1, nodes2)
+	}
+	if heap1 > 0 && heap2 > heap1*1.5+2e6 {
+		t.Errorf("the JS heap grew from %.1f MB to %.1f MB", heap1/1e6, heap2/1e6)
+	}
+	// rotate: the next board comes after `every`, with the same options.
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/boards/floor?kiosk=1&rotate=floor,team-billing&every=5s")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "rotation to the next board", 10*time.Second, func() bool {
+		loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + location.search`))
+		return err == nil && loc == "/boards/team-billing?kiosk=1&rotate=floor,team-billing&every=5s"
+	})
+}

@@ -200,7 +200,9 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 	batch := make([]store.Response, 0, 1000)
 	start := now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(time.Hour)
 	fullFrom := now.Add(-fullHours * time.Hour)
-	for hourStart := start; hourStart.Before(now); hourStart = hourStart.Add(time.Hour) {
+	// Newest hours first: the short windows a newcomer looks at fill within
+	// the first fraction of a second.
+	for hourStart := now.Truncate(time.Hour); !hourStart.Before(start); hourStart = hourStart.Add(-time.Hour) {
 		density := 1.0
 		if hourStart.Before(fullFrom) {
 			density = thinDensity

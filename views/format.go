@@ -17,12 +17,8 @@ import (
 func fmtInt(n int) string     { return strconv.Itoa(n) }
 func fmtInt64(n int64) string { return strconv.FormatInt(n, 10) }
 
-// barStyle sets a bar's width; the value is a number the server computed,
-// so it is safe as CSS.
-func barStyle(pct float64) templ.SafeCSS {
-	return templ.SafeCSS(fmt.Sprintf("width:%.1f%%", pct))
-}
-
+// widthStyle and the other *Style helpers build inline CSS from numbers the
+// server computed, so they are safe as CSS.
 func widthStyle(pct float64) templ.SafeCSS {
 	return templ.SafeCSS(fmt.Sprintf("width:%.1f%%", pct))
 }

@@ -10,32 +10,35 @@ import (
 	"github.com/pulseboard/pulseboard/internal/nps"
 )
 
-// TestHomeRendersFigures renders the component alone and checks the
-// data-testid hooks carry the figures and the band words.
-func TestHomeRendersFigures(t *testing.T) {
-	good := board.FigureOf("rolling 60 min", nps.Of(10, 10, 9, 8), board.DefaultThresholds, 30)
-	empty := board.FigureOf("today since 00:00", nps.Distribution{}, board.DefaultThresholds, 30)
-	phone := board.FigureOf("phone", nps.Of(1, 2, 10), board.DefaultThresholds, 30)
+// TestHomeRendersIndexAndOverview renders the index page alone and checks
+// its data-testid hooks.
+func TestHomeRendersIndexAndOverview(t *testing.T) {
+	good := board.FigureOf("Last hour", nps.Of(10, 10, 9, 8), board.DefaultThresholds, 30)
+	empty := board.FigureOf("Today", nps.Distribution{}, board.DefaultThresholds, 30)
+	over := board.View{Board: "overview", Tiles: []board.TileView{
+		{ID: "nps-1h", View: board.Headline, Title: "Last hour", Cols: 1, Height: 1, Figure: &good},
+		{ID: "nps-today", View: board.Headline, Title: "Today", Cols: 1, Height: 1, Figure: &empty},
+	}}
 	var buf bytes.Buffer
-	err := Home(HomeData{Zone: "UTC", Updated: "10:00:00", Headline: []board.Figure{good, empty}, Channels: []board.Figure{phone}, RefreshSeconds: 5}).Render(context.Background(), &buf)
+	err := Home(HomeData{Boards: []BoardLink{{Name: "floor", Title: "Floor", Tiles: 8}}, Overview: &over,
+		Zone: "UTC", Updated: "10:00:00", RefreshSeconds: 10}).Render(context.Background(), &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	html := buf.String()
 	for _, want := range []string{
-		`data-testid="headline-rolling 60 min"`,
-		`class="card band-good"`,
-		`data-testid="score">+75<`,
-		`data-testid="score">—<`,
-		`no data`,
-		`data-testid="channels-phone"`,
-		`−33`,
-		`low sample`,
-		`No responses in this window yet.`, // the empty team panel
-		`http-equiv="refresh" content="5"`,
+		`data-testid="board-floor"`, `href="/boards/floor"`, `8 tiles`,
+		`data-testid="overview"`, `data-testid="tile-nps-1h"`, `>+75<`, `>—<`, `no data`,
+		`http-equiv="refresh" content="10"`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("rendered page lacks %q", want)
 		}
+	}
+	// Without an overview (rollups that cannot answer it) the index stands
+	// alone.
+	buf.Reset()
+	if err := Home(HomeData{Boards: []BoardLink{{Name: "floor"}}}).Render(context.Background(), &buf); err != nil || strings.Contains(buf.String(), `data-testid="overview"`) {
+		t.Errorf("index without overview: %v", err)
 	}
 }

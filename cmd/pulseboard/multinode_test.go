@@ -12,11 +12,7 @@ import (
 // to any node shows on a screen of every other node within a second, and
 // all nodes then serve the same board.
 func TestThreeNodes(t *testing.T) {
-	srv, err := redistest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := redistest.Private(t)
 	env := []string{"PULSEBOARD_INGEST_TOKENS=" + token, "PULSEBOARD_REDIS_URL=" + srv.URL}
 	nodes := make([]*process, 3)
 	screens := make([]*screen, 3)

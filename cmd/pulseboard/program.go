@@ -107,6 +107,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Live:         m.live,
 		IngestTokens: auth.NewTokens(tokens...),
 		Calendar:     cal,
+		Rollups:      cfg.Rollups,
 		MinSample:    int64(cfg.MinSample),
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       m.Logger,

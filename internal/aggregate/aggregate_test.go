@@ -118,11 +118,7 @@ func TestEqualsEngine(t *testing.T) {
 // a running aggregator: it must notice the gap, warm up again from the now
 // empty engine under a new epoch, and never keep the lost counts.
 func TestRewarmsAfterRedisLosesData(t *testing.T) {
-	srv, err := redistest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := redistest.Private(t)
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
 	opts := storetest.Options(t, clock)

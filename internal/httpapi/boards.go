@@ -16,6 +16,7 @@ import (
 type Boards interface {
 	Boards() []board.Board
 	View(name string) (board.View, aggregate.Status, error)
+	Compute(def board.Board) (board.View, aggregate.Status, error)
 	Serve(w http.ResponseWriter, r *http.Request, name string) error
 }
 

@@ -7,54 +7,54 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/store"
-	"github.com/pulseboard/pulseboard/internal/window"
 	"github.com/pulseboard/pulseboard/views"
 )
 
-// homeRefreshSeconds reloads the overview page; the WebSocket boards replace
-// polling with pushed updates.
-const homeRefreshSeconds = 5
+// homeRefreshSeconds reloads the index page; boards themselves are pushed
+// live over their sockets.
+const homeRefreshSeconds = 10
 
-// getHome renders the overview: the center's score over three windows and
-// the last hour by channel and today by team, with real numbers in the first
-// paint.
+// overviewYAML is the index page's overview: a small board of its own,
+// computed like every board, from this node's aggregator.
+const overviewYAML = `boards:
+- name: overview
+  title: Overview
+  tiles:
+  - {id: nps-1h, view: headline, window: 1h, title: Last hour}
+  - {id: nps-today, view: headline, window: today, title: Today}
+  - {id: nps-7d, view: headline, window: 7d, title: Last 7 days}
+  - {id: responses, view: count, window: today, title: Responses}
+  - {id: channels, view: breakdown, by: channel, window: 1h, title: Channels, size: 2x1}
+  - {id: teams, view: breakdown, by: team, window: today, title: Teams, size: 2x1}
+`
+
+// overview parses the overview board against the configured rollups; with
+// rollups that cannot answer it, the index page lists boards only.
+func overview(rollups []store.Rollup) *board.Board {
+	boards, err := board.Parse([]byte(overviewYAML), rollups)
+	if err != nil {
+		return nil
+	}
+	return &boards[0]
+}
+
+// getHome renders the board index and the overview, with real numbers in
+// the first paint.
 func (a *API) getHome(c echo.Context) error {
-	ctx := c.Request().Context()
-	now := a.Now()
+	now := a.Now().In(a.Calendar.Location())
 	d := views.HomeData{
 		Boards:         a.boardLinks(),
 		Zone:           a.Calendar.Location().String(),
-		Updated:        now.In(a.Calendar.Location()).Format("15:04:05"),
+		Updated:        now.Format("15:04:05"),
 		RefreshSeconds: homeRefreshSeconds,
 	}
-	for _, w := range []window.Window{window.Rolling1h, window.Today, window.Rolling7d} {
-		groups, err := a.Querier.Query(ctx, store.Query{Span: a.Calendar.Span(w, now)})
-		if err != nil {
-			return err
+	if a.overview != nil {
+		v, st, err := a.Live.Compute(*a.overview)
+		if err == nil {
+			d.Overview, d.Stale = &v, st.Stale
 		}
-		d.Headline = append(d.Headline, board.FigureOf(a.Calendar.Label(w), groups[0].Counts, board.DefaultThresholds, a.MinSample))
 	}
-	var err error
-	if d.Channels, err = a.breakdown(c, window.Rolling1h, store.Channel); err != nil {
-		return err
-	}
-	if d.Teams, err = a.breakdown(c, window.Today, store.Team); err != nil {
-		return err
-	}
-	d.ChannelOf, d.TeamsOf = a.Calendar.Label(window.Rolling1h), a.Calendar.Label(window.Today)
 	return render(c, http.StatusOK, views.Home(d))
-}
-
-func (a *API) breakdown(c echo.Context, w window.Window, by store.Dimension) ([]board.Figure, error) {
-	groups, err := a.Querier.Query(c.Request().Context(), store.Query{By: []store.Dimension{by}, Span: a.Calendar.Span(w, a.Now())})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]board.Figure, len(groups))
-	for i, g := range groups {
-		out[i] = board.FigureOf(g.Key[by], g.Counts, board.DefaultThresholds, a.MinSample)
-	}
-	return out, nil
 }
 
 func (a *API) boardLinks() []views.BoardLink {

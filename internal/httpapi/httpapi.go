@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -45,6 +46,7 @@ type Deps struct {
 	Live         Boards
 	IngestTokens *auth.Tokens
 	Calendar     window.Calendar
+	Rollups      []store.Rollup
 	MinSample    int64
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -54,6 +56,7 @@ type Deps struct {
 // API holds the handlers' dependencies.
 type API struct {
 	Deps
+	overview *board.Board
 }
 
 // New builds the Echo instance with every route.
@@ -64,7 +67,7 @@ func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{Deps: d}
+	a := &API{Deps: d, overview: overview(d.Rollups)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -123,6 +123,12 @@ func (b *Broadcaster) View(name string) (board.View, aggregate.Status, error) {
 	if !ok {
 		return board.View{}, aggregate.Status{}, ErrNoBoard
 	}
+	return b.Compute(def)
+}
+
+// Compute computes any board definition from this node's aggregator, such
+// as the overview on the index page.
+func (b *Broadcaster) Compute(def board.Board) (board.View, aggregate.Status, error) {
 	st := b.src.Status()
 	v, err := b.comp.Compute(def, b.src, b.opts.Now())
 	return v, st, err

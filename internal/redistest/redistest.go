@@ -62,6 +62,18 @@ func Start(extraArgs ...string) (*Server, error) {
 	return nil, fmt.Errorf("redis-server did not come up: %w", lastErr)
 }
 
+// Private starts a redis-server for one test alone (one it may kill and
+// restart) and stops it when the test ends.
+func Private(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start()
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
 func (s *Server) launch() error {
 	s.cmd = exec.Command(s.bin, s.args...)
 	if err := s.cmd.Start(); err != nil {

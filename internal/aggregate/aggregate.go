@@ -204,8 +204,8 @@ func (a *Aggregator) apply(entries []store.LogEntry, now time.Time) {
 	}
 }
 
-// remember keeps the newest answers; a changed answer replaces its old
-// version. Called with the lock held.
+// remember keeps the newest answers by time; a changed answer replaces its
+// old version. Called with the lock held.
 func (a *Aggregator) remember(e store.LogEntry) {
 	for _, c := range e.Changes {
 		var p store.Payload
@@ -220,9 +220,21 @@ func (a *Aggregator) remember(e store.LogEntry) {
 				}
 			}
 		}
-		a.recent = append(a.recent, store.Answer{Payload: p, At: time.Unix(c.New.At, 0).UTC()})
-		if len(a.recent) > recentLength {
-			a.recent = a.recent[len(a.recent)-recentLength:]
+		ans := store.Answer{Payload: p, At: time.Unix(c.New.At, 0).UTC()}
+		if len(a.recent) < recentLength {
+			a.recent = append(a.recent, ans)
+			continue
+		}
+		// Full: keep the newest answers by their time, so a backfill or an
+		// import of old answers never pushes today's out of the feed.
+		oldest := 0
+		for i := range a.recent {
+			if a.recent[i].At.Before(a.recent[oldest].At) {
+				oldest = i
+			}
+		}
+		if ans.At.After(a.recent[oldest].At) {
+			a.recent[oldest] = ans
 		}
 	}
 }

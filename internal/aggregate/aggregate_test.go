@@ -166,3 +166,37 @@ func mustClient(t *testing.T, url string) *redis.Client {
 	}
 	return redis.NewClient(opts)
 }
+
+// TestRecentKeepsNewestByTime feeds old answers after new ones (a backfill
+// or an import): the feed keeps the newest by answer time.
+func TestRecentKeepsNewestByTime(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(storetest.Start)
+	opts := storetest.Options(t, clock)
+	eng := memstore.New(opts)
+	defer eng.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	agg := New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
+	go agg.Run(ctx)
+	waitFor(t, "warm-up", func() bool { return agg.Status().Ready })
+	send := func(prefix string, age time.Duration, n int) {
+		batch := make([]store.Response, n)
+		for i := range batch {
+			batch[i] = store.Response{ID: fmt.Sprintf("%s%d", prefix, i), Score: 5, Dims: store.Dims{Channel: "sms"},
+				At: clock.Now().Add(-age - time.Duration(i)*time.Second), AtGiven: true, Comment: prefix}
+		}
+		if _, err := eng.Record(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("new", time.Minute, 10)
+	send("old", 20*24*time.Hour, recentLength+50)
+	waitFor(t, "log catch-up", func() bool { return agg.Status().Pos.Seq == 2 })
+	got := agg.Recent(10, nil)
+	for _, a := range got {
+		if a.Comment != "new" {
+			t.Fatalf("the feed shows an old answer %+v before today's", a)
+		}
+	}
+}

@@ -148,7 +148,7 @@ func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
 		tv.Empty = d.Responses() == 0
 		return tv, nil
 	case Comments:
-		tv.Answers = c.answers(t, src)
+		tv.Answers = c.answers(t, src, now)
 		tv.Empty = len(tv.Answers) == 0
 		return tv, nil
 	}
@@ -306,6 +306,15 @@ func (c Computer) trend(t Tile, tv TileView, src Source, now time.Time) (TileVie
 	return tv, nil
 }
 
+// answerTime shows the time of day for today's answers and the date for
+// older ones, so a late answer never passes for a fresh one.
+func answerTime(at, now time.Time) string {
+	if y, m, d := at.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return at.Format("15:04")
+	}
+	return at.Format("Jan 2 15:04")
+}
+
 var (
 	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 	phoneRE = regexp.MustCompile(`\+?\(?\d[\d\s().-]{5,}\d`)
@@ -318,7 +327,7 @@ func Redact(s string) string {
 	return phoneRE.ReplaceAllString(s, "[phone]")
 }
 
-func (c Computer) answers(t Tile, src Source) []AnswerView {
+func (c Computer) answers(t Tile, src Source, now time.Time) []AnswerView {
 	keep := func(a store.Answer) bool {
 		if a.Comment == "" || (t.DetractorsOnly && nps.ClassOf(a.Score) != nps.Detractor) {
 			return false
@@ -334,7 +343,7 @@ func (c Computer) answers(t Tile, src Source) []AnswerView {
 	loc := c.Calendar.Location()
 	var out []AnswerView
 	for _, a := range src.Recent(t.Limit, keep) {
-		av := AnswerView{At: a.At.In(loc).Format("15:04"), Score: a.Score, Class: nps.ClassOf(a.Score).String(),
+		av := AnswerView{At: answerTime(a.At.In(loc), now.In(loc)), Score: a.Score, Class: nps.ClassOf(a.Score).String(),
 			Channel: a.Channel, Team: a.Team, Comment: a.Comment}
 		if t.ShowAgents {
 			av.Agent = a.Agent

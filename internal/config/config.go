@@ -93,6 +93,14 @@ type Config struct {
 	BoardsFile string
 	// BroadcastInterval is the coalescing tick of the broadcaster.
 	BroadcastInterval time.Duration
+	// Stream is the Redis stream of the stream ingest ("" off) and
+	// StreamGroup its consumer group.
+	Stream      string
+	StreamGroup string
+	// WebhookSecret authenticates survey-tool webhooks ("" turns them off);
+	// WebhooksFile holds their field mappings.
+	WebhookSecret string
+	WebhooksFile  string
 }
 
 // OptionDoc documents one setting, for Usage and the README.

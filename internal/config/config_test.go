@@ -73,6 +73,7 @@ func defaults() *Config {
 		ChangeLogMaxLen:   100000,
 		DemoRate:          1,
 		BroadcastInterval: 250 * time.Millisecond,
+		StreamGroup:       "pulseboard",
 	}
 }
 
@@ -234,6 +235,10 @@ var badValues = []struct {
 	{"boards", "/no/such/boards.yaml", "cannot read the boards file"},
 	{"broadcast_interval", "10ms", "must be between 50ms and 10s"},
 	{"broadcast_interval", "soon", "duration"},
+	{"stream", "has space", "without spaces"},
+	{"stream_group", "a group", "without spaces"},
+	{"webhook_secret", "short", "at least 16"},
+	{"webhooks", "/no/such/webhooks.yaml", "cannot read the webhooks file"},
 	{"min_sample", "1.5", "must be a positive integer"},
 	{"retention.minute", "24h", "must be at least 25h"},
 	{"retention.minute", "long", "must be a duration"},
@@ -263,7 +268,7 @@ func TestEveryValidatorRejects(t *testing.T) {
 		}
 	}
 
-	secret := map[string]bool{"ingest_tokens": true}
+	secret := map[string]bool{"ingest_tokens": true, "webhook_secret": true}
 	for _, b := range badValues {
 		for _, src := range []string{"flag", "env", "file"} {
 			t.Run(b.name+"/"+src+"/"+b.raw, func(t *testing.T) {
@@ -492,6 +497,7 @@ broadcast_interval: 100ms
 				ChangeLogMaxLen:   5000,
 				DemoRate:          0.5,
 				BroadcastInterval: 100 * time.Millisecond,
+				StreamGroup:       "pulseboard",
 			}
 			if c.Location.String() != "Europe/Paris" {
 				t.Errorf("location = %v", c.Location)
@@ -865,7 +871,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 22 || len(Options()) != 24 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 26 || len(Options()) != 28 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

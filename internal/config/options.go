@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -201,8 +202,11 @@ var options = []option{
 	{
 		name: "boards", env: "PULSEBOARD_BOARDS", flag: "boards", yaml: "boards",
 		def: "", defDoc: DefaultBoardsFile + " if it exists, else the built-in boards",
-		help:  "YAML file of board definitions; edits are picked up while running",
-		parse: func(c *Config, raw string) (err error) { c.BoardsFile, err = parseBoardsFile(raw); return },
+		help: "YAML file of board definitions; edits are picked up while running",
+		parse: func(c *Config, raw string) (err error) {
+			c.BoardsFile, err = parseOptionalFile(raw, "boards file")
+			return
+		},
 	},
 	{
 		name: "broadcast_interval", env: "PULSEBOARD_BROADCAST_INTERVAL", flag: "broadcast-interval", yaml: "broadcast_interval",
@@ -210,6 +214,40 @@ var options = []option{
 		help: "how often boards are recomputed and pushed when something changed; 50ms to 10s",
 		parse: func(c *Config, raw string) (err error) {
 			c.BroadcastInterval, err = parseBroadcastInterval(raw)
+			return
+		},
+	},
+	{
+		name: "stream", env: "PULSEBOARD_STREAM", flag: "stream", yaml: "stream",
+		def: "", defDoc: "(none: stream ingest off)",
+		help:  "Redis stream that producers XADD responses to; every node reads it in one consumer group (needs redis_url)",
+		parse: func(c *Config, raw string) (err error) { c.Stream, err = parseStreamKey(raw); return },
+	},
+	{
+		name: "stream_group", env: "PULSEBOARD_STREAM_GROUP", flag: "stream-group", yaml: "stream_group",
+		def:  "pulseboard",
+		help: "consumer group of the stream ingest",
+		parse: func(c *Config, raw string) (err error) {
+			if raw == "" {
+				return errors.New("must be up to 128 characters without spaces, not empty")
+			}
+			c.StreamGroup, err = parseStreamKey(raw)
+			return
+		},
+	},
+	{
+		name: "webhook_secret", env: "PULSEBOARD_WEBHOOK_SECRET", flag: "webhook-secret", yaml: "webhook_secret",
+		def: "", defDoc: "(none: survey-tool webhooks off)",
+		help:   "shared secret survey tools present to the webhook endpoints, at least 16 characters",
+		redact: func(string) string { return "" },
+		parse:  func(c *Config, raw string) (err error) { c.WebhookSecret, err = parseSecret(raw); return },
+	},
+	{
+		name: "webhooks", env: "PULSEBOARD_WEBHOOKS", flag: "webhooks", yaml: "webhooks",
+		def: "", defDoc: "(none: built-in mappings only)",
+		help: "YAML file of webhook field mappings (generic adapters, and property names for Delighted and AskNicely)",
+		parse: func(c *Config, raw string) (err error) {
+			c.WebhooksFile, err = parseOptionalFile(raw, "webhooks file")
 			return
 		},
 	},

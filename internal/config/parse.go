@@ -355,17 +355,37 @@ func parseBytes(raw string) (int64, error) {
 	return n * mult, nil
 }
 
-// parseBoardsFile accepts "" (the default) or a path to an existing file.
-func parseBoardsFile(raw string) (string, error) {
+// parseOptionalFile accepts "" (none) or a path to an existing file.
+func parseOptionalFile(raw, what string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
 	st, err := os.Stat(raw)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("cannot read the boards file: %v", err)
+		return "", fmt.Errorf("cannot read the %s: %v", what, err)
 	case st.IsDir():
-		return "", fmt.Errorf("is a directory, not a boards file")
+		return "", fmt.Errorf("is a directory, not a %s", what)
+	}
+	return raw, nil
+}
+
+// parseStreamKey accepts a Redis key without spaces or control characters.
+func parseStreamKey(raw string) (string, error) {
+	if len(raw) > 128 || strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return "", fmt.Errorf("must be up to 128 characters without spaces")
+	}
+	return raw, nil
+}
+
+// parseSecret accepts "" (off) or a secret of at least 16 printable
+// characters.
+func parseSecret(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	if len(raw) < 16 || strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return "", fmt.Errorf("must be at least 16 characters without spaces")
 	}
 	return raw, nil
 }

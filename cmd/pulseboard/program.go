@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	configfiles "github.com/pulseboard/pulseboard/config"
 	"github.com/pulseboard/pulseboard/internal/aggregate"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/demo"
 	"github.com/pulseboard/pulseboard/internal/httpapi"
 	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/ingest/redisstream"
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
@@ -50,16 +53,21 @@ type Main struct {
 	// Now is the clock of every component; tests inject one.
 	Now func() time.Time
 
-	store    store.Store
-	agg      *aggregate.Aggregator
-	live     *live.Broadcaster
-	stopBg   context.CancelFunc
-	bg       sync.WaitGroup
-	server   *http.Server
-	listener net.Listener
-	failed   chan error
-	stopDemo context.CancelFunc
-	demoDone sync.WaitGroup
+	store  store.Store
+	agg    *aggregate.Aggregator
+	live   *live.Broadcaster
+	stopBg context.CancelFunc
+	bg     sync.WaitGroup
+	// The stream ingest, when configured: its own client, stopped before the
+	// store closes so its last batch is recorded and acknowledged.
+	streamRedis *redis.Client
+	stopStream  context.CancelFunc
+	streamDone  sync.WaitGroup
+	server      *http.Server
+	listener    net.Listener
+	failed      chan error
+	stopDemo    context.CancelFunc
+	demoDone    sync.WaitGroup
 	// demoHistory is closed once the demo's history is recorded.
 	demoHistory chan struct{}
 	close       sync.Once
@@ -138,6 +146,34 @@ func (m *Main) Run(ctx context.Context) error {
 	if cfg.Demo {
 		m.startDemo(ctx)
 	}
+	return m.startStream(decoder.Options())
+}
+
+// startStream starts the Redis stream ingest when a stream is configured.
+func (m *Main) startStream(opts ingest.Options) error {
+	cfg := m.Config
+	if cfg.Stream == "" {
+		return nil
+	}
+	if cfg.RedisURL == "" {
+		return errors.New("stream ingest (PULSEBOARD_STREAM) needs Redis: set PULSEBOARD_REDIS_URL")
+	}
+	o, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("parse redis url: %w", err)
+	}
+	m.streamRedis = redis.NewClient(o)
+	consumer := redisstream.New(m.streamRedis, m.store, redisstream.Config{
+		Stream: cfg.Stream, Group: cfg.StreamGroup, Ingest: opts, Now: m.Now, Logger: m.Logger,
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	m.stopStream = stop
+	m.streamDone.Add(1)
+	go func() {
+		defer m.streamDone.Done()
+		_ = consumer.Run(ctx)
+	}()
+	m.Logger.Info("stream ingest on", slog.String("stream", cfg.Stream), slog.String("group", cfg.StreamGroup))
 	return nil
 }
 
@@ -285,6 +321,13 @@ func (m *Main) Close(ctx context.Context) error {
 		if m.stopBg != nil {
 			m.stopBg()
 			m.bg.Wait()
+		}
+		if m.stopStream != nil {
+			m.stopStream()
+			m.streamDone.Wait()
+			if err := m.streamRedis.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close stream client: %w", err))
+			}
 		}
 		if m.stopDemo != nil {
 			m.stopDemo()

@@ -1,0 +1,158 @@
+package redisstream
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/redistest"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/store/redisstore"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+// TestTwoConsumersOneKilled has producers add 1,200 entries (retried
+// duplicates and invalid ones among them) while two consumers read the
+// group; one dies mid-way with entries pending. The other claims them, and
+// in the end the store holds every valid response exactly once, the
+// dead-letter stream holds every invalid entry with its reason, and nothing
+// is pending. (Versions of one id are applied in processing order, which a
+// reclaim can change; see the package comment.)
+func TestTwoConsumersOneKilled(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	ns := redistest.Namespace(t)
+	stream := ns + ":responses"
+	redistest.CleanupKeys(t, rdb, ns+"*")
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	opts := storetest.Options(t, clock)
+	st := redisstore.New(redistest.Client(t), opts, redisstore.Config{Tenant: ns})
+	defer st.Close()
+
+	// Producers: the expected final state is the latest valid version per id.
+	rng := rand.New(rand.NewPCG(3, 8))
+	latest := map[string]int{}
+	invalid := 0
+	for i := range 1200 {
+		n := rng.IntN(900)
+		id := fmt.Sprintf("ivr-%d", n)
+		score := n % 11 // a retry repeats the same answer
+		values := map[string]any{"id": id, "score": fmt.Sprint(score), "channel": "phone", "team": "billing", "tags": "ivr,after-call"}
+		switch {
+		case i%40 == 7:
+			values["score"] = "11"
+		case i%40 == 19:
+			delete(values, "channel")
+		case i%40 == 33:
+			values["colour"] = "red"
+		}
+		if i%40 == 7 || i%40 == 19 || i%40 == 33 {
+			invalid++
+		} else {
+			latest[id] = score
+		}
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: values}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	cfg := Config{Stream: stream, Group: "pulseboard", Batch: 100, Block: 50 * time.Millisecond,
+		ClaimIdle: 300 * time.Millisecond, ClaimEvery: 100 * time.Millisecond, Now: clock.Now}
+	killed := cfg
+	killed.Consumer, killed.crashAfterRead = "node-a", 3
+	survivor := cfg
+	survivor.Consumer = "node-b"
+
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	var crashErr error
+	go func() { defer wg.Done(); crashErr = New(rdb, st, killed).Run(runCtx) }()
+	go func() { defer wg.Done(); _ = New(rdb, st, survivor).Run(runCtx) }()
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		pending, err := rdb.XPending(ctx, stream, "pulseboard").Result()
+		groups, gerr := rdb.XInfoGroups(ctx, stream).Result()
+		if err == nil && gerr == nil && len(groups) == 1 && pending.Count == 0 && groups[0].Lag == 0 && groups[0].EntriesRead == 1200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream was not fully processed: pending %+v, groups %+v (%v %v)", pending, groups, err, gerr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	if crashErr != errCrashed {
+		t.Fatalf("consumer a did not crash as planned: %v", crashErr)
+	}
+
+	// The store holds every valid response once, in its latest version.
+	var want nps.Distribution
+	for _, s := range latest {
+		want[s]++
+	}
+	groups, err := st.Query(ctx, store.Query{Span: opts.Calendar.Span(window.Rolling1h, clock.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if groups[0].Counts != want {
+		t.Fatalf("store holds %v, want %v (%d distinct valid responses)", groups[0].Counts, want, len(latest))
+	}
+	// Every invalid entry is dead-lettered with its reason.
+	dead, err := rdb.XRange(ctx, stream+":dead", "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != invalid {
+		t.Fatalf("dead-letter stream has %d entries, want %d", len(dead), invalid)
+	}
+	reasons := map[string]int{}
+	for _, d := range dead {
+		r := d.Values["error"].(string)
+		switch {
+		case strings.Contains(r, "score: must be an integer from 0 to 10"):
+			reasons["score"]++
+		case strings.Contains(r, "channel: is required"):
+			reasons["channel"]++
+		case strings.Contains(r, "colour: unknown field"):
+			reasons["unknown"]++
+		default:
+			t.Errorf("unexpected reason %q", r)
+		}
+		if d.Values["source_id"] == "" || d.Values["field_id"] == nil {
+			t.Errorf("dead letter lacks its source: %v", d.Values)
+		}
+	}
+	if reasons["score"] != 30 || reasons["channel"] != 30 || reasons["unknown"] != 30 {
+		t.Errorf("reasons %v", reasons)
+	}
+}
+
+// TestStopFinishesBatch: a consumer stopped while reading leaves nothing
+// pending.
+func TestItemOfTags(t *testing.T) {
+	it, problems := itemOf(map[string]any{"tags": `["vip", "after-call"]`, "id": "x"})
+	if len(problems) != 0 || len(it.Tags) != 2 || it.Tags[1] != "after-call" {
+		t.Errorf("JSON tags: %v %v", it.Tags, problems)
+	}
+	it, problems = itemOf(map[string]any{"tags": "vip, after-call"})
+	if len(problems) != 0 || len(it.Tags) != 2 || it.Tags[1] != "after-call" {
+		t.Errorf("comma tags: %v %v", it.Tags, problems)
+	}
+	if _, problems = itemOf(map[string]any{"tags": "[broken"}); len(problems) != 1 {
+		t.Errorf("broken JSON tags accepted")
+	}
+}

@@ -3,8 +3,10 @@
 # started by the tests themselves).
 GO       ?= go
 BIN      ?= bin/pulseboard
-# The token the README's curl examples use with `make run`.
+# The ingest token and webhook secret the README's examples use with
+# `make run`. Set your own for anything but a demo.
 DEMO_TOKEN ?= demo-ingest-token
+DEMO_WEBHOOK_SECRET ?= demo-webhook-secret
 
 .PHONY: run build test bench bench-store screenshots generate check-generated lint fuzz clean
 
@@ -12,7 +14,10 @@ DEMO_TOKEN ?= demo-ingest-token
 BENCH_REDIS_PORT ?= 16379
 
 run:
-	PULSEBOARD_INGEST_TOKENS=$${PULSEBOARD_INGEST_TOKENS:-$(DEMO_TOKEN)} $(GO) run ./cmd/pulseboard --demo
+	PULSEBOARD_INGEST_TOKENS=$${PULSEBOARD_INGEST_TOKENS:-$(DEMO_TOKEN)} \
+	PULSEBOARD_WEBHOOK_SECRET=$${PULSEBOARD_WEBHOOK_SECRET:-$(DEMO_WEBHOOK_SECRET)} \
+	PULSEBOARD_WEBHOOKS=$${PULSEBOARD_WEBHOOKS:-config/webhooks.example.yaml} \
+	$(GO) run ./cmd/pulseboard --demo
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/pulseboard

@@ -27,6 +27,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
+	"github.com/pulseboard/pulseboard/internal/webhook"
 	"github.com/pulseboard/pulseboard/internal/window"
 	"github.com/pulseboard/pulseboard/views"
 )
@@ -107,6 +108,10 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxBytes: cfg.MaxBodyBytes, MaxItems: cfg.MaxBatch,
 		MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe,
 	})
+	hooks, err := webhook.Open(cfg.WebhookSecret, cfg.WebhooksFile, ingest.Options{MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe})
+	if err != nil {
+		return err
+	}
 	handler := httpapi.New(httpapi.Deps{
 		Recorder:     m.store,
 		Querier:      m.store,
@@ -114,6 +119,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Decoder:      decoder,
 		Live:         m.live,
 		IngestTokens: auth.NewTokens(tokens...),
+		Webhooks:     hooks,
 		Calendar:     cal,
 		Rollups:      cfg.Rollups,
 		MinSample:    int64(cfg.MinSample),

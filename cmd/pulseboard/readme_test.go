@@ -32,17 +32,17 @@ func readmeCommands(t *testing.T) []readmeCommand {
 	inBlock := false
 	for _, line := range strings.Split(string(raw), "\n") {
 		switch {
-		case strings.HasPrefix(line, "```sh"):
+		case strings.HasPrefix(strings.TrimSpace(line), "```sh"):
 			inBlock = true
-		case strings.HasPrefix(line, "```"):
+		case strings.HasPrefix(strings.TrimSpace(line), "```"):
 			inBlock, cur = false, nil
 		case !inBlock:
-		case expectLine.MatchString(line):
-			m := expectLine.FindStringSubmatch(line)
+		case expectLine.MatchString(strings.TrimSpace(line)):
+			m := expectLine.FindStringSubmatch(strings.TrimSpace(line))
 			out = append(out, readmeCommand{shell: strings.Join(cur, "\n"), status: m[1], body: m[2]})
 			cur = nil
-		case strings.HasPrefix(line, "curl") || strings.HasPrefix(line, "printf") || len(cur) > 0:
-			cur = append(cur, line)
+		case strings.HasPrefix(strings.TrimSpace(line), "curl") || strings.HasPrefix(strings.TrimSpace(line), "printf") || len(cur) > 0:
+			cur = append(cur, strings.TrimSpace(line))
 		}
 	}
 	return out
@@ -57,15 +57,20 @@ func TestReadmeCurls(t *testing.T) {
 	}
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
-	m := start(t, clock, "--ingest-tokens", "demo-ingest-token")
+	// The settings `make run` gives.
+	m := start(t, clock, "--ingest-tokens", "demo-ingest-token",
+		"--webhook-secret", "demo-webhook-secret", "--webhooks", "../../config/webhooks.example.yaml")
+	dir := t.TempDir() // commands that write files write them here
 	cmds := readmeCommands(t)
-	if len(cmds) < 8 {
+	if len(cmds) < 14 {
 		t.Fatalf("found only %d README commands with an expected status", len(cmds))
 	}
 	for _, c := range cmds {
 		shell := strings.ReplaceAll(c.shell, "http://localhost:8080", "http://"+m.Addr())
 		shell += ` -w '\n%{http_code}'`
-		out, err := exec.Command("bash", "-c", "set -o pipefail; "+shell).Output()
+		cmd := exec.Command("bash", "-c", "set -o pipefail; "+shell)
+		cmd.Dir = dir
+		out, err := cmd.Output()
 		if err != nil {
 			t.Errorf("README command failed: %v\n%s", err, c.shell)
 			continue

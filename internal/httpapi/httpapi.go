@@ -14,6 +14,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/webhook"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -45,6 +46,8 @@ type Deps struct {
 	Decoder      Decoder
 	Live         Boards
 	IngestTokens *auth.Tokens
+	// Webhooks are the survey-tool adapters; nil turns webhooks off.
+	Webhooks     *webhook.Hooks
 	Calendar     window.Calendar
 	Rollups      []store.Rollup
 	MinSample    int64

@@ -27,4 +27,7 @@ func (a *API) routes(e *echo.Echo) {
 	v1.GET("/nps", a.getNPS)
 	v1.GET("/boards", a.listBoards)
 	v1.GET("/boards/:name", a.getBoard)
+	v1.POST("/webhooks/delighted", a.postDelighted)
+	v1.POST("/webhooks/asknicely", a.postAskNicely)
+	v1.POST("/webhooks/generic/:name", a.postGeneric)
 }

@@ -1,0 +1,243 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/store"
+)
+
+// path locates a value in a JSON document: object keys and array indexes.
+type path []string
+
+func (p path) String() string { return strings.Join(p, ".") }
+
+// parsePath reads "a.b.0.c", with an optional leading "$." (or a lone "$"
+// for the document itself, which no field can use).
+func parsePath(s string) (path, error) {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "$"), ".")
+	if s == "" {
+		return nil, fmt.Errorf("empty path")
+	}
+	p := path(strings.Split(s, "."))
+	for _, seg := range p {
+		if seg == "" {
+			return nil, fmt.Errorf("path %q has an empty part", s)
+		}
+	}
+	return p, nil
+}
+
+// lookup returns the value at p and whether it is there and not null.
+func lookup(doc any, p path) (any, bool) {
+	cur := doc
+	for _, seg := range p {
+		switch v := cur.(type) {
+		case map[string]any:
+			next, ok := v[seg]
+			if !ok {
+				return nil, false
+			}
+			cur = next
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(v) || strconv.Itoa(i) != seg {
+				return nil, false
+			}
+			cur = v[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, cur != nil
+}
+
+// source is where one response field comes from: the first of paths present
+// in the payload, else the constant, if any.
+type source struct {
+	paths    []path
+	constant *string
+	// constName names the constant in details: the setting it came from.
+	constName string
+}
+
+func from(p ...string) source { return source{paths: []path{p}} }
+
+// mapping says where every field of a response comes from in one tool's
+// payload.
+type mapping struct {
+	tool     string // for messages
+	idPrefix string
+	id       source
+	score    source
+	channel  source
+	segment  source
+	team     source
+	agent    source
+	comment  source
+	tags     source
+	at       source
+}
+
+// response maps a payload and validates the result with the API's rules.
+// Details name the tool's fields, e.g. event_data.score, not score.
+func (m *mapping) response(doc map[string]any, now time.Time, opts ingest.Options) (store.Response, error) {
+	b := builder{names: make(map[string]string), failed: make(map[string]bool)}
+	it := ingest.Item{
+		ID:      b.text(ingest.FieldID, m.id, doc, false),
+		Score:   b.text(ingest.FieldScore, m.score, doc, false),
+		Channel: b.text(ingest.FieldChannel, m.channel, doc, true),
+		Segment: b.text(ingest.FieldSegment, m.segment, doc, true),
+		Team:    b.text(ingest.FieldTeam, m.team, doc, true),
+		Agent:   b.text(ingest.FieldAgent, m.agent, doc, true),
+		Comment: b.text(ingest.FieldComment, m.comment, doc, false),
+		Tags:    b.list(ingest.FieldTags, m.tags, doc),
+		At:      b.time(ingest.FieldAt, m.at, doc),
+	}
+	if it.ID != nil && *it.ID != "" {
+		// An empty id stays empty, for Validate to refuse: with the prefix
+		// it would pass, and every such payload would be one response.
+		it.ID = new(m.idPrefix + *it.ID)
+	}
+	r, details := ingest.Validate(0, it, now, opts)
+	for _, d := range details {
+		if b.failed[d.Field] {
+			continue // already reported, with a better reason
+		}
+		if name, ok := b.names[d.Field]; ok {
+			d.Field = name
+		}
+		b.details = append(b.details, d)
+	}
+	if len(b.details) > 0 {
+		return store.Response{}, &fault.Error{
+			Code:    fault.Invalid,
+			Message: fmt.Sprintf("the %s payload does not make a valid response; nothing was recorded", m.tool),
+			Details: b.details,
+		}
+	}
+	return r, nil
+}
+
+// builder reads the fields of one payload, remembering which tool field
+// each came from and the values it could not read.
+type builder struct {
+	names   map[string]string // ingest field → the tool's field name
+	failed  map[string]bool   // ingest fields already reported
+	details []fault.Detail
+}
+
+func (b *builder) fail(field string, p path, reason string) {
+	b.failed[field] = true
+	b.details = append(b.details, fault.Detail{Field: p.String(), Reason: reason})
+}
+
+// find returns the first value present and its path; for a field whose
+// absence is fine, an empty string counts as absent. Without one, it falls
+// back to the constant and names the field after it (or after the first
+// path, so "is required" points at where the value was expected).
+func (b *builder) find(field string, src source, doc any, emptyIsAbsent bool) (any, path, bool) {
+	for _, p := range src.paths {
+		v, ok := lookup(doc, p)
+		if !ok || emptyIsAbsent && v == "" {
+			continue
+		}
+		b.names[field] = p.String()
+		return v, p, true
+	}
+	if src.constant != nil {
+		b.names[field] = src.constName
+		return *src.constant, path{src.constName}, true
+	}
+	if len(src.paths) > 0 {
+		b.names[field] = src.paths[0].String()
+	}
+	return nil, nil, false
+}
+
+// text reads a string or a number (as its literal text).
+func (b *builder) text(field string, src source, doc any, emptyIsAbsent bool) *string {
+	v, p, ok := b.find(field, src, doc, emptyIsAbsent)
+	if !ok {
+		return nil
+	}
+	switch v := v.(type) {
+	case string:
+		return &v
+	case json.Number:
+		return new(v.String())
+	}
+	b.fail(field, p, "must be a string or a number")
+	return nil
+}
+
+// list reads a list of strings, or one string as a list of one.
+func (b *builder) list(field string, src source, doc any) []string {
+	v, p, ok := b.find(field, src, doc, false)
+	if !ok {
+		return nil
+	}
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				b.fail(field, p, "must be a list of strings")
+				return nil
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	b.fail(field, p, "must be a list of strings")
+	return nil
+}
+
+// time reads Unix seconds (a number or a string of digits, as Delighted and
+// AskNicely send) into RFC 3339; any other string passes as is, for
+// ingest.Validate to parse as RFC 3339.
+func (b *builder) time(field string, src source, doc any) *string {
+	v, p, ok := b.find(field, src, doc, false)
+	if !ok {
+		return nil
+	}
+	var digits string
+	switch v := v.(type) {
+	case json.Number:
+		digits = v.String()
+	case string:
+		if !isDigits(v) {
+			return &v
+		}
+		digits = v
+	default:
+		b.fail(field, p, "must be Unix seconds or an RFC 3339 time")
+		return nil
+	}
+	sec, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || !isDigits(digits) || sec > 1e11 {
+		b.fail(field, p, "must be Unix seconds or an RFC 3339 time")
+		return nil
+	}
+	return new(time.Unix(sec, 0).UTC().Format(time.RFC3339))
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

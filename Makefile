@@ -8,7 +8,7 @@ BIN      ?= bin/pulseboard
 DEMO_TOKEN ?= demo-ingest-token
 DEMO_WEBHOOK_SECRET ?= demo-webhook-secret
 
-.PHONY: run build test bench bench-store screenshots generate check-generated lint fuzz clean
+.PHONY: run build test bench bench-store loadtest screenshots generate check-generated lint fuzz clean
 
 # Port of the private redis-server bench-store starts (and stops).
 BENCH_REDIS_PORT ?= 16379
@@ -39,6 +39,22 @@ bench-store:
 	@redis-benchmark -p $(BENCH_REDIS_PORT) -P 16 -t incr -n 2000000 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second'
 	-TEST_REDIS_URL=redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 $(GO) test -run '^$$' -bench . -benchtime 20x -p 1 ./internal/store/... | grep -E '^(Benchmark|ok|FAIL)'
 	@redis-benchmark -p $(BENCH_REDIS_PORT) -P 16 -t incr -n 2000000 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second'
+	@redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true
+
+# A bounded load test (under two minutes, loopback only): batch ingest into a
+# private Redis against its redis-benchmark yardstick, then 2,000 screens on
+# 20 boards at 200 responses/s. Prints each table.
+loadtest:
+	$(GO) build -o bin/pulseboard ./cmd/pulseboard
+	$(GO) build -o bin/pulseload ./cmd/pulseload
+	@redis-server --port $(BENCH_REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --logfile /tmp/pulseboard-load-redis.log
+	@sleep 0.5
+	@echo "== yardstick: redis-benchmark -P 16 -t incr"
+	@redis-benchmark -p $(BENCH_REDIS_PORT) -P 16 -t incr -n 2000000 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second'
+	@echo "== (a) batch ingest into Redis: NDJSON batches of 1000, 4 in flight, no screens"
+	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients 0 -rate 100000 -batch 1000 -concurrency 4 -duration 20s -settle 1s
+	@echo "== (b, c, d) 2000 screens on 20 boards, 200 responses/s"
+	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients 2000 -boards 20 -rate 200 -duration 30s -settle 5s
 	@redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true
 
 # Photographs every shipped board at 1920x1080 and 3840x2160 from the real

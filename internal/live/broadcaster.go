@@ -77,9 +77,19 @@ func New(src Source, comp board.Computer, boards []board.Board, opts Options) *B
 		allowed[i] = strings.ToLower(o)
 	}
 	b.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// Screens send only tiny commands; a small read buffer is held by
+		// every idle connection, so it is worth keeping small.
+		ReadBufferSize: 512,
+		// Write buffers come from a pool and are held only during a write,
+		// not by idle connections.
 		WriteBufferSize: 4096,
-		CheckOrigin:     func(r *http.Request) bool { return originAllowed(r, allowed) },
+		WriteBufferPool: &sync.Pool{},
+		// permessage-deflate without context takeover: a prepared message
+		// is compressed once for all screens that negotiated it, so board
+		// updates (JSON with tile markup) shrink several times at no cost
+		// per screen.
+		EnableCompression: true,
+		CheckOrigin:       func(r *http.Request) bool { return originAllowed(r, allowed) },
 	}
 	b.setBoards(boards)
 	return b

@@ -1,0 +1,284 @@
+// Command pulseload measures Pulseboard under load, on loopback only and
+// bounded in count and time: it posts responses at a set rate, holds many
+// board screens open over WebSockets, and measures how long after an
+// answer's acknowledgement each screen shows it. With -server-bin it starts
+// the server itself and also reports the server's memory per connection and
+// CPU per broadcast tick, read from /proc.
+//
+// Example (what `make loadtest` runs):
+//
+//	pulseload -server-bin bin/pulseboard -clients 2000 -boards 20 -rate 200 -duration 30s
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Bounds that keep a run from harming the machine it runs on.
+const (
+	maxClients  = 20_000
+	maxDuration = 15 * time.Minute
+	maxRate     = 200_000
+)
+
+type options struct {
+	serverBin   string
+	server      string
+	redisURL    string
+	token       string
+	clients     int
+	boards      int
+	connectRate int
+	rate        float64
+	batch       int
+	concurrency int
+	duration    time.Duration
+	settle      time.Duration
+	interval    string
+	spread      time.Duration
+	tenant      string
+	total       int64
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("pulseload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.serverBin, "server-bin", "", "start this pulseboard binary on a free loopback port (and measure its memory and CPU)")
+	fs.StringVar(&o.server, "server", "", "or use a running server at this loopback URL, started with -boards <file> (see -write-boards)")
+	fs.StringVar(&o.redisURL, "redis-url", "", "with -server-bin: run the server on this Redis (default: memory engine)")
+	fs.StringVar(&o.token, "token", "pulseload-ingest-token", "ingest token (with -server-bin the server is given this one)")
+	fs.IntVar(&o.clients, "clients", 1000, "WebSocket screens to hold open")
+	fs.IntVar(&o.boards, "boards", 20, "boards the screens spread over")
+	fs.IntVar(&o.connectRate, "connect-rate", 2000, "screens opened per second")
+	fs.Float64Var(&o.rate, "rate", 200, "responses per second to post")
+	fs.IntVar(&o.batch, "batch", 10, "responses per request (NDJSON)")
+	fs.IntVar(&o.concurrency, "concurrency", 4, "requests in flight")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long to post responses")
+	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle time after connecting, before measuring memory")
+	fs.StringVar(&o.interval, "broadcast-interval", "250ms", "with -server-bin: the server's broadcast interval")
+	fs.DurationVar(&o.spread, "spread", 0, "date answers randomly up to this far back (e.g. 720h), to fill history")
+	fs.StringVar(&o.tenant, "tenant", "", "with -server-bin and -redis-url: the key namespace (default: a new one per run; reuse one to measure warm-up over data loaded before)")
+	fs.Int64Var(&o.total, "total", 0, "stop after this many responses (0: run for -duration)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := o.check(); err != nil {
+		fmt.Fprintln(stderr, "pulseload:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := measure(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "pulseload:", err)
+		return 1
+	}
+	return 0
+}
+
+func (o options) check() error {
+	switch {
+	case (o.serverBin == "") == (o.server == ""):
+		return fmt.Errorf("give exactly one of -server-bin or -server")
+	case o.clients < 0 || o.clients > maxClients:
+		return fmt.Errorf("-clients must be 0 to %d", maxClients)
+	case o.duration <= 0 || o.duration > maxDuration:
+		return fmt.Errorf("-duration must be above 0 and at most %s", maxDuration)
+	case o.rate < 0 || o.rate > maxRate:
+		return fmt.Errorf("-rate must be 0 to %d", maxRate)
+	case o.batch < 1 || o.batch > 10_000 || o.concurrency < 1 || o.boards < 1:
+		return fmt.Errorf("-batch must be 1 to 10000; -concurrency and -boards at least 1")
+	}
+	if o.server != "" {
+		u, err := url.Parse(o.server)
+		if err != nil || !(strings.HasPrefix(u.Host, "127.0.0.1") || strings.HasPrefix(u.Host, "localhost") || strings.HasPrefix(u.Host, "[::1]")) {
+			return fmt.Errorf("-server must be a loopback URL: load tests never leave this machine")
+		}
+	}
+	return nil
+}
+
+// boardsYAML defines the boards screens follow: each has the count tile the
+// latency is measured on, a headline and a breakdown.
+func boardsYAML(n int) string {
+	var b strings.Builder
+	b.WriteString("boards:\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "- name: load-%02d\n  tiles:\n", i)
+		b.WriteString("  - {id: nps, view: headline, window: 1h}\n")
+		b.WriteString("  - {id: responses, view: count, window: today}\n")
+		b.WriteString("  - {id: channels, view: breakdown, by: channel, window: 1h}\n")
+	}
+	return b.String()
+}
+
+func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	base := o.server
+	r := report{o: o}
+	var srv *server
+	boards := make([]string, o.boards)
+	for i := range boards {
+		boards[i] = fmt.Sprintf("load-%02d", i+1)
+	}
+	if o.serverBin != "" {
+		dir, err := os.MkdirTemp("", "pulseload-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		file := filepath.Join(dir, "boards.yaml")
+		if err := os.WriteFile(file, []byte(boardsYAML(o.boards)), 0o644); err != nil {
+			return err
+		}
+		args := []string{"--boards", file, "--ingest-tokens", o.token, "--broadcast-interval", o.interval}
+		if o.redisURL != "" {
+			tenant := o.tenant
+			if tenant == "" {
+				tenant = fmt.Sprintf("load%d", time.Now().Unix())
+			}
+			args = append(args, "--redis-url", o.redisURL, "--tenant", tenant)
+		}
+		spawned := time.Now()
+		if srv, err = spawn(o.serverBin, args, nil); err != nil {
+			return err
+		}
+		// Warm-up: from start until a board is served, which needs the
+		// aggregator's replica of everything already in the store.
+		if err := waitBoard("http://"+srv.addr, boards[0]); err != nil {
+			return err
+		}
+		r.warmup = time.Since(spawned)
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		defer srv.stop(stopCtx)
+		base = "http://" + srv.addr
+	}
+	if err := waitReady(base); err != nil {
+		return err
+	}
+	wsBase := "ws" + strings.TrimPrefix(base, "http")
+	if srv != nil {
+		time.Sleep(time.Second)
+		r.rssBefore, r.fdsBefore = srv.rss(), srv.fds()
+	}
+
+	acks := &ackLog{}
+	c := &crowd{acks: acks}
+	began := time.Now()
+	c.connect(ctx, wsBase, boards, o.clients, o.connectRate)
+	r.connectTook = time.Since(began)
+	progress(stderr, "connected %d screens in %s (%d failed); settling %s", c.open.Load(), r.connectTook.Round(time.Millisecond), c.failed.Load(), o.settle)
+	time.Sleep(o.settle)
+	if srv != nil {
+		r.rssIdle = srv.rss()
+	}
+	r.open = c.open.Load()
+
+	l := &loader{base: base, token: o.token, rate: o.rate, total: o.total, batch: o.batch, concurrency: o.concurrency,
+		run: fmt.Sprint(time.Now().UnixNano()), spread: o.spread, acks: acks, client: &http.Client{Timeout: 30 * time.Second,
+			Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2}}}
+	var cpu0 time.Duration
+	if srv != nil {
+		cpu0 = srv.cpu()
+	}
+	msgs0 := c.messages.Load()
+	c.measure.Store(true)
+	lctx, cancel := context.WithTimeout(ctx, o.duration)
+	done := make(chan struct{})
+	go func() { l.drive(lctx); close(done) }()
+	tick := time.NewTicker(5 * time.Second)
+loop:
+	for {
+		select {
+		case <-done:
+			break loop
+		case <-tick.C:
+			progress(stderr, "%s: %d responses acknowledged, %d screens open, p99 screen delay %s",
+				time.Since(began).Round(time.Second), acks.acked(), c.open.Load(), c.latency.quantile(0.99))
+		}
+	}
+	tick.Stop()
+	cancel()
+	time.Sleep(time.Second) // the last answers reach the screens
+	c.measure.Store(false)
+	r.ingestTook = o.duration
+	if srv != nil {
+		r.cpu = srv.cpu() - cpu0
+	}
+	r.messages = c.messages.Load() - msgs0
+	r.loader, r.crowd = l, c
+	if srv != nil {
+		r.rssLoaded = srv.rss()
+	}
+	c.closeAll()
+	if srv != nil {
+		time.Sleep(3 * time.Second)
+		r.rssAfter, r.fdsAfter = srv.rss(), srv.fds()
+	}
+	r.print(stdout)
+	return nil
+}
+
+func progress(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "pulseload: "+format+"\n", args...)
+}
+
+type report struct {
+	o                                       options
+	warmup                                  time.Duration
+	rssBefore, rssIdle, rssLoaded, rssAfter int64
+	fdsBefore, fdsAfter                     int
+	open                                    int64
+	connectTook, ingestTook                 time.Duration
+	cpu                                     time.Duration
+	messages                                int64
+	loader                                  *loader
+	crowd                                   *crowd
+}
+
+func (r report) print(w io.Writer) {
+	l, c := r.loader, r.crowd
+	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(t, "measure\tvalue\n")
+	if r.warmup > 0 {
+		fmt.Fprintf(t, "server start to first board served\t%s\n", r.warmup.Round(time.Millisecond))
+	}
+	fmt.Fprintf(t, "screens open / failed / dropped\t%d / %d / %d\n", r.open, c.failed.Load(), c.dropped.Load())
+	fmt.Fprintf(t, "responses acknowledged\t%d in %s (%.0f/s; target %.0f/s)\n", l.sent.Load(), r.ingestTook, float64(l.sent.Load())/r.ingestTook.Seconds(), r.o.rate)
+	fmt.Fprintf(t, "ingest errors\t%d\n", l.errors.Load())
+	fmt.Fprintf(t, "request round trip p50 / p99\t%s / %s\n", l.latency.quantile(0.5), l.latency.quantile(0.99))
+	fmt.Fprintf(t, "ack → screen p50 / p95 / p99 / max\t%s / %s / %s / %s (%d samples)\n",
+		c.latency.quantile(0.5), c.latency.quantile(0.95), c.latency.quantile(0.99), c.latency.max, c.latency.count())
+	fmt.Fprintf(t, "messages to screens\t%d (%.0f/s), %.1f MB\n", r.messages, float64(r.messages)/r.ingestTook.Seconds(), float64(c.bytes.Load())/1e6)
+	if r.rssBefore > 0 {
+		per := float64(r.rssIdle-r.rssBefore) / float64(max(r.open, 1))
+		fmt.Fprintf(t, "server RSS before / idle screens / loaded / after\t%.1f / %.1f / %.1f / %.1f MB\n",
+			mb(r.rssBefore), mb(r.rssIdle), mb(r.rssLoaded), mb(r.rssAfter))
+		if r.open > 0 {
+			fmt.Fprintf(t, "RSS per idle screen\t%.1f KiB\n", per/1024)
+		}
+		fmt.Fprintf(t, "server CPU while posting\t%s (%.0f%% of one core)\n", r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.ingestTook.Seconds())
+		if ticks := float64(r.messages) / float64(max(r.open, 1)); ticks > 0 {
+			fmt.Fprintf(t, "server CPU per broadcast tick\t%.1f ms (%.0f ticks reached each screen)\n", r.cpu.Seconds()*1000/ticks, ticks)
+		}
+		fmt.Fprintf(t, "server fds before / after\t%d / %d\n", r.fdsBefore, r.fdsAfter)
+	}
+	t.Flush()
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }

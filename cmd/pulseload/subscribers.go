@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// crowd is a set of screens; each follows one board and measures how long
+// after an answer's acknowledgement its count reaches the screen.
+type crowd struct {
+	acks     *ackLog
+	latency  latencies
+	messages atomic.Int64
+	bytes    atomic.Int64
+	dropped  atomic.Int64 // closed by the server or failed while open
+	failed   atomic.Int64 // could not connect
+	open     atomic.Int64
+	conns    []*websocket.Conn
+	mu       sync.Mutex
+	measure  atomic.Bool // latencies count only while ingest runs
+	wg       sync.WaitGroup
+}
+
+var countKey = []byte(`"id":"responses"`)
+var respKey = []byte(`"responses":`)
+
+// countOf finds the count tile's total in a message without decoding the
+// whole envelope: cheap enough for ten thousand screens on the same cores.
+func countOf(msg []byte) (int64, bool) {
+	i := bytes.Index(msg, countKey)
+	if i < 0 {
+		return 0, false
+	}
+	j := bytes.Index(msg[i:], respKey)
+	if j < 0 {
+		return 0, false
+	}
+	k := i + j + len(respKey)
+	end := k
+	for end < len(msg) && msg[end] >= '0' && msg[end] <= '9' {
+		end++
+	}
+	n, err := strconv.ParseInt(string(msg[k:end]), 10, 64)
+	return n, err == nil
+}
+
+// connect opens n screens spread over boards, at most perSecond a second.
+func (c *crowd) connect(ctx context.Context, wsBase string, boards []string, n int, perSecond int) {
+	// Like a browser, screens offer permessage-deflate.
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024, EnableCompression: true}
+	tick := time.NewTicker(time.Second / time.Duration(max(perSecond, 1)))
+	defer tick.Stop()
+	for i := range n {
+		if ctx.Err() != nil {
+			return
+		}
+		<-tick.C
+		url := fmt.Sprintf("%s/boards/%s/live", wsBase, boards[i%len(boards)])
+		conn, _, err := dialer.DialContext(ctx, url, nil)
+		if err != nil {
+			c.failed.Add(1)
+			continue
+		}
+		c.mu.Lock()
+		c.conns = append(c.conns, conn)
+		c.mu.Unlock()
+		c.open.Add(1)
+		c.wg.Add(1)
+		go c.follow(conn)
+	}
+}
+
+func (c *crowd) follow(conn *websocket.Conn) {
+	defer c.wg.Done()
+	defer c.open.Add(-1)
+	base := int64(-1) // the count in the first snapshot: answers from before the run
+	last := int64(0)
+	for {
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) && !isClosedByUs(err) {
+				c.dropped.Add(1)
+			}
+			return
+		}
+		now := time.Now()
+		c.messages.Add(1)
+		c.bytes.Add(int64(len(msg)))
+		n, ok := countOf(msg)
+		if !ok {
+			continue
+		}
+		if base < 0 {
+			base, last = n, n
+			continue
+		}
+		if n <= last {
+			continue
+		}
+		last = n
+		if !c.measure.Load() {
+			continue
+		}
+		if at, ok := c.acks.when(n - base); ok {
+			c.latency.add(now.Sub(at))
+		}
+	}
+}
+
+func isClosedByUs(err error) bool {
+	return bytes.Contains([]byte(err.Error()), []byte("use of closed network connection"))
+}
+
+// closeAll disconnects every screen and waits for their readers.
+func (c *crowd) closeAll() {
+	c.mu.Lock()
+	for _, conn := range c.conns {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		_ = conn.Close()
+	}
+	c.conns = nil
+	c.mu.Unlock()
+	c.wg.Wait()
+}

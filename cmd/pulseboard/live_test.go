@@ -389,3 +389,34 @@ func TestClientMessages(t *testing.T) {
 		return
 	}
 }
+
+// TestMetrics: /metrics shows what happened: ingest by status and result,
+// screens per board, the runtime.
+func TestMetrics(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock)
+	c := client{t: t, base: "http://" + m.Addr()}
+	s := dial(t, m.Addr(), "floor")
+	if _, err := s.next(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	postOne(t, c, "m1", 9, "billing")
+	postOne(t, c, "m1", 9, "billing")
+	c.post(`{"id":"bad","score":11,"channel":"sms"}`, "application/json")
+	r := c.get("/metrics")
+	for _, want := range []string{
+		`pulseboard_responses_total{result="accepted"} 1`,
+		`pulseboard_responses_total{result="duplicate"} 1`,
+		`pulseboard_ingest_requests_total{code="202"} 2`,
+		`pulseboard_ingest_requests_total{code="422"} 1`,
+		`pulseboard_ws_clients{board="floor"} 1`,
+		`pulseboard_aggregator_stale 0`,
+		`go_goroutines `,
+		`process_open_fds `,
+	} {
+		if !strings.Contains(r.raw, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

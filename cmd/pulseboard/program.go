@@ -24,6 +24,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/ingest"
 	"github.com/pulseboard/pulseboard/internal/ingest/redisstream"
 	"github.com/pulseboard/pulseboard/internal/live"
+	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
@@ -54,11 +55,12 @@ type Main struct {
 	// Now is the clock of every component; tests inject one.
 	Now func() time.Time
 
-	store  store.Store
-	agg    *aggregate.Aggregator
-	live   *live.Broadcaster
-	stopBg context.CancelFunc
-	bg     sync.WaitGroup
+	store   store.Store
+	metrics *metrics.Metrics
+	agg     *aggregate.Aggregator
+	live    *live.Broadcaster
+	stopBg  context.CancelFunc
+	bg      sync.WaitGroup
 	// The stream ingest, when configured: its own client, stopped before the
 	// store closes so its last batch is recorded and acknowledged.
 	streamRedis *redis.Client
@@ -101,6 +103,7 @@ func (m *Main) Run(ctx context.Context) error {
 		tokens = []string{tok}
 		m.Logger.Warn("no ingest token configured; made one for this run (set PULSEBOARD_INGEST_TOKENS to keep one)", slog.String("token", tok))
 	}
+	m.metrics = metrics.New()
 	if err := m.startLive(opts, cal); err != nil {
 		return err
 	}
@@ -120,6 +123,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Live:         m.live,
 		IngestTokens: auth.NewTokens(tokens...),
 		Webhooks:     hooks,
+		Metrics:      m.metrics,
 		Calendar:     cal,
 		Rollups:      cfg.Rollups,
 		MinSample:    int64(cfg.MinSample),
@@ -204,6 +208,14 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	m.live = live.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample)}, boards, live.Options{
 		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,
 		RenderTile: views.TileHTML,
+		Observer:   m.metrics,
+	})
+	m.metrics.Screens(m.live.Clients)
+	m.metrics.GaugeFunc("pulseboard_aggregator_stale", "1 while the node cannot read its store and boards show their last numbers.", func() float64 {
+		if m.agg.Status().Stale {
+			return 1
+		}
+		return 0
 	})
 	m.goBackground(func() { m.agg.Run(ctx) })
 	m.goBackground(func() { m.live.Run(ctx) })

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/webhook"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -46,6 +47,8 @@ type Deps struct {
 	Decoder      Decoder
 	Live         Boards
 	IngestTokens *auth.Tokens
+	// Metrics records ingest; nil records nothing.
+	Metrics *metrics.Metrics
 	// Webhooks are the survey-tool adapters; nil turns webhooks off.
 	Webhooks     *webhook.Hooks
 	Calendar     window.Calendar

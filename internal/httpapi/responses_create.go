@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/internal/store"
 )
 
 // recordResult is the 202 body.
@@ -19,8 +21,10 @@ type recordResult struct {
 // createResponses ingests one response, an array or NDJSON. The batch is
 // validated whole before anything is stored, and acknowledged only after the
 // store said it is recorded.
-func (a *API) createResponses(c echo.Context) error {
+func (a *API) createResponses(c echo.Context) (err error) {
 	req := c.Request()
+	var res store.RecordResult
+	defer a.observeIngest(time.Now(), &res, &err)
 	if !a.IngestTokens.Valid(auth.Bearer(req)) {
 		return fault.New(fault.Unauthorized, "a valid ingest token is required: send Authorization: Bearer <token>")
 	}
@@ -29,9 +33,21 @@ func (a *API) createResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.Recorder.Record(req.Context(), batch)
+	res, err = a.Recorder.Record(req.Context(), batch)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, recordResult{Accepted: res.Accepted, Updated: res.Updated, Duplicates: res.Duplicates})
+}
+
+// observeIngest records an ingest request's outcome in the metrics.
+func (a *API) observeIngest(began time.Time, res *store.RecordResult, err *error) {
+	if a.Metrics == nil {
+		return
+	}
+	status := http.StatusAccepted
+	if *err != nil {
+		status = statusOf(fault.CodeOf(*err))
+	}
+	a.Metrics.Ingest(status, time.Since(began), res.Accepted, res.Updated, res.Duplicates)
 }

@@ -18,6 +18,9 @@ func (a *API) routes(e *echo.Echo) {
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(static.FS))))
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
+	if a.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(a.Metrics.Handler()))
+	}
 
 	e.GET("/boards/:name", a.getBoardPage)
 	e.GET("/boards/:name/live", a.boardLive)

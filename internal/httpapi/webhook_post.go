@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -30,7 +31,9 @@ func (a *API) postGeneric(c echo.Context) error   { return a.postWebhook(c, webh
 // through the same Recorder as POST /api/v1/responses. Every recorded,
 // duplicate or ignored delivery is a 202, because the tools retry anything
 // else.
-func (a *API) postWebhook(c echo.Context, kind webhook.Kind) error {
+func (a *API) postWebhook(c echo.Context, kind webhook.Kind) (err error) {
+	var res store.RecordResult
+	defer a.observeIngest(time.Now(), &res, &err)
 	if a.Webhooks == nil {
 		return fault.New(fault.NotFound, "webhooks are off: set PULSEBOARD_WEBHOOK_SECRET")
 	}
@@ -56,7 +59,7 @@ func (a *API) postWebhook(c echo.Context, kind webhook.Kind) error {
 		a.Logger.Info("webhook ignored", slog.String("adapter", adapter), slog.String("why", out.Ignored))
 		return c.JSON(http.StatusAccepted, webhookResult{Ignored: out.Ignored})
 	}
-	res, err := a.Recorder.Record(req.Context(), []store.Response{out.Response})
+	res, err = a.Recorder.Record(req.Context(), []store.Response{out.Response})
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,23 @@ type Options struct {
 	Logger         *slog.Logger
 	// RenderTile adds each tile's markup to the messages, for browsers.
 	RenderTile TileRenderer
+	// Observer is told about fan-outs and dropped screens (metrics).
+	Observer Observer
 }
+
+// Observer receives the broadcaster's measurements.
+type Observer interface {
+	// Broadcast reports how long one board update took to reach every
+	// screen's queue.
+	Broadcast(took time.Duration)
+	// ScreenDropped reports a screen closed as too slow.
+	ScreenDropped()
+}
+
+type noObserver struct{}
+
+func (noObserver) Broadcast(time.Duration) {}
+func (noObserver) ScreenDropped()          {}
 
 // ErrNoBoard means no board has the requested name.
 var ErrNoBoard = errors.New("no such board")
@@ -70,6 +86,9 @@ func New(src Source, comp board.Computer, boards []board.Board, opts Options) *B
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Observer == nil {
+		opts.Observer = noObserver{}
 	}
 	b := &Broadcaster{src: src, comp: comp, opts: opts, hubs: make(map[string]*hub), reloads: make(chan []board.Board, 1)}
 	allowed := make([]string, len(opts.AllowedOrigins))
@@ -166,7 +185,7 @@ func (b *Broadcaster) setBoards(boards []board.Board) {
 		h := b.hubs[def.Name]
 		switch {
 		case h == nil:
-			b.hubs[def.Name] = newHub(def)
+			b.hubs[def.Name] = newHub(def, b.opts.Observer)
 		case !reflect.DeepEqual(h.definition(), def):
 			h.reload(def, now)
 		}
@@ -248,7 +267,11 @@ func (b *Broadcaster) publish(h *hub, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.publish(v, b.opts.RenderTile, st.Epoch, st.Stale, now)
+	began := time.Now()
+	n, err := h.publish(v, b.opts.RenderTile, st.Epoch, st.Stale, now)
+	if n > 0 {
+		b.opts.Observer.Broadcast(time.Since(began))
+	}
 	return err
 }
 

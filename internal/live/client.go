@@ -95,6 +95,7 @@ func (c *client) writePump() {
 	write := func(pm *websocket.PreparedMessage) bool {
 		_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 		if err := c.conn.WritePreparedMessage(pm); err != nil {
+			c.hub.observer.ScreenDropped()
 			c.close(CloseTooSlow, "too slow")
 			return false
 		}

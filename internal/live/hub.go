@@ -17,7 +17,8 @@ import (
 // broadcaster is the only writer of that state; screens join and leave from
 // their own goroutines.
 type hub struct {
-	name string
+	name     string
+	observer Observer
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -35,8 +36,8 @@ type hub struct {
 	lastSent  time.Time
 }
 
-func newHub(def board.Board) *hub {
-	return &hub{name: def.Name, def: def, clients: make(map[*client]struct{}), tiles: make(map[string][]byte)}
+func newHub(def board.Board, o Observer) *hub {
+	return &hub{name: def.Name, observer: o, def: def, clients: make(map[*client]struct{}), tiles: make(map[string][]byte)}
 }
 
 // join adds a screen and queues the current snapshot for it in one step,

@@ -1,0 +1,106 @@
+// Package metrics holds Pulseboard's Prometheus metrics. They live on a
+// registry the program creates (no global state), next to the Go runtime
+// and process collectors, and are served at /metrics.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the application's own series.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	ingestRequests *prometheus.CounterVec
+	ingestDuration prometheus.Histogram
+	responses      *prometheus.CounterVec
+	droppedScreens prometheus.Counter
+	broadcastLag   prometheus.Histogram
+}
+
+// New registers every metric, with the runtime and process collectors.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		registry: r,
+		ingestRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulseboard_ingest_requests_total",
+			Help: "Ingest requests (API, webhooks), by HTTP status.",
+		}, []string{"code"}),
+		ingestDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pulseboard_ingest_duration_seconds",
+			Help:    "Time to validate and record one ingest request.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulseboard_responses_total",
+			Help: "Responses recorded, by upsert result: accepted, updated, duplicate.",
+		}, []string{"result"}),
+		droppedScreens: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulseboard_ws_dropped_total",
+			Help: "Screens disconnected for not taking their messages in time.",
+		}),
+		broadcastLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pulseboard_broadcast_seconds",
+			Help:    "Time to compute and send one board update to all its screens' queues.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.droppedScreens, m.broadcastLag)
+	return m
+}
+
+// Handler serves the registry.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// Ingest records one ingest request.
+func (m *Metrics) Ingest(status int, took time.Duration, accepted, updated, duplicates int) {
+	m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
+	m.ingestDuration.Observe(took.Seconds())
+	m.responses.WithLabelValues("accepted").Add(float64(accepted))
+	m.responses.WithLabelValues("updated").Add(float64(updated))
+	m.responses.WithLabelValues("duplicate").Add(float64(duplicates))
+}
+
+// ScreenDropped counts a screen closed as too slow.
+func (m *Metrics) ScreenDropped() { m.droppedScreens.Inc() }
+
+// Broadcast records the time of one board update's fan-out.
+func (m *Metrics) Broadcast(took time.Duration) { m.broadcastLag.Observe(took.Seconds()) }
+
+// GaugeFunc registers a gauge read at scrape time (aggregator state).
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// screens reports screens per board at scrape time.
+type screens struct {
+	desc *prometheus.Desc
+	f    func() map[string]int
+}
+
+func (s screens) Describe(ch chan<- *prometheus.Desc) { ch <- s.desc }
+
+func (s screens) Collect(ch chan<- prometheus.Metric) {
+	for board, n := range s.f() {
+		ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, float64(n), board)
+	}
+}
+
+// Screens registers pulseboard_ws_clients{board}, read from f at scrape
+// time.
+func (m *Metrics) Screens(f func() map[string]int) {
+	m.registry.MustRegister(screens{
+		desc: prometheus.NewDesc("pulseboard_ws_clients", "Screens connected, by board.", []string{"board"}, nil),
+		f:    f,
+	})
+}

@@ -49,6 +49,7 @@ type options struct {
 	spread      time.Duration
 	tenant      string
 	total       int64
+	compress    bool
 }
 
 func main() {
@@ -75,6 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.spread, "spread", 0, "date answers randomly up to this far back (e.g. 720h), to fill history")
 	fs.StringVar(&o.tenant, "tenant", "", "with -server-bin and -redis-url: the key namespace (default: a new one per run; reuse one to measure warm-up over data loaded before)")
 	fs.Int64Var(&o.total, "total", 0, "stop after this many responses (0: run for -duration)")
+	fs.BoolVar(&o.compress, "compress", true, "screens offer permessage-deflate, as browsers do")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -176,9 +178,10 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		time.Sleep(time.Second)
 		r.rssBefore, r.fdsBefore = srv.rss(), srv.fds()
 	}
+	r.goBefore = goroutines(base)
 
 	acks := &ackLog{}
-	c := &crowd{acks: acks}
+	c := &crowd{acks: acks, compress: o.compress}
 	began := time.Now()
 	c.connect(ctx, wsBase, boards, o.clients, o.connectRate)
 	r.connectTook = time.Since(began)
@@ -230,6 +233,7 @@ loop:
 		time.Sleep(3 * time.Second)
 		r.rssAfter, r.fdsAfter = srv.rss(), srv.fds()
 	}
+	r.goAfter = goroutines(base)
 	r.print(stdout)
 	return nil
 }
@@ -243,6 +247,7 @@ type report struct {
 	warmup                                  time.Duration
 	rssBefore, rssIdle, rssLoaded, rssAfter int64
 	fdsBefore, fdsAfter                     int
+	goBefore, goAfter                       int
 	open                                    int64
 	connectTook, ingestTook                 time.Duration
 	cpu                                     time.Duration
@@ -278,6 +283,7 @@ func (r report) print(w io.Writer) {
 		}
 		fmt.Fprintf(t, "server fds before / after\t%d / %d\n", r.fdsBefore, r.fdsAfter)
 	}
+	fmt.Fprintf(t, "server goroutines before / after\t%d / %d\n", r.goBefore, r.goAfter)
 	t.Flush()
 }
 

@@ -136,3 +136,24 @@ func waitBoard(base, name string) error {
 	}
 	return fmt.Errorf("board %s was not served within 10 minutes", name)
 }
+
+// goroutines reads go_goroutines from the server's /metrics (-1 if it
+// cannot).
+func goroutines(base string) int {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return int(n)
+			}
+		}
+	}
+	return -1
+}

@@ -25,6 +25,7 @@ type crowd struct {
 	conns    []*websocket.Conn
 	mu       sync.Mutex
 	measure  atomic.Bool // latencies count only while ingest runs
+	compress bool
 	wg       sync.WaitGroup
 }
 
@@ -54,7 +55,7 @@ func countOf(msg []byte) (int64, bool) {
 // connect opens n screens spread over boards, at most perSecond a second.
 func (c *crowd) connect(ctx context.Context, wsBase string, boards []string, n int, perSecond int) {
 	// Like a browser, screens offer permessage-deflate.
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024, EnableCompression: true}
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024, EnableCompression: c.compress}
 	tick := time.NewTicker(time.Second / time.Duration(max(perSecond, 1)))
 	defer tick.Stop()
 	for i := range n {

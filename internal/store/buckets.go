@@ -1,6 +1,7 @@
 package store
 
 import (
+	"maps"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/nps"
@@ -26,9 +27,11 @@ type Buckets struct {
 	m       map[BucketKey]*bucket
 }
 
+// bucket holds one distribution per group, by value: a pointer per group
+// would cost an allocation and GC work for each of millions of groups.
 type bucket struct {
 	expires time.Time
-	groups  map[string]*nps.Distribution
+	groups  map[string]nps.Distribution
 }
 
 // NewBuckets makes an empty set that keeps the given rollups (all of
@@ -77,27 +80,20 @@ func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey)
 				if sign < 0 {
 					continue
 				}
-				bk = &bucket{expires: expires, groups: make(map[string]*nps.Distribution)}
+				bk = &bucket{expires: expires, groups: make(map[string]nps.Distribution)}
 				b.m[k] = bk
 			}
 			d := bk.groups[rg.Group]
-			if d == nil {
-				d = new(nps.Distribution)
-				bk.groups[rg.Group] = d
-			}
 			d[e.Score] += sign
+			bk.groups[rg.Group] = d
 		}
 	}
 }
 
-// Put replaces a bucket's counts (loading a snapshot).
+// Put replaces a bucket's counts (loading a snapshot); the set keeps the
+// map.
 func (b *Buckets) Put(k BucketKey, groups map[string]nps.Distribution) {
-	bk := &bucket{expires: b.Expires(k.Gran, k.ID), groups: make(map[string]*nps.Distribution, len(groups))}
-	for g, d := range groups {
-		d := d
-		bk.groups[g] = &d
-	}
-	b.m[k] = bk
+	b.m[k] = &bucket{expires: b.Expires(k.Gran, k.ID), groups: groups}
 }
 
 // Each calls fn for every live bucket of the given rollups (snapshots).
@@ -106,11 +102,7 @@ func (b *Buckets) Each(now time.Time, rollups map[string]bool, fn func(BucketKey
 		if !rollups[k.Rollup] || !now.Before(bk.expires) {
 			continue
 		}
-		groups := make(map[string]nps.Distribution, len(bk.groups))
-		for g, d := range bk.groups {
-			groups[g] = *d
-		}
-		fn(k, groups)
+		fn(k, maps.Clone(bk.groups))
 	}
 }
 
@@ -140,7 +132,7 @@ func (b *Buckets) Query(q Query, now time.Time) ([]Group, error) {
 			continue
 		}
 		for g, d := range bk.groups {
-			sums[g] = sums[g].Add(*d)
+			sums[g] = sums[g].Add(d)
 		}
 	}
 	f := NewFolder(plan)

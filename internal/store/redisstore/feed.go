@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,29 +20,38 @@ var _ store.Feed = (*Store)(nil)
 // enough to read a month of buckets in a few dozen round trips.
 const snapshotChunk = 200
 
-// tailCount caps the log entries one XREAD returns.
-const tailCount = 512
+// tailCount caps the log entries one XREAD returns; an entry holds up to a
+// whole chunk (1000 changes), so this bounds a read to a few MB.
+const tailCount = 32
 
 // Snapshot reads the buckets of the given rollups. Redis cannot read them
 // all in one atomic step without blocking for long, so it reads them in
 // chunks, each in a MULTI with the change log's newest id: every bucket
 // carries the position it reflects, and the aggregator replays only later
-// changes into it. A bucket created after the scan began is not read at all;
-// all of its changes come after Start, which is read first.
+// changes into it. The bucket index names the buckets, so nothing scans the
+// keyspace (which holds a key per response). A bucket created after the
+// index was read is not read at all; all of its changes come after Start,
+// which is read first.
 func (s *Store) Snapshot(ctx context.Context, rollups []store.Rollup) (store.Snapshot, error) {
 	start, err := s.lastLogID(ctx)
 	if err != nil {
 		return store.Snapshot{}, err
 	}
 	snap := store.Snapshot{Start: start}
-	var keys []string
+	all, err := s.rdb.ZRangeByScore(ctx, s.keys.bucketIndex(), &redis.ZRangeBy{
+		Min: strconv.FormatInt(s.opts.Now().Unix(), 10), Max: "+inf",
+	}).Result()
+	if err != nil {
+		return store.Snapshot{}, classify(err, "read the bucket index")
+	}
+	want := make(map[string]bool, len(rollups))
 	for _, r := range rollups {
-		iter := s.rdb.Scan(ctx, 0, s.keys.bucketPattern(r.Name()), 1000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			return store.Snapshot{}, classify(err, "scan buckets")
+		want[r.Name()] = true
+	}
+	keys := all[:0]
+	for _, k := range all {
+		if b, err := s.keys.parseBucket(k); err == nil && want[b.Rollup] {
+			keys = append(keys, k)
 		}
 	}
 	for len(keys) > 0 {

@@ -16,6 +16,7 @@ import (
 //	pb:{default}:r:<response id>             string  the response's record (see record.lua)
 //	pb:{default}:b:<rollup>:<m|h|d>:<bucket> hash    "group:score" -> count
 //	pb:{default}:log                         stream  change log, one entry per batch
+//	pb:{default}:buckets                     zset    every bucket key, scored by its expiry
 //
 // The braces are a Redis Cluster hash tag: all of a tenant's keys hash to one
 // slot, so one script can touch a batch's records and buckets together.
@@ -32,9 +33,6 @@ func (k keys) response(id string) string { return k.prefix + "r:" + id }
 func (k keys) bucket(rollup string, g window.Gran, id int64) string {
 	return k.prefix + "b:" + rollup + ":" + g.String() + ":" + strconv.FormatInt(id, 10)
 }
-
-// bucketPattern matches every bucket key of a rollup (SCAN MATCH).
-func (k keys) bucketPattern(rollup string) string { return k.prefix + "b:" + rollup + ":*" }
 
 // parseBucket is the inverse of bucket.
 func (k keys) parseBucket(key string) (store.BucketKey, error) {
@@ -56,6 +54,8 @@ func (k keys) parseBucket(key string) (store.BucketKey, error) {
 }
 
 func (k keys) changeLog() string { return k.prefix + "log" }
+
+func (k keys) bucketIndex() string { return k.prefix + "buckets" }
 
 // pattern matches every key of the tenant (for tests' cleanup).
 func (k keys) pattern() string { return k.prefix + "*" }

@@ -1,10 +1,13 @@
 -- record.lua: upsert one batch of survey responses, atomically.
 --
 -- KEYS[1]                 the change log stream
--- KEYS[2 .. 1+S*R*3]      bucket hashes; for time slot s (0-based), rollup r
+-- KEYS[2]                 the bucket index: a sorted set of bucket keys,
+--                         scored by when they expire, so a snapshot finds
+--                         them without scanning the keyspace
+-- KEYS[3 .. 2+S*R*3]      bucket hashes; for time slot s (0-based), rollup r
 --                         (0-based, ARGV order) and granularity g (0 minute,
---                         1 hour, 2 day): KEYS[2 + (s*R + r)*3 + g]
--- KEYS[2+S*R*3 .. ]       one response record key per response, batch order
+--                         1 hour, 2 day): KEYS[3 + (s*R + r)*3 + g]
+-- KEYS[3+S*R*3 .. ]       one response record key per response, batch order
 --
 -- ARGV[1]                 now, unix seconds (the application's clock)
 -- ARGV[2]                 how long a response id is remembered after its
@@ -49,7 +52,7 @@ for s = 0, S - 1 do
   a = a + 4
 end
 local first_response_argv = a
-local first_id_key = 2 + S * R * 3
+local first_id_key = 3 + S * R * 3
 local N = #KEYS - first_id_key + 1
 
 local function parse(s)
@@ -103,7 +106,7 @@ local function add(rec, sign)
       for g = 0, 2 do
         local ttl = ttls[g + 1]
         if ttl > 0 then
-          local key = KEYS[2 + (s * R + r) * 3 + g]
+          local key = KEYS[3 + (s * R + r) * 3 + g]
           local d = deltas[key]
           if d == nil then
             d = {}
@@ -153,8 +156,8 @@ for i = 0, N - 1 do
 end
 
 -- Phase 3: write. A bucket that did not exist before this batch gets its
--- TTL once; a negative delta into such a bucket is a retraction of counts
--- that expired with it, and is dropped.
+-- TTL once, and its entry in the bucket index; a negative delta into such a
+-- bucket is a retraction of counts that expired with it, and is dropped.
 for _, key in ipairs(key_order) do
   local existed = redis.call('EXISTS', key) == 1
   local wrote = false
@@ -166,7 +169,11 @@ for _, key in ipairs(key_order) do
   end
   if wrote and not existed then
     redis.call('EXPIRE', key, key_ttl[key])
+    redis.call('ZADD', KEYS[2], now + key_ttl[key], key)
   end
+end
+if #key_order > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
 end
 
 for _, k in ipairs(write_order) do

@@ -48,7 +48,7 @@ type rediser interface {
 	redis.Scripter
 	Pipeline() redis.Pipeliner
 	TxPipeline() redis.Pipeliner
-	Scan(ctx context.Context, cursor uint64, match string, count int64) *redis.ScanCmd
+	ZRangeByScore(ctx context.Context, key string, opt *redis.ZRangeBy) *redis.StringSliceCmd
 	XRead(ctx context.Context, a *redis.XReadArgs) *redis.XStreamSliceCmd
 	XRevRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
 	Ping(ctx context.Context) *redis.StatusCmd
@@ -151,9 +151,9 @@ func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.
 // scriptInput lays out KEYS and ARGV as record.lua documents.
 func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []int64, now time.Time) ([]string, []any) {
 	R := len(s.rollups)
-	keys := make([]string, 0, 1+len(minutes)*R*3+len(chunk))
+	keys := make([]string, 0, 2+len(minutes)*R*3+len(chunk))
 	args := make([]any, 0, 5+R+4*len(minutes)+3*len(chunk))
-	keys = append(keys, s.keys.changeLog())
+	keys = append(keys, s.keys.changeLog(), s.keys.bucketIndex())
 	args = append(args, now.Unix(), int64(s.opts.Retention.Dedupe/time.Second), s.cfg.ChangeLogMaxLen, R)
 	for _, name := range s.rollups {
 		args = append(args, name)

@@ -128,17 +128,13 @@ func TestBrowserBoard(t *testing.T) {
 		return textOf(ctx, `[data-testid="status"]`) == "stale" && strings.Contains(textOf(ctx, `[data-testid="banner"]`), "Stale")
 	})
 	// Start it again on the same address: the screen recovers alone.
-	var m2 *Main
 	eventually(t, "a restart on the same port", 5*time.Second, func() bool {
-		cfgArgs := append([]string{"--addr", addr}, redis...)
-		var err error
-		m2, err = tryStart(t, clock, cfgArgs...)
+		_, err := tryStart(t, clock, append([]string{"--addr", addr}, redis...)...)
 		return err == nil
 	})
 	eventually(t, "recovery to live", 15*time.Second, func() bool { return textOf(ctx, `[data-testid="status"]`) == "live" })
 	post(2)
 	check("after the restart")
-	_ = m2
 }
 
 // TestScreenshots photographs every shipped board at 1920x1080 and
@@ -154,7 +150,6 @@ func TestScreenshots(t *testing.T) {
 	clock.Set(time.Now())
 	m := start(t, clock, "--demo", "--timezone", "America/New_York", "--boards", "../../config/boards.yaml")
 	base := "http://" + m.Addr()
-	c := client{t: t, base: base}
 	select {
 	case <-m.DemoHistory():
 	case <-time.After(30 * time.Second):
@@ -165,7 +160,6 @@ func TestScreenshots(t *testing.T) {
 		v, _, err := m.live.View("floor")
 		return err == nil && v.Tiles[0].Figure != nil && v.Tiles[0].Figure.Responses > 100
 	})
-	_ = c
 	for _, name := range []string{"floor", "supervisor", "team-billing"} {
 		for _, size := range [][2]int64{{1920, 1080}, {3840, 2160}} {
 			err := chromedp.Do(ctx,

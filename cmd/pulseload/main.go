@@ -229,6 +229,7 @@ loop:
 		r.rssLoaded = srv.rss()
 	}
 	c.closeAll()
+	l.client.CloseIdleConnections() // so "after" counts only what the server kept
 	if srv != nil {
 		time.Sleep(3 * time.Second)
 		r.rssAfter, r.fdsAfter = srv.rss(), srv.fds()

@@ -22,9 +22,10 @@ var (
 // expired ones; between sweeps, expired data is only ignored.
 const sweepEvery = 5 * time.Minute
 
-// logLength is how many batches the in-process change log keeps for readers
-// that fall behind; a reader further back warms up again.
-const logLength = 4096
+// logChanges bounds the in-process change log, in changes (not batches: a
+// batch may hold 10,000): readers that fall further behind warm up again.
+// It also bounds the memory the log holds, whatever the batch sizes.
+const logChanges = 65_536
 
 // ErrClosed is returned by every call after Close.
 var ErrClosed = errors.New("memstore: closed")
@@ -41,6 +42,7 @@ type Store struct {
 	// The change log: the last logLength batches, seq of the newest, and a
 	// channel closed (and replaced) whenever a batch is appended.
 	log      []store.LogEntry
+	logLen   int // changes held in log
 	seq      uint64
 	appended chan struct{}
 }
@@ -109,11 +111,17 @@ func (s *Store) Record(ctx context.Context, batch []store.Response) (store.Recor
 
 func (s *Store) appendLog(changes []store.Change) {
 	s.seq++
-	if len(s.log) == logLength {
-		copy(s.log, s.log[1:])
-		s.log = s.log[:logLength-1]
-	}
 	s.log = append(s.log, store.LogEntry{Pos: store.Position{Seq: s.seq}, Changes: changes})
+	s.logLen += len(changes)
+	drop := 0
+	for s.logLen > logChanges && drop < len(s.log)-1 {
+		s.logLen -= len(s.log[drop].Changes)
+		drop++
+	}
+	if drop > 0 {
+		// Copy down so the dropped entries' changes can be collected.
+		s.log = append(s.log[:0], s.log[drop:]...)
+	}
 	close(s.appended)
 	s.appended = make(chan struct{})
 }

@@ -229,6 +229,10 @@ func TestIngestAndQuery(t *testing.T) {
 			if page.status != 200 || !strings.Contains(page.raw, `data-testid="tile-nps-1h"`) || !strings.Contains(page.raw, want) {
 				t.Errorf("index page lacks %s:\n%s", want, page.raw)
 			}
+			csp := page.header.Get("Content-Security-Policy")
+			if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "frame-ancestors 'self'") || strings.Contains(csp, "unsafe-eval") {
+				t.Errorf("index page CSP %q", csp)
+			}
 			if r := c.get("/healthz"); r.status != 200 {
 				t.Errorf("healthz %d", r.status)
 			}

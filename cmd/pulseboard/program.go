@@ -116,20 +116,21 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	handler := httpapi.New(httpapi.Deps{
-		Recorder:     m.store,
-		Querier:      m.store,
-		Pinger:       m.store,
-		Decoder:      decoder,
-		Live:         m.live,
-		IngestTokens: auth.NewTokens(tokens...),
-		Webhooks:     hooks,
-		Metrics:      m.metrics,
-		Calendar:     cal,
-		Rollups:      cfg.Rollups,
-		MinSample:    int64(cfg.MinSample),
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger:       m.Logger,
-		Now:          m.Now,
+		Recorder:       m.store,
+		Querier:        m.store,
+		Pinger:         m.store,
+		Decoder:        decoder,
+		Live:           m.live,
+		IngestTokens:   auth.NewTokens(tokens...),
+		Webhooks:       hooks,
+		Metrics:        m.metrics,
+		FrameAncestors: cfg.FrameAncestors,
+		Calendar:       cal,
+		Rollups:        cfg.Rollups,
+		MinSample:      int64(cfg.MinSample),
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Logger:         m.Logger,
+		Now:            m.Now,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

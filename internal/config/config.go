@@ -101,6 +101,8 @@ type Config struct {
 	// WebhooksFile holds their field mappings.
 	WebhookSecret string
 	WebhooksFile  string
+	// FrameAncestors are the CSP frame-ancestors sources of every page.
+	FrameAncestors []string
 }
 
 // OptionDoc documents one setting, for Usage and the README.

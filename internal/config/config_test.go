@@ -74,6 +74,7 @@ func defaults() *Config {
 		DemoRate:          1,
 		BroadcastInterval: 250 * time.Millisecond,
 		StreamGroup:       "pulseboard",
+		FrameAncestors:    []string{"'self'"},
 	}
 }
 
@@ -239,6 +240,8 @@ var badValues = []struct {
 	{"stream_group", "a group", "without spaces"},
 	{"webhook_secret", "short", "at least 16"},
 	{"webhooks", "/no/such/webhooks.yaml", "cannot read the webhooks file"},
+	{"frame_ancestors", "wall.example.com", "is not 'self', 'none' or an origin"},
+	{"frame_ancestors", "'none' 'self'", "must stand alone"},
 	{"min_sample", "1.5", "must be a positive integer"},
 	{"retention.minute", "24h", "must be at least 25h"},
 	{"retention.minute", "long", "must be a duration"},
@@ -498,6 +501,7 @@ broadcast_interval: 100ms
 				DemoRate:          0.5,
 				BroadcastInterval: 100 * time.Millisecond,
 				StreamGroup:       "pulseboard",
+				FrameAncestors:    []string{"'self'"},
 			}
 			if c.Location.String() != "Europe/Paris" {
 				t.Errorf("location = %v", c.Location)
@@ -871,7 +875,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 26 || len(Options()) != 28 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 27 || len(Options()) != 29 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

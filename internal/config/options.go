@@ -251,6 +251,12 @@ var options = []option{
 			return
 		},
 	},
+	{
+		name: "frame_ancestors", env: "PULSEBOARD_FRAME_ANCESTORS", flag: "frame-ancestors", yaml: "frame_ancestors",
+		def:   "'self'",
+		help:  "who may embed the pages in a frame (CSP frame-ancestors): 'self', 'none', or space-separated origins like https://wall.example.com",
+		parse: func(c *Config, raw string) (err error) { c.FrameAncestors, err = parseFrameAncestors(raw); return },
+	},
 }
 
 // defaultRollups writes store.DefaultRollups in the form the rollups option

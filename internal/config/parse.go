@@ -402,3 +402,27 @@ func parseBroadcastInterval(raw string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// parseFrameAncestors accepts the sources of a CSP frame-ancestors
+// directive: 'self', 'none' (alone), or origins (scheme://host[:port]).
+func parseFrameAncestors(raw string) ([]string, error) {
+	srcs := strings.Fields(raw)
+	if len(srcs) == 0 {
+		return nil, errors.New("must name at least one source ('self', 'none' or an origin)")
+	}
+	for _, src := range srcs {
+		switch src {
+		case "'self'":
+		case "'none'":
+			if len(srcs) > 1 {
+				return nil, errors.New("'none' must stand alone")
+			}
+		default:
+			u, err := url.Parse(src)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				return nil, fmt.Errorf("%q is not 'self', 'none' or an origin like https://wall.example.com", src)
+			}
+		}
+	}
+	return srcs, nil
+}

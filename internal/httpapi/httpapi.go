@@ -55,8 +55,10 @@ type Deps struct {
 	Rollups      []store.Rollup
 	MinSample    int64
 	MaxBodyBytes int64
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// FrameAncestors may embed the pages (CSP frame-ancestors).
+	FrameAncestors []string
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // API holds the handlers' dependencies.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -77,4 +78,26 @@ func wellFormedID(id string) bool {
 		}
 	}
 	return true
+}
+
+// securityHeaders sends a Content-Security-Policy that allows no inline
+// script (the board script is a file), inline styles only as attributes
+// the server computed, and sockets and fetches to this origin alone; plus
+// the frame-ancestors the operator allows, for embedding boards in an
+// existing wall system.
+func securityHeaders(frameAncestors []string) echo.MiddlewareFunc {
+	if len(frameAncestors) == 0 {
+		frameAncestors = []string{"'self'"}
+	}
+	csp := "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+		"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors " + strings.Join(frameAncestors, " ")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", csp)
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			return next(c)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 // routes lists every route of the server.
 func (a *API) routes(e *echo.Echo) {
 	e.Use(requestID)
+	e.Use(securityHeaders(a.FrameAncestors))
 	e.Use(a.recoverPanics)
 	e.Use(a.logRequests)
 

@@ -5,6 +5,7 @@
 package aggregate
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -204,10 +205,20 @@ func (a *Aggregator) apply(entries []store.LogEntry, now time.Time) {
 	}
 }
 
-// remember keeps the newest answers by time; a changed answer replaces its
-// old version. Called with the lock held.
+// commentKey marks a payload with a comment: the engine writes payloads
+// with "comment" omitted when empty, and a quote inside a JSON string is
+// always escaped, so the bare key appears only as a key.
+var commentKey = []byte(`"comment":`)
+
+// remember keeps the newest commented answers by time (feeds show
+// comments); a changed answer replaces its old version. New answers without
+// a comment, most of the traffic, are skipped without decoding. Called with
+// the lock held.
 func (a *Aggregator) remember(e store.LogEntry) {
 	for _, c := range e.Changes {
+		if c.Old == nil && !bytes.Contains(c.Payload, commentKey) {
+			continue
+		}
 		var p store.Payload
 		if err := json.Unmarshal(c.Payload, &p); err != nil {
 			continue // payloads are written by the engine; a bad one is not worth a feed
@@ -219,6 +230,9 @@ func (a *Aggregator) remember(e store.LogEntry) {
 					break
 				}
 			}
+		}
+		if p.Comment == "" {
+			continue
 		}
 		ans := store.Answer{Payload: p, At: time.Unix(c.New.At, 0).UTC()}
 		if len(a.recent) < recentLength {
@@ -252,8 +266,8 @@ func (a *Aggregator) Query(q store.Query) ([]store.Group, error) {
 	return a.replica.Query(q, a.opts.Now())
 }
 
-// Recent returns up to n of the newest answers that keep passes, by their
-// time, newest first (late answers arrive out of order).
+// Recent returns up to n of the newest commented answers that keep passes,
+// by their time, newest first (late answers arrive out of order).
 func (a *Aggregator) Recent(n int, keep func(store.Answer) bool) []store.Answer {
 	a.mu.RLock()
 	out := make([]store.Answer, 0, len(a.recent))

@@ -67,7 +67,7 @@ func TestEqualsEngine(t *testing.T) {
 					for i := range batch {
 						id := fmt.Sprintf("r%d", rng.IntN(3000)) // ids repeat: updates and duplicates
 						batch[i] = store.Response{
-							ID: id, Score: rng.IntN(11), AtGiven: true,
+							ID: id, Score: rng.IntN(11), AtGiven: true, Comment: []string{"", "", "slow"}[rng.IntN(3)],
 							At:   clock.Now().Add(-time.Duration(rng.Int64N(int64(36 * time.Hour)))),
 							Dims: store.Dims{Channel: []string{"phone", "chat"}[rng.IntN(2)], Team: []string{"a", "b", "c"}[rng.IntN(3)], Agent: fmt.Sprintf("ag%d", rng.IntN(9))},
 						}
@@ -199,4 +199,30 @@ func TestRecentKeepsNewestByTime(t *testing.T) {
 			t.Fatalf("the feed shows an old answer %+v before today's", a)
 		}
 	}
+}
+
+// TestFeedFollowsEdits: an answer whose comment is removed leaves the feed;
+// answers without a comment never enter it.
+func TestFeedFollowsEdits(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(storetest.Start)
+	opts := storetest.Options(t, clock)
+	eng := memstore.New(opts)
+	defer eng.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	agg := New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
+	go agg.Run(ctx)
+	waitFor(t, "warm-up", func() bool { return agg.Status().Ready })
+	r := store.Response{ID: "c1", Score: 3, Dims: store.Dims{Channel: "sms"}, At: clock.Now(), AtGiven: true, Comment: "call me"}
+	plain := store.Response{ID: "p1", Score: 9, Dims: store.Dims{Channel: "sms"}, At: clock.Now(), AtGiven: true}
+	if _, err := eng.Record(ctx, []store.Response{r, plain}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the answer in the feed", func() bool { return len(agg.Recent(10, nil)) == 1 })
+	r.Comment = ""
+	if _, err := eng.Record(ctx, []store.Response{r}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the edited answer out of the feed", func() bool { return len(agg.Recent(10, nil)) == 0 })
 }

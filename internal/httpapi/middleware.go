@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -22,7 +23,10 @@ func (a *API) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		req, res := c.Request(), c.Response()
 		level := slog.LevelInfo
-		if res.Status >= 500 {
+		switch {
+		case res.Status == http.StatusServiceUnavailable:
+			level = slog.LevelWarn // the store is away; already logged once as a warning
+		case res.Status >= 500:
 			level = slog.LevelError
 		}
 		a.Logger.LogAttrs(req.Context(), level, "http request",

@@ -420,3 +420,30 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstScreenGetsCurrentBoard: a board nobody watched while answers
+// came in shows them to the next screen at once, not at the next change.
+func TestFirstScreenGetsCurrentBoard(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock)
+	c := client{t: t, base: "http://" + m.Addr()}
+	s := dial(t, m.Addr(), "floor")
+	if _, err := s.next(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.conn.Close()
+	for m.live.Clients()["floor"] != 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	postOne(t, c, "late-1", 10, "billing")
+	time.Sleep(600 * time.Millisecond) // the loop has run, with nobody watching
+	s2 := dial(t, m.Addr(), "floor")
+	e, err := s2.next(2 * time.Second)
+	if err != nil || e.Type != live.TypeSnapshot {
+		t.Fatalf("first message %+v %v", e, err)
+	}
+	if f := s2.tiles["responses"].Figure; f == nil || f.Responses != 1 {
+		t.Fatalf("the new screen's snapshot is stale: %+v", s2.tiles["responses"])
+	}
+}

@@ -292,7 +292,9 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string)
 	if err != nil {
 		return nil // the upgrader has answered the client (403 on a foreign origin)
 	}
-	if !h.isPublished() {
+	// The loop skips boards nobody watches, so a board's state is only
+	// current while it has screens: bring it up to date for the first one.
+	if !h.isPublished() || h.size() == 0 {
 		if err := b.publish(h, b.opts.Now()); err != nil {
 			b.opts.Logger.Error("publish board", slog.String("board", name), slog.Any("err", err))
 		}

@@ -68,6 +68,21 @@ func (s *screen) next(timeout time.Duration) (live.Envelope, error) {
 	return e, nil
 }
 
+// closedWith reads until the server closes the socket, and checks the code.
+func (s *screen) closedWith(code int, timeout time.Duration) {
+	s.t.Helper()
+	for {
+		_, err := s.next(timeout)
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, code) {
+			s.t.Fatalf("socket ended with %v, want close code %d", err, code)
+		}
+		return
+	}
+}
+
 // until reads messages until cond holds on the screen's state.
 func (s *screen) until(what string, timeout time.Duration, cond func() bool) {
 	s.t.Helper()
@@ -347,16 +362,7 @@ func TestShutdownSaysGoingAway(t *testing.T) {
 	s := dial(t, m.Addr(), "floor")
 	s.next(2 * time.Second)
 	go m.Close(t.Context())
-	for {
-		_, err := s.next(5 * time.Second)
-		if err == nil {
-			continue
-		}
-		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
-			t.Fatalf("close: %v, want 1001 going away", err)
-		}
-		return
-	}
+	s.closedWith(websocket.CloseGoingAway, 5*time.Second)
 }
 
 // TestClientMessages: resync gets a snapshot; a frame over the read limit
@@ -378,16 +384,7 @@ func TestClientMessages(t *testing.T) {
 	if err := s.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 5000))); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		_, err := s.next(2 * time.Second)
-		if err == nil {
-			continue
-		}
-		if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
-			t.Fatalf("after an oversized frame: %v, want close 1009", err)
-		}
-		return
-	}
+	s.closedWith(websocket.CloseMessageTooBig, 2*time.Second)
 }
 
 // TestMetrics: /metrics shows what happened: ingest by status and result,

@@ -170,16 +170,8 @@ func mustClient(t *testing.T, url string) *redis.Client {
 // TestRecentKeepsNewestByTime feeds old answers after new ones (a backfill
 // or an import): the feed keeps the newest by answer time.
 func TestRecentKeepsNewestByTime(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(storetest.Start)
-	opts := storetest.Options(t, clock)
-	eng := memstore.New(opts)
-	defer eng.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	agg := New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
-	go agg.Run(ctx)
-	waitFor(t, "warm-up", func() bool { return agg.Status().Ready })
+	clock, eng, agg := followMemory(t)
+	ctx := context.Background()
 	send := func(prefix string, age time.Duration, n int) {
 		batch := make([]store.Response, n)
 		for i := range batch {
@@ -204,16 +196,8 @@ func TestRecentKeepsNewestByTime(t *testing.T) {
 // TestFeedFollowsEdits: an answer whose comment is removed leaves the feed;
 // answers without a comment never enter it.
 func TestFeedFollowsEdits(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(storetest.Start)
-	opts := storetest.Options(t, clock)
-	eng := memstore.New(opts)
-	defer eng.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	agg := New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
-	go agg.Run(ctx)
-	waitFor(t, "warm-up", func() bool { return agg.Status().Ready })
+	clock, eng, agg := followMemory(t)
+	ctx := context.Background()
 	r := store.Response{ID: "c1", Score: 3, Dims: store.Dims{Channel: "sms"}, At: clock.Now(), AtGiven: true, Comment: "call me"}
 	plain := store.Response{ID: "p1", Score: 9, Dims: store.Dims{Channel: "sms"}, At: clock.Now(), AtGiven: true}
 	if _, err := eng.Record(ctx, []store.Response{r, plain}); err != nil {
@@ -225,4 +209,20 @@ func TestFeedFollowsEdits(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the edited answer out of the feed", func() bool { return len(agg.Recent(10, nil)) == 0 })
+}
+
+// followMemory runs a warmed-up aggregator over a fresh memory engine; both
+// stop when the test ends.
+func followMemory(t *testing.T) (*storetest.Clock, *memstore.Store, *Aggregator) {
+	t.Helper()
+	clock := &storetest.Clock{}
+	clock.Set(storetest.Start)
+	opts := storetest.Options(t, clock)
+	eng := memstore.New(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	agg := New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
+	go agg.Run(ctx)
+	t.Cleanup(func() { cancel(); eng.Close() })
+	waitFor(t, "warm-up", func() bool { return agg.Status().Ready })
+	return clock, eng, agg
 }

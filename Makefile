@@ -13,7 +13,10 @@ DEMO_WEBHOOK_SECRET ?= demo-webhook-secret
 # Port of the private redis-server bench-store starts (and stops).
 BENCH_REDIS_PORT ?= 16379
 
+# make run opens the boards to anyone who reaches the port (a demo); a real
+# deployment pairs its screens instead (README: Screens and tokens).
 run:
+	PULSEBOARD_PUBLIC_BOARDS=$${PULSEBOARD_PUBLIC_BOARDS:-true} \
 	PULSEBOARD_INGEST_TOKENS=$${PULSEBOARD_INGEST_TOKENS:-$(DEMO_TOKEN)} \
 	PULSEBOARD_WEBHOOK_SECRET=$${PULSEBOARD_WEBHOOK_SECRET:-$(DEMO_WEBHOOK_SECRET)} \
 	PULSEBOARD_WEBHOOKS=$${PULSEBOARD_WEBHOOKS:-config/webhooks.example.yaml} \
@@ -76,11 +79,15 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-# A short fuzz run of the ingest decoder, as CI does. The budget is a count
-# of executions, not a duration: Go 1.26's coordinator can fail a timed run
-# with a bare "context deadline exceeded" at the deadline (go.dev/issue/75804).
+# A short fuzz run of each fuzz target, as CI does: the ingest decoder, the
+# screens' messages, and raw client frames on a real board socket. Budgets
+# are counts of executions, not durations: Go 1.26's coordinator can fail a
+# timed run with a bare "context deadline exceeded" at the deadline
+# (go.dev/issue/75804).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 300000x ./internal/ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 300000x ./internal/ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzClientMessage$$' -fuzztime 200000x ./internal/live
+	$(GO) test -run '^$$' -fuzz '^FuzzClientFrames$$' -fuzztime 20000x ./internal/live
 
 clean:
 	rm -rf bin

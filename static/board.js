@@ -41,6 +41,9 @@
     sock.onclose = (ev) => {
       if (ws === sock) ws = null;
       if (ev.code === 4004) { location.href = '/'; return; } // board removed
+      // Not paired, or the pairing was revoked: the page from the server
+      // says so on screen (and retries on its own), so show that instead.
+      if (ev.code === 4003) { setTimeout(() => location.reload(), 1000 + Math.random() * 2000); return; }
       updateStatus();
       const delay = backoff * (0.75 + Math.random() * 0.5); // jitter: screens do not reconnect in step
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);

@@ -83,6 +83,20 @@ func (s *screen) closedWith(code int, timeout time.Duration) {
 	}
 }
 
+// nextOfType reads messages until one of the given type arrives.
+func (s *screen) nextOfType(typ string, timeout time.Duration) live.Envelope {
+	s.t.Helper()
+	for {
+		e, err := s.next(timeout)
+		if err != nil {
+			s.t.Fatalf("screen: no %s message: %v", typ, err)
+		}
+		if e.Type == typ {
+			return e
+		}
+	}
+}
+
 // until reads messages until cond holds on the screen's state.
 func (s *screen) until(what string, timeout time.Duration, cond func() bool) {
 	s.t.Helper()
@@ -320,15 +334,7 @@ func TestBoardsReload(t *testing.T) {
 		t.Fatalf("snapshot %+v %v", e, err)
 	}
 	write("Second")
-	for {
-		e, err := s.next(5 * time.Second)
-		if err != nil {
-			t.Fatalf("no reload message after editing the boards file: %v", err)
-		}
-		if e.Type == live.TypeReload {
-			break
-		}
-	}
+	s.nextOfType(live.TypeReload, 5*time.Second)
 	c := client{t: t, base: "http://" + m.Addr()}
 	if r := c.get("/api/v1/boards/wall"); !strings.Contains(r.raw, `"title":"Second"`) {
 		t.Fatalf("board after reload: %s", r.raw)

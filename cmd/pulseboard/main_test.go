@@ -44,7 +44,8 @@ func start(t *testing.T, clock *storetest.Clock, args ...string) *Main {
 // tryStart boots the program and stops it when the test ends.
 func tryStart(t *testing.T, clock *storetest.Clock, args ...string) (*Main, error) {
 	t.Helper()
-	args = append([]string{"--ingest-tokens", token, "--timezone", "America/New_York", "--config", ""}, args...)
+	// Boards are open, as with `make run`; access tests turn it off.
+	args = append([]string{"--ingest-tokens", token, "--timezone", "America/New_York", "--config", "", "--public-boards"}, args...)
 	cfg, err := config.Load(args, func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -352,7 +353,7 @@ func (s *syncBuffer) String() string {
 // startProcess runs the binary on a free port and waits for it to serve.
 func startProcess(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"--addr", "127.0.0.1:0", "--config", ""}, args...)...)
+	cmd := exec.Command(binary(t), append([]string{"--addr", "127.0.0.1:0", "--config", "", "--public-boards"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -71,6 +71,8 @@ type Main struct {
 	failed      chan error
 	stopDemo    context.CancelFunc
 	demoDone    sync.WaitGroup
+	// boardsPath is the watched boards file ("" for the built-in boards).
+	boardsPath string
 	// demoHistory is closed once the demo's history is recorded.
 	demoHistory chan struct{}
 	close       sync.Once
@@ -122,6 +124,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Decoder:        decoder,
 		Live:           m.live,
 		IngestTokens:   auth.NewTokens(tokens...),
+		AdminTokens:    auth.NewTokens(cfg.AdminTokens...),
+		PublicBoards:   cfg.PublicBoards,
+		IngestRate:     cfg.IngestRate,
+		IngestBurst:    cfg.MaxBatch,
+		ReloadBoards:   m.reloadBoards,
 		Webhooks:       hooks,
 		Metrics:        m.metrics,
 		FrameAncestors: cfg.FrameAncestors,
@@ -210,7 +217,10 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,
 		RenderTile: views.TileHTML,
 		Observer:   m.metrics,
+		MaxPerIP:   m.Config.MaxScreensPerIP,
 	})
+	m.boardsPath = path
+	m.warnUnreachableBoards(boards)
 	m.metrics.Screens(m.live.Clients)
 	m.metrics.GaugeFunc("pulseboard_aggregator_stale", "1 while the node cannot read its store and boards show their last numbers.", func() float64 {
 		if m.agg.Status().Stale {
@@ -230,6 +240,36 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	}
 	m.Logger.Info("boards", slog.String("file", path), slog.Any("boards", board.Names(boards)))
 	return nil
+}
+
+// reloadBoards re-reads the boards file at once (the admin reload); a file
+// that does not parse keeps the running boards.
+func (m *Main) reloadBoards(context.Context) ([]board.Board, error) {
+	if m.boardsPath == "" {
+		return nil, httpapi.ErrNoBoardsFile
+	}
+	boards, _, err := board.Load(m.boardsPath, m.Config.Rollups)
+	if err != nil {
+		return nil, err
+	}
+	m.live.SetBoards(boards)
+	m.warnUnreachableBoards(boards)
+	m.Logger.Info("boards reloaded by an admin", slog.String("file", m.boardsPath), slog.Any("boards", board.Names(boards)))
+	return boards, nil
+}
+
+// warnUnreachableBoards says once when a board can be opened by nobody: it is
+// private, has no paired screen, and no admin token is configured.
+func (m *Main) warnUnreachableBoards(boards []board.Board) {
+	if m.Config.PublicBoards || len(m.Config.AdminTokens) > 0 {
+		return
+	}
+	for _, b := range boards {
+		if !b.Public && len(b.Screens) == 0 {
+			m.Logger.Warn("board is private and has no paired screen; nobody can open it: add access.screens to it (`pulseboard token --board NAME --screen TV`), or set PULSEBOARD_PUBLIC_BOARDS=true",
+				slog.String("board", b.Name))
+		}
+	}
 }
 
 // boardsFile finds the board definitions: the configured file, else

@@ -147,7 +147,10 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		if err := os.WriteFile(file, []byte(boardsYAML(o.boards)), 0o644); err != nil {
 			return err
 		}
-		args := []string{"--boards", file, "--ingest-tokens", o.token, "--broadcast-interval", o.interval}
+		// Every screen comes from 127.0.0.1, and it reads boards without
+		// pairing: lift the per-address cap and open the boards.
+		args := []string{"--boards", file, "--ingest-tokens", o.token, "--broadcast-interval", o.interval,
+			"--public-boards", "--max-screens-per-ip", "0", "--ingest-rate", "0"}
 		if o.redisURL != "" {
 			tenant := o.tenant
 			if tenant == "" {

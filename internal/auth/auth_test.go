@@ -2,6 +2,7 @@ package auth
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +44,38 @@ func TestBearer(t *testing.T) {
 	b, _ := Generate()
 	if len(a) < 32 || a == b {
 		t.Errorf("Generate gave %q and %q", a, b)
+	}
+}
+
+func TestHashedTokens(t *testing.T) {
+	const clear = "first-token-0123456"
+	h := HashOf(clear)
+	back, err := ParseHash(h.String())
+	if err != nil || back != h {
+		t.Fatalf("ParseHash(%s) = %v, %v", h, back, err)
+	}
+	ts := NewTokens(h.String(), "sha256:not-hex")
+	if !ts.Valid(clear) || ts.Valid(h.String()) || ts.Valid("") {
+		t.Error("a hashed token must match its clear text only")
+	}
+	for _, bad := range []string{"sha256:abc", "sha256:" + strings.Repeat("z", 64), ""} {
+		if _, err := ParseHash(bad); err == nil {
+			t.Errorf("ParseHash(%q) accepted", bad)
+		}
+	}
+}
+
+func TestMatchScreen(t *testing.T) {
+	screens := []Screen{{Name: "lobby", Hash: HashOf("lobby-token-0123456")}, {Name: "floor-2", Hash: HashOf("floor-token-0123456")}}
+	if s, ok := MatchScreen(screens, "floor-token-0123456"); !ok || s.Name != "floor-2" {
+		t.Errorf("MatchScreen = %v, %v", s, ok)
+	}
+	for _, tok := range []string{"", "lobby-token-012345", "sha256:" + HashOf("lobby-token-0123456").String()} {
+		if _, ok := MatchScreen(screens, tok); ok {
+			t.Errorf("MatchScreen(%q) matched", tok)
+		}
+	}
+	if _, ok := MatchScreen(nil, "x"); ok {
+		t.Error("no screens matched")
 	}
 }

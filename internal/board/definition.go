@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -35,6 +36,10 @@ type Board struct {
 	Name  string
 	Title string
 	Tiles []Tile
+	// Public opens the board without a token; Screens are the displays
+	// paired with it. Removing a screen revokes it at the next reload.
+	Public  bool
+	Screens []auth.Screen
 }
 
 // Tile is a validated tile: everything Compute needs, with the board's
@@ -73,7 +78,20 @@ type boardYAML struct {
 	Filters    map[string]string `yaml:"filters"`
 	Thresholds *thresholdsYAML   `yaml:"thresholds"`
 	Privacy    privacyYAML       `yaml:"privacy"`
+	Access     accessYAML        `yaml:"access"`
 	Tiles      []tileYAML        `yaml:"tiles"`
+}
+
+// accessYAML says who may open a board: anyone (public), or the paired
+// screens, each by the hash of its display token.
+type accessYAML struct {
+	Public  bool         `yaml:"public"`
+	Screens []screenYAML `yaml:"screens"`
+}
+
+type screenYAML struct {
+	Name        string `yaml:"name"`
+	TokenSHA256 string `yaml:"token_sha256"`
 }
 
 type thresholdsYAML struct {
@@ -153,6 +171,9 @@ func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
 	if err != nil {
 		return Board{}, err
 	}
+	if b.Public, b.Screens, err = by.Access.compile(); err != nil {
+		return Board{}, err
+	}
 	th := by.Thresholds.merge(DefaultThresholds)
 	if len(by.Tiles) == 0 {
 		return Board{}, errors.New("has no tiles")
@@ -170,6 +191,26 @@ func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
 		b.Tiles = append(b.Tiles, t)
 	}
 	return b, nil
+}
+
+func (a accessYAML) compile() (bool, []auth.Screen, error) {
+	var out []auth.Screen
+	names, hashes := map[string]bool{}, map[auth.Hash]bool{}
+	for i, sy := range a.Screens {
+		if !nameRE.MatchString(sy.Name) {
+			return false, nil, fmt.Errorf("access: screen %d: name %q: want 1 to 64 of a-z 0-9 _ -", i+1, sy.Name)
+		}
+		h, err := auth.ParseHash(sy.TokenSHA256)
+		if err != nil {
+			return false, nil, fmt.Errorf("access: screen %s: token_sha256: %w", sy.Name, err)
+		}
+		if names[sy.Name] || hashes[h] {
+			return false, nil, fmt.Errorf("access: screen %s: its name or token is used twice on this board", sy.Name)
+		}
+		names[sy.Name], hashes[h] = true, true
+		out = append(out, auth.Screen{Name: sy.Name, Hash: h})
+	}
+	return a.Public, out, nil
 }
 
 func parseFilters(m map[string]string) (map[store.Dimension]string, error) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	configfiles "github.com/pulseboard/pulseboard/config"
+	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -45,11 +46,32 @@ func TestParseRejects(t *testing.T) {
 		{"boards:\n- {name: f, tiles: [{id: a, view: count, window: 1h, colour: red}]}", "field colour not found"},
 		{"boards:\n- {name: f, thresholds: {good: 0, poor: 10}, tiles: [{id: a, view: count, window: 1h}]}", "poor (10) is above good (0)"},
 		{"boards:\n- {name: f, tiles: [{id: a, view: count, window: 1h}]}\n- {name: f, tiles: [{id: a, view: count, window: 1h}]}", "defined twice"},
+		{"boards:\n- {name: f, access: {screens: [{name: tv, token_sha256: abc}]}, tiles: [{id: a, view: count, window: 1h}]}", "screen tv: token_sha256: want sha256:"},
+		{"boards:\n- {name: f, access: {screens: [{name: TV!, token_sha256: " + testHash + "}]}, tiles: [{id: a, view: count, window: 1h}]}", `screen 1: name "TV!"`},
+		{"boards:\n- {name: f, access: {screens: [{name: a, token_sha256: " + testHash + "}, {name: b, token_sha256: " + testHash + "}]}, tiles: [{id: a, view: count, window: 1h}]}", "used twice on this board"},
+		{"boards:\n- {name: f, access: {open: true}, tiles: [{id: a, view: count, window: 1h}]}", "field open not found"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), store.DefaultRollups())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s\n  err = %v, want it to mention %q", c.yaml, err, c.want)
 		}
+	}
+}
+
+// testHash is the display token "lobby-tv-token-0123"'s hash.
+var testHash = auth.HashOf("lobby-tv-token-0123").String()
+
+func TestAccess(t *testing.T) {
+	boards, err := Parse([]byte("boards:\n- {name: f, access: {public: true, screens: [{name: lobby, token_sha256: "+testHash+"}]}, tiles: [{id: a, view: count, window: 1h}]}\n- {name: g, tiles: [{id: a, view: count, window: 1h}]}"), store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, g := boards[0], boards[1]
+	if !f.Public || len(f.Screens) != 1 || f.Screens[0].Name != "lobby" || f.Screens[0].Hash != auth.HashOf("lobby-tv-token-0123") {
+		t.Errorf("board f access: %v %+v", f.Public, f.Screens)
+	}
+	if g.Public || len(g.Screens) != 0 {
+		t.Errorf("board g is private with no screens by default: %v %+v", g.Public, g.Screens)
 	}
 }

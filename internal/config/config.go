@@ -54,6 +54,18 @@ type Config struct {
 	// IngestTokens are the bearer tokens accepted by the ingest endpoint;
 	// none means the program makes one at start.
 	IngestTokens []string
+	// AdminTokens may call the admin endpoints and open every board.
+	AdminTokens []string
+	// PublicBoards opens every board, the index and the query API without
+	// a token; otherwise a board needs a paired screen, an admin token, or
+	// its own `access: {public: true}`.
+	PublicBoards bool
+	// IngestRate is the responses per second one ingest token may send; 0
+	// is no limit.
+	IngestRate float64
+	// MaxScreensPerIP caps the live sockets of one client address; 0 is no
+	// limit.
+	MaxScreensPerIP int
 	// AllowedOrigins are the cross-origin callers allowed, as canonical
 	// origins ("https://wall.example.com"); none means same-origin only.
 	AllowedOrigins []string

@@ -75,6 +75,8 @@ func defaults() *Config {
 		BroadcastInterval: 250 * time.Millisecond,
 		StreamGroup:       "pulseboard",
 		FrameAncestors:    []string{"'self'"},
+		IngestRate:        50000,
+		MaxScreensPerIP:   256,
 	}
 }
 
@@ -216,6 +218,13 @@ var badValues = []struct {
 	{"redis_url", "unix://", "needs a socket path"},
 	{"ingest_tokens", "tiny-token", "token 1 is shorter than 16 characters"},
 	{"ingest_tokens", "aaaaaaaaaaaaaaaaaaaa,bbbbbbbb bbbbbbbbbbbb", "token 2 contains a space"},
+	{"ingest_tokens", "sha256:abcd", "token 1: want sha256: and 64 hex digits"},
+	{"admin_tokens", "tiny-admin", "token 1 is shorter than 16 characters"},
+	{"public_boards", "open", "must be one of 1, 0, true, false, yes, no"},
+	{"ingest_rate", "-1", "must be a number, 0 for no limit"},
+	{"ingest_rate", "fast", "must be a number, 0 for no limit"},
+	{"max_screens_per_ip", "-5", "must be a whole number, 0 for no limit"},
+	{"max_screens_per_ip", "2.5", "must be a whole number, 0 for no limit"},
 	{"allowed_origins", "wall.example.com", "not an origin"},
 	{"allowed_origins", "https://wall.example.com/path", "not an origin"},
 	{"allowed_origins", "ftp://wall.example.com", "not an origin"},
@@ -271,7 +280,7 @@ func TestEveryValidatorRejects(t *testing.T) {
 		}
 	}
 
-	secret := map[string]bool{"ingest_tokens": true, "webhook_secret": true}
+	secret := map[string]bool{"ingest_tokens": true, "admin_tokens": true, "webhook_secret": true}
 	for _, b := range badValues {
 		for _, src := range []string{"flag", "env", "file"} {
 			t.Run(b.name+"/"+src+"/"+b.raw, func(t *testing.T) {
@@ -476,6 +485,10 @@ max_batch: 500
 shutdown_timeout: 1m
 changelog_maxlen: 5000
 broadcast_interval: 100ms
+admin_tokens: [sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92]
+public_boards: yes
+ingest_rate: 0
+max_screens_per_ip: 10
 `, check: func(t *testing.T, c *Config) {
 			paris, _ := time.LoadLocation("Europe/Paris")
 			want := &Config{
@@ -483,6 +496,9 @@ broadcast_interval: 100ms
 				RedisURL:          "rediss://:pw@redis.example.com:6380/2",
 				ConfigFile:        c.ConfigFile,
 				IngestTokens:      []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
+				AdminTokens:       []string{"sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"},
+				PublicBoards:      true,
+				MaxScreensPerIP:   10,
 				AllowedOrigins:    []string{"https://wall.example.com", "http://localhost:3000"},
 				Location:          paris,
 				TimezoneName:      "Europe/Paris",
@@ -875,7 +891,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 27 || len(Options()) != 29 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 31 || len(Options()) != 33 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

@@ -64,10 +64,37 @@ var options = []option{
 	{
 		name: "ingest_tokens", env: "PULSEBOARD_INGEST_TOKENS", flag: "ingest-tokens", yaml: "ingest_tokens",
 		def: "", defDoc: "(none: one is generated at start)",
-		help:   "comma-separated bearer tokens accepted by ingest, each at least 16 characters",
+		help:   "comma-separated bearer tokens accepted by ingest, each at least 16 characters, or its hash as sha256:<hex>",
 		list:   ",",
 		redact: func(string) string { return "" },
 		parse:  func(c *Config, raw string) (err error) { c.IngestTokens, err = parseTokens(raw); return },
+	},
+	{
+		name: "admin_tokens", env: "PULSEBOARD_ADMIN_TOKENS", flag: "admin-tokens", yaml: "admin_tokens",
+		def: "", defDoc: "(none: admin endpoints refused)",
+		help:   "comma-separated admin bearer tokens (follow-ups, reloads, pprof, every board), in the clear or as sha256:<hex>",
+		list:   ",",
+		redact: func(string) string { return "" },
+		parse:  func(c *Config, raw string) (err error) { c.AdminTokens, err = parseTokens(raw); return },
+	},
+	{
+		name: "public_boards", env: "PULSEBOARD_PUBLIC_BOARDS", flag: "public-boards", yaml: "public_boards",
+		def:    "false",
+		help:   "open every board, the index and the query API without a token (1/0, true/false, yes/no); else boards need a paired screen",
+		isBool: true,
+		parse:  func(c *Config, raw string) (err error) { c.PublicBoards, err = parseBool(raw); return },
+	},
+	{
+		name: "ingest_rate", env: "PULSEBOARD_INGEST_RATE", flag: "ingest-rate", yaml: "ingest_rate",
+		def:   "50000",
+		help:  "responses per second each ingest token may send, with a burst of one second's worth or one full batch; 0 for no limit",
+		parse: func(c *Config, raw string) (err error) { c.IngestRate, err = parseNonNegativeFloat(raw); return },
+	},
+	{
+		name: "max_screens_per_ip", env: "PULSEBOARD_MAX_SCREENS_PER_IP", flag: "max-screens-per-ip", yaml: "max_screens_per_ip",
+		def:   "256",
+		help:  "live sockets one client address may hold open; 0 for no limit (raise it behind a proxy that hides addresses)",
+		parse: func(c *Config, raw string) (err error) { c.MaxScreensPerIP, err = parseNonNegativeInt(raw); return },
 	},
 	{
 		name: "allowed_origins", env: "PULSEBOARD_ALLOWED_ORIGINS", flag: "allowed-origins", yaml: "allowed_origins",

@@ -17,6 +17,7 @@ import (
 	// /usr/share/zoneinfo still accepts every IANA name.
 	_ "time/tzdata"
 
+	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -97,10 +98,16 @@ func splitList(raw, sep string) []string {
 // minTokenLen is the shortest ingest token accepted.
 const minTokenLen = 16
 
+// parseTokens reads bearer tokens, each in the clear (at least minTokenLen
+// printable characters) or as its hash, "sha256:<64 hex>".
 func parseTokens(raw string) ([]string, error) {
 	var out []string
 	for i, tok := range splitList(raw, ",") {
-		if len(tok) < minTokenLen {
+		if auth.IsHash(tok) {
+			if _, err := auth.ParseHash(tok); err != nil {
+				return nil, fmt.Errorf("token %d: %w", i+1, err)
+			}
+		} else if len(tok) < minTokenLen {
 			return nil, fmt.Errorf("token %d is shorter than %d characters", i+1, minTokenLen)
 		}
 		for _, r := range tok {
@@ -208,6 +215,24 @@ func parsePositiveInt(raw string) (int, error) {
 		return 0, errors.New("must be a positive integer")
 	}
 	return int(n), nil
+}
+
+// parseNonNegativeInt reads a count where 0 means "no limit".
+func parseNonNegativeInt(raw string) (int, error) {
+	n, err := strconv.ParseInt(raw, 10, strconv.IntSize)
+	if err != nil || n < 0 {
+		return 0, errors.New("must be a whole number, 0 for no limit")
+	}
+	return int(n), nil
+}
+
+// parseNonNegativeFloat reads a rate where 0 means "no limit".
+func parseNonNegativeFloat(raw string) (float64, error) {
+	f, err := strconv.ParseFloat(raw, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return 0, errors.New("must be a number, 0 for no limit")
+	}
+	return f, nil
 }
 
 func parsePositiveInt64(raw string) (int64, error) {

@@ -23,6 +23,16 @@ const firstPaintWait = 3 * time.Second
 // page's script then follows the live socket.
 func (a *API) getBoardPage(c echo.Context) error {
 	name := c.Param("name")
+	def, err := a.boardDef(name)
+	if err != nil {
+		return err
+	}
+	if tok := c.QueryParam("token"); tok != "" {
+		return a.pair(c, def, tok)
+	}
+	if g := a.credentialsOf(c.Request()).check(def); g != granted {
+		return a.renderNoAccess(c, g, def)
+	}
 	v, st, err := a.viewWhenReady(c.Request().Context(), name)
 	if errors.Is(err, live.ErrNoBoard) {
 		return fault.New(fault.NotFound, "no board named %q", name)

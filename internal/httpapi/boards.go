@@ -17,7 +17,7 @@ type Boards interface {
 	Boards() []board.Board
 	View(name string) (board.View, aggregate.Status, error)
 	Compute(def board.Board) (board.View, aggregate.Status, error)
-	Serve(w http.ResponseWriter, r *http.Request, name string) error
+	Serve(w http.ResponseWriter, r *http.Request, name string, may live.Access) error
 }
 
 type boardSummary struct {
@@ -47,7 +47,14 @@ type boardAnswer struct {
 // getBoard answers GET /api/v1/boards/{name}: the view a screen would show
 // now, computed from this node's aggregator.
 func (a *API) getBoard(c echo.Context) error {
-	v, st, err := a.Live.View(c.Param("name"))
+	def, err := a.boardDef(c.Param("name"))
+	if err != nil {
+		return err
+	}
+	if g := a.credentialsOf(c.Request()).check(def); g != granted {
+		return boardAccessError(g, def.Name)
+	}
+	v, st, err := a.Live.View(def.Name)
 	if errors.Is(err, live.ErrNoBoard) {
 		return fault.New(fault.NotFound, "no board named %q", c.Param("name"))
 	}
@@ -60,9 +67,12 @@ func (a *API) getBoard(c echo.Context) error {
 	return c.JSON(http.StatusOK, boardAnswer{View: v, Epoch: st.Epoch, Stale: st.Stale, Ready: st.Ready})
 }
 
-// boardLive upgrades to the board's WebSocket.
+// boardLive upgrades to the board's WebSocket. Access is checked by the
+// live side at connect and at every change of the board's definition, so a
+// revoked screen is told so on its socket.
 func (a *API) boardLive(c echo.Context) error {
-	err := a.Live.Serve(c.Response(), c.Request(), c.Param("name"))
+	may := a.credentialsOf(c.Request()).socketAccess()
+	err := a.Live.Serve(c.Response(), c.Request(), c.Param("name"), may)
 	if errors.Is(err, live.ErrNoBoard) {
 		return fault.New(fault.NotFound, "no board named %q", c.Param("name"))
 	}

@@ -48,7 +48,9 @@ func (a *API) getHome(c echo.Context) error {
 		Updated:        now.Format("15:04:05"),
 		RefreshSeconds: homeRefreshSeconds,
 	}
-	if a.overview != nil {
+	// The overview shows numbers across every board: only for those who
+	// may query them all.
+	if a.overview != nil && a.canQuery(c.Request()) {
 		v, st, err := a.Live.Compute(*a.overview)
 		if err == nil {
 			d.Overview, d.Stale = &v, st.Stale

@@ -47,6 +47,17 @@ type Deps struct {
 	Decoder      Decoder
 	Live         Boards
 	IngestTokens *auth.Tokens
+	// AdminTokens open the admin endpoints and every board.
+	AdminTokens *auth.Tokens
+	// PublicBoards opens every board and the query API without a token.
+	PublicBoards bool
+	// IngestRate is each ingest token's responses per second (0: no
+	// limit), with a burst of IngestBurst.
+	IngestRate  float64
+	IngestBurst int
+	// ReloadBoards re-reads the boards file now (admin); nil when boards
+	// come from the built-in set.
+	ReloadBoards func(ctx context.Context) ([]board.Board, error)
 	// Metrics records ingest; nil records nothing.
 	Metrics *metrics.Metrics
 	// Webhooks are the survey-tool adapters; nil turns webhooks off.
@@ -65,6 +76,7 @@ type Deps struct {
 type API struct {
 	Deps
 	overview *board.Board
+	limits   *rateLimits
 }
 
 // New builds the Echo instance with every route.
@@ -75,7 +87,7 @@ func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{Deps: d, overview: overview(d.Rollups)}
+	a := &API{Deps: d, overview: overview(d.Rollups), limits: newRateLimits(d.IngestRate, d.IngestBurst)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -35,8 +35,12 @@ func statusOf(code fault.Code) int {
 		return http.StatusBadRequest
 	case fault.Unauthorized:
 		return http.StatusUnauthorized
+	case fault.Forbidden:
+		return http.StatusForbidden
 	case fault.NotFound:
 		return http.StatusNotFound
+	case fault.TooMany:
+		return http.StatusTooManyRequests
 	case fault.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case fault.Unsupported:

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -25,12 +26,23 @@ func (a *API) createResponses(c echo.Context) (err error) {
 	req := c.Request()
 	var res store.RecordResult
 	defer a.observeIngest(time.Now(), &res, &err)
-	if !a.IngestTokens.Valid(auth.Bearer(req)) {
+	tok := auth.Bearer(req)
+	if !a.IngestTokens.Valid(tok) {
 		return fault.New(fault.Unauthorized, "a valid ingest token is required: send Authorization: Bearer <token>")
 	}
 	body := http.MaxBytesReader(c.Response(), req.Body, a.MaxBodyBytes)
 	batch, err := a.Decoder.Decode(body, req.Header.Get(echo.HeaderContentType), a.Now())
 	if err != nil {
+		return err
+	}
+	// Charged after decoding, by the responses the batch holds; a rejected
+	// batch is charged nothing, and nothing of it is recorded.
+	if err := a.limits.take(tok, len(batch), time.Now()); err != nil {
+		var re *rateError
+		if errors.As(err, &re) {
+			c.Response().Header().Set("Retry-After", re.retryAfter())
+			return re.fault()
+		}
 		return err
 	}
 	res, err = a.Recorder.Record(req.Context(), batch)

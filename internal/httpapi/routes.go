@@ -28,10 +28,17 @@ func (a *API) routes(e *echo.Echo) {
 
 	v1 := e.Group("/api/v1")
 	v1.POST("/responses", a.createResponses)
-	v1.GET("/nps", a.getNPS)
+	v1.GET("/nps", a.getNPS, a.requireQuery)
 	v1.GET("/boards", a.listBoards)
 	v1.GET("/boards/:name", a.getBoard)
 	v1.POST("/webhooks/delighted", a.postDelighted)
 	v1.POST("/webhooks/asknicely", a.postAskNicely)
 	v1.POST("/webhooks/generic/:name", a.postGeneric)
+
+	admin := v1.Group("/admin", a.requireAdmin)
+	admin.POST("/reload", a.postReload)
+
+	// pprof, behind the admin token: profiles reveal code paths and cost
+	// CPU, so they are not for everyone who can reach the port.
+	e.GET("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(servePprof)), a.requireAdmin)
 }

@@ -21,6 +21,35 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
+// floorServer serves the shipped floor board's socket from a real
+// broadcaster over a real aggregator and memory engine; both stop when the
+// test ends.
+func floorServer(tb testing.TB, clock *storetest.Clock) (*Broadcaster, *httptest.Server) {
+	tb.Helper()
+	opts := storetest.Options(tb, clock)
+	eng := memstore.New(opts)
+	tb.Cleanup(func() { eng.Close() })
+	agg := aggregate.New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	go agg.Run(ctx)
+	for !agg.Status().Ready {
+		time.Sleep(time.Millisecond)
+	}
+	boards, err := board.Parse(configfiles.Boards, store.DefaultRollups())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	comp := board.Computer{Calendar: opts.Calendar, MinSample: 30}
+	bc := New(agg, comp, boards, Options{Now: clock.Now})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = bc.Serve(w, r, "floor", nil)
+	}))
+	tb.Cleanup(srv.Close)
+	tb.Cleanup(bc.Close)
+	return bc, srv
+}
+
 // BenchmarkBroadcast measures one board update reaching every connected
 // screen: encode once, offer to each queue, one write per socket, over real
 // loopback WebSockets. ns/client is the cost per screen per update.
@@ -33,27 +62,7 @@ func BenchmarkBroadcast(b *testing.B) {
 func benchBroadcast(b *testing.B, n int) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
-	opts := storetest.Options(b, clock)
-	eng := memstore.New(opts)
-	defer eng.Close()
-	agg := aggregate.New(eng, opts, opts.Rollups, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go agg.Run(ctx)
-	for !agg.Status().Ready {
-		time.Sleep(time.Millisecond)
-	}
-	boards, err := board.Parse(configfiles.Boards, store.DefaultRollups())
-	if err != nil {
-		b.Fatal(err)
-	}
-	comp := board.Computer{Calendar: opts.Calendar, MinSample: 30}
-	bc := New(agg, comp, boards, Options{Now: clock.Now})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = bc.Serve(w, r, "floor")
-	}))
-	defer srv.Close()
-	defer bc.Close()
+	bc, srv := floorServer(b, clock)
 
 	var received atomic.Int64
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
@@ -79,11 +88,10 @@ func benchBroadcast(b *testing.B, n int) {
 	for h.size() < n {
 		time.Sleep(time.Millisecond)
 	}
-	view, err := comp.Compute(boards[0], agg, clock.Now())
+	view, st, err := bc.View("floor")
 	if err != nil {
 		b.Fatal(err)
 	}
-	st := agg.Status()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		view.Tiles[0].Title = fmt.Sprintf("Last hour %d", i) // one changed tile per update

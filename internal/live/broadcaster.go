@@ -39,7 +39,14 @@ type Options struct {
 	RenderTile TileRenderer
 	// Observer is told about fan-outs and dropped screens (metrics).
 	Observer Observer
+	// MaxPerIP caps the sockets one client address holds open (0: none).
+	MaxPerIP int
 }
+
+// Access decides whether a screen may watch a board. It is asked when the
+// screen connects and again whenever the board's definition changes, so a
+// pairing removed from the definition ends the screen's session.
+type Access func(board.Board) bool
 
 // Observer receives the broadcaster's measurements.
 type Observer interface {
@@ -74,6 +81,10 @@ type Broadcaster struct {
 	hubs   map[string]*hub
 	boards []board.Board
 	closed bool
+
+	// perIP counts open sockets by client address, for MaxPerIP.
+	ipMu  sync.Mutex
+	perIP map[string]int
 }
 
 // New makes a broadcaster for the given boards.
@@ -90,7 +101,7 @@ func New(src Source, comp board.Computer, boards []board.Board, opts Options) *B
 	if opts.Observer == nil {
 		opts.Observer = noObserver{}
 	}
-	b := &Broadcaster{src: src, comp: comp, opts: opts, hubs: make(map[string]*hub), reloads: make(chan []board.Board, 1)}
+	b := &Broadcaster{src: src, comp: comp, opts: opts, hubs: make(map[string]*hub), reloads: make(chan []board.Board, 1), perIP: map[string]int{}}
 	allowed := make([]string, len(opts.AllowedOrigins))
 	for i, o := range opts.AllowedOrigins {
 		allowed[i] = strings.ToLower(o)
@@ -276,8 +287,10 @@ func (b *Broadcaster) publish(h *hub, now time.Time) error {
 }
 
 // Serve upgrades a request to a board's live socket. The screen gets a
-// snapshot at once, then updates.
-func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string) error {
+// snapshot at once, then updates. may (nil: anyone) decides whether the
+// screen may watch; one that may not gets its socket closed with
+// CloseNotPaired, the one answer a browser's script can read.
+func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string, may Access) error {
 	b.mu.RLock()
 	h, closed := b.hubs[name], b.closed
 	b.mu.RUnlock()
@@ -288,9 +301,23 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string)
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return nil
 	}
+	ip := clientIP(r)
+	if !b.takeSlot(ip) {
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "too many live screens from this address", http.StatusTooManyRequests)
+		return nil
+	}
+	release := sync.OnceFunc(func() { b.releaseSlot(ip) })
 	conn, err := b.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		release()
 		return nil // the upgrader has answered the client (403 on a foreign origin)
+	}
+	if may != nil && !may(h.definition()) {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseNotPaired, "not paired"), time.Now().Add(writeWait))
+		_ = conn.Close()
+		release()
+		return nil
 	}
 	// The loop skips boards nobody watches, so a board's state is only
 	// current while it has screens: bring it up to date for the first one.
@@ -302,11 +329,41 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string)
 	if tc, ok := conn.NetConn().(*net.TCPConn); ok {
 		_ = tc.SetWriteBuffer(socketSendBuffer)
 	}
-	c := newClient(h, conn)
+	c := newClient(h, conn, may, release)
 	h.join(c)
 	go c.writePump()
 	go c.readPump()
 	return nil
+}
+
+// clientIP is the address a socket comes from. Forwarded headers are not
+// trusted: behind a proxy every screen shares its address, which the
+// max_screens_per_ip setting documents.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// takeSlot counts a socket against its address's cap.
+func (b *Broadcaster) takeSlot(ip string) bool {
+	b.ipMu.Lock()
+	defer b.ipMu.Unlock()
+	if b.opts.MaxPerIP > 0 && b.perIP[ip] >= b.opts.MaxPerIP {
+		return false
+	}
+	b.perIP[ip]++
+	return true
+}
+
+func (b *Broadcaster) releaseSlot(ip string) {
+	b.ipMu.Lock()
+	defer b.ipMu.Unlock()
+	if b.perIP[ip]--; b.perIP[ip] <= 0 {
+		delete(b.perIP, ip)
+	}
 }
 
 // Clients counts connected screens per board.

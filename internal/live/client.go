@@ -1,7 +1,6 @@
 package live
 
 import (
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,11 +21,15 @@ type client struct {
 	wake chan struct{}
 	done chan struct{}
 	once sync.Once
+	// may re-checks the screen's access when the board's definition
+	// changes (nil: always allowed); release frees its per-address slot.
+	may     Access
+	release func()
 }
 
-func newClient(h *hub, conn *websocket.Conn) *client {
+func newClient(h *hub, conn *websocket.Conn, may Access, release func()) *client {
 	return &client{
-		hub: h, conn: conn,
+		hub: h, conn: conn, may: may, release: release,
 		send: make(chan *websocket.PreparedMessage, sendQueue),
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
@@ -57,6 +60,9 @@ func (c *client) close(code int, reason string) {
 		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
 		_ = c.conn.Close()
 		close(c.done)
+		if c.release != nil {
+			c.release()
+		}
 	})
 }
 
@@ -77,8 +83,7 @@ func (c *client) readPump() {
 			c.close(websocket.CloseNormalClosure, "")
 			return
 		}
-		var m ClientMessage
-		if json.Unmarshal(data, &m) == nil && m.Type == TypeResync {
+		if m, err := ParseClientMessage(data); err == nil && m.Type == TypeResync {
 			c.requestSnapshot()
 		}
 	}

@@ -166,15 +166,26 @@ func (h *hub) heartbeat(now time.Time) (int, error) {
 }
 
 // reload tells screens the board's definition changed: they reload the
-// page to get the new layout.
+// page to get the new layout. Screens the new definition no longer admits
+// (a revoked pairing) are closed with CloseNotPaired instead.
 func (h *hub) reload(def board.Board, now time.Time) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.def = def
 	h.published = false // the next publish is a snapshot
+	var revoked []*client
+	for c := range h.clients {
+		if c.may != nil && !c.may(def) {
+			revoked = append(revoked, c)
+			delete(h.clients, c)
+		}
+	}
 	msg, err := h.prepare(Envelope{Type: TypeReload}, now)
 	if err == nil {
 		h.fanOut(msg, now)
+	}
+	h.mu.Unlock()
+	for _, c := range revoked {
+		c.close(CloseNotPaired, "access revoked")
 	}
 }
 

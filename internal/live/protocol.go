@@ -9,6 +9,7 @@ package live
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -48,11 +49,29 @@ type ClientMessage struct {
 	Type string `json:"type"`
 }
 
+// ParseClientMessage reads one client frame: a JSON object whose type is a
+// known command. Anything else is an error, and the reader ignores it (a
+// screen never gets disconnected for a message it should not have sent; the
+// read limit bounds what it can cost).
+func ParseClientMessage(data []byte) (ClientMessage, error) {
+	var m ClientMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return ClientMessage{}, fmt.Errorf("client message: %w", err)
+	}
+	if m.Type != TypeResync {
+		return ClientMessage{}, fmt.Errorf("client message: unknown type %q", m.Type)
+	}
+	return m, nil
+}
+
 // Close codes beyond the standard ones (1001 going away on shutdown, 1009
 // message too big).
 const (
 	// CloseTooSlow: the screen did not take its messages in time.
 	CloseTooSlow = 4001
+	// CloseNotPaired: the screen has no valid pairing for the board, or
+	// its pairing was revoked; it should say so and stop reconnecting.
+	CloseNotPaired = 4003
 	// CloseBoardRemoved: the board was removed from the configuration.
 	CloseBoardRemoved = 4004
 )

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+
+	"github.com/pulseboard/pulseboard/internal/auth"
+)
+
+// screenNameRE matches what boards.yaml accepts as a screen's name.
+var screenNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// runToken makes a new random token and prints it with its hash: the token
+// goes to the producer, the admin or the screen; the hash goes into the
+// configuration, which then holds nothing that opens anything.
+//
+//	pulseboard token                              an ingest or admin token
+//	pulseboard token --board floor --screen lobby a display token for one screen
+func runToken(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pulseboard token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	boardName := fs.String("board", "", "make a display token for this board (prints its boards.yaml entry)")
+	screen := fs.String("screen", "", "the screen's name in boards.yaml, like lobby-tv (with --board)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if (*boardName == "") != (*screen == "") || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: pulseboard token [--board NAME --screen SCREEN]")
+		return 2
+	}
+	if *screen != "" && !screenNameRE.MatchString(*screen) {
+		fmt.Fprintf(stderr, "pulseboard token: --screen %q: want 1 to 64 of a-z 0-9 _ -\n", *screen)
+		return 2
+	}
+	tok, err := auth.Generate()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	hash := auth.HashOf(tok).String()
+	fmt.Fprintf(stdout, "token: %s\nhash:  %s\n", tok, hash)
+	if *boardName != "" {
+		fmt.Fprintf(stdout, "\nUnder board %s in boards.yaml:\n  access:\n    screens:\n      - {name: %s, token_sha256: %s}\n", *boardName, *screen, hash)
+		fmt.Fprintf(stdout, "\nThen open this once on the screen:\n  /boards/%s?token=%s\n", *boardName, tok)
+		return 0
+	}
+	fmt.Fprintln(stdout, "\nConfigure the hash (PULSEBOARD_INGEST_TOKENS or PULSEBOARD_ADMIN_TOKENS accept it); hand out the token.")
+	return 0
+}

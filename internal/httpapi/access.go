@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/internal/live"
+	"github.com/pulseboard/pulseboard/views"
+)
+
+// Who may read what:
+//
+//   - public_boards on: everyone reads every board, the index overview and
+//     the query API (a demo, or a server only a trusted network reaches);
+//   - a board with `access: {public: true}`: everyone reads that board;
+//   - an admin bearer token: reads everything;
+//   - a paired screen: reads the one board it was paired with. Pairing is
+//     opening /boards/NAME?token=DISPLAY-TOKEN once; the server answers with
+//     an HttpOnly cookie scoped to that board's path and a redirect that
+//     drops the token from the address bar. The cookie lasts ten years: a
+//     TV on a wall never logs in again. Removing the screen from the board's
+//     `access.screens` revokes it, live.
+
+// screenCookie holds a paired screen's display token, scoped by Path to its
+// board's page and socket.
+const screenCookie = "pb_screen"
+
+// screenCookieAge does not expire like a login: a paired TV stays paired
+// until the operator revokes it.
+const screenCookieAge = 10 * 365 * 24 * time.Hour
+
+// grant is the outcome of checking a request against a board.
+type grant int
+
+const (
+	granted  grant = iota
+	noAccess       // nothing presented: the board is private
+	revoked        // a pairing that does not (or no longer) open this board
+)
+
+// credentials are what a request presented, kept after the request is gone
+// so a live socket can be re-checked when its board's definition changes.
+type credentials struct {
+	public bool // public_boards is on
+	admin  bool
+	screen string // the display token from the cookie, "" when none
+}
+
+func (a *API) credentialsOf(r *http.Request) credentials {
+	cr := credentials{public: a.PublicBoards, admin: a.AdminTokens.Valid(auth.Bearer(r))}
+	if ck, err := r.Cookie(screenCookie); err == nil {
+		cr.screen = ck.Value
+	}
+	return cr
+}
+
+// check decides a board's access for these credentials.
+func (cr credentials) check(def board.Board) grant {
+	switch {
+	case cr.public || def.Public || cr.admin:
+		return granted
+	case cr.screen == "":
+		return noAccess
+	}
+	if _, ok := auth.MatchScreen(def.Screens, cr.screen); ok {
+		return granted
+	}
+	return revoked
+}
+
+// socketAccess is the live package's view of the same decision.
+func (cr credentials) socketAccess() live.Access {
+	return func(def board.Board) bool { return cr.check(def) == granted }
+}
+
+// canQuery reports whether a request may read the query API and the index
+// overview: numbers across every board.
+func (a *API) canQuery(r *http.Request) bool {
+	return a.PublicBoards || a.AdminTokens.Valid(auth.Bearer(r))
+}
+
+// requireQuery guards the query API.
+func (a *API) requireQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !a.canQuery(c.Request()) {
+			return fault.New(fault.Unauthorized, "the query API needs an admin token (Authorization: Bearer <token>) unless public_boards is on")
+		}
+		return next(c)
+	}
+}
+
+// requireAdmin guards admin endpoints: follow-up actions, reloads, pprof.
+func (a *API) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if a.AdminTokens.Empty() {
+			return fault.New(fault.Forbidden, "no admin token is configured (PULSEBOARD_ADMIN_TOKENS)")
+		}
+		if !a.AdminTokens.Valid(auth.Bearer(c.Request())) {
+			return fault.New(fault.Unauthorized, "a valid admin token is required: send Authorization: Bearer <token>")
+		}
+		return next(c)
+	}
+}
+
+// boardDef finds a board's current definition.
+func (a *API) boardDef(name string) (board.Board, error) {
+	for _, d := range a.Live.Boards() {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	return board.Board{}, fault.New(fault.NotFound, "no board named %q", name)
+}
+
+// boardAccessError is the API's answer to a board it may not read.
+func boardAccessError(g grant, name string) error {
+	if g == revoked {
+		return fault.New(fault.Forbidden, "this screen's pairing does not open board %q: it was revoked, or belongs to another board", name)
+	}
+	return fault.New(fault.Unauthorized, "board %q is private: pair this screen by opening /boards/%s?token=<display token>, or send an admin token", name, name)
+}
+
+// pair handles /boards/NAME?token=...: a display token of this board sets the
+// screen's cookie and redirects to the same address without the token, so
+// it neither stays on screen nor lands in browser history.
+func (a *API) pair(c echo.Context, def board.Board, token string) error {
+	screen, ok := auth.MatchScreen(def.Screens, token)
+	if !ok {
+		a.Logger.Warn("pairing refused", slog.String("board", def.Name), slog.String("remote", c.RealIP()))
+		return a.renderDenied(c, http.StatusForbidden, def, "This pairing code does not open this board.",
+			"Check the link, or ask for a new display token for "+def.Name+".")
+	}
+	req := c.Request()
+	c.SetCookie(&http.Cookie{
+		Name: screenCookie, Value: token, Path: "/boards/" + def.Name,
+		MaxAge: int(screenCookieAge / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: req.TLS != nil || strings.EqualFold(req.Header.Get("X-Forwarded-Proto"), "https"),
+	})
+	a.Logger.Info("screen paired", slog.String("board", def.Name), slog.String("screen", screen.Name), slog.String("remote", c.RealIP()))
+	q := req.URL.Query()
+	q.Del("token")
+	target := url.URL{Path: "/boards/" + def.Name, RawQuery: q.Encode()}
+	return c.Redirect(http.StatusSeeOther, target.String())
+}
+
+// deniedRefreshSeconds is how often a refused screen tries again.
+const deniedRefreshSeconds = 60
+
+// renderDenied shows a refused screen what happened and what to do.
+func (a *API) renderDenied(c echo.Context, status int, def board.Board, message, hint string) error {
+	return render(c, status, views.Denied(views.DeniedPage{
+		Board: def.Name, Title: def.Title, Message: message, Hint: hint, RefreshSeconds: deniedRefreshSeconds,
+	}))
+}
+
+// renderNoAccess is the page for a board a request may not read.
+func (a *API) renderNoAccess(c echo.Context, g grant, def board.Board) error {
+	if g == revoked {
+		return a.renderDenied(c, http.StatusForbidden, def, "This screen is no longer paired with this board.",
+			"Its pairing was revoked. To pair it again, open /boards/"+def.Name+"?token=<display token> on this screen.")
+	}
+	return a.renderDenied(c, http.StatusUnauthorized, def, "This board is private.",
+		"To pair this screen, open /boards/"+def.Name+"?token=<display token> on it once. `pulseboard token --board "+def.Name+"` makes a token.")
+}

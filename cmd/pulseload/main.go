@@ -50,6 +50,7 @@ type options struct {
 	tenant      string
 	total       int64
 	compress    bool
+	stalled     int
 }
 
 func main() {
@@ -77,6 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.tenant, "tenant", "", "with -server-bin and -redis-url: the key namespace (default: a new one per run; reuse one to measure warm-up over data loaded before)")
 	fs.Int64Var(&o.total, "total", 0, "stop after this many responses (0: run for -duration)")
 	fs.BoolVar(&o.compress, "compress", true, "screens offer permessage-deflate, as browsers do")
+	fs.IntVar(&o.stalled, "stalled", 0, "also open this many screens that never read (hung TVs); the others' delays show what they cost")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -99,6 +101,8 @@ func (o options) check() error {
 		return fmt.Errorf("give exactly one of -server-bin or -server")
 	case o.clients < 0 || o.clients > maxClients:
 		return fmt.Errorf("-clients must be 0 to %d", maxClients)
+	case o.stalled < 0 || o.stalled > maxClients-o.clients:
+		return fmt.Errorf("-stalled must be 0 to %d (with -clients, at most %d screens)", maxClients-o.clients, maxClients)
 	case o.duration <= 0 || o.duration > maxDuration:
 		return fmt.Errorf("-duration must be above 0 and at most %s", maxDuration)
 	case o.rate < 0 || o.rate > maxRate:
@@ -194,6 +198,16 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		r.rssIdle = srv.rss()
 	}
 	r.open = c.open.Load()
+	if o.stalled > 0 {
+		r.dropped0 = metric(base, "pulseboard_ws_dropped_total")
+		stalled := stall(ctx, wsBase, boards, o.stalled)
+		r.stalled = len(stalled)
+		defer func() {
+			for _, conn := range stalled {
+				conn.Close()
+			}
+		}()
+	}
 
 	l := &loader{base: base, token: o.token, rate: o.rate, total: o.total, batch: o.batch, concurrency: o.concurrency,
 		run: fmt.Sprint(time.Now().UnixNano()), spread: o.spread, acks: acks, client: &http.Client{Timeout: 30 * time.Second,
@@ -231,6 +245,9 @@ loop:
 	if srv != nil {
 		r.rssLoaded = srv.rss()
 	}
+	if r.stalled > 0 {
+		r.droppedStalled = metric(base, "pulseboard_ws_dropped_total") - r.dropped0
+	}
 	c.closeAll()
 	l.client.CloseIdleConnections() // so "after" counts only what the server kept
 	if srv != nil {
@@ -258,6 +275,8 @@ type report struct {
 	messages                                int64
 	loader                                  *loader
 	crowd                                   *crowd
+	stalled                                 int
+	dropped0, droppedStalled                float64
 }
 
 func (r report) print(w io.Writer) {
@@ -268,6 +287,9 @@ func (r report) print(w io.Writer) {
 		fmt.Fprintf(t, "server start to first board served\t%s\n", r.warmup.Round(time.Millisecond))
 	}
 	fmt.Fprintf(t, "screens open / failed / dropped\t%d / %d / %d\n", r.open, c.failed.Load(), c.dropped.Load())
+	if r.stalled > 0 {
+		fmt.Fprintf(t, "stalled screens (never read) / dropped by the server\t%d / %.0f\n", r.stalled, r.droppedStalled)
+	}
 	fmt.Fprintf(t, "responses acknowledged\t%d in %s (%.0f/s; target %.0f/s)\n", l.sent.Load(), r.ingestTook, float64(l.sent.Load())/r.ingestTook.Seconds(), r.o.rate)
 	fmt.Fprintf(t, "ingest errors\t%d\n", l.errors.Load())
 	fmt.Fprintf(t, "request round trip p50 / p99\t%s / %s\n", l.latency.quantile(0.5), l.latency.quantile(0.99))

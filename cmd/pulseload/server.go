@@ -139,7 +139,11 @@ func waitBoard(base, name string) error {
 
 // goroutines reads go_goroutines from the server's /metrics (-1 if it
 // cannot).
-func goroutines(base string) int {
+func goroutines(base string) int { return int(metric(base, "go_goroutines")) }
+
+// metric reads one unlabelled sample from the server's /metrics (-1 if it
+// cannot).
+func metric(base, name string) float64 {
 	res, err := http.Get(base + "/metrics")
 	if err != nil {
 		return -1
@@ -148,10 +152,10 @@ func goroutines(base string) int {
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			n, err := strconv.ParseFloat(v, 64)
 			if err == nil {
-				return int(n)
+				return n
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,27 @@ func (c *crowd) follow(conn *websocket.Conn) {
 			c.latency.add(now.Sub(at))
 		}
 	}
+}
+
+// stall opens n screens that never read, as a hung TV would: with a small
+// receive buffer, so the server's writes to them block within a few
+// updates. The server should drop them without delaying anybody else.
+func stall(ctx context.Context, wsBase string, boards []string, n int) []*websocket.Conn {
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
+		}
+		return conn, err
+	}}
+	var out []*websocket.Conn
+	for i := range n {
+		conn, _, err := dialer.DialContext(ctx, fmt.Sprintf("%s/boards/%s/live", wsBase, boards[i%len(boards)]), nil)
+		if err == nil {
+			out = append(out, conn)
+		}
+	}
+	return out
 }
 
 func isClosedByUs(err error) bool {

@@ -252,3 +252,46 @@ func TestBrowserLongRun(t *testing.T) {
 		return err == nil && loc == "/boards/team-billing?kiosk=1&rotate=floor,team-billing&every=5s"
 	})
 }
+
+// TestBrowserPairing pairs a real browser with a private board through its
+// URL, then revokes the pairing: the screen itself says it is no longer
+// paired, and comes back on its own when the pairing is restored.
+func TestBrowserPairing(t *testing.T) {
+	ctx := browser(t)
+	path := filepath.Join(t.TempDir(), "boards.yaml")
+	privateBoards(t, path, true)
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, "--boards", path, "--public-boards=false", "--admin-tokens", adminToken)
+	base := "http://" + m.Addr()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/boards/wall")); err != nil {
+		t.Fatal(err)
+	}
+	if got := textOf(ctx, `[data-testid="denied-message"]`); got != "This board is private." {
+		t.Fatalf("an unpaired browser shows %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/boards/wall?token="+lobbyToken),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="tile-n"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || strings.Contains(loc, "token") {
+		t.Fatalf("the token stays in the address: %q %v", loc, err)
+	}
+	eventually(t, "status live", 5*time.Second, func() bool { return textOf(ctx, `[data-testid="status"]`) == "live" })
+
+	// Revoke: the board file loses the screen; the watch picks it up.
+	privateBoards(t, path, false)
+	eventually(t, "the revoked notice on screen", 10*time.Second, func() bool {
+		return textOf(ctx, `[data-testid="denied-message"]`) == "This screen is no longer paired with this board."
+	})
+	// Restore: the notice page retries by itself (every 60 s); reload now
+	// rather than wait, as its refresh would.
+	privateBoards(t, path, true)
+	c := client{t: t, base: base}
+	if r := c.do("POST", "/api/v1/admin/reload", "", adminToken, nil); r.status != 200 {
+		t.Fatalf("reload: %d", r.status)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="tile-n"]`))); err != nil {
+		t.Fatalf("the restored screen: %v", err)
+	}
+}

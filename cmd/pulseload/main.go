@@ -222,6 +222,7 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	done := make(chan struct{})
 	go func() { l.drive(lctx); close(done) }()
 	tick := time.NewTicker(5 * time.Second)
+	loadBegan, lastSample := time.Now(), time.Now()
 loop:
 	for {
 		select {
@@ -230,6 +231,13 @@ loop:
 		case <-tick.C:
 			progress(stderr, "%s: %d responses acknowledged, %d screens open, p99 screen delay %s",
 				time.Since(began).Round(time.Second), acks.acked(), c.open.Load(), c.latency.quantile(0.99))
+			// A minute-by-minute RSS series shows drift at steady state,
+			// not only growth between the run's ends.
+			if srv != nil && time.Since(lastSample) >= rssSampleEvery {
+				lastSample = time.Now()
+				r.rssSeries = append(r.rssSeries, srv.rss())
+				r.rssSeriesAt = append(r.rssSeriesAt, time.Since(loadBegan))
+			}
 		}
 	}
 	tick.Stop()
@@ -277,7 +285,13 @@ type report struct {
 	crowd                                   *crowd
 	stalled                                 int
 	dropped0, droppedStalled                float64
+	// rssSeries is the server's RSS every rssSampleEvery while posting.
+	rssSeries   []int64
+	rssSeriesAt []time.Duration
 }
+
+// rssSampleEvery spaces the RSS series of long runs.
+const rssSampleEvery = time.Minute
 
 func (r report) print(w io.Writer) {
 	l, c := r.loader, r.crowd
@@ -306,6 +320,17 @@ func (r report) print(w io.Writer) {
 		fmt.Fprintf(t, "server CPU while posting\t%s (%.0f%% of one core)\n", r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.ingestTook.Seconds())
 		if ticks := float64(r.messages) / float64(max(r.open, 1)); ticks > 0 {
 			fmt.Fprintf(t, "server CPU per broadcast tick\t%.1f ms (%.0f ticks reached each screen)\n", r.cpu.Seconds()*1000/ticks, ticks)
+		}
+		if n := len(r.rssSeries); n >= 2 {
+			var b strings.Builder
+			for i, v := range r.rssSeries {
+				fmt.Fprintf(&b, "%s %.1f  ", r.rssSeriesAt[i].Round(time.Second), mb(v))
+			}
+			// Drift at steady state: from the first minute's sample (the
+			// replica and the pools have grown by then) to the last.
+			first, last := r.rssSeries[0], r.rssSeries[n-1]
+			fmt.Fprintf(t, "server RSS each minute (MB)\t%s\n", strings.TrimSpace(b.String()))
+			fmt.Fprintf(t, "RSS drift, first minute to last\t%+.1f%%\n", 100*float64(last-first)/float64(first))
 		}
 		fmt.Fprintf(t, "server fds before / after\t%d / %d\n", r.fdsBefore, r.fdsAfter)
 	}

@@ -161,7 +161,7 @@ func TestScreenshots(t *testing.T) {
 		return err == nil && v.Tiles[0].Figure != nil && v.Tiles[0].Figure.Responses > 100
 	})
 	for _, name := range []string{"floor", "supervisor", "team-billing"} {
-		for _, size := range [][2]int64{{1920, 1080}, {3840, 2160}} {
+		for _, size := range [][2]int64{{1366, 768}, {1920, 1080}, {3840, 2160}} {
 			err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(size[0], size[1]),
 				chromedp.Navigate(base+"/boards/"+name),

@@ -17,6 +17,7 @@ import (
 	// /usr/share/zoneinfo still accepts every IANA name.
 	_ "time/tzdata"
 
+	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -63,8 +64,12 @@ func parseRedisURL(raw string) (string, error) {
 		if u.Path == "" {
 			return "", errors.New("needs a socket path, like unix:///run/redis/redis.sock")
 		}
+	case redisurl.ClusterScheme, redisurl.ClusterTLSScheme:
+		if _, err := redisurl.ClusterOptions(raw); err != nil {
+			return "", errors.New(strings.TrimPrefix(err.Error(), "parse redis cluster url: "))
+		}
 	default:
-		return "", errors.New("scheme must be redis, rediss or unix")
+		return "", errors.New("scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster)")
 	}
 	return raw, nil
 }

@@ -126,19 +126,8 @@ func rollingRestart(t *testing.T, redisURL string) {
 	}
 	waitScreens(t, screens, "after the load", time.Now().Add(rollingRecovery), func(n int64) bool { return n == acked })
 	for i, n := range nodes {
-		c := client{t: t, base: "http://" + n.addr}
-		r := c.get("/api/v1/nps?window=today&by=team")
-		if r.status != 200 {
-			t.Fatalf("node %d: %d %s", i, r.status, r.raw)
-		}
 		var total int64
-		for _, g := range r.body["groups"].([]any) {
-			g := g.(map[string]any)
-			team := g["key"].(map[string]any)["team"].(string)
-			var got nps.Distribution
-			for s, v := range g["distribution"].([]any) {
-				got[s] = int64(v.(float64))
-			}
+		for team, got := range (client{t: t, base: "http://" + n.addr}).byTeam("today") {
 			total += got.Responses()
 			if want := in.acked[team]; want == nil || got != *want {
 				t.Errorf("node %d, team %s: store %v, acknowledged %v", i, team, got, want)

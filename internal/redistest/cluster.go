@@ -3,11 +3,9 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,32 +105,18 @@ func (c *Cluster) Stop() {
 	}
 }
 
-var (
-	sharedCluster     *Cluster
-	sharedClusterURL  string
-	sharedClusterErr  error
-	sharedClusterOnce sync.Once
-)
-
 // ClusterURL returns the redis+cluster:// URL of the package's shared
 // cluster, starting it on first use, or TEST_REDIS_CLUSTER_URL when set.
 // Like URL, it fails the test when the cluster cannot be had.
 func ClusterURL(t testing.TB) string {
 	t.Helper()
-	sharedClusterOnce.Do(func() {
-		if u := os.Getenv("TEST_REDIS_CLUSTER_URL"); u != "" {
-			sharedClusterURL = u
-			return
+	return sharedCluster.get(t, func() (string, func(), error) {
+		c, err := StartCluster()
+		if err != nil {
+			return "", nil, err
 		}
-		sharedCluster, sharedClusterErr = StartCluster()
-		if sharedClusterErr == nil {
-			sharedClusterURL = sharedCluster.URL
-		}
+		return c.URL, c.Stop, nil
 	})
-	if sharedClusterErr != nil {
-		t.Fatalf("redistest: %v", sharedClusterErr)
-	}
-	return sharedClusterURL
 }
 
 // ClusterClient returns a cluster client for the shared cluster, closed

@@ -134,22 +134,44 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// sharedBackend is a server or cluster that a test binary starts on first
+// use and stops in Main, unless an environment variable names one.
+type sharedBackend struct {
+	env  string
+	once sync.Once
+	url  string
+	err  error
+	stop func()
+}
+
+func (b *sharedBackend) get(t testing.TB, start func() (url string, stop func(), err error)) string {
+	t.Helper()
+	b.once.Do(func() {
+		if u := os.Getenv(b.env); u != "" {
+			b.url = u
+			return
+		}
+		b.url, b.stop, b.err = start()
+	})
+	if b.err != nil {
+		t.Fatalf("redistest: %v", b.err)
+	}
+	return b.url
+}
+
 var (
-	shared     *Server
-	sharedURL  string
-	sharedErr  error
-	sharedOnce sync.Once
+	sharedServer  = &sharedBackend{env: "TEST_REDIS_URL"}
+	sharedCluster = &sharedBackend{env: "TEST_REDIS_CLUSTER_URL"}
 )
 
 // Main wraps a package's TestMain: it stops the shared server and cluster
 // after the tests ran. Use it as `func TestMain(m *testing.M) { redistest.Main(m) }`.
 func Main(m *testing.M) {
 	code := m.Run()
-	if shared != nil {
-		shared.Stop()
-	}
-	if sharedCluster != nil {
-		sharedCluster.Stop()
+	for _, b := range []*sharedBackend{sharedServer, sharedCluster} {
+		if b.stop != nil {
+			b.stop()
+		}
 	}
 	os.Exit(code)
 }
@@ -159,20 +181,13 @@ func Main(m *testing.M) {
 // test: the suite must run on real Redis, never silently skip.
 func URL(t testing.TB) string {
 	t.Helper()
-	sharedOnce.Do(func() {
-		if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-			sharedURL = u
-			return
+	return sharedServer.get(t, func() (string, func(), error) {
+		s, err := Start()
+		if err != nil {
+			return "", nil, err
 		}
-		shared, sharedErr = Start()
-		if sharedErr == nil {
-			sharedURL = shared.URL
-		}
+		return s.URL, s.Stop, nil
 	})
-	if sharedErr != nil {
-		t.Fatalf("redistest: %v", sharedErr)
-	}
-	return sharedURL
 }
 
 // Namespace returns a key namespace unique to this test, so tests share one

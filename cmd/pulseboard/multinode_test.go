@@ -8,12 +8,21 @@ import (
 	"github.com/pulseboard/pulseboard/internal/redistest"
 )
 
-// TestThreeNodes runs three server processes on one Redis. An answer posted
-// to any node shows on a screen of every other node within a second, and
-// all nodes then serve the same board.
+// TestThreeNodes runs three server processes on one Redis, and again on a
+// three-master Redis Cluster. An answer posted to any node shows on a
+// screen of every other node within a second, and all nodes then serve the
+// same board.
 func TestThreeNodes(t *testing.T) {
-	srv := redistest.Private(t)
-	env := []string{"PULSEBOARD_INGEST_TOKENS=" + token, "PULSEBOARD_REDIS_URL=" + srv.URL}
+	t.Run("redis", func(t *testing.T) {
+		threeNodes(t, []string{"PULSEBOARD_REDIS_URL=" + redistest.Private(t).URL})
+	})
+	t.Run("cluster", func(t *testing.T) {
+		threeNodes(t, []string{"PULSEBOARD_REDIS_URL=" + redistest.ClusterURL(t), "PULSEBOARD_TENANT=" + redistest.Namespace(t)})
+	})
+}
+
+func threeNodes(t *testing.T, env []string) {
+	env = append(env, "PULSEBOARD_INGEST_TOKENS="+token)
 	nodes := make([]*process, 3)
 	screens := make([]*screen, 3)
 	for i := range nodes {

@@ -111,14 +111,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	if all.Responses() != total {
 		t.Fatalf("the clients' record holds %d responses", all.Responses())
 	}
-	r := c.get("/api/v1/nps?window=1h&by=team")
-	for _, g := range r.body["groups"].([]any) {
-		g := g.(map[string]any)
-		team := g["key"].(map[string]any)["team"].(string)
-		var got nps.Distribution
-		for i, v := range g["distribution"].([]any) {
-			got[i] = int64(v.(float64))
-		}
+	for team, got := range c.byTeam("1h") {
 		if got != *want[team] {
 			t.Errorf("team %s: store %v, acknowledged %v", team, got, *want[team])
 		}
@@ -143,4 +136,23 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("%d responses, %d retried requests across 3 Redis kills", total, retries.Load())
+}
+
+// byTeam reads the distribution of every team in a window.
+func (c client) byTeam(window string) map[string]nps.Distribution {
+	c.t.Helper()
+	r := c.get("/api/v1/nps?window=" + window + "&by=team")
+	if r.status != 200 {
+		c.t.Fatalf("GET nps by team: %d %s", r.status, r.raw)
+	}
+	out := map[string]nps.Distribution{}
+	for _, g := range r.body["groups"].([]any) {
+		g := g.(map[string]any)
+		var d nps.Distribution
+		for i, v := range g["distribution"].([]any) {
+			d[i] = int64(v.(float64))
+		}
+		out[g["key"].(map[string]any)["team"].(string)] = d
+	}
+	return out
 }

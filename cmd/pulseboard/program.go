@@ -25,6 +25,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/ingest/redisstream"
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/metrics"
+	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
@@ -63,7 +64,7 @@ type Main struct {
 	bg      sync.WaitGroup
 	// The stream ingest, when configured: its own client, stopped before the
 	// store closes so its last batch is recorded and acknowledged.
-	streamRedis *redis.Client
+	streamRedis redis.UniversalClient
 	stopStream  context.CancelFunc
 	streamDone  sync.WaitGroup
 	server      *http.Server
@@ -176,11 +177,11 @@ func (m *Main) startStream(opts ingest.Options) error {
 	if cfg.RedisURL == "" {
 		return errors.New("stream ingest (PULSEBOARD_STREAM) needs Redis: set PULSEBOARD_REDIS_URL")
 	}
-	o, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := redisurl.NewClient(cfg.RedisURL)
 	if err != nil {
-		return fmt.Errorf("parse redis url: %w", err)
+		return err
 	}
-	m.streamRedis = redis.NewClient(o)
+	m.streamRedis = rdb
 	consumer := redisstream.New(m.streamRedis, m.store, redisstream.Config{
 		Stream: cfg.Stream, Group: cfg.StreamGroup, Ingest: opts, Now: m.Now, Logger: m.Logger,
 	})
@@ -317,8 +318,11 @@ func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 }
 
 func (m *Main) engineName() string {
-	if m.Config.RedisURL == "" {
+	switch {
+	case m.Config.RedisURL == "":
 		return "memory"
+	case redisurl.IsCluster(m.Config.RedisURL):
+		return "redis cluster"
 	}
 	return "redis"
 }

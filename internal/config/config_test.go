@@ -216,6 +216,7 @@ var badValues = []struct {
 	{"redis_url", "redis://", "needs a host"},
 	{"redis_url", "redis://localhost:6379/zero", "database number"},
 	{"redis_url", "unix://", "needs a socket path"},
+	{"redis_url", "redis+cluster://a:1,b:2/0", "a cluster has no database number"},
 	{"ingest_tokens", "tiny-token", "token 1 is shorter than 16 characters"},
 	{"ingest_tokens", "aaaaaaaaaaaaaaaaaaaa,bbbbbbbb bbbbbbbbbbbb", "token 2 contains a space"},
 	{"ingest_tokens", "sha256:abcd", "token 1: want sha256: and 64 hex digits"},
@@ -351,7 +352,7 @@ func TestExactMessages(t *testing.T) {
 		{
 			name: "redis password redacted",
 			env:  map[string]string{"PULSEBOARD_REDIS_URL": "http://user:s3cret@localhost:6379"},
-			want: `config: PULSEBOARD_REDIS_URL="http://user:xxxxx@localhost:6379": scheme must be redis, rediss or unix`,
+			want: `config: PULSEBOARD_REDIS_URL="http://user:xxxxx@localhost:6379": scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster)`,
 		},
 		{
 			name: "retention day below hour",

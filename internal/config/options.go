@@ -52,7 +52,7 @@ var options = []option{
 	{
 		name: "redis_url", env: "PULSEBOARD_REDIS_URL", flag: "redis-url", yaml: "redis_url",
 		def: "", defDoc: "(none: in-memory engine)",
-		help:   "Redis URL (redis://, rediss:// or unix://); empty keeps data in memory",
+		help:   "Redis URL (redis://, rediss:// or unix://; redis+cluster://host:port,host:port/ for Redis Cluster); empty keeps data in memory",
 		redact: redactURL,
 		parse:  func(c *Config, raw string) (err error) { c.RedisURL, err = parseRedisURL(raw); return },
 	},

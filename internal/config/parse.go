@@ -18,6 +18,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -64,8 +65,12 @@ func parseRedisURL(raw string) (string, error) {
 		if u.Path == "" {
 			return "", errors.New("needs a socket path, like unix:///run/redis/redis.sock")
 		}
+	case redisurl.ClusterScheme, redisurl.ClusterTLSScheme:
+		if _, err := redisurl.ClusterOptions(raw); err != nil {
+			return "", errors.New(strings.TrimPrefix(err.Error(), "parse redis cluster url: "))
+		}
 	default:
-		return "", errors.New("scheme must be redis, rediss or unix")
+		return "", errors.New("scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster)")
 	}
 	return raw, nil
 }

@@ -1,7 +1,8 @@
 // Package redistest gives tests a real Redis without touching anybody's
 // data: it starts a private redis-server on a free loopback port with no
-// persistence (or uses TEST_REDIS_URL when set), and hands each test a unique
-// key namespace instead of ever flushing a database.
+// persistence (or uses TEST_REDIS_URL when set), or a three-master Redis
+// Cluster on free ports (or TEST_REDIS_CLUSTER_URL), and hands each test a
+// unique key namespace instead of ever flushing a database.
 package redistest
 
 import (
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pulseboard/pulseboard/internal/redisurl"
 )
 
 // Server is a redis-server process owned by a test binary.
@@ -131,19 +134,44 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// sharedBackend is a server or cluster that a test binary starts on first
+// use and stops in Main, unless an environment variable names one.
+type sharedBackend struct {
+	env  string
+	once sync.Once
+	url  string
+	err  error
+	stop func()
+}
+
+func (b *sharedBackend) get(t testing.TB, start func() (url string, stop func(), err error)) string {
+	t.Helper()
+	b.once.Do(func() {
+		if u := os.Getenv(b.env); u != "" {
+			b.url = u
+			return
+		}
+		b.url, b.stop, b.err = start()
+	})
+	if b.err != nil {
+		t.Fatalf("redistest: %v", b.err)
+	}
+	return b.url
+}
+
 var (
-	shared     *Server
-	sharedURL  string
-	sharedErr  error
-	sharedOnce sync.Once
+	sharedServer  = &sharedBackend{env: "TEST_REDIS_URL"}
+	sharedCluster = &sharedBackend{env: "TEST_REDIS_CLUSTER_URL"}
 )
 
-// Main wraps a package's TestMain: it stops the shared server after the
-// tests ran. Use it as `func TestMain(m *testing.M) { redistest.Main(m) }`.
+// Main wraps a package's TestMain: it stops the shared server and cluster
+// after the tests ran. Use it as `func TestMain(m *testing.M) { redistest.Main(m) }`.
 func Main(m *testing.M) {
 	code := m.Run()
-	if shared != nil {
-		shared.Stop()
+	for _, b := range []*sharedBackend{sharedServer, sharedCluster} {
+		if b.stop != nil {
+			b.stop()
+		}
 	}
 	os.Exit(code)
 }
@@ -153,20 +181,13 @@ func Main(m *testing.M) {
 // test: the suite must run on real Redis, never silently skip.
 func URL(t testing.TB) string {
 	t.Helper()
-	sharedOnce.Do(func() {
-		if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-			sharedURL = u
-			return
+	return sharedServer.get(t, func() (string, func(), error) {
+		s, err := Start()
+		if err != nil {
+			return "", nil, err
 		}
-		shared, sharedErr = Start()
-		if sharedErr == nil {
-			sharedURL = shared.URL
-		}
+		return s.URL, s.Stop, nil
 	})
-	if sharedErr != nil {
-		t.Fatalf("redistest: %v", sharedErr)
-	}
-	return sharedURL
 }
 
 // Namespace returns a key namespace unique to this test, so tests share one
@@ -180,38 +201,61 @@ func Namespace(t testing.TB) string {
 }
 
 // Client returns a client for the shared Redis, closed when the test ends.
-func Client(t testing.TB) *redis.Client {
+func Client(t testing.TB) redis.UniversalClient {
 	t.Helper()
-	opts, err := redis.ParseURL(URL(t))
+	return client(t, URL(t))
+}
+
+func client(t testing.TB, url string) redis.UniversalClient {
+	t.Helper()
+	rdb, err := redisurl.NewClient(url)
 	if err != nil {
-		t.Fatalf("parse redis url: %v", err)
+		t.Fatalf("redistest: %v", err)
 	}
-	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
 
 // CleanupKeys deletes every key in a namespace at the end of the test, and
-// fails the test if deleting them fails.
-func CleanupKeys(t testing.TB, rdb *redis.Client, pattern string) {
+// fails the test if deleting them fails. On a cluster it scans every master.
+func CleanupKeys(t testing.TB, rdb redis.UniversalClient, pattern string) {
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
+		var err error
+		if c, ok := rdb.(*redis.ClusterClient); ok {
+			err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+				return deleteKeys(ctx, node, pattern)
+			})
+		} else {
+			err = deleteKeys(ctx, rdb, pattern)
 		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("scan test keys: %v", err)
-			return
-		}
-		for len(keys) > 0 {
-			n := min(len(keys), 500)
-			if err := rdb.Del(ctx, keys[:n]...).Err(); err != nil {
-				t.Errorf("delete test keys: %v", err)
-				return
-			}
-			keys = keys[n:]
+		if err != nil {
+			t.Errorf("delete test keys: %v", err)
 		}
 	})
+}
+
+// deleteKeys deletes the keys of one server that match pattern, one DEL per
+// key in a pipeline (a multi-key DEL would be cross-slot on a cluster node).
+func deleteKeys(ctx context.Context, rdb redis.Cmdable, pattern string) error {
+	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		pipe := rdb.Pipeline()
+		for _, k := range keys[:n] {
+			pipe.Del(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+		keys = keys[n:]
+	}
+	return nil
 }

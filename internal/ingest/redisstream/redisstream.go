@@ -242,16 +242,31 @@ func (c *Consumer) process(ctx context.Context, msgs []redis.XMessage) error {
 			return fmt.Errorf("record %d responses: %w", len(valid), err)
 		}
 	}
-	tx := c.rdb.TxPipeline()
-	for _, d := range invalid {
-		values := map[string]any{"error": d.reason, "source_id": d.msg.ID}
-		for k, v := range d.msg.Values {
-			values["field_"+k] = v
+	deadLetter := func(p redis.Pipeliner) {
+		for _, d := range invalid {
+			values := map[string]any{"error": d.reason, "source_id": d.msg.ID}
+			for k, v := range d.msg.Values {
+				values["field_"+k] = v
+			}
+			p.XAdd(ctx, &redis.XAddArgs{Stream: c.cfg.DeadLetter, Values: values})
 		}
-		tx.XAdd(ctx, &redis.XAddArgs{Stream: c.cfg.DeadLetter, Values: values})
 	}
+	tx := c.rdb.TxPipeline()
+	deadLetter(tx)
 	tx.XAck(ctx, c.cfg.Stream, c.cfg.Group, ids...)
-	if _, err := tx.Exec(ctx); err != nil {
+	_, err := tx.Exec(ctx)
+	if errors.Is(err, redis.ErrCrossSlot) {
+		// On a Redis Cluster the stream and its dead-letter stream hash to
+		// different slots unless their names share a hash tag: then write
+		// the dead letters first and acknowledge after. A failure in between
+		// dead-letters those entries twice, never loses one.
+		p := c.rdb.Pipeline()
+		deadLetter(p)
+		if _, err = p.Exec(ctx); err == nil {
+			err = c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, ids...).Err()
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("acknowledge %d entries: %w", len(ids), err)
 	}
 	if len(invalid) > 0 {

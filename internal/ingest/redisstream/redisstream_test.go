@@ -28,16 +28,25 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // dead-letter stream holds every invalid entry with its reason, and nothing
 // is pending. (Versions of one id are applied in processing order, which a
 // reclaim can change; see the package comment.)
+//
+// On the Redis Cluster the stream and its dead-letter stream hash to
+// different slots, so the consumer cannot dead-letter and acknowledge in one
+// MULTI and takes the two-step path.
 func TestTwoConsumersOneKilled(t *testing.T) {
+	t.Run("redis", func(t *testing.T) { twoConsumersOneKilled(t, redistest.Client) })
+	t.Run("cluster", func(t *testing.T) { twoConsumersOneKilled(t, redistest.ClusterClient) })
+}
+
+func twoConsumersOneKilled(t *testing.T, client func(testing.TB) redis.UniversalClient) {
 	ctx := context.Background()
-	rdb := redistest.Client(t)
+	rdb := client(t)
 	ns := redistest.Namespace(t)
 	stream := ns + ":responses"
 	redistest.CleanupKeys(t, rdb, ns+"*")
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
 	opts := storetest.Options(t, clock)
-	st := redisstore.New(redistest.Client(t), opts, redisstore.Config{Tenant: ns})
+	st := redisstore.New(client(t), opts, redisstore.Config{Tenant: ns})
 	defer st.Close()
 
 	// Producers: the expected final state is the latest valid version per id.

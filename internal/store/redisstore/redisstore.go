@@ -18,6 +18,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -90,20 +91,32 @@ func New(rdb rediser, opts store.Options, cfg Config) *Store {
 	return &Store{rdb: rdb, keys: newKeys(cfg.Tenant), opts: opts, cfg: cfg, rollups: names}
 }
 
-// Open connects to the Redis at url (redis://, rediss:// or unix://) and
-// checks that it answers.
+// Open connects to the Redis at url (redis://, rediss:// or unix://; or
+// redis+cluster://host:port,... for a Redis Cluster) and checks that it
+// answers. Every key of a tenant shares one hash slot, so the engine runs
+// unchanged on a cluster: each script and MULTI goes to that slot's master.
 func Open(ctx context.Context, url string, opts store.Options, cfg Config) (*Store, error) {
-	o, err := redis.ParseURL(url)
+	rdb, err := redisurl.NewClient(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse redis url: %w", err)
+		return nil, err
 	}
-	rdb := redis.NewClient(o)
 	s := New(rdb, opts, cfg)
 	if err := s.Ping(ctx); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("connect to redis at %s: %w", o.Addr, err)
+		return nil, fmt.Errorf("connect to redis at %s: %w", addrOf(rdb), err)
 	}
 	return s, nil
+}
+
+// addrOf names the server or the cluster's seeds, for messages.
+func addrOf(rdb redis.UniversalClient) string {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().Addr
+	case *redis.ClusterClient:
+		return strings.Join(c.Options().Addrs, ",")
+	}
+	return "?"
 }
 
 // Record upserts a batch, chunk by chunk, each chunk in one atomic script.

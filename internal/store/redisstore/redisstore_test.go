@@ -3,6 +3,8 @@ package redisstore
 import (
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
@@ -13,9 +15,21 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // newTestStore gives each test its own tenant on the shared test Redis, so
 // keys never collide, and deletes the tenant's keys afterwards.
 func newTestStore(t testing.TB, opts store.Options) *Store {
-	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	s := New(redistest.Client(t), opts, Config{Tenant: ns})
+	return newStoreOn(t, redistest.Client, opts)
+}
+
+// newClusterStore does the same on the shared three-master Redis Cluster:
+// each test's random tenant lands in its own hash slot, so the suite's
+// tenants spread over all masters.
+func newClusterStore(t testing.TB, opts store.Options) *Store {
+	return newStoreOn(t, redistest.ClusterClient, opts)
+}
+
+// newStoreOn takes two clients: the store owns (and closes) one, the
+// cleanup uses the other.
+func newStoreOn(t testing.TB, client func(testing.TB) redis.UniversalClient, opts store.Options) *Store {
+	rdb := client(t)
+	s := New(client(t), opts, Config{Tenant: redistest.Namespace(t)})
 	redistest.CleanupKeys(t, rdb, s.keys.pattern())
 	return s
 }
@@ -23,6 +37,16 @@ func newTestStore(t testing.TB, opts store.Options) *Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t testing.TB, opts store.Options) store.Store {
 		return newTestStore(t, opts)
+	})
+}
+
+// TestConformanceCluster runs the same suite on a real Redis Cluster: every
+// script and MULTI must stay in the tenant's slot (a cross-slot one fails
+// with CROSSSLOT), and the change log must be followed from that slot's
+// master.
+func TestConformanceCluster(t *testing.T) {
+	storetest.Run(t, func(t testing.TB, opts store.Options) store.Store {
+		return newClusterStore(t, opts)
 	})
 }
 

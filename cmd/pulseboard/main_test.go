@@ -268,6 +268,10 @@ func TestRedisOutage(t *testing.T) {
 	if r := c.get("/readyz"); r.status != 503 {
 		t.Fatalf("readyz during outage: %d", r.status)
 	}
+	// The failed commands show in the metrics, by command.
+	if r := c.get("/metrics"); !regexp.MustCompile(`pulseboard_redis_errors_total\{command="[a-z]+"\} [1-9]`).MatchString(r.raw) {
+		t.Errorf("no Redis errors counted during the outage:\n%s", grepLines(r.raw, "pulseboard_redis"))
+	}
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
@@ -435,4 +439,15 @@ func TestSIGTERM(t *testing.T) {
 	if err := hc.Run(); err == nil {
 		t.Fatal("healthcheck passed with the server stopped")
 	}
+}
+
+// grepLines keeps the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -93,6 +93,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("time zone: %w", err)
 	}
 	opts := store.Options{Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now}
+	m.metrics = metrics.New()
 	if err := m.openStore(ctx, opts); err != nil {
 		return err
 	}
@@ -106,7 +107,6 @@ func (m *Main) Run(ctx context.Context) error {
 		tokens = []string{tok}
 		m.Logger.Warn("no ingest token configured; made one for this run (set PULSEBOARD_INGEST_TOKENS to keep one)", slog.String("token", tok))
 	}
-	m.metrics = metrics.New()
 	if err := m.startLive(opts, cal); err != nil {
 		return err
 	}
@@ -181,6 +181,7 @@ func (m *Main) startStream(opts ingest.Options) error {
 	if err != nil {
 		return err
 	}
+	rdb.AddHook(m.metrics.RedisHook())
 	m.streamRedis = rdb
 	consumer := redisstream.New(m.streamRedis, m.store, redisstream.Config{
 		Stream: cfg.Stream, Group: cfg.StreamGroup, Ingest: opts, Now: m.Now, Logger: m.Logger,
@@ -308,7 +309,7 @@ func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 		return nil
 	}
 	s, err := redisstore.Open(ctx, m.Config.RedisURL, opts, redisstore.Config{
-		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen,
+		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen, Hook: m.metrics.RedisHook(),
 	})
 	if err != nil {
 		return fmt.Errorf("open redis store: %w", err)

@@ -22,6 +22,7 @@ type Metrics struct {
 	responses      *prometheus.CounterVec
 	droppedScreens prometheus.Counter
 	broadcastLag   prometheus.Histogram
+	redisErrors    *prometheus.CounterVec
 }
 
 // New registers every metric, with the runtime and process collectors.
@@ -52,8 +53,12 @@ func New() *Metrics {
 			Help:    "Time to compute and send one board update to all its screens' queues.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulseboard_redis_errors_total",
+			Help: "Failed Redis commands (and failed dials), by command; a nil reply is not a failure.",
+		}, []string{"command"}),
 	}
-	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.droppedScreens, m.broadcastLag)
+	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.droppedScreens, m.broadcastLag, m.redisErrors)
 	return m
 }
 

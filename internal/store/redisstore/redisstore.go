@@ -62,6 +62,8 @@ type Config struct {
 	Tenant string
 	// ChangeLogMaxLen trims the change log stream, approximately.
 	ChangeLogMaxLen int64
+	// Hook, when set, is added to the client Open makes (metrics).
+	Hook redis.Hook
 }
 
 // Store is the Redis engine.
@@ -99,6 +101,9 @@ func Open(ctx context.Context, url string, opts store.Options, cfg Config) (*Sto
 	rdb, err := redisurl.NewClient(url)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Hook != nil {
+		rdb.AddHook(cfg.Hook)
 	}
 	s := New(rdb, opts, cfg)
 	if err := s.Ping(ctx); err != nil {

@@ -25,8 +25,11 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/pulseboard
 
+# Every test, then the short fuzz runs (the seed corpora also run in the
+# first line).
 test:
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory fuzz
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...

@@ -39,6 +39,9 @@ type Options struct {
 	RenderTile TileRenderer
 	// Observer is told about fan-outs and dropped screens (metrics).
 	Observer Observer
+	// Changed, when set, signals changes that do not come from the
+	// aggregator (the alert state: banners, follow-ups).
+	Changed <-chan struct{}
 }
 
 // Observer receives the broadcaster's measurements.
@@ -222,6 +225,8 @@ func (b *Broadcaster) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-b.src.Changed():
+			dirty = true
+		case <-b.opts.Changed:
 			dirty = true
 		case boards := <-b.reloads:
 			b.setBoards(boards)

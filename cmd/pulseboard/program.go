@@ -15,6 +15,8 @@ import (
 
 	configfiles "github.com/pulseboard/pulseboard/config"
 	"github.com/pulseboard/pulseboard/internal/aggregate"
+	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/jobs"
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
@@ -73,6 +75,13 @@ type Main struct {
 	demoDone    sync.WaitGroup
 	// demoHistory is closed once the demo's history is recorded.
 	demoHistory chan struct{}
+	// Alerting: the service, its Redis client (Redis engine), and the
+	// scheduler of the once-per-cluster jobs.
+	alerts      *alert.Service
+	alertsRedis *redis.Client
+	sched       *jobs.Scheduler
+	stopAlerts  context.CancelFunc
+	alertsDone  sync.WaitGroup
 	close       sync.Once
 }
 
@@ -104,6 +113,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Warn("no ingest token configured; made one for this run (set PULSEBOARD_INGEST_TOKENS to keep one)", slog.String("token", tok))
 	}
 	m.metrics = metrics.New()
+	if err := m.startAlerts(ctx, cal); err != nil {
+		return err
+	}
 	if err := m.startLive(opts, cal); err != nil {
 		return err
 	}
@@ -122,6 +134,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Decoder:        decoder,
 		Live:           m.live,
 		IngestTokens:   auth.NewTokens(tokens...),
+		AdminTokens:    auth.NewTokens(cfg.AdminTokens...),
+		Alerts:         m.alerts,
 		Webhooks:       hooks,
 		Metrics:        m.metrics,
 		FrameAncestors: cfg.FrameAncestors,
@@ -206,10 +220,11 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	var ctx context.Context
 	ctx, m.stopBg = context.WithCancel(context.Background())
 	m.agg = aggregate.New(feed, opts, m.Config.Rollups, m.Logger)
-	m.live = live.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample)}, boards, live.Options{
+	m.live = live.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample), Alerts: m.alerts}, boards, live.Options{
 		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,
 		RenderTile: views.TileHTML,
 		Observer:   m.metrics,
+		Changed:    m.alerts.Changed(),
 	})
 	m.metrics.Screens(m.live.Clients)
 	m.metrics.GaugeFunc("pulseboard_aggregator_stale", "1 while the node cannot read its store and boards show their last numbers.", func() float64 {
@@ -340,6 +355,20 @@ func (m *Main) Close(ctx context.Context) error {
 		if m.stopBg != nil {
 			m.stopBg()
 			m.bg.Wait()
+		}
+		if m.sched != nil {
+			if err := m.sched.Shutdown(); err != nil {
+				errs = append(errs, fmt.Errorf("stop jobs: %w", err))
+			}
+		}
+		if m.stopAlerts != nil {
+			m.stopAlerts()
+			m.alertsDone.Wait()
+		}
+		if m.alertsRedis != nil {
+			if err := m.alertsRedis.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close alerts client: %w", err))
+			}
 		}
 		if m.stopStream != nil {
 			m.stopStream()

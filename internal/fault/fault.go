@@ -17,6 +17,7 @@ const (
 	BadRequest   Code = "bad_request"  // malformed query or parameters (400)
 	Unauthorized Code = "unauthorized" // missing or wrong credentials (401)
 	NotFound     Code = "not_found"    // no such thing (404)
+	Conflict     Code = "conflict"     // not allowed in the current state (409)
 	TooLarge     Code = "too_large"    // body or batch over the limit (413)
 	Unsupported  Code = "unsupported"  // content type not accepted (415)
 	Unavailable  Code = "unavailable"  // the store cannot be reached; retry (503)

@@ -37,6 +37,8 @@ func statusOf(code fault.Code) int {
 		return http.StatusUnauthorized
 	case fault.NotFound:
 		return http.StatusNotFound
+	case fault.Conflict:
+		return http.StatusConflict
 	case fault.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case fault.Unsupported:

@@ -34,4 +34,11 @@ func (a *API) routes(e *echo.Echo) {
 	v1.POST("/webhooks/delighted", a.postDelighted)
 	v1.POST("/webhooks/asknicely", a.postAskNicely)
 	v1.POST("/webhooks/generic/:name", a.postGeneric)
+
+	// The admin API: the follow-up queue, threshold alerts, dead letters.
+	v1.GET("/followups", a.listFollowUps, a.requireAdmin)
+	v1.POST("/followups/:id/claim", a.claimFollowUp, a.requireAdmin)
+	v1.POST("/followups/:id/resolve", a.resolveFollowUp, a.requireAdmin)
+	v1.GET("/alerts", a.listAlerts, a.requireAdmin)
+	v1.GET("/alerts/dead-letters", a.listDeadLetters, a.requireAdmin)
 }

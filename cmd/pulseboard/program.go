@@ -315,6 +315,11 @@ func (m *Main) startDemo(ctx context.Context) {
 			m.Logger.Info("demo history recorded", slog.Int("responses", n), slog.Duration("took", time.Since(start)))
 		}
 		close(m.demoHistory)
+		m.demoDone.Add(1)
+		go func() {
+			defer m.demoDone.Done()
+			demo.RunDesk(ctx, m.alerts, m.Now, func(err error) { m.Logger.Warn("demo desk", slog.Any("err", err)) })
+		}()
 		m.Logger.Info("demo traffic on", slog.Float64("per_second", m.Config.DemoRate))
 		gen.Run(ctx, m.store, m.Config.DemoRate, m.Now, func(err error) {
 			m.Logger.Warn("demo traffic", slog.Any("err", err))
@@ -340,7 +345,8 @@ func (m *Main) Failed() <-chan error { return m.failed }
 // Close stops the program in order: stop accepting and finish in-flight
 // requests (so every acknowledged ingest is recorded), close the screens'
 // sockets with "going away", stop the aggregator and broadcaster, stop the
-// demo, then close the store. It is safe to call more than once.
+// demo, stop the jobs and alerting, then close the store. It is safe to
+// call more than once.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	m.close.Do(func() {
@@ -355,6 +361,10 @@ func (m *Main) Close(ctx context.Context) error {
 		if m.stopBg != nil {
 			m.stopBg()
 			m.bg.Wait()
+		}
+		if m.stopDemo != nil {
+			m.stopDemo()
+			m.demoDone.Wait()
 		}
 		if m.sched != nil {
 			if err := m.sched.Shutdown(); err != nil {
@@ -376,10 +386,6 @@ func (m *Main) Close(ctx context.Context) error {
 			if err := m.streamRedis.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close stream client: %w", err))
 			}
-		}
-		if m.stopDemo != nil {
-			m.stopDemo()
-			m.demoDone.Wait()
 		}
 		if m.store != nil {
 			if err := m.store.Close(); err != nil {

@@ -179,7 +179,7 @@ func TestScheduleWithFakeClock(t *testing.T) {
 
 // waitTimers waits until gocron has armed its timers on the fake clock.
 func waitTimers(t *testing.T, fake *clockwork.FakeClock) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := fake.BlockUntilContext(ctx, 3); err != nil {
 		t.Fatalf("gocron did not arm its three timers: %v", err)

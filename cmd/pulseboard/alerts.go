@@ -68,6 +68,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		Config: ac, Secret: cfg.AlertSecret, Engine: eng, Changes: changes, Querier: m.store,
 		Calendar: cal, Rollups: cfg.Rollups, Now: m.Now, Logger: m.Logger,
 	})
+	m.alertMetrics()
 	sched, err := jobs.New(jobs.Options{Claimer: claimer, Location: cal.Location(), Node: node, Logger: m.Logger}, m.alerts.Jobs()...)
 	if err != nil {
 		return err
@@ -85,6 +86,25 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		slog.Int("webhooks", len(ac.Webhooks)), slog.Int("threshold_rules", len(ac.Thresholds)),
 		slog.Int("digest_webhooks", len(ac.Digest.Webhooks)))
 	return nil
+}
+
+// alertMetrics exports the alert state every node sees: follow-ups open
+// and overdue, threshold alerts raised.
+func (m *Main) alertMetrics() {
+	count := func(keep func(alert.Snapshot) int) func() float64 {
+		return func() float64 { return float64(keep(m.alerts.Snapshot())) }
+	}
+	m.metrics.GaugeFunc("pulseboard_followups_open", "Detractor follow-ups open or claimed.", count(func(s alert.Snapshot) int { return len(s.Unresolved) }))
+	m.metrics.GaugeFunc("pulseboard_followups_overdue", "Detractor follow-ups past their SLA.", count(func(s alert.Snapshot) int {
+		n, now := 0, m.Now()
+		for _, f := range s.Unresolved {
+			if f.Overdue(now) {
+				n++
+			}
+		}
+		return n
+	}))
+	m.metrics.GaugeFunc("pulseboard_threshold_alerts_active", "Threshold alerts raised.", count(func(s alert.Snapshot) int { return len(s.Active) }))
 }
 
 // demoThresholds watch each team's last hour, so `make run` shows banners

@@ -22,6 +22,9 @@ type Outbox interface {
 	Bury(ctx context.Context, d Delivery) error
 	// DeadLetters lists up to n dead letters, newest first.
 	DeadLetters(ctx context.Context, n int) ([]Delivery, error)
+	// Redrive queues a dead letter again, due at, with its attempts reset;
+	// ErrNotFound when no dead letter has the id.
+	Redrive(ctx context.Context, id string, at time.Time) error
 	// Pending counts queued deliveries and says when the oldest was due.
 	Pending(ctx context.Context) (int, time.Time, error)
 }

@@ -79,6 +79,19 @@ func testOutbox(t *testing.T, e Engine) {
 	if len(dead) != 1 || dead[0].ID != "a" || dead[0].Buried == nil {
 		t.Fatalf("dead letters %+v", dead)
 	}
+	if err := e.Redrive(ctx, "nope", t0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("redrive unknown: %v", err)
+	}
+	must(t, e.Redrive(ctx, "a", t0.Add(2*time.Hour)))
+	if dead, _ := e.DeadLetters(ctx, 10); len(dead) != 0 {
+		t.Fatalf("dead letters after redrive %+v", dead)
+	}
+	ds, err = e.Claim(ctx, t0.Add(2*time.Hour), time.Minute, 10)
+	must(t, err)
+	if len(ds) != 1 || ds[0].ID != "a" || ds[0].Attempts != 0 || ds[0].Buried != nil || string(ds[0].Body) != `{"n":1}` {
+		t.Fatalf("redriven %+v", ds)
+	}
+	must(t, e.Delivered(ctx, "a"))
 	// Concurrent claims never hand out one delivery twice.
 	for i := range 50 {
 		must(t, e.Enqueue(ctx, Delivery{ID: fmt.Sprintf("c%d", i), Body: []byte(`{}`), Created: t0}))

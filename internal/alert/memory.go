@@ -96,6 +96,29 @@ func (m *Memory) DeadLetters(_ context.Context, n int) ([]Delivery, error) {
 	return slices.Clone(m.dead[:min(n, len(m.dead))]), nil
 }
 
+// Redrive implements Outbox.
+func (m *Memory) Redrive(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, d := range m.dead {
+		if d.ID != id {
+			continue
+		}
+		m.dead = append(m.dead[:i], m.dead[i+1:]...)
+		if _, inQueue := m.queue[id]; !inQueue {
+			m.queue[id] = queued{d: redriven(d, at), due: at}
+		}
+		return nil
+	}
+	return ErrNotFound
+}
+
+// redriven is a dead letter made new again.
+func redriven(d Delivery, at time.Time) Delivery {
+	d.Attempts, d.LastError, d.Buried, d.Created = 0, "", nil, at
+	return d
+}
+
 // Pending implements Outbox.
 func (m *Memory) Pending(context.Context) (int, time.Time, error) {
 	m.mu.Lock()

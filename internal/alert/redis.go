@@ -137,6 +137,26 @@ func (r *Redis) DeadLetters(ctx context.Context, n int) ([]Delivery, error) {
 	return decodeAll[Delivery](raw)
 }
 
+// Redrive implements Outbox: queue first, then drop the dead letter, so a
+// crash in between leaves it listed and queued rather than lost.
+func (r *Redis) Redrive(ctx context.Context, id string, at time.Time) error {
+	dead, err := r.rdb.LRange(ctx, r.keys.dead(), 0, -1).Result()
+	if err != nil {
+		return wrap(err, "read dead letters")
+	}
+	for _, raw := range dead {
+		var d Delivery
+		if json.Unmarshal([]byte(raw), &d) != nil || d.ID != id {
+			continue
+		}
+		if err := r.Enqueue(ctx, redriven(d, at)); err != nil {
+			return err
+		}
+		return wrap(r.rdb.LRem(ctx, r.keys.dead(), 1, raw).Err(), "drop a redriven dead letter")
+	}
+	return ErrNotFound
+}
+
 // Pending implements Outbox.
 func (r *Redis) Pending(ctx context.Context) (int, time.Time, error) {
 	var card *redis.IntCmd

@@ -244,6 +244,16 @@ func (s *Service) Resolve(ctx context.Context, id, by, note string) (FollowUp, e
 // Alerts lists the raised threshold alerts.
 func (s *Service) Alerts(ctx context.Context) ([]Active, error) { return s.o.Engine.Active(ctx) }
 
+// Redrive sends a dead letter again, from its first attempt (after the
+// receiver was fixed).
+func (s *Service) Redrive(ctx context.Context, id string) error {
+	if err := s.o.Engine.Redrive(ctx, id, s.o.Now()); err != nil {
+		return err
+	}
+	signal(s.kick)
+	return nil
+}
+
 // DeadLetters lists up to n deliveries that were given up, newest first.
 func (s *Service) DeadLetters(ctx context.Context, n int) ([]Delivery, error) {
 	return s.o.Engine.DeadLetters(ctx, n)

@@ -58,12 +58,13 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.attempts[id]++
 	n := r.attempts[id]
 	r.times[id] = append(r.times[id], time.Now())
-	if n > r.fail {
+	failing := n <= r.fail
+	if !failing {
 		r.bodies[id] = body
 		r.events = append(r.events, req.Header.Get(HeaderEvent))
 	}
 	r.mu.Unlock()
-	if n <= r.fail {
+	if failing {
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	}
@@ -194,7 +195,8 @@ func TestDetractorWebhook(t *testing.T) {
 }
 
 // TestDeadLetter: a receiver that never answers 2xx gets Retries attempts;
-// then the delivery is a dead letter and nothing more is sent.
+// then the delivery is a dead letter and nothing more is sent, until an
+// admin redrives it once the receiver works again.
 func TestDeadLetter(t *testing.T) {
 	rcv := newReceiver(t, 1000)
 	cfg := fastConfig(rcv.srv.URL)
@@ -211,11 +213,17 @@ func TestDeadLetter(t *testing.T) {
 	}
 	time.Sleep(400 * time.Millisecond)
 	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
 	for id, n := range rcv.attempts {
 		if n != 3 {
 			t.Errorf("%s attempted %d times, want 3", id, n)
 		}
+	}
+	rcv.fail = 0 // the receiver is fixed
+	rcv.mu.Unlock()
+	must(t, h.svc.Redrive(context.Background(), dead[0].ID))
+	eventually(t, "the redriven delivery", 5*time.Second, func() bool { return len(rcv.delivered()) == 1 })
+	if dead, _ := h.svc.DeadLetters(context.Background(), 10); len(dead) != 0 {
+		t.Errorf("dead letters after redrive: %+v", dead)
 	}
 }
 

@@ -70,6 +70,7 @@ func TestAdminAPI(t *testing.T) {
 		{srv.URL, "GET", "/api/v1/alerts", testAdminToken, "", 200, `"alerts":[]`},
 		{srv.URL, "GET", "/api/v1/alerts/dead-letters?limit=0", testAdminToken, "", 400, "limit"},
 		{srv.URL, "GET", "/api/v1/alerts/dead-letters", testAdminToken, "", 200, `"dead_letters":[]`},
+		{srv.URL, "POST", "/api/v1/alerts/dead-letters/nope/retry", testAdminToken, "", 404, "no dead letter"},
 	}
 	for _, c := range cases {
 		status, body := do(c.base, c.method, c.path, c.token, c.body)

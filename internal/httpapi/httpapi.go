@@ -47,6 +47,7 @@ type Alerts interface {
 	Resolve(ctx context.Context, id, by, note string) (alert.FollowUp, error)
 	Alerts(ctx context.Context) ([]alert.Active, error)
 	DeadLetters(ctx context.Context, n int) ([]alert.Delivery, error)
+	Redrive(ctx context.Context, id string) error
 }
 
 // Deps is everything the handlers use.

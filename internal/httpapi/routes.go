@@ -41,4 +41,5 @@ func (a *API) routes(e *echo.Echo) {
 	v1.POST("/followups/:id/resolve", a.resolveFollowUp, a.requireAdmin)
 	v1.GET("/alerts", a.listAlerts, a.requireAdmin)
 	v1.GET("/alerts/dead-letters", a.listDeadLetters, a.requireAdmin)
+	v1.POST("/alerts/dead-letters/:id/retry", a.retryDeadLetter, a.requireAdmin)
 }

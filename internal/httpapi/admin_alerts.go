@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -64,4 +65,14 @@ func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
 		return act, fault.New(fault.Invalid, "note: at most %d characters", maxNoteChars)
 	}
 	return act, nil
+}
+
+// pathID is the :id parameter, unescaped: response ids may hold any
+// printable character, so clients escape them in the path ("crm%2F42").
+func pathID(c echo.Context) (string, error) {
+	id, err := url.PathUnescape(c.Param("id"))
+	if err != nil || id == "" {
+		return "", fault.New(fault.BadRequest, "id: escape the id in the path, like crm%%2F42 for crm/42")
+	}
+	return id, nil
 }

@@ -24,6 +24,9 @@ const testAdminToken = "test-admin-token-0123"
 func TestAdminAPI(t *testing.T) {
 	eng := alert.NewMemory()
 	now := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	if _, err := eng.Open(context.Background(), alert.FollowUp{ID: "crm/42 a", Score: 1, At: now, Opened: now, Due: now, Status: alert.Open}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := eng.Open(context.Background(), alert.FollowUp{ID: "r1", Score: 2, At: now, Opened: now, Due: now.Add(time.Hour), Status: alert.Open}); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +58,8 @@ func TestAdminAPI(t *testing.T) {
 		{srv.URL, "GET", "/api/v1/followups", "", "", 401, "admin token"},
 		{srv.URL, "GET", "/api/v1/followups", "wrong-token-0123456789", "", 401, "admin token"},
 		{off.URL, "GET", "/api/v1/followups", testAdminToken, "", 401, "PULSEBOARD_ADMIN_TOKENS"},
-		{srv.URL, "GET", "/api/v1/followups", testAdminToken, "", 200, `"count":1`},
+		{srv.URL, "GET", "/api/v1/followups", testAdminToken, "", 200, `"count":2`},
+		{srv.URL, "POST", "/api/v1/followups/crm%2F42%20a/resolve", testAdminToken, `{"by":"dana"}`, 200, `"id":"crm/42 a"`},
 		{srv.URL, "GET", "/api/v1/followups?status=later", testAdminToken, "", 400, "status must be"},
 		{srv.URL, "POST", "/api/v1/followups/nope/claim", testAdminToken, `{"by":"dana"}`, 404, "no follow-up"},
 		{srv.URL, "POST", "/api/v1/followups/r1/claim", testAdminToken, `{"who":"dana"}`, 400, "body must be JSON"},
@@ -65,7 +69,7 @@ func TestAdminAPI(t *testing.T) {
 		{srv.URL, "POST", "/api/v1/followups/r1/claim", testAdminToken, `{"by":"lee"}`, 409, "claimed by someone else"},
 		{srv.URL, "POST", "/api/v1/followups/r1/resolve", testAdminToken, `{"by":"lee","note":"x"}`, 409, ""},
 		{srv.URL, "POST", "/api/v1/followups/r1/resolve", testAdminToken, `{"by":"dana","note":"called back"}`, 200, `"note":"called back"`},
-		{srv.URL, "GET", "/api/v1/followups?status=resolved", testAdminToken, "", 200, `"count":1`},
+		{srv.URL, "GET", "/api/v1/followups?status=resolved", testAdminToken, "", 200, `"count":2`},
 		{srv.URL, "GET", "/api/v1/followups", testAdminToken, "", 200, `"count":0`},
 		{srv.URL, "GET", "/api/v1/alerts", testAdminToken, "", 200, `"alerts":[]`},
 		{srv.URL, "GET", "/api/v1/alerts/dead-letters?limit=0", testAdminToken, "", 400, "limit"},

@@ -17,7 +17,10 @@ func (a *API) retryDeadLetter(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id := c.Param("id")
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
 	if err := svc.Redrive(c.Request().Context(), id); err != nil {
 		if errors.Is(err, alert.ErrNotFound) {
 			return fault.New(fault.NotFound, "no dead letter %q", id)

@@ -12,13 +12,17 @@ func (a *API) claimFollowUp(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
 	act, err := decodeAction(c, false)
 	if err != nil {
 		return err
 	}
-	f, err := svc.Claim(c.Request().Context(), c.Param("id"), act.By)
+	f, err := svc.Claim(c.Request().Context(), id, act.By)
 	if err != nil {
-		return alertsFault(err, c.Param("id"))
+		return alertsFault(err, id)
 	}
 	return c.JSON(http.StatusOK, f)
 }

@@ -12,13 +12,17 @@ func (a *API) resolveFollowUp(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
 	act, err := decodeAction(c, true)
 	if err != nil {
 		return err
 	}
-	f, err := svc.Resolve(c.Request().Context(), c.Param("id"), act.By, act.Note)
+	f, err := svc.Resolve(c.Request().Context(), id, act.By, act.Note)
 	if err != nil {
-		return alertsFault(err, c.Param("id"))
+		return alertsFault(err, id)
 	}
 	return c.JSON(http.StatusOK, f)
 }

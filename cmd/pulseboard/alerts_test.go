@@ -74,7 +74,7 @@ func TestJobsOncePerCluster(t *testing.T) {
 	ns := redistest.Namespace(t)
 	rdb := redistest.Client(t)
 	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
-	digestAt := time.Now().UTC().Add(6 * time.Second).Truncate(time.Second)
+	digestAt := time.Now().UTC().Add(8 * time.Second).Truncate(time.Second)
 	alerts := fmt.Sprintf(`{"webhooks": [%q], "backoff": "100ms", "evaluate_every": "1s", "sweep_every": "1s", "self_check_every": "1s",
 		"thresholds": [{"name": "phone-15m", "title": "Phone NPS", "filters": {"channel": "phone"}, "window": "15m", "below": 0, "min_responses": 3}],
 		"digest": {"at": %q, "webhooks": [%q]}}`, rcv.srv.URL+"/alerts", digestAt.Format("15:04:05"), rcv.srv.URL+"/digest")

@@ -170,8 +170,8 @@ func TestDetractorWebhook(t *testing.T) {
 	if attempts != 3 {
 		t.Errorf("attempts %d, want 3 (two failures, then 2xx)", attempts)
 	}
-	if len(times) == 3 && times[2].Sub(times[1]) < times[1].Sub(times[0])/2 {
-		t.Errorf("backoff did not grow: %v then %v", times[1].Sub(times[0]), times[2].Sub(times[1]))
+	if len(times) == 3 && times[1].Sub(times[0]) < 40*time.Millisecond {
+		t.Errorf("retried after %v, before the 50 ms backoff (-20%%)", times[1].Sub(times[0]))
 	}
 
 	// Updates: u1 8 → 2 becomes a detractor; d1 3 → 1 was one already.
@@ -260,5 +260,19 @@ func TestCrashBetweenRecordAndDelivery(t *testing.T) {
 	must(t, err)
 	if len(fus) != 1 || fus[0].ID != "d1" {
 		t.Errorf("follow-ups %+v", fus)
+	}
+}
+
+// TestBackoff: the wait doubles from Backoff up to MaxBackoff, ±20%.
+func TestBackoff(t *testing.T) {
+	c := DefaultConfig()
+	c.Backoff, c.MaxBackoff = time.Second, 10*time.Second
+	s := New(Options{Config: c})
+	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 5: 10 * time.Second, 30: 10 * time.Second} {
+		for range 50 {
+			if got := s.backoff(n); got < want*8/10 || got > want*12/10 {
+				t.Fatalf("backoff(%d) = %v, want %v ±20%%", n, got, want)
+			}
+		}
 	}
 }

@@ -3,10 +3,11 @@
 # started by the tests themselves).
 GO       ?= go
 BIN      ?= bin/pulseboard
-# The ingest token and webhook secret the README's examples use with
+# The ingest token, webhook secret and admin token the README's examples use with
 # `make run`. Set your own for anything but a demo.
 DEMO_TOKEN ?= demo-ingest-token
 DEMO_WEBHOOK_SECRET ?= demo-webhook-secret
+DEMO_ADMIN_TOKEN ?= demo-admin-token
 
 .PHONY: run build test bench bench-store loadtest screenshots generate check-generated lint fuzz clean
 
@@ -18,6 +19,7 @@ BENCH_REDIS_PORT ?= 16379
 run:
 	PULSEBOARD_PUBLIC_BOARDS=$${PULSEBOARD_PUBLIC_BOARDS:-true} \
 	PULSEBOARD_INGEST_TOKENS=$${PULSEBOARD_INGEST_TOKENS:-$(DEMO_TOKEN)} \
+	PULSEBOARD_ADMIN_TOKENS=$${PULSEBOARD_ADMIN_TOKENS:-$(DEMO_ADMIN_TOKEN)} \
 	PULSEBOARD_WEBHOOK_SECRET=$${PULSEBOARD_WEBHOOK_SECRET:-$(DEMO_WEBHOOK_SECRET)} \
 	PULSEBOARD_WEBHOOKS=$${PULSEBOARD_WEBHOOKS:-config/webhooks.example.yaml} \
 	$(GO) run ./cmd/pulseboard --demo

@@ -211,3 +211,14 @@ func TileHTML(t board.TileView) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// gridTiles counts the tiles that take grid cells (not the alert banner).
+func gridTiles(ts []board.TileView) int {
+	n := 0
+	for _, t := range ts {
+		if t.View != board.Banners {
+			n++
+		}
+	}
+	return n
+}

@@ -158,7 +158,12 @@ func TestScreenshots(t *testing.T) {
 	// The node's aggregator has caught up when the last hour has answers.
 	eventually(t, "demo traffic in the last hour", 10*time.Second, func() bool {
 		v, _, err := m.live.View("floor")
-		return err == nil && v.Tiles[0].Figure != nil && v.Tiles[0].Figure.Responses > 100
+		for _, tv := range v.Tiles {
+			if tv.ID == "nps-1h" {
+				return err == nil && tv.Figure != nil && tv.Figure.Responses > 100
+			}
+		}
+		return false
 	})
 	for _, name := range []string{"floor", "supervisor", "team-billing"} {
 		for _, size := range [][2]int64{{1366, 768}, {1920, 1080}, {3840, 2160}} {

@@ -137,7 +137,7 @@ func TestScreenFollowsIngest(t *testing.T) {
 			m := start(t, clock, args...)
 			c := client{t: t, base: "http://" + m.Addr()}
 			s := dial(t, m.Addr(), "floor")
-			if e, err := s.next(2 * time.Second); err != nil || e.Type != live.TypeSnapshot || len(e.Tiles) != 8 || e.Seq == 0 {
+			if e, err := s.next(2 * time.Second); err != nil || e.Type != live.TypeSnapshot || len(e.Tiles) != 9 || e.Seq == 0 {
 				t.Fatalf("first message %+v, %v: want a snapshot of 8 tiles", e, err)
 			}
 			if s.headline("nps-1h") != nil {

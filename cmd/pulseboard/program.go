@@ -15,6 +15,8 @@ import (
 
 	configfiles "github.com/pulseboard/pulseboard/config"
 	"github.com/pulseboard/pulseboard/internal/aggregate"
+	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/jobs"
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
@@ -76,6 +78,13 @@ type Main struct {
 	boardsPath string
 	// demoHistory is closed once the demo's history is recorded.
 	demoHistory chan struct{}
+	// Alerting: the service, its Redis client (Redis engine), and the
+	// scheduler of the once-per-cluster jobs.
+	alerts      *alert.Service
+	alertsRedis redis.UniversalClient
+	sched       *jobs.Scheduler
+	stopAlerts  context.CancelFunc
+	alertsDone  sync.WaitGroup
 	close       sync.Once
 }
 
@@ -107,6 +116,9 @@ func (m *Main) Run(ctx context.Context) error {
 		tokens = []string{tok}
 		m.Logger.Warn("no ingest token configured; made one for this run (set PULSEBOARD_INGEST_TOKENS to keep one)", slog.String("token", tok))
 	}
+	if err := m.startAlerts(ctx, cal); err != nil {
+		return err
+	}
 	if err := m.startLive(opts, cal); err != nil {
 		return err
 	}
@@ -130,6 +142,7 @@ func (m *Main) Run(ctx context.Context) error {
 		IngestRate:     cfg.IngestRate,
 		IngestBurst:    cfg.MaxBatch,
 		ReloadBoards:   m.reloadBoards,
+		Alerts:         m.alerts,
 		Webhooks:       hooks,
 		Metrics:        m.metrics,
 		FrameAncestors: cfg.FrameAncestors,
@@ -215,11 +228,12 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	var ctx context.Context
 	ctx, m.stopBg = context.WithCancel(context.Background())
 	m.agg = aggregate.New(feed, opts, m.Config.Rollups, m.Logger)
-	m.live = live.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample)}, boards, live.Options{
+	m.live = live.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample), Alerts: m.alerts}, boards, live.Options{
 		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,
 		RenderTile: views.TileHTML,
 		Observer:   m.metrics,
 		MaxPerIP:   m.Config.MaxScreensPerIP,
+		Changed:    m.alerts.Changed(),
 	})
 	m.boardsPath = path
 	m.warnUnreachableBoards(boards)
@@ -345,6 +359,11 @@ func (m *Main) startDemo(ctx context.Context) {
 			m.Logger.Info("demo history recorded", slog.Int("responses", n), slog.Duration("took", time.Since(start)))
 		}
 		close(m.demoHistory)
+		m.demoDone.Add(1)
+		go func() {
+			defer m.demoDone.Done()
+			demo.RunDesk(ctx, m.alerts, m.Now, func(err error) { m.Logger.Warn("demo desk", slog.Any("err", err)) })
+		}()
 		m.Logger.Info("demo traffic on", slog.Float64("per_second", m.Config.DemoRate))
 		gen.Run(ctx, m.store, m.Config.DemoRate, m.Now, func(err error) {
 			m.Logger.Warn("demo traffic", slog.Any("err", err))
@@ -370,7 +389,8 @@ func (m *Main) Failed() <-chan error { return m.failed }
 // Close stops the program in order: stop accepting and finish in-flight
 // requests (so every acknowledged ingest is recorded), close the screens'
 // sockets with "going away", stop the aggregator and broadcaster, stop the
-// demo, then close the store. It is safe to call more than once.
+// demo, stop the jobs and alerting, then close the store. It is safe to
+// call more than once.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	m.close.Do(func() {
@@ -386,16 +406,30 @@ func (m *Main) Close(ctx context.Context) error {
 			m.stopBg()
 			m.bg.Wait()
 		}
+		if m.stopDemo != nil {
+			m.stopDemo()
+			m.demoDone.Wait()
+		}
+		if m.sched != nil {
+			if err := m.sched.Shutdown(); err != nil {
+				errs = append(errs, fmt.Errorf("stop jobs: %w", err))
+			}
+		}
+		if m.stopAlerts != nil {
+			m.stopAlerts()
+			m.alertsDone.Wait()
+		}
+		if m.alertsRedis != nil {
+			if err := m.alertsRedis.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close alerts client: %w", err))
+			}
+		}
 		if m.stopStream != nil {
 			m.stopStream()
 			m.streamDone.Wait()
 			if err := m.streamRedis.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close stream client: %w", err))
 			}
-		}
-		if m.stopDemo != nil {
-			m.stopDemo()
-			m.demoDone.Wait()
 		}
 		if m.store != nil {
 			if err := m.store.Close(); err != nil {

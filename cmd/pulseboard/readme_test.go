@@ -58,7 +58,7 @@ func TestReadmeCurls(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
 	// The settings `make run` gives.
-	m := start(t, clock, "--ingest-tokens", "demo-ingest-token",
+	m := start(t, clock, "--ingest-tokens", "demo-ingest-token", "--admin-tokens", "demo-admin-token",
 		"--webhook-secret", "demo-webhook-secret", "--webhooks", "../../config/webhooks.example.yaml")
 	dir := t.TempDir() // commands that write files write them here
 	cmds := readmeCommands(t)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -35,13 +36,15 @@ type TileView struct {
 	Cols   int `json:"cols"`
 	Height int `json:"height"`
 
-	Figure       *Figure      `json:"figure,omitempty"`       // headline, count
-	Change       *ChangeView  `json:"change,omitempty"`       // headline
-	Rows         []Row        `json:"rows,omitempty"`         // breakdown, leaderboard
-	Points       []Point      `json:"points,omitempty"`       // trend
-	Distribution *DistView    `json:"distribution,omitempty"` // distribution
-	Answers      []AnswerView `json:"answers,omitempty"`      // comments
-	Empty        bool         `json:"empty,omitempty"`        // nothing to show yet
+	Figure       *Figure        `json:"figure,omitempty"`       // headline, count
+	Change       *ChangeView    `json:"change,omitempty"`       // headline
+	Rows         []Row          `json:"rows,omitempty"`         // breakdown, leaderboard
+	Points       []Point        `json:"points,omitempty"`       // trend
+	Distribution *DistView      `json:"distribution,omitempty"` // distribution
+	Answers      []AnswerView   `json:"answers,omitempty"`      // comments
+	FollowUps    *FollowUpsView `json:"follow_ups,omitempty"`   // followups
+	Banners      []BannerView   `json:"banners,omitempty"`      // the alert banner
+	Empty        bool           `json:"empty,omitempty"`        // nothing to show yet
 }
 
 // ChangeView compares a headline with the period just before it.
@@ -95,12 +98,26 @@ type AnswerView struct {
 type Computer struct {
 	Calendar  window.Calendar
 	MinSample int64
+	// Alerts, when set, gives every board its alert banner (the first
+	// tile) and follow-up tiles their queue.
+	Alerts Alerts
 }
 
 // Compute builds a board's view from src at now.
 func (c Computer) Compute(b Board, src Source, now time.Time) (View, error) {
-	v := View{Board: b.Name, Title: b.Title, Tiles: make([]TileView, 0, len(b.Tiles))}
+	v := View{Board: b.Name, Title: b.Title, Tiles: make([]TileView, 0, len(b.Tiles)+1)}
+	var snap alert.Snapshot
+	if c.Alerts != nil {
+		snap = c.Alerts.Snapshot()
+		v.Tiles = append(v.Tiles, c.banner(b, snap))
+	}
 	for _, t := range b.Tiles {
+		if t.View == FollowUps {
+			fu := c.followUps(t, snap, now)
+			v.Tiles = append(v.Tiles, TileView{ID: t.ID, View: t.View, Title: t.Title, Window: "open now · closed today",
+				Cols: t.Cols, Height: t.Rows, FollowUps: fu, Empty: fu.Open == 0 && fu.Closed == 0})
+			continue
+		}
 		tv, err := c.tile(t, src, now)
 		if err != nil {
 			return View{}, fmt.Errorf("board %s tile %s: %w", b.Name, t.ID, err)

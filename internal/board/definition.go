@@ -27,15 +27,28 @@ const (
 	Distribution Kind = "distribution"
 	Comments     Kind = "comments"
 	Count        Kind = "count"
+	// FollowUps is the detractor follow-up queue: open and overdue with
+	// their age, and the share closed within the SLA today.
+	FollowUps Kind = "followups"
+	// Banners is not configured: every board gets one banner tile (id
+	// BannerID) with the active threshold alerts that concern it.
+	Banners Kind = "banners"
 )
 
-var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count}
+var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count, FollowUps}
+
+// BannerID is the id of every board's alert banner tile; no configured tile
+// may use it.
+const BannerID = "alert-banner"
 
 // Board is a validated board definition.
 type Board struct {
 	Name  string
 	Title string
-	Tiles []Tile
+	// Filters are the board's own filters (every tile has them too):
+	// threshold alerts that contradict them do not concern the board.
+	Filters map[store.Dimension]string
+	Tiles   []Tile
 	// Public opens the board without a token; Screens are the displays
 	// paired with it. Removing a screen revokes it at the next reload.
 	Public  bool
@@ -174,6 +187,7 @@ func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
 	if b.Public, b.Screens, err = by.Access.compile(); err != nil {
 		return Board{}, err
 	}
+	b.Filters = filters
 	th := by.Thresholds.merge(DefaultThresholds)
 	if len(by.Tiles) == 0 {
 		return Board{}, errors.New("has no tiles")
@@ -186,6 +200,9 @@ func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
 		}
 		if ids[t.ID] {
 			return Board{}, fmt.Errorf("tile id %q is used twice", t.ID)
+		}
+		if t.ID == BannerID {
+			return Board{}, fmt.Errorf("tile id %q is reserved for the alert banner", t.ID)
 		}
 		ids[t.ID] = true
 		b.Tiles = append(b.Tiles, t)
@@ -272,7 +289,7 @@ func (ty tileYAML) compile(boardFilters map[store.Dimension]string, th Threshold
 	if _, ok := t.Filters[store.Agent]; ok && !t.ShowAgents {
 		return Tile{}, errors.New("filters by agent, but the board's privacy does not allow agent names (privacy: {show_agents: true})")
 	}
-	if t.View == Comments {
+	if t.View == Comments || t.View == FollowUps {
 		return t.compileComments()
 	}
 	if ty.Window == "" {
@@ -362,7 +379,7 @@ func parseSize(size string, k Kind) (cols, rows int, err error) {
 		switch k {
 		case Breakdown, Leaderboard:
 			return 1, 2, nil
-		case Trend, Comments:
+		case Trend, Comments, FollowUps:
 			return 2, 1, nil
 		default:
 			return 1, 1, nil

@@ -33,6 +33,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -115,6 +116,10 @@ type Config struct {
 	WebhooksFile  string
 	// FrameAncestors are the CSP frame-ancestors sources of every page.
 	FrameAncestors []string
+	// AlertSecret signs outgoing alert webhooks; Alerts is the alerts
+	// section.
+	AlertSecret string
+	Alerts      alert.Config
 }
 
 // OptionDoc documents one setting, for Usage and the README.
@@ -245,6 +250,10 @@ func load(args []string, getenv func(string) string, defaultFile string) (*Confi
 		}
 	}
 
+	if c.AlertSecret == "" && (len(c.Alerts.Webhooks) > 0 || len(c.Alerts.Digest.Webhooks) > 0) {
+		o := lookup("alert_secret")
+		return nil, fmt.Errorf("config: %s: must be set when alerts name webhook receivers (deliveries are signed with it)", o.env)
+	}
 	if c.Retention.Day < c.Retention.Hour {
 		o := lookup(optRetentionDay)
 		return nil, fmt.Errorf("config: %s: must be at least %s (%s)",
@@ -373,6 +382,19 @@ func walk(path string, m *yaml.Node, prefix string, out map[string]string) error
 // not set at all. A list is accepted for list options only and joined with
 // the option's separator.
 func scalarOrList(o *option, v *yaml.Node) (string, bool, error) {
+	if o.mapping {
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			return "", false, nil
+		}
+		if v.Kind == yaml.ScalarNode {
+			return v.Value, true, nil // the same YAML or JSON text the environment takes
+		}
+		if v.Kind != yaml.MappingNode {
+			return "", false, errors.New("must be a mapping")
+		}
+		b, err := yaml.Marshal(v)
+		return string(b), err == nil, err
+	}
 	switch v.Kind {
 	case yaml.ScalarNode:
 		if v.Tag == "!!null" {

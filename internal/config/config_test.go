@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -77,6 +78,7 @@ func defaults() *Config {
 		FrameAncestors:    []string{"'self'"},
 		IngestRate:        50000,
 		MaxScreensPerIP:   256,
+		Alerts:            alert.DefaultConfig(),
 	}
 }
 
@@ -267,6 +269,10 @@ var badValues = []struct {
 	{"max_batch", "0", "must be a positive integer"},
 	{"shutdown_timeout", "0s", "must be positive"},
 	{"changelog_maxlen", "-5", "must be a positive integer"},
+	{"admin_tokens", "abc", "shorter than 16"},
+	{"alert_secret", "short", "at least 16"},
+	{"alerts", "{detractor_cutoff: 11}", "detractor_cutoff: must be a score 0 to 10"},
+	{"alerts", "{thresholds: [{name: low, window: 1h, below: 0, by: [zone]}]}", "thresholds[0] (low): by:"},
 }
 
 func TestEveryValidatorRejects(t *testing.T) {
@@ -281,7 +287,7 @@ func TestEveryValidatorRejects(t *testing.T) {
 		}
 	}
 
-	secret := map[string]bool{"ingest_tokens": true, "admin_tokens": true, "webhook_secret": true}
+	secret := map[string]bool{"ingest_tokens": true, "webhook_secret": true, "admin_tokens": true, "alert_secret": true}
 	for _, b := range badValues {
 		for _, src := range []string{"flag", "env", "file"} {
 			t.Run(b.name+"/"+src+"/"+b.raw, func(t *testing.T) {
@@ -519,6 +525,7 @@ max_screens_per_ip: 10
 				BroadcastInterval: 100 * time.Millisecond,
 				StreamGroup:       "pulseboard",
 				FrameAncestors:    []string{"'self'"},
+				Alerts:            alert.DefaultConfig(),
 			}
 			if c.Location.String() != "Europe/Paris" {
 				t.Errorf("location = %v", c.Location)
@@ -892,7 +899,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 31 || len(Options()) != 33 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 33 || len(Options()) != 35 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }
@@ -917,5 +924,37 @@ func TestExampleFile(t *testing.T) {
 	want.ConfigFile = example
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("example file is not the defaults:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+// TestAlertsSection: the alerts section is a nested mapping in the file (or
+// YAML text in the environment); receivers need the signing secret.
+func TestAlertsSection(t *testing.T) {
+	t.Parallel()
+	body := `
+alerts:
+  detractor_cutoff: 5
+  webhooks: [https://crm.example.com/hook]
+  sla: 4h
+  thresholds:
+    - {name: phone-1h, filters: {channel: phone}, window: 1h, below: 0, min_responses: 20}
+  digest: {at: "07:30", weekday: friday, webhooks: [https://chat.example.com/digest]}
+`
+	p := writeYAML(t, body)
+	if _, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err == nil || !strings.Contains(err.Error(), "PULSEBOARD_ALERT_SECRET: must be set") {
+		t.Fatalf("receivers without a secret: %v", err)
+	}
+	c, err := load([]string{"--config=" + p}, fakeEnv(map[string]string{"PULSEBOARD_ALERT_SECRET": "0123456789abcdef"}), absent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Alerts
+	if a.DetractorCutoff != 5 || a.SLA != 4*time.Hour || len(a.Thresholds) != 1 || a.Thresholds[0].Filters[store.Channel] != "phone" ||
+		a.Digest.Hour != 7 || a.Digest.Minute != 30 || a.Digest.Weekday != time.Friday || len(a.Webhooks) != 1 {
+		t.Errorf("alerts %+v", a)
+	}
+	c, err = load(nil, fakeEnv(map[string]string{"PULSEBOARD_ALERTS": `{"detractor_cutoff": 4}`}), absent(t))
+	if err != nil || c.Alerts.DetractorCutoff != 4 {
+		t.Fatalf("alerts from the environment: %v %+v", err, c)
 	}
 }

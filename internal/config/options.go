@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -25,6 +26,9 @@ type option struct {
 	list string
 	// isBool lets the flag be given without a value.
 	isBool bool
+	// mapping marks a setting whose file value is a YAML mapping, handed to
+	// parse as YAML text (the environment and the flag give the text).
+	mapping bool
 	// redact, when set, is how a value is shown in an error message; "" means
 	// the value is not shown at all.
 	redact func(raw string) string
@@ -71,8 +75,8 @@ var options = []option{
 	},
 	{
 		name: "admin_tokens", env: "PULSEBOARD_ADMIN_TOKENS", flag: "admin-tokens", yaml: "admin_tokens",
-		def: "", defDoc: "(none: admin endpoints refused)",
-		help:   "comma-separated admin bearer tokens (follow-ups, reloads, pprof, every board), in the clear or as sha256:<hex>",
+		def: "", defDoc: "(none: admin API off)",
+		help:   "comma-separated admin bearer tokens (follow-ups, alerts, dead letters, reloads, pprof, every board), in the clear or as sha256:<hex>",
 		list:   ",",
 		redact: func(string) string { return "" },
 		parse:  func(c *Config, raw string) (err error) { c.AdminTokens, err = parseTokens(raw); return },
@@ -283,6 +287,23 @@ var options = []option{
 		def:   "'self'",
 		help:  "who may embed the pages in a frame (CSP frame-ancestors): 'self', 'none', or space-separated origins like https://wall.example.com",
 		parse: func(c *Config, raw string) (err error) { c.FrameAncestors, err = parseFrameAncestors(raw); return },
+	},
+	{
+		name: "alert_secret", env: "PULSEBOARD_ALERT_SECRET", flag: "alert-secret", yaml: "alert_secret",
+		def: "", defDoc: "(none: needed once alerts.webhooks or alerts.digest.webhooks name a receiver)",
+		help:   "secret that signs outgoing alert webhooks (HMAC-SHA256, X-Pulseboard-Signature), at least 16 characters",
+		redact: func(string) string { return "" },
+		parse:  func(c *Config, raw string) (err error) { c.AlertSecret, err = parseSecret(raw); return },
+	},
+	{
+		name: "alerts", env: "PULSEBOARD_ALERTS", flag: "alerts", yaml: "alerts",
+		def: "", defDoc: "detractors at 6 or below, same-day SLA, no receivers, no threshold rules",
+		help:    "the alerts section (see config/pulseboard.example.yaml): detractor cutoff, webhooks, retries, SLA, threshold rules, digest; as YAML or JSON text in the environment or flag",
+		mapping: true,
+		parse: func(c *Config, raw string) (err error) {
+			c.Alerts, err = alert.ParseConfig(raw, c.Rollups, parseDuration)
+			return
+		},
 	},
 }
 

@@ -19,6 +19,7 @@ const (
 	Forbidden    Code = "forbidden"    // valid credentials, but not for this (403)
 	NotFound     Code = "not_found"    // no such thing (404)
 	TooMany      Code = "too_many"     // over a rate or connection limit; retry later (429)
+	Conflict     Code = "conflict"     // not allowed in the current state (409)
 	TooLarge     Code = "too_large"    // body or batch over the limit (413)
 	Unsupported  Code = "unsupported"  // content type not accepted (415)
 	Unavailable  Code = "unavailable"  // the store cannot be reached; retry (503)

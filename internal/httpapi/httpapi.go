@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/metrics"
@@ -39,6 +40,16 @@ type Decoder interface {
 	Decode(body io.Reader, contentType string, now time.Time) ([]store.Response, error)
 }
 
+// Alerts is the alert service as the admin API uses it.
+type Alerts interface {
+	FollowUpList(ctx context.Context, status string) ([]alert.FollowUp, error)
+	Claim(ctx context.Context, id, by string) (alert.FollowUp, error)
+	Resolve(ctx context.Context, id, by, note string) (alert.FollowUp, error)
+	Alerts(ctx context.Context) ([]alert.Active, error)
+	DeadLetters(ctx context.Context, n int) ([]alert.Delivery, error)
+	Redrive(ctx context.Context, id string) error
+}
+
 // Deps is everything the handlers use.
 type Deps struct {
 	Recorder     Recorder
@@ -58,6 +69,8 @@ type Deps struct {
 	// ReloadBoards re-reads the boards file now (admin); nil when boards
 	// come from the built-in set.
 	ReloadBoards func(ctx context.Context) ([]board.Board, error)
+	// Alerts serves follow-ups, alerts and dead letters; nil answers 404.
+	Alerts Alerts
 	// Metrics records ingest; nil records nothing.
 	Metrics *metrics.Metrics
 	// Webhooks are the survey-tool adapters; nil turns webhooks off.

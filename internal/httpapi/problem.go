@@ -41,6 +41,8 @@ func statusOf(code fault.Code) int {
 		return http.StatusNotFound
 	case fault.TooMany:
 		return http.StatusTooManyRequests
+	case fault.Conflict:
+		return http.StatusConflict
 	case fault.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case fault.Unsupported:

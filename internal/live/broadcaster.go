@@ -41,6 +41,9 @@ type Options struct {
 	Observer Observer
 	// MaxPerIP caps the sockets one client address holds open (0: none).
 	MaxPerIP int
+	// Changed, when set, signals changes that do not come from the
+	// aggregator (the alert state: banners, follow-ups).
+	Changed <-chan struct{}
 }
 
 // Access decides whether a screen may watch a board. It is asked when the
@@ -233,6 +236,8 @@ func (b *Broadcaster) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-b.src.Changed():
+			dirty = true
+		case <-b.opts.Changed:
 			dirty = true
 		case boards := <-b.reloads:
 			b.setBoards(boards)

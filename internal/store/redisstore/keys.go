@@ -25,8 +25,13 @@ type keys struct {
 }
 
 func newKeys(tenant string) keys {
-	return keys{prefix: "pb:{" + tenant + "}:"}
+	return keys{prefix: KeyPrefix(tenant)}
 }
+
+// KeyPrefix starts every key of a tenant, hash tag included. Packages that
+// keep more of a tenant's state in Redis (alerts, job locks) build their
+// keys on it, so all of a tenant's keys stay in one Redis Cluster slot.
+func KeyPrefix(tenant string) string { return "pb:{" + tenant + "}:" }
 
 func (k keys) response(id string) string { return k.prefix + "r:" + id }
 

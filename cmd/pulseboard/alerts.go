@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/jobs"
+	"github.com/pulseboard/pulseboard/internal/redisurl"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/store/redisstore"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// alertGroup is the change log consumer group of detractor alerts, and
+// alertClaimIdle how long an entry a node read stays its own before another
+// node takes it over (that node died before acknowledging it).
+const (
+	alertGroup     = "alerts"
+	alertClaimIdle = 30 * time.Second
+)
+
+// startAlerts starts alerting: on the memory engine with in-process state
+// and a local job claimer, on Redis with state shared by every node, the
+// change log read in a consumer group, and job ticks claimed in Redis.
+func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
+	cfg := m.Config
+	ac := cfg.Alerts
+	if cfg.Demo && len(ac.Thresholds) == 0 {
+		ac.Thresholds = demoThresholds()
+	}
+	node := nodeName()
+	var (
+		eng     alert.Engine
+		changes alert.Changes
+		claimer jobs.Claimer
+	)
+	if cfg.RedisURL == "" {
+		feed, ok := m.store.(interface {
+			Tail(ctx context.Context, pos store.Position, block time.Duration) ([]store.LogEntry, error)
+			History(ctx context.Context, n int) ([]store.LogEntry, error)
+		})
+		if !ok {
+			return fmt.Errorf("the %s engine has no change log", m.engineName())
+		}
+		fc, err := alert.NewFeedChanges(ctx, feed, m.Logger)
+		if err != nil {
+			return fmt.Errorf("alerts: %w", err)
+		}
+		eng, changes, claimer = alert.NewMemory(), fc, jobs.NewLocalClaimer(nil)
+	} else {
+		rdb, err := redisurl.NewClient(cfg.RedisURL)
+		if err != nil {
+			return err
+		}
+		rdb.AddHook(m.metrics.RedisHook())
+		m.alertsRedis = rdb
+		eng = alert.NewRedis(m.alertsRedis, cfg.Tenant, ac.Keep)
+		changes = redisstore.NewGroup(m.alertsRedis, cfg.Tenant, alertGroup, node, alertClaimIdle)
+		claimer = jobs.NewRedisClaimer(m.alertsRedis, cfg.Tenant)
+	}
+	m.alerts = alert.New(alert.Options{
+		Config: ac, Secret: cfg.AlertSecret, Engine: eng, Changes: changes, Querier: m.store,
+		Calendar: cal, Rollups: cfg.Rollups, Now: m.Now, Logger: m.Logger,
+	})
+	m.alertMetrics()
+	sched, err := jobs.New(jobs.Options{Claimer: claimer, Location: cal.Location(), Node: node, Logger: m.Logger}, m.alerts.Jobs()...)
+	if err != nil {
+		return err
+	}
+	m.sched = sched
+	actx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopAlerts = stop
+	m.alertsDone.Add(1)
+	go func() {
+		defer m.alertsDone.Done()
+		m.alerts.Run(actx)
+	}()
+	sched.Start()
+	m.Logger.Info("alerts on", slog.String("node", node), slog.Int("detractor_cutoff", ac.DetractorCutoff),
+		slog.Int("webhooks", len(ac.Webhooks)), slog.Int("threshold_rules", len(ac.Thresholds)),
+		slog.Int("digest_webhooks", len(ac.Digest.Webhooks)))
+	return nil
+}
+
+// alertMetrics exports the alert state every node sees: follow-ups open
+// and overdue, threshold alerts raised.
+func (m *Main) alertMetrics() {
+	count := func(keep func(alert.Snapshot) int) func() float64 {
+		return func() float64 { return float64(keep(m.alerts.Snapshot())) }
+	}
+	m.metrics.GaugeFunc("pulseboard_followups_open", "Detractor follow-ups open or claimed.", count(func(s alert.Snapshot) int { return len(s.Unresolved) }))
+	m.metrics.GaugeFunc("pulseboard_followups_overdue", "Detractor follow-ups past their SLA.", count(func(s alert.Snapshot) int {
+		n, now := 0, m.Now()
+		for _, f := range s.Unresolved {
+			if f.Overdue(now) {
+				n++
+			}
+		}
+		return n
+	}))
+	m.metrics.GaugeFunc("pulseboard_threshold_alerts_active", "Threshold alerts raised.", count(func(s alert.Snapshot) int { return len(s.Active) }))
+}
+
+// demoThresholds watch each team's last hour, so `make run` shows banners
+// come and go.
+func demoThresholds() []alert.Rule {
+	w, _ := window.Parse("1h")
+	return []alert.Rule{{Name: "demo-teams", Title: "Team NPS", By: []store.Dimension{store.Team}, Window: w, Below: 25,
+		MinResponses: 20, Filters: map[store.Dimension]string{}}}
+}
+
+// nodeName names this process in job ledgers and as a change log
+// consumer: the host, the pid and a random suffix.
+func nodeName() string {
+	host, _ := os.Hostname()
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/jobs"
+	"github.com/pulseboard/pulseboard/internal/redistest"
+)
+
+// alertSecret signs the test servers' alert webhooks (adminToken is in
+// access_test.go).
+const alertSecret = "test-alert-secret-0123"
+
+// hookReceiver is a real webhook endpoint: it checks every delivery's
+// signature and counts POSTs by event and by delivery id.
+type hookReceiver struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu         sync.Mutex
+	byEvent    map[string]int
+	byDelivery map[string]int
+	bodies     map[string][]byte
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{t: t, byEvent: map[string]int{}, byDelivery: map[string]int{}, bodies: map[string][]byte{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := alert.Verify([]byte(alertSecret), r.Header.Get(alert.HeaderSignature), body, time.Now(), alert.DefaultTolerance); err != nil {
+			t.Errorf("receiver: %v", err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		h.mu.Lock()
+		h.byEvent[r.Header.Get(alert.HeaderEvent)]++
+		h.byDelivery[r.Header.Get(alert.HeaderDelivery)]++
+		h.bodies[r.Header.Get(alert.HeaderDelivery)] = body
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookReceiver) count(event string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.byEvent[event]
+}
+
+// TestJobsOncePerCluster runs two real server processes on one Redis with
+// one-second jobs and a daily digest a few seconds ahead. Each tick of every
+// job ran exactly once between them (the job ledger in Redis), the digest
+// reached its receiver once, three detractors posted to one node were
+// delivered once each, signed, and became follow-ups that the other node's
+// admin API and supervisor board show; the threshold alert they raise is
+// announced once and shows on the boards.
+func TestJobsOncePerCluster(t *testing.T) {
+	bin := binary(t) // build first: the digest time below must not pass during the build
+	_ = bin
+	rcv := newHookReceiver(t)
+	ns := redistest.Namespace(t)
+	rdb := redistest.Client(t)
+	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	digestAt := time.Now().UTC().Add(8 * time.Second).Truncate(time.Second)
+	alerts := fmt.Sprintf(`{"webhooks": [%q], "backoff": "100ms", "evaluate_every": "1s", "sweep_every": "1s", "self_check_every": "1s",
+		"thresholds": [{"name": "phone-15m", "title": "Phone NPS", "filters": {"channel": "phone"}, "window": "15m", "below": 0, "min_responses": 3}],
+		"digest": {"at": %q, "webhooks": [%q]}}`, rcv.srv.URL+"/alerts", digestAt.Format("15:04:05"), rcv.srv.URL+"/digest")
+	env := []string{"PULSEBOARD_INGEST_TOKENS=" + token, "PULSEBOARD_REDIS_URL=" + redistest.URL(t), "PULSEBOARD_TENANT=" + ns,
+		"PULSEBOARD_ADMIN_TOKENS=" + adminToken, "PULSEBOARD_ALERT_SECRET=" + alertSecret, "PULSEBOARD_ALERTS=" + alerts,
+		"PULSEBOARD_TIMEZONE=UTC"}
+	began := time.Now()
+	a, b := startProcess(t, env), startProcess(t, env)
+	ca, cb := client{t: t, base: "http://" + a.addr}, client{t: t, base: "http://" + b.addr}
+
+	for i := range 3 {
+		postOne(t, ca, fmt.Sprintf("det-%d", i), i, "billing")
+	}
+	eventually(t, "three detractor webhooks", 5*time.Second, func() bool { return rcv.count(alert.EventDetractor) == 3 })
+	eventually(t, "the threshold alert announced", 5*time.Second, func() bool { return rcv.count(alert.EventThresholdRaised) == 1 })
+
+	// The other node's admin API and boards see the shared state.
+	var list struct {
+		FollowUps []alert.FollowUp `json:"follow_ups"`
+	}
+	r := cb.do("GET", "/api/v1/followups", "", adminToken, nil)
+	if r.status != 200 || json.Unmarshal([]byte(r.raw), &list) != nil || len(list.FollowUps) != 3 {
+		t.Fatalf("node b follow-ups: %d %s", r.status, r.raw)
+	}
+	if r := cb.do("GET", "/api/v1/followups", "", token, nil); r.status != 401 {
+		t.Errorf("follow-ups with the ingest token: %d, want 401", r.status)
+	}
+	if r := cb.do("POST", "/api/v1/followups/det-0/claim", "application/json", adminToken, strings.NewReader(`{"by":"dana"}`)); r.status != 200 {
+		t.Fatalf("claim on b: %d %s", r.status, r.raw)
+	}
+	if r := ca.do("POST", "/api/v1/followups/det-0/claim", "application/json", adminToken, strings.NewReader(`{"by":"lee"}`)); r.status != 409 {
+		t.Errorf("claim by another on a: %d %s, want 409", r.status, r.raw)
+	}
+	if r := ca.do("POST", "/api/v1/followups/det-1/resolve", "application/json", adminToken, strings.NewReader(`{"by":"lee","note":"called back"}`)); r.status != 200 {
+		t.Fatalf("resolve on a: %d %s", r.status, r.raw)
+	}
+	eventually(t, "node b's supervisor board shows the queue and node a's banner", 5*time.Second, func() bool {
+		var sup, floor struct {
+			Tiles []struct {
+				ID        string                               `json:"id"`
+				FollowUps *struct{ Open, Closed, Claimed int } `json:"follow_ups"`
+				Banners   []struct{ Text string }              `json:"banners"`
+			} `json:"tiles"`
+		}
+		if json.Unmarshal([]byte(cb.get("/api/v1/boards/supervisor").raw), &sup) != nil ||
+			json.Unmarshal([]byte(ca.get("/api/v1/boards/floor").raw), &floor) != nil {
+			return false
+		}
+		okFU, okBanner := false, false
+		for _, tl := range sup.Tiles {
+			if f := tl.FollowUps; tl.ID == "followups" && f != nil {
+				okFU = f.Open == 2 && f.Claimed == 1 && f.Closed == 1
+			}
+		}
+		for _, tl := range floor.Tiles {
+			okBanner = okBanner || (tl.ID == "alert-banner" && len(tl.Banners) == 1 && strings.Contains(tl.Banners[0].Text, "Phone NPS"))
+		}
+		return okFU && okBanner
+	})
+
+	// Let the digest's tick pass on both nodes, and a few more job ticks.
+	time.Sleep(time.Until(digestAt.Add(2500 * time.Millisecond)))
+	eventually(t, "the daily digest", 5*time.Second, func() bool { return rcv.count(alert.EventDigestDaily) >= 1 })
+	time.Sleep(500 * time.Millisecond)
+	if n := rcv.count(alert.EventDigestDaily); n != 1 {
+		t.Errorf("the daily digest reached its receiver %d times, want once", n)
+	}
+	ledger := jobs.NewRedisClaimer(rdb, ns)
+	ran := time.Since(began)
+	for job, least := range map[string]int{"thresholds": 3, "self-check": 3, "retention": 3, "digest-daily": 1} {
+		runs, err := ledger.Runs(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) < least {
+			t.Errorf("%s: %d ticks ran in %s, want at least %d", job, len(runs), ran.Round(time.Second), least)
+		}
+		for tick, n := range runs {
+			if n != 1 {
+				t.Errorf("%s: tick %s ran %d times, want exactly once", job, time.Unix(tick, 0).UTC().Format(time.TimeOnly), n)
+			}
+		}
+		if job == "digest-daily" {
+			if _, ok := runs[digestAt.Unix()]; !ok || len(runs) != 1 {
+				t.Errorf("digest ran at ticks %v, want only %s", runs, digestAt.Format(time.TimeOnly))
+			}
+		}
+	}
+	last, err := ledger.Last(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for job, r := range last {
+		if r.Error != "" {
+			t.Errorf("%s: last run failed: %s", job, r.Error)
+		}
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	for id, n := range rcv.byDelivery {
+		if n != 1 {
+			t.Errorf("delivery %s arrived %d times", id, n)
+		}
+	}
+}

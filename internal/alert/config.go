@@ -1,0 +1,315 @@
+package alert
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Config is the alerts section of the configuration file.
+type Config struct {
+	// DetractorCutoff: a response at or below it is a detractor alert.
+	DetractorCutoff int
+	// MaxAge: a response recorded longer than this after it was given is
+	// history (an import, a backfill), not news: it raises no alert.
+	MaxAge time.Duration
+	// Webhooks receive detractor and threshold events.
+	Webhooks []string
+	// Retries is how many attempts a delivery gets before it becomes a dead
+	// letter; Backoff the wait after the first failure, doubled after each
+	// further one up to MaxBackoff; Timeout bounds one attempt.
+	Retries    int
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	Timeout    time.Duration
+	// SLA is how long a follow-up may stay open; zero means the same day:
+	// due at the next local midnight after the answer.
+	SLA time.Duration
+	// Keep is how long resolved follow-ups and dead letters are kept.
+	Keep time.Duration
+	// Thresholds are the threshold rules, evaluated every EvaluateEvery.
+	Thresholds    []Rule
+	EvaluateEvery time.Duration
+	// Digest is the daily and weekly summary.
+	Digest Digest
+	// SweepEvery and SelfCheckEvery schedule the housekeeping jobs.
+	SweepEvery     time.Duration
+	SelfCheckEvery time.Duration
+}
+
+// Rule raises an alert for each group whose NPS over Window is below Below
+// with at least MinResponses responses, and resolves it once the NPS is
+// back at or above Below.
+type Rule struct {
+	Name         string
+	Title        string
+	Filters      map[store.Dimension]string
+	By           []store.Dimension
+	Window       window.Window
+	Below        float64
+	MinResponses int64
+}
+
+// Digest schedules the summaries: daily at At (local "15:04", or
+// "15:04:05"), weekly on
+// Weekday at the same time, to Webhooks (none: no digests).
+type Digest struct {
+	At       string
+	Hour     int
+	Minute   int
+	Second   int
+	Weekday  time.Weekday
+	Webhooks []string
+}
+
+// DefaultConfig is the configuration when the file says nothing: detractors
+// at 6 or below, same-day SLA, eight attempts from 2 s doubling to 10 min,
+// thresholds checked every minute, digests at 08:00 and on Mondays.
+func DefaultConfig() Config {
+	return Config{
+		DetractorCutoff: 6,
+		MaxAge:          time.Hour,
+		Retries:         8,
+		Backoff:         2 * time.Second,
+		MaxBackoff:      10 * time.Minute,
+		Timeout:         10 * time.Second,
+		Keep:            30 * 24 * time.Hour,
+		EvaluateEvery:   time.Minute,
+		Digest:          Digest{At: "08:00", Hour: 8, Weekday: time.Monday},
+		SweepEvery:      time.Hour,
+		SelfCheckEvery:  time.Minute,
+	}
+}
+
+// The YAML shapes; durations are strings parsed by the caller's parser, so
+// they read like every other duration of the configuration.
+type configYAML struct {
+	DetractorCutoff *int       `yaml:"detractor_cutoff"`
+	MaxAge          string     `yaml:"max_age"`
+	Webhooks        []string   `yaml:"webhooks"`
+	Retries         *int       `yaml:"retries"`
+	Backoff         string     `yaml:"backoff"`
+	MaxBackoff      string     `yaml:"max_backoff"`
+	Timeout         string     `yaml:"timeout"`
+	SLA             string     `yaml:"sla"`
+	Keep            string     `yaml:"keep"`
+	Thresholds      []ruleYAML `yaml:"thresholds"`
+	EvaluateEvery   string     `yaml:"evaluate_every"`
+	Digest          digestYAML `yaml:"digest"`
+	SweepEvery      string     `yaml:"sweep_every"`
+	SelfCheckEvery  string     `yaml:"self_check_every"`
+}
+
+type ruleYAML struct {
+	Name         string            `yaml:"name"`
+	Title        string            `yaml:"title"`
+	Filters      map[string]string `yaml:"filters"`
+	By           []string          `yaml:"by"`
+	Window       string            `yaml:"window"`
+	Below        *float64          `yaml:"below"`
+	MinResponses *int64            `yaml:"min_responses"`
+}
+
+type digestYAML struct {
+	At       string   `yaml:"at"`
+	Weekday  string   `yaml:"weekday"`
+	Webhooks []string `yaml:"webhooks"`
+}
+
+var ruleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// ParseConfig reads the alerts section (YAML or JSON text; empty gives the
+// defaults). Rules are checked against the rollups, so a rule that no
+// counter can answer fails at start. parseDuration is the configuration's
+// duration parser.
+func ParseConfig(text string, rollups []store.Rollup, parseDuration func(string) (time.Duration, error)) (Config, error) {
+	c := DefaultConfig()
+	var y configYAML
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("must be a mapping of alert settings: %w", err)
+	}
+	if y.DetractorCutoff != nil {
+		if *y.DetractorCutoff < 0 || *y.DetractorCutoff > 10 {
+			return c, errors.New("detractor_cutoff: must be a score 0 to 10")
+		}
+		c.DetractorCutoff = *y.DetractorCutoff
+	}
+	if y.Retries != nil {
+		if *y.Retries < 1 || *y.Retries > 50 {
+			return c, errors.New("retries: must be 1 to 50 attempts")
+		}
+		c.Retries = *y.Retries
+	}
+	durations := []struct {
+		name string
+		raw  string
+		into *time.Duration
+		min  time.Duration
+	}{
+		{"max_age", y.MaxAge, &c.MaxAge, time.Minute},
+		{"backoff", y.Backoff, &c.Backoff, 10 * time.Millisecond},
+		{"max_backoff", y.MaxBackoff, &c.MaxBackoff, 10 * time.Millisecond},
+		{"timeout", y.Timeout, &c.Timeout, 100 * time.Millisecond},
+		{"keep", y.Keep, &c.Keep, time.Hour},
+		{"evaluate_every", y.EvaluateEvery, &c.EvaluateEvery, time.Second},
+		{"sweep_every", y.SweepEvery, &c.SweepEvery, time.Second},
+		{"self_check_every", y.SelfCheckEvery, &c.SelfCheckEvery, time.Second},
+	}
+	for _, d := range durations {
+		if d.raw == "" {
+			continue
+		}
+		v, err := parseDuration(d.raw)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", d.name, err)
+		}
+		if v < d.min {
+			return c, fmt.Errorf("%s: must be at least %s", d.name, d.min)
+		}
+		*d.into = v
+	}
+	if c.MaxBackoff < c.Backoff {
+		return c, errors.New("max_backoff: must be at least backoff")
+	}
+	switch y.SLA {
+	case "", "same-day", "same_day":
+		c.SLA = 0
+	default:
+		v, err := parseDuration(y.SLA)
+		if err != nil || v < time.Minute {
+			return c, errors.New(`sla: must be "same-day" or a duration of at least 1m, like 4h`)
+		}
+		c.SLA = v
+	}
+	var err error
+	if c.Webhooks, err = parseURLs("webhooks", y.Webhooks); err != nil {
+		return c, err
+	}
+	if c.Digest, err = parseDigest(y.Digest); err != nil {
+		return c, err
+	}
+	seen := map[string]bool{}
+	for i, ry := range y.Thresholds {
+		r, err := ry.compile(rollups)
+		if err != nil {
+			return c, fmt.Errorf("thresholds[%d] (%s): %w", i, ry.Name, err)
+		}
+		if seen[r.Name] {
+			return c, fmt.Errorf("thresholds[%d]: name %q is used twice", i, r.Name)
+		}
+		seen[r.Name] = true
+		c.Thresholds = append(c.Thresholds, r)
+	}
+	return c, nil
+}
+
+func parseURLs(field string, raw []string) ([]string, error) {
+	var out []string
+	for i, s := range raw {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s[%d]: %q must be an http:// or https:// URL", field, i, s)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func parseDigest(y digestYAML) (Digest, error) {
+	d := DefaultConfig().Digest
+	if y.At != "" {
+		t, err := time.Parse("15:04", y.At)
+		if err != nil {
+			t, err = time.Parse("15:04:05", y.At)
+		}
+		if err != nil {
+			return d, fmt.Errorf("digest.at: %q must be a local time like 08:00", y.At)
+		}
+		d.At, d.Hour, d.Minute, d.Second = y.At, t.Hour(), t.Minute(), t.Second()
+	}
+	if y.Weekday != "" {
+		found := false
+		for wd := time.Sunday; wd <= time.Saturday; wd++ {
+			if strings.EqualFold(wd.String(), y.Weekday) {
+				d.Weekday, found = wd, true
+			}
+		}
+		if !found {
+			return d, fmt.Errorf("digest.weekday: %q must be a day like monday", y.Weekday)
+		}
+	}
+	var err error
+	d.Webhooks, err = parseURLs("digest.webhooks", y.Webhooks)
+	return d, err
+}
+
+func (ry ruleYAML) compile(rollups []store.Rollup) (Rule, error) {
+	r := Rule{Name: ry.Name, Title: ry.Title, Filters: map[store.Dimension]string{}}
+	if !ruleNameRE.MatchString(r.Name) {
+		return r, errors.New("name: want 1 to 64 of a-z 0-9 _ -")
+	}
+	for k, v := range ry.Filters {
+		d, err := store.ParseDimension(k)
+		if err != nil {
+			return r, fmt.Errorf("filters: %w", err)
+		}
+		if v == "" {
+			return r, fmt.Errorf("filters: %s is empty", k)
+		}
+		r.Filters[d] = v
+	}
+	for _, b := range ry.By {
+		d, err := store.ParseDimension(b)
+		if err != nil {
+			return r, fmt.Errorf("by: %w", err)
+		}
+		r.By = append(r.By, d)
+	}
+	var err error
+	if ry.Window == "" {
+		ry.Window = "1h"
+	}
+	if r.Window, err = window.Parse(ry.Window); err != nil {
+		return r, err
+	}
+	if ry.Below == nil {
+		return r, errors.New("below: the NPS level (-100 to 100) is required")
+	}
+	if *ry.Below < -100 || *ry.Below > 100 {
+		return r, errors.New("below: must be -100 to 100")
+	}
+	r.Below = *ry.Below
+	r.MinResponses = 30
+	if ry.MinResponses != nil {
+		if *ry.MinResponses < 1 {
+			return r, errors.New("min_responses: must be at least 1")
+		}
+		r.MinResponses = *ry.MinResponses
+	}
+	if _, err := store.PlanQuery(rollups, r.query(window.Span{})); err != nil {
+		return r, err
+	}
+	if r.Title == "" {
+		r.Title = r.Name
+	}
+	return r, nil
+}
+
+func (r Rule) query(span window.Span) store.Query {
+	return store.Query{By: r.By, Filters: r.Filters, Span: span}
+}

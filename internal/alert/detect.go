@@ -1,0 +1,184 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/store"
+)
+
+// detect follows the change log: each new detractor becomes a follow-up and
+// a delivery to every webhook. An entry is acknowledged only after both are
+// stored, so a node that dies in between leaves it for another node (Redis)
+// to handle again; follow-ups and deliveries have stable ids, so handling
+// an entry twice adds nothing twice.
+func (s *Service) detect(ctx context.Context) {
+	backoff := pollEvery
+	failing := false
+	for ctx.Err() == nil {
+		entries, err := s.o.Changes.Read(ctx, readBlock)
+		if err == nil {
+			err = s.handle(ctx, entries)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if !failing {
+				s.o.Logger.Warn("alerts: cannot follow the change log; retrying", slog.Any("err", err))
+			}
+			failing = true
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, retryMax)
+			continue
+		}
+		failing, backoff = false, pollEvery
+	}
+}
+
+func (s *Service) handle(ctx context.Context, entries []store.LogEntry) error {
+	for _, e := range entries {
+		// When the entry was recorded: the stream id's time on Redis; the
+		// memory engine hands entries over as they are recorded.
+		recorded := s.o.Now()
+		if e.Pos.Ms != 0 {
+			recorded = time.UnixMilli(int64(e.Pos.Ms))
+		}
+		added := false
+		for _, c := range e.Changes {
+			ok, err := s.detractor(ctx, c, recorded)
+			if err != nil {
+				return err
+			}
+			added = added || ok
+		}
+		if err := s.o.Changes.Ack(ctx, e.Pos); err != nil {
+			return err
+		}
+		if added {
+			signal(s.kick)
+			signal(s.refresh)
+		}
+	}
+	return nil
+}
+
+// DetractorEvent is the body of a detractor delivery.
+type DetractorEvent struct {
+	Event    string   `json:"event"`
+	ID       string   `json:"id"`
+	Response Response `json:"response"`
+	FollowUp FollowUp `json:"follow_up"`
+}
+
+// Response is a survey answer as events carry it.
+type Response struct {
+	store.Payload
+	At time.Time `json:"at"`
+}
+
+// detractor handles one change; it reports whether it was a new detractor.
+// A response that becomes a detractor by an update counts; one that was a
+// detractor already does not alert again.
+func (s *Service) detractor(ctx context.Context, c store.Change, recorded time.Time) (bool, error) {
+	cut := s.o.Config.DetractorCutoff
+	if c.New.Score > cut || (c.Old != nil && c.Old.Score <= cut) {
+		return false, nil
+	}
+	at := time.Unix(c.New.At, 0).UTC()
+	if recorded.Sub(at) > s.o.Config.MaxAge {
+		return false, nil // history (an import, a backfill), not news
+	}
+	var p store.Payload
+	if err := json.Unmarshal(c.Payload, &p); err != nil {
+		return false, nil // written by the engine; a bad one cannot be retried into shape
+	}
+	f := FollowUp{ID: p.ID, Score: c.New.Score, Channel: p.Channel, Segment: p.Segment, Team: p.Team, Agent: p.Agent,
+		Comment: p.Comment, At: at, Opened: recorded.UTC(), Due: s.due(at).UTC(), Status: Open}
+	if _, err := s.o.Engine.Open(ctx, f); err != nil {
+		return false, err
+	}
+	ev := DetractorEvent{Event: EventDetractor, ID: EventDetractor + ":" + p.ID, Response: Response{Payload: p, At: at}, FollowUp: f}
+	if err := s.enqueue(ctx, ev.ID, EventDetractor, ev, s.o.Config.Webhooks); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// enqueue queues one event for each receiver.
+func (s *Service) enqueue(ctx context.Context, id, event string, body any, urls []string) error {
+	if len(urls) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	now := s.o.Now()
+	ds := make([]Delivery, len(urls))
+	for i, u := range urls {
+		ds[i] = Delivery{ID: deliveryID(id, u), Event: event, URL: u, Body: b, Created: now}
+	}
+	if err := s.o.Engine.Enqueue(ctx, ds...); err != nil {
+		return err
+	}
+	signal(s.kick)
+	return nil
+}
+
+// FeedChanges follows the memory engine's change log from where it was
+// when made. Acknowledging is a no-op: on one node, nothing survives a
+// crash to hand over.
+type FeedChanges struct {
+	feed tailer
+	pos  store.Position
+	log  *slog.Logger
+}
+
+type tailer interface {
+	Tail(ctx context.Context, pos store.Position, block time.Duration) ([]store.LogEntry, error)
+	History(ctx context.Context, n int) ([]store.LogEntry, error)
+}
+
+// NewFeedChanges starts following feed at its newest entry.
+func NewFeedChanges(ctx context.Context, feed tailer, logger *slog.Logger) (*FeedChanges, error) {
+	f := &FeedChanges{feed: feed, log: logger}
+	return f, f.jump(ctx)
+}
+
+func (f *FeedChanges) jump(ctx context.Context) error {
+	h, err := f.feed.History(ctx, 1)
+	if err != nil {
+		return err
+	}
+	if len(h) > 0 {
+		f.pos = h[0].Pos
+	}
+	return nil
+}
+
+// Read implements Changes.
+func (f *FeedChanges) Read(ctx context.Context, block time.Duration) ([]store.LogEntry, error) {
+	entries, err := f.feed.Tail(ctx, f.pos, block)
+	if errors.Is(err, store.ErrLogGap) {
+		// The bounded in-process log moved on (a big import): skip to its
+		// end; those answers are history by now.
+		f.log.Warn("alerts: the change log moved past this reader; skipping to its end", slog.String("pos", f.pos.String()))
+		return nil, f.jump(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > 0 {
+		f.pos = entries[len(entries)-1].Pos
+	}
+	return entries, nil
+}
+
+// Ack implements Changes.
+func (f *FeedChanges) Ack(context.Context, ...store.Position) error { return nil }

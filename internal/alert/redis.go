@@ -1,0 +1,399 @@
+package alert
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulseboard/pulseboard/internal/store/redisstore"
+)
+
+var _ Engine = (*Redis)(nil)
+
+var (
+	//go:embed claim.lua
+	claimLua    string
+	claimScript = redis.NewScript(claimLua)
+	//go:embed enqueue.lua
+	enqueueLua    string
+	enqueueScript = redis.NewScript(enqueueLua)
+	//go:embed open.lua
+	openLua    string
+	openScript = redis.NewScript(openLua)
+)
+
+// Redis is the shared state of every node on one Redis.
+//
+// Keys, for tenant "default" (the store's hash tag, so one Cluster slot):
+//
+//	pb:{default}:alert:outbox      zset    delivery id -> due (unix ms)
+//	pb:{default}:alert:deliveries  hash    delivery id -> delivery JSON
+//	pb:{default}:alert:dead        list    dead letters, newest first
+//	pb:{default}:alert:active      hash    alert id -> active alert JSON
+//	pb:{default}:fu:<id>           string  follow-up JSON (EXPIRE keep after resolve)
+//	pb:{default}:fu:unresolved     zset    follow-up id -> opened (unix ms)
+//	pb:{default}:fu:resolved       zset    follow-up id -> resolved (unix ms)
+type Redis struct {
+	rdb  redis.UniversalClient
+	keys redisKeys
+	keep time.Duration
+}
+
+type redisKeys struct{ prefix string }
+
+func (k redisKeys) outbox() string            { return k.prefix + "alert:outbox" }
+func (k redisKeys) deliveries() string        { return k.prefix + "alert:deliveries" }
+func (k redisKeys) dead() string              { return k.prefix + "alert:dead" }
+func (k redisKeys) active() string            { return k.prefix + "alert:active" }
+func (k redisKeys) followUp(id string) string { return k.prefix + "fu:" + id }
+func (k redisKeys) unresolved() string        { return k.prefix + "fu:unresolved" }
+func (k redisKeys) resolved() string          { return k.prefix + "fu:resolved" }
+
+// NewRedis keeps the tenant's alert state in rdb; resolved follow-ups
+// expire keep after they were resolved.
+func NewRedis(rdb redis.UniversalClient, tenant string, keep time.Duration) *Redis {
+	return &Redis{rdb: rdb, keys: redisKeys{prefix: redisstore.KeyPrefix(tenant)}, keep: keep}
+}
+
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// Enqueue implements Outbox.
+func (r *Redis) Enqueue(ctx context.Context, ds ...Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 3*len(ds))
+	for _, d := range ds {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		args = append(args, d.ID, b, ms(d.Created))
+	}
+	return wrap(enqueueScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries()}, args...).Err(), "enqueue deliveries")
+}
+
+// Claim implements Outbox.
+func (r *Redis) Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]Delivery, error) {
+	raw, err := claimScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries()}, ms(now), ms(now.Add(lease)), n).StringSlice()
+	if err != nil {
+		return nil, wrap(err, "claim deliveries")
+	}
+	return decodeAll[Delivery](raw)
+}
+
+// Delivered implements Outbox.
+func (r *Redis) Delivered(ctx context.Context, id string) error {
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, r.keys.outbox(), id)
+		p.HDel(ctx, r.keys.deliveries(), id)
+		return nil
+	})
+	return wrap(err, "forget a delivery")
+}
+
+// Retry implements Outbox.
+func (r *Redis) Retry(ctx context.Context, d Delivery, at time.Time) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, r.keys.deliveries(), d.ID, b)
+		p.ZAddXX(ctx, r.keys.outbox(), redis.Z{Score: float64(at.UnixMilli()), Member: d.ID})
+		return nil
+	})
+	return wrap(err, "schedule a retry")
+}
+
+// Bury implements Outbox.
+func (r *Redis) Bury(ctx context.Context, d Delivery) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, r.keys.outbox(), d.ID)
+		p.HDel(ctx, r.keys.deliveries(), d.ID)
+		p.LPush(ctx, r.keys.dead(), b)
+		p.LTrim(ctx, r.keys.dead(), 0, maxDeadLetters-1)
+		return nil
+	})
+	return wrap(err, "bury a delivery")
+}
+
+// DeadLetters implements Outbox.
+func (r *Redis) DeadLetters(ctx context.Context, n int) ([]Delivery, error) {
+	raw, err := r.rdb.LRange(ctx, r.keys.dead(), 0, int64(n)-1).Result()
+	if err != nil {
+		return nil, wrap(err, "read dead letters")
+	}
+	return decodeAll[Delivery](raw)
+}
+
+// Redrive implements Outbox: queue first, then drop the dead letter, so a
+// crash in between leaves it listed and queued rather than lost.
+func (r *Redis) Redrive(ctx context.Context, id string, at time.Time) error {
+	dead, err := r.rdb.LRange(ctx, r.keys.dead(), 0, -1).Result()
+	if err != nil {
+		return wrap(err, "read dead letters")
+	}
+	for _, raw := range dead {
+		var d Delivery
+		if json.Unmarshal([]byte(raw), &d) != nil || d.ID != id {
+			continue
+		}
+		if err := r.Enqueue(ctx, redriven(d, at)); err != nil {
+			return err
+		}
+		return wrap(r.rdb.LRem(ctx, r.keys.dead(), 1, raw).Err(), "drop a redriven dead letter")
+	}
+	return ErrNotFound
+}
+
+// Pending implements Outbox.
+func (r *Redis) Pending(ctx context.Context) (int, time.Time, error) {
+	var card *redis.IntCmd
+	var first *redis.ZSliceCmd
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		card = p.ZCard(ctx, r.keys.outbox())
+		first = p.ZRangeWithScores(ctx, r.keys.outbox(), 0, 0)
+		return nil
+	})
+	if err != nil {
+		return 0, time.Time{}, wrap(err, "count deliveries")
+	}
+	var oldest time.Time
+	if z := first.Val(); len(z) > 0 {
+		oldest = time.UnixMilli(int64(z[0].Score))
+	}
+	return int(card.Val()), oldest, nil
+}
+
+// Open implements FollowUps.
+func (r *Redis) Open(ctx context.Context, f FollowUp) (bool, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return false, err
+	}
+	n, err := openScript.Run(ctx, r.rdb, []string{r.keys.followUp(f.ID), r.keys.unresolved()}, f.ID, b, ms(f.Opened)).Int()
+	return n == 1, wrap(err, "open a follow-up")
+}
+
+// maxTxRetries bounds optimistic retries of a follow-up change that raced
+// another one on the same follow-up.
+const maxTxRetries = 16
+
+// Update implements FollowUps: WATCH the follow-up, apply fn in Go, write
+// it back in MULTI with its indexes; a concurrent change retries.
+func (r *Redis) Update(ctx context.Context, id string, fn func(*FollowUp) error) (FollowUp, error) {
+	key := r.keys.followUp(id)
+	var out FollowUp
+	var fnErr error
+	txf := func(tx *redis.Tx) error {
+		raw, err := tx.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var f FollowUp
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return fmt.Errorf("follow-up %s: %w", id, err)
+		}
+		out = f
+		if fnErr = fn(&f); fnErr != nil {
+			return nil
+		}
+		b, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			if f.Status == Resolved {
+				p.Set(ctx, key, b, r.keep)
+				p.ZRem(ctx, r.keys.unresolved(), id)
+				p.ZAdd(ctx, r.keys.resolved(), redis.Z{Score: float64(f.ResolvedAt.UnixMilli()), Member: id})
+			} else {
+				p.Set(ctx, key, b, redis.KeepTTL)
+			}
+			return nil
+		})
+		if err == nil {
+			out = f
+		}
+		return err
+	}
+	for range maxTxRetries {
+		err := r.rdb.Watch(ctx, txf, key)
+		switch {
+		case errors.Is(err, redis.TxFailedErr):
+			continue
+		case errors.Is(err, ErrNotFound):
+			return FollowUp{}, ErrNotFound
+		case err != nil:
+			return FollowUp{}, wrap(err, "update a follow-up")
+		}
+		return out, fnErr
+	}
+	return FollowUp{}, wrap(redis.TxFailedErr, "update a follow-up")
+}
+
+// Unresolved implements FollowUps.
+func (r *Redis) Unresolved(ctx context.Context) ([]FollowUp, error) {
+	ids, err := r.rdb.ZRange(ctx, r.keys.unresolved(), 0, -1).Result()
+	if err != nil {
+		return nil, wrap(err, "list follow-ups")
+	}
+	return r.followUps(ctx, ids)
+}
+
+// ResolvedSince implements FollowUps.
+func (r *Redis) ResolvedSince(ctx context.Context, since time.Time) ([]FollowUp, error) {
+	ids, err := r.rdb.ZRangeByScore(ctx, r.keys.resolved(), &redis.ZRangeBy{Min: ms(since), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, wrap(err, "list resolved follow-ups")
+	}
+	return r.followUps(ctx, ids)
+}
+
+// followUpsBatch bounds one MGET.
+const followUpsBatch = 500
+
+func (r *Redis) followUps(ctx context.Context, ids []string) ([]FollowUp, error) {
+	out := make([]FollowUp, 0, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), followUpsBatch)
+		keys := make([]string, n)
+		for i, id := range ids[:n] {
+			keys[i] = r.keys.followUp(id)
+		}
+		ids = ids[n:]
+		vals, err := r.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, wrap(err, "read follow-ups")
+		}
+		for _, v := range vals {
+			s, ok := v.(string)
+			if !ok {
+				continue // expired since the index was read; the sweep drops it
+			}
+			var f FollowUp
+			if err := json.Unmarshal([]byte(s), &f); err != nil {
+				return nil, fmt.Errorf("follow-up: %w", err)
+			}
+			out = append(out, f)
+		}
+	}
+	sortFollowUps(out)
+	return out, nil
+}
+
+// Raise implements Actives. Only the threshold job (once per cluster)
+// writes alerts, so a read-then-write needs no lock.
+func (r *Redis) Raise(ctx context.Context, a Active) (bool, error) {
+	raw, err := r.rdb.HGet(ctx, r.keys.active(), a.ID).Bytes()
+	fresh := errors.Is(err, redis.Nil)
+	if err != nil && !fresh {
+		return false, wrap(err, "read an alert")
+	}
+	if !fresh {
+		var old Active
+		if json.Unmarshal(raw, &old) == nil {
+			a.Since = old.Since
+		}
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return false, err
+	}
+	return fresh, wrap(r.rdb.HSet(ctx, r.keys.active(), a.ID, b).Err(), "raise an alert")
+}
+
+// Clear implements Actives.
+func (r *Redis) Clear(ctx context.Context, id string) (bool, error) {
+	n, err := r.rdb.HDel(ctx, r.keys.active(), id).Result()
+	return n == 1, wrap(err, "clear an alert")
+}
+
+// Active implements Actives.
+func (r *Redis) Active(ctx context.Context) ([]Active, error) {
+	m, err := r.rdb.HGetAll(ctx, r.keys.active()).Result()
+	if err != nil {
+		return nil, wrap(err, "list alerts")
+	}
+	raw := make([]string, 0, len(m))
+	for _, v := range m {
+		raw = append(raw, v)
+	}
+	out, err := decodeAll[Active](raw)
+	sortActives(out)
+	return out, err
+}
+
+// Sweep implements Sweeper: index entries of follow-ups resolved before
+// (their keys expire by themselves), follow-ups open since before, and dead
+// letters buried before. TTLs cannot do this: members of a sorted set and
+// items of a list do not expire.
+func (r *Redis) Sweep(ctx context.Context, before time.Time) (int, error) {
+	n, err := r.rdb.ZRemRangeByScore(ctx, r.keys.resolved(), "-inf", "("+ms(before)).Result()
+	if err != nil {
+		return 0, wrap(err, "sweep resolved follow-ups")
+	}
+	stale, err := r.rdb.ZRangeByScore(ctx, r.keys.unresolved(), &redis.ZRangeBy{Min: "-inf", Max: "(" + ms(before)}).Result()
+	if err != nil {
+		return 0, wrap(err, "sweep follow-ups")
+	}
+	for _, id := range stale {
+		if _, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.ZRem(ctx, r.keys.unresolved(), id)
+			p.Del(ctx, r.keys.followUp(id))
+			return nil
+		}); err != nil {
+			return 0, wrap(err, "sweep a follow-up")
+		}
+	}
+	total := int(n) + len(stale)
+	// The list holds at most maxDeadLetters: read it whole.
+	dead, err := r.rdb.LRange(ctx, r.keys.dead(), 0, -1).Result()
+	if err != nil {
+		return total, wrap(err, "sweep dead letters")
+	}
+	for _, raw := range dead {
+		var d Delivery
+		if json.Unmarshal([]byte(raw), &d) == nil && d.Buried != nil && !d.Buried.Before(before) {
+			continue
+		}
+		if err := r.rdb.LRem(ctx, r.keys.dead(), 1, raw).Err(); err != nil {
+			return total, wrap(err, "sweep dead letters")
+		}
+		total++
+	}
+	return total, nil
+}
+
+func decodeAll[T any](raw []string) ([]T, error) {
+	out := make([]T, 0, len(raw))
+	for _, s := range raw {
+		var v T
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return nil, fmt.Errorf("alert state: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func wrap(err error, doing string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}

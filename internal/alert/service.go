@@ -1,0 +1,260 @@
+package alert
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// Changes is the store's change log as the alert pipeline reads it: an
+// entry is handed out again (to this node or another) until it is
+// acknowledged. redisstore.Group is the Redis engine's; FeedChanges wraps
+// the memory engine's log.
+type Changes interface {
+	Read(ctx context.Context, block time.Duration) ([]store.LogEntry, error)
+	Ack(ctx context.Context, pos ...store.Position) error
+}
+
+// Querier answers window queries: the store, for thresholds and digests.
+type Querier interface {
+	Query(ctx context.Context, q store.Query) ([]store.Group, error)
+}
+
+// Options are what a Service needs.
+type Options struct {
+	Config Config
+	// Secret signs every delivery (HMAC-SHA256).
+	Secret   string
+	Engine   Engine
+	Changes  Changes
+	Querier  Querier
+	Calendar window.Calendar
+	Rollups  []store.Rollup
+	// HTTP sends deliveries; nil is a client with Config.Timeout.
+	HTTP   *http.Client
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service is one node's part of alerting: it turns detractors in the change
+// log into follow-ups and deliveries, delivers the outbox, keeps a snapshot
+// of the shared state for boards, and provides the scheduled jobs and the
+// admin API's operations.
+type Service struct {
+	o       Options
+	secret  []byte
+	kick    chan struct{} // wakes the delivery loop
+	refresh chan struct{} // wakes the snapshot loop
+	changed chan struct{}
+
+	mu   sync.RWMutex
+	snap Snapshot
+}
+
+// Snapshot is the shared state boards show, as of its last refresh.
+type Snapshot struct {
+	Active     []Active
+	Unresolved []FollowUp
+	// ResolvedToday are the follow-ups resolved since local midnight.
+	ResolvedToday []FollowUp
+}
+
+// Timing of the loops.
+const (
+	readBlock    = 2 * time.Second
+	pollEvery    = 500 * time.Millisecond
+	refreshEvery = 2 * time.Second
+	retryMax     = 5 * time.Second
+	// claimBatch deliveries are leased at once, and sent in parallel by up
+	// to senders goroutines.
+	claimBatch = 16
+	senders    = 4
+)
+
+// New makes a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{Timeout: o.Config.Timeout}
+	}
+	return &Service{o: o, secret: []byte(o.Secret), kick: make(chan struct{}, 1), refresh: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+}
+
+// Run follows the change log, delivers the outbox and refreshes the
+// snapshot until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, loop := range []func(context.Context){s.detect, s.deliverLoop, s.refreshLoop} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+// Changed delivers a signal after the snapshot changed.
+func (s *Service) Changed() <-chan struct{} { return s.changed }
+
+// Snapshot returns the state as of the last refresh.
+func (s *Service) Snapshot() Snapshot {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.snap
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still alive.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// refreshLoop reads the shared state every refreshEvery (or when this node
+// changed it) and signals boards when it differs from the last read.
+func (s *Service) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(refreshEvery)
+	defer t.Stop()
+	failing := false
+	for {
+		snap, err := s.read(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if !failing {
+				s.o.Logger.Warn("alerts: cannot read the shared state; boards keep the last one", slog.Any("err", err))
+			}
+			failing = true
+		case err == nil:
+			failing = false
+			s.mu.Lock()
+			same := reflect.DeepEqual(snap, s.snap)
+			s.snap = snap
+			s.mu.Unlock()
+			if !same {
+				signal(s.changed)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.refresh:
+		}
+	}
+}
+
+func (s *Service) read(ctx context.Context) (Snapshot, error) {
+	var snap Snapshot
+	var err error
+	if snap.Active, err = s.o.Engine.Active(ctx); err != nil {
+		return snap, err
+	}
+	if snap.Unresolved, err = s.o.Engine.Unresolved(ctx); err != nil {
+		return snap, err
+	}
+	cal := s.o.Calendar
+	today := cal.Start(window.Day, cal.Bucket(window.Day, s.o.Now()))
+	snap.ResolvedToday, err = s.o.Engine.ResolvedSince(ctx, today)
+	return snap, err
+}
+
+// due is when a follow-up of an answer given at at must be resolved: the
+// SLA after it, or with the same-day SLA the next local midnight.
+func (s *Service) due(at time.Time) time.Time {
+	if s.o.Config.SLA > 0 {
+		return at.Add(s.o.Config.SLA)
+	}
+	cal := s.o.Calendar
+	return cal.End(window.Day, cal.Bucket(window.Day, at))
+}
+
+// deliveryID names the delivery of one event to one receiver.
+func deliveryID(event, url string) string {
+	h := sha256.Sum256([]byte(url))
+	return event + "~" + hex.EncodeToString(h[:4])
+}
+
+// FollowUpList lists follow-ups: "open" (open and claimed, the default),
+// "overdue", or "resolved" (today's).
+func (s *Service) FollowUpList(ctx context.Context, status string) ([]FollowUp, error) {
+	now := s.o.Now()
+	switch status {
+	case "", "open":
+		return s.o.Engine.Unresolved(ctx)
+	case "overdue":
+		all, err := s.o.Engine.Unresolved(ctx)
+		var out []FollowUp
+		for _, f := range all {
+			if f.Overdue(now) {
+				out = append(out, f)
+			}
+		}
+		return out, err
+	case "resolved":
+		cal := s.o.Calendar
+		return s.o.Engine.ResolvedSince(ctx, cal.Start(window.Day, cal.Bucket(window.Day, now)))
+	}
+	return nil, ErrBadStatus
+}
+
+// ErrBadStatus means a follow-up list was asked for an unknown status.
+var ErrBadStatus = errors.New(`status must be open, overdue or resolved`)
+
+// Claim gives a follow-up to by.
+func (s *Service) Claim(ctx context.Context, id, by string) (FollowUp, error) {
+	f, err := s.o.Engine.Update(ctx, id, func(f *FollowUp) error { return f.Claim(by, s.o.Now()) })
+	signal(s.refresh)
+	return f, err
+}
+
+// Resolve closes a follow-up with a note.
+func (s *Service) Resolve(ctx context.Context, id, by, note string) (FollowUp, error) {
+	f, err := s.o.Engine.Update(ctx, id, func(f *FollowUp) error { return f.Resolve(by, note, s.o.Now()) })
+	signal(s.refresh)
+	return f, err
+}
+
+// Alerts lists the raised threshold alerts.
+func (s *Service) Alerts(ctx context.Context) ([]Active, error) { return s.o.Engine.Active(ctx) }
+
+// Redrive sends a dead letter again, from its first attempt (after the
+// receiver was fixed).
+func (s *Service) Redrive(ctx context.Context, id string) error {
+	if err := s.o.Engine.Redrive(ctx, id, s.o.Now()); err != nil {
+		return err
+	}
+	signal(s.kick)
+	return nil
+}
+
+// DeadLetters lists up to n deliveries that were given up, newest first.
+func (s *Service) DeadLetters(ctx context.Context, n int) ([]Delivery, error) {
+	return s.o.Engine.DeadLetters(ctx, n)
+}

@@ -1,0 +1,278 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulseboard/pulseboard/internal/redistest"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/store/memstore"
+	"github.com/pulseboard/pulseboard/internal/store/redisstore"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+const testSecret = "test-alert-secret-0123456789"
+
+// receiver is a real HTTP endpoint that checks every delivery's signature
+// and records it; it fails the first `fail` attempts of each delivery.
+type receiver struct {
+	t    *testing.T
+	srv  *httptest.Server
+	fail int
+
+	mu       sync.Mutex
+	attempts map[string]int // by delivery id
+	bodies   map[string][]byte
+	events   []string
+	times    map[string][]time.Time
+}
+
+func newReceiver(t *testing.T, fail int) *receiver {
+	r := &receiver{t: t, fail: fail, attempts: map[string]int{}, bodies: map[string][]byte{}, times: map[string][]time.Time{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	if err := Verify([]byte(testSecret), req.Header.Get(HeaderSignature), body, time.Now(), DefaultTolerance); err != nil {
+		r.t.Errorf("receiver: %v (header %q)", err, req.Header.Get(HeaderSignature))
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if req.Header.Get("Content-Type") != "application/json" {
+		r.t.Errorf("receiver: content type %q", req.Header.Get("Content-Type"))
+	}
+	id := req.Header.Get(HeaderDelivery)
+	r.mu.Lock()
+	r.attempts[id]++
+	n := r.attempts[id]
+	r.times[id] = append(r.times[id], time.Now())
+	failing := n <= r.fail
+	if !failing {
+		r.bodies[id] = body
+		r.events = append(r.events, req.Header.Get(HeaderEvent))
+	}
+	r.mu.Unlock()
+	if failing {
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// delivered returns the bodies taken (2xx) so far.
+func (r *receiver) delivered() map[string][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string][]byte{}
+	for k, v := range r.bodies {
+		out[k] = v
+	}
+	return out
+}
+
+func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type harness struct {
+	svc   *Service
+	store store.Store
+	eng   Engine
+}
+
+// startService runs a Service over a store until the test ends.
+func startService(t *testing.T, st store.Store, eng Engine, changes Changes, cfg Config) *Service {
+	cal := window.MustCalendar(time.UTC)
+	svc := New(Options{Config: cfg, Secret: testSecret, Engine: eng, Changes: changes, Querier: st,
+		Calendar: cal, Rollups: store.DefaultRollups(), Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return svc
+}
+
+func memHarness(t *testing.T, cfg Config) harness {
+	st := memstore.New(store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC), Retention: store.DefaultRetention()})
+	changes, err := NewFeedChanges(context.Background(), st, slog.New(slog.DiscardHandler))
+	must(t, err)
+	eng := NewMemory()
+	return harness{svc: startService(t, st, eng, changes, cfg), store: st, eng: eng}
+}
+
+func record(t *testing.T, st store.Store, rs ...store.Response) {
+	t.Helper()
+	for i := range rs {
+		if rs[i].At.IsZero() {
+			rs[i].At = time.Now()
+		}
+		rs[i].AtGiven = true
+	}
+	if _, err := st.Record(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fastConfig(urls ...string) Config {
+	c := DefaultConfig()
+	c.Webhooks = urls
+	c.Backoff, c.MaxBackoff, c.Timeout = 50*time.Millisecond, 200*time.Millisecond, 2*time.Second
+	return c
+}
+
+// TestDetractorWebhook: a detractor reaches a real receiver signed, with
+// its payload, after two failed attempts (retried with backoff, same
+// delivery id); a promoter, an old answer and a detractor updated to
+// another detractor fire nothing; an answer updated into a detractor does.
+func TestDetractorWebhook(t *testing.T) {
+	rcv := newReceiver(t, 2)
+	h := memHarness(t, fastConfig(rcv.srv.URL))
+	record(t, h.store,
+		store.Response{ID: "d1", Score: 3, Dims: store.Dims{Channel: "phone", Team: "billing", Agent: "ana"}, Comment: "waited 40 minutes"},
+		store.Response{ID: "p1", Score: 10, Dims: store.Dims{Channel: "email"}},
+		store.Response{ID: "old", Score: 0, Dims: store.Dims{Channel: "email"}, At: time.Now().Add(-3 * time.Hour)},
+		store.Response{ID: "u1", Score: 8, Dims: store.Dims{Channel: "chat"}},
+	)
+	eventually(t, "the detractor delivered", 5*time.Second, func() bool { return len(rcv.delivered()) == 1 })
+	var id string
+	var body []byte
+	for k, v := range rcv.delivered() {
+		id, body = k, v
+	}
+	var ev DetractorEvent
+	must(t, json.Unmarshal(body, &ev))
+	if ev.Event != EventDetractor || ev.Response.ID != "d1" || ev.Response.Score != 3 || ev.Response.Team != "billing" ||
+		ev.Response.Comment != "waited 40 minutes" || ev.FollowUp.Status != Open || ev.FollowUp.ID != "d1" {
+		t.Errorf("payload %s", body)
+	}
+	rcv.mu.Lock()
+	attempts, times := rcv.attempts[id], rcv.times[id]
+	rcv.mu.Unlock()
+	if attempts != 3 {
+		t.Errorf("attempts %d, want 3 (two failures, then 2xx)", attempts)
+	}
+	if len(times) == 3 && times[1].Sub(times[0]) < 40*time.Millisecond {
+		t.Errorf("retried after %v, before the 50 ms backoff (-20%%)", times[1].Sub(times[0]))
+	}
+
+	// Updates: u1 8 → 2 becomes a detractor; d1 3 → 1 was one already.
+	record(t, h.store,
+		store.Response{ID: "u1", Score: 2, Dims: store.Dims{Channel: "chat"}},
+		store.Response{ID: "d1", Score: 1, Dims: store.Dims{Channel: "phone", Team: "billing", Agent: "ana"}, Comment: "waited 40 minutes"},
+	)
+	eventually(t, "the updated answer delivered", 5*time.Second, func() bool { return len(rcv.delivered()) == 2 })
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rcv.delivered()); n != 2 {
+		t.Errorf("%d deliveries, want 2 (d1 and u1 only)", n)
+	}
+	fus, err := h.eng.Unresolved(context.Background())
+	must(t, err)
+	if len(fus) != 2 || fus[0].ID != "d1" || fus[1].ID != "u1" {
+		t.Errorf("follow-ups %+v", fus)
+	}
+	if d := fus[0].Due; !d.Equal(window.MustCalendar(time.UTC).End(window.Day, window.MustCalendar(time.UTC).Bucket(window.Day, fus[0].At))) {
+		t.Errorf("same-day SLA: due %s for an answer at %s", d, fus[0].At)
+	}
+}
+
+// TestDeadLetter: a receiver that never answers 2xx gets Retries attempts;
+// then the delivery is a dead letter and nothing more is sent, until an
+// admin redrives it once the receiver works again.
+func TestDeadLetter(t *testing.T) {
+	rcv := newReceiver(t, 1000)
+	cfg := fastConfig(rcv.srv.URL)
+	cfg.Retries = 3
+	h := memHarness(t, cfg)
+	record(t, h.store, store.Response{ID: "d1", Score: 0, Dims: store.Dims{Channel: "phone"}})
+	eventually(t, "a dead letter", 5*time.Second, func() bool {
+		dead, _ := h.svc.DeadLetters(context.Background(), 10)
+		return len(dead) == 1
+	})
+	dead, _ := h.svc.DeadLetters(context.Background(), 10)
+	if d := dead[0]; d.Attempts != 3 || d.Event != EventDetractor || d.LastError == "" || d.Buried == nil {
+		t.Errorf("dead letter %+v", d)
+	}
+	time.Sleep(400 * time.Millisecond)
+	rcv.mu.Lock()
+	for id, n := range rcv.attempts {
+		if n != 3 {
+			t.Errorf("%s attempted %d times, want 3", id, n)
+		}
+	}
+	rcv.fail = 0 // the receiver is fixed
+	rcv.mu.Unlock()
+	must(t, h.svc.Redrive(context.Background(), dead[0].ID))
+	eventually(t, "the redriven delivery", 5*time.Second, func() bool { return len(rcv.delivered()) == 1 })
+	if dead, _ := h.svc.DeadLetters(context.Background(), 10); len(dead) != 0 {
+		t.Errorf("dead letters after redrive: %+v", dead)
+	}
+}
+
+// TestCrashBetweenRecordAndDelivery: on Redis, a node that read a detractor
+// from the change log and died before acknowledging it leaves the entry
+// pending; another node claims it and delivers.
+func TestCrashBetweenRecordAndDelivery(t *testing.T) {
+	rdb := redistest.Client(t)
+	ns := redistest.Namespace(t)
+	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	o, _ := redis.ParseURL(redistest.URL(t))
+	st := redisstore.New(redis.NewClient(o), store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
+		Retention: store.DefaultRetention()}, redisstore.Config{Tenant: ns})
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+
+	// The node that dies: it creates the group, reads the entry, and stops.
+	dead := redisstore.NewGroup(rdb, ns, "alerts", "dead-node", 200*time.Millisecond)
+	if _, err := dead.Read(ctx, 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	record(t, st, store.Response{ID: "d1", Score: 2, Dims: store.Dims{Channel: "phone"}})
+	got, err := dead.Read(ctx, time.Second)
+	must(t, err)
+	if len(got) != 1 {
+		t.Fatalf("the dying node read %d entries", len(got))
+	}
+
+	rcv := newReceiver(t, 0)
+	eng := NewRedis(rdb, ns, time.Hour)
+	startService(t, st, eng, redisstore.NewGroup(rdb, ns, "alerts", "live-node", 200*time.Millisecond), fastConfig(rcv.srv.URL))
+	eventually(t, "the other node delivers the orphaned detractor", 5*time.Second, func() bool { return len(rcv.delivered()) == 1 })
+	fus, err := eng.Unresolved(ctx)
+	must(t, err)
+	if len(fus) != 1 || fus[0].ID != "d1" {
+		t.Errorf("follow-ups %+v", fus)
+	}
+}
+
+// TestBackoff: the wait doubles from Backoff up to MaxBackoff, ±20%.
+func TestBackoff(t *testing.T) {
+	c := DefaultConfig()
+	c.Backoff, c.MaxBackoff = time.Second, 10*time.Second
+	s := New(Options{Config: c})
+	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 5: 10 * time.Second, 30: 10 * time.Second} {
+		for range 50 {
+			if got := s.backoff(n); got < want*8/10 || got > want*12/10 {
+				t.Fatalf("backoff(%d) = %v, want %v ±20%%", n, got, want)
+			}
+		}
+	}
+}

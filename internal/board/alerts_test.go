@@ -1,0 +1,86 @@
+package board
+
+import (
+	"testing"
+	"time"
+
+	configfiles "github.com/pulseboard/pulseboard/config"
+	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/store"
+)
+
+type fixedAlerts alert.Snapshot
+
+func (f fixedAlerts) Snapshot() alert.Snapshot { return alert.Snapshot(f) }
+
+// TestAlertTiles: the supervisor's follow-up tile counts open and overdue
+// follow-ups with their age and today's share closed within the SLA; each
+// board's banner carries the threshold alerts that concern its filters.
+func TestAlertTiles(t *testing.T) {
+	agg, comp, now := fixture(t, nil)
+	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(ago time.Duration) time.Time { return now.Add(-ago) }
+	resolved := func(ago time.Duration) *time.Time { v := now.Add(-ago); return &v }
+	snap := alert.Snapshot{
+		Unresolved: []alert.FollowUp{
+			{ID: "late", Score: 2, Team: "billing", Agent: "Ben", Channel: "phone", Comment: "mail me at x@example.com", At: at(5 * time.Hour),
+				Opened: at(5 * time.Hour), Due: at(time.Hour), Status: alert.Open},
+			{ID: "fresh", Score: 5, Team: "support", Channel: "chat", At: at(12 * time.Minute), Opened: at(12 * time.Minute),
+				Due: now.Add(time.Hour), Status: alert.Claimed, ClaimedBy: "dana"},
+		},
+		ResolvedToday: []alert.FollowUp{
+			{ID: "r1", Team: "billing", Due: now, ResolvedAt: resolved(time.Hour), Status: alert.Resolved},
+			{ID: "r2", Team: "billing", Due: now, ResolvedAt: resolved(2 * time.Hour), Status: alert.Resolved},
+			{ID: "r3", Team: "support", Due: at(3 * time.Hour), ResolvedAt: resolved(time.Hour), Status: alert.Resolved},
+		},
+		Active: []alert.Active{
+			{ID: "teams/team=billing", Title: "Team NPS · billing", Filters: map[store.Dimension]string{store.Team: "billing"},
+				Window: "1h", Level: 0, NPS: -40, Responses: 35, Since: at(10 * time.Minute)},
+		},
+	}
+	comp.Alerts = fixedAlerts(snap)
+	views := map[string]View{}
+	for _, b := range boards {
+		v, err := comp.Compute(b, agg, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Tiles[0].ID != BannerID {
+			t.Fatalf("%s: first tile %s, want the banner", b.Name, v.Tiles[0].ID)
+		}
+		views[b.Name] = v
+	}
+	fu := tileByID(t, views["supervisor"], "followups").FollowUps
+	if fu == nil || fu.Open != 2 || fu.Claimed != 1 || fu.Overdue != 1 || fu.Closed != 3 || fu.InSLA != 2 || fu.SLAShare != "66%" || fu.SLABand != Poor {
+		t.Fatalf("follow-ups %+v", fu)
+	}
+	if it := fu.Items[0]; it.ID != "late" || it.Age != "5 h 00" || !it.Overdue || it.Agent != "Ben" || it.Comment != "mail me at [email]" {
+		t.Errorf("oldest item %+v", it)
+	}
+	if it := fu.Items[1]; it.Age != "12 min" || it.ClaimedBy != "dana" || it.Overdue {
+		t.Errorf("second item %+v", it)
+	}
+	for name, want := range map[string]int{"floor": 1, "supervisor": 1, "team-billing": 1} {
+		if got := len(views[name].Tiles[0].Banners); got != want {
+			t.Errorf("%s shows %d banners, want %d", name, got, want)
+		}
+	}
+	if text := views["floor"].Tiles[0].Banners[0].Text; text != "Team NPS · billing: NPS −40 over 1h (n=35), below 0 since "+at(10*time.Minute).In(comp.Calendar.Location()).Format("15:04") {
+		t.Errorf("banner text %q", text)
+	}
+	// Support's board, were there one, is not concerned by billing's alert.
+	if (alert.Active{Filters: map[store.Dimension]string{store.Team: "billing"}}).Concerns(map[store.Dimension]string{store.Team: "support"}) {
+		t.Error("billing's alert concerns support")
+	}
+	if !(alert.Active{}).Concerns(map[store.Dimension]string{store.Team: "support"}) {
+		t.Error("a center-wide alert does not concern a team")
+	}
+	comp.Alerts = fixedAlerts(alert.Snapshot{})
+	v, _ := comp.Compute(boards[0], agg, now)
+	if b := v.Tiles[0]; len(b.Banners) != 0 || !b.Empty {
+		t.Errorf("banner with nothing raised %+v", b)
+	}
+}

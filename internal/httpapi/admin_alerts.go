@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/fault"
+)
+
+// Limits of the admin API's request bodies.
+const (
+	maxAdminBody  = 64 << 10
+	maxActorChars = 64
+	maxNoteChars  = 2000
+)
+
+// alertsFault maps the alert service's errors to fault codes.
+func alertsFault(err error, id string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, alert.ErrNotFound):
+		return fault.New(fault.NotFound, "no follow-up %q", id)
+	case errors.Is(err, alert.ErrConflict):
+		return fault.New(fault.Conflict, "follow-up %q is resolved or claimed by someone else", id)
+	case errors.Is(err, alert.ErrBadStatus):
+		return fault.New(fault.BadRequest, "%s", err.Error())
+	}
+	return fault.Wrap(err, fault.Unavailable, "the alert state is unavailable")
+}
+
+func (a *API) alerts() (Alerts, error) {
+	if a.Alerts == nil {
+		return nil, fault.New(fault.NotFound, "alerts are not set up on this server")
+	}
+	return a.Alerts, nil
+}
+
+// followUpAction is the body of claim and resolve.
+type followUpAction struct {
+	By   string `json:"by"`
+	Note string `json:"note"`
+}
+
+func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
+	var act followUpAction
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&act); err != nil {
+		return act, fault.New(fault.BadRequest, `body must be JSON like {"by": "dana"%s}`, map[bool]string{true: `, "note": "called back"`}[withNote])
+	}
+	if n := utf8.RuneCountInString(act.By); n == 0 || n > maxActorChars {
+		return act, fault.New(fault.Invalid, "by: who acts, 1 to %d characters", maxActorChars)
+	}
+	if !withNote && act.Note != "" {
+		return act, fault.New(fault.Invalid, "note: only resolve takes a note")
+	}
+	if utf8.RuneCountInString(act.Note) > maxNoteChars {
+		return act, fault.New(fault.Invalid, "note: at most %d characters", maxNoteChars)
+	}
+	return act, nil
+}
+
+// pathID is the :id parameter, unescaped: response ids may hold any
+// printable character, so clients escape them in the path ("crm%2F42").
+func pathID(c echo.Context) (string, error) {
+	id, err := url.PathUnescape(c.Param("id"))
+	if err != nil || id == "" {
+		return "", fault.New(fault.BadRequest, "id: escape the id in the path, like crm%%2F42 for crm/42")
+	}
+	return id, nil
+}

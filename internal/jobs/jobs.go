@@ -1,0 +1,300 @@
+// Package jobs runs Pulseboard's scheduled jobs with gocron, once per
+// cluster rather than once per node.
+//
+// Every node runs the same gocron scheduler. Before a job runs, gocron asks
+// the distributed locker; this package's locker works out the job's tick
+// (the scheduled instant the run belongs to: the nearest multiple of an
+// interval, or the nearest daily or weekly wall time) and asks a Claimer to
+// claim that tick. A Claimer grants each (job, tick) once: the Redis one
+// with SET NX PX on a key of the job name and the tick, the local one (the
+// memory engine, one node) with a map. A second key, the job's run lease,
+// is held while the run lasts and released with a compare-and-delete, so a
+// slow run never overlaps the next tick's run on another node.
+//
+// Every run is written to a ledger (tick → number of runs), which the
+// self-check and the tests read: each tick must have run exactly once.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+)
+
+// Schedule says when a job runs: every interval (aligned to multiples of
+// it), or daily or weekly at a local wall time.
+type Schedule struct {
+	every   time.Duration
+	weekly  bool
+	weekday time.Weekday
+	hour    int
+	minute  int
+	second  int
+}
+
+// Every runs a job at each multiple of d (d of a minute runs on every
+// minute boundary).
+func Every(d time.Duration) Schedule { return Schedule{every: d} }
+
+// Daily runs a job every day at hour:minute:second, local time.
+func Daily(hour, minute, second int) Schedule {
+	return Schedule{hour: hour, minute: minute, second: second}
+}
+
+// Weekly runs a job every week on day at hour:minute:second, local time.
+func Weekly(day time.Weekday, hour, minute, second int) Schedule {
+	return Schedule{weekly: true, weekday: day, hour: hour, minute: minute, second: second}
+}
+
+func (s Schedule) String() string {
+	switch {
+	case s.every > 0:
+		return "every " + s.every.String()
+	case s.weekly:
+		return fmt.Sprintf("%s %02d:%02d:%02d", s.weekday, s.hour, s.minute, s.second)
+	default:
+		return fmt.Sprintf("daily %02d:%02d:%02d", s.hour, s.minute, s.second)
+	}
+}
+
+// period is the time between two ticks.
+func (s Schedule) period() time.Duration {
+	switch {
+	case s.every > 0:
+		return s.every
+	case s.weekly:
+		return 7 * 24 * time.Hour
+	default:
+		return 24 * time.Hour
+	}
+}
+
+// Tick is the scheduled instant a run at now belongs to: the nearest one,
+// so nodes whose clocks or timers differ by less than half a period agree.
+func (s Schedule) Tick(now time.Time, loc *time.Location) time.Time {
+	if s.every > 0 {
+		return now.Round(s.every)
+	}
+	local := now.In(loc)
+	y, m, d := local.Date()
+	best := time.Time{}
+	for off := -7; off <= 7; off++ {
+		c := time.Date(y, m, d+off, s.hour, s.minute, s.second, 0, loc)
+		if s.weekly && c.Weekday() != s.weekday {
+			continue
+		}
+		if best.IsZero() || absDur(c.Sub(now)) < absDur(best.Sub(now)) {
+			best = c
+		}
+	}
+	return best
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// hold is how long a tick's claim is kept: long after every node's timer
+// for that tick has fired, short enough to leave little behind.
+func (s Schedule) hold() time.Duration { return min(max(2*s.period(), time.Minute), time.Hour) }
+
+// lease bounds one run: the run lease expires by itself if its node dies.
+func (s Schedule) lease() time.Duration {
+	return min(max(2*s.period(), 30*time.Second), 10*time.Minute)
+}
+
+// Job is one scheduled job. Run gets the tick the run belongs to and a
+// context that ends when the run lease would.
+type Job struct {
+	Name     string
+	Schedule Schedule
+	Run      func(ctx context.Context, tick time.Time) error
+}
+
+// ErrTaken means another node has claimed the tick, or is still running the
+// job's previous tick.
+var ErrTaken = errors.New("job tick taken by another run")
+
+// Claimer grants each (job, tick) to one run in the cluster and keeps the
+// ledger of runs.
+type Claimer interface {
+	// Claim takes the tick (kept for hold) and the job's run lease (for
+	// lease); release gives the lease back. ErrTaken when another run has
+	// either.
+	Claim(ctx context.Context, job string, tick time.Time, hold, lease time.Duration) (release func(context.Context) error, err error)
+	// Ran records a run of a tick by node in the ledger.
+	Ran(ctx context.Context, r Run) error
+	// Runs returns the ledger of a job: runs per tick (unix seconds).
+	Runs(ctx context.Context, job string) (map[int64]int, error)
+	// Last returns the last recorded run of each job.
+	Last(ctx context.Context) (map[string]Run, error)
+}
+
+// Run is one ledger line.
+type Run struct {
+	Job   string        `json:"job"`
+	Tick  time.Time     `json:"tick"`
+	Node  string        `json:"node"`
+	Took  time.Duration `json:"took"`
+	Error string        `json:"error,omitempty"`
+}
+
+// ledgerKeep is how long the ledger remembers runs.
+const ledgerKeep = 48 * time.Hour
+
+// Options configure a Scheduler.
+type Options struct {
+	Claimer Claimer
+	// Clock drives gocron and ticks; nil is the real clock. Tests pass a
+	// clockwork fake clock.
+	Clock clockwork.Clock
+	// Location is the zone of daily and weekly wall times.
+	Location *time.Location
+	// Node names this process in the ledger and logs.
+	Node   string
+	Logger *slog.Logger
+}
+
+// Scheduler is one node's gocron scheduler.
+type Scheduler struct {
+	cron gocron.Scheduler
+	o    Options
+	jobs map[string]Job
+
+	mu      sync.Mutex
+	claimed map[string]time.Time // the tick each job's current run claimed
+}
+
+// New makes a scheduler for jobs; Start starts it.
+func New(o Options, jobs ...Job) (*Scheduler, error) {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Scheduler{o: o, jobs: map[string]Job{}, claimed: map[string]time.Time{}}
+	cron, err := gocron.NewScheduler(
+		gocron.WithClock(o.Clock),
+		gocron.WithLocation(o.Location),
+		gocron.WithDistributedLocker(locker{s}),
+		gocron.WithStopTimeout(5*time.Second),
+		gocron.WithLogger(gocronLogger{o.Logger}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	s.cron = cron
+	for _, j := range jobs {
+		if err := s.add(j); err != nil {
+			_ = cron.Shutdown()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Scheduler) add(j Job) error {
+	if _, dup := s.jobs[j.Name]; dup || j.Name == "" {
+		return fmt.Errorf("jobs: job name %q is empty or used twice", j.Name)
+	}
+	s.jobs[j.Name] = j
+	var def gocron.JobDefinition
+	opts := []gocron.JobOption{gocron.WithName(j.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
+	sc := j.Schedule
+	at := gocron.NewAtTimes(gocron.NewAtTime(uint(sc.hour), uint(sc.minute), uint(sc.second)))
+	switch {
+	case sc.every > 0:
+		def = gocron.DurationJob(sc.every)
+		// Start on the next multiple, so every node's ticks fall on the
+		// same instants.
+		first := s.o.Clock.Now().Truncate(sc.every).Add(sc.every)
+		opts = append(opts, gocron.WithStartAt(gocron.WithStartDateTime(first)))
+	case sc.weekly:
+		def = gocron.WeeklyJob(1, gocron.NewWeekdays(sc.weekday), at)
+	default:
+		def = gocron.DailyJob(1, at)
+	}
+	if _, err := s.cron.NewJob(def, gocron.NewTask(s.task(j)), opts...); err != nil {
+		return fmt.Errorf("jobs: %s (%s): %w", j.Name, sc, err)
+	}
+	return nil
+}
+
+// task wraps a job: it runs the tick the locker claimed and writes the
+// ledger.
+func (s *Scheduler) task(j Job) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		s.mu.Lock()
+		tick := s.claimed[j.Name]
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(ctx, j.Schedule.lease()/2)
+		defer cancel()
+		began := time.Now()
+		err := j.Run(ctx, tick)
+		r := Run{Job: j.Name, Tick: tick, Node: s.o.Node, Took: time.Since(began)}
+		if err != nil {
+			r.Error = err.Error()
+			s.o.Logger.Warn("job failed", slog.String("job", j.Name), slog.Time("tick", tick), slog.Any("err", err))
+		} else {
+			s.o.Logger.Debug("job ran", slog.String("job", j.Name), slog.Time("tick", tick), slog.Duration("took", r.Took))
+		}
+		if err := s.o.Claimer.Ran(context.WithoutCancel(ctx), r); err != nil {
+			s.o.Logger.Warn("job ledger", slog.String("job", j.Name), slog.Any("err", err))
+		}
+	}
+}
+
+// Start starts the scheduler.
+func (s *Scheduler) Start() { s.cron.Start() }
+
+// Shutdown stops scheduling and waits for running jobs (up to 5 s).
+func (s *Scheduler) Shutdown() error { return s.cron.Shutdown() }
+
+// locker is gocron's distributed locker: it claims the tick of the run
+// gocron is about to start.
+type locker struct{ s *Scheduler }
+
+func (l locker) Lock(ctx context.Context, name string) (gocron.Lock, error) {
+	j, ok := l.s.jobs[name]
+	if !ok {
+		return nil, fmt.Errorf("jobs: unknown job %q", name)
+	}
+	tick := j.Schedule.Tick(l.s.o.Clock.Now(), l.s.o.Location)
+	release, err := l.s.o.Claimer.Claim(ctx, name, tick, j.Schedule.hold(), j.Schedule.lease())
+	if err != nil {
+		if !errors.Is(err, ErrTaken) {
+			l.s.o.Logger.Warn("job lock", slog.String("job", name), slog.Any("err", err))
+		}
+		return nil, err
+	}
+	l.s.mu.Lock()
+	l.s.claimed[name] = tick
+	l.s.mu.Unlock()
+	return unlocker(release), nil
+}
+
+type unlocker func(context.Context) error
+
+func (u unlocker) Unlock(ctx context.Context) error { return u(context.WithoutCancel(ctx)) }
+
+// gocronLogger sends gocron's own messages to slog at debug level, errors
+// as warnings.
+type gocronLogger struct{ l *slog.Logger }
+
+func (g gocronLogger) Debug(msg string, args ...any) { g.l.Debug("gocron: "+msg, args...) }
+func (g gocronLogger) Info(msg string, args ...any)  { g.l.Debug("gocron: "+msg, args...) }
+func (g gocronLogger) Warn(msg string, args ...any)  { g.l.Warn("gocron: "+msg, args...) }
+func (g gocronLogger) Error(msg string, args ...any) { g.l.Warn("gocron: "+msg, args...) }

@@ -94,8 +94,8 @@ func (m *Main) alertMetrics() {
 	count := func(keep func(alert.Snapshot) int) func() float64 {
 		return func() float64 { return float64(keep(m.alerts.Snapshot())) }
 	}
-	m.metrics.GaugeFunc("pulseboard_followups_open", "Detractor follow-ups open or claimed.", count(func(s alert.Snapshot) int { return len(s.Unresolved) }))
-	m.metrics.GaugeFunc("pulseboard_followups_overdue", "Detractor follow-ups past their SLA.", count(func(s alert.Snapshot) int {
+	m.metrics.GaugeFunc("pulseboard_followups_open", "Detractor follow-ups open or claimed.", count(func(s alert.Snapshot) int { return s.UnresolvedTotal }))
+	m.metrics.GaugeFunc("pulseboard_followups_overdue", "Detractor follow-ups past their SLA (of the oldest the node holds, alert.SnapshotLimit).", count(func(s alert.Snapshot) int {
 		n, now := 0, m.Now()
 		for _, f := range s.Unresolved {
 			if f.Overdue(now) {

@@ -94,7 +94,8 @@ func (s *Service) digest(ctx context.Context, event string, span window.Span, no
 	if err != nil {
 		return ev, err
 	}
-	open, err := s.o.Engine.Unresolved(ctx)
+	// Once a day, so it reads the whole queue and its counts are exact.
+	open, _, err := s.o.Engine.Unresolved(ctx, 0)
 	if err != nil {
 		return ev, err
 	}

@@ -37,8 +37,11 @@ type FollowUps interface {
 	// Update applies fn to a follow-up atomically; an error from fn aborts
 	// the change and is returned. ErrNotFound when there is none.
 	Update(ctx context.Context, id string, fn func(*FollowUp) error) (FollowUp, error)
-	// Unresolved lists open and claimed follow-ups, oldest first.
-	Unresolved(ctx context.Context) ([]FollowUp, error)
+	// Unresolved lists open and claimed follow-ups, oldest first: at most
+	// limit of them (0: all), and how many there are in all. A queue nobody
+	// works can grow for weeks; the limit keeps what a node reads and holds
+	// bounded.
+	Unresolved(ctx context.Context, limit int) ([]FollowUp, int, error)
 	// ResolvedSince lists follow-ups resolved at or after since.
 	ResolvedSince(ctx context.Context, since time.Time) ([]FollowUp, error)
 }

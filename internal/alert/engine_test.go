@@ -183,10 +183,16 @@ func testFollowUps(t *testing.T, e Engine) {
 	if winners != 1 {
 		t.Fatalf("%d concurrent claims won, want 1", winners)
 	}
-	list, err := e.Unresolved(ctx)
+	list, total, err := e.Unresolved(ctx, 0)
 	must(t, err)
-	if len(list) != 2 || list[0].ID != "r1" || list[1].ID != "r2" {
-		t.Fatalf("unresolved %+v", list)
+	if len(list) != 2 || total != 2 || list[0].ID != "r1" || list[1].ID != "r2" {
+		t.Fatalf("unresolved %+v (%d in all)", list, total)
+	}
+	// A limit keeps the oldest, and still counts them all.
+	list, total, err = e.Unresolved(ctx, 1)
+	must(t, err)
+	if len(list) != 1 || total != 2 || list[0].ID != "r1" {
+		t.Fatalf("unresolved, limit 1: %+v (%d in all)", list, total)
 	}
 	got, err = e.Update(ctx, "r1", func(f *FollowUp) error { return f.Resolve("dana", "called back, refund issued", t0.Add(2*time.Hour)) })
 	must(t, err)
@@ -196,7 +202,7 @@ func testFollowUps(t *testing.T, e Engine) {
 	if _, err := e.Update(ctx, "r1", func(f *FollowUp) error { return f.Resolve("dana", "again", t0.Add(3*time.Hour)) }); !errors.Is(err, ErrConflict) {
 		t.Fatalf("resolve twice: %v", err)
 	}
-	list, err = e.Unresolved(ctx)
+	list, _, err = e.Unresolved(ctx, 0)
 	must(t, err)
 	if len(list) != 1 || list[0].ID != "r2" {
 		t.Fatalf("unresolved after resolve %+v", list)
@@ -255,7 +261,7 @@ func testSweep(t *testing.T, e Engine) {
 	if _, err := e.Sweep(ctx, t0.Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	list, err := e.Unresolved(ctx)
+	list, _, err := e.Unresolved(ctx, 0)
 	must(t, err)
 	for _, f := range list {
 		if f.ID == "stale" {

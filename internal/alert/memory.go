@@ -159,8 +159,12 @@ func (m *Memory) Update(_ context.Context, id string, fn func(*FollowUp) error) 
 }
 
 // Unresolved implements FollowUps.
-func (m *Memory) Unresolved(context.Context) ([]FollowUp, error) {
-	return m.followUpsWhere(func(f FollowUp) bool { return f.Status != Resolved }), nil
+func (m *Memory) Unresolved(_ context.Context, limit int) ([]FollowUp, int, error) {
+	all := m.followUpsWhere(func(f FollowUp) bool { return f.Status != Resolved })
+	if limit > 0 && len(all) > limit {
+		return all[:limit], len(all), nil
+	}
+	return all, len(all), nil
 }
 
 // ResolvedSince implements FollowUps.

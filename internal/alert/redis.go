@@ -247,12 +247,19 @@ func (r *Redis) Update(ctx context.Context, id string, fn func(*FollowUp) error)
 }
 
 // Unresolved implements FollowUps.
-func (r *Redis) Unresolved(ctx context.Context) ([]FollowUp, error) {
-	ids, err := r.rdb.ZRange(ctx, r.keys.unresolved(), 0, -1).Result()
+func (r *Redis) Unresolved(ctx context.Context, limit int) ([]FollowUp, int, error) {
+	var ids *redis.StringSliceCmd
+	var total *redis.IntCmd
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		total = p.ZCard(ctx, r.keys.unresolved())
+		ids = p.ZRange(ctx, r.keys.unresolved(), 0, int64(limit)-1)
+		return nil
+	})
 	if err != nil {
-		return nil, wrap(err, "list follow-ups")
+		return nil, 0, wrap(err, "list follow-ups")
 	}
-	return r.followUps(ctx, ids)
+	fus, err := r.followUps(ctx, ids.Val())
+	return fus, int(total.Val()), err
 }
 
 // ResolvedSince implements FollowUps.

@@ -62,11 +62,22 @@ type Service struct {
 
 // Snapshot is the shared state boards show, as of its last refresh.
 type Snapshot struct {
-	Active     []Active
-	Unresolved []FollowUp
+	Active []Active
+	// Unresolved are the oldest SnapshotLimit open and claimed follow-ups,
+	// of UnresolvedTotal. Since due times follow opening times, the oldest
+	// are also the most overdue.
+	Unresolved      []FollowUp
+	UnresolvedTotal int
 	// ResolvedToday are the follow-ups resolved since local midnight.
 	ResolvedToday []FollowUp
 }
+
+// SnapshotLimit bounds the follow-ups a node reads every refresh and holds
+// for its boards; beyond it, boards show the counts as lower bounds.
+const SnapshotLimit = 2000
+
+// ListLimit bounds one follow-up listing of the admin API.
+const ListLimit = 1000
 
 // Timing of the loops.
 const (
@@ -176,7 +187,7 @@ func (s *Service) read(ctx context.Context) (Snapshot, error) {
 	if snap.Active, err = s.o.Engine.Active(ctx); err != nil {
 		return snap, err
 	}
-	if snap.Unresolved, err = s.o.Engine.Unresolved(ctx); err != nil {
+	if snap.Unresolved, snap.UnresolvedTotal, err = s.o.Engine.Unresolved(ctx, SnapshotLimit); err != nil {
 		return snap, err
 	}
 	cal := s.o.Calendar
@@ -207,9 +218,10 @@ func (s *Service) FollowUpList(ctx context.Context, status string) ([]FollowUp, 
 	now := s.o.Now()
 	switch status {
 	case "", "open":
-		return s.o.Engine.Unresolved(ctx)
+		open, _, err := s.o.Engine.Unresolved(ctx, ListLimit)
+		return open, err
 	case "overdue":
-		all, err := s.o.Engine.Unresolved(ctx)
+		all, _, err := s.o.Engine.Unresolved(ctx, ListLimit)
 		var out []FollowUp
 		for _, f := range all {
 			if f.Overdue(now) {

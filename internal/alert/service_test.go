@@ -184,7 +184,7 @@ func TestDetractorWebhook(t *testing.T) {
 	if n := len(rcv.delivered()); n != 2 {
 		t.Errorf("%d deliveries, want 2 (d1 and u1 only)", n)
 	}
-	fus, err := h.eng.Unresolved(context.Background())
+	fus, _, err := h.eng.Unresolved(context.Background(), 0)
 	must(t, err)
 	if len(fus) != 2 || fus[0].ID != "d1" || fus[1].ID != "u1" {
 		t.Errorf("follow-ups %+v", fus)
@@ -256,7 +256,7 @@ func TestCrashBetweenRecordAndDelivery(t *testing.T) {
 	eng := NewRedis(rdb, ns, time.Hour)
 	startService(t, st, eng, redisstore.NewGroup(rdb, ns, "alerts", "live-node", 200*time.Millisecond), fastConfig(rcv.srv.URL))
 	eventually(t, "the other node delivers the orphaned detractor", 5*time.Second, func() bool { return len(rcv.delivered()) == 1 })
-	fus, err := eng.Unresolved(ctx)
+	fus, _, err := eng.Unresolved(ctx, 0)
 	must(t, err)
 	if len(fus) != 1 || fus[0].ID != "d1" {
 		t.Errorf("follow-ups %+v", fus)

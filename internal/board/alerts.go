@@ -22,6 +22,9 @@ type FollowUpsView struct {
 	Open    int `json:"open"`
 	Claimed int `json:"claimed"`
 	Overdue int `json:"overdue"`
+	// Partial: the node holds only the oldest alert.SnapshotLimit
+	// follow-ups, and this scope's counts are at least these.
+	Partial bool `json:"partial,omitempty"`
 	// Items are the oldest unresolved ones, up to the tile's limit.
 	Items []FollowUpRow `json:"items"`
 	// Closed today, InSLA of them within their SLA, and the share as shown.
@@ -90,6 +93,16 @@ func (c Computer) followUps(t Tile, snap alert.Snapshot, now time.Time) *FollowU
 				row.Comment = Redact(row.Comment)
 			}
 			v.Items = append(v.Items, row)
+		}
+	}
+	if snap.UnresolvedTotal > len(snap.Unresolved) {
+		if len(t.Filters) == 0 {
+			// Unscoped: the total is exact; overdue ones come first, so
+			// their count is exact unless every one held is overdue.
+			v.Open = snap.UnresolvedTotal
+			v.Partial = v.Overdue == len(snap.Unresolved)
+		} else {
+			v.Partial = true
 		}
 	}
 	for _, f := range snap.ResolvedToday {

@@ -1,6 +1,7 @@
 package board
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -63,6 +64,33 @@ func TestAlertTiles(t *testing.T) {
 	if it := fu.Items[1]; it.Age != "12 min" || it.ClaimedBy != "dana" || it.Overdue {
 		t.Errorf("second item %+v", it)
 	}
+	// A node holds only the oldest follow-ups of a long queue: the
+	// center-wide count is still exact, a scoped one a lower bound.
+	long := snap
+	long.UnresolvedTotal = 5000
+	comp.Alerts = fixedAlerts(long)
+	v, err := comp.Compute(boards[1], agg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fu := tileByID(t, v, "followups").FollowUps; fu.Open != 5000 || fu.Overdue != 1 || fu.Partial {
+		t.Errorf("a long queue, center-wide: %+v", fu)
+	}
+	scoped := boards[1]
+	scoped.Tiles = slices.Clone(scoped.Tiles)
+	for i := range scoped.Tiles {
+		if scoped.Tiles[i].ID == "followups" {
+			scoped.Tiles[i].Filters = map[store.Dimension]string{store.Team: "billing"}
+		}
+	}
+	v, err = comp.Compute(scoped, agg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fu := tileByID(t, v, "followups").FollowUps; fu.Open != 1 || !fu.Partial {
+		t.Errorf("a long queue, one team: %+v", fu)
+	}
+	comp.Alerts = fixedAlerts(snap)
 	for name, want := range map[string]int{"floor": 1, "supervisor": 1, "team-billing": 1} {
 		if got := len(views[name].Tiles[0].Banners); got != want {
 			t.Errorf("%s shows %d banners, want %d", name, got, want)
@@ -79,7 +107,7 @@ func TestAlertTiles(t *testing.T) {
 		t.Error("a center-wide alert does not concern a team")
 	}
 	comp.Alerts = fixedAlerts(alert.Snapshot{})
-	v, _ := comp.Compute(boards[0], agg, now)
+	v, _ = comp.Compute(boards[0], agg, now)
 	if b := v.Tiles[0]; len(b.Banners) != 0 || !b.Empty {
 		t.Errorf("banner with nothing raised %+v", b)
 	}

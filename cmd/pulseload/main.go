@@ -258,8 +258,10 @@ loop:
 	}
 	c.closeAll()
 	l.client.CloseIdleConnections() // so "after" counts only what the server kept
+	// The server closes its side of each socket on its own goroutines:
+	// give them a moment before counting what is left.
+	time.Sleep(3 * time.Second)
 	if srv != nil {
-		time.Sleep(3 * time.Second)
 		r.rssAfter, r.fdsAfter = srv.rss(), srv.fds()
 	}
 	r.goAfter = goroutines(base)

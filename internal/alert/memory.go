@@ -3,7 +3,7 @@ package alert
 import (
 	"context"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -52,7 +52,7 @@ func (m *Memory) Claim(_ context.Context, now time.Time, lease time.Duration, n 
 			due = append(due, q)
 		}
 	}
-	sort.Slice(due, func(i, j int) bool { return due[i].due.Before(due[j].due) })
+	slices.SortFunc(due, func(a, b queued) int { return a.due.Compare(b.due) })
 	out := make([]Delivery, 0, min(n, len(due)))
 	for _, q := range due[:min(n, len(due))] {
 		q.due = now.Add(lease)
@@ -186,12 +186,15 @@ func (m *Memory) followUpsWhere(keep func(FollowUp) bool) []FollowUp {
 }
 
 // sortFollowUps orders follow-ups oldest first, ties by id.
+// slices.SortFunc, not sort.Slice: follow-ups are large structs, and
+// sort.Slice swaps them through reflection (a board refresh sorts the
+// whole in-memory queue every 2 s).
 func sortFollowUps(fs []FollowUp) {
-	sort.Slice(fs, func(i, j int) bool {
-		if !fs[i].Opened.Equal(fs[j].Opened) {
-			return fs[i].Opened.Before(fs[j].Opened)
+	slices.SortFunc(fs, func(a, b FollowUp) int {
+		if c := a.Opened.Compare(b.Opened); c != 0 {
+			return c
 		}
-		return fs[i].ID < fs[j].ID
+		return strings.Compare(a.ID, b.ID)
 	})
 }
 
@@ -229,7 +232,7 @@ func (m *Memory) Active(context.Context) ([]Active, error) {
 }
 
 func sortActives(as []Active) {
-	sort.Slice(as, func(i, j int) bool { return as[i].ID < as[j].ID })
+	slices.SortFunc(as, func(a, b Active) int { return strings.Compare(a.ID, b.ID) })
 }
 
 // Sweep implements Sweeper.

@@ -4,13 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 
 	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/board"
 )
-
-// screenNameRE matches what boards.yaml accepts as a screen's name.
-var screenNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // runToken makes a new random token and prints it with its hash: the token
 // goes to the producer, the admin or the screen; the hash goes into the
@@ -30,7 +27,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: pulseboard token [--board NAME --screen SCREEN]")
 		return 2
 	}
-	if *screen != "" && !screenNameRE.MatchString(*screen) {
+	if *screen != "" && !board.ValidName(*screen) {
 		fmt.Fprintf(stderr, "pulseboard token: --screen %q: want 1 to 64 of a-z 0-9 _ -\n", *screen)
 		return 2
 	}

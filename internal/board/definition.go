@@ -135,6 +135,9 @@ type tileYAML struct {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
+// ValidName reports whether s can name a board, a tile or a screen.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
 // Defaults of optional tile settings.
 const (
 	defaultTop   = 10

@@ -6,6 +6,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error by what the caller can do about it.
@@ -39,6 +40,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Details []Detail
+	// RetryAfter, when set, is sent as the Retry-After header: how long the
+	// client should wait before trying again.
+	RetryAfter time.Duration
 	// Err is the underlying cause; it is logged, never sent to clients.
 	Err error
 }

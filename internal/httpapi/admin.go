@@ -10,17 +10,15 @@ import (
 	"github.com/pulseboard/pulseboard/internal/fault"
 )
 
-// errNoBoardsFile answers a reload when boards come from the built-in set.
-var errNoBoardsFile = fault.New(fault.NotFound, "boards come from the built-in set; there is no boards file to reload")
-
-// ErrNoBoardsFile is what ReloadBoards returns without a boards file.
-var ErrNoBoardsFile = errNoBoardsFile
+// ErrNoBoardsFile answers a reload when boards come from the built-in set;
+// ReloadBoards returns it too.
+var ErrNoBoardsFile = fault.New(fault.NotFound, "boards come from the built-in set; there is no boards file to reload")
 
 // postReload answers POST /api/v1/admin/reload: the boards file is read
 // now rather than at the next poll, and screens of changed boards reload.
 func (a *API) postReload(c echo.Context) error {
 	if a.ReloadBoards == nil {
-		return errNoBoardsFile
+		return ErrNoBoardsFile
 	}
 	boards, err := a.ReloadBoards(c.Request().Context())
 	if _, ok := fault.As(err); ok {

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -87,6 +89,9 @@ func (a *API) handleError(err error, c echo.Context) {
 	if code == fault.Unavailable {
 		a.Logger.Warn("store unavailable", slog.String("request_id", p.RequestID), slog.Any("err", err))
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
+	}
+	if fe, ok := fault.As(err); ok && fe.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(fe.RetryAfter.Seconds()))))
 	}
 	if code == fault.Unauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="pulseboard"`)

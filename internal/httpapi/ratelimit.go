@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"math"
-	"strconv"
 	"sync"
 	"time"
 
@@ -55,24 +54,11 @@ func (l *rateLimits) take(token string, n int, now time.Time) error {
 	}
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return &rateError{wait: d, perSecond: float64(l.perSecond)}
+		// Rounded up to whole seconds, what Retry-After can say.
+		wait := (d + time.Second - 1).Truncate(time.Second)
+		e := fault.New(fault.TooMany, "this token's ingest rate of %g responses/s is used up; retry after %d s with the same ids", float64(l.perSecond), int(wait/time.Second))
+		e.RetryAfter = wait
+		return e
 	}
 	return nil
-}
-
-// rateError is a 429 that knows its Retry-After.
-type rateError struct {
-	wait      time.Duration
-	perSecond float64
-}
-
-func (e *rateError) Error() string { return "ingest rate limit" }
-
-// retryAfter is the whole seconds a client should wait, at least 1.
-func (e *rateError) retryAfter() string {
-	return strconv.Itoa(max(1, int(math.Ceil(e.wait.Seconds()))))
-}
-
-func (e *rateError) fault() *fault.Error {
-	return fault.Wrap(e, fault.TooMany, "this token's ingest rate of %g responses/s is used up; retry after %s s with the same ids", e.perSecond, e.retryAfter())
 }

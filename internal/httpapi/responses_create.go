@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -38,11 +37,6 @@ func (a *API) createResponses(c echo.Context) (err error) {
 	// Charged after decoding, by the responses the batch holds; a rejected
 	// batch is charged nothing, and nothing of it is recorded.
 	if err := a.limits.take(tok, len(batch), time.Now()); err != nil {
-		var re *rateError
-		if errors.As(err, &re) {
-			c.Response().Header().Set("Retry-After", re.retryAfter())
-			return re.fault()
-		}
 		return err
 	}
 	res, err = a.Recorder.Record(req.Context(), batch)

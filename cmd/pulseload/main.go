@@ -51,6 +51,7 @@ type options struct {
 	total       int64
 	compress    bool
 	stalled     int
+	writeBoards string
 }
 
 func main() {
@@ -79,8 +80,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&o.total, "total", 0, "stop after this many responses (0: run for -duration)")
 	fs.BoolVar(&o.compress, "compress", true, "screens offer permessage-deflate, as browsers do")
 	fs.IntVar(&o.stalled, "stalled", 0, "also open this many screens that never read (hung TVs); the others' delays show what they cost")
+	fs.StringVar(&o.writeBoards, "write-boards", "", "write the boards file for -boards to this path and exit (for a server started by hand, to profile it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if o.writeBoards != "" {
+		if err := os.WriteFile(o.writeBoards, []byte(boardsYAML(o.boards)), 0o644); err != nil {
+			fmt.Fprintln(stderr, "pulseload:", err)
+			return 1
+		}
+		return 0
 	}
 	if err := o.check(); err != nil {
 		fmt.Fprintln(stderr, "pulseload:", err)

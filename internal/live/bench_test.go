@@ -95,9 +95,11 @@ func benchBroadcast(b *testing.B, n int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		view.Tiles[0].Title = fmt.Sprintf("Last hour %d", i) // one changed tile per update
-		if _, err := h.publish(view, nil, st.Epoch, false, clock.Now()); err != nil {
+		targets, err := h.publish(view, nil, st.Epoch, false, clock.Now())
+		if err != nil {
 			b.Fatal(err)
 		}
+		deliver(targets)
 		want := int64(n) * int64(i+1)
 		for received.Load() < want {
 			time.Sleep(20 * time.Microsecond)

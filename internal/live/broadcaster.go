@@ -54,7 +54,7 @@ type Access func(board.Board) bool
 // Observer receives the broadcaster's measurements.
 type Observer interface {
 	// Broadcast reports how long one board update took to reach every
-	// screen's queue.
+	// screen's socket (its kernel buffer, or the backlog of one behind).
 	Broadcast(took time.Duration)
 	// ScreenDropped reports a screen closed as too slow.
 	ScreenDropped()
@@ -110,9 +110,10 @@ func New(src Source, comp board.Computer, boards []board.Board, opts Options) *B
 		allowed[i] = strings.ToLower(o)
 	}
 	b.upgrader = websocket.Upgrader{
-		// Screens send only tiny commands; a small read buffer is held by
-		// every idle connection, so it is worth keeping small.
-		ReadBufferSize: 512,
+		// No read buffer of the library's own: it reads through the one
+		// the hijacker hands it (readBufferSize), which the screen's reader
+		// consults before it parks.
+		ReadBufferSize: 0,
 		// Write buffers come from a pool and are held only during a write,
 		// not by idle connections.
 		WriteBufferSize: 4096,
@@ -229,6 +230,8 @@ func (b *Broadcaster) hubList() []*hub {
 func (b *Broadcaster) Run(ctx context.Context) {
 	tick := time.NewTicker(b.opts.Interval)
 	defer tick.Stop()
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
 	dirty := true
 	var lastMinute time.Time
 	for {
@@ -239,6 +242,10 @@ func (b *Broadcaster) Run(ctx context.Context) {
 			dirty = true
 		case <-b.opts.Changed:
 			dirty = true
+		case <-ping.C:
+			for _, h := range b.hubList() {
+				deliver(h.ping())
+			}
 		case boards := <-b.reloads:
 			b.setBoards(boards)
 			dirty = true
@@ -253,9 +260,11 @@ func (b *Broadcaster) Run(ctx context.Context) {
 				continue
 			}
 			for _, h := range b.hubList() {
-				if _, err := h.heartbeat(now); err != nil {
+				targets, err := h.heartbeat(now)
+				if err != nil {
 					b.opts.Logger.Error("heartbeat", slog.String("board", h.name), slog.Any("err", err))
 				}
+				deliver(targets)
 			}
 		}
 	}
@@ -284,8 +293,9 @@ func (b *Broadcaster) publish(h *hub, now time.Time) error {
 		return err
 	}
 	began := time.Now()
-	n, err := h.publish(v, b.opts.RenderTile, st.Epoch, st.Stale, now)
-	if n > 0 {
+	targets, err := h.publish(v, b.opts.RenderTile, st.Epoch, st.Stale, now)
+	deliver(targets)
+	if len(targets) > 0 {
 		b.opts.Observer.Broadcast(time.Since(began))
 	}
 	return err
@@ -313,7 +323,8 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string,
 		return nil
 	}
 	release := sync.OnceFunc(func() { b.releaseSlot(ip) })
-	conn, err := b.upgrader.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	conn, err := b.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		release()
 		return nil // the upgrader has answered the client (403 on a foreign origin)
@@ -331,12 +342,11 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string,
 			b.opts.Logger.Error("publish board", slog.String("board", name), slog.Any("err", err))
 		}
 	}
-	if tc, ok := conn.NetConn().(*net.TCPConn); ok {
+	if tc, ok := hj.wire.tcp(); ok {
 		_ = tc.SetWriteBuffer(socketSendBuffer)
 	}
-	c := newClient(h, conn, may, release)
+	c := newClient(h, conn, hj.wire, hj.br, may, release)
 	h.join(c)
-	go c.writePump()
 	go c.readPump()
 	return nil
 }

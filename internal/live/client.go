@@ -1,65 +1,186 @@
 package live
 
 import (
+	"bufio"
+	"errors"
+	"runtime"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
-// client is one connected screen: exactly one reader goroutine and one
-// writer goroutine own its connection.
+// client is one connected screen. One reader goroutine owns its reads.
+// Writes have no goroutine of their own: whoever queues a message (the
+// fan-out, a join, a resync request) flushes the queue, and since the wire
+// never waits, that costs a system call and no parked goroutine. Only a
+// screen whose kernel buffer is full gets a goroutine, for the rest of
+// that one write.
 type client struct {
 	hub  *hub
 	conn *websocket.Conn
-	// send queues prepared messages; when it is full, resync is set and the
-	// writer sends the latest snapshot instead of the backlog (conflation).
-	send   chan *websocket.PreparedMessage
-	resync atomic.Bool
-	// wake nudges the writer to look at resync.
-	wake chan struct{}
-	done chan struct{}
-	once sync.Once
+	wire *wire
+	// br is the library's read buffer: the reader parks on the socket
+	// only when it is empty.
+	br *bufio.Reader
+
+	mu sync.Mutex
+	// queue holds prepared messages not written yet; when it is full,
+	// resync is set and the next write is the latest snapshot instead of
+	// the backlog (conflation).
+	queue  []*websocket.PreparedMessage
+	resync bool
+	ping   bool
+	// writing is true while one goroutine writes; the others leave their
+	// messages in the queue for it.
+	writing bool
+	closed  bool
+	once    sync.Once
 	// may re-checks the screen's access when the board's definition
 	// changes (nil: always allowed); release frees its per-address slot.
 	may     Access
 	release func()
 }
 
-func newClient(h *hub, conn *websocket.Conn, may Access, release func()) *client {
-	return &client{
-		hub: h, conn: conn, may: may, release: release,
-		send: make(chan *websocket.PreparedMessage, sendQueue),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
-	}
+func newClient(h *hub, conn *websocket.Conn, w *wire, br *bufio.Reader, may Access, release func()) *client {
+	c := &client{hub: h, conn: conn, wire: w, br: br, may: may, release: release}
+	w.notify(c.flush, func(error) {
+		h.observer.ScreenDropped()
+		c.close(CloseTooSlow, "too slow")
+	})
+	return c
 }
 
-// offer queues a message without ever blocking the caller.
+// offer queues a message without writing it; the caller flushes. It never
+// blocks on the screen.
 func (c *client) offer(pm *websocket.PreparedMessage) {
-	select {
-	case c.send <- pm:
-	default:
-		c.requestSnapshot()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
 	}
+	if len(c.queue) >= sendQueue {
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		c.resync = true
+		return
+	}
+	c.queue = append(c.queue, pm)
 }
 
+// requestPing queues a ping; the caller flushes.
+func (c *client) requestPing() {
+	c.mu.Lock()
+	c.ping = true
+	c.mu.Unlock()
+}
+
+// requestSnapshot replaces whatever is queued with the current snapshot.
 func (c *client) requestSnapshot() {
-	c.resync.Store(true)
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	c.mu.Lock()
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.resync = true
+	c.mu.Unlock()
+	c.flush()
+}
+
+// flush writes what is queued, unless another goroutine is writing (it
+// will take it) or earlier bytes still wait for the screen (the wire's
+// drain calls flush when they are gone).
+func (c *client) flush() {
+	for {
+		c.mu.Lock()
+		if c.writing || c.closed || c.wire.backlogged() {
+			c.mu.Unlock()
+			return
+		}
+		var pm *websocket.PreparedMessage
+		snapshot, ping := false, false
+		switch {
+		case c.resync:
+			c.resync, snapshot = false, true
+		case c.ping:
+			c.ping, ping = false, true
+		case len(c.queue) > 0:
+			pm = c.queue[0]
+			c.queue = slices.Delete(c.queue, 0, 1)
+		default:
+			c.mu.Unlock()
+			return
+		}
+		c.writing = true
+		c.mu.Unlock()
+
+		var err error
+		switch {
+		case ping:
+			err = c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+		case snapshot:
+			// Outside c.mu: the hub's lock is taken before a client's
+			// everywhere else.
+			if pm = c.hub.snapshot(); pm != nil {
+				err = c.conn.WritePreparedMessage(pm)
+			}
+		default:
+			err = c.conn.WritePreparedMessage(pm)
+		}
+		c.mu.Lock()
+		c.writing = false
+		c.mu.Unlock()
+		if err != nil {
+			if errors.Is(err, errBacklogFull) {
+				c.hub.observer.ScreenDropped()
+				c.close(CloseTooSlow, "too slow")
+				return
+			}
+			// The wire failed or was closed: the reader sees it too and
+			// removes the screen.
+			c.close(websocket.CloseNormalClosure, "")
+			return
+		}
 	}
 }
 
-// close sends a close frame with a reason (bounded by writeWait) and drops
-// the connection. It is safe from any goroutine and idempotent.
+// deliverChunk is how many screens one goroutine writes to in a fan-out:
+// enough that starting it is cheap next to the writes.
+const deliverChunk = 128
+
+// deliver flushes every screen's queue, spread over the cores. The writes
+// do not wait, so this returns once every message is in a kernel buffer
+// or in the backlog of a screen that is behind.
+func deliver(cs []*client) {
+	n := min(runtime.GOMAXPROCS(0), (len(cs)+deliverChunk-1)/deliverChunk)
+	if n <= 1 {
+		for _, c := range cs {
+			c.flush()
+		}
+		return
+	}
+	size := (len(cs) + n - 1) / n
+	var wg sync.WaitGroup
+	for part := range slices.Chunk(cs, size) {
+		wg.Go(func() {
+			for _, c := range part {
+				c.flush()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// close sends a close frame with a reason (if the socket has room for it)
+// and drops the connection. It is safe from any goroutine and idempotent.
 func (c *client) close(code int, reason string) {
 	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		clear(c.queue)
+		c.queue = nil
+		c.mu.Unlock()
 		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
 		_ = c.conn.Close()
-		close(c.done)
 		if c.release != nil {
 			c.release()
 		}
@@ -76,6 +197,14 @@ func (c *client) readPump() {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	})
 	for {
+		// Park shallow while the screen is quiet, which is nearly always;
+		// a frame already in the buffer is read at once.
+		if c.br.Buffered() == 0 {
+			if err := c.wire.waitReadable(); err != nil {
+				c.close(websocket.CloseNormalClosure, "")
+				return
+			}
+		}
 		_, data, err := c.conn.ReadMessage()
 		if err != nil {
 			// An oversized frame has already been answered with 1009 by
@@ -85,58 +214,6 @@ func (c *client) readPump() {
 		}
 		if m, err := ParseClientMessage(data); err == nil && m.Type == TypeResync {
 			c.requestSnapshot()
-		}
-	}
-}
-
-// writePump writes queued messages and pings. A write that does not finish
-// within writeWait drops the client.
-func (c *client) writePump() {
-	ping := time.NewTicker(pingPeriod)
-	defer func() {
-		ping.Stop()
-		c.hub.remove(c)
-	}()
-	write := func(pm *websocket.PreparedMessage) bool {
-		_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-		if err := c.conn.WritePreparedMessage(pm); err != nil {
-			c.hub.observer.ScreenDropped()
-			c.close(CloseTooSlow, "too slow")
-			return false
-		}
-		return true
-	}
-	for {
-		var pm *websocket.PreparedMessage
-		select {
-		case <-c.done:
-			return
-		case pm = <-c.send:
-		case <-c.wake:
-		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.close(CloseTooSlow, "too slow")
-				return
-			}
-			continue
-		}
-		if c.resync.Swap(false) {
-			c.drain()
-			pm = c.hub.snapshot()
-		}
-		if pm != nil && !write(pm) {
-			return
-		}
-	}
-}
-
-// drain drops queued messages: a snapshot replaces them.
-func (c *client) drain() {
-	for {
-		select {
-		case <-c.send:
-		default:
-			return
 		}
 	}
 }

@@ -41,16 +41,17 @@ func newHub(def board.Board, o Observer) *hub {
 }
 
 // join adds a screen and queues the current snapshot for it in one step,
-// so every later update follows the snapshot.
+// so every later update follows the snapshot; then it writes it.
 func (h *hub) join(c *client) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.clients[c] = struct{}{}
 	if h.published {
 		if snap := h.snapshotLocked(time.Now()); snap != nil {
 			c.offer(snap)
 		}
 	}
+	h.mu.Unlock()
+	c.flush()
 }
 
 func (h *hub) remove(c *client) {
@@ -82,14 +83,14 @@ func (h *hub) definition() board.Board {
 // publish records a freshly computed view and sends what changed: a
 // snapshot when the epoch changed (or on the first publish), an update with
 // the changed tiles otherwise, nothing when nothing changed. It returns the
-// number of screens reached.
-func (h *hub) publish(v board.View, render TileRenderer, epoch string, stale bool, now time.Time) (int, error) {
+// screens it was queued for, for the caller to deliver.
+func (h *hub) publish(v board.View, render TileRenderer, epoch string, stale bool, now time.Time) ([]*client, error) {
 	encoded := make(map[string][]byte, len(v.Tiles))
 	order := make([]string, len(v.Tiles))
 	for i, t := range v.Tiles {
 		b, err := encodeTile(t, render)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		encoded[t.ID] = b
 		order[i] = t.ID
@@ -105,7 +106,7 @@ func (h *hub) publish(v board.View, render TileRenderer, epoch string, stale boo
 			}
 		}
 		if len(changed) == 0 && stale == h.stale {
-			return 0, nil
+			return nil, nil
 		}
 	}
 	if epoch != h.epoch {
@@ -118,7 +119,7 @@ func (h *hub) publish(v board.View, render TileRenderer, epoch string, stale boo
 	if !fresh {
 		var err error
 		if msg, err = h.prepare(Envelope{Type: TypeUpdate, Tiles: changed}, now); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	return h.fanOut(msg, now), nil
@@ -151,18 +152,32 @@ func encodeTile(t board.TileView, render TileRenderer) ([]byte, error) {
 	return b, nil
 }
 
-// heartbeat tells screens the server is alive, with the current seq.
-func (h *hub) heartbeat(now time.Time) (int, error) {
+// heartbeat tells screens the server is alive, with the current seq. It
+// returns the screens to deliver to.
+func (h *hub) heartbeat(now time.Time) ([]*client, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.published || now.Sub(h.lastSent) < HeartbeatEvery {
-		return 0, nil
+		return nil, nil
 	}
 	msg, err := h.prepare(Envelope{Type: TypeHeartbeat}, now)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	return h.fanOut(msg, now), nil
+}
+
+// ping queues a WebSocket ping for every screen, whose pong keeps its read
+// deadline moving, and returns the screens to deliver to.
+func (h *hub) ping() []*client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		c.requestPing()
+		out = append(out, c)
+	}
+	return out
 }
 
 // reload tells screens the board's definition changed: they reload the
@@ -179,14 +194,15 @@ func (h *hub) reload(def board.Board, now time.Time) {
 			delete(h.clients, c)
 		}
 	}
-	msg, err := h.prepare(Envelope{Type: TypeReload}, now)
-	if err == nil {
-		h.fanOut(msg, now)
+	var targets []*client
+	if msg, err := h.prepare(Envelope{Type: TypeReload}, now); err == nil {
+		targets = h.fanOut(msg, now)
 	}
 	h.mu.Unlock()
 	for _, c := range revoked {
 		c.close(CloseNotPaired, "access revoked")
 	}
+	deliver(targets)
 }
 
 // closeAll disconnects every screen with a code and reason.
@@ -236,11 +252,15 @@ func (h *hub) prepare(e Envelope, now time.Time) (*websocket.PreparedMessage, er
 	return websocket.NewPreparedMessage(websocket.TextMessage, data)
 }
 
-// fanOut offers msg to every screen without waiting on any.
-func (h *hub) fanOut(msg *websocket.PreparedMessage, now time.Time) int {
+// fanOut queues msg for every screen without writing, and returns them:
+// the caller delivers once the hub's lock is released, so joins and
+// leaves never wait on socket writes.
+func (h *hub) fanOut(msg *websocket.PreparedMessage, now time.Time) []*client {
+	out := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
 		c.offer(msg)
+		out = append(out, c)
 	}
 	h.lastSent = now
-	return len(h.clients)
+	return out
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -52,6 +53,8 @@ type options struct {
 	compress    bool
 	stalled     int
 	writeBoards string
+	cpuProfile  string
+	bareHub     bool
 }
 
 func main() {
@@ -59,6 +62,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == bareHubCommand {
+		return runBareHub(args[1:], stderr)
+	}
 	var o options
 	fs := flag.NewFlagSet("pulseload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -80,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&o.total, "total", 0, "stop after this many responses (0: run for -duration)")
 	fs.BoolVar(&o.compress, "compress", true, "screens offer permessage-deflate, as browsers do")
 	fs.IntVar(&o.stalled, "stalled", 0, "also open this many screens that never read (hung TVs); the others' delays show what they cost")
+	fs.BoolVar(&o.bareHub, "bare-hub", false, "the yardstick: screens connect to a bare gorilla hub (a second process of this binary) that relays the server's messages, and memory and CPU are the hub's")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile here (what the screens cost on the shared cores)")
 	fs.StringVar(&o.writeBoards, "write-boards", "", "write the boards file for -boards to this path and exit (for a server started by hand, to profile it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -94,6 +102,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := o.check(); err != nil {
 		fmt.Fprintln(stderr, "pulseload:", err)
 		return 2
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "pulseload:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "pulseload:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -119,13 +140,27 @@ func (o options) check() error {
 	case o.batch < 1 || o.batch > 10_000 || o.concurrency < 1 || o.boards < 1:
 		return fmt.Errorf("-batch must be 1 to 10000; -concurrency and -boards at least 1")
 	}
-	if o.server != "" {
-		u, err := url.Parse(o.server)
-		if err != nil || !(strings.HasPrefix(u.Host, "127.0.0.1") || strings.HasPrefix(u.Host, "localhost") || strings.HasPrefix(u.Host, "[::1]")) {
-			return fmt.Errorf("-server must be a loopback URL: load tests never leave this machine")
-		}
+	if o.server != "" && !isLoopback(o.server) {
+		return fmt.Errorf("-server must be a loopback URL: load tests never leave this machine")
+	}
+	if o.bareHub && o.stalled > 0 {
+		return fmt.Errorf("-stalled counts the server's drops, which the bare hub does not report")
 	}
 	return nil
+}
+
+func isLoopback(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (strings.HasPrefix(u.Host, "127.0.0.1") || strings.HasPrefix(u.Host, "localhost") || strings.HasPrefix(u.Host, "[::1]"))
+}
+
+// boardNames are the boards of boardsYAML.
+func boardNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("load-%02d", i+1)
+	}
+	return out
 }
 
 // boardsYAML defines the boards screens follow: each has the count tile the
@@ -133,8 +168,8 @@ func (o options) check() error {
 func boardsYAML(n int) string {
 	var b strings.Builder
 	b.WriteString("boards:\n")
-	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&b, "- name: load-%02d\n  tiles:\n", i)
+	for _, name := range boardNames(n) {
+		fmt.Fprintf(&b, "- name: %s\n  tiles:\n", name)
 		b.WriteString("  - {id: nps, view: headline, window: 1h}\n")
 		b.WriteString("  - {id: responses, view: count, window: today}\n")
 		b.WriteString("  - {id: channels, view: breakdown, by: channel, window: 1h}\n")
@@ -146,10 +181,7 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	base := o.server
 	r := report{o: o}
 	var srv *server
-	boards := make([]string, o.boards)
-	for i := range boards {
-		boards[i] = fmt.Sprintf("load-%02d", i+1)
-	}
+	boards := boardNames(o.boards)
 	if o.serverBin != "" {
 		dir, err := os.MkdirTemp("", "pulseload-")
 		if err != nil {
@@ -189,12 +221,28 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := waitReady(base); err != nil {
 		return err
 	}
-	wsBase := "ws" + strings.TrimPrefix(base, "http")
-	if srv != nil {
-		time.Sleep(time.Second)
-		r.rssBefore, r.fdsBefore = srv.rss(), srv.fds()
+	// screens is where the screens connect, probe the process whose memory
+	// and CPU are read: the server, or the bare hub it feeds.
+	screens, probe := base, srv
+	if o.bareHub {
+		hub, err := spawnBareHub(base, o.boards)
+		if err != nil {
+			return err
+		}
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		defer hub.stop(stopCtx)
+		screens, probe = "http://"+hub.addr, hub
+		if err := waitReady(screens); err != nil {
+			return err
+		}
 	}
-	r.goBefore = goroutines(base)
+	wsBase := "ws" + strings.TrimPrefix(screens, "http")
+	if probe != nil {
+		time.Sleep(time.Second)
+		r.rssBefore, r.fdsBefore = probe.rss(), probe.fds()
+	}
+	r.goBefore = goroutines(screens)
 
 	acks := &ackLog{}
 	c := &crowd{acks: acks, compress: o.compress}
@@ -203,8 +251,8 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	r.connectTook = time.Since(began)
 	progress(stderr, "connected %d screens in %s (%d failed); settling %s", c.open.Load(), r.connectTook.Round(time.Millisecond), c.failed.Load(), o.settle)
 	time.Sleep(o.settle)
-	if srv != nil {
-		r.rssIdle = srv.rss()
+	if probe != nil {
+		r.rssIdle = probe.rss()
 	}
 	r.open = c.open.Load()
 	if o.stalled > 0 {
@@ -222,8 +270,8 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		run: fmt.Sprint(time.Now().UnixNano()), spread: o.spread, acks: acks, client: &http.Client{Timeout: 30 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2}}}
 	var cpu0 time.Duration
-	if srv != nil {
-		cpu0 = srv.cpu()
+	if probe != nil {
+		cpu0 = probe.cpu()
 	}
 	msgs0 := c.messages.Load()
 	c.measure.Store(true)
@@ -242,9 +290,9 @@ loop:
 				time.Since(began).Round(time.Second), acks.acked(), c.open.Load(), c.latency.quantile(0.99))
 			// A minute-by-minute RSS series shows drift at steady state,
 			// not only growth between the run's ends.
-			if srv != nil && time.Since(lastSample) >= rssSampleEvery {
+			if probe != nil && time.Since(lastSample) >= rssSampleEvery {
 				lastSample = time.Now()
-				r.rssSeries = append(r.rssSeries, srv.rss())
+				r.rssSeries = append(r.rssSeries, probe.rss())
 				r.rssSeriesAt = append(r.rssSeriesAt, time.Since(loadBegan))
 			}
 		}
@@ -254,13 +302,13 @@ loop:
 	time.Sleep(time.Second) // the last answers reach the screens
 	c.measure.Store(false)
 	r.ingestTook = o.duration
-	if srv != nil {
-		r.cpu = srv.cpu() - cpu0
+	if probe != nil {
+		r.cpu = probe.cpu() - cpu0
 	}
 	r.messages = c.messages.Load() - msgs0
 	r.loader, r.crowd = l, c
-	if srv != nil {
-		r.rssLoaded = srv.rss()
+	if probe != nil {
+		r.rssLoaded = probe.rss()
 	}
 	if r.stalled > 0 {
 		r.droppedStalled = metric(base, "pulseboard_ws_dropped_total") - r.dropped0
@@ -270,10 +318,10 @@ loop:
 	// The server closes its side of each socket on its own goroutines:
 	// give them a moment before counting what is left.
 	time.Sleep(3 * time.Second)
-	if srv != nil {
-		r.rssAfter, r.fdsAfter = srv.rss(), srv.fds()
+	if probe != nil {
+		r.rssAfter, r.fdsAfter = probe.rss(), probe.fds()
 	}
-	r.goAfter = goroutines(base)
+	r.goAfter = goroutines(screens)
 	r.print(stdout)
 	return nil
 }
@@ -308,6 +356,9 @@ func (r report) print(w io.Writer) {
 	l, c := r.loader, r.crowd
 	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(t, "measure\tvalue\n")
+	if r.o.bareHub {
+		fmt.Fprintf(t, "screens served by\tthe bare gorilla hub, relaying the server's messages (memory, CPU, fds and goroutines are the hub's)\n")
+	}
 	if r.warmup > 0 {
 		fmt.Fprintf(t, "server start to first board served\t%s\n", r.warmup.Round(time.Millisecond))
 	}

@@ -26,6 +26,21 @@ var servingRE = regexp.MustCompile(`msg=serving addr=(\S+)`)
 func spawn(bin string, args []string, env []string) (*server, error) {
 	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--config", ""}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	return start(cmd)
+}
+
+// spawnBareHub starts this binary's bare hub, fed by the server at base.
+func spawnBareHub(base string, boards int) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find this binary to run its bare hub: %w", err)
+	}
+	return start(exec.Command(self, bareHubCommand, "-upstream", base, "-boards", strconv.Itoa(boards)))
+}
+
+// start runs cmd and waits for it to announce its address on stderr.
+func start(cmd *exec.Cmd) (*server, error) {
+	bin := cmd.Path
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

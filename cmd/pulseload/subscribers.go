@@ -84,8 +84,17 @@ func (c *crowd) follow(conn *websocket.Conn) {
 	defer c.open.Add(-1)
 	base := int64(-1) // the count in the first snapshot: answers from before the run
 	last := int64(0)
+	// One buffer per screen, reused: the load generator shares the cores
+	// with the server, so its own garbage would show up in the server's
+	// delays.
+	var buf bytes.Buffer
 	for {
-		_, msg, err := conn.ReadMessage()
+		buf.Reset()
+		_, r, err := conn.NextReader()
+		if err == nil {
+			_, err = buf.ReadFrom(r)
+		}
+		msg := buf.Bytes()
 		if err != nil {
 			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) && !isClosedByUs(err) {
 				c.dropped.Add(1)

@@ -45,6 +45,12 @@ type bareBoard struct {
 	last  *websocket.PreparedMessage // sent to a screen when it joins
 }
 
+func (b *bareBoard) size() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.conns)
+}
+
 type bareConn struct {
 	ws   *websocket.Conn
 	send chan *websocket.PreparedMessage

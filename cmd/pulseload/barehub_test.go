@@ -38,7 +38,9 @@ func TestBareHubRelaysUpstreamMessages(t *testing.T) {
 	h := newBareHub([]string{"load-01"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = h.relay(ctx, "ws"+strings.TrimPrefix(upstream.URL, "http")+"/boards/load-01/live", h.boards["load-01"]) }()
+	go func() {
+		_ = h.relay(ctx, "ws"+strings.TrimPrefix(upstream.URL, "http")+"/boards/load-01/live", h.boards["load-01"])
+	}()
 	hub := httptest.NewServer(http.HandlerFunc(h.serve))
 	defer hub.Close()
 	for h.connected.Load() < 1 {

@@ -158,13 +158,32 @@ func (m *Memory) Update(_ context.Context, id string, fn func(*FollowUp) error) 
 	return f, nil
 }
 
-// Unresolved implements FollowUps.
+// Unresolved implements FollowUps. Every board refresh asks for it, and an
+// open queue can hold many thousands: it orders small (opened, id) keys and
+// copies only the follow-ups it returns.
 func (m *Memory) Unresolved(_ context.Context, limit int) ([]FollowUp, int, error) {
-	all := m.followUpsWhere(func(f FollowUp) bool { return f.Status != Resolved })
-	if limit > 0 && len(all) > limit {
-		return all[:limit], len(all), nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	type key struct {
+		opened time.Time
+		id     string
 	}
-	return all, len(all), nil
+	keys := make([]key, 0, len(m.followUps))
+	for id, f := range m.followUps {
+		if f.Status != Resolved {
+			keys = append(keys, key{f.Opened, id})
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int { return compareFollowUps(a.opened, a.id, b.opened, b.id) })
+	total := len(keys)
+	if limit > 0 && total > limit {
+		keys = keys[:limit]
+	}
+	out := make([]FollowUp, len(keys))
+	for i, k := range keys {
+		out[i] = m.followUps[k.id]
+	}
+	return out, total, nil
 }
 
 // ResolvedSince implements FollowUps.
@@ -190,12 +209,15 @@ func (m *Memory) followUpsWhere(keep func(FollowUp) bool) []FollowUp {
 // sort.Slice swaps them through reflection (a board refresh sorts the
 // whole in-memory queue every 2 s).
 func sortFollowUps(fs []FollowUp) {
-	slices.SortFunc(fs, func(a, b FollowUp) int {
-		if c := a.Opened.Compare(b.Opened); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(fs, func(a, b FollowUp) int { return compareFollowUps(a.Opened, a.ID, b.Opened, b.ID) })
+}
+
+// compareFollowUps orders by opening time, then id.
+func compareFollowUps(aOpened time.Time, aID string, bOpened time.Time, bID string) int {
+	if c := aOpened.Compare(bOpened); c != 0 {
+		return c
+	}
+	return strings.Compare(aID, bID)
 }
 
 // Raise implements Actives.

@@ -84,7 +84,10 @@ const (
 	readBlock    = 2 * time.Second
 	pollEvery    = 500 * time.Millisecond
 	refreshEvery = 2 * time.Second
-	retryMax     = 5 * time.Second
+	// refreshMinGap spaces reads of the shared state that local changes ask
+	// for.
+	refreshMinGap = 500 * time.Millisecond
+	retryMax      = 5 * time.Second
 	// claimBatch deliveries are leased at once, and sent in parallel by up
 	// to senders goroutines.
 	claimBatch = 16
@@ -171,6 +174,13 @@ func (s *Service) refreshLoop(ctx context.Context) {
 			if !same {
 				signal(s.changed)
 			}
+		}
+		// Every new detractor signals a refresh. At a few a second, a read
+		// of the whole snapshot for each kept a core busy (2,000 follow-ups
+		// decoded each time); boards show a change at their next tick, so a
+		// short gap loses nothing a screen could show.
+		if !sleep(ctx, refreshMinGap) {
+			return
 		}
 		select {
 		case <-ctx.Done():

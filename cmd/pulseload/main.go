@@ -315,13 +315,18 @@ loop:
 	}
 	c.closeAll()
 	l.client.CloseIdleConnections() // so "after" counts only what the server kept
-	// The server closes its side of each socket on its own goroutines:
-	// give them a moment before counting what is left.
-	time.Sleep(3 * time.Second)
+	// The server closes its side of each socket on its own goroutines,
+	// thousands at once on shared cores: wait (bounded) until it is back to
+	// where it started, so what remains after that is what it kept.
+	closed := time.Now()
+	time.Sleep(time.Second)
+	for r.goAfter = goroutines(screens); r.goAfter > r.goBefore && time.Since(closed) < settleAfterMax; r.goAfter = goroutines(screens) {
+		time.Sleep(250 * time.Millisecond)
+	}
+	r.settledAfter = time.Since(closed)
 	if probe != nil {
 		r.rssAfter, r.fdsAfter = probe.rss(), probe.fds()
 	}
-	r.goAfter = goroutines(screens)
 	r.print(stdout)
 	return nil
 }
@@ -336,6 +341,7 @@ type report struct {
 	rssBefore, rssIdle, rssLoaded, rssAfter int64
 	fdsBefore, fdsAfter                     int
 	goBefore, goAfter                       int
+	settledAfter                            time.Duration
 	open                                    int64
 	connectTook, ingestTook                 time.Duration
 	cpu                                     time.Duration
@@ -348,6 +354,9 @@ type report struct {
 	rssSeries   []int64
 	rssSeriesAt []time.Duration
 }
+
+// settleAfterMax bounds the wait for the server to let go of the screens.
+const settleAfterMax = 15 * time.Second
 
 // rssSampleEvery spaces the RSS series of long runs.
 const rssSampleEvery = time.Minute
@@ -396,7 +405,7 @@ func (r report) print(w io.Writer) {
 		}
 		fmt.Fprintf(t, "server fds before / after\t%d / %d\n", r.fdsBefore, r.fdsAfter)
 	}
-	fmt.Fprintf(t, "server goroutines before / after\t%d / %d\n", r.goBefore, r.goAfter)
+	fmt.Fprintf(t, "server goroutines before / after\t%d / %d (counted %s after the screens closed)\n", r.goBefore, r.goAfter, r.settledAfter.Round(100*time.Millisecond))
 	t.Flush()
 }
 

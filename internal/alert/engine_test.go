@@ -156,10 +156,17 @@ func testFollowUps(t *testing.T, e Engine) {
 	if _, err := e.Update(ctx, "nope", func(*FollowUp) error { return nil }); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("update unknown: %v", err)
 	}
+	// Read the queue first: a claim changes a follow-up without changing
+	// which ones are open, and the next read must still show it.
+	_, _, err = e.Unresolved(ctx, 0)
+	must(t, err)
 	got, err := e.Update(ctx, "r1", func(f *FollowUp) error { return f.Claim("dana", t0.Add(time.Hour)) })
 	must(t, err)
 	if got.Status != Claimed || got.ClaimedBy != "dana" {
 		t.Fatalf("claimed %+v", got)
+	}
+	if list, _, err := e.Unresolved(ctx, 0); err != nil || len(list) != 2 || list[0].Status != Claimed || list[0].ClaimedBy != "dana" {
+		t.Fatalf("unresolved after a claim: %+v, %v", list, err)
 	}
 	if _, err := e.Update(ctx, "r1", func(f *FollowUp) error { return f.Claim("lee", t0.Add(time.Hour)) }); !errors.Is(err, ErrConflict) {
 		t.Fatalf("claim by another: %v", err)

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,10 +41,23 @@ var (
 //	pb:{default}:fu:<id>           string  follow-up JSON (EXPIRE keep after resolve)
 //	pb:{default}:fu:unresolved     zset    follow-up id -> opened (unix ms)
 //	pb:{default}:fu:resolved       zset    follow-up id -> resolved (unix ms)
+//	pb:{default}:fu:version        string  counts changes to follow-ups in place (claims)
 type Redis struct {
 	rdb  redis.UniversalClient
 	keys redisKeys
 	keep time.Duration
+
+	// unresolved caches the last Unresolved answer per limit: every node
+	// asks every refresh, and the oldest open follow-ups rarely change, so
+	// it is decoded again only when their ids or the version differ.
+	mu         sync.Mutex
+	unresolved map[int]unresolvedRead
+}
+
+type unresolvedRead struct {
+	version string
+	ids     []string
+	list    []FollowUp
 }
 
 type redisKeys struct{ prefix string }
@@ -54,11 +69,12 @@ func (k redisKeys) active() string            { return k.prefix + "alert:active"
 func (k redisKeys) followUp(id string) string { return k.prefix + "fu:" + id }
 func (k redisKeys) unresolved() string        { return k.prefix + "fu:unresolved" }
 func (k redisKeys) resolved() string          { return k.prefix + "fu:resolved" }
+func (k redisKeys) version() string           { return k.prefix + "fu:version" }
 
 // NewRedis keeps the tenant's alert state in rdb; resolved follow-ups
 // expire keep after they were resolved.
 func NewRedis(rdb redis.UniversalClient, tenant string, keep time.Duration) *Redis {
-	return &Redis{rdb: rdb, keys: redisKeys{prefix: redisstore.KeyPrefix(tenant)}, keep: keep}
+	return &Redis{rdb: rdb, keys: redisKeys{prefix: redisstore.KeyPrefix(tenant)}, keep: keep, unresolved: map[int]unresolvedRead{}}
 }
 
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
@@ -224,6 +240,9 @@ func (r *Redis) Update(ctx context.Context, id string, fn func(*FollowUp) error)
 			} else {
 				p.Set(ctx, key, b, redis.KeepTTL)
 			}
+			// Resolving changes the index too; a claim changes only the
+			// follow-up, which readers notice by the version.
+			p.Incr(ctx, r.keys.version())
 			return nil
 		})
 		if err == nil {
@@ -250,16 +269,30 @@ func (r *Redis) Update(ctx context.Context, id string, fn func(*FollowUp) error)
 func (r *Redis) Unresolved(ctx context.Context, limit int) ([]FollowUp, int, error) {
 	var ids *redis.StringSliceCmd
 	var total *redis.IntCmd
+	var version *redis.StringCmd
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		total = p.ZCard(ctx, r.keys.unresolved())
 		ids = p.ZRange(ctx, r.keys.unresolved(), 0, int64(limit)-1)
+		version = p.Get(ctx, r.keys.version())
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, 0, wrap(err, "list follow-ups")
 	}
+	r.mu.Lock()
+	last, ok := r.unresolved[limit]
+	r.mu.Unlock()
+	if ok && last.version == version.Val() && slices.Equal(last.ids, ids.Val()) {
+		return slices.Clone(last.list), int(total.Val()), nil
+	}
 	fus, err := r.followUps(ctx, ids.Val())
-	return fus, int(total.Val()), err
+	if err != nil {
+		return nil, 0, err
+	}
+	r.mu.Lock()
+	r.unresolved[limit] = unresolvedRead{version: version.Val(), ids: ids.Val(), list: slices.Clone(fus)}
+	r.mu.Unlock()
+	return fus, int(total.Val()), nil
 }
 
 // ResolvedSince implements FollowUps.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -65,6 +66,29 @@ func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
 		return act, fault.New(fault.Invalid, "note: at most %d characters", maxNoteChars)
 	}
 	return act, nil
+}
+
+// changeFollowUp runs one follow-up transition (claim, resolve) from a
+// request: the id in the path, the action in the body, and the follow-up as
+// it is afterwards in the answer.
+func (a *API) changeFollowUp(c echo.Context, withNote bool, change func(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error)) error {
+	svc, err := a.alerts()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	act, err := decodeAction(c, withNote)
+	if err != nil {
+		return err
+	}
+	f, err := change(c.Request().Context(), svc, id, act)
+	if err != nil {
+		return alertsFault(err, id)
+	}
+	return c.JSON(http.StatusOK, f)
 }
 
 // pathID is the :id parameter, unescaped: response ids may hold any

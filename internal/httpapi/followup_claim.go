@@ -1,28 +1,16 @@
 package httpapi
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/internal/alert"
 )
 
 // claimFollowUp answers POST /api/v1/followups/{id}/claim {"by"}.
 func (a *API) claimFollowUp(c echo.Context) error {
-	svc, err := a.alerts()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	act, err := decodeAction(c, false)
-	if err != nil {
-		return err
-	}
-	f, err := svc.Claim(c.Request().Context(), id, act.By)
-	if err != nil {
-		return alertsFault(err, id)
-	}
-	return c.JSON(http.StatusOK, f)
+	return a.changeFollowUp(c, false, func(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error) {
+		return svc.Claim(ctx, id, act.By)
+	})
 }

@@ -61,9 +61,7 @@ func (c *client) offer(pm *websocket.PreparedMessage) {
 		return
 	}
 	if len(c.queue) >= sendQueue {
-		clear(c.queue)
-		c.queue = c.queue[:0]
-		c.resync = true
+		c.resyncLocked()
 		return
 	}
 	c.queue = append(c.queue, pm)
@@ -79,11 +77,17 @@ func (c *client) requestPing() {
 // requestSnapshot replaces whatever is queued with the current snapshot.
 func (c *client) requestSnapshot() {
 	c.mu.Lock()
+	c.resyncLocked()
+	c.mu.Unlock()
+	c.flush()
+}
+
+// resyncLocked drops the queue (keeping its array, without the messages)
+// for a snapshot of the latest state.
+func (c *client) resyncLocked() {
 	clear(c.queue)
 	c.queue = c.queue[:0]
 	c.resync = true
-	c.mu.Unlock()
-	c.flush()
 }
 
 // flush writes what is queued, unless another goroutine is writing (it
@@ -176,7 +180,6 @@ func (c *client) close(code int, reason string) {
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.closed = true
-		clear(c.queue)
 		c.queue = nil
 		c.mu.Unlock()
 		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -25,8 +26,10 @@ type wire struct {
 	// backlog holds bytes the kernel has not taken yet; while it is not
 	// empty, a drain goroutine owns the socket's writes and every write
 	// appends to it, so bytes keep their order.
-	backlog  []byte
-	draining bool
+	backlog []byte
+	// draining is written under mu and read without it: the fan-out asks
+	// before every write.
+	draining atomic.Bool
 	err      error
 	// drained is called when a backlog has been written; failed when it
 	// could not be within writeWait.
@@ -58,7 +61,7 @@ func (w *wire) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.draining {
+	if w.draining.Load() {
 		if len(w.backlog)+len(p) > maxBacklog {
 			w.err = errBacklogFull
 			return 0, w.err
@@ -73,7 +76,7 @@ func (w *wire) Write(p []byte) (int, error) {
 	}
 	if n < len(p) {
 		w.backlog = append(w.backlog[:0], p[n:]...)
-		w.draining = true
+		w.draining.Store(true)
 		go w.drain()
 	}
 	return len(p), nil
@@ -87,7 +90,7 @@ func (w *wire) drain() {
 		buf := w.backlog
 		w.backlog = nil
 		if len(buf) == 0 {
-			w.draining = false
+			w.draining.Store(false)
 			done := w.drained
 			w.mu.Unlock()
 			if done != nil {
@@ -103,7 +106,7 @@ func (w *wire) drain() {
 			if !closed {
 				w.err = fmt.Errorf("write to screen: %w", err)
 			}
-			w.draining = false
+			w.draining.Store(false)
 			failed := w.failed
 			w.mu.Unlock()
 			if failed != nil && !closed {
@@ -116,9 +119,7 @@ func (w *wire) drain() {
 
 // backlogged reports whether earlier bytes still wait for the peer.
 func (w *wire) backlogged() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.draining
+	return w.draining.Load()
 }
 
 // notify sets the callbacks, once the screen they belong to exists.
@@ -172,6 +173,8 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("take over the connection: %w", err)
 	}
+	// The library refuses bytes sent before its answer, but it now sees
+	// the fresh buffer below, not this one: check here instead.
 	if brw.Reader.Buffered() > 0 {
 		conn.Close()
 		return nil, nil, errors.New("client sent data before the handshake finished")

@@ -146,25 +146,7 @@ func TestScreenshots(t *testing.T) {
 		dir = t.TempDir()
 	}
 	ctx := browser(t)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--demo", "--timezone", "America/New_York", "--boards", "../../config/boards.yaml")
-	base := "http://" + m.Addr()
-	select {
-	case <-m.DemoHistory():
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo history was not recorded within 30 s")
-	}
-	// The node's aggregator has caught up when the last hour has answers.
-	eventually(t, "demo traffic in the last hour", 10*time.Second, func() bool {
-		v, _, err := m.live.View("floor")
-		for _, tv := range v.Tiles {
-			if tv.ID == "nps-1h" {
-				return err == nil && tv.Figure != nil && tv.Figure.Responses > 100
-			}
-		}
-		return false
-	})
+	base := "http://" + startDemo(t).Addr()
 	for _, name := range []string{"floor", "supervisor", "team-billing"} {
 		for _, size := range [][2]int64{{1366, 768}, {1920, 1080}, {3840, 2160}} {
 			err := chromedp.Do(ctx,
@@ -201,6 +183,31 @@ func TestScreenshots(t *testing.T) {
 			}
 		}
 	}
+}
+
+// startDemo boots the real program with demo traffic and the shipped
+// boards, and returns once a month of history is recorded and the node's
+// aggregator shows the last hour's answers, so pages have real numbers.
+func startDemo(t *testing.T, args ...string) *Main {
+	t.Helper()
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, append([]string{"--demo", "--timezone", "America/New_York", "--boards", "../../config/boards.yaml"}, args...)...)
+	select {
+	case <-m.DemoHistory():
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo history was not recorded within 30 s")
+	}
+	eventually(t, "demo traffic in the last hour", 10*time.Second, func() bool {
+		v, _, err := m.live.View("floor")
+		for _, tv := range v.Tiles {
+			if tv.ID == "nps-1h" {
+				return err == nil && tv.Figure != nil && tv.Figure.Responses > 100
+			}
+		}
+		return false
+	})
+	return m
 }
 
 // TestBrowserLongRun drives hundreds of updates into an open board and

@@ -143,9 +143,7 @@ func Options() []OptionDoc {
 
 // Usage prints how to run the program and a table of every setting.
 func Usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: pulseboard [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every setting can be given, highest precedence first, as a command-line flag,")
+	fmt.Fprintln(w, "Server flags. Every setting can be given, highest precedence first, as a command-line flag,")
 	fmt.Fprintln(w, "an environment variable, or a key in the YAML config file (--config).")
 	fmt.Fprintln(w, "Durations are Go durations (90s, 5m, 26h) or days (400d).")
 	fmt.Fprintln(w)

@@ -48,6 +48,10 @@ const (
 	importRequestTimeout = 2 * time.Minute
 	// importListInvalid is how many problems the summary lists.
 	importListInvalid = 20
+	// importProbeTimeout bounds the check that a server answers at all,
+	// before anything is read or sent: a server that is not running fails
+	// the import in about a second, not after every retry of the first batch.
+	importProbeTimeout = 2 * time.Second
 )
 
 // importStdin is what FILE "-" reads; tests replace it.
@@ -215,6 +219,12 @@ func (im *importer) run(ctx context.Context) int {
 		return 1
 	}
 	defer cleanup()
+	if !im.cfg.dryRun {
+		if err := probeServer(ctx, im.cfg.server); err != nil {
+			fmt.Fprintf(im.con, "import: %v\n", err)
+			return 1
+		}
+	}
 	// Without --skip-invalid, nothing is sent unless every row is valid: a
 	// first pass checks them all.
 	twoPass := !im.cfg.skipInvalid || im.cfg.dryRun
@@ -264,12 +274,48 @@ func (im *importer) run(ctx context.Context) int {
 		fmt.Fprintf(im.stdout, "warning: the server acknowledged %d of the %d rows sent\n", n, im.sent)
 		return 1
 	}
-	if im.invalid > 0 {
-		fmt.Fprintf(im.stdout, "imported %d rows; skipped %d invalid rows\n", im.sent, im.invalid)
-	} else {
-		fmt.Fprintf(im.stdout, "imported %d rows\n", im.sent)
-	}
+	fmt.Fprintln(im.stdout, im.outcome())
 	return 0
+}
+
+// outcome is the last line of a finished import, in the server's own terms:
+// a re-run that found only rows the server already held says so instead of
+// claiming to have imported them.
+func (im *importer) outcome() string {
+	r := im.result
+	var line string
+	if r.Accepted+r.Updated == 0 && r.Duplicates > 0 {
+		line = fmt.Sprintf("nothing new: the server already had all %d rows (0 new, 0 updated, %d already there)", im.sent, r.Duplicates)
+	} else {
+		line = fmt.Sprintf("imported %d rows: %d new, %d updated, %d already there", im.sent, r.Accepted, r.Updated, r.Duplicates)
+	}
+	if im.invalid > 0 {
+		line += fmt.Sprintf("; skipped %d invalid rows", im.invalid)
+	}
+	return line
+}
+
+// probeServer asks the server's /healthz once, briefly. Only a server that
+// cannot be reached fails here; any HTTP answer goes on to the import, whose
+// requests explain a wrong address or token with the server's own reply.
+func probeServer(ctx context.Context, server string) error {
+	ctx, cancel := context.WithTimeout(ctx, importProbeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("--server %s: %w", server, err)
+	}
+	req.Header.Set("User-Agent", "pulseboard-import")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
+		return fmt.Errorf("no server answers at %s (%v); start it, or point --server at it", server, err)
+	}
+	res.Body.Close()
+	return nil
 }
 
 // fail reports an error that stopped the import, after what was done.

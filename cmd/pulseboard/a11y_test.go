@@ -26,7 +26,8 @@ const axeReport = `axe.run(document, {resultTypes: ['violations']}).then(r =>
 
 // TestAccessibility injects axe-core into every page a person sees (the
 // index, each shipped board with live demo numbers, the private-board
-// notice) at a TV's and a laptop's size, and fails on any serious or
+// notice, the notes on a mistyped kiosk address, the missing-board page) at
+// a TV's and a laptop's size, and fails on any serious or
 // critical violation.
 func TestAccessibility(t *testing.T) {
 	axe, err := os.ReadFile(axePath)
@@ -49,6 +50,8 @@ func TestAccessibility(t *testing.T) {
 		{"team board", demo + "/boards/team-billing", `[data-testid="status"]`},
 		{"kiosk rotation", demo + "/boards/floor?kiosk=1&rotate=floor,supervisor&every=30s", `[data-testid="status"]`},
 		{"private-board notice", private + "/boards/wall", `[data-testid="denied-message"]`},
+		{"board with mistyped options", demo + "/boards/floor?rotate=floor,nope&quiet=25-6", `[data-testid="screen-notes"]`},
+		{"missing board", demo + "/boards/nope", `[data-testid="not-found"]`},
 	}
 	for _, size := range [][2]int64{{1920, 1080}, {1366, 768}} {
 		for _, p := range pages {

@@ -33,11 +33,15 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // different slots, so the consumer cannot dead-letter and acknowledge in one
 // MULTI and takes the two-step path.
 func TestTwoConsumersOneKilled(t *testing.T) {
-	t.Run("redis", func(t *testing.T) { twoConsumersOneKilled(t, redistest.Client) })
-	t.Run("cluster", func(t *testing.T) { twoConsumersOneKilled(t, redistest.ClusterClient) })
+	t.Run("redis", func(t *testing.T) { twoConsumersOneKilled(t, redistest.Client, true) })
+	t.Run("cluster", func(t *testing.T) { twoConsumersOneKilled(t, redistest.ClusterClient, false) })
 }
 
-func twoConsumersOneKilled(t *testing.T, client func(testing.TB) redis.UniversalClient) {
+// oneMulti says whether the consumer dead-letters and acknowledges in one
+// MULTI; without it (two slots), an entry reclaimed between the two steps,
+// as when a loaded consumer takes longer than ClaimIdle over a batch, is
+// dead-lettered again: at least once, never lost (docs/OPERATIONS.md).
+func twoConsumersOneKilled(t *testing.T, client func(testing.TB) redis.UniversalClient, oneMulti bool) {
 	ctx := context.Background()
 	rdb := client(t)
 	ns := redistest.Namespace(t)
@@ -125,11 +129,16 @@ func twoConsumersOneKilled(t *testing.T, client func(testing.TB) redis.Universal
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dead) != invalid {
+	if oneMulti && len(dead) != invalid {
 		t.Fatalf("dead-letter stream has %d entries, want %d", len(dead), invalid)
 	}
 	reasons := map[string]int{}
+	seen := map[any]bool{}
 	for _, d := range dead {
+		if seen[d.Values["source_id"]] {
+			continue // dead-lettered again after a reclaim (two-step path only)
+		}
+		seen[d.Values["source_id"]] = true
 		r := d.Values["error"].(string)
 		switch {
 		case strings.Contains(r, "score: must be an integer from 0 to 10"):

@@ -2,11 +2,14 @@ package alert
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -20,7 +23,11 @@ func engines(t *testing.T) map[string]Engine {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
 	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
-	return map[string]Engine{"memory": NewMemory(), "redis": NewRedis(rdb, ns, time.Hour)}
+	cluster := redistest.ClusterClient(t)
+	redistest.CleanupKeys(t, cluster, "pb:{"+ns+"}:*")
+	// The cluster shows any key outside the tenant's slot: a script or an
+	// MGET naming one fails with CROSSSLOT.
+	return map[string]Engine{"memory": NewMemory(), "redis": NewRedis(rdb, ns, time.Hour), "redis-cluster": NewRedis(cluster, ns, time.Hour)}
 }
 
 var t0 = time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
@@ -33,6 +40,7 @@ func TestEngine(t *testing.T) {
 			t.Run("followups", func(t *testing.T) { testFollowUps(t, e) })
 			t.Run("actives", func(t *testing.T) { testActives(t, e) })
 			t.Run("sweep", func(t *testing.T) { testSweep(t, e) })
+			t.Run("hostile ids", func(t *testing.T) { testHostileIDs(t, e) })
 		})
 	}
 }
@@ -291,9 +299,183 @@ func testSweep(t *testing.T, e Engine) {
 	}
 }
 
+// hostileIDs are response ids the API accepts that look like key names,
+// index names, escapes, hash tags or paths.
+var hostileIDs = []string{"unresolved", "resolved", "version", "a%41", "100%", "x:y", "{t}", "../etc",
+	"idx:unresolved", "id:x", "}{", "{", "}", "fu:unresolved", "followups:unresolved", "r1"}
+
+// testHostileIDs: follow-ups whose ids equal or resemble the engine's own
+// key names open, list, claim and resolve like any other, and none of them
+// disturbs the others or the indexes.
+func testHostileIDs(t *testing.T, e Engine) {
+	ctx := context.Background()
+	base := t0.Add(24 * time.Hour) // after the follow-ups of the other subtests
+	// The queue may be empty at first: an id that names an index must not
+	// create that index as something else.
+	open, _, err := e.Unresolved(ctx, 0)
+	must(t, err)
+	for _, f := range open {
+		by := f.ClaimedBy
+		if by == "" {
+			by = "x"
+		}
+		_, err := e.Update(ctx, f.ID, func(f *FollowUp) error { return f.Resolve(by, "", base.Add(-time.Minute)) })
+		must(t, err)
+	}
+	for i, id := range hostileIDs {
+		f := FollowUp{ID: "h-" + id, Score: 2, At: base, Opened: base.Add(time.Duration(i) * time.Second), Due: base.Add(time.Hour), Status: Open}
+		if id != "r1" {
+			f.ID = id
+		}
+		added, err := e.Open(ctx, f)
+		if err != nil || !added {
+			t.Fatalf("open %q: added %v, %v", f.ID, added, err)
+		}
+	}
+	want := map[string]bool{}
+	for _, id := range hostileIDs {
+		if id == "r1" {
+			id = "h-r1"
+		}
+		want[id] = true
+	}
+	list, total, err := e.Unresolved(ctx, 0)
+	must(t, err)
+	if total != len(want) || len(list) != len(want) {
+		t.Fatalf("unresolved: %d listed, %d in all, want %d: %+v", len(list), total, len(want), list)
+	}
+	for _, f := range list {
+		if !want[f.ID] || f.Status != Open {
+			t.Errorf("listed %q (%s)", f.ID, f.Status)
+		}
+	}
+	for id := range want {
+		got, err := e.Update(ctx, id, func(f *FollowUp) error { return f.Claim("dana", base.Add(time.Minute)) })
+		if err != nil || got.ID != id || got.Status != Claimed {
+			t.Fatalf("claim %q: %+v, %v", id, got, err)
+		}
+	}
+	// A claim shows in the next listing, on every id.
+	list, _, err = e.Unresolved(ctx, 0)
+	must(t, err)
+	for _, f := range list {
+		if f.Status != Claimed || f.ClaimedBy != "dana" {
+			t.Errorf("after claims, %q is %s by %q", f.ID, f.Status, f.ClaimedBy)
+		}
+	}
+	for id := range want {
+		got, err := e.Update(ctx, id, func(f *FollowUp) error { return f.Resolve("dana", "called "+id, base.Add(2*time.Minute)) })
+		if err != nil || got.ID != id || got.Status != Resolved || got.Note != "called "+id {
+			t.Fatalf("resolve %q: %+v, %v", id, got, err)
+		}
+	}
+	list, total, err = e.Unresolved(ctx, 0)
+	must(t, err)
+	if len(list) != 0 || total != 0 {
+		t.Errorf("unresolved after resolving them all: %d, %d in all", len(list), total)
+	}
+	done, err := e.ResolvedSince(ctx, base)
+	must(t, err)
+	if len(done) != len(want) {
+		t.Errorf("resolved since: %d, want %d", len(done), len(want))
+	}
+	for _, f := range done {
+		if !want[f.ID] || f.Note != "called "+f.ID {
+			t.Errorf("resolved %q with note %q", f.ID, f.Note)
+		}
+	}
+	// The queue keeps working for an ordinary id after all of them.
+	if added, err := e.Open(ctx, FollowUp{ID: "after", At: base, Opened: base.Add(time.Hour), Due: base.Add(2 * time.Hour), Status: Open}); err != nil || !added {
+		t.Fatalf("open after: %v, %v", added, err)
+	}
+	if _, err := e.Update(ctx, "after", func(f *FollowUp) error { return f.Claim("lee", base.Add(time.Hour)) }); err != nil {
+		t.Fatalf("claim after: %v", err)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrateOldLayout: follow-ups stored under the old key layout
+// (fu:<id> next to fu:unresolved, fu:resolved, fu:version), including one
+// whose id "unresolved" overwrote the old index, move to the current layout
+// with their indexes and TTLs, on one Redis and on a cluster; a second run
+// finds nothing to do.
+func TestMigrateOldLayout(t *testing.T) {
+	for name, rdb := range map[string]redis.UniversalClient{"redis": redistest.Client(t), "redis-cluster": redistest.ClusterClient(t)} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			ns := redistest.Namespace(t)
+			redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+			old := func(s string) string { return "pb:{" + ns + "}:fu:" + s }
+			put := func(f FollowUp, ttl time.Duration) {
+				b, err := json.Marshal(f)
+				must(t, err)
+				must(t, rdb.Set(ctx, old(f.ID), b, ttl).Err())
+			}
+			open1 := FollowUp{ID: "r-1", Score: 2, At: t0, Opened: t0, Due: t0.Add(time.Hour), Status: Open}
+			claimed := open1
+			claimed.ID, claimed.Opened, claimed.Status, claimed.ClaimedBy = "x:{y}", t0.Add(time.Second), Claimed, "dana"
+			done := open1
+			resolvedAt := t0.Add(time.Minute)
+			done.ID, done.Status, done.ResolvedBy, done.ResolvedAt = "r-2", Resolved, "lee", &resolvedAt
+			put(open1, 0)
+			put(claimed, 0)
+			put(done, time.Hour)
+			must(t, rdb.ZAdd(ctx, old("unresolved"), redis.Z{Score: float64(open1.Opened.UnixMilli()), Member: open1.ID},
+				redis.Z{Score: float64(claimed.Opened.UnixMilli()), Member: claimed.ID},
+				redis.Z{Score: 1, Member: "expired"}).Err())
+			must(t, rdb.ZAdd(ctx, old("resolved"), redis.Z{Score: float64(resolvedAt.UnixMilli()), Member: done.ID}).Err())
+			must(t, rdb.Set(ctx, old("version"), "7", 0).Err())
+			e := NewRedis(rdb, ns, time.Hour)
+			n, err := e.Migrate(ctx)
+			must(t, err)
+			if n != 3 {
+				t.Errorf("moved %d, want 3", n)
+			}
+			list, total, err := e.Unresolved(ctx, 0)
+			must(t, err)
+			if total != 2 || len(list) != 2 || list[0].ID != "r-1" || list[1].ID != "x:{y}" || list[1].ClaimedBy != "dana" {
+				t.Fatalf("unresolved after migrating: %+v (%d in all)", list, total)
+			}
+			res, err := e.ResolvedSince(ctx, t0)
+			must(t, err)
+			if len(res) != 1 || res[0].ID != "r-2" {
+				t.Fatalf("resolved after migrating: %+v", res)
+			}
+			if ttl := rdb.TTL(ctx, e.keys.followUp("r-2")).Val(); ttl <= 0 || ttl > time.Hour {
+				t.Errorf("resolved follow-up's TTL %s, want kept (≤ 1h)", ttl)
+			}
+			for _, k := range []string{"unresolved", "resolved", "version", "r-1", "x:{y}", "r-2"} {
+				if rdb.Exists(ctx, old(k)).Val() != 0 {
+					t.Errorf("old key fu:%s left", k)
+				}
+			}
+			if n, err := e.Migrate(ctx); err != nil || n != 0 {
+				t.Errorf("second migration moved %d, %v", n, err)
+			}
+			// The old layout's bug: a detractor "unresolved", opened while
+			// the queue was empty, was written over the index's key.
+			overwrote := open1
+			overwrote.ID, overwrote.Opened = "unresolved", t0.Add(2*time.Second)
+			put(overwrote, 0)
+			if n, err := e.Migrate(ctx); err != nil || n != 1 {
+				t.Errorf("migrating the follow-up over the old index moved %d, %v", n, err)
+			}
+			if list, _, err := e.Unresolved(ctx, 0); err != nil || len(list) != 3 || list[2].ID != "unresolved" {
+				t.Fatalf("unresolved after migrating the overwritten index: %+v, %v", list, err)
+			}
+			// Migrated follow-ups take transitions like any other.
+			if _, err := e.Update(ctx, "unresolved", func(f *FollowUp) error { return f.Resolve("kim", "done", t0.Add(time.Hour)) }); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Update(ctx, "x:{y}", func(f *FollowUp) error { return f.Claim("lee", t0.Add(time.Hour)) }); !errors.Is(err, ErrConflict) {
+				t.Errorf("claim of a migrated claimed follow-up by another: %v", err)
+			}
+		})
 	}
 }

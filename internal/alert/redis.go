@@ -38,10 +38,16 @@ var (
 //	pb:{default}:alert:deliveries  hash    delivery id -> delivery JSON
 //	pb:{default}:alert:dead        list    dead letters, newest first
 //	pb:{default}:alert:active      hash    alert id -> active alert JSON
-//	pb:{default}:fu:<id>           string  follow-up JSON (EXPIRE keep after resolve)
-//	pb:{default}:fu:unresolved     zset    follow-up id -> opened (unix ms)
-//	pb:{default}:fu:resolved       zset    follow-up id -> resolved (unix ms)
-//	pb:{default}:fu:version        string  counts changes to follow-ups in place (claims)
+//	pb:{default}:followup:<id>           string  follow-up JSON (EXPIRE keep after resolve)
+//	pb:{default}:followups:unresolved    zset    follow-up id -> opened (unix ms)
+//	pb:{default}:followups:resolved      zset    follow-up id -> resolved (unix ms)
+//	pb:{default}:followups:version       string  counts changes to follow-ups in place (claims)
+//
+// Follow-up ids are response ids, user data: a follow-up's key is
+// "followup:" + id, and the indexes live under "followups:", which no id
+// can reach ("followup:" + id always has ':' where "followups:" has 's').
+// The tenant's hash tag comes first, so a '{' or '}' in an id never changes
+// the key's Cluster slot (the tag is the first {...} of a key).
 type Redis struct {
 	rdb  redis.UniversalClient
 	keys redisKeys
@@ -66,10 +72,10 @@ func (k redisKeys) outbox() string            { return k.prefix + "alert:outbox"
 func (k redisKeys) deliveries() string        { return k.prefix + "alert:deliveries" }
 func (k redisKeys) dead() string              { return k.prefix + "alert:dead" }
 func (k redisKeys) active() string            { return k.prefix + "alert:active" }
-func (k redisKeys) followUp(id string) string { return k.prefix + "fu:" + id }
-func (k redisKeys) unresolved() string        { return k.prefix + "fu:unresolved" }
-func (k redisKeys) resolved() string          { return k.prefix + "fu:resolved" }
-func (k redisKeys) version() string           { return k.prefix + "fu:version" }
+func (k redisKeys) followUp(id string) string { return k.prefix + "followup:" + id }
+func (k redisKeys) unresolved() string        { return k.prefix + "followups:unresolved" }
+func (k redisKeys) resolved() string          { return k.prefix + "followups:resolved" }
+func (k redisKeys) version() string           { return k.prefix + "followups:version" }
 
 // NewRedis keeps the tenant's alert state in rdb; resolved follow-ups
 // expire keep after they were resolved.
@@ -382,7 +388,13 @@ func (r *Redis) Active(ctx context.Context) ([]Active, error) {
 // (their keys expire by themselves), follow-ups open since before, and dead
 // letters buried before. TTLs cannot do this: members of a sorted set and
 // items of a list do not expire.
+//
+// It first moves what is left of the old key layout (Migrate): a node of
+// the old version may have opened follow-ups during a rolling upgrade.
 func (r *Redis) Sweep(ctx context.Context, before time.Time) (int, error) {
+	if _, err := r.Migrate(ctx); err != nil {
+		return 0, err
+	}
 	n, err := r.rdb.ZRemRangeByScore(ctx, r.keys.resolved(), "-inf", "("+ms(before)).Result()
 	if err != nil {
 		return 0, wrap(err, "sweep resolved follow-ups")

@@ -37,6 +37,7 @@ func TestEngine(t *testing.T) {
 	for name, e := range engines(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Run("outbox", func(t *testing.T) { testOutbox(t, e) })
+			t.Run("leases", func(t *testing.T) { testLeases(t, e) })
 			t.Run("followups", func(t *testing.T) { testFollowUps(t, e) })
 			t.Run("actives", func(t *testing.T) { testActives(t, e) })
 			t.Run("sweep", func(t *testing.T) { testSweep(t, e) })
@@ -65,7 +66,7 @@ func testOutbox(t *testing.T, e Engine) {
 	}
 	ds[0].Attempts, ds[0].LastError = 1, "boom"
 	must(t, e.Retry(ctx, ds[0], t0.Add(5*time.Minute)))
-	must(t, e.Delivered(ctx, "b"))
+	must(t, e.Delivered(ctx, ds[1]))
 	n, oldest, err := e.Pending(ctx)
 	must(t, err)
 	if n != 1 || !oldest.Equal(t0.Add(5*time.Minute)) {
@@ -99,7 +100,7 @@ func testOutbox(t *testing.T, e Engine) {
 	if len(ds) != 1 || ds[0].ID != "a" || ds[0].Attempts != 0 || ds[0].Buried != nil || string(ds[0].Body) != `{"n":1}` {
 		t.Fatalf("redriven %+v", ds)
 	}
-	must(t, e.Delivered(ctx, "a"))
+	must(t, e.Delivered(ctx, ds[0]))
 	// Concurrent claims never hand out one delivery twice.
 	for i := range 50 {
 		must(t, e.Enqueue(ctx, Delivery{ID: fmt.Sprintf("c%d", i), Body: []byte(`{}`), Created: t0}))
@@ -133,6 +134,87 @@ func testOutbox(t *testing.T, e Engine) {
 			t.Errorf("%s claimed %d times", id, k)
 		}
 	}
+}
+
+// testLeases: only the latest claim of a delivery settles it. A node whose
+// lease ended (another claim took the delivery over) can neither complete,
+// retry nor bury it, and a late retry cannot bring back a delivery the
+// other node completed.
+func testLeases(t *testing.T, e Engine) {
+	ctx := context.Background()
+	at := t0.Add(-10 * time.Hour) // before the other subtests' deliveries are due
+	before, _, err := e.Pending(ctx)
+	must(t, err)
+	must(t, e.Enqueue(ctx, Delivery{ID: "L", Event: EventDetractor, URL: "http://x", Body: []byte(`{"n":1}`), Created: at}))
+	claim := func(now time.Time) Delivery {
+		t.Helper()
+		ds, err := e.Claim(ctx, now, time.Minute, 10)
+		must(t, err)
+		if len(ds) != 1 || ds[0].ID != "L" || ds[0].Lease == "" {
+			t.Fatalf("claim at %s: %+v", now, ds)
+		}
+		return ds[0]
+	}
+	first := claim(at)
+	second := claim(at.Add(2 * time.Minute)) // the first lease ended: a node took it over
+	if first.Lease == second.Lease {
+		t.Fatalf("two claims with one lease %q", first.Lease)
+	}
+	stale := first
+	stale.Attempts, stale.LastError = 1, "timeout"
+	if err := e.Delivered(ctx, first); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("delivered by the lost lease: %v, want ErrLeaseLost", err)
+	}
+	if err := e.Retry(ctx, stale, at.Add(3*time.Minute)); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("retry by the lost lease: %v, want ErrLeaseLost", err)
+	}
+	if err := e.Bury(ctx, stale); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("bury by the lost lease: %v, want ErrLeaseLost", err)
+	}
+	// The second claim still holds it: not due before its lease ends.
+	if got := claimIDs(t, e, at.Add(2*time.Minute+30*time.Second), time.Minute); got != "[]" {
+		t.Errorf("claimable during the second lease: %s", got)
+	}
+	if dead, _ := e.DeadLetters(ctx, 1000); len(dead) > 0 && dead[0].ID == "L" {
+		t.Errorf("buried by the lost lease: %+v", dead[0])
+	}
+	must(t, e.Delivered(ctx, second))
+	// Late outcomes of either lease change nothing now.
+	if err := e.Retry(ctx, stale, at.Add(3*time.Minute)); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("retry after completion: %v, want ErrLeaseLost", err)
+	}
+	if err := e.Retry(ctx, second, at.Add(3*time.Minute)); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("retry by the completed lease: %v, want ErrLeaseLost", err)
+	}
+	if err := e.Delivered(ctx, second); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("delivered twice: %v, want ErrLeaseLost", err)
+	}
+	if n, _, err := e.Pending(ctx); err != nil || n != before {
+		t.Errorf("pending after completion: %d, %v; want %d as before", n, err, before)
+	}
+	if got := claimIDs(t, e, at.Add(time.Hour), time.Minute); got != "[]" {
+		t.Errorf("claimable after completion: %s", got)
+	}
+	// A retry by the holding lease keeps its attempt, and the next claim
+	// hands out a new lease.
+	must(t, e.Enqueue(ctx, Delivery{ID: "M", Body: []byte(`{}`), Created: at}))
+	ds, err := e.Claim(ctx, at, time.Minute, 10)
+	must(t, err)
+	if len(ds) != 1 {
+		t.Fatalf("claim M: %+v", ds)
+	}
+	m := ds[0]
+	m.Attempts = 1
+	must(t, e.Retry(ctx, m, at.Add(time.Second)))
+	if err := e.Delivered(ctx, m); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("delivered by a lease that retried: %v, want ErrLeaseLost", err)
+	}
+	ds, err = e.Claim(ctx, at.Add(time.Second), time.Minute, 10)
+	must(t, err)
+	if len(ds) != 1 || ds[0].Attempts != 1 || ds[0].Lease == m.Lease {
+		t.Fatalf("claim of the retried M: %+v", ds)
+	}
+	must(t, e.Delivered(ctx, ds[0]))
 }
 
 func claimIDs(t *testing.T, e Engine, now time.Time, lease time.Duration) string {
@@ -272,7 +354,14 @@ func testSweep(t *testing.T, e Engine) {
 	must(t, err)
 	_, err = e.Update(ctx, "done", func(f *FollowUp) error { return f.Resolve("x", "", old) })
 	must(t, err)
-	must(t, e.Bury(ctx, Delivery{ID: "olddead", Buried: &old}))
+	must(t, e.Enqueue(ctx, Delivery{ID: "olddead", Body: []byte(`{}`), Created: old}))
+	ds, err := e.Claim(ctx, old, time.Minute, 1)
+	must(t, err)
+	if len(ds) != 1 || ds[0].ID != "olddead" {
+		t.Fatalf("claimed %+v", ds)
+	}
+	ds[0].Buried = &old
+	must(t, e.Bury(ctx, ds[0]))
 	if _, err := e.Sweep(ctx, t0.Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}

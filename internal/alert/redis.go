@@ -25,6 +25,9 @@ var (
 	//go:embed enqueue.lua
 	enqueueLua    string
 	enqueueScript = redis.NewScript(enqueueLua)
+	//go:embed settle.lua
+	settleLua    string
+	settleScript = redis.NewScript(settleLua)
 	//go:embed open.lua
 	openLua    string
 	openScript = redis.NewScript(openLua)
@@ -38,6 +41,7 @@ var (
 //	pb:{default}:alert:deliveries  hash    delivery id -> delivery JSON
 //	pb:{default}:alert:dead        list    dead letters, newest first
 //	pb:{default}:alert:active      hash    alert id -> active alert JSON
+//	pb:{default}:alert:leases      hash    delivery id -> token of the claim that holds it
 //	pb:{default}:followup:<id>           string  follow-up JSON (EXPIRE keep after resolve)
 //	pb:{default}:followups:unresolved    zset    follow-up id -> opened (unix ms)
 //	pb:{default}:followups:resolved      zset    follow-up id -> resolved (unix ms)
@@ -72,6 +76,7 @@ func (k redisKeys) outbox() string            { return k.prefix + "alert:outbox"
 func (k redisKeys) deliveries() string        { return k.prefix + "alert:deliveries" }
 func (k redisKeys) dead() string              { return k.prefix + "alert:dead" }
 func (k redisKeys) active() string            { return k.prefix + "alert:active" }
+func (k redisKeys) leases() string            { return k.prefix + "alert:leases" }
 func (k redisKeys) followUp(id string) string { return k.prefix + "followup:" + id }
 func (k redisKeys) unresolved() string        { return k.prefix + "followups:unresolved" }
 func (k redisKeys) resolved() string          { return k.prefix + "followups:resolved" }
@@ -103,51 +108,50 @@ func (r *Redis) Enqueue(ctx context.Context, ds ...Delivery) error {
 
 // Claim implements Outbox.
 func (r *Redis) Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]Delivery, error) {
-	raw, err := claimScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries()}, ms(now), ms(now.Add(lease)), n).StringSlice()
+	token := leaseToken()
+	raw, err := claimScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries(), r.keys.leases()},
+		ms(now), ms(now.Add(lease)), n, token).StringSlice()
 	if err != nil {
 		return nil, wrap(err, "claim deliveries")
 	}
-	return decodeAll[Delivery](raw)
+	ds, err := decodeAll[Delivery](raw)
+	for i := range ds {
+		ds[i].Lease = token
+	}
+	return ds, err
+}
+
+// settle runs settle.lua: op is "done", "retry" (due again at due) or
+// "bury".
+func (r *Redis) settle(ctx context.Context, op string, d Delivery, due time.Time, doing string) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	n, err := settleScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries(), r.keys.leases(), r.keys.dead()},
+		op, d.ID, d.Lease, b, ms(due), maxDeadLetters).Int()
+	if err != nil {
+		return wrap(err, doing)
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
 }
 
 // Delivered implements Outbox.
-func (r *Redis) Delivered(ctx context.Context, id string) error {
-	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, r.keys.outbox(), id)
-		p.HDel(ctx, r.keys.deliveries(), id)
-		return nil
-	})
-	return wrap(err, "forget a delivery")
+func (r *Redis) Delivered(ctx context.Context, d Delivery) error {
+	return r.settle(ctx, "done", d, time.Time{}, "forget a delivery")
 }
 
 // Retry implements Outbox.
 func (r *Redis) Retry(ctx context.Context, d Delivery, at time.Time) error {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, r.keys.deliveries(), d.ID, b)
-		p.ZAddXX(ctx, r.keys.outbox(), redis.Z{Score: float64(at.UnixMilli()), Member: d.ID})
-		return nil
-	})
-	return wrap(err, "schedule a retry")
+	return r.settle(ctx, "retry", d, at, "schedule a retry")
 }
 
 // Bury implements Outbox.
 func (r *Redis) Bury(ctx context.Context, d Delivery) error {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, r.keys.outbox(), d.ID)
-		p.HDel(ctx, r.keys.deliveries(), d.ID)
-		p.LPush(ctx, r.keys.dead(), b)
-		p.LTrim(ctx, r.keys.dead(), 0, maxDeadLetters-1)
-		return nil
-	})
-	return wrap(err, "bury a delivery")
+	return r.settle(ctx, "bury", d, time.Time{}, "bury a delivery")
 }
 
 // DeadLetters implements Outbox.

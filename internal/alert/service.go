@@ -88,10 +88,8 @@ const (
 	// for.
 	refreshMinGap = 500 * time.Millisecond
 	retryMax      = 5 * time.Second
-	// claimBatch deliveries are leased at once, and sent in parallel by up
-	// to senders goroutines.
-	claimBatch = 16
-	senders    = 4
+	// senders is how many deliveries one node sends at a time.
+	senders = 4
 )
 
 // New makes a Service.

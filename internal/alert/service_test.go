@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -274,5 +275,69 @@ func TestBackoff(t *testing.T) {
 				t.Fatalf("backoff(%d) = %v, want %v ±20%%", n, got, want)
 			}
 		}
+	}
+}
+
+// noChanges is a change log with nothing in it.
+type noChanges struct{}
+
+func (noChanges) Read(ctx context.Context, block time.Duration) ([]store.LogEntry, error) {
+	sleep(ctx, block)
+	return nil, nil
+}
+
+func (noChanges) Ack(context.Context, ...store.Position) error { return nil }
+
+// TestOneSendPerDelivery: two nodes share one outbox, on both engines, and
+// a receiver takes almost the whole timeout to answer each request. Every
+// delivery reaches it exactly once: no lease ends while its delivery waits
+// to be sent, or while it is being sent.
+func TestOneSendPerDelivery(t *testing.T) {
+	const hang, timeout, deliveries = 1900 * time.Millisecond, 2 * time.Second, 20
+	rdb := redistest.Client(t)
+	ns := redistest.Namespace(t)
+	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	for name, pair := range map[string][2]Engine{
+		"memory": func() [2]Engine { m := NewMemory(); return [2]Engine{m, m} }(),
+		"redis":  {NewRedis(rdb, ns, time.Hour), NewRedis(rdb, ns, time.Hour)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			hits := map[string]int{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				hits[r.Header.Get(HeaderDelivery)]++
+				mu.Unlock()
+				time.Sleep(hang)
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			t.Cleanup(srv.Close)
+			cfg := fastConfig(srv.URL)
+			cfg.Timeout = timeout
+			ctx := context.Background()
+			began := time.Now()
+			for i := range deliveries {
+				must(t, pair[0].Enqueue(ctx, Delivery{ID: fmt.Sprintf("%s-%d", name, i), Event: EventDetractor, URL: srv.URL, Body: []byte(`{}`), Created: began}))
+			}
+			for _, e := range pair {
+				startService(t, nil, e, noChanges{}, cfg)
+			}
+			eventually(t, "every delivery sent and settled", 30*time.Second, func() bool {
+				n, _, err := pair[0].Pending(ctx)
+				mu.Lock()
+				defer mu.Unlock()
+				return err == nil && n == 0 && len(hits) == deliveries
+			})
+			// Past the end of every lease the first claims could have taken.
+			time.Sleep(time.Until(began.Add(timeout + 5*time.Second + hang)))
+			mu.Lock()
+			defer mu.Unlock()
+			for id, n := range hits {
+				if n != 1 {
+					t.Errorf("%s sent %d times, want once", id, n)
+				}
+			}
+		})
 	}
 }

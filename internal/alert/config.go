@@ -46,6 +46,10 @@ type Config struct {
 	// SweepEvery and SelfCheckEvery schedule the housekeeping jobs.
 	SweepEvery     time.Duration
 	SelfCheckEvery time.Duration
+	// AllowPrivateReceivers lets deliveries reach receivers on loopback,
+	// link-local, private and unspecified addresses (AllowPrivateSetting;
+	// not part of the alerts section).
+	AllowPrivateReceivers bool
 }
 
 // Rule raises an alert for each group whose NPS over Window is below Below

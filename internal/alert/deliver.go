@@ -125,12 +125,15 @@ func (s *Service) send(ctx context.Context, d Delivery) error {
 	req.Header.Set(HeaderEvent, d.Event)
 	req.Header.Set(HeaderDelivery, d.ID)
 	req.Header.Set(HeaderSignature, Sign(s.secret, d.Body, s.o.Now()))
-	res, err := s.o.HTTP.Do(req)
+	res, err := s.http.Do(req)
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode >= 300 && res.StatusCode <= 399 {
+		return fmt.Errorf("receiver answered %s to %s: %w", res.Status, res.Header.Get("Location"), errRedirect)
+	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return fmt.Errorf("receiver answered %s", res.Status)
 	}

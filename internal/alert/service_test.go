@@ -342,3 +342,62 @@ func TestOneSendPerDelivery(t *testing.T) {
 		})
 	}
 }
+
+// redisHarness runs a Service on the Redis engine, reading the change log
+// in a consumer group created before the test records anything.
+func redisHarness(t *testing.T, cfg Config) harness {
+	rdb := redistest.Client(t)
+	ns := redistest.Namespace(t)
+	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	o, err := redis.ParseURL(redistest.URL(t))
+	must(t, err)
+	st := redisstore.New(redis.NewClient(o), store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
+		Retention: store.DefaultRetention()}, redisstore.Config{Tenant: ns})
+	t.Cleanup(func() { st.Close() })
+	group := redisstore.NewGroup(rdb, ns, "alerts", "node", 200*time.Millisecond)
+	if _, err := group.Read(context.Background(), 10*time.Millisecond); err != nil { // creates the group at the log's end
+		t.Fatal(err)
+	}
+	eng := NewRedis(rdb, ns, time.Hour)
+	return harness{svc: startService(t, st, eng, group, cfg), store: st, eng: eng}
+}
+
+// TestLateUpdateIntoDetractor: on both engines, an answer given hours ago
+// and updated into a detractor now alerts (the update is news when it is
+// recorded), while an answer first recorded hours after it was given (an
+// import, a backfill) does not.
+func TestLateUpdateIntoDetractor(t *testing.T) {
+	for name, start := range map[string]func(*testing.T, Config) harness{"memory": memHarness, "redis": redisHarness} {
+		t.Run(name, func(t *testing.T) {
+			rcv := newReceiver(t, 0)
+			h := start(t, fastConfig(rcv.srv.URL))
+			answered := time.Now().Add(-3 * time.Hour)
+			// First recorded within the hour: news, but a promoter.
+			record(t, h.store, store.Response{ID: "late", Score: 9, Dims: store.Dims{Channel: "phone"}, At: time.Now().Add(-30 * time.Minute)})
+			// First recorded three hours after it was given: history.
+			record(t, h.store, store.Response{ID: "backfill", Score: 1, Dims: store.Dims{Channel: "phone"}, At: answered})
+			record(t, h.store, store.Response{ID: "old-promoter", Score: 10, Dims: store.Dims{Channel: "email"}, At: answered})
+			time.Sleep(300 * time.Millisecond)
+			// Updates into detractors, recorded now: one answered 30 minutes
+			// ago, one answered three hours ago.
+			record(t, h.store,
+				store.Response{ID: "late", Score: 2, Dims: store.Dims{Channel: "phone"}, At: time.Now().Add(-30 * time.Minute)},
+				store.Response{ID: "old-promoter", Score: 3, Dims: store.Dims{Channel: "email"}, At: answered},
+			)
+			eventually(t, "both updates delivered", 5*time.Second, func() bool { return len(rcv.delivered()) == 2 })
+			time.Sleep(300 * time.Millisecond)
+			fus, _, err := h.eng.Unresolved(context.Background(), 0)
+			must(t, err)
+			ids := map[string]bool{}
+			for _, f := range fus {
+				ids[f.ID] = true
+			}
+			if len(fus) != 2 || !ids["late"] || !ids["old-promoter"] {
+				t.Errorf("follow-ups %+v, want late and old-promoter (not the backfill)", fus)
+			}
+			if n := len(rcv.delivered()); n != 2 {
+				t.Errorf("%d deliveries, want 2", n)
+			}
+		})
+	}
+}

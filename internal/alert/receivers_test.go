@@ -1,14 +1,12 @@
 package alert
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/pulseboard/pulseboard/internal/store"
 )
@@ -38,11 +36,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	cfg.Retries = 2
 	h := memHarness(t, cfg)
 	record(t, h.store, store.Response{ID: "d1", Score: 1, Dims: store.Dims{Channel: "phone"}, Comment: "agent was rude"})
-	eventually(t, "a dead letter", 5*time.Second, func() bool {
-		dead, _ := h.svc.DeadLetters(context.Background(), 10)
-		return len(dead) == 1
-	})
-	dead, _ := h.svc.DeadLetters(context.Background(), 10)
+	dead := waitDeadLetters(t, h, 1)
 	if d := dead[0]; d.Attempts != 2 || !strings.Contains(d.LastError, "307") {
 		t.Errorf("dead letter %+v, want 2 attempts ending in a 307", d)
 	}
@@ -66,12 +60,7 @@ func TestPrivateReceiverRefused(t *testing.T) {
 	cfg.Retries = 2
 	h := memHarness(t, cfg)
 	record(t, h.store, store.Response{ID: "d1", Score: 1, Dims: store.Dims{Channel: "phone"}})
-	eventually(t, "two dead letters", 5*time.Second, func() bool {
-		dead, _ := h.svc.DeadLetters(context.Background(), 10)
-		return len(dead) == 2
-	})
-	dead, _ := h.svc.DeadLetters(context.Background(), 10)
-	for _, d := range dead {
+	for _, d := range waitDeadLetters(t, h, 2) {
 		if !strings.Contains(d.LastError, "loopback") {
 			t.Errorf("%s: last error %q, want the refusal", d.URL, d.LastError)
 		}

@@ -196,6 +196,17 @@ func TestDetractorWebhook(t *testing.T) {
 	}
 }
 
+// waitDeadLetters waits for n dead letters and returns them.
+func waitDeadLetters(t *testing.T, h harness, n int) []Delivery {
+	t.Helper()
+	var dead []Delivery
+	eventually(t, fmt.Sprintf("%d dead letters", n), 5*time.Second, func() bool {
+		dead, _ = h.svc.DeadLetters(context.Background(), 10)
+		return len(dead) == n
+	})
+	return dead
+}
+
 // TestDeadLetter: a receiver that never answers 2xx gets Retries attempts;
 // then the delivery is a dead letter and nothing more is sent, until an
 // admin redrives it once the receiver works again.
@@ -205,11 +216,7 @@ func TestDeadLetter(t *testing.T) {
 	cfg.Retries = 3
 	h := memHarness(t, cfg)
 	record(t, h.store, store.Response{ID: "d1", Score: 0, Dims: store.Dims{Channel: "phone"}})
-	eventually(t, "a dead letter", 5*time.Second, func() bool {
-		dead, _ := h.svc.DeadLetters(context.Background(), 10)
-		return len(dead) == 1
-	})
-	dead, _ := h.svc.DeadLetters(context.Background(), 10)
+	dead := waitDeadLetters(t, h, 1)
 	if d := dead[0]; d.Attempts != 3 || d.Event != EventDetractor || d.LastError == "" || d.Buried == nil {
 		t.Errorf("dead letter %+v", d)
 	}
@@ -294,7 +301,7 @@ func (noChanges) Ack(context.Context, ...store.Position) error { return nil }
 // delivery reaches it exactly once: no lease ends while its delivery waits
 // to be sent, or while it is being sent.
 func TestOneSendPerDelivery(t *testing.T) {
-	const hang, timeout, deliveries = 1900 * time.Millisecond, 2 * time.Second, 20
+	const hang, timeout, deliveries = 2200 * time.Millisecond, 3 * time.Second, 20
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
 	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")

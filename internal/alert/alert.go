@@ -47,6 +47,10 @@ type Delivery struct {
 	LastError string          `json:"last_error,omitempty"`
 	// Buried is when the delivery was given up (dead letters only).
 	Buried *time.Time `json:"buried,omitempty"`
+	// Lease is the token of the claim that handed the delivery out: the
+	// outcome of its attempt is recorded only while no later claim took it
+	// over (a fencing token). It is not stored with the delivery.
+	Lease string `json:"-"`
 }
 
 // Status is where a follow-up stands.
@@ -88,6 +92,10 @@ var (
 	// ErrConflict means the transition is not allowed from the current
 	// state: claimed by someone else, or already resolved.
 	ErrConflict = errors.New("follow-up is not in a state that allows this")
+	// ErrLeaseLost means a delivery's lease ended and another claim took
+	// it over, or it was settled already: the attempt's outcome is not
+	// recorded.
+	ErrLeaseLost = errors.New("the delivery's lease was lost to another claim")
 )
 
 // Dims returns the follow-up's dimensions.

@@ -91,8 +91,12 @@ func (s *Service) detractor(ctx context.Context, c store.Change, recorded time.T
 		return false, nil
 	}
 	at := time.Unix(c.New.At, 0).UTC()
-	if recorded.Sub(at) > s.o.Config.MaxAge {
-		return false, nil // history (an import, a backfill), not news
+	// An answer first recorded long after it was given is history (an
+	// import, a backfill), not news. An update into a detractor is news
+	// when it is recorded, however long ago the answer was first given:
+	// its age says nothing about when the customer changed their mind.
+	if c.Old == nil && recorded.Sub(at) > s.o.Config.MaxAge {
+		return false, nil
 	}
 	var p store.Payload
 	if err := json.Unmarshal(c.Payload, &p); err != nil {

@@ -252,6 +252,10 @@ func load(args []string, getenv func(string) string, defaultFile string) (*Confi
 		o := lookup("alert_secret")
 		return nil, fmt.Errorf("config: %s: must be set when alerts name webhook receivers (deliveries are signed with it)", o.env)
 	}
+	if err := c.Alerts.CheckReceivers(); err != nil {
+		o := lookup("alerts")
+		return nil, fmt.Errorf("config: %s: %w", o.where(final[o.name]), err)
+	}
 	if c.Retention.Day < c.Retention.Hour {
 		o := lookup(optRetentionDay)
 		return nil, fmt.Errorf("config: %s: must be at least %s (%s)",

@@ -234,6 +234,7 @@ var badValues = []struct {
 	{"allowed_origins", "https://wall.example.com?x=1", "not an origin"},
 	{"timezone", "Mars/Olympus", "unknown time zone"},
 	{"demo", "maybe", "must be one of 1, 0, true, false, yes, no"},
+	{"alert_allow_private_receivers", "sometimes", "must be one of 1, 0, true, false, yes, no"},
 	{"demo_rate", "0", "must be a positive number"},
 	{"demo_rate", "NaN", "must be a positive number"},
 	{"demo_rate", "fast", "must be a positive number"},
@@ -899,7 +900,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 33 || len(Options()) != 35 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 33 || len(Options()) != 36 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }
@@ -956,5 +957,24 @@ alerts:
 	c, err = load(nil, fakeEnv(map[string]string{"PULSEBOARD_ALERTS": `{"detractor_cutoff": 4}`}), absent(t))
 	if err != nil || c.Alerts.DetractorCutoff != 4 {
 		t.Fatalf("alerts from the environment: %v %+v", err, c)
+	}
+}
+
+// TestPrivateAlertReceivers: a receiver on a literal private address stops
+// start-up with a line naming the setting that holds it, the address and
+// the setting that allows it; with that setting it starts.
+func TestPrivateAlertReceivers(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PULSEBOARD_ALERT_SECRET": "0123456789abcdef",
+		"PULSEBOARD_ALERTS": `{"webhooks": ["https://crm.example.com/hook"], "digest": {"webhooks": ["http://10.0.0.7:8080/digest"]}}`}
+	_, err := load(nil, fakeEnv(env), absent(t))
+	if err == nil || !strings.Contains(err.Error(), "PULSEBOARD_ALERTS") || !strings.Contains(err.Error(), "digest.webhooks[0]") ||
+		!strings.Contains(err.Error(), "10.0.0.7 is a private address") || !strings.Contains(err.Error(), "PULSEBOARD_ALERT_ALLOW_PRIVATE_RECEIVERS=true") {
+		t.Fatalf("private receiver: %v", err)
+	}
+	env["PULSEBOARD_ALERT_ALLOW_PRIVATE_RECEIVERS"] = "true"
+	c, err := load(nil, fakeEnv(env), absent(t))
+	if err != nil || !c.Alerts.AllowPrivateReceivers {
+		t.Fatalf("allowed: %v", err)
 	}
 }

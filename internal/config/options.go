@@ -305,6 +305,15 @@ var options = []option{
 			return
 		},
 	},
+	{
+		// After alerts, whose parse replaces the whole section this sets a
+		// field of.
+		name: "alert_allow_private_receivers", env: alert.AllowPrivateSetting, flag: "alert-allow-private-receivers", yaml: "alert_allow_private_receivers",
+		def:    "false",
+		help:   "let alert webhooks reach receivers on loopback, link-local, private and unspecified addresses (1/0, true/false, yes/no); refused otherwise, also when a name resolves there",
+		isBool: true,
+		parse:  func(c *Config, raw string) (err error) { c.Alerts.AllowPrivateReceivers, err = parseBool(raw); return },
+	},
 }
 
 // defaultRollups writes store.DefaultRollups in the form the rollups option

@@ -20,6 +20,7 @@ package alert
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -127,6 +128,27 @@ func (f *FollowUp) Resolve(by, note string, now time.Time) error {
 		return err
 	}
 	f.Status, f.ResolvedBy, f.ResolvedAt, f.Note = Resolved, by, &now, note
+	return nil
+}
+
+// ResolvedByUpdate is who resolved a follow-up whose answer was updated out
+// of the detractors (ResolveByUpdate).
+const ResolvedByUpdate = "update"
+
+// ResolveByUpdate closes a follow-up because its answer changed from a
+// detractor's score to one that is not: the customer's own update says there
+// is nothing left to follow up, so a supervisor's queue does not keep an
+// entry with a score the customer took back. A claimer is kept on record and
+// named in the note. Resolved already: nothing changes (ErrConflict).
+func (f *FollowUp) ResolveByUpdate(from, to int, now time.Time) error {
+	if f.Status == Resolved {
+		return ErrConflict
+	}
+	note := fmt.Sprintf("resolved by update: the customer changed the score from %d to %d", from, to)
+	if f.ClaimedBy != "" {
+		note += "; it was claimed by " + f.ClaimedBy
+	}
+	f.Status, f.ResolvedBy, f.ResolvedAt, f.Note = Resolved, ResolvedByUpdate, &now, note
 	return nil
 }
 

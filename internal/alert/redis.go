@@ -243,15 +243,23 @@ func (r *Redis) Update(ctx context.Context, id string, fn func(*FollowUp) error)
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			if f.Status == Resolved {
+			switch {
+			case f.Status == Resolved:
 				p.Set(ctx, key, b, r.keep)
 				p.ZRem(ctx, r.keys.unresolved(), id)
 				p.ZAdd(ctx, r.keys.resolved(), redis.Z{Score: float64(f.ResolvedAt.UnixMilli()), Member: id})
-			} else {
+			case out.Status == Resolved:
+				// Opened again (an answer back among the detractors): kept
+				// until resolved, like a new one (open.lua).
+				p.Set(ctx, key, b, 0)
+				p.ZRem(ctx, r.keys.resolved(), id)
+				p.ZAdd(ctx, r.keys.unresolved(), redis.Z{Score: float64(f.Opened.UnixMilli()), Member: id})
+			default:
 				p.Set(ctx, key, b, redis.KeepTTL)
 			}
-			// Resolving changes the index too; a claim changes only the
-			// follow-up, which readers notice by the version.
+			// Resolving and reopening change the indexes too; a claim
+			// changes only the follow-up, which readers notice by the
+			// version.
 			p.Incr(ctx, r.keys.version())
 			return nil
 		})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,6 +71,14 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// received counts the deliveries taken (2xx) so far, a delivery sent again
+// counting again.
+func (r *receiver) received() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
 }
 
 // delivered returns the bodies taken (2xx) so far.
@@ -405,6 +414,64 @@ func TestLateUpdateIntoDetractor(t *testing.T) {
 			if n := len(rcv.delivered()); n != 2 {
 				t.Errorf("%d deliveries, want 2", n)
 			}
+		})
+	}
+}
+
+// TestDetractorUpdatedOut: an answer updated from a detractor's score to a
+// passive or promoter one (README's case-1002, from 3 to 8) resolves its
+// follow-up "by update", also when someone had claimed it, on both engines;
+// one that was already resolved by a person stays as they left it.
+func TestDetractorUpdatedOut(t *testing.T) {
+	for name, start := range map[string]func(*testing.T, Config) harness{"memory": memHarness, "redis": redisHarness} {
+		t.Run(name, func(t *testing.T) {
+			rcv := newReceiver(t, 0)
+			h := start(t, fastConfig(rcv.srv.URL))
+			ctx := context.Background()
+			at := time.Now().Add(-10 * time.Minute)
+			for _, id := range []string{"case-1002", "claimed", "done"} {
+				record(t, h.store, store.Response{ID: id, Score: 3, Dims: store.Dims{Channel: "email"}, At: at})
+			}
+			eventually(t, "three follow-ups and their alerts", 5*time.Second, func() bool {
+				fus, _, err := h.eng.Unresolved(ctx, 0)
+				return err == nil && len(fus) == 3 && rcv.received() == 3
+			})
+			_, err := h.eng.Update(ctx, "claimed", func(f *FollowUp) error { return f.Claim("ana", time.Now()) })
+			must(t, err)
+			_, err = h.eng.Update(ctx, "done", func(f *FollowUp) error { return f.Resolve("ben", "called back", time.Now()) })
+			must(t, err)
+			record(t, h.store,
+				store.Response{ID: "case-1002", Score: 8, Dims: store.Dims{Channel: "email"}, At: at},
+				store.Response{ID: "claimed", Score: 10, Dims: store.Dims{Channel: "email"}, At: at},
+				store.Response{ID: "done", Score: 9, Dims: store.Dims{Channel: "email"}, At: at},
+			)
+			eventually(t, "the updated answers' follow-ups resolved", 5*time.Second, func() bool {
+				fus, _, err := h.eng.Unresolved(ctx, 0)
+				return err == nil && len(fus) == 0
+			})
+			resolved, err := h.eng.ResolvedSince(ctx, time.Now().Add(-time.Hour))
+			must(t, err)
+			got := map[string]FollowUp{}
+			for _, f := range resolved {
+				got[f.ID] = f
+			}
+			if f := got["case-1002"]; f.ResolvedBy != ResolvedByUpdate || f.Note != "resolved by update: the customer changed the score from 3 to 8" {
+				t.Errorf("case-1002: %+v", f)
+			}
+			if f := got["claimed"]; f.ResolvedBy != ResolvedByUpdate || f.ClaimedBy != "ana" || !strings.Contains(f.Note, "claimed by ana") {
+				t.Errorf("claimed: %+v", f)
+			}
+			if f := got["done"]; f.ResolvedBy != "ben" || f.Note != "called back" {
+				t.Errorf("a follow-up a person resolved changed: %+v", f)
+			}
+			// Back down again: a detractor once more, alerted and open as new.
+			before := rcv.received()
+			record(t, h.store, store.Response{ID: "case-1002", Score: 2, Dims: store.Dims{Channel: "email"}, At: at})
+			eventually(t, "the follow-up open again", 5*time.Second, func() bool {
+				fus, _, err := h.eng.Unresolved(ctx, 0)
+				return err == nil && len(fus) == 1 && fus[0].ID == "case-1002" && fus[0].Score == 2 && fus[0].Status == Open && fus[0].ResolvedAt == nil
+			})
+			eventually(t, "a second detractor alert", 5*time.Second, func() bool { return rcv.received() == before+1 })
 		})
 	}
 }

@@ -243,8 +243,16 @@ func TestWebhookBadPayload(t *testing.T) {
 		t.Errorf("got %d %+v", got.Status, got)
 	}
 	got = w.post("/api/v1/webhooks/asknicely", []byte(`{"count":1,`), webhook.DefaultSecretHeader, webhookSecret)
+	if got.Status != http.StatusBadRequest || len(got.Errors) != 1 || !strings.Contains(got.Errors[0].Reason, "cut short") {
+		t.Errorf("not JSON: %d %+v, want 400 saying the body is cut short", got.Status, got)
+	}
+	got = w.post("/api/v1/webhooks/asknicely", []byte(`{"count":1,}`), webhook.DefaultSecretHeader, webhookSecret)
+	if got.Status != http.StatusBadRequest || len(got.Errors) != 1 || !strings.Contains(got.Errors[0].Reason, "invalid JSON at byte 12") {
+		t.Errorf("syntax error: %d %+v, want 400 naming the byte", got.Status, got)
+	}
+	got = w.post("/api/v1/webhooks/asknicely", []byte(`[1]`), webhook.DefaultSecretHeader, webhookSecret)
 	if got.Status != http.StatusUnprocessableEntity {
-		t.Errorf("not JSON: %d %+v", got.Status, got)
+		t.Errorf("valid JSON, not an object: %d %+v, want 422", got.Status, got)
 	}
 	big := append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), webhook.MaxBodyBytes)...)
 	big = append(big, `"}`...)

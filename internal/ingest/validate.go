@@ -285,6 +285,9 @@ type Problems struct {
 	details []fault.Detail
 	total   int // details seen, kept or not
 	items   int // items with at least one detail
+	// malformed is set when an item was not JSON at all (an NDJSON line):
+	// the batch is then a bad request (400) rather than invalid (422).
+	malformed bool
 }
 
 // AddItem records the details of one item; an empty list is a valid item.
@@ -296,6 +299,12 @@ func (p *Problems) AddItem(details []fault.Detail) {
 	p.total += len(details)
 	room := MaxDetails - len(p.details)
 	p.details = append(p.details, details[:min(room, len(details))]...)
+}
+
+// AddMalformed records the details of an item that is not valid JSON.
+func (p *Problems) AddMalformed(details []fault.Detail) {
+	p.malformed = true
+	p.AddItem(details)
 }
 
 // Items reports how many items had problems.
@@ -312,5 +321,9 @@ func (p *Problems) Err(total int) error {
 	if p.total > len(p.details) {
 		msg += fmt.Sprintf(" (only the first %d of %d problems are listed)", len(p.details), p.total)
 	}
-	return &fault.Error{Code: fault.Invalid, Message: msg, Details: slices.Clone(p.details)}
+	code := fault.Invalid
+	if p.malformed {
+		code = fault.BadRequest
+	}
+	return &fault.Error{Code: code, Message: msg, Details: slices.Clone(p.details)}
 }

@@ -195,9 +195,9 @@ func New(secret string, cfg Config, opts ingest.Options) (*Hooks, error) {
 // name is the generic adapter's name (ignored for the other kinds).
 //
 // Errors are *fault.Error: NotFound for an unknown adapter, Unauthorized for
-// a missing or wrong secret or signature, Invalid (with details named by the
-// tool's own field paths) for a payload that is not JSON or does not make a
-// valid response.
+// a missing or wrong secret or signature, BadRequest for a body that is not
+// valid JSON, Invalid (with details named by the tool's own field paths) for
+// a payload that does not make a valid response.
 func (h *Hooks) Receive(kind Kind, name string, d Delivery, now time.Time) (Outcome, error) {
 	var a *adapter
 	switch kind {
@@ -246,7 +246,9 @@ func decodeObject(body []byte) (map[string]any, error) {
 		}
 	}
 	if err != nil {
-		return nil, &fault.Error{Code: fault.Invalid, Message: "the body is not valid JSON; nothing was recorded",
+		// 400: the syntax is wrong; 422 is for JSON that does not mean a
+		// valid response.
+		return nil, &fault.Error{Code: fault.BadRequest, Message: "the body is not valid JSON; nothing was recorded",
 			Details: []fault.Detail{{Reason: jsonReason(err)}}}
 	}
 	obj, ok := v.(map[string]any)

@@ -353,12 +353,18 @@ generic:
 func problem(t *testing.T, err error) []string {
 	t.Helper()
 	fe, ok := fault.As(err)
-	if !ok || fe.Code != fault.Invalid {
-		t.Fatalf("got %v, want an invalid-payload error", err)
+	if !ok || fe.Code != fault.Invalid && fe.Code != fault.BadRequest {
+		t.Fatalf("got %v, want an invalid-payload or malformed-body error", err)
+	}
+	// A body that is not JSON is a bad request (400), marked so the
+	// table tells it from a payload that means nothing valid (422).
+	mark := ""
+	if fe.Code == fault.BadRequest {
+		mark = "malformed "
 	}
 	var out []string
 	for _, d := range fe.Details {
-		out = append(out, d.Field+": "+d.Reason)
+		out = append(out, mark+d.Field+": "+d.Reason)
 	}
 	return out
 }
@@ -395,9 +401,9 @@ func TestBadPayloads(t *testing.T) {
 			[]string{"event_type: is required, e.g. survey_response.created"}},
 		{"two problems", AskNicely, edit(t, edit(t, asked, "question.score", "ten"), "question.id", ""),
 			[]string{"question.id: must be 1 to 128 characters", "question.score: must be an integer from 0 to 10"}},
-		{"not JSON", AskNicely, []byte(`{"count": 1,`), []string{": the body is empty or cut short"}},
+		{"not JSON", AskNicely, []byte(`{"count": 1,`), []string{"malformed : the body is empty or cut short"}},
 		{"not an object", AskNicely, []byte(`[1]`), []string{": must be a JSON object"}},
-		{"trailing data", AskNicely, append(slices.Clone(asked), []byte(`{}`)...), []string{": data after the JSON value"}},
+		{"trailing data", AskNicely, append(slices.Clone(asked), []byte(`{}`)...), []string{"malformed : data after the JSON value"}},
 	} {
 		d := withSecret(tc.body)
 		if tc.kind == Delighted {

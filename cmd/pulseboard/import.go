@@ -508,6 +508,7 @@ type wireResponse struct {
 	Comment string   `json:"comment,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
 	At      string   `json:"at,omitempty"`
+	Version uint64   `json:"version,omitempty"`
 }
 
 // add queues one valid row. It blocks while every worker is busy, which
@@ -515,7 +516,7 @@ type wireResponse struct {
 func (s *sender) add(line int, r store.Response) error {
 	w := wireResponse{
 		ID: r.ID, Score: r.Score, Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team,
-		Agent: r.Dims.Agent, Comment: r.Comment, Tags: r.Tags,
+		Agent: r.Dims.Agent, Comment: r.Comment, Tags: r.Tags, Version: r.Version,
 	}
 	if r.AtGiven {
 		// Without a time the server stamps its own, as for any producer.

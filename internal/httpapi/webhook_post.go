@@ -63,7 +63,5 @@ func (a *API) postWebhook(c echo.Context, kind webhook.Kind) (err error) {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, webhookResult{recordResult: recordResult{
-		Accepted: res.Accepted, Updated: res.Updated, Duplicates: res.Duplicates,
-	}})
+	return c.JSON(http.StatusAccepted, webhookResult{recordResult: resultOf(res)})
 }

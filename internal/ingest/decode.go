@@ -427,7 +427,7 @@ func parseObject(index int, raw []byte) (Item, []fault.Detail) {
 	p := objectParser{index: index, fields: fields}
 	it := Item{
 		ID:      p.str(FieldID),
-		Score:   p.number(FieldScore),
+		Score:   p.number(FieldScore, "must be an integer from 0 to 10"),
 		Channel: p.str(FieldChannel),
 		Segment: p.str(FieldSegment),
 		Team:    p.str(FieldTeam),
@@ -435,6 +435,7 @@ func parseObject(index int, raw []byte) (Item, []fault.Detail) {
 		Comment: p.str(FieldComment),
 		Tags:    p.strs(FieldTags),
 		At:      p.str(FieldAt),
+		Version: p.number(FieldVersion, fmt.Sprintf("must be an integer from 1 to %d", uint64(store.MaxVersion))),
 	}
 	p.unknown()
 	return it, p.details
@@ -489,14 +490,15 @@ func jsonString(v json.RawMessage) (string, string) {
 }
 
 // number returns a JSON number's literal text, so Validate can refuse 7.0
-// and 1e1 rather than see the integer 7 or 10.
-func (p *objectParser) number(field string) *string {
+// and 1e1 rather than see the integer 7 or 10; reason is what a value of
+// another JSON type gets.
+func (p *objectParser) number(field, reason string) *string {
 	v := p.get(field)
 	if v == nil {
 		return nil
 	}
 	if c := v[0]; c != '-' && (c < '0' || c > '9') {
-		p.fail(field, "must be an integer from 0 to 10")
+		p.fail(field, reason)
 		return nil
 	}
 	return new(string(v))

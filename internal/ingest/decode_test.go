@@ -648,8 +648,33 @@ func TestUnknownFieldNameIsShortenedInDetails(t *testing.T) {
 }
 
 func TestFieldNames(t *testing.T) {
-	want := []string{"id", "score", "channel", "segment", "team", "agent", "comment", "tags", "at"}
+	want := []string{"id", "score", "channel", "segment", "team", "agent", "comment", "tags", "at", "version"}
 	if got := FieldNames(); !slices.Equal(got, want) {
 		t.Errorf("FieldNames() = %q, want %q", got, want)
+	}
+}
+
+// TestVersion: "version" is an optional integer from 1 to 2^53-1; absent or
+// null is unversioned.
+func TestVersion(t *testing.T) {
+	for body, want := range map[string]uint64{
+		obj():                              0,
+		obj("version", "null"):             0,
+		obj("version", "1"):                1,
+		obj("version", "1795447500"):       1795447500,
+		obj("version", "9007199254740991"): 1<<53 - 1,
+		obj("version", "2", "at", `"2025-06-01T10:00:00Z"`): 2,
+	} {
+		rs, err := decode(t, Options{MaxAge: 1 << 62}, TypeJSON, body)
+		if err != nil || len(rs) != 1 || rs[0].Version != want {
+			t.Errorf("%s: %+v, %v; want version %d", body, rs, err, want)
+		}
+	}
+	for _, v := range []string{"0", "-1", "1.5", "1e3", `"7"`, "9007199254740992", "18446744073709551616", "true", "[1]"} {
+		_, err := decode(t, Options{}, TypeJSON, obj("version", v))
+		fe := mustFault(t, err, fault.Invalid)
+		if len(fe.Details) != 1 || fe.Details[0].Field != FieldVersion || fe.Details[0].Reason != "must be an integer from 1 to 9007199254740991" {
+			t.Errorf("version %s: details %+v", v, fe.Details)
+		}
 	}
 }

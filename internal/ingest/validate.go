@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -25,13 +26,14 @@ const (
 	FieldComment = "comment"
 	FieldTags    = "tags"
 	FieldAt      = "at"
+	FieldVersion = "version"
 )
 
 // fieldOrder is the order details of one item are listed in, so a client
 // sees the same report for the same mistake every time.
 var fieldOrder = []string{
 	FieldID, FieldScore, FieldChannel, FieldSegment, FieldTeam, FieldAgent,
-	FieldComment, FieldTags, FieldAt,
+	FieldComment, FieldTags, FieldAt, FieldVersion,
 }
 
 // FieldNames lists the fields a response may carry, e.g. for a CSV importer
@@ -65,6 +67,7 @@ type Item struct {
 	Comment *string
 	Tags    []string // nil when absent
 	At      *string  // RFC 3339; nil means "now"
+	Version *string  // decimal digits, 1 to store.MaxVersion; nil means unversioned
 }
 
 // Validate checks every field of one item and builds the response it
@@ -86,6 +89,7 @@ func Validate(index int, it Item, now time.Time, o Options) (store.Response, []f
 	r.Comment = c.comment(it.Comment)
 	r.Tags = c.tags(it.Tags)
 	r.At, r.AtGiven = c.at(it.At, now, o)
+	r.Version = c.version(it.Version)
 	return r, c.details
 }
 
@@ -148,6 +152,22 @@ func parseScore(s string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// version parses the producer's version of a response: plain digits, like a
+// score, from 1 (0 would read as "no version" to the store) to
+// store.MaxVersion.
+func (c *checker) version(p *string) uint64 {
+	if p == nil {
+		return 0
+	}
+	s := *p
+	v, err := strconv.ParseUint(s, 10, 64)
+	if len(s) > 16 || strings.TrimLeft(s, "0123456789") != "" || err != nil || v < 1 || v > store.MaxVersion {
+		c.fail(FieldVersion, fmt.Sprintf("must be an integer from 1 to %d", uint64(store.MaxVersion)))
+		return 0
+	}
+	return v
 }
 
 func (c *checker) dim(field string, p *string, required bool) string {

@@ -93,6 +93,9 @@ type GenericFields struct {
 	Comment string `yaml:"comment"`
 	Tags    string `yaml:"tags"`
 	At      string `yaml:"at"`
+	// Version orders deliveries of one response (a counter or a Unix
+	// time); an older one arriving late is stale, not applied.
+	Version string `yaml:"version"`
 }
 
 // Parse reads a mapping file. Unknown keys are errors, so a misspelt

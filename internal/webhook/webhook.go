@@ -55,6 +55,7 @@
 //	    comment: values.feedback
 //	    tags: embedded.tags         # a list of strings, or one string
 //	    at: recordedDate            # RFC 3339, or Unix seconds
+//	    version: meta.revision      # integer 1..2^53-1, higher is newer: an older delivery is stale
 //
 // A property list may be a single name; an empty list ([]) turns the
 // dimension off. A path is dot-separated object keys and array indexes

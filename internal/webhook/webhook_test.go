@@ -126,6 +126,7 @@ func TestDelightedMapping(t *testing.T) {
 		ID: "delighted-81724", Score: 6,
 		Dims: store.Dims{Channel: "email", Segment: "enterprise", Team: "alpha", Agent: "dana"},
 		At:   created, AtGiven: true,
+		Version: 1795447200, // updated_at: a later event of the answer wins
 	})
 	got = receive(t, h, Delighted, "", signed(readFile(t, "delighted_updated.json")))
 	wantResponse(t, got, store.Response{
@@ -134,6 +135,7 @@ func TestDelightedMapping(t *testing.T) {
 		Comment: "Support sorted out the billing mix-up the same day.",
 		Tags:    []string{"billing", "support"},
 		At:      created, AtGiven: true, // the answer's time, not updated_at
+		Version: 1795447500,
 	})
 }
 
@@ -239,11 +241,11 @@ func TestAskNicelyMapping(t *testing.T) {
 	responded := time.Date(2026, 11, 23, 15, 21, 30, 0, time.UTC)
 	dims := store.Dims{Channel: "sms", Segment: "smb", Team: "beta", Agent: "lee"}
 	got := receive(t, h, AskNicely, "", withSecret(readFile(t, "asknicely_submitted.json")))
-	wantResponse(t, got, store.Response{ID: "asknicely-517332", Score: 4, Dims: dims, At: responded, AtGiven: true})
+	wantResponse(t, got, store.Response{ID: "asknicely-517332", Score: 4, Dims: dims, At: responded, AtGiven: true, Version: 1})
 	// count 2 is the same response, updated: same id.
 	got = receive(t, h, AskNicely, "", withSecret(readFile(t, "asknicely_updated.json")))
 	wantResponse(t, got, store.Response{ID: "asknicely-517332", Score: 8, Dims: dims,
-		Comment: "Lee called back and fixed the router. Much better now.", At: responded, AtGiven: true})
+		Comment: "Lee called back and fixed the router. Much better now.", At: responded, AtGiven: true, Version: 2})
 
 	// Without deliverymethod the default channel applies; custom fields
 	// on the question win over the person's.
@@ -401,6 +403,8 @@ func TestBadPayloads(t *testing.T) {
 			[]string{"event_type: is required, e.g. survey_response.created"}},
 		{"two problems", AskNicely, edit(t, edit(t, asked, "question.score", "ten"), "question.id", ""),
 			[]string{"question.id: must be 1 to 128 characters", "question.score: must be an integer from 0 to 10"}},
+		{"count zero", AskNicely, edit(t, asked, "count", 0),
+			[]string{"count: must be an integer from 1 to 9007199254740991"}},
 		{"not JSON", AskNicely, []byte(`{"count": 1,`), []string{"malformed : the body is empty or cut short"}},
 		{"not an object", AskNicely, []byte(`[1]`), []string{": must be a JSON object"}},
 		{"trailing data", AskNicely, append(slices.Clone(asked), []byte(`{}`)...), []string{"malformed : data after the JSON value"}},

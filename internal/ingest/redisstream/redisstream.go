@@ -304,6 +304,8 @@ func itemOf(values map[string]any) (ingest.Item, []string) {
 			it.Comment = &v
 		case "at":
 			it.At = &v
+		case "version":
+			it.Version = &v
 		case "tags":
 			if strings.HasPrefix(strings.TrimSpace(v), "[") {
 				if err := json.Unmarshal([]byte(v), &it.Tags); err != nil {

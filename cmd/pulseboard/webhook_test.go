@@ -96,3 +96,44 @@ func (c client) hook(path string, body []byte, header, value string) reply {
 	_ = json.Unmarshal(raw, &r.body)
 	return r
 }
+
+// TestWebhookSecretPerAdapter: with its own secret (secret_env in the
+// webhooks file), Delighted's HMAC key is not the secret AskNicely's
+// requests carry in a header, so one leaked AskNicely request cannot forge
+// Delighted deliveries.
+func TestWebhookSecretPerAdapter(t *testing.T) {
+	const dKey, aKey = "delighted-hmac-key-0123", "asknicely-secret-0123"
+	t.Setenv("TEST_PB_DELIGHTED_SECRET", dKey)
+	t.Setenv("TEST_PB_ASKNICELY_SECRET", aKey)
+	file := filepath.Join(t.TempDir(), "webhooks.yaml")
+	yaml := "delighted: {secret_env: TEST_PB_DELIGHTED_SECRET}\nasknicely: {secret_env: TEST_PB_ASKNICELY_SECRET}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock := &storetest.Clock{}
+	clock.Set(storetest.Start)
+	m := start(t, clock, "--webhooks", file)
+	c := client{t: t, base: "http://" + m.Addr()}
+	body, err := os.ReadFile(filepath.Join(webhookTestdata, "delighted_created.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := func(key string) string {
+		mac := hmac.New(sha256.New, []byte(key))
+		mac.Write(body)
+		return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	}
+	if r := c.hook("/api/v1/webhooks/delighted", body, "X-Delighted-Webhook-Signature", sig(aKey)); r.status != 401 {
+		t.Errorf("delighted signed with asknicely's secret: %d %s", r.status, r.raw)
+	}
+	if r := c.hook("/api/v1/webhooks/delighted", body, "X-Delighted-Webhook-Signature", sig(dKey)); r.status != 202 {
+		t.Errorf("delighted signed with its own key: %d %s", r.status, r.raw)
+	}
+	asked, err := os.ReadFile(filepath.Join(webhookTestdata, "asknicely_submitted.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.hook("/api/v1/webhooks/asknicely", asked, "X-Pulseboard-Secret", aKey); r.status != 202 {
+		t.Errorf("asknicely with its own secret: %d %s", r.status, r.raw)
+	}
+}

@@ -512,14 +512,14 @@ func TestConfigErrors(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	opts := ingest.Options{}
-	if h, err := Open("", "", opts); h != nil || err != nil {
+	if h, err := Open("", "", noEnv, opts); h != nil || err != nil {
 		t.Errorf("off: %v %v", h, err)
 	}
 	example := filepath.Join("testdata", "webhooks.yaml")
-	if h, err := Open(secret, example, opts); h == nil || err != nil {
+	if h, err := Open(secret, example, noEnv, opts); h == nil || err != nil {
 		t.Errorf("example: %v %v", h, err)
 	}
-	if _, err := Open(secret, filepath.Join("testdata", "nosuch.yaml"), opts); err == nil {
+	if _, err := Open(secret, filepath.Join("testdata", "nosuch.yaml"), noEnv, opts); err == nil {
 		t.Error("missing file accepted")
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -527,18 +527,115 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A broken file fails even with webhooks off, so it shows at start.
-	if _, err := Open("", bad, opts); err == nil || !strings.Contains(err.Error(), "fields.id is required") {
+	if _, err := Open("", bad, noEnv, opts); err == nil || !strings.Contains(err.Error(), "fields.id is required") {
 		t.Errorf("bad file with webhooks off: %v", err)
 	}
 	empty := filepath.Join(t.TempDir(), "empty.yaml")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if h, err := Open(secret, empty, opts); h == nil || err != nil {
+	if h, err := Open(secret, empty, noEnv, opts); h == nil || err != nil {
 		t.Errorf("empty file: %v %v", h, err)
 	}
 	if _, err := New("", Config{}, opts); err == nil {
 		t.Error("New without a secret")
+	}
+}
+
+func noEnv(string) string { return "" }
+
+// TestSecretPerAdapter: each adapter may have its own secret, named by
+// secret_env; Delighted's HMAC key then never equals a secret that another
+// adapter receives in the clear. Adapters without one fall back to the
+// shared secret (with a warning for Delighted), or are off without it.
+func TestSecretPerAdapter(t *testing.T) {
+	const (
+		dKey = "delighted-own-hmac-key-01"
+		aKey = "asknicely-own-secret-0001"
+	)
+	env := map[string]string{"D_SECRET": dKey, "A_SECRET": aKey, "SHORT": "short"}
+	getenv := func(k string) string { return env[k] }
+	file := filepath.Join(t.TempDir(), "webhooks.yaml")
+	write := func(yaml string) {
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := ingest.Options{}
+	body := readFile(t, "delighted_created.json")
+	signedWith := func(key string) Delivery {
+		h := http.Header{}
+		h.Set(SignatureHeader, "sha256="+hex.EncodeToString(sign([]byte(key), body)))
+		return Delivery{Header: h, Body: body}
+	}
+	asked := readFile(t, "asknicely_submitted.json")
+	presenting := func(s string) Delivery {
+		h := http.Header{}
+		h.Set(DefaultSecretHeader, s)
+		return Delivery{Header: h, Body: asked}
+	}
+	code := func(h *Hooks, kind Kind, name string, d Delivery) fault.Code {
+		_, err := h.Receive(kind, name, d, now)
+		if err == nil {
+			return ""
+		}
+		return fault.CodeOf(err)
+	}
+
+	// Own secrets for both, no shared secret: the generic adapter is off.
+	write("delighted: {secret_env: D_SECRET}\nasknicely: {secret_env: A_SECRET}\ngeneric: [{name: q, fields: {id: a, score: b, channel: '=web'}}]\n")
+	h, err := Open("", file, getenv, opts)
+	if err != nil || h == nil {
+		t.Fatalf("own secrets: %v %v", h, err)
+	}
+	for what, c := range map[string]struct {
+		got, want fault.Code
+	}{
+		"delighted signed with its key":      {code(h, Delighted, "", signedWith(dKey)), ""},
+		"delighted signed with asknicely's":  {code(h, Delighted, "", signedWith(aKey)), fault.Unauthorized},
+		"asknicely with its secret":          {code(h, AskNicely, "", presenting(aKey)), ""},
+		"asknicely with delighted's key":     {code(h, AskNicely, "", presenting(dKey)), fault.Unauthorized},
+		"generic without a secret is off":    {code(h, Generic, "q", presenting(aKey)), fault.NotFound},
+		"unknown generic is still not found": {code(h, Generic, "zz", presenting(aKey)), fault.NotFound},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", what, c.got, c.want)
+		}
+	}
+	if w := h.Warnings(); len(w) != 0 {
+		t.Errorf("warnings with one secret per adapter: %q", w)
+	}
+
+	// The old setup, one shared secret: still works, with a warning.
+	write("generic: [{name: q, fields: {id: a, score: b, channel: '=web'}}]\n")
+	h, err = Open(secret, file, getenv, opts)
+	if err != nil || code(h, Delighted, "", signedWith(secret)) != "" || code(h, AskNicely, "", presenting(secret)) != "" {
+		t.Fatalf("shared secret: %v", err)
+	}
+	if w := h.Warnings(); len(w) != 1 || !strings.Contains(w[0], "asknicely, generic/q send in the clear") {
+		t.Errorf("warnings = %q", w)
+	}
+	// Delighted alone on its own key, the rest on the shared secret: no
+	// warning, the key is not sent anywhere.
+	write("delighted: {secret_env: D_SECRET}\n")
+	if h, err = Open(secret, file, getenv, opts); err != nil || len(h.Warnings()) != 0 || code(h, Delighted, "", signedWith(secret)) != fault.Unauthorized {
+		t.Errorf("own delighted key: %v %v", err, h.Warnings())
+	}
+
+	for yaml, want := range map[string]string{
+		"delighted: {secret_env: NOPE}\n":                                        "delighted.secret_env: NOPE is not set",
+		"asknicely: {secret_env: SHORT}\n":                                       "asknicely.secret_env: SHORT must hold at least 16 characters",
+		"delighted: {secret_env: D_SECRET}\nasknicely: {secret_env: D_SECRET}\n": "must not be the secret asknicely sends in the clear",
+	} {
+		write(yaml)
+		if _, err := Open(secret, file, getenv, opts); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", yaml, err, want)
+		}
+	}
+	// Own secret of the shared value is the same mistake.
+	write("delighted: {secret_env: D_SECRET}\n")
+	if _, err := Open(dKey, file, getenv, opts); err == nil || !strings.Contains(err.Error(), "must not be the secret asknicely sends") {
+		t.Errorf("delighted's key as the shared secret: %v", err)
 	}
 }
 

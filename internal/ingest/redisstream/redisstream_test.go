@@ -150,6 +150,59 @@ func twoConsumersOneKilled(t *testing.T, client func(testing.TB) redis.Universal
 	}
 }
 
+// TestVersionedEntries: an entry may carry the response's version, as in
+// the API. An older version processed after a newer one (a producer's late
+// retry, or an entry reclaimed from a dead consumer) is stale and changes
+// nothing; an invalid version is dead-lettered.
+func TestVersionedEntries(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	ns := redistest.Namespace(t)
+	stream := ns + ":responses"
+	redistest.CleanupKeys(t, rdb, ns+"*")
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	opts := storetest.Options(t, clock)
+	st := redisstore.New(redistest.Client(t), opts, redisstore.Config{Tenant: ns})
+	defer st.Close()
+	for _, v := range []map[string]any{
+		{"id": "v1", "score": "9", "channel": "phone", "version": "2"},
+		{"id": "v1", "score": "0", "channel": "phone", "version": "1"},
+		{"id": "v2", "score": "5", "channel": "phone", "version": "0"},
+	} {
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: v}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- New(rdb, st, Config{Stream: stream, Group: "pulseboard", Consumer: "a", Block: 50 * time.Millisecond, Now: clock.Now}).Run(runCtx)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		groups, err := rdb.XInfoGroups(ctx, stream).Result()
+		pending, perr := rdb.XPending(ctx, stream, "pulseboard").Result()
+		if err == nil && perr == nil && len(groups) == 1 && groups[0].EntriesRead == 3 && pending.Count == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not processed: %+v %v", groups, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	<-done
+	groups, err := st.Query(ctx, store.Query{Span: opts.Calendar.Span(window.Rolling1h, clock.Now())})
+	if err != nil || groups[0].Counts != nps.Of(9) {
+		t.Fatalf("store holds %+v (%v), want only the 9 of version 2", groups, err)
+	}
+	dead, err := rdb.XRange(ctx, stream+":dead", "-", "+").Result()
+	if err != nil || len(dead) != 1 || !strings.Contains(dead[0].Values["error"].(string), "version: must be an integer from 1 to") {
+		t.Fatalf("dead letters %+v, %v", dead, err)
+	}
+}
+
 // TestStopFinishesBatch: a consumer stopped while reading leaves nothing
 // pending.
 func TestItemOfTags(t *testing.T) {

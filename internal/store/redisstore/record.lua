@@ -66,7 +66,9 @@ local N = #KEYS - first_id_key + 1
 -- v is the number (0: none), vtext its digits for writing back.
 local function parse(s)
   local fp, at, score, vtext, rest = string.match(s, '^([^;]*);(%-?%d+);(%d+);v(%d+)(.*)$')
-  if fp == nil then
+  -- the version part is all digits up to the next ";": a group part such
+  -- as "v2=x" is not one
+  if fp == nil or (rest ~= '' and string.sub(rest, 1, 1) ~= ';') then
     vtext = ''
     fp, at, score, rest = string.match(s, '^([^;]*);(%-?%d+);(%d+)(.*)$')
   end

@@ -260,7 +260,7 @@ func (im *importer) run(ctx context.Context) int {
 		return im.fail(err)
 	}
 	im.summary()
-	if n := im.result.Accepted + im.result.Updated + im.result.Duplicates; n != im.sent {
+	if n := im.result.Accepted + im.result.Updated + im.result.Duplicates + im.result.Stale; n != im.sent {
 		fmt.Fprintf(im.stdout, "warning: the server acknowledged %d of the %d rows sent\n", n, im.sent)
 		return 1
 	}
@@ -363,6 +363,10 @@ func (im *importer) summary() {
 		fmt.Fprintf(w, "accepted:    %d\n", im.result.Accepted)
 		fmt.Fprintf(w, "updated:     %d\n", im.result.Updated)
 		fmt.Fprintf(w, "duplicates:  %d\n", im.result.Duplicates)
+		if im.result.Stale > 0 {
+			// Rows older (by their version) than what the server holds.
+			fmt.Fprintf(w, "stale:       %d\n", im.result.Stale)
+		}
 	}
 	fmt.Fprintf(w, "invalid:     %d\n", im.invalid)
 	for _, p := range im.problems {
@@ -619,12 +623,12 @@ func (s *sender) post(b *importBatch) error {
 			res.Body.Close()
 			switch res.StatusCode {
 			case http.StatusAccepted, http.StatusOK:
-				var r struct{ Accepted, Updated, Duplicates int }
+				var r struct{ Accepted, Updated, Duplicates, Stale int }
 				if err := json.Unmarshal(body, &r); err != nil {
 					return fmt.Errorf("%s: unreadable reply %q: %v", where, truncate(string(body), 200), err)
 				}
 				s.mu.Lock()
-				s.result.Add(store.RecordResult{Accepted: r.Accepted, Updated: r.Updated, Duplicates: r.Duplicates})
+				s.result.Add(store.RecordResult{Accepted: r.Accepted, Updated: r.Updated, Duplicates: r.Duplicates, Stale: r.Stale})
 				s.sent += len(b.lines)
 				s.mu.Unlock()
 				return nil

@@ -84,6 +84,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -167,7 +168,9 @@ func Open(shared, file string, getenv func(string) string, opts ingest.Options) 
 	if shared == "" && file == "" {
 		return nil, nil
 	}
-	for name, s := range cfg.secrets() {
+	secrets := cfg.secrets()
+	for _, name := range slices.Sorted(maps.Keys(secrets)) { // the same error first, every start
+		s := secrets[name]
 		if s.SecretEnv == "" {
 			continue
 		}

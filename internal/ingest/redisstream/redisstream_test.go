@@ -37,17 +37,31 @@ func TestTwoConsumersOneKilled(t *testing.T) {
 	t.Run("cluster", func(t *testing.T) { twoConsumersOneKilled(t, redistest.ClusterClient) })
 }
 
+// fixture is a stream in a namespace of its own and a Redis store beside it.
+type fixture struct {
+	rdb    redis.UniversalClient
+	stream string
+	clock  *storetest.Clock
+	opts   store.Options
+	st     *redisstore.Store
+}
+
+func newFixture(t *testing.T, client func(testing.TB) redis.UniversalClient) fixture {
+	f := fixture{rdb: client(t), clock: &storetest.Clock{}}
+	ns := redistest.Namespace(t)
+	f.stream = ns + ":responses"
+	redistest.CleanupKeys(t, f.rdb, ns+"*")
+	f.clock.Set(time.Now())
+	f.opts = storetest.Options(t, f.clock)
+	f.st = redisstore.New(client(t), f.opts, redisstore.Config{Tenant: ns})
+	t.Cleanup(func() { f.st.Close() })
+	return f
+}
+
 func twoConsumersOneKilled(t *testing.T, client func(testing.TB) redis.UniversalClient) {
 	ctx := context.Background()
-	rdb := client(t)
-	ns := redistest.Namespace(t)
-	stream := ns + ":responses"
-	redistest.CleanupKeys(t, rdb, ns+"*")
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	opts := storetest.Options(t, clock)
-	st := redisstore.New(client(t), opts, redisstore.Config{Tenant: ns})
-	defer st.Close()
+	f := newFixture(t, client)
+	rdb, stream, clock, opts, st := f.rdb, f.stream, f.clock, f.opts, f.st
 
 	// Producers: the expected final state is the latest valid version per id.
 	rng := rand.New(rand.NewPCG(3, 8))
@@ -156,15 +170,8 @@ func twoConsumersOneKilled(t *testing.T, client func(testing.TB) redis.Universal
 // nothing; an invalid version is dead-lettered.
 func TestVersionedEntries(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	stream := ns + ":responses"
-	redistest.CleanupKeys(t, rdb, ns+"*")
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	opts := storetest.Options(t, clock)
-	st := redisstore.New(redistest.Client(t), opts, redisstore.Config{Tenant: ns})
-	defer st.Close()
+	f := newFixture(t, redistest.Client)
+	rdb, stream, clock, opts, st := f.rdb, f.stream, f.clock, f.opts, f.st
 	for _, v := range []map[string]any{
 		{"id": "v1", "score": "9", "channel": "phone", "version": "2"},
 		{"id": "v1", "score": "0", "channel": "phone", "version": "1"},

@@ -95,15 +95,23 @@ func numberAt(s string, i int) (start, end int, ok bool) {
 		case !isSeparator(r):
 		default:
 			// A run of separators belongs to the number only if a digit
-			// follows it.
+			// follows it. Spaces in a row count once: "030 -  1234567"
+			// is one number however it was typed.
 			k, seps := j, 0
-			for k < len(s) && seps < maxSeparators {
+			prev := rune(0)
+			for k < len(s) {
 				r, n := utf8.DecodeRuneInString(s[k:])
 				if !isSeparator(r) {
 					break
 				}
+				if !(unicode.IsSpace(r) && unicode.IsSpace(prev)) {
+					seps++
+				}
+				if seps > maxSeparators {
+					break
+				}
 				k += n
-				seps++
+				prev = r
 			}
 			if k < len(s) {
 				if r, _ := utf8.DecodeRuneInString(s[k:]); unicode.IsDigit(r) {

@@ -35,7 +35,9 @@ var phones = []string{
 	"+49\u00a030\u00a01234567", // non-breaking spaces
 	"0301234567",               // no separators
 	"٠٣٠ ١٢٣٤٥٦٧",              // Arabic-Indic digits
-	"+4930 123 45 67",          // mixed grouping
+	"+4930 123 45 67",
+	"030 -  1234567",    // spaces typed twice
+	"+49  30   1234567", // mixed grouping
 }
 
 // emails include letters beyond ASCII.
@@ -125,5 +127,13 @@ func TestMixed(t *testing.T) {
 	in := "Jürgen (jürgen@müller.de, 030/12 34 56) rated 9/10 on 2026-12-01."
 	if got, want := Comment(in), "Jürgen ([email], [phone]) rated 9/10 on 2026-12-01."; got != want {
 		t.Errorf("Comment(%q) = %q, want %q", in, got, want)
+	}
+}
+
+// TestSeparatorsBound: more than three separators between two groups end
+// a number, so numbers in one sentence are not joined across words.
+func TestSeparatorsBound(t *testing.T) {
+	if got, want := Comment("rooms 12 -/- 34, 5678901"), "rooms 12 -/- 34, [phone]"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -270,7 +270,7 @@ func (im *importer) run(ctx context.Context) int {
 		return im.fail(err)
 	}
 	im.summary()
-	if n := im.result.Accepted + im.result.Updated + im.result.Duplicates; n != im.sent {
+	if n := im.result.Accepted + im.result.Updated + im.result.Duplicates + im.result.Stale; n != im.sent {
 		fmt.Fprintf(im.stdout, "warning: the server acknowledged %d of the %d rows sent\n", n, im.sent)
 		return 1
 	}
@@ -283,11 +283,13 @@ func (im *importer) run(ctx context.Context) int {
 // claiming to have imported them.
 func (im *importer) outcome() string {
 	r := im.result
-	var line string
-	if r.Accepted+r.Updated == 0 && r.Duplicates > 0 {
-		line = fmt.Sprintf("nothing new: the server already had all %d rows (0 new, 0 updated, %d already there)", im.sent, r.Duplicates)
-	} else {
-		line = fmt.Sprintf("imported %d rows: %d new, %d updated, %d already there", im.sent, r.Accepted, r.Updated, r.Duplicates)
+	counts := fmt.Sprintf("%d new, %d updated, %d already there", r.Accepted, r.Updated, r.Duplicates)
+	if r.Stale > 0 {
+		counts += fmt.Sprintf(", %d older than the version stored", r.Stale)
+	}
+	line := fmt.Sprintf("imported %d rows: %s", im.sent, counts)
+	if r.Accepted+r.Updated == 0 && r.Duplicates+r.Stale > 0 {
+		line = fmt.Sprintf("nothing new: the server already had all %d rows (%s)", im.sent, counts)
 	}
 	if im.invalid > 0 {
 		line += fmt.Sprintf("; skipped %d invalid rows", im.invalid)
@@ -409,6 +411,10 @@ func (im *importer) summary() {
 		fmt.Fprintf(w, "accepted:    %d\n", im.result.Accepted)
 		fmt.Fprintf(w, "updated:     %d\n", im.result.Updated)
 		fmt.Fprintf(w, "duplicates:  %d\n", im.result.Duplicates)
+		if im.result.Stale > 0 {
+			// Rows older (by their version) than what the server holds.
+			fmt.Fprintf(w, "stale:       %d\n", im.result.Stale)
+		}
 	}
 	fmt.Fprintf(w, "invalid:     %d\n", im.invalid)
 	for _, p := range im.problems {
@@ -554,6 +560,7 @@ type wireResponse struct {
 	Comment string   `json:"comment,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
 	At      string   `json:"at,omitempty"`
+	Version uint64   `json:"version,omitempty"`
 }
 
 // add queues one valid row. It blocks while every worker is busy, which
@@ -561,7 +568,7 @@ type wireResponse struct {
 func (s *sender) add(line int, r store.Response) error {
 	w := wireResponse{
 		ID: r.ID, Score: r.Score, Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team,
-		Agent: r.Dims.Agent, Comment: r.Comment, Tags: r.Tags,
+		Agent: r.Dims.Agent, Comment: r.Comment, Tags: r.Tags, Version: r.Version,
 	}
 	if r.AtGiven {
 		// Without a time the server stamps its own, as for any producer.
@@ -664,12 +671,12 @@ func (s *sender) post(b *importBatch) error {
 			res.Body.Close()
 			switch res.StatusCode {
 			case http.StatusAccepted, http.StatusOK:
-				var r struct{ Accepted, Updated, Duplicates int }
+				var r struct{ Accepted, Updated, Duplicates, Stale int }
 				if err := json.Unmarshal(body, &r); err != nil {
 					return fmt.Errorf("%s: unreadable reply %q: %v", where, truncate(string(body), 200), err)
 				}
 				s.mu.Lock()
-				s.result.Add(store.RecordResult{Accepted: r.Accepted, Updated: r.Updated, Duplicates: r.Duplicates})
+				s.result.Add(store.RecordResult{Accepted: r.Accepted, Updated: r.Updated, Duplicates: r.Duplicates, Stale: r.Stale})
 				s.sent += len(b.lines)
 				s.mu.Unlock()
 				return nil

@@ -234,6 +234,21 @@ func TestImportSameIDInFileOrder(t *testing.T) {
 	}
 }
 
+// TestImportVersions: a version column reaches the server, an older row
+// after a newer one of the same id is stale, and the import counts it as
+// acknowledged (not as a row the server lost).
+func TestImportVersions(t *testing.T) {
+	m, c := importServer(t)
+	text := "id,score,channel,version\nv-1,9,phone,2\nv-1,3,phone,1\nv-2,7,phone,\n"
+	code, out, errOut := importRun(t, "--server", "http://"+m.Addr(), "--token", token, "--batch", "1", writeFile(t, "v.csv", text))
+	if code != 0 || !strings.Contains(out, "accepted:    2\n") || !strings.Contains(out, "stale:       1\n") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got := c.distribution("window=1h"); got != [11]int{7: 1, 9: 1} {
+		t.Fatalf("distribution %v, want the 9 of version 2 and the 7", got)
+	}
+}
+
 // TestImportRetries uses a stand-in server: 503 and dropped connections are
 // retried, a 422 names the file lines, a 401 stops.
 func TestImportRetries(t *testing.T) {

@@ -126,9 +126,16 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxBytes: cfg.MaxBodyBytes, MaxItems: cfg.MaxBatch,
 		MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe,
 	})
-	hooks, err := webhook.Open(cfg.WebhookSecret, cfg.WebhooksFile, ingest.Options{MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe})
+	// Adapters' own secrets are named in the webhooks file (secret_env) and
+	// read from the process environment, like every other secret.
+	hooks, err := webhook.Open(cfg.WebhookSecret, cfg.WebhooksFile, os.Getenv, ingest.Options{MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe})
 	if err != nil {
 		return err
+	}
+	if hooks != nil {
+		for _, w := range hooks.Warnings() {
+			m.Logger.Warn(w)
+		}
 	}
 	handler := httpapi.New(httpapi.Deps{
 		Recorder:       m.store,

@@ -268,15 +268,15 @@ var options = []option{
 	},
 	{
 		name: "webhook_secret", env: "PULSEBOARD_WEBHOOK_SECRET", flag: "webhook-secret", yaml: "webhook_secret",
-		def: "", defDoc: "(none: survey-tool webhooks off)",
-		help:   "shared secret survey tools present to the webhook endpoints, at least 16 characters",
+		def: "", defDoc: "(none: only webhook adapters with their own secret are on)",
+		help:   "secret of the webhook adapters without their own (secret_env in the webhooks file), at least 16 characters",
 		redact: func(string) string { return "" },
 		parse:  func(c *Config, raw string) (err error) { c.WebhookSecret, err = parseSecret(raw); return },
 	},
 	{
 		name: "webhooks", env: "PULSEBOARD_WEBHOOKS", flag: "webhooks", yaml: "webhooks",
 		def: "", defDoc: "(none: built-in mappings only)",
-		help: "YAML file of webhook field mappings (generic adapters, and property names for Delighted and AskNicely)",
+		help: "YAML file of webhook field mappings (generic adapters, and property names for Delighted and AskNicely) and of each adapter's secret_env",
 		parse: func(c *Config, raw string) (err error) {
 			c.WebhooksFile, err = parseOptionalFile(raw, "webhooks file")
 			return

@@ -219,10 +219,11 @@ func parseReply(reply []any) ([]int64, store.RecordResult, error) {
 		}
 		return need, res, nil
 	}
-	if len(reply) != 4 {
-		return nil, res, fmt.Errorf("script returned %d values, want 4", len(reply))
+	if len(reply) != 5 {
+		return nil, res, fmt.Errorf("script returned %d values, want 5", len(reply))
 	}
-	counts := [3]*int{&res.Accepted, &res.Updated, &res.Duplicates}
+	// reply[3] is the change log id, which Record does not need.
+	counts := map[int]*int{0: &res.Accepted, 1: &res.Updated, 2: &res.Duplicates, 4: &res.Stale}
 	for i, p := range counts {
 		n, ok := reply[i].(int64)
 		if !ok {

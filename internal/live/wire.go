@@ -90,6 +90,12 @@ func (w *wire) drain() {
 		buf := w.backlog
 		w.backlog = nil
 		if len(buf) == 0 {
+			// The limit was for this backlog: a screen that caught up
+			// gets the socket back without it, or the next write, maybe
+			// minutes later, would fail at once as timed out. Cleared
+			// before the fan-out may write again, under the lock its
+			// writes take.
+			_ = w.Conn.SetWriteDeadline(time.Time{})
 			w.draining.Store(false)
 			done := w.drained
 			w.mu.Unlock()
@@ -129,7 +135,8 @@ func (w *wire) notify(drained func(), failed func(error)) {
 	w.drained, w.failed = drained, failed
 }
 
-// SetWriteDeadline is a no-op: writes do not wait, and drain sets its own.
+// SetWriteDeadline is a no-op: writes do not wait, and drain sets its own
+// for each backlog, and clears it when the backlog is gone.
 func (w *wire) SetWriteDeadline(time.Time) error { return nil }
 
 // SetDeadline sets only the read deadline, for the same reason.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,7 +33,7 @@ type wire struct {
 	draining atomic.Bool
 	err      error
 	// drained is called when a backlog has been written; failed when it
-	// could not be within writeWait.
+	// could not be within writeWait (not when the peer hung up).
 	drained func()
 	failed  func(error)
 }
@@ -115,7 +116,10 @@ func (w *wire) drain() {
 			w.draining.Store(false)
 			failed := w.failed
 			w.mu.Unlock()
-			if failed != nil && !closed {
+			// Only a peer that took nothing for writeWait is too slow;
+			// one that hung up is gone, and the screen's reader, woken
+			// by the same hang-up, closes it without counting a drop.
+			if failed != nil && !closed && errors.Is(err, os.ErrDeadlineExceeded) {
 				failed(err)
 			}
 			return

@@ -30,7 +30,7 @@ type client struct {
 	mu sync.Mutex
 	// queue holds prepared messages not written yet; when it is full,
 	// resync is set and the next write is the latest snapshot instead of
-	// the backlog (conflation).
+	// the backlog (conflation); only a reload outlives it.
 	queue  []outgoing
 	resync bool
 	ping   bool
@@ -74,7 +74,12 @@ func (c *client) offer(pm *websocket.PreparedMessage, state bool) {
 	}
 	if len(c.queue) >= sendQueue {
 		c.resyncLocked()
-		return
+		if state {
+			return // the snapshot will hold it
+		}
+		// A reload still goes: it can push the queue past sendQueue,
+		// by one message per edit of the boards file, for a screen that
+		// is dropped anyway if it stays behind for writeWait.
 	}
 	c.queue = append(c.queue, outgoing{pm, state})
 }
@@ -91,7 +96,8 @@ func (c *client) requestPing() {
 	c.mu.Unlock()
 }
 
-// requestSnapshot replaces whatever is queued with the current snapshot.
+// requestSnapshot replaces what is queued, but reloads, with the current
+// snapshot.
 func (c *client) requestSnapshot() {
 	c.mu.Lock()
 	c.resyncLocked()
@@ -99,12 +105,17 @@ func (c *client) requestSnapshot() {
 	c.flush()
 }
 
-// resyncLocked drops the queue (keeping its array, without the messages)
-// for a snapshot of the latest state.
+// resyncLocked marks the screen for a snapshot of the latest state, and
+// drops the queued messages that snapshot will hold.
 func (c *client) resyncLocked() {
-	clear(c.queue)
-	c.queue = c.queue[:0]
+	c.dropStateLocked()
 	c.resync = true
+}
+
+// dropStateLocked drops the queued messages any snapshot taken now holds
+// (keeping the queue's array, without them): all but reloads.
+func (c *client) dropStateLocked() {
+	c.queue = slices.DeleteFunc(c.queue, func(o outgoing) bool { return o.state })
 }
 
 // flush writes what is queued, unless another goroutine is writing (it

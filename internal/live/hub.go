@@ -250,7 +250,7 @@ func (h *hub) resnapshot(c *client) *websocket.PreparedMessage {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c.mu.Lock()
-	c.queue = slices.DeleteFunc(c.queue, func(o outgoing) bool { return o.state })
+	c.dropStateLocked()
 	c.mu.Unlock()
 	return h.snapshotLocked(time.Now())
 }

@@ -381,3 +381,50 @@ func TestScreenConnectingDuringAChange(t *testing.T) {
 		})
 	}
 }
+
+// A reload queued for a screen that is behind survives the snapshot that
+// replaces its backlog: the snapshot holds the board's numbers, not the
+// news that its layout changed, and a screen that missed the reload would
+// keep the old layout until someone reloads it by hand.
+func TestReloadSurvivesAResync(t *testing.T) {
+	for name, behind := range map[string]func(t *testing.T, f *feeder, conn *websocket.Conn){
+		"overflow": func(t *testing.T, f *feeder, _ *websocket.Conn) {
+			for range sendQueue + 4 {
+				f.publish(100)
+			}
+		},
+		"request": func(t *testing.T, f *feeder, conn *websocket.Conn) {
+			if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"resync"}`)); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, f, conn, c, _ := slowScreen(t, nil)
+			f.backlog(c)
+			def := f.h.definition()
+			def.Title = "Floor, rearranged"
+			f.h.reload(def, f.clock.Now())
+			behind(t, f, conn)
+			for resync := false; !resync; time.Sleep(time.Millisecond) {
+				c.mu.Lock()
+				resync = c.resync
+				c.mu.Unlock()
+			}
+			got := readAll(conn)
+			for {
+				select {
+				case r := <-got:
+					if r.err != nil {
+						t.Fatal(r.err)
+					}
+					if r.e.Type == TypeReload {
+						return
+					}
+				case <-time.After(3 * time.Second):
+					t.Fatal("the screen caught up without the reload")
+				}
+			}
+		})
+	}
+}

@@ -116,9 +116,9 @@ func (w *wire) drain() {
 			w.draining.Store(false)
 			failed := w.failed
 			w.mu.Unlock()
-			// Only a peer that took nothing for writeWait is too slow;
-			// one that hung up is gone, and the screen's reader, woken
-			// by the same hang-up, closes it without counting a drop.
+			// Only a backlog not taken within writeWait makes the screen
+			// too slow; a peer that hung up is gone, and the screen's
+			// reader, woken by the same hang-up, closes it uncounted.
 			if failed != nil && !closed && errors.Is(err, os.ErrDeadlineExceeded) {
 				failed(err)
 			}

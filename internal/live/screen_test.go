@@ -78,21 +78,38 @@ func readAll(conn *websocket.Conn) <-chan received {
 	return out
 }
 
+// waitFor polls cond until it holds, for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within 5 s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // joined returns the hub's one screen once it has joined.
 func joined(t *testing.T, h *hub) *client {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
+	var c *client
+	waitFor(t, "the screen's join", func() bool {
 		h.mu.Lock()
-		for c := range h.clients {
-			h.mu.Unlock()
-			return c
+		defer h.mu.Unlock()
+		for c = range h.clients {
+			return true
 		}
-		h.mu.Unlock()
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("the screen did not join")
-	return nil
+		return false
+	})
+	return c
+}
+
+// resyncing reports whether the screen is marked for a snapshot.
+func resyncing(c *client) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resync
 }
 
 // feeder publishes updates of the floor board straight into its hub, one
@@ -192,9 +209,7 @@ func TestScreenThatCaughtUpStaysOpen(t *testing.T) {
 
 	got := readAll(conn) // the screen reads again, and catches up
 	waitSeq(t, got, last, 5*time.Second)
-	for c.wire.backlogged() {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "the end of the backlog", func() bool { return !c.wire.backlogged() })
 	// Quiet for longer than a write may take, then the next update.
 	time.Sleep(writeWait + writeWait/4)
 	waitSeq(t, got, f.publish(100), 2*time.Second)
@@ -253,11 +268,7 @@ func TestResyncIsFollowedByTheNextSeq(t *testing.T) {
 			if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"resync"}`)); err != nil {
 				t.Fatal(err)
 			}
-			for asked := false; !asked; time.Sleep(time.Millisecond) {
-				c.mu.Lock()
-				asked = c.resync
-				c.mu.Unlock()
-			}
+			waitFor(t, "the resync request", func() bool { return resyncing(c) })
 			f.publish(100)
 			f.publish(100)
 		},
@@ -406,11 +417,7 @@ func TestReloadSurvivesAResync(t *testing.T) {
 			def.Title = "Floor, rearranged"
 			f.h.reload(def, f.clock.Now())
 			behind(t, f, conn)
-			for resync := false; !resync; time.Sleep(time.Millisecond) {
-				c.mu.Lock()
-				resync = c.resync
-				c.mu.Unlock()
-			}
+			waitFor(t, "the resync", func() bool { return resyncing(c) })
 			got := readAll(conn)
 			for {
 				select {

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,6 +94,28 @@ func (s *Server) Kill() {
 		_ = s.cmd.Wait()
 		s.cmd = nil
 	}
+}
+
+// Pause stops the server with SIGSTOP: it keeps its port and its
+// connections but answers nothing, as in a VM pause or a network partition
+// (silence, not refusals). Resume undoes it.
+func (s *Server) Pause() error {
+	return s.signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() error {
+	return s.signal(syscall.SIGCONT)
+}
+
+func (s *Server) signal(sig syscall.Signal) error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return fmt.Errorf("redis-server on %s is not running", s.Addr)
+	}
+	if err := syscall.Kill(s.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("signal %v to redis-server on %s: %w", sig, s.Addr, err)
+	}
+	return nil
 }
 
 // Restart starts a killed server again on the same port.

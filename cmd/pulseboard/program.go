@@ -190,7 +190,7 @@ func (m *Main) startStream(opts ingest.Options) error {
 	if cfg.RedisURL == "" {
 		return errors.New("stream ingest (PULSEBOARD_STREAM) needs Redis: set PULSEBOARD_REDIS_URL")
 	}
-	rdb, err := redisurl.NewClient(cfg.RedisURL)
+	rdb, err := redisurl.NewClient(cfg.RedisURL, redisurl.WithTimeout(cfg.RedisTimeout))
 	if err != nil {
 		return err
 	}
@@ -324,6 +324,7 @@ func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 	}
 	s, err := redisstore.Open(ctx, m.Config.RedisURL, opts, redisstore.Config{
 		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen, Hook: m.metrics.RedisHook(),
+		Timeout: m.Config.RedisTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("open redis store: %w", err)

@@ -324,12 +324,15 @@ func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 	}
 	s, err := redisstore.Open(ctx, m.Config.RedisURL, opts, redisstore.Config{
 		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen, Hook: m.metrics.RedisHook(),
-		Timeout: m.Config.RedisTimeout,
+		Timeout: m.Config.RedisTimeout, AllowEviction: m.Config.RedisAllowEviction, Logger: m.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("open redis store: %w", err)
 	}
 	m.store = s
+	m.metrics.GaugeFunc("pulseboard_redis_eviction_policy_ok",
+		"1 while Redis runs maxmemory-policy noeviction (on every master), 0 while it may evict keys, -1 when it does not say; read at start and by /readyz at most every 10 s.",
+		func() float64 { return float64(s.EvictionState()) })
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,7 @@ type rediser interface {
 	XRead(ctx context.Context, a *redis.XReadArgs) *redis.XStreamSliceCmd
 	XRevRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
 	Ping(ctx context.Context) *redis.StatusCmd
+	policyReader
 	Close() error
 }
 
@@ -69,15 +71,21 @@ type Config struct {
 	// this long: it then fails as unavailable (503 with Retry-After)
 	// instead of hanging with it. Zero means redisurl.DefaultTimeout.
 	Timeout time.Duration
+	// AllowEviction accepts a Redis whose maxmemory-policy may evict keys;
+	// otherwise Open and Ping fail on one (see eviction.go).
+	AllowEviction bool
+	// Logger hears about the maxmemory-policy found; nil is silent.
+	Logger *slog.Logger
 }
 
 // Store is the Redis engine.
 type Store struct {
-	rdb     rediser
-	keys    keys
-	opts    store.Options
-	cfg     Config
-	rollups []string
+	rdb      rediser
+	keys     keys
+	opts     store.Options
+	cfg      Config
+	rollups  []string
+	eviction evictionGuard
 }
 
 // New wraps a connected client. The Store owns it: Close closes it.
@@ -311,14 +319,16 @@ func parseField(field, val string) (group string, score int, n int64, err error)
 }
 
 // Ping checks that Redis answers, within the caller's deadline or the
-// store's, whichever comes first.
+// store's, whichever comes first, and that it will not evict keys (read
+// again at most every evictionRecheck): Open refuses to start on an
+// evicting Redis, and /readyz fails with the reason while one is.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return classify(err, "ping redis")
 	}
-	return nil
+	return s.checkEviction(ctx)
 }
 
 // Close closes the client; a second call returns redis.ErrClosed, which is

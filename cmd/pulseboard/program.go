@@ -342,6 +342,8 @@ func (m *Main) engineName() string {
 		return "memory"
 	case redisurl.IsCluster(m.Config.RedisURL):
 		return "redis cluster"
+	case redisurl.IsSentinel(m.Config.RedisURL):
+		return "redis sentinel"
 	}
 	return "redis"
 }

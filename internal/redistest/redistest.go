@@ -37,9 +37,9 @@ type Server struct {
 // Start launches redis-server on a free port and waits until it answers.
 // extraArgs are passed through (e.g. "--appendonly", "yes").
 func Start(extraArgs ...string) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
+	bin, err := lookRedisServer()
 	if err != nil {
-		return nil, fmt.Errorf("redis-server not found on PATH (install Debian's redis-server, or set TEST_REDIS_URL): %w", err)
+		return nil, err
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -64,6 +64,16 @@ func Start(extraArgs ...string) (*Server, error) {
 		s.Stop()
 	}
 	return nil, fmt.Errorf("redis-server did not come up: %w", lastErr)
+}
+
+// lookRedisServer finds redis-server, which also runs the sentinels
+// (--sentinel).
+func lookRedisServer() (string, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", fmt.Errorf("redis-server not found on PATH (install Debian's redis-server, or set TEST_REDIS_URL): %w", err)
+	}
+	return bin, nil
 }
 
 // Private starts a redis-server for one test alone (one it may kill and

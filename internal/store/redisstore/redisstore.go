@@ -124,13 +124,19 @@ func Open(ctx context.Context, url string, opts store.Options, cfg Config) (*Sto
 	s := New(rdb, opts, cfg)
 	if err := s.Ping(ctx); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("connect to redis at %s: %w", addrOf(rdb), err)
+		return nil, fmt.Errorf("connect to redis at %s: %w", addrOf(url, rdb), err)
 	}
 	return s, nil
 }
 
-// addrOf names the server or the cluster's seeds, for messages.
-func addrOf(rdb redis.UniversalClient) string {
+// addrOf names the server, the cluster's seeds or the sentinels' master
+// set, for messages.
+func addrOf(url string, rdb redis.UniversalClient) string {
+	if redisurl.IsSentinel(url) {
+		if o, err := redisurl.SentinelOptions(url); err == nil {
+			return fmt.Sprintf("master %q of sentinels %s", o.MasterName, strings.Join(o.SentinelAddrs, ","))
+		}
+	}
 	switch c := rdb.(type) {
 	case *redis.Client:
 		return c.Options().Addr

@@ -2,12 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,66 +30,12 @@ func TestSentinelFailover(t *testing.T) {
 	base := "http://" + m.Addr()
 	hc := &http.Client{Timeout: 30 * time.Second}
 
-	var (
-		acked, failures atomic.Int64
-		last202         atomic.Int64 // unix nanos of the latest 202
-		stop            = make(chan struct{})
-		wg              sync.WaitGroup
-	)
 	const workers, batch = 3, 10
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				var body strings.Builder
-				for i := range batch {
-					fmt.Fprintf(&body, `{"id":"f%d-%d-%d","score":%d,"channel":"phone","team":"alpha"}`+"\n", w, n, i, i%11)
-				}
-				for {
-					req, _ := http.NewRequest("POST", base+"/api/v1/responses", strings.NewReader(body.String()))
-					req.Header.Set("Content-Type", "application/x-ndjson")
-					req.Header.Set("Authorization", "Bearer "+token)
-					res, err := hc.Do(req)
-					if err != nil {
-						t.Errorf("ingest: %v", err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode == http.StatusAccepted {
-						acked.Add(batch)
-						last202.Store(time.Now().UnixNano())
-						break
-					}
-					if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
-						t.Errorf("ingest: status %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
-						return
-					}
-					failures.Add(1)
-					time.Sleep(100 * time.Millisecond)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
-	}
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
-
+	load := startTimedLoad(base, hc, time.Now(), "f", workers, batch)
+	defer load.Stop()
 	time.Sleep(time.Second)
 	old := sen.Master.Addr
-	ackedBefore := acked.Load()
+	ackedBefore := load.acked.Load()
 	sen.Master.Kill()
 	killed := time.Now()
 
@@ -114,19 +55,30 @@ func TestSentinelFailover(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Ingest answers 202 again within 10 s of the promotion.
-	for last202.Load() < promoted.UnixNano() {
+	for load.last202.Load() < promoted.UnixNano() {
 		if time.Since(promoted) > 10*time.Second {
-			t.Fatalf("ingest not back 10 s after the promotion (%d retried requests)", failures.Load())
+			t.Fatal("ingest not back 10 s after the promotion")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	back := time.Unix(0, last202.Load())
+	back := time.Unix(0, load.last202.Load())
 	time.Sleep(time.Second)
-	close(stop)
-	wg.Wait()
-	t.Logf("master killed; promotion after %v; ingest 202 again %v after the promotion; %d requests answered 503 and were resent; %d responses acknowledged (%d before the kill)",
-		promoted.Sub(killed).Round(time.Millisecond), back.Sub(promoted).Round(time.Millisecond), failures.Load(), acked.Load(), ackedBefore)
-	if failures.Load() == 0 {
+	load.Stop()
+	requests := load.record()
+	for _, e := range badAnswers(requests) {
+		t.Error(e)
+	}
+	failures, slowest := 0, time.Duration(0)
+	for _, r := range requests {
+		if r.status == http.StatusServiceUnavailable {
+			failures++
+		}
+		slowest = max(slowest, r.took)
+	}
+	acked := load.acked.Load()
+	t.Logf("master killed; promotion after %v; ingest 202 again %v after the promotion; %d requests answered 503 and were resent, the slowest request took %v; %d responses acknowledged (%d before the kill)",
+		promoted.Sub(killed).Round(time.Millisecond), back.Sub(promoted).Round(time.Millisecond), failures, slowest.Round(time.Millisecond), acked, ackedBefore)
+	if failures == 0 {
 		t.Error("no request saw the failover")
 	}
 
@@ -143,10 +95,10 @@ func TestSentinelFailover(t *testing.T) {
 	// replicated (asynchronous replication): measured, and bounded by what
 	// was in flight when it died.
 	n, _ := c.overall("window=15m")
-	lost := acked.Load() - int64(n)
-	t.Logf("the new master holds %v of %d acknowledged responses: %d lost with the old master", n, acked.Load(), lost)
+	lost := acked - int64(n)
+	t.Logf("the new master holds %v of %d acknowledged responses: %d lost with the old master", n, acked, lost)
 	if lost < 0 || lost > workers*batch {
-		t.Errorf("the new master holds %v responses, %d were acknowledged", n, acked.Load())
+		t.Errorf("the new master holds %v responses, %d were acknowledged", n, acked)
 	}
 	// The node's board follows the new master by itself.
 	deadline = time.Now().Add(10 * time.Second)

@@ -2,13 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"runtime"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,16 +24,8 @@ const (
 	staleWithin     = 6 * time.Second         // boards say "stale" after Redis went silent
 	freshWithin     = 7 * time.Second         // and recover after it answers again
 	goroutineGrowth = 150
+	heapGrowth      = 64 << 20
 )
-
-// timed is one request's outcome, relative to the test's start.
-type timed struct {
-	at, took   time.Duration
-	status     int
-	retryAfter string
-	err        error
-	stale      bool
-}
 
 // TestRedisStalled stops a real redis-server with SIGSTOP for 8 s under
 // steady ingest: silence, not refusals, as in a VM pause or a network
@@ -60,63 +49,15 @@ func TestRedisStalled(t *testing.T) {
 
 	var (
 		mu       sync.Mutex
-		ingests  []timed
 		readies  []timed
 		boards   []timed
 		maxGor   int
-		acked    atomic.Int64
+		maxHeap  uint64
 		stopLoad = make(chan struct{})
 		wg       sync.WaitGroup
 	)
-	post := func(body string) timed {
-		req, _ := http.NewRequest("POST", base+"/api/v1/responses", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-ndjson")
-		req.Header.Set("Authorization", "Bearer "+token)
-		began := since()
-		res, err := hc.Do(req)
-		r := timed{at: began, took: since() - began, err: err}
-		if err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			r.status, r.retryAfter = res.StatusCode, res.Header.Get("Retry-After")
-		}
-		return r
-	}
-	const workers, batch = 4, 20
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stopLoad:
-					return
-				default:
-				}
-				var body strings.Builder
-				for i := range batch {
-					fmt.Fprintf(&body, `{"id":"s%d-%d-%d","score":%d,"channel":"phone","team":"alpha"}`+"\n", w, n, i, i%11)
-				}
-				// A producer resends a batch with the same ids until it is
-				// acknowledged.
-				for {
-					r := post(body.String())
-					mu.Lock()
-					ingests = append(ingests, r)
-					mu.Unlock()
-					if r.status == http.StatusAccepted {
-						acked.Add(batch)
-						break
-					}
-					if r.err != nil || r.status != http.StatusServiceUnavailable {
-						break // reported below
-					}
-					time.Sleep(200 * time.Millisecond)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
+	load := startTimedLoad(base, hc, t0, "s", 4, 20)
+	defer load.Stop()
 	probe := func(path string, into *[]timed, parse func([]byte, *timed)) {
 		defer wg.Done()
 		for {
@@ -150,25 +91,27 @@ func TestRedisStalled(t *testing.T) {
 		_ = json.Unmarshal(raw, &b)
 		r.stale = b.Stale
 	})
-	baseline := 0
+	baseline, baseHeap := 0, uint64(0)
 	go func() {
 		defer wg.Done()
+		var ms runtime.MemStats
 		for {
 			select {
 			case <-stopLoad:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(100 * time.Millisecond):
 			}
 			n := runtime.NumGoroutine()
+			runtime.ReadMemStats(&ms)
 			mu.Lock()
-			maxGor = max(maxGor, n)
+			maxGor, maxHeap = max(maxGor, n), max(maxHeap, ms.HeapInuse)
 			mu.Unlock()
 		}
 	}()
 
 	time.Sleep(1500 * time.Millisecond)
 	mu.Lock()
-	baseline, maxGor = maxGor, 0
+	baseline, maxGor, baseHeap, maxHeap = maxGor, 0, maxHeap, 0
 	mu.Unlock()
 	paused := since()
 	if err := srv.Pause(); err != nil {
@@ -182,25 +125,20 @@ func TestRedisStalled(t *testing.T) {
 	time.Sleep(freshWithin + time.Second)
 	close(stopLoad)
 	wg.Wait()
+	load.Stop()
 
 	// Every ingest request answered within the bound, 202 or 503 with
 	// Retry-After.
-	var slow, bad, unavailable int
+	ingests := load.record()
+	for _, e := range badAnswers(ingests) {
+		t.Error(e)
+	}
+	var slow, unavailable int
 	var slowest time.Duration
 	for _, r := range ingests {
 		slowest = max(slowest, r.took)
-		switch {
-		case r.err != nil:
-			bad++
-			t.Errorf("ingest at %v: %v", r.at, r.err)
-		case r.took > redisDeadline+answerSlack:
+		if r.took > redisDeadline+answerSlack {
 			slow++
-		case r.status == http.StatusServiceUnavailable && r.retryAfter == "":
-			bad++
-			t.Errorf("ingest at %v: 503 without Retry-After", r.at)
-		case r.status != http.StatusAccepted && r.status != http.StatusServiceUnavailable:
-			bad++
-			t.Errorf("ingest at %v: status %d", r.at, r.status)
 		}
 		if r.status == http.StatusServiceUnavailable {
 			unavailable++
@@ -242,15 +180,19 @@ func TestRedisStalled(t *testing.T) {
 		t.Errorf("boards fresh again %v after Redis resumed, want within %v", fresh, freshWithin)
 	}
 
-	t.Logf("goroutines: %d under load before the stall, at most %d during and after", baseline, maxGor)
+	t.Logf("goroutines: %d under load before the stall, at most %d during and after; heap in use %d KiB before, at most %d KiB during and after",
+		baseline, maxGor, baseHeap>>10, maxHeap>>10)
 	if maxGor > baseline+goroutineGrowth {
 		t.Errorf("goroutines grew from %d to %d during the stall", baseline, maxGor)
+	}
+	if maxHeap > baseHeap+heapGrowth {
+		t.Errorf("heap in use grew from %d KiB to %d KiB during the stall", baseHeap>>10, maxHeap>>10)
 	}
 
 	// Nothing acknowledged is lost or counted twice.
 	c := client{t: t, base: base}
-	if n, _ := c.overall("window=15m"); int64(n) != acked.Load() {
-		t.Errorf("the store holds %v responses, %d were acknowledged", n, acked.Load())
+	if n, _ := c.overall("window=15m"); int64(n) != load.acked.Load() {
+		t.Errorf("the store holds %v responses, %d were acknowledged", n, load.acked.Load())
 	}
 }
 

@@ -134,10 +134,14 @@ func (s *Server) Restart() error {
 	return s.launch()
 }
 
+// loadingWait bounds the wait for a server that answers LOADING: a large
+// AOF on a busy machine takes longer to load than a server takes to start.
+const loadingWait = 60 * time.Second
+
 func (s *Server) waitReady(timeout time.Duration) error {
 	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	defer rdb.Close()
-	deadline := time.Now().Add(timeout)
+	began := time.Now()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		err := rdb.Ping(ctx).Err()
@@ -145,7 +149,11 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) {
+		limit := timeout
+		if redis.HasErrorPrefix(err, "LOADING") {
+			limit = loadingWait // it runs, and is reading its data
+		}
+		if time.Since(began) > limit {
 			return err
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -54,7 +54,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		}
 		eng, changes, claimer = alert.NewMemory(), fc, jobs.NewLocalClaimer(nil)
 	} else {
-		rdb, err := redisurl.NewClient(cfg.RedisURL)
+		rdb, err := redisurl.NewClient(cfg.RedisURL, redisurl.WithTimeout(cfg.RedisTimeout))
 		if err != nil {
 			return err
 		}

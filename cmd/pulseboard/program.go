@@ -197,7 +197,7 @@ func (m *Main) startStream(opts ingest.Options) error {
 	if cfg.RedisURL == "" {
 		return errors.New("stream ingest (PULSEBOARD_STREAM) needs Redis: set PULSEBOARD_REDIS_URL")
 	}
-	rdb, err := redisurl.NewClient(cfg.RedisURL)
+	rdb, err := redisurl.NewClient(cfg.RedisURL, redisurl.WithTimeout(cfg.RedisTimeout))
 	if err != nil {
 		return err
 	}
@@ -331,11 +331,15 @@ func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 	}
 	s, err := redisstore.Open(ctx, m.Config.RedisURL, opts, redisstore.Config{
 		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen, Hook: m.metrics.RedisHook(),
+		Timeout: m.Config.RedisTimeout, AllowEviction: m.Config.RedisAllowEviction, Logger: m.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("open redis store: %w", err)
 	}
 	m.store = s
+	m.metrics.GaugeFunc("pulseboard_redis_eviction_policy_ok",
+		"1 while Redis runs maxmemory-policy noeviction (on every master), 0 while it may evict keys, -1 when it does not say; read at start and by /readyz at most every 10 s.",
+		func() float64 { return float64(s.EvictionState()) })
 	return nil
 }
 
@@ -345,6 +349,8 @@ func (m *Main) engineName() string {
 		return "memory"
 	case redisurl.IsCluster(m.Config.RedisURL):
 		return "redis cluster"
+	case redisurl.IsSentinel(m.Config.RedisURL):
+		return "redis sentinel"
 	}
 	return "redis"
 }

@@ -50,6 +50,12 @@ type Config struct {
 	Addr string
 	// RedisURL selects the Redis engine; "" means the in-memory engine.
 	RedisURL string
+	// RedisTimeout bounds how long a request waits on Redis, and each
+	// command's socket reads and writes.
+	RedisTimeout time.Duration
+	// RedisAllowEviction lets the server run on a Redis whose
+	// maxmemory-policy may evict keys.
+	RedisAllowEviction bool
 	// ConfigFile is the YAML file that was read, or "" when none was.
 	ConfigFile string
 	// IngestTokens are the bearer tokens accepted by the ingest endpoint;

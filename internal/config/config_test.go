@@ -59,6 +59,7 @@ func docOf(t *testing.T, name string) OptionDoc {
 func defaults() *Config {
 	return &Config{
 		Addr:              ":8080",
+		RedisTimeout:      3 * time.Second,
 		Location:          time.UTC,
 		TimezoneName:      "UTC",
 		LogLevel:          slog.LevelInfo,
@@ -219,6 +220,10 @@ var badValues = []struct {
 	{"redis_url", "redis://localhost:6379/zero", "database number"},
 	{"redis_url", "unix://", "needs a socket path"},
 	{"redis_url", "redis+cluster://a:1,b:2/0", "a cluster has no database number"},
+	{"redis_url", "redis+sentinel://a:1,b:2/", "the path must name the master set"},
+	{"redis_url", "redis+sentinel://a:1,,b:2/mymaster", "needs host:port sentinels"},
+	{"redis_timeout", "0s", "must be positive"},
+	{"redis_allow_eviction", "maybe", "must be one of 1, 0, true, false, yes, no"},
 	{"ingest_tokens", "tiny-token", "token 1 is shorter than 16 characters"},
 	{"ingest_tokens", "aaaaaaaaaaaaaaaaaaaa,bbbbbbbb bbbbbbbbbbbb", "token 2 contains a space"},
 	{"ingest_tokens", "sha256:abcd", "token 1: want sha256: and 64 hex digits"},
@@ -359,7 +364,7 @@ func TestExactMessages(t *testing.T) {
 		{
 			name: "redis password redacted",
 			env:  map[string]string{"PULSEBOARD_REDIS_URL": "http://user:s3cret@localhost:6379"},
-			want: `config: PULSEBOARD_REDIS_URL="http://user:xxxxx@localhost:6379": scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster)`,
+			want: `config: PULSEBOARD_REDIS_URL="http://user:xxxxx@localhost:6379": scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster, redis+sentinel or rediss+sentinel for Redis Sentinel)`,
 		},
 		{
 			name: "retention day below hour",
@@ -502,6 +507,7 @@ max_screens_per_ip: 10
 			want := &Config{
 				Addr:              "127.0.0.1:9090",
 				RedisURL:          "rediss://:pw@redis.example.com:6380/2",
+				RedisTimeout:      3 * time.Second,
 				ConfigFile:        c.ConfigFile,
 				IngestTokens:      []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
 				AdminTokens:       []string{"sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"},
@@ -900,7 +906,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 33 || len(Options()) != 36 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 35 || len(Options()) != 38 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

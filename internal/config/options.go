@@ -56,9 +56,22 @@ var options = []option{
 	{
 		name: "redis_url", env: "PULSEBOARD_REDIS_URL", flag: "redis-url", yaml: "redis_url",
 		def: "", defDoc: "(none: in-memory engine)",
-		help:   "Redis URL (redis://, rediss:// or unix://; redis+cluster://host:port,host:port/ for Redis Cluster); empty keeps data in memory",
+		help:   "Redis URL (redis://, rediss:// or unix://; redis+cluster://host:port,host:port/ for Redis Cluster; redis+sentinel://host:port,host:port/master for Redis Sentinel); empty keeps data in memory",
 		redact: redactURL,
 		parse:  func(c *Config, raw string) (err error) { c.RedisURL, err = parseRedisURL(raw); return },
+	},
+	{
+		name: "redis_timeout", env: "PULSEBOARD_REDIS_TIMEOUT", flag: "redis-timeout", yaml: "redis_timeout",
+		def:   "3s",
+		help:  "how long a request waits on Redis before it answers 503 with Retry-After (ingest, queries; /readyz waits at most 1s); also each command's socket timeout",
+		parse: func(c *Config, raw string) (err error) { c.RedisTimeout, err = parsePositiveDuration(raw); return },
+	},
+	{
+		name: "redis_allow_eviction", env: "PULSEBOARD_REDIS_ALLOW_EVICTION", flag: "redis-allow-eviction", yaml: "redis_allow_eviction",
+		def:    "false",
+		help:   "start and stay ready on a Redis whose maxmemory-policy may evict keys (anything but noeviction), which can lose counts and ids under memory pressure",
+		isBool: true,
+		parse:  func(c *Config, raw string) (err error) { c.RedisAllowEviction, err = parseBool(raw); return },
 	},
 	{
 		name: optConfig, env: "PULSEBOARD_CONFIG", flag: "config",

@@ -69,8 +69,12 @@ func parseRedisURL(raw string) (string, error) {
 		if _, err := redisurl.ClusterOptions(raw); err != nil {
 			return "", errors.New(strings.TrimPrefix(err.Error(), "parse redis cluster url: "))
 		}
+	case redisurl.SentinelScheme, redisurl.SentinelTLSScheme:
+		if _, err := redisurl.SentinelOptions(raw); err != nil {
+			return "", errors.New(strings.TrimPrefix(err.Error(), "parse redis sentinel url: "))
+		}
 	default:
-		return "", errors.New("scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster)")
+		return "", errors.New("scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster, redis+sentinel or rediss+sentinel for Redis Sentinel)")
 	}
 	return raw, nil
 }

@@ -1,142 +1,93 @@
-package window
+package window_test
 
 import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/pulseboard/pulseboard/internal/window"
+	"github.com/pulseboard/pulseboard/internal/window/windowtest"
 )
 
-// midnightZones change their clocks at local midnight: on their spring
-// forward 00:00 does not exist (the day starts at 01:00), on their fall back
-// the last hour of a day or the first hour of the next happens twice.
-var midnightZones = []string{"America/Santiago", "America/Havana", "Atlantic/Azores"}
+var (
+	from2026 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	to2028   = time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
-// transitions lists the instants loc changes its offset in 2026 and 2027,
-// found with the time package itself.
-func transitions(t *testing.T, loc *time.Location) []time.Time {
+func midnightCalendar(t *testing.T, zone string) (*time.Location, window.Calendar) {
 	t.Helper()
-	var out []time.Time
-	end := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
-	for cur := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); ; {
-		_, next := cur.In(loc).ZoneBounds()
-		if next.IsZero() || !next.Before(end) {
-			break
-		}
-		out = append(out, next)
-		cur = next
+	loc := windowtest.Load(t, zone)
+	cal, err := window.NewCalendar(loc, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(out) != 4 {
-		t.Fatalf("%s: %d transitions in 2026-2027, want 4", loc, len(out))
-	}
-	return out
+	return loc, cal
 }
 
-// bruteDayStart is the first instant (to the minute) whose local date is
-// y-m-d, found by walking minutes from before any zone's midnight.
-func bruteDayStart(loc *time.Location, y int, m time.Month, d int) time.Time {
-	for cur := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(-15 * time.Hour); ; cur = cur.Add(time.Minute) {
-		if cy, cm, cd := cur.In(loc).Date(); cy == y && cm == m && cd == d {
-			return cur
-		}
-	}
-}
-
-// bruteSpan is what a window covers at now, by its definition and not by
-// the calendar's arithmetic: "today" from the first minute of now's local
-// date; 7d and 30d from the last local full hour (wall clock at :00) at or
-// before to − D; shorter ones the last D minutes.
-func bruteSpan(loc *time.Location, w Window, now time.Time) Span {
-	to := now.Truncate(time.Minute).Add(time.Minute)
-	switch {
-	case w.Length == 0:
-		y, m, d := now.In(loc).Date()
-		from := now.Truncate(time.Minute)
-		for {
-			py, pm, pd := from.Add(-time.Minute).In(loc).Date()
-			if py != y || pm != m || pd != d {
-				return Span{From: from, To: to}
-			}
-			from = from.Add(-time.Minute)
-		}
-	case w.Length <= 24*time.Hour:
-		return Span{From: to.Add(-w.Length), To: to}
-	default:
-		from := to.Add(-w.Length)
-		for from.In(loc).Minute() != 0 {
-			from = from.Add(-time.Minute)
-		}
-		return Span{From: from, To: to}
-	}
-}
-
-// TestMidnightDayStarts: every local day of 2026 and 2027 starts at the
-// first instant of its local date, on a local-hour boundary, and the day
-// bucket's start and end agree with Bucket on both sides.
+// TestMidnightDayStarts: every local day of 2026 and 2027 in the zones
+// whose clocks change at midnight starts at the first instant of its local
+// date, on a local-hour boundary, and its bucket's start and end agree with
+// Bucket on both sides.
 func TestMidnightDayStarts(t *testing.T) {
-	for _, zone := range midnightZones {
-		loc := mustLoc(t, zone)
-		cal, err := NewCalendar(loc, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-		if err != nil {
-			t.Fatal(err)
+	for _, zone := range windowtest.MidnightZones {
+		loc, cal := midnightCalendar(t, zone)
+		if n := len(windowtest.Transitions(loc, from2026, to2028)); n != 4 {
+			t.Fatalf("%s: %d transitions in 2026-2027, want 4", zone, n)
 		}
-		for day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); day.Year() < 2028; day = day.AddDate(0, 0, 1) {
+		for day := from2026; day.Before(to2028); day = day.AddDate(0, 0, 1) {
 			y, m, d := day.Date()
-			want := bruteDayStart(loc, y, m, d)
-			id := cal.Bucket(Day, want)
-			got := cal.Start(Day, id)
+			name := zone + " " + day.Format("2006-01-02")
+			want := windowtest.DayStart(loc, y, m, d)
+			id := cal.Bucket(window.Day, want)
+			got := cal.Start(window.Day, id)
 			if !got.Equal(want) {
-				t.Errorf("%s %s: day starts %s, want %s (%s)", zone, day.Format("2006-01-02"), got.In(loc), want.In(loc), want.UTC())
+				t.Errorf("%s: day starts %s, want %s (%s)", name, got.In(loc), want.In(loc), want.UTC())
 				continue
 			}
-			if b := cal.Bucket(Day, got.Add(-time.Second)); b != id-1 {
-				t.Errorf("%s %s: the second before the day's start is in day bucket %d, want %d", zone, day.Format("2006-01-02"), b, id-1)
+			if b := cal.Bucket(window.Day, got.Add(-time.Second)); b != id-1 {
+				t.Errorf("%s: the second before the day's start is in day bucket %d, want %d", name, b, id-1)
 			}
-			if got := DayStart(loc, y, m, d); !got.Equal(want) {
-				t.Errorf("%s %s: DayStart %s, want %s", zone, day.Format("2006-01-02"), got.In(loc), want.In(loc))
+			if got := window.DayStart(loc, y, m, d); !got.Equal(want) {
+				t.Errorf("%s: DayStart %s, want %s", name, got.In(loc), want.In(loc))
 			}
-			if h := cal.Bucket(Hour, got); !cal.Start(Hour, h).Equal(got) {
-				t.Errorf("%s %s: day starts %s, not on a local-hour boundary", zone, day.Format("2006-01-02"), got.In(loc))
+			if h := cal.Bucket(window.Hour, got); !cal.Start(window.Hour, h).Equal(got) {
+				t.Errorf("%s: day starts %s, not on a local-hour boundary", name, got.In(loc))
 			}
-			if n := cal.End(Day, id).Sub(got); n != 23*time.Hour && n != 24*time.Hour && n != 25*time.Hour {
-				t.Errorf("%s %s: day lasts %s", zone, day.Format("2006-01-02"), n)
+			if n := cal.End(window.Day, id).Sub(got); n != 23*time.Hour && n != 24*time.Hour && n != 25*time.Hour {
+				t.Errorf("%s: day lasts %s", name, n)
 			}
 		}
 	}
 }
 
-// TestMidnightSpansAndTiling: around every 2026/2027 transition of the
-// three zones, each window's span matches its definition, and the buckets
-// Compose returns cover every minute of the span exactly once (a minute
-// is in a bucket when Bucket says so, not when Start/End say so) and no
-// minute outside it.
+// TestMidnightSpansAndTiling: around every 2026/2027 transition of those
+// zones, each window's span matches its definition, and the buckets Compose
+// returns cover every minute of the span exactly once and no minute outside
+// it. A minute is in a bucket when Bucket says so (where the engines count
+// it), not when Start and End say so.
 func TestMidnightSpansAndTiling(t *testing.T) {
-	for _, zone := range midnightZones {
-		loc := mustLoc(t, zone)
-		cal, err := NewCalendar(loc, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tr := range transitions(t, loc) {
-			// The bucket ids of every minute near the transition, computed once.
-			lo, hi := tr.Add(-30*time.Hour), tr.Add(30*time.Hour)
+	for _, zone := range windowtest.MidnightZones {
+		loc, cal := midnightCalendar(t, zone)
+		for _, tr := range windowtest.Transitions(loc, from2026, to2028) {
+			// The bucket ids of every minute near the transition, once.
 			var minutes []time.Time
 			var ids [][3]int64
-			for m := lo; m.Before(hi); m = m.Add(time.Minute) {
+			for m := tr.Add(-30 * time.Hour); m.Before(tr.Add(30 * time.Hour)); m = m.Add(time.Minute) {
 				minutes = append(minutes, m)
-				ids = append(ids, [3]int64{cal.Bucket(Minute, m), cal.Bucket(Hour, m), cal.Bucket(Day, m)})
+				ids = append(ids, [3]int64{cal.Bucket(window.Minute, m), cal.Bucket(window.Hour, m), cal.Bucket(window.Day, m)})
 			}
 			var nows []time.Time
-			for off := -3 * time.Hour; off <= 27*time.Hour; off += 23 * time.Minute {
+			for off := -3 * time.Hour; off <= 27*time.Hour; off += 31 * time.Minute {
 				nows = append(nows, tr.Add(off))
 			}
 			for _, off := range []time.Duration{3*24*time.Hour + 17*time.Minute, 7*24*time.Hour + 29*time.Minute, 30*24*time.Hour + 5*time.Minute} {
 				nows = append(nows, tr.Add(off))
 			}
 			for _, now := range nows {
-				for _, w := range All {
+				for _, w := range window.All {
 					s := cal.Span(w, now)
-					if want := bruteSpan(loc, w, now); !s.From.Equal(want.From) || !s.To.Equal(want.To) {
-						t.Errorf("%s %s at %s: span from %s, want %s", zone, w.Name, now.In(loc), s.From.In(loc), want.From.In(loc))
+					if diff := windowtest.SameSpan(loc, s, windowtest.Span(loc, w, now)); diff != "" {
+						t.Errorf("%s %s at %s: %s", zone, w.Name, now.In(loc), diff)
 						continue
 					}
 					// Bucket ids grow with time in these zones, so the

@@ -33,12 +33,7 @@ func TestDailyAcrossSkippedMidnight(t *testing.T) {
 			end := tr.Add(28 * time.Hour)
 			fake := clockwork.NewFakeClockAt(start)
 			runs := make(chan ran, 64)
-			record := func(name string) func(context.Context, time.Time) error {
-				return func(_ context.Context, tick time.Time) error {
-					runs <- ran{name, tick}
-					return nil
-				}
-			}
+			record := recorder(runs)
 			wall := map[string][3]int{"midnight": {0, 0, 0}, "half-past": {0, 30, 0}, "eight": {8, 0, 0}}
 			var js []Job
 			for name, w := range wall {

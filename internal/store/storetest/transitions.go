@@ -97,10 +97,27 @@ func (h *harness) checkCalendar(loc *time.Location, tr time.Time) {
 		}
 	}
 	to := cal.Span(window.Rolling15m, now).To
+	// The brute-force trend: every answer before the end, by its local date
+	// and by the start of its local clock hour.
+	byDate := map[string]nps.Distribution{}
+	byHour := map[int64]nps.Distribution{}
+	for _, r := range h.model.latest {
+		if !r.At.Before(to) {
+			continue
+		}
+		dk := r.At.In(loc).Format("2006-01-02")
+		d := byDate[dk]
+		d[r.Score]++
+		byDate[dk] = d
+		hk := windowtest.HourStart(loc, r.At).Unix()
+		d = byHour[hk]
+		d[r.Score]++
+		byHour[hk] = d
+	}
 	// A trend point is a bucket's span, cut at the window's end (as boards
-	// draw them); its brute-force count is every answer whose local date, or
-	// local clock hour, is the point's.
-	point := func(g window.Gran, id int64, name string, in func(at time.Time) bool) {
+	// draw them); it must count the answers of its local date, or local
+	// clock hour.
+	point := func(g window.Gran, id int64, name string, want nps.Distribution) {
 		from, end := cal.Start(g, id), cal.End(g, id)
 		if end.After(to) {
 			end = to
@@ -109,20 +126,14 @@ func (h *harness) checkCalendar(loc *time.Location, tr time.Time) {
 		if err != nil {
 			h.t.Fatalf("query %s: %v", name, err)
 		}
-		var want nps.Distribution
-		for _, r := range h.model.latest {
-			if r.At.Before(to) && in(r.At) {
-				want[r.Score]++
-			}
-		}
 		if got[0].Counts != want {
 			h.t.Fatalf("trend point %s (from %s) at %s: got %v, want %v", name, from.In(loc), now.In(loc), got[0].Counts, want)
 		}
 	}
-	// Days: from two local dates before the transition's to now's (at most
-	// ten), by their local date.
-	first := tr.In(loc).AddDate(0, 0, -2)
-	if back := now.In(loc).AddDate(0, 0, -10); back.After(first) {
+	// Days: from the local date before the transition's to now's (at most
+	// eight), by their local date.
+	first := tr.In(loc).AddDate(0, 0, -1)
+	if back := now.In(loc).AddDate(0, 0, -8); back.After(first) {
 		first = back
 	}
 	fy, fm, fd := first.Date()
@@ -132,11 +143,7 @@ func (h *harness) checkCalendar(loc *time.Location, tr time.Time) {
 		if !start.Before(to) {
 			break
 		}
-		id := cal.Bucket(window.Day, start)
-		point(window.Day, id, day.Format("2006-01-02"), func(at time.Time) bool {
-			ay, am, ad := at.In(loc).Date()
-			return ay == y && am == m && ad == d
-		})
+		point(window.Day, cal.Bucket(window.Day, start), day.Format("2006-01-02"), byDate[day.Format("2006-01-02")])
 	}
 	// Hours: the last 24 that reach back to 3 hours before the transition.
 	from := tr.Add(-3 * time.Hour)
@@ -148,8 +155,6 @@ func (h *harness) checkCalendar(loc *time.Location, tr time.Time) {
 		if hs := windowtest.HourStart(loc, start); !hs.Equal(start) {
 			h.t.Fatalf("hour bucket %d starts %s, not at a local :00", id, start.In(loc))
 		}
-		point(window.Hour, id, "hour "+start.In(loc).Format("2006-01-02 15:04 MST"), func(at time.Time) bool {
-			return windowtest.HourStart(loc, at).Equal(start)
-		})
+		point(window.Hour, id, "hour "+start.In(loc).Format("2006-01-02 15:04 MST"), byHour[start.Unix()])
 	}
 }

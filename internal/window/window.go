@@ -213,6 +213,11 @@ func (c Calendar) Compose(s Span) []Ref {
 
 // widest returns the coarsest bucket that starts at cur and ends by to.
 func (c Calendar) widest(cur, to time.Time) Ref {
+	// Only a local-hour boundary can start an hour or a day: the minutes
+	// at a span's edges skip working out where their day starts.
+	if mod(cur.Unix()-c.phase, 3600) != 0 {
+		return Ref{Gran: Minute, ID: c.Bucket(Minute, cur)}
+	}
 	for _, g := range [...]Gran{Day, Hour} {
 		id := c.Bucket(g, cur)
 		if c.Start(g, id).Equal(cur) && !c.End(g, id).After(to) {

@@ -103,7 +103,7 @@ func (s Schedule) Tick(now time.Time, loc *time.Location) time.Time {
 }
 
 // due reports whether a wake-up at now may run tick. Interval jobs are
-// woken at their ticks. Daily and weekly jobs are woken every minute (see
+// woken at their ticks. Daily and weekly jobs are woken every second (see
 // add) and may run from their tick for wallGrace, so a wake-up that came
 // late still runs it; the claim makes it run once.
 func (s Schedule) due(tick, now time.Time) bool {
@@ -114,8 +114,9 @@ func (s Schedule) due(tick, now time.Time) bool {
 }
 
 const (
-	// wallCheck is how often daily and weekly jobs look for a due tick.
-	wallCheck = time.Minute
+	// wallCheck is how often daily and weekly jobs look for a due tick:
+	// their wall times are to the second.
+	wallCheck = time.Second
 	// wallGrace is how long after its tick a daily or weekly run may
 	// start; well under the claim's hold.
 	wallGrace = 10 * time.Minute
@@ -201,6 +202,10 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	claimed map[string]time.Time // the tick each job's current run claimed
+	// settled is the last tick of each daily or weekly job this node ran or
+	// found taken: its later wake-ups within the grace leave the claimer
+	// alone.
+	settled map[string]time.Time
 }
 
 // New makes a scheduler for jobs; Start starts it.
@@ -214,7 +219,7 @@ func New(o Options, jobs ...Job) (*Scheduler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Scheduler{o: o, jobs: map[string]Job{}, claimed: map[string]time.Time{}}
+	s := &Scheduler{o: o, jobs: map[string]Job{}, claimed: map[string]time.Time{}, settled: map[string]time.Time{}}
 	cron, err := gocron.NewScheduler(
 		gocron.WithClock(o.Clock),
 		gocron.WithLocation(o.Location),
@@ -247,8 +252,9 @@ func (s *Scheduler) add(j Job) error {
 	// zone whose clocks skip midnight (America/Santiago, America/Havana,
 	// Atlantic/Azores), gocron's next run of a job at 00:xx on the day before
 	// comes out as no run at all, and the job never runs again. Instead they
-	// wake every minute, and the locker runs them at the first wake-up at
+	// wake every second, and the locker runs them at the first wake-up at
 	// or after their tick (Schedule.due), computed with window.WallTime.
+	// A wake-up with nothing due costs a few microseconds and no I/O.
 	wake := sc.every
 	if wake == 0 {
 		wake = wallCheck
@@ -308,15 +314,31 @@ func (l locker) Lock(ctx context.Context, name string) (gocron.Lock, error) {
 	if !j.Schedule.due(tick, now) {
 		return nil, errNotDue
 	}
+	wall := j.Schedule.every == 0
+	l.s.mu.Lock()
+	settled := wall && l.s.settled[name].Equal(tick)
+	l.s.mu.Unlock()
+	if settled {
+		return nil, errNotDue
+	}
 	release, err := l.s.o.Claimer.Claim(ctx, name, tick, j.Schedule.hold(), j.Schedule.lease())
 	if err != nil {
 		if !errors.Is(err, ErrTaken) {
 			l.s.o.Logger.Warn("job lock", slog.String("job", name), slog.Any("err", err))
+			return nil, err // try again at the next wake-up
+		}
+		if wall {
+			l.s.mu.Lock()
+			l.s.settled[name] = tick
+			l.s.mu.Unlock()
 		}
 		return nil, err
 	}
 	l.s.mu.Lock()
 	l.s.claimed[name] = tick
+	if wall {
+		l.s.settled[name] = tick
+	}
 	l.s.mu.Unlock()
 	return unlocker(release), nil
 }

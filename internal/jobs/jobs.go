@@ -25,6 +25,8 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/pulseboard/pulseboard/internal/window"
 )
 
 // Schedule says when a job runs: every interval (aligned to multiples of
@@ -85,8 +87,12 @@ func (s Schedule) Tick(now time.Time, loc *time.Location) time.Time {
 	y, m, d := local.Date()
 	best := time.Time{}
 	for off := -7; off <= 7; off++ {
-		c := time.Date(y, m, d+off, s.hour, s.minute, s.second, 0, loc)
-		if s.weekly && c.Weekday() != s.weekday {
+		// WallTime, not time.Date: where the clocks skip the wall time
+		// (00:30 where they jump from 00:00 to 01:00), time.Date gives
+		// 23:30 the day before, and that day would have two ticks and the
+		// skipped one none.
+		c := window.WallTime(loc, y, m, d+off, s.hour, s.minute, s.second)
+		if s.weekly && c.In(loc).Weekday() != s.weekday {
 			continue
 		}
 		if best.IsZero() || absDur(c.Sub(now)) < absDur(best.Sub(now)) {
@@ -95,6 +101,26 @@ func (s Schedule) Tick(now time.Time, loc *time.Location) time.Time {
 	}
 	return best
 }
+
+// due reports whether a wake-up at now may run tick. Interval jobs are
+// woken at their ticks. Daily and weekly jobs are woken every second (see
+// add) and may run from their tick for wallGrace, so a wake-up that came
+// late still runs it; the claim makes it run once.
+func (s Schedule) due(tick, now time.Time) bool {
+	if s.every > 0 {
+		return true
+	}
+	return !now.Before(tick) && now.Sub(tick) < wallGrace
+}
+
+const (
+	// wallCheck is how often daily and weekly jobs look for a due tick:
+	// their wall times are to the second.
+	wallCheck = time.Second
+	// wallGrace is how long after its tick a daily or weekly run may
+	// start; well under the claim's hold.
+	wallGrace = 10 * time.Minute
+)
 
 func absDur(d time.Duration) time.Duration {
 	if d < 0 {
@@ -119,6 +145,10 @@ type Job struct {
 	Schedule Schedule
 	Run      func(ctx context.Context, tick time.Time) error
 }
+
+// errNotDue turns down a wake-up of a daily or weekly job with no tick due;
+// gocron then skips the run quietly.
+var errNotDue = errors.New("job tick not due")
 
 // ErrTaken means another node has claimed the tick, or is still running the
 // job's previous tick.
@@ -172,6 +202,10 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	claimed map[string]time.Time // the tick each job's current run claimed
+	// settled is the last tick of each daily or weekly job this node ran or
+	// found taken: its later wake-ups within the grace leave the claimer
+	// alone.
+	settled map[string]time.Time
 }
 
 // New makes a scheduler for jobs; Start starts it.
@@ -185,7 +219,7 @@ func New(o Options, jobs ...Job) (*Scheduler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Scheduler{o: o, jobs: map[string]Job{}, claimed: map[string]time.Time{}}
+	s := &Scheduler{o: o, jobs: map[string]Job{}, claimed: map[string]time.Time{}, settled: map[string]time.Time{}}
 	cron, err := gocron.NewScheduler(
 		gocron.WithClock(o.Clock),
 		gocron.WithLocation(o.Location),
@@ -214,19 +248,22 @@ func (s *Scheduler) add(j Job) error {
 	var def gocron.JobDefinition
 	opts := []gocron.JobOption{gocron.WithName(j.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
 	sc := j.Schedule
-	at := gocron.NewAtTimes(gocron.NewAtTime(uint(sc.hour), uint(sc.minute), uint(sc.second)))
-	switch {
-	case sc.every > 0:
-		def = gocron.DurationJob(sc.every)
-		// Start on the next multiple, so every node's ticks fall on the
-		// same instants.
-		first := s.o.Clock.Now().Truncate(sc.every).Add(sc.every)
-		opts = append(opts, gocron.WithStartAt(gocron.WithStartDateTime(first)))
-	case sc.weekly:
-		def = gocron.WeeklyJob(1, gocron.NewWeekdays(sc.weekday), at)
-	default:
-		def = gocron.DailyJob(1, at)
+	// Daily and weekly jobs are not gocron's DailyJob and WeeklyJob: in a
+	// zone whose clocks skip midnight (America/Santiago, America/Havana,
+	// Atlantic/Azores), gocron's next run of a job at 00:xx on the day before
+	// comes out as no run at all, and the job never runs again. Instead they
+	// wake every second, and the locker runs them at the first wake-up at
+	// or after their tick (Schedule.due), computed with window.WallTime.
+	// A wake-up with nothing due costs a few microseconds and no I/O.
+	wake := sc.every
+	if wake == 0 {
+		wake = wallCheck
 	}
+	def = gocron.DurationJob(wake)
+	// Start on the next multiple, so every node's ticks fall on the same
+	// instants.
+	first := s.o.Clock.Now().Truncate(wake).Add(wake)
+	opts = append(opts, gocron.WithStartAt(gocron.WithStartDateTime(first)))
 	if _, err := s.cron.NewJob(def, gocron.NewTask(s.task(j)), opts...); err != nil {
 		return fmt.Errorf("jobs: %s (%s): %w", j.Name, sc, err)
 	}
@@ -272,16 +309,36 @@ func (l locker) Lock(ctx context.Context, name string) (gocron.Lock, error) {
 	if !ok {
 		return nil, fmt.Errorf("jobs: unknown job %q", name)
 	}
-	tick := j.Schedule.Tick(l.s.o.Clock.Now(), l.s.o.Location)
+	now := l.s.o.Clock.Now()
+	tick := j.Schedule.Tick(now, l.s.o.Location)
+	if !j.Schedule.due(tick, now) {
+		return nil, errNotDue
+	}
+	wall := j.Schedule.every == 0
+	l.s.mu.Lock()
+	settled := wall && l.s.settled[name].Equal(tick)
+	l.s.mu.Unlock()
+	if settled {
+		return nil, errNotDue
+	}
 	release, err := l.s.o.Claimer.Claim(ctx, name, tick, j.Schedule.hold(), j.Schedule.lease())
 	if err != nil {
 		if !errors.Is(err, ErrTaken) {
 			l.s.o.Logger.Warn("job lock", slog.String("job", name), slog.Any("err", err))
+			return nil, err // try again at the next wake-up
+		}
+		if wall {
+			l.s.mu.Lock()
+			l.s.settled[name] = tick
+			l.s.mu.Unlock()
 		}
 		return nil, err
 	}
 	l.s.mu.Lock()
 	l.s.claimed[name] = tick
+	if wall {
+		l.s.settled[name] = tick
+	}
 	l.s.mu.Unlock()
 	return unlocker(release), nil
 }

@@ -134,12 +134,7 @@ func TestScheduleWithFakeClock(t *testing.T) {
 	start := time.Date(2026, 3, 9, 7, 58, 30, 0, ny)
 	fake := clockwork.NewFakeClockAt(start)
 	runs := make(chan ran, 16)
-	record := func(name string) func(context.Context, time.Time) error {
-		return func(_ context.Context, tick time.Time) error {
-			runs <- ran{name, tick}
-			return nil
-		}
-	}
+	record := recorder(runs)
 	s, err := New(Options{Claimer: NewLocalClaimer(fake.Now), Clock: fake, Location: ny},
 		Job{Name: "minutely", Schedule: Every(time.Minute), Run: record("minutely")},
 		Job{Name: "digest", Schedule: Daily(8, 0, 0), Run: record("digest")},
@@ -190,6 +185,17 @@ func waitTimers(t *testing.T, fake *clockwork.FakeClock) {
 type ran struct {
 	job  string
 	tick time.Time
+}
+
+// recorder returns, for a job name, a run function that reports each run
+// with its tick on runs.
+func recorder(runs chan<- ran) func(name string) func(context.Context, time.Time) error {
+	return func(name string) func(context.Context, time.Time) error {
+		return func(_ context.Context, tick time.Time) error {
+			runs <- ran{name, tick}
+			return nil
+		}
+	}
 }
 
 func drain(ch chan ran, into map[string][]time.Time, wait time.Duration) {

@@ -9,13 +9,16 @@
 //   - an hour bucket is a local wall-clock hour. Its absolute boundaries are
 //     whole hours shifted by the zone's phase (30 minutes for India, 45 for
 //     Nepal, 0 for most zones), so it never depends on DST;
-//   - a day bucket is a local calendar day (23, 24 or 25 hours long).
+//   - a day bucket is a local calendar day (23, 24 or 25 hours long), from
+//     the first instant of its local date (DayStart), which is 01:00 where
+//     the clocks skip midnight.
 //
 // Windows: a rolling window of up to 24h covers exactly the last D minutes,
 // the current partial minute included. A 7d or 30d window starts at the
 // boundary of the local hour that contains "D ago", because minute buckets
 // are not kept that long; it so covers between D and D+1h. "today" starts at
-// local midnight. Every window ends at the end of the current minute.
+// the first instant of the local date. Every window ends at the end of the
+// current minute.
 package window
 
 import (
@@ -123,7 +126,54 @@ func (c Calendar) Start(g Gran, id int64) time.Time {
 		return time.Unix(id*3600+c.phase, 0)
 	default:
 		y, m, d := time.Unix(id*86400, 0).UTC().Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, c.Location())
+		return DayStart(c.Location(), y, m, d)
+	}
+}
+
+// DayStart is the first instant of the local date y-m-d in loc. Local
+// midnight is not always it: time.Date normalises a midnight the clocks
+// skip (America/Santiago, America/Havana, Atlantic/Azores spring forward
+// from 00:00 to 01:00) to 23:00 of the day before, and does not promise
+// which of two midnights it picks when the clocks go back over one.
+// Every day boundary in Pulseboard (day buckets, "today", same-day
+// deadlines, digests) comes from here.
+func DayStart(loc *time.Location, y int, m time.Month, d int) time.Time {
+	return WallTime(loc, y, m, d, 0, 0, 0)
+}
+
+// WallTime is the first instant at which the clocks in loc show the given
+// local date and time or a later one: time.Date where that wall time
+// happens once; the instant the clocks jump past it where it is skipped;
+// the first of the two where it happens twice. (Overflowing fields
+// normalise as in time.Date.)
+func WallTime(loc *time.Location, y int, m time.Month, d, hour, minute, sec int) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	// wall is the wanted clock reading as if the zone were UTC, so an
+	// instant u shows it or later exactly when u + offset(u) >= wall.
+	wall := time.Date(y, m, d, hour, minute, sec, 0, time.UTC).Unix()
+	t := time.Date(y, m, d, hour, minute, sec, 0, loc)
+	start, _ := t.ZoneBounds()
+	if _, off := t.Zone(); t.Unix()+int64(off) == wall && (start.IsZero() || t.Sub(start) >= 24*time.Hour) {
+		return t // the usual case: no offset change within a day before t
+	}
+	// Within each zone period [start, end) with offset off, the instants
+	// showing wall or later are [max(start, wall−off), end). The first
+	// period where that is not empty holds the answer. No offset exceeds
+	// ±26h, so starting a day and a half before t is early enough.
+	for cur := t.Add(-36 * time.Hour); ; {
+		cur = cur.In(loc)
+		_, off := cur.Zone()
+		start, end := cur.ZoneBounds()
+		u := wall - int64(off)
+		if !start.IsZero() && u < start.Unix() {
+			u = start.Unix()
+		}
+		if end.IsZero() || u < end.Unix() {
+			return time.Unix(u, 0).In(loc)
+		}
+		cur = end
 	}
 }
 
@@ -163,6 +213,11 @@ func (c Calendar) Compose(s Span) []Ref {
 
 // widest returns the coarsest bucket that starts at cur and ends by to.
 func (c Calendar) widest(cur, to time.Time) Ref {
+	// Only a local-hour boundary can start an hour or a day: the minutes
+	// at a span's edges skip working out where their day starts.
+	if mod(cur.Unix()-c.phase, 3600) != 0 {
+		return Ref{Gran: Minute, ID: c.Bucket(Minute, cur)}
+	}
 	for _, g := range [...]Gran{Day, Hour} {
 		id := c.Bucket(g, cur)
 		if c.Start(g, id).Equal(cur) && !c.End(g, id).After(to) {

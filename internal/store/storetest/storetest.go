@@ -61,7 +61,12 @@ var Start = time.Date(2026, 11, 23, 15, 32, 41, 0, time.UTC)
 // Options returns engine options with the default rollups and retention,
 // New York's calendar and the given clock.
 func Options(t testing.TB, clock *Clock) store.Options {
-	loc, err := time.LoadLocation("America/New_York")
+	return OptionsIn(t, clock, "America/New_York")
+}
+
+// OptionsIn is Options with the calendar of another zone.
+func OptionsIn(t testing.TB, clock *Clock, zone string) store.Options {
+	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		t.Fatalf("load zone: %v", err)
 	}
@@ -87,6 +92,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("EmptyAndUncovered", func(t *testing.T) { testEmptyAndUncovered(t, newStore) })
 	t.Run("RandomAgainstBruteForce", func(t *testing.T) { testRandom(t, newStore) })
 	t.Run("ReplicaFollowsLog", func(t *testing.T) { testReplica(t, newStore) })
+	t.Run("MidnightTransitions", func(t *testing.T) { testMidnightTransitions(t, newStore) })
 }
 
 // harness pairs an engine with the brute-force model fed the same input.
@@ -99,9 +105,15 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, newStore Factory) *harness {
+	return newHarnessIn(t, newStore, "America/New_York", Start)
+}
+
+// newHarnessIn is newHarness with the calendar of zone and the clock at
+// start.
+func newHarnessIn(t *testing.T, newStore Factory, zone string, start time.Time) *harness {
 	clock := &Clock{}
-	clock.Set(Start)
-	opts := Options(t, clock)
+	clock.Set(start)
+	opts := OptionsIn(t, clock, zone)
 	s := newStore(t, opts)
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {

@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // TestHelpNamesEveryCommand: `pulseboard --help` (and `help`) lists every
@@ -27,5 +31,20 @@ func TestHelpNamesEveryCommand(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"token", "--nope"}, env, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "-nope") {
 		t.Errorf("token --nope: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestDefaultWindowSaysSo: a query without window= is for the last hour,
+// and the reply's label says that was the default.
+func TestDefaultWindowSaysSo(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	c := client{t: t, base: "http://" + start(t, clock).Addr()}
+	r := c.get("/api/v1/nps")
+	if r.status != 200 || r.body["window"] != "1h" || !strings.Contains(fmt.Sprint(r.body["label"]), "the default window") {
+		t.Errorf("without window: %d %s", r.status, r.raw)
+	}
+	if r := c.get("/api/v1/nps?window=1h"); strings.Contains(fmt.Sprint(r.body["label"]), "default") {
+		t.Errorf("with window=1h the label still says default: %s", r.raw)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,14 +14,19 @@ import (
 )
 
 // readmeCommand is a shell command from a README code block and what the
-// comment under it promises: "# → 202 {...}".
+// comment under it promises: "# → 202 {...}" (an HTTP status and a part of
+// the body) or "# → exit 0 text" (an exit status and a part of the output).
 type readmeCommand struct {
 	shell  string
 	status string
 	body   string
 }
 
-var expectLine = regexp.MustCompile(`^# → (\d{3})\s*(.*)$`)
+var expectLine = regexp.MustCompile(`^# → (\d{3}|exit \d+)\s*(.*)$`)
+
+// curlStatus is how every README curl shows its HTTP status, after the body,
+// so a reader sees what the comment under it promises.
+const curlStatus = `-w '\n%{http_code}\n'`
 
 func readmeCommands(t *testing.T) []readmeCommand {
 	raw, err := os.ReadFile("../../README.md")
@@ -41,7 +47,8 @@ func readmeCommands(t *testing.T) []readmeCommand {
 			m := expectLine.FindStringSubmatch(strings.TrimSpace(line))
 			out = append(out, readmeCommand{shell: strings.Join(cur, "\n"), status: m[1], body: m[2]})
 			cur = nil
-		case strings.HasPrefix(strings.TrimSpace(line), "curl") || strings.HasPrefix(strings.TrimSpace(line), "printf") || len(cur) > 0:
+		case strings.HasPrefix(strings.TrimSpace(line), "curl") || strings.HasPrefix(strings.TrimSpace(line), "printf") ||
+			strings.HasPrefix(strings.TrimSpace(line), "go run") || len(cur) > 0:
 			cur = append(cur, strings.TrimSpace(line))
 		}
 	}
@@ -60,17 +67,44 @@ func TestReadmeCurls(t *testing.T) {
 	// The settings `make run` gives.
 	m := start(t, clock, "--ingest-tokens", "demo-ingest-token", "--admin-tokens", "demo-admin-token",
 		"--webhook-secret", "demo-webhook-secret", "--webhooks", "../../config/webhooks.example.yaml")
-	dir := t.TempDir() // commands that write files write them here
+	dir := t.TempDir() // the README writes its example files under $TMPDIR
+	// `go run ./cmd/pulseboard` is this program, built once.
+	bin := dir + "/pulseboard"
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build pulseboard: %v\n%s", err, out)
+	}
 	cmds := readmeCommands(t)
-	if len(cmds) < 14 {
+	if len(cmds) < 15 {
 		t.Fatalf("found only %d README commands with an expected status", len(cmds))
 	}
 	for _, c := range cmds {
 		shell := strings.ReplaceAll(c.shell, "http://localhost:8080", "http://"+m.Addr())
-		shell += ` -w '\n%{http_code}'`
+		shell = strings.ReplaceAll(shell, "go run ./cmd/pulseboard", bin)
+		if strings.Contains(shell, bin+" import") {
+			shell += " --server http://" + m.Addr() // the import's default is localhost:8080
+		}
+		for _, line := range strings.Split(c.shell, "\n") {
+			if strings.HasPrefix(strings.TrimLeft(line, "| "), "curl") && !strings.Contains(line, curlStatus) {
+				t.Errorf("a README curl does not show its status with %s:\n%s", curlStatus, line)
+			}
+		}
 		cmd := exec.Command("bash", "-c", "set -o pipefail; "+shell)
 		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TMPDIR="+dir)
 		out, err := cmd.Output()
+		if code, ok := strings.CutPrefix(c.status, "exit "); ok {
+			got := "0"
+			if exit, isExit := err.(*exec.ExitError); isExit {
+				got = strconv.Itoa(exit.ExitCode())
+			} else if err != nil {
+				t.Errorf("README command failed: %v\n%s", err, c.shell)
+				continue
+			}
+			if got != code || !strings.Contains(string(out), c.body) {
+				t.Errorf("README command\n%s\nexited %s with\n%s\nREADME says exit %s %s", c.shell, got, out, code, c.body)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("README command failed: %v\n%s", err, c.shell)
 			continue

@@ -116,7 +116,7 @@ var options = []option{
 	{
 		name: "allowed_origins", env: "PULSEBOARD_ALLOWED_ORIGINS", flag: "allowed-origins", yaml: "allowed_origins",
 		def: "", defDoc: "(none: same origin only)",
-		help:  "comma-separated origins allowed to call the API from a browser, like https://wall.example.com",
+		help:  "comma-separated origins, besides a board's own, whose pages may open its live socket (a site that embeds boards), like https://wall.example.com",
 		list:  ",",
 		parse: func(c *Config, raw string) (err error) { c.AllowedOrigins, err = parseOrigins(raw); return },
 	},

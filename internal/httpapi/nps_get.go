@@ -84,6 +84,10 @@ func (a *API) getNPS(c echo.Context) error {
 		return err
 	}
 	out := npsAnswer{Window: w.Name, Label: a.Calendar.Label(w), From: q.Span.From.UTC(), To: q.Span.To.UTC(), Groups: make([]npsGroup, len(groups))}
+	if params.Get("window") == "" {
+		// Say so: a caller who left window out may not know what it got.
+		out.Label += " (the default window; pass window= for another)"
+	}
 	for i, g := range groups {
 		out.Groups[i] = a.groupJSON(g)
 	}

@@ -150,6 +150,7 @@ func (m *Main) Run(ctx context.Context) error {
 		IngestBurst:    cfg.MaxBatch,
 		ReloadBoards:   m.reloadBoards,
 		Alerts:         m.alerts,
+		AlertsTimeout:  m.Config.RedisTimeout,
 		Webhooks:       hooks,
 		Metrics:        m.metrics,
 		FrameAncestors: cfg.FrameAncestors,

@@ -39,7 +39,7 @@ func TestRedisStalled(t *testing.T) {
 	srv := redistest.Private(t)
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
-	m := start(t, clock, "--redis-url", srv.URL)
+	m := start(t, clock, "--redis-url", srv.URL, "--admin-tokens", adminToken)
 	base := "http://" + m.Addr()
 	// A client that waits far longer than the bound, so a hang is measured
 	// rather than cut short.
@@ -51,6 +51,7 @@ func TestRedisStalled(t *testing.T) {
 		mu       sync.Mutex
 		readies  []timed
 		boards   []timed
+		queue    []timed
 		maxGor   int
 		maxHeap  uint64
 		stopLoad = make(chan struct{})
@@ -67,7 +68,9 @@ func TestRedisStalled(t *testing.T) {
 			case <-time.After(100 * time.Millisecond):
 			}
 			began := since()
-			res, err := hc.Get(base + path)
+			req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+			req.Header.Set("Authorization", "Bearer "+adminToken) // the follow-up API's; the others ignore it
+			res, err := hc.Do(req)
 			r := timed{at: began, took: since() - began, err: err}
 			if err == nil {
 				raw, _ := io.ReadAll(res.Body)
@@ -82,8 +85,9 @@ func TestRedisStalled(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	wg.Add(3)
+	wg.Add(4)
 	go probe("/readyz", &readies, nil)
+	go probe("/api/v1/followups", &queue, nil)
 	go probe("/api/v1/boards/floor", &boards, func(raw []byte, r *timed) {
 		var b struct {
 			Stale bool `json:"stale"`
@@ -151,6 +155,17 @@ func TestRedisStalled(t *testing.T) {
 	if unavailable == 0 {
 		t.Errorf("no ingest request saw the stall")
 	}
+
+	// The follow-up API (the alert engine's own Redis calls) is bounded too:
+	// 200, or 503 within the deadline.
+	var queueSlowest time.Duration
+	for _, r := range queue {
+		queueSlowest = max(queueSlowest, r.took)
+		if r.err != nil || (r.status != http.StatusOK && r.status != http.StatusServiceUnavailable) || r.took > redisDeadline+answerSlack {
+			t.Errorf("GET /api/v1/followups at %v: %d after %v (%v)", r.at, r.status, r.took, r.err)
+		}
+	}
+	t.Logf("%d follow-up listings, slowest %v", len(queue), queueSlowest)
 
 	// Readiness follows Redis: 503 within about 2 s of the stop, 200 again
 	// within about 2 s of SIGCONT, and each probe answers within its 1 s.

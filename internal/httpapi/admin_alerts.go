@@ -36,6 +36,20 @@ func alertsFault(err error, id string) error {
 	return fault.Wrap(err, fault.Unavailable, "the alert state is unavailable")
 }
 
+// boundAlerts gives a request AlertsTimeout to finish its calls into the
+// alert state; past it they fail, and the request answers 503.
+func (a *API) boundAlerts(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if a.AlertsTimeout <= 0 {
+			return next(c)
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), a.AlertsTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
 func (a *API) alerts() (Alerts, error) {
 	if a.Alerts == nil {
 		return nil, fault.New(fault.NotFound, "alerts are not set up on this server")

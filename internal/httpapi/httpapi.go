@@ -71,6 +71,10 @@ type Deps struct {
 	ReloadBoards func(ctx context.Context) ([]board.Board, error)
 	// Alerts serves follow-ups, alerts and dead letters; nil answers 404.
 	Alerts Alerts
+	// AlertsTimeout bounds a request's calls into the alert state, so a
+	// stalled Redis gets a prompt 503 instead of a request that hangs
+	// through the client's retries; 0 for no bound.
+	AlertsTimeout time.Duration
 	// Metrics records ingest; nil records nothing.
 	Metrics *metrics.Metrics
 	// Webhooks are the survey-tool adapters; nil turns webhooks off.

@@ -42,10 +42,10 @@ func (a *API) routes(e *echo.Echo) {
 	// CPU, so they are not for everyone who can reach the port.
 	e.GET("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(servePprof)), a.requireAdmin)
 	// The admin API: the follow-up queue, threshold alerts, dead letters.
-	v1.GET("/followups", a.listFollowUps, a.requireAdmin)
-	v1.POST("/followups/:id/claim", a.claimFollowUp, a.requireAdmin)
-	v1.POST("/followups/:id/resolve", a.resolveFollowUp, a.requireAdmin)
-	v1.GET("/alerts", a.listAlerts, a.requireAdmin)
-	v1.GET("/alerts/dead-letters", a.listDeadLetters, a.requireAdmin)
-	v1.POST("/alerts/dead-letters/:id/retry", a.retryDeadLetter, a.requireAdmin)
+	v1.GET("/followups", a.listFollowUps, a.requireAdmin, a.boundAlerts)
+	v1.POST("/followups/:id/claim", a.claimFollowUp, a.requireAdmin, a.boundAlerts)
+	v1.POST("/followups/:id/resolve", a.resolveFollowUp, a.requireAdmin, a.boundAlerts)
+	v1.GET("/alerts", a.listAlerts, a.requireAdmin, a.boundAlerts)
+	v1.GET("/alerts/dead-letters", a.listDeadLetters, a.requireAdmin, a.boundAlerts)
+	v1.POST("/alerts/dead-letters/:id/retry", a.retryDeadLetter, a.requireAdmin, a.boundAlerts)
 }

@@ -95,6 +95,9 @@ func (s *Server) Kill() {
 	}
 }
 
+// Alive reports whether the server runs (it was not killed or stopped).
+func (s *Server) Alive() bool { return s.cmd != nil }
+
 // Restart starts a killed server again on the same port.
 func (s *Server) Restart() error {
 	s.Kill()

@@ -40,7 +40,9 @@ func NewClient(raw string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return redis.NewClusterClient(o), nil
+	c := redis.NewClusterClient(o)
+	followFailovers(c)
+	return c, nil
 }
 
 // ClusterOptions parses redis+cluster://[user:password@]host:port,host:port/[?options]

@@ -72,7 +72,9 @@ func StartClusterWith(cfg ClusterConfig) (*Cluster, error) {
 			return nil, err
 		}
 		s, err := Start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-port", strconv.Itoa(bus), "--cluster-node-timeout", strconv.FormatInt(cfg.NodeTimeout.Milliseconds(), 10))
+			"--cluster-port", strconv.Itoa(bus), "--cluster-node-timeout", strconv.FormatInt(cfg.NodeTimeout.Milliseconds(), 10),
+			// A replica's first sync starts at once, not 5 s later.
+			"--repl-diskless-sync-delay", "0")
 		if err != nil {
 			c.Stop()
 			return nil, fmt.Errorf("cluster node: %w", err)
@@ -86,7 +88,7 @@ func StartClusterWith(cfg ClusterConfig) (*Cluster, error) {
 		c.Stop()
 		return nil, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
 	}
-	if err := c.waitOK(clusterReady); err != nil {
+	if err := c.waitOK(clusterReady, cfg.Replicas); err != nil {
 		c.Stop()
 		return nil, err
 	}
@@ -111,8 +113,11 @@ func PrivateCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 }
 
 // waitOK polls CLUSTER INFO on every node until each one says the cluster
-// is ok and sees all nodes: only then do all of them route every slot.
-func (c *Cluster) waitOK(timeout time.Duration) error {
+// is ok and sees all nodes: only then do all of them route every slot. With
+// replicas it also waits until every node knows each master's replicas as
+// such (a node learns roles by gossip, and only a master that knows a
+// replica votes for it in a failover).
+func (c *Cluster) waitOK(timeout time.Duration, replicas int) error {
 	deadline := time.Now().Add(timeout)
 	for _, addr := range c.Addrs {
 		rdb := nodeClient(addr)
@@ -123,7 +128,7 @@ func (c *Cluster) waitOK(timeout time.Duration) error {
 			cancel()
 			if strings.Contains(info, "cluster_state:ok") &&
 				strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(len(c.Addrs))+"\r") &&
-				strings.Contains(info, "cluster_slots_ok:16384") {
+				strings.Contains(info, "cluster_slots_ok:16384") && knowsReplicas(rdb, replicas) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -137,15 +142,53 @@ func (c *Cluster) waitOK(timeout time.Duration) error {
 	return nil
 }
 
+// knowsReplicas reports whether the node sees every master with its
+// replicas. A replica whose master has written nothing yet shows as
+// "loading" (replication offset 0), which counts: it is known as a replica.
+func knowsReplicas(rdb *redis.Client, replicas int) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	shards, err := rdb.ClusterShards(ctx).Result()
+	if err != nil {
+		return false
+	}
+	masters := 0
+	for _, sh := range shards {
+		if len(sh.Slots) == 0 {
+			continue
+		}
+		masters++
+		known := 0
+		for _, n := range sh.Nodes {
+			if n.Role == "replica" && n.Health != "failed" {
+				known++
+			}
+		}
+		if known != replicas {
+			return false
+		}
+	}
+	return masters == clusterMasters
+}
+
 func nodeClient(addr string) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
 }
 
-// WaitSynced waits until every live replica's link to its master is up and
-// it has applied everything its master has written (equal replication
-// offsets).
+// WaitSynced waits until every live master's replicas acknowledge its
+// writes (a replica that has just synced takes up to a second more before
+// WAIT counts it), and every live replica's link to its master is up with
+// everything its master wrote applied (equal replication offsets).
 func (c *Cluster) WaitSynced(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	for _, s := range c.nodes {
+		if !s.Alive() {
+			continue
+		}
+		if err := acksWrites(s.Addr, deadline); err != nil {
+			return fmt.Errorf("redis cluster master %s: replicas do not acknowledge within %s: %w", s.Addr, timeout, err)
+		}
+	}
 	for _, s := range c.nodes {
 		if !s.Alive() {
 			continue
@@ -162,6 +205,74 @@ func (c *Cluster) WaitSynced(timeout time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// acksWrites writes a probe key on the master at addr (nothing for a
+// replica) until WAIT counts all its connected replicas, then deletes it.
+func acksWrites(addr string, deadline time.Time) error {
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, PoolSize: 1})
+	defer rdb.Close()
+	info, err := rdb.Info(ctx, "replication").Result()
+	if err != nil {
+		return err
+	}
+	f := infoFields(info)
+	want, _ := strconv.Atoi(f["connected_slaves"])
+	if f["role"] != "master" || want == 0 {
+		return nil
+	}
+	// A key this master serves: the others answer MOVED.
+	key := ""
+	for i := 0; key == ""; i++ {
+		k := "redistest:probe:" + strconv.Itoa(i)
+		if err := rdb.Set(ctx, k, 0, 0).Err(); err == nil {
+			key = k
+		}
+	}
+	defer rdb.Del(ctx, key)
+	for {
+		// PoolSize 1: WAIT follows the write on its connection.
+		if err := rdb.Incr(ctx, key).Err(); err != nil {
+			return err
+		}
+		acked, err := rdb.Do(ctx, "wait", want, 100).Int()
+		if err == nil && acked >= want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d replicas acknowledged (%v)", acked, want, err)
+		}
+	}
+}
+
+// StartReplica starts a redis-server replicating master, for this test
+// alone, and waits until it has caught up and acknowledges writes.
+func StartReplica(t testing.TB, master *Server) *Server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(master.Addr)
+	m := nodeClient(master.Addr)
+	err := m.ConfigSet(context.Background(), "repl-diskless-sync-delay", "0").Err()
+	m.Close()
+	if err != nil {
+		t.Fatalf("redistest: replica: %v", err)
+	}
+	s, err := Start("--replicaof", host, port)
+	if err != nil {
+		t.Fatalf("redistest: replica: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	deadline := time.Now().Add(clusterReady)
+	for err := synced(s.Addr); err != nil; err = synced(s.Addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: replica %s of %s not in sync within %s: %v", s.Addr, master.Addr, clusterReady, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := acksWrites(master.Addr, deadline); err != nil {
+		t.Fatalf("redistest: replica %s of %s does not acknowledge: %v", s.Addr, master.Addr, err)
+	}
+	return s
 }
 
 // synced is nil for a master, and for a replica whose offset equals its

@@ -64,6 +64,12 @@ type Config struct {
 	ChangeLogMaxLen int64
 	// Hook, when set, is added to the client Open makes (metrics).
 	Hook redis.Hook
+	// MinReplicas, when positive, is how many replicas must have a batch
+	// before it is acknowledged: every chunk is followed by WAIT, and a
+	// chunk fewer replicas took within MinReplicasTimeout is refused as
+	// unavailable (see replicas.go).
+	MinReplicas        int
+	MinReplicasTimeout time.Duration
 }
 
 // Store is the Redis engine.
@@ -85,6 +91,9 @@ func New(rdb rediser, opts store.Options, cfg Config) *Store {
 	}
 	if cfg.ChangeLogMaxLen <= 0 {
 		cfg.ChangeLogMaxLen = 100_000
+	}
+	if cfg.MinReplicasTimeout <= 0 {
+		cfg.MinReplicasTimeout = DefaultMinReplicasTimeout
 	}
 	names := make([]string, len(opts.Rollups))
 	for i, r := range opts.Rollups {
@@ -150,9 +159,9 @@ func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.
 	minutes = sortedUnique(minutes)
 	for round := 0; round < maxNeedRounds; round++ {
 		keys, args := s.scriptInput(chunk, entries, minutes, now)
-		reply, err := recordScript.Run(ctx, s.rdb, keys, args...).Slice()
+		reply, err := s.runRecord(ctx, keys, args)
 		if err != nil {
-			return store.RecordResult{}, classify(err, "record %d responses", len(chunk))
+			return store.RecordResult{}, err
 		}
 		need, res, err := parseReply(reply)
 		if err != nil {

@@ -99,6 +99,11 @@ type Config struct {
 	// ChangeLogMaxLen is the approximate length the Redis change log stream
 	// is trimmed to.
 	ChangeLogMaxLen int64
+	// RedisMinReplicas, when positive, is how many replicas must have a
+	// batch before it is acknowledged (WAIT), within
+	// RedisMinReplicasTimeout.
+	RedisMinReplicas        int
+	RedisMinReplicasTimeout time.Duration
 	// DemoRate is the demo traffic, in responses per second.
 	DemoRate float64
 	// BoardsFile is the board definitions file; "" means DefaultBoardsFile

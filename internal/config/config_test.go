@@ -57,7 +57,7 @@ func docOf(t *testing.T, name string) OptionDoc {
 }
 
 func defaults() *Config {
-	return &Config{
+	c := &Config{
 		Addr:              ":8080",
 		Location:          time.UTC,
 		TimezoneName:      "UTC",
@@ -80,6 +80,8 @@ func defaults() *Config {
 		MaxScreensPerIP:   256,
 		Alerts:            alert.DefaultConfig(),
 	}
+	c.RedisMinReplicasTimeout = time.Second
+	return c
 }
 
 func rollupNames(rs []store.Rollup) []string {
@@ -269,6 +271,10 @@ var badValues = []struct {
 	{"max_batch", "0", "must be a positive integer"},
 	{"shutdown_timeout", "0s", "must be positive"},
 	{"changelog_maxlen", "-5", "must be a positive integer"},
+	{"redis_min_replicas", "-1", "from 0 (off) to 16"},
+	{"redis_min_replicas", "one", "from 0 (off) to 16"},
+	{"redis_min_replicas_timeout", "5s", "from 10ms to 2s"},
+	{"redis_min_replicas_timeout", "0s", "must be positive"},
 	{"admin_tokens", "abc", "shorter than 16"},
 	{"alert_secret", "short", "at least 16"},
 	{"alerts", "{detractor_cutoff: 11}", "detractor_cutoff: must be a score 0 to 10"},
@@ -491,6 +497,8 @@ max_body_bytes: 512KiB
 max_batch: 500
 shutdown_timeout: 1m
 changelog_maxlen: 5000
+redis_min_replicas: 1
+redis_min_replicas_timeout: 250ms
 broadcast_interval: 100ms
 admin_tokens: [sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92]
 public_boards: yes
@@ -527,6 +535,7 @@ max_screens_per_ip: 10
 				FrameAncestors:    []string{"'self'"},
 				Alerts:            alert.DefaultConfig(),
 			}
+			want.RedisMinReplicas, want.RedisMinReplicasTimeout = 1, 250*time.Millisecond
 			if c.Location.String() != "Europe/Paris" {
 				t.Errorf("location = %v", c.Location)
 			}
@@ -899,7 +908,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 33 || len(Options()) != 35 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 35 || len(Options()) != 37 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

@@ -240,6 +240,29 @@ func parseNonNegativeFloat(raw string) (float64, error) {
 	return f, nil
 }
 
+// parseMinReplicas reads how many replicas must acknowledge a batch; 0
+// turns the wait off.
+func parseMinReplicas(raw string) (int, error) {
+	n, err := strconv.ParseInt(raw, 10, strconv.IntSize)
+	if err != nil || n < 0 || n > 16 {
+		return 0, errors.New("must be a whole number of replicas from 0 (off) to 16")
+	}
+	return int(n), nil
+}
+
+// parseMinReplicasTimeout bounds WAIT. It stays under the Redis client's
+// read timeout (3 s), past which the wait would fail as a lost connection.
+func parseMinReplicasTimeout(raw string) (time.Duration, error) {
+	d, err := parsePositiveDuration(raw)
+	if err != nil {
+		return 0, err
+	}
+	if d < 10*time.Millisecond || d > 2*time.Second {
+		return 0, errors.New("must be from 10ms to 2s")
+	}
+	return d, nil
+}
+
 func parsePositiveInt64(raw string) (int64, error) {
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || n <= 0 {

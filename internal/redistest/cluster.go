@@ -40,9 +40,10 @@ type ClusterConfig struct {
 // tables in temporary directories.
 type Cluster struct {
 	// URL is a redis+cluster:// URL naming every node as a seed.
-	URL   string
-	Addrs []string
-	nodes []*Server
+	URL      string
+	Addrs    []string
+	nodes    []*Server
+	replicas int
 }
 
 // StartCluster launches three redis-servers with --cluster-enabled yes,
@@ -62,7 +63,7 @@ func StartClusterWith(cfg ClusterConfig) (*Cluster, error) {
 	if cfg.NodeTimeout == 0 {
 		cfg.NodeTimeout = 5 * time.Second
 	}
-	c := &Cluster{}
+	c := &Cluster{replicas: cfg.Replicas}
 	for range clusterMasters * (1 + cfg.Replicas) {
 		// The cluster bus gets its own free port; the default (port+10000)
 		// may be taken or out of range.
@@ -175,10 +176,22 @@ func nodeClient(addr string) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
 }
 
+// WaitReady waits until the cluster is as StartClusterWith left it once
+// more: ok on every node, every master with its replicas known as such,
+// every replica caught up. A test calls it after a graceful failover,
+// before it kills a master, so that the old master, now a replica, can be
+// promoted in turn.
+func (c *Cluster) WaitReady(timeout time.Duration) error {
+	if err := c.waitOK(timeout, c.replicas); err != nil {
+		return err
+	}
+	return c.WaitSynced(timeout)
+}
+
 // WaitSynced waits until every live master's replicas acknowledge its
 // writes (a replica that has just synced takes up to a second more before
 // WAIT counts it), and every live replica's link to its master is up with
-// everything its master wrote applied (equal replication offsets).
+// everything its master had written applied.
 func (c *Cluster) WaitSynced(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for _, s := range c.nodes {
@@ -275,8 +288,8 @@ func StartReplica(t testing.TB, master *Server) *Server {
 	return s
 }
 
-// synced is nil for a master, and for a replica whose offset equals its
-// master's.
+// synced is nil for a master, and for a replica that has caught up with
+// what its master had written when asked (within a second).
 func synced(addr string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -299,10 +312,24 @@ func synced(addr string) error {
 	if err != nil {
 		return fmt.Errorf("its master: %w", err)
 	}
-	if have, want := f["slave_repl_offset"], infoFields(minfo)["master_repl_offset"]; have != want {
-		return fmt.Errorf("offset %s, master at %s", have, want)
+	// Writes may go on: the replica is in sync once it has what its master
+	// had when asked.
+	want, _ := strconv.ParseInt(infoFields(minfo)["master_repl_offset"], 10, 64)
+	for {
+		info, err := rdb.Info(ctx, "replication").Result()
+		if err != nil {
+			return err
+		}
+		have, _ := strconv.ParseInt(infoFields(info)["slave_repl_offset"], 10, 64)
+		if have >= want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("offset %d, master at %d", have, want)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 // infoFields splits an INFO reply into its key:value fields.
@@ -355,7 +382,9 @@ func slotOwners(ctx context.Context, rdb *redis.Client, key string) (string, []s
 				switch {
 				case n.Role == "master" && n.Health == "online":
 					master = addr
-				case n.Role == "replica" && n.Health == "online":
+				case n.Role == "replica" && n.Health != "failed":
+					// "loading" too: a replica whose offset the node has not
+					// heard of yet.
 					replicas = append(replicas, addr)
 				}
 			}

@@ -328,8 +328,11 @@ func classify(err error, format string, args ...any) error {
 	return fault.Wrap(err, fault.Unavailable, "the store is unavailable")
 }
 
+// transient error replies: a server loading, read-only or busy, a cluster
+// failing over, and UNBLOCKED, which a blocked XREAD gets when its master
+// turns into a replica (a failover).
 func transient(err error) bool {
-	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY"} {
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "UNBLOCKED"} {
 		if redis.HasErrorPrefix(err, p) {
 			return true
 		}

@@ -30,8 +30,8 @@ func TestClusterFailover(t *testing.T) {
 
 // answer is one ingest request as the producer saw it.
 type answer struct {
-	at     time.Time // when the answer arrived
-	status int
+	sent, at time.Time // when the request was sent, and answered
+	status   int
 }
 
 func failover(t *testing.T, minReplicas int) {
@@ -75,9 +75,10 @@ func failover(t *testing.T, minReplicas int) {
 					fmt.Fprintf(&body, `{"id":"p%d-%d-%d","score":%d,"channel":"phone","team":"t%d"}`+"\n", p, n, i, (n+i)%11, i%3)
 				}
 				for {
+					sent := time.Now()
 					r := c.do("POST", "/api/v1/responses", "application/x-ndjson", token, strings.NewReader(body.String()))
 					mu.Lock()
-					answers = append(answers, answer{at: time.Now(), status: r.status})
+					answers = append(answers, answer{sent: sent, at: time.Now(), status: r.status})
 					mu.Unlock()
 					if r.status == 202 {
 						acked.Add(batch)
@@ -101,16 +102,17 @@ func failover(t *testing.T, minReplicas int) {
 		}
 		wg.Wait()
 	}()
+	// refusedSince counts the refusals answered since from, and finds the
+	// first 202 to a request sent since then (one sent before may have
+	// been served by the master before it died).
 	refusedSince := func(from time.Time) (refused int, firstOK time.Time) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, a := range answers {
-			if a.at.Before(from) {
-				continue
-			}
-			if a.status != 202 {
+			if a.status != 202 && !a.at.Before(from) {
 				refused++
-			} else if firstOK.IsZero() {
+			}
+			if a.status == 202 && !a.sent.Before(from) && (firstOK.IsZero() || a.at.Before(firstOK)) {
 				firstOK = a.at
 			}
 		}
@@ -184,6 +186,9 @@ func failover(t *testing.T, minReplicas int) {
 		}
 		if minReplicas > 0 && lost != 0 {
 			t.Errorf("node %d: %d acknowledged responses lost with PULSEBOARD_REDIS_MIN_REPLICAS=%d", i, lost, minReplicas)
+		}
+		if r := c.get("/readyz"); r.status != 200 {
+			t.Errorf("node %d: /readyz answers %d after the failover: %s", i, r.status, r.raw)
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {

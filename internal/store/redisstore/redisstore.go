@@ -329,10 +329,11 @@ func classify(err error, format string, args ...any) error {
 }
 
 // transient error replies: a server loading, read-only or busy, a cluster
-// failing over, and UNBLOCKED, which a blocked XREAD gets when its master
-// turns into a replica (a failover).
+// failing over or moving the slot (MOVED and ASK that outlived the client's
+// redirects), and UNBLOCKED, which a blocked XREAD or WAIT gets when its
+// master turns into a replica.
 func transient(err error) bool {
-	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "UNBLOCKED"} {
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "UNBLOCKED", "MOVED", "ASK"} {
 		if redis.HasErrorPrefix(err, p) {
 			return true
 		}

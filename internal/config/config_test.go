@@ -273,7 +273,7 @@ var badValues = []struct {
 	{"changelog_maxlen", "-5", "must be a positive integer"},
 	{"redis_min_replicas", "-1", "from 0 (off) to 16"},
 	{"redis_min_replicas", "one", "from 0 (off) to 16"},
-	{"redis_min_replicas_timeout", "5s", "from 10ms to 2s"},
+	{"redis_min_replicas_timeout", "5s", "must be between 10ms and 2s"},
 	{"redis_min_replicas_timeout", "0s", "must be positive"},
 	{"admin_tokens", "abc", "shorter than 16"},
 	{"alert_secret", "short", "at least 16"},

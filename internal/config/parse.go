@@ -253,14 +253,7 @@ func parseMinReplicas(raw string) (int, error) {
 // parseMinReplicasTimeout bounds WAIT. It stays under the Redis client's
 // read timeout (3 s), past which the wait would fail as a lost connection.
 func parseMinReplicasTimeout(raw string) (time.Duration, error) {
-	d, err := parsePositiveDuration(raw)
-	if err != nil {
-		return 0, err
-	}
-	if d < 10*time.Millisecond || d > 2*time.Second {
-		return 0, errors.New("must be from 10ms to 2s")
-	}
-	return d, nil
+	return parseDurationBetween(raw, 10*time.Millisecond, 2*time.Second)
 }
 
 func parsePositiveInt64(raw string) (int64, error) {
@@ -446,12 +439,17 @@ func parseSecret(raw string) (string, error) {
 // parseBroadcastInterval keeps the tick where boards stay live (≤ 10 s)
 // without recomputing faster than screens can show (≥ 50 ms).
 func parseBroadcastInterval(raw string) (time.Duration, error) {
+	return parseDurationBetween(raw, 50*time.Millisecond, 10*time.Second)
+}
+
+// parseDurationBetween reads a duration from lo to hi.
+func parseDurationBetween(raw string, lo, hi time.Duration) (time.Duration, error) {
 	d, err := parsePositiveDuration(raw)
 	if err != nil {
 		return 0, err
 	}
-	if d < 50*time.Millisecond || d > 10*time.Second {
-		return 0, fmt.Errorf("must be between 50ms and 10s")
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("must be between %s and %s", lo, hi)
 	}
 	return d, nil
 }

@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 
 // TestClusterClientFollowsAKilledMaster kills the master of a key's slot
 // (SIGKILL) on a real cluster with replicas, and checks that a client from
-// NewClient serves commands, pipelines, MULTI and PING again soon after
+// NewClient serves commands, pipelines, MULTI, PING and XREAD BLOCK again soon after
 // the replica is promoted. go-redis alone keeps dialing the dead address
 // until its periodic slot-map reload (60 s).
 func TestClusterClientFollowsAKilledMaster(t *testing.T) {
@@ -57,6 +57,14 @@ func TestClusterClientFollowsAKilledMaster(t *testing.T) {
 			return err
 		},
 		"ping": func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		// The change-log readers block on XREAD.
+		"xread": func(ctx context.Context) error {
+			err := rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{key + ":log", "$"}, Block: 100 * time.Millisecond}).Err()
+			if errors.Is(err, redis.Nil) {
+				return nil
+			}
+			return err
+		},
 	}
 	var mu sync.Mutex
 	lastFail := map[string]time.Time{}

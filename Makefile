@@ -9,7 +9,7 @@ DEMO_TOKEN ?= demo-ingest-token
 DEMO_WEBHOOK_SECRET ?= demo-webhook-secret
 DEMO_ADMIN_TOKEN ?= demo-admin-token
 
-.PHONY: run build test bench bench-store loadtest screenshots generate check-generated lint fuzz clean
+.PHONY: run build test test-deps bench bench-store loadtest screenshots generate check-generated lint fuzz clean
 
 # Port of the private redis-server bench-store starts (and stops).
 BENCH_REDIS_PORT ?= 16379
@@ -28,10 +28,14 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/pulseboard
 
 # Every test, then the short fuzz runs (the seed corpora also run in the
-# first line).
-test:
+# first line). test-deps installs what the tests run (redis-server, chromium,
+# axe-core…) when it can, else prints the command and stops.
+test: test-deps
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
+
+test-deps:
+	@scripts/test-deps
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...

@@ -8,7 +8,6 @@
   const body = document.body;
   const board = body.dataset.board;
   const zone = body.dataset.zone || undefined;
-  const params = new URLSearchParams(location.search);
 
   const STALE_AFTER_MS = 10000; // two missed heartbeats
   const BACKOFF_MIN_MS = 500;
@@ -154,25 +153,13 @@
     banner.hidden = note === '';
   }
 
-  // quiet=22-6 dims the board between 22:00 and 06:00 in the center's zone.
+  // quiet=22-6 dims the board between 22:00 and 06:00 in the center's zone;
+  // the server read the option (and shows it on screen when it was wrong).
   function quietHours() {
-    const spec = params.get('quiet');
-    if (!spec) return;
-    const m = /^(\d{1,2})-(\d{1,2})$/.exec(spec);
-    if (!m) return;
-    const from = +m[1], to = +m[2];
+    if (!('quietFrom' in body.dataset)) return;
+    const from = +body.dataset.quietFrom, to = +body.dataset.quietTo;
     const h = +hourFmt.format(new Date());
     body.classList.toggle('is-quiet', from <= to ? h >= from && h < to : h >= from || h < to);
-  }
-
-  // rotate=floor,team-billing&every=30s shows each board in turn.
-  function rotation() {
-    const list = (params.get('rotate') || '').split(',').filter(Boolean);
-    if (list.length < 2) return;
-    const m = /^(\d+)(s|m)?$/.exec(params.get('every') || '30s');
-    const ms = m ? +m[1] * (m[2] === 'm' ? 60000 : 1000) : 30000;
-    const next = list[(list.indexOf(board) + 1) % list.length];
-    setTimeout(() => { location.href = `/boards/${encodeURIComponent(next)}${location.search}`; }, Math.max(ms, 5000));
   }
 
   function tick() {
@@ -184,8 +171,6 @@
     quietHours();
   }
 
-  if (params.get('kiosk') === '1') body.classList.add('kiosk');
-  rotation();
   connect();
   setInterval(tick, 1000);
   tick();

@@ -23,6 +23,12 @@ func widthStyle(pct float64) templ.SafeCSS {
 	return templ.SafeCSS(fmt.Sprintf("width:%.1f%%", pct))
 }
 
+// mixLabel says in words what the promoter/passive/detractor bar shows, for
+// screen readers (the bar is role="img").
+func mixLabel(f *board.Figure) string {
+	return fmt.Sprintf("%.0f%% promoters, %.0f%% passives, %.0f%% detractors", f.Promoters, f.Passives, f.Detractors)
+}
+
 func heightStyle(share, max float64) templ.SafeCSS {
 	h := 0.0
 	if max > 0 {

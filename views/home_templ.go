@@ -53,7 +53,7 @@ func Home(d HomeData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = head("Pulseboard", d.RefreshSeconds, false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = head("Pulseboard", Refresh{Seconds: d.RefreshSeconds}, false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -29,7 +29,7 @@ func TestHomeRendersIndexAndOverview(t *testing.T) {
 	for _, want := range []string{
 		`data-testid="board-floor"`, `href="/boards/floor"`, `8 tiles`,
 		`data-testid="overview"`, `data-testid="tile-nps-1h"`, `>+75<`, `>—<`, `no data`,
-		`http-equiv="refresh" content="10"`,
+		`<meta name="pulseboard-refresh" content="10">`, `src="/static/refresh.js"`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("rendered page lacks %q", want)

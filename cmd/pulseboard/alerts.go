@@ -54,13 +54,22 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		}
 		eng, changes, claimer = alert.NewMemory(), fc, jobs.NewLocalClaimer(nil)
 	} else {
-		rdb, err := redisurl.NewClient(cfg.RedisURL)
+		rdb, err := redisurl.NewClient(cfg.RedisURL, redisurl.WithTimeout(cfg.RedisTimeout))
 		if err != nil {
 			return err
 		}
 		rdb.AddHook(m.metrics.RedisHook())
 		m.alertsRedis = rdb
-		eng = alert.NewRedis(m.alertsRedis, cfg.Tenant, ac.Keep)
+		re := alert.NewRedis(m.alertsRedis, cfg.Tenant, ac.Keep)
+		// Follow-ups of the old key layout move before anything reads the
+		// queue; the hourly retention sweep moves what old nodes still open
+		// during a rolling upgrade.
+		if n, err := re.Migrate(ctx); err != nil {
+			m.Logger.Warn("alerts: cannot move follow-ups of the old key layout yet; the retention sweep retries", slog.Any("err", err))
+		} else if n > 0 {
+			m.Logger.Info("alerts: moved follow-ups to the current key layout", slog.Int("follow_ups", n))
+		}
+		eng = re
 		changes = redisstore.NewGroup(m.alertsRedis, cfg.Tenant, alertGroup, node, alertClaimIdle)
 		claimer = jobs.NewRedisClaimer(m.alertsRedis, cfg.Tenant)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/jobs"
 	"github.com/pulseboard/pulseboard/internal/redistest"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // alertSecret signs the test servers' alert webhooks (adminToken is in
@@ -79,7 +81,7 @@ func TestJobsOncePerCluster(t *testing.T) {
 		"digest": {"at": %q, "webhooks": [%q]}}`, rcv.srv.URL+"/alerts", digestAt.Format("15:04:05"), rcv.srv.URL+"/digest")
 	env := []string{"PULSEBOARD_INGEST_TOKENS=" + token, "PULSEBOARD_REDIS_URL=" + redistest.URL(t), "PULSEBOARD_TENANT=" + ns,
 		"PULSEBOARD_ADMIN_TOKENS=" + adminToken, "PULSEBOARD_ALERT_SECRET=" + alertSecret, "PULSEBOARD_ALERTS=" + alerts,
-		"PULSEBOARD_TIMEZONE=UTC"}
+		"PULSEBOARD_TIMEZONE=UTC", "PULSEBOARD_ALERT_ALLOW_PRIVATE_RECEIVERS=true"} // the receiver is on loopback
 	began := time.Now()
 	a, b := startProcess(t, env), startProcess(t, env)
 	ca, cb := client{t: t, base: "http://" + a.addr}, client{t: t, base: "http://" + b.addr}
@@ -177,5 +179,109 @@ func TestJobsOncePerCluster(t *testing.T) {
 		if n != 1 {
 			t.Errorf("delivery %s arrived %d times", id, n)
 		}
+	}
+}
+
+// hostileIDs are response ids the API accepts that look like the alert
+// engine's key names, escapes, hash tags or paths.
+var hostileIDs = []string{"unresolved", "resolved", "version", "a%41", "100%", "x:y", "{t}", "../etc", "crm/42", "a b"}
+
+// supervisorFollowUps reads the follow-up tile of the supervisor board.
+func supervisorFollowUps(c client) (open, claimed, closed int, ok bool) {
+	var sup struct {
+		Tiles []struct {
+			ID        string                               `json:"id"`
+			FollowUps *struct{ Open, Closed, Claimed int } `json:"follow_ups"`
+		} `json:"tiles"`
+	}
+	r := c.do("GET", "/api/v1/boards/supervisor", "", adminToken, nil)
+	if r.status != 200 || json.Unmarshal([]byte(r.raw), &sup) != nil {
+		return 0, 0, 0, false
+	}
+	for _, tl := range sup.Tiles {
+		if f := tl.FollowUps; tl.ID == "followups" && f != nil {
+			return f.Open, f.Claimed, f.Closed, true
+		}
+	}
+	return 0, 0, 0, false
+}
+
+// TestFollowUpHostileIDs: on both engines, detractors whose ids look like
+// the engine's own key names, escapes or paths open follow-ups that the
+// admin API lists, claims and resolves by their escaped ids (each decoded
+// exactly once), and that the supervisor board counts; none of them breaks
+// the queue for the others.
+func TestFollowUpHostileIDs(t *testing.T) {
+	for name, args := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			clock := &storetest.Clock{}
+			clock.Set(time.Now())
+			m := start(t, clock, append([]string{"--admin-tokens", adminToken}, args...)...)
+			c := client{t: t, base: "http://" + m.Addr()}
+			for _, id := range hostileIDs {
+				postOne(t, c, id, 2, "billing")
+			}
+			list := func(status string) map[string]alert.FollowUp {
+				r := c.do("GET", "/api/v1/followups?status="+status, "", adminToken, nil)
+				var l struct {
+					FollowUps []alert.FollowUp `json:"follow_ups"`
+				}
+				if r.status != 200 || json.Unmarshal([]byte(r.raw), &l) != nil {
+					t.Fatalf("list %s: %d %s", status, r.status, r.raw)
+				}
+				out := map[string]alert.FollowUp{}
+				for _, f := range l.FollowUps {
+					out[f.ID] = f
+				}
+				return out
+			}
+			eventually(t, "every hostile id listed", 5*time.Second, func() bool { return len(list("open")) == len(hostileIDs) })
+			for _, id := range hostileIDs {
+				if _, ok := list("open")[id]; !ok {
+					t.Errorf("follow-up %q not listed", id)
+				}
+			}
+			eventually(t, "the supervisor board counts them", 5*time.Second, func() bool {
+				open, _, _, ok := supervisorFollowUps(c)
+				return ok && open == len(hostileIDs)
+			})
+			for _, id := range hostileIDs {
+				path := "/api/v1/followups/" + url.PathEscape(id)
+				r := c.do("POST", path+"/claim", "application/json", adminToken, strings.NewReader(`{"by":"dana"}`))
+				if r.status != 200 || r.body["id"] != id || r.body["status"] != "claimed" {
+					t.Errorf("claim %q at %s: %d %s", id, path, r.status, r.raw)
+				}
+			}
+			eventually(t, "the supervisor board shows the claims", 5*time.Second, func() bool {
+				open, claimed, _, ok := supervisorFollowUps(c)
+				return ok && open == len(hostileIDs) && claimed == len(hostileIDs)
+			})
+			for _, id := range hostileIDs {
+				path := "/api/v1/followups/" + url.PathEscape(id)
+				r := c.do("POST", path+"/resolve", "application/json", adminToken, strings.NewReader(`{"by":"dana","note":"called back"}`))
+				if r.status != 200 || r.body["id"] != id || r.body["status"] != "resolved" {
+					t.Errorf("resolve %q at %s: %d %s", id, path, r.status, r.raw)
+				}
+			}
+			if open := list("open"); len(open) != 0 {
+				t.Errorf("still open: %v", open)
+			}
+			if done := list("resolved"); len(done) != len(hostileIDs) {
+				t.Errorf("resolved today: %d, want %d", len(done), len(hostileIDs))
+			}
+			eventually(t, "the supervisor board shows them closed", 5*time.Second, func() bool {
+				open, _, closed, ok := supervisorFollowUps(c)
+				return ok && open == 0 && closed == len(hostileIDs)
+			})
+			// An escape decoded twice would reach another follow-up: aA.
+			postOne(t, c, "aA", 2, "billing")
+			eventually(t, "aA listed", 5*time.Second, func() bool { _, ok := list("open")["aA"]; return ok })
+			if r := c.do("POST", "/api/v1/followups/a%2541/claim", "application/json", adminToken, strings.NewReader(`{"by":"lee"}`)); r.status != 409 {
+				t.Errorf("claim of the resolved a%%41: %d %s, want 409", r.status, r.raw)
+			}
+			if f := list("open")["aA"]; f.Status != alert.Open {
+				t.Errorf("aA is %s after a claim of a%%41", f.Status)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,25 +147,7 @@ func TestScreenshots(t *testing.T) {
 		dir = t.TempDir()
 	}
 	ctx := browser(t)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--demo", "--timezone", "America/New_York", "--boards", "../../config/boards.yaml")
-	base := "http://" + m.Addr()
-	select {
-	case <-m.DemoHistory():
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo history was not recorded within 30 s")
-	}
-	// The node's aggregator has caught up when the last hour has answers.
-	eventually(t, "demo traffic in the last hour", 10*time.Second, func() bool {
-		v, _, err := m.live.View("floor")
-		for _, tv := range v.Tiles {
-			if tv.ID == "nps-1h" {
-				return err == nil && tv.Figure != nil && tv.Figure.Responses > 100
-			}
-		}
-		return false
-	})
+	base := "http://" + startDemo(t).Addr()
 	for _, name := range []string{"floor", "supervisor", "team-billing"} {
 		for _, size := range [][2]int64{{1366, 768}, {1920, 1080}, {3840, 2160}} {
 			err := chromedp.Do(ctx,
@@ -201,6 +184,31 @@ func TestScreenshots(t *testing.T) {
 			}
 		}
 	}
+}
+
+// startDemo boots the real program with demo traffic and the shipped
+// boards, and returns once a month of history is recorded and the node's
+// aggregator shows the last hour's answers, so pages have real numbers.
+func startDemo(t *testing.T, args ...string) *Main {
+	t.Helper()
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock, append([]string{"--demo", "--timezone", "America/New_York", "--boards", "../../config/boards.yaml"}, args...)...)
+	select {
+	case <-m.DemoHistory():
+	case <-time.After(60 * time.Second): // about 5 s alone; far more on a loaded machine
+		t.Fatal("demo history was not recorded within 60 s")
+	}
+	eventually(t, "demo traffic in the last hour", 10*time.Second, func() bool {
+		v, _, err := m.live.View("floor")
+		for _, tv := range v.Tiles {
+			if tv.ID == "nps-1h" {
+				return err == nil && tv.Figure != nil && tv.Figure.Responses > 100
+			}
+		}
+		return false
+	})
+	return m
 }
 
 // TestBrowserLongRun drives hundreds of updates into an open board and
@@ -298,5 +306,71 @@ func TestBrowserPairing(t *testing.T) {
 	}
 	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="tile-n"]`))); err != nil {
 		t.Fatalf("the restored screen: %v", err)
+	}
+}
+
+// TestBrowserKioskTypos: a typo in a TV's address never strands the screen.
+// Unknown boards in a rotation are skipped with a note on screen, bad
+// options are shown instead of ignored, and a board that does not exist
+// gets an HTML page that carries the rotation on (API clients still get
+// problem JSON).
+func TestBrowserKioskTypos(t *testing.T) {
+	ctx := browser(t)
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	c := client{t: t, base: "http://" + start(t, clock).Addr()}
+	location := func() string {
+		loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + location.search`))
+		if err != nil {
+			return ""
+		}
+		return loc
+	}
+	const opts = "?rotate=floor,nope,team-billing&every=5s&quiet=25-6"
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/boards/floor"+opts),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="screen-notes"]`))); err != nil {
+		t.Fatal(err)
+	}
+	notes := textOf(ctx, `[data-testid="screen-notes"]`)
+	for _, want := range []string{`rotate: no board named "nope"; skipped`, "quiet=25-6: want two different hours"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the screen's notes %q lack %q", notes, want)
+		}
+	}
+	eventually(t, "rotation past the unknown board", 10*time.Second, func() bool { return location() == "/boards/team-billing"+opts })
+	eventually(t, "rotation back to the first board", 10*time.Second, func() bool { return location() == "/boards/floor"+opts })
+
+	// A board that does not exist: a page, not JSON, that goes on with the
+	// rotation.
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/boards/nope?rotate=nope,floor&every=5s"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="not-found"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := textOf(ctx, `[data-testid="not-found-message"]`); got != `There is no board named "nope".` {
+		t.Errorf("not-found message %q", got)
+	}
+	eventually(t, "the rotation's next board after a missing one", 10*time.Second, func() bool { return location() == "/boards/floor?rotate=nope,floor&every=5s" })
+
+	// Without a rotation the page links to the index and retries by itself;
+	// API clients get problem JSON as before.
+	getAs := func(path, accept string) reply {
+		req, err := http.NewRequest("GET", c.base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", accept)
+		return c.send(req)
+	}
+	page := getAs("/boards/nope", "text/html,application/xhtml+xml")
+	if page.status != 404 || !strings.Contains(page.raw, `href="/"`) || !strings.Contains(page.raw, `name="pulseboard-refresh" content="60"`) {
+		t.Errorf("browser 404: %d %s", page.status, page.raw)
+	}
+	other := getAs("/bords/floor", "text/html")
+	if other.status != 404 || !strings.Contains(other.raw, `href="/"`) {
+		t.Errorf("browser 404 on an unknown path: %d %s", other.status, other.raw)
+	}
+	api := getAs("/boards/nope", "application/json")
+	if api.status != 404 || api.body["type"] != "urn:pulseboard:problem:not_found" {
+		t.Errorf("API 404: %d %s", api.status, api.raw)
 	}
 }

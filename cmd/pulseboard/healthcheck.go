@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -16,8 +18,13 @@ const healthcheckTimeout = 3 * time.Second
 
 // healthcheck is `pulseboard healthcheck`: it asks the local server's
 // /healthz, for container images without a shell or curl.
-func healthcheck(args []string, getenv func(string) string, stderr io.Writer) int {
+func healthcheck(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := config.Load(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, "Usage: pulseboard healthcheck [server flags]")
+		fmt.Fprintln(stdout, "Asks http://127.0.0.1:PORT/healthz, PORT from --addr (PULSEBOARD_ADDR); exits 0 when it answers 200 within 3 s, else 1.")
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

@@ -48,6 +48,10 @@ const (
 	importRequestTimeout = 2 * time.Minute
 	// importListInvalid is how many problems the summary lists.
 	importListInvalid = 20
+	// importProbeTimeout bounds the check that a server answers at all,
+	// before anything is read or sent: a server that is not running fails
+	// the import in about a second, not after every retry of the first batch.
+	importProbeTimeout = 2 * time.Second
 )
 
 // importStdin is what FILE "-" reads; tests replace it.
@@ -215,6 +219,12 @@ func (im *importer) run(ctx context.Context) int {
 		return 1
 	}
 	defer cleanup()
+	if !im.cfg.dryRun {
+		if err := probeServer(ctx, im.cfg.server); err != nil {
+			fmt.Fprintf(im.con, "import: %v\n", err)
+			return 1
+		}
+	}
 	// Without --skip-invalid, nothing is sent unless every row is valid: a
 	// first pass checks them all.
 	twoPass := !im.cfg.skipInvalid || im.cfg.dryRun
@@ -260,16 +270,54 @@ func (im *importer) run(ctx context.Context) int {
 		return im.fail(err)
 	}
 	im.summary()
-	if n := im.result.Accepted + im.result.Updated + im.result.Duplicates; n != im.sent {
+	if n := im.result.Accepted + im.result.Updated + im.result.Duplicates + im.result.Stale; n != im.sent {
 		fmt.Fprintf(im.stdout, "warning: the server acknowledged %d of the %d rows sent\n", n, im.sent)
 		return 1
 	}
-	if im.invalid > 0 {
-		fmt.Fprintf(im.stdout, "imported %d rows; skipped %d invalid rows\n", im.sent, im.invalid)
-	} else {
-		fmt.Fprintf(im.stdout, "imported %d rows\n", im.sent)
-	}
+	fmt.Fprintln(im.stdout, im.outcome())
 	return 0
+}
+
+// outcome is the last line of a finished import, in the server's own terms:
+// a re-run that found only rows the server already held says so instead of
+// claiming to have imported them.
+func (im *importer) outcome() string {
+	r := im.result
+	counts := fmt.Sprintf("%d new, %d updated, %d already there", r.Accepted, r.Updated, r.Duplicates)
+	if r.Stale > 0 {
+		counts += fmt.Sprintf(", %d older than the version stored", r.Stale)
+	}
+	line := fmt.Sprintf("imported %d rows: %s", im.sent, counts)
+	if r.Accepted+r.Updated == 0 && r.Duplicates+r.Stale > 0 {
+		line = fmt.Sprintf("nothing new: the server already had all %d rows (%s)", im.sent, counts)
+	}
+	if im.invalid > 0 {
+		line += fmt.Sprintf("; skipped %d invalid rows", im.invalid)
+	}
+	return line
+}
+
+// probeServer asks the server's /healthz once, briefly. Only a server that
+// cannot be reached fails here; any HTTP answer goes on to the import, whose
+// requests explain a wrong address or token with the server's own reply.
+func probeServer(ctx context.Context, server string) error {
+	ctx, cancel := context.WithTimeout(ctx, importProbeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("--server %s: %w", server, err)
+	}
+	req.Header.Set("User-Agent", "pulseboard-import")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
+		return fmt.Errorf("no server answers at %s (%v); start it, or point --server at it", server, err)
+	}
+	res.Body.Close()
+	return nil
 }
 
 // fail reports an error that stopped the import, after what was done.
@@ -363,6 +411,10 @@ func (im *importer) summary() {
 		fmt.Fprintf(w, "accepted:    %d\n", im.result.Accepted)
 		fmt.Fprintf(w, "updated:     %d\n", im.result.Updated)
 		fmt.Fprintf(w, "duplicates:  %d\n", im.result.Duplicates)
+		if im.result.Stale > 0 {
+			// Rows older (by their version) than what the server holds.
+			fmt.Fprintf(w, "stale:       %d\n", im.result.Stale)
+		}
 	}
 	fmt.Fprintf(w, "invalid:     %d\n", im.invalid)
 	for _, p := range im.problems {
@@ -508,6 +560,7 @@ type wireResponse struct {
 	Comment string   `json:"comment,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
 	At      string   `json:"at,omitempty"`
+	Version uint64   `json:"version,omitempty"`
 }
 
 // add queues one valid row. It blocks while every worker is busy, which
@@ -515,7 +568,7 @@ type wireResponse struct {
 func (s *sender) add(line int, r store.Response) error {
 	w := wireResponse{
 		ID: r.ID, Score: r.Score, Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team,
-		Agent: r.Dims.Agent, Comment: r.Comment, Tags: r.Tags,
+		Agent: r.Dims.Agent, Comment: r.Comment, Tags: r.Tags, Version: r.Version,
 	}
 	if r.AtGiven {
 		// Without a time the server stamps its own, as for any producer.
@@ -618,12 +671,12 @@ func (s *sender) post(b *importBatch) error {
 			res.Body.Close()
 			switch res.StatusCode {
 			case http.StatusAccepted, http.StatusOK:
-				var r struct{ Accepted, Updated, Duplicates int }
+				var r struct{ Accepted, Updated, Duplicates, Stale int }
 				if err := json.Unmarshal(body, &r); err != nil {
 					return fmt.Errorf("%s: unreadable reply %q: %v", where, truncate(string(body), 200), err)
 				}
 				s.mu.Lock()
-				s.result.Add(store.RecordResult{Accepted: r.Accepted, Updated: r.Updated, Duplicates: r.Duplicates})
+				s.result.Add(store.RecordResult{Accepted: r.Accepted, Updated: r.Updated, Duplicates: r.Duplicates, Stale: r.Stale})
 				s.sent += len(b.lines)
 				s.mu.Unlock()
 				return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -127,7 +128,7 @@ func TestImportCSV(t *testing.T) {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if !strings.Contains(out, fmt.Sprintf("rows read:   %d\n", fix.rows)) || !strings.Contains(out, fmt.Sprintf("accepted:    %d\n", fix.rows)) ||
-		!strings.Contains(out, "invalid:     0\n") {
+		!strings.Contains(out, "invalid:     0\n") || !strings.HasSuffix(out, fmt.Sprintf("imported %d rows: %d new, 0 updated, 0 already there\n", fix.rows, fix.rows)) {
 		t.Fatalf("summary:\n%s", out)
 	}
 	if !strings.Contains(errOut, `score="How likely"`) || !strings.Contains(errOut, "ids are derived") || !strings.Contains(errOut, "importing") {
@@ -148,11 +149,32 @@ func TestImportCSV(t *testing.T) {
 	// The same file again: the derived ids make every row a duplicate.
 	code, out, errOut = importRun(t, args...)
 	if code != 0 || !strings.Contains(out, "accepted:    0\n") || !strings.Contains(out, "updated:     0\n") ||
-		!strings.Contains(out, fmt.Sprintf("duplicates:  %d\n", fix.rows)) {
+		!strings.Contains(out, fmt.Sprintf("duplicates:  %d\n", fix.rows)) ||
+		!strings.HasSuffix(out, fmt.Sprintf("nothing new: the server already had all %d rows (0 new, 0 updated, %d already there)\n", fix.rows, fix.rows)) {
 		t.Fatalf("re-run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if got := c.distribution("window=30d"); got != fix.byScore {
 		t.Fatalf("after re-run: distribution %v, brute force %v", got, fix.byScore)
+	}
+}
+
+// TestImportServerNotRunning: against an address where nothing listens, the
+// import fails at once with one line that says so, before reading the file
+// or retrying anything (it used to take about 37 s and 20 retry lines).
+func TestImportServerNotRunning(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := "http://" + ln.Addr().String()
+	ln.Close()
+	path := writeFile(t, "r.csv", "id,score,channel\na,9,phone\n")
+	t0 := time.Now()
+	code, out, errOut := importRun(t, "--server", server, "--token", token, path)
+	took := time.Since(t0)
+	if code != 1 || took > 3*time.Second || strings.Count(errOut, "\n") != 1 ||
+		!strings.Contains(errOut, "no server answers at "+server) || !strings.Contains(errOut, "connection refused") {
+		t.Fatalf("exit %d after %s\nstdout:\n%s\nstderr:\n%s", code, took, out, errOut)
 	}
 }
 
@@ -209,6 +231,21 @@ func TestImportSameIDInFileOrder(t *testing.T) {
 	}
 	if got := c.distribution("window=1h"); got != [11]int{8: 40} {
 		t.Fatalf("distribution %v, want 40 eights", got)
+	}
+}
+
+// TestImportVersions: a version column reaches the server, an older row
+// after a newer one of the same id is stale, and the import counts it as
+// acknowledged (not as a row the server lost).
+func TestImportVersions(t *testing.T) {
+	m, c := importServer(t)
+	text := "id,score,channel,version\nv-1,9,phone,2\nv-1,3,phone,1\nv-2,7,phone,\n"
+	code, out, errOut := importRun(t, "--server", "http://"+m.Addr(), "--token", token, "--batch", "1", writeFile(t, "v.csv", text))
+	if code != 0 || !strings.Contains(out, "accepted:    2\n") || !strings.Contains(out, "stale:       1\n") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got := c.distribution("window=1h"); got != [11]int{7: 1, 9: 1} {
+		t.Fatalf("distribution %v, want the 9 of version 2 and the 7", got)
 	}
 }
 

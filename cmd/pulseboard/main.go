@@ -20,19 +20,36 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
+// commands lists the subcommands, for `pulseboard --help`: a newcomer finds
+// every one there, not only in the README.
+const commands = `Usage:
+  pulseboard [flags]                 run the server (its flags are below)
+  pulseboard import [flags] FILE.csv backfill a CSV export through a running server's API
+  pulseboard token [flags]           make a random token and its sha256 hash (ingest, admin or a screen's)
+  pulseboard healthcheck [flags]     ask the local server's /healthz (the container probe)
+  pulseboard help                    this text
+
+Each command's --help lists its own flags.
+
+`
+
 // run is main without the process globals, so tests can call it.
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "healthcheck" {
-		return healthcheck(args[1:], getenv, stderr)
-	}
-	if len(args) > 0 && args[0] == "import" {
-		return runImport(args[1:], getenv, stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "token" {
-		return runToken(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "healthcheck":
+			return healthcheck(args[1:], getenv, stdout, stderr)
+		case "import":
+			return runImport(args[1:], getenv, stdout, stderr)
+		case "token":
+			return runToken(args[1:], stdout, stderr)
+		case "help":
+			args = []string{"--help"}
+		}
 	}
 	cfg, err := config.Load(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, commands)
 		config.Usage(stdout)
 		return 0
 	}

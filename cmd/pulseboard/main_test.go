@@ -102,9 +102,15 @@ func (c client) do(method, path, contentType, auth string, body io.Reader) reply
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
 	}
+	return c.send(req)
+}
+
+// send makes a request and reads its reply, JSON or not.
+func (c client) send(req *http.Request) reply {
+	c.t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)

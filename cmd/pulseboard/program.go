@@ -126,9 +126,16 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxBytes: cfg.MaxBodyBytes, MaxItems: cfg.MaxBatch,
 		MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe,
 	})
-	hooks, err := webhook.Open(cfg.WebhookSecret, cfg.WebhooksFile, ingest.Options{MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe})
+	// Adapters' own secrets are named in the webhooks file (secret_env) and
+	// read from the process environment, like every other secret.
+	hooks, err := webhook.Open(cfg.WebhookSecret, cfg.WebhooksFile, os.Getenv, ingest.Options{MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe})
 	if err != nil {
 		return err
+	}
+	if hooks != nil {
+		for _, w := range hooks.Warnings() {
+			m.Logger.Warn(w)
+		}
 	}
 	handler := httpapi.New(httpapi.Deps{
 		Recorder:       m.store,
@@ -190,7 +197,7 @@ func (m *Main) startStream(opts ingest.Options) error {
 	if cfg.RedisURL == "" {
 		return errors.New("stream ingest (PULSEBOARD_STREAM) needs Redis: set PULSEBOARD_REDIS_URL")
 	}
-	rdb, err := redisurl.NewClient(cfg.RedisURL)
+	rdb, err := redisurl.NewClient(cfg.RedisURL, redisurl.WithTimeout(cfg.RedisTimeout))
 	if err != nil {
 		return err
 	}
@@ -327,12 +334,16 @@ func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 	}
 	s, err := redisstore.Open(ctx, m.Config.RedisURL, opts, redisstore.Config{
 		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen, Hook: m.metrics.RedisHook(),
+		Timeout: m.Config.RedisTimeout, AllowEviction: m.Config.RedisAllowEviction, Logger: m.Logger,
 		MinReplicas: m.Config.RedisMinReplicas, MinReplicasTimeout: m.Config.RedisMinReplicasTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("open redis store: %w", err)
 	}
 	m.store = s
+	m.metrics.GaugeFunc("pulseboard_redis_eviction_policy_ok",
+		"1 while Redis runs maxmemory-policy noeviction (on every master), 0 while it may evict keys, -1 when it does not say; read at start and by /readyz at most every 10 s.",
+		func() float64 { return float64(s.EvictionState()) })
 	return nil
 }
 
@@ -342,6 +353,8 @@ func (m *Main) engineName() string {
 		return "memory"
 	case redisurl.IsCluster(m.Config.RedisURL):
 		return "redis cluster"
+	case redisurl.IsSentinel(m.Config.RedisURL):
+		return "redis sentinel"
 	}
 	return "redis"
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,10 +18,25 @@ import (
 //	pulseboard token --board floor --screen lobby a display token for one screen
 func runToken(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pulseboard token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Help goes to stdout with exit 0, a mistake to stderr with exit 2; the
+	// flag package would print both to one writer.
+	fs.SetOutput(io.Discard)
 	boardName := fs.String("board", "", "make a display token for this board (prints its boards.yaml entry)")
 	screen := fs.String("screen", "", "the screen's name in boards.yaml, like lobby-tv (with --board)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: pulseboard token [--board NAME --screen SCREEN]")
+		fmt.Fprintln(fs.Output(), "Prints a random token and its sha256 hash: an ingest or admin token, or with --board and --screen a display token for one screen.")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return 0
+		}
+		fmt.Fprintf(stderr, "pulseboard token: %v\n", err)
+		fs.SetOutput(stderr)
+		fs.Usage()
 		return 2
 	}
 	if (*boardName == "") != (*screen == "") || fs.NArg() > 0 {

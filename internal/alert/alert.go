@@ -20,6 +20,7 @@ package alert
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -47,6 +48,10 @@ type Delivery struct {
 	LastError string          `json:"last_error,omitempty"`
 	// Buried is when the delivery was given up (dead letters only).
 	Buried *time.Time `json:"buried,omitempty"`
+	// Lease is the token of the claim that handed the delivery out: the
+	// outcome of its attempt is recorded only while no later claim took it
+	// over (a fencing token). It is not stored with the delivery.
+	Lease string `json:"-"`
 }
 
 // Status is where a follow-up stands.
@@ -88,6 +93,10 @@ var (
 	// ErrConflict means the transition is not allowed from the current
 	// state: claimed by someone else, or already resolved.
 	ErrConflict = errors.New("follow-up is not in a state that allows this")
+	// ErrLeaseLost means a delivery's lease ended and another claim took
+	// it over, or it was settled already: the attempt's outcome is not
+	// recorded.
+	ErrLeaseLost = errors.New("the delivery's lease was lost to another claim")
 )
 
 // Dims returns the follow-up's dimensions.
@@ -119,6 +128,27 @@ func (f *FollowUp) Resolve(by, note string, now time.Time) error {
 		return err
 	}
 	f.Status, f.ResolvedBy, f.ResolvedAt, f.Note = Resolved, by, &now, note
+	return nil
+}
+
+// ResolvedByUpdate is who resolved a follow-up whose answer was updated out
+// of the detractors (ResolveByUpdate).
+const ResolvedByUpdate = "update"
+
+// ResolveByUpdate closes a follow-up because its answer changed from a
+// detractor's score to one that is not: the customer's own update says there
+// is nothing left to follow up, so a supervisor's queue does not keep an
+// entry with a score the customer took back. A claimer is kept on record and
+// named in the note. Resolved already: nothing changes (ErrConflict).
+func (f *FollowUp) ResolveByUpdate(from, to int, now time.Time) error {
+	if f.Status == Resolved {
+		return ErrConflict
+	}
+	note := fmt.Sprintf("resolved by update: the customer changed the score from %d to %d", from, to)
+	if f.ClaimedBy != "" {
+		note += "; it was claimed by " + f.ClaimedBy
+	}
+	f.Status, f.ResolvedBy, f.ResolvedAt, f.Note = Resolved, ResolvedByUpdate, &now, note
 	return nil
 }
 

@@ -21,8 +21,9 @@ import (
 type Config struct {
 	// DetractorCutoff: a response at or below it is a detractor alert.
 	DetractorCutoff int
-	// MaxAge: a response recorded longer than this after it was given is
-	// history (an import, a backfill), not news: it raises no alert.
+	// MaxAge: a response first recorded longer than this after it was
+	// given is history (an import, a backfill), not news: it raises no
+	// alert. An update into a detractor alerts whatever its age.
 	MaxAge time.Duration
 	// Webhooks receive detractor and threshold events.
 	Webhooks []string
@@ -46,6 +47,10 @@ type Config struct {
 	// SweepEvery and SelfCheckEvery schedule the housekeeping jobs.
 	SweepEvery     time.Duration
 	SelfCheckEvery time.Duration
+	// AllowPrivateReceivers lets deliveries reach receivers on loopback,
+	// link-local, private and unspecified addresses (AllowPrivateSetting;
+	// not part of the alerts section).
+	AllowPrivateReceivers bool
 }
 
 // Rule raises an alert for each group whose NPS over Window is below Below

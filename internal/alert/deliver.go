@@ -3,6 +3,9 @@ package alert
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,17 +15,34 @@ import (
 	"time"
 )
 
-// deliverLoop sends due deliveries until ctx ends. Each claim leases the
-// deliveries for longer than an attempt can take, so no other node sends
-// them meanwhile; a node that dies leaves them due again at the lease end.
+// leaseMargin is how much longer than one attempt's timeout a lease lasts:
+// time to record the attempt's outcome after the receiver answered.
+const leaseMargin = 5 * time.Second
+
+// deliverLoop sends due deliveries until ctx ends, by up to senders at a
+// time. It claims a delivery only once a sender is free to send it at once,
+// so the lease (one attempt's timeout and a margin) covers the whole
+// attempt: a delivery claimed with others and left waiting for a sender
+// behind a slow receiver could outlive its lease and be sent by another
+// node too. A node that dies leaves its deliveries due again at the lease
+// end.
 func (s *Service) deliverLoop(ctx context.Context) {
-	lease := s.o.Config.Timeout + 5*time.Second
-	for ctx.Err() == nil {
-		ds, err := s.o.Engine.Claim(ctx, s.o.Now(), lease, claimBatch)
+	lease := s.o.Config.Timeout + leaseMargin
+	free := make(chan struct{}, senders)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case free <- struct{}{}:
+		}
+		ds, err := s.o.Engine.Claim(ctx, s.o.Now(), lease, 1)
 		if err != nil && ctx.Err() == nil {
 			s.o.Logger.Warn("alerts: cannot read the outbox", slog.Any("err", err))
 		}
 		if len(ds) == 0 {
+			<-free
 			t := time.NewTimer(pollEvery)
 			select {
 			case <-ctx.Done():
@@ -32,17 +52,11 @@ func (s *Service) deliverLoop(ctx context.Context) {
 			t.Stop()
 			continue
 		}
-		sem := make(chan struct{}, senders)
-		var wg sync.WaitGroup
-		for _, d := range ds {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				s.attempt(ctx, d)
-			}()
-		}
-		wg.Wait()
+		wg.Add(1)
+		go func() {
+			defer func() { <-free; wg.Done() }()
+			s.attempt(ctx, ds[0])
+		}()
 	}
 }
 
@@ -57,7 +71,9 @@ func (s *Service) attempt(ctx context.Context, d Delivery) {
 	// Outcomes are written even if ctx ends meanwhile.
 	wctx := context.WithoutCancel(ctx)
 	if err == nil {
-		if err := s.o.Engine.Delivered(wctx, d.ID); err != nil {
+		if err := s.o.Engine.Delivered(wctx, d); errors.Is(err, ErrLeaseLost) {
+			s.o.Logger.Warn("alerts: delivered after its lease ended; another claim has it and may send it again", slog.String("delivery", d.ID))
+		} else if err != nil {
 			s.o.Logger.Warn("alerts: delivered, but cannot forget the delivery (it will be sent again)", slog.String("delivery", d.ID), slog.Any("err", err))
 		}
 		return
@@ -77,7 +93,9 @@ func (s *Service) attempt(ctx context.Context, d Delivery) {
 	wait := s.backoff(d.Attempts)
 	s.o.Logger.Warn("alerts: delivery failed; will retry", slog.String("delivery", d.ID), slog.String("url", d.URL),
 		slog.Int("attempt", d.Attempts), slog.Duration("in", wait), slog.Any("err", err))
-	if err := s.o.Engine.Retry(wctx, d, now.Add(wait)); err != nil {
+	if err := s.o.Engine.Retry(wctx, d, now.Add(wait)); errors.Is(err, ErrLeaseLost) {
+		s.o.Logger.Info("alerts: the failed delivery was taken over by another claim meanwhile; it retries there", slog.String("delivery", d.ID))
+	} else if err != nil {
 		s.o.Logger.Warn("alerts: cannot schedule a retry", slog.String("delivery", d.ID), slog.Any("err", err))
 	}
 }
@@ -107,14 +125,25 @@ func (s *Service) send(ctx context.Context, d Delivery) error {
 	req.Header.Set(HeaderEvent, d.Event)
 	req.Header.Set(HeaderDelivery, d.ID)
 	req.Header.Set(HeaderSignature, Sign(s.secret, d.Body, s.o.Now()))
-	res, err := s.o.HTTP.Do(req)
+	res, err := s.http.Do(req)
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode >= 300 && res.StatusCode <= 399 {
+		return fmt.Errorf("receiver answered %s to %s: %w", res.Status, res.Header.Get("Location"), errRedirect)
+	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return fmt.Errorf("receiver answered %s", res.Status)
 	}
 	return nil
+}
+
+// leaseToken names one claim: random, so a node can tell its own lease
+// from a later claim's, whichever node made it.
+func leaseToken() string {
+	var b [12]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

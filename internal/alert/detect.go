@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -52,6 +53,9 @@ func (s *Service) handle(ctx context.Context, entries []store.LogEntry) error {
 		added := false
 		for _, c := range e.Changes {
 			ok, err := s.detractor(ctx, c, recorded)
+			if err == nil && !ok {
+				ok, err = s.noLongerDetractor(ctx, c, recorded)
+			}
 			if err != nil {
 				return err
 			}
@@ -91,8 +95,12 @@ func (s *Service) detractor(ctx context.Context, c store.Change, recorded time.T
 		return false, nil
 	}
 	at := time.Unix(c.New.At, 0).UTC()
-	if recorded.Sub(at) > s.o.Config.MaxAge {
-		return false, nil // history (an import, a backfill), not news
+	// An answer first recorded long after it was given is history (an
+	// import, a backfill), not news. An update into a detractor is news
+	// when it is recorded, however long ago the answer was first given:
+	// its age says nothing about when the customer changed their mind.
+	if c.Old == nil && recorded.Sub(at) > s.o.Config.MaxAge {
+		return false, nil
 	}
 	var p store.Payload
 	if err := json.Unmarshal(c.Payload, &p); err != nil {
@@ -100,12 +108,54 @@ func (s *Service) detractor(ctx context.Context, c store.Change, recorded time.T
 	}
 	f := FollowUp{ID: p.ID, Score: c.New.Score, Channel: p.Channel, Segment: p.Segment, Team: p.Team, Agent: p.Agent,
 		Comment: p.Comment, At: at, Opened: recorded.UTC(), Due: s.due(at).UTC(), Status: Open}
-	if _, err := s.o.Engine.Open(ctx, f); err != nil {
+	added, err := s.o.Engine.Open(ctx, f)
+	if err != nil {
 		return false, err
+	}
+	if !added {
+		// An answer that an update took out of the detractors (its
+		// follow-up resolved "by update") and another brought back: the
+		// follow-up opens again, as new. Any other existing follow-up is
+		// this same change read again, and stays as it is.
+		_, err := s.o.Engine.Update(ctx, f.ID, func(g *FollowUp) error {
+			if g.Status != Resolved || g.ResolvedBy != ResolvedByUpdate {
+				return ErrConflict
+			}
+			*g = f
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+			return false, fmt.Errorf("reopen follow-up %q: %w", f.ID, err)
+		}
 	}
 	ev := DetractorEvent{Event: EventDetractor, ID: EventDetractor + ":" + p.ID, Response: Response{Payload: p, At: at}, FollowUp: f}
 	if err := s.enqueue(ctx, ev.ID, EventDetractor, ev, s.o.Config.Webhooks); err != nil {
 		return false, err
+	}
+	return true, nil
+}
+
+// noLongerDetractor resolves the follow-up of an answer updated from a
+// detractor's score to one that is not (README's case-1002, from 3 to 8);
+// it reports whether it changed one. An answer without a follow-up (history,
+// or one already resolved) changes nothing.
+func (s *Service) noLongerDetractor(ctx context.Context, c store.Change, recorded time.Time) (bool, error) {
+	cut := s.o.Config.DetractorCutoff
+	if c.Old == nil || c.Old.Score > cut || c.New.Score <= cut {
+		return false, nil
+	}
+	var p store.Payload
+	if err := json.Unmarshal(c.Payload, &p); err != nil {
+		return false, nil // written by the engine; a bad one cannot be retried into shape
+	}
+	_, err := s.o.Engine.Update(ctx, p.ID, func(f *FollowUp) error {
+		return f.ResolveByUpdate(c.Old.Score, c.New.Score, recorded.UTC())
+	})
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("resolve follow-up %q updated out of the detractors: %w", p.ID, err)
 	}
 	return true, nil
 }

@@ -7,14 +7,18 @@ import (
 
 // Outbox holds deliveries until a receiver took them or they are given up.
 // A claimed delivery is invisible to other claims until its lease ends, so
-// a node that dies mid-delivery leaves it to another one.
+// a node that dies mid-delivery leaves it to another one. Each claim hands
+// out a new lease token (Delivery.Lease), and Delivered, Retry and Bury
+// apply only while the delivery's lease is still that token: a node whose
+// lease ended cannot settle, or bring back, a delivery another node took
+// over or completed (ErrLeaseLost).
 type Outbox interface {
 	// Enqueue adds deliveries due now; one already queued is left alone.
 	Enqueue(ctx context.Context, ds ...Delivery) error
 	// Claim leases up to n deliveries due by now until now+lease.
 	Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]Delivery, error)
 	// Delivered forgets a delivery a receiver took.
-	Delivered(ctx context.Context, id string) error
+	Delivered(ctx context.Context, d Delivery) error
 	// Retry stores a failed attempt and makes the delivery due at at.
 	Retry(ctx context.Context, d Delivery, at time.Time) error
 	// Bury moves a delivery to the dead letters, newest first, keeping the

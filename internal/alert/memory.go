@@ -23,6 +23,8 @@ type Memory struct {
 type queued struct {
 	d   Delivery
 	due time.Time
+	// lease is the token of the last claim ("" before the first).
+	lease string
 }
 
 // NewMemory makes empty in-process state.
@@ -54,19 +56,32 @@ func (m *Memory) Claim(_ context.Context, now time.Time, lease time.Duration, n 
 	}
 	slices.SortFunc(due, func(a, b queued) int { return a.due.Compare(b.due) })
 	out := make([]Delivery, 0, min(n, len(due)))
+	token := leaseToken()
 	for _, q := range due[:min(n, len(due))] {
-		q.due = now.Add(lease)
+		q.due, q.lease = now.Add(lease), token
 		m.queue[q.d.ID] = q
-		out = append(out, q.d)
+		d := q.d
+		d.Lease = token
+		out = append(out, d)
 	}
 	return out, nil
 }
 
+// held reports whether d's lease is the one its queued delivery has now;
+// the caller holds m.mu.
+func (m *Memory) held(d Delivery) bool {
+	q, ok := m.queue[d.ID]
+	return ok && d.Lease != "" && q.lease == d.Lease
+}
+
 // Delivered implements Outbox.
-func (m *Memory) Delivered(_ context.Context, id string) error {
+func (m *Memory) Delivered(_ context.Context, d Delivery) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.queue, id)
+	if !m.held(d) {
+		return ErrLeaseLost
+	}
+	delete(m.queue, d.ID)
 	return nil
 }
 
@@ -74,9 +89,11 @@ func (m *Memory) Delivered(_ context.Context, id string) error {
 func (m *Memory) Retry(_ context.Context, d Delivery, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.queue[d.ID]; ok {
-		m.queue[d.ID] = queued{d: d, due: at}
+	if !m.held(d) {
+		return ErrLeaseLost
 	}
+	d.Lease = ""
+	m.queue[d.ID] = queued{d: d, due: at}
 	return nil
 }
 
@@ -84,7 +101,11 @@ func (m *Memory) Retry(_ context.Context, d Delivery, at time.Time) error {
 func (m *Memory) Bury(_ context.Context, d Delivery) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.held(d) {
+		return ErrLeaseLost
+	}
 	delete(m.queue, d.ID)
+	d.Lease = ""
 	m.dead = append([]Delivery{d}, m.dead[:min(len(m.dead), maxDeadLetters-1)]...)
 	return nil
 }

@@ -25,6 +25,9 @@ var (
 	//go:embed enqueue.lua
 	enqueueLua    string
 	enqueueScript = redis.NewScript(enqueueLua)
+	//go:embed settle.lua
+	settleLua    string
+	settleScript = redis.NewScript(settleLua)
 	//go:embed open.lua
 	openLua    string
 	openScript = redis.NewScript(openLua)
@@ -38,10 +41,17 @@ var (
 //	pb:{default}:alert:deliveries  hash    delivery id -> delivery JSON
 //	pb:{default}:alert:dead        list    dead letters, newest first
 //	pb:{default}:alert:active      hash    alert id -> active alert JSON
-//	pb:{default}:fu:<id>           string  follow-up JSON (EXPIRE keep after resolve)
-//	pb:{default}:fu:unresolved     zset    follow-up id -> opened (unix ms)
-//	pb:{default}:fu:resolved       zset    follow-up id -> resolved (unix ms)
-//	pb:{default}:fu:version        string  counts changes to follow-ups in place (claims)
+//	pb:{default}:alert:leases      hash    delivery id -> token of the claim that holds it
+//	pb:{default}:followup:<id>           string  follow-up JSON (EXPIRE keep after resolve)
+//	pb:{default}:followups:unresolved    zset    follow-up id -> opened (unix ms)
+//	pb:{default}:followups:resolved      zset    follow-up id -> resolved (unix ms)
+//	pb:{default}:followups:version       string  counts changes to follow-ups in place (claims)
+//
+// Follow-up ids are response ids, user data: a follow-up's key is
+// "followup:" + id, and the indexes live under "followups:", which no id
+// can reach ("followup:" + id always has ':' where "followups:" has 's').
+// The tenant's hash tag comes first, so a '{' or '}' in an id never changes
+// the key's Cluster slot (the tag is the first {...} of a key).
 type Redis struct {
 	rdb  redis.UniversalClient
 	keys redisKeys
@@ -66,10 +76,11 @@ func (k redisKeys) outbox() string            { return k.prefix + "alert:outbox"
 func (k redisKeys) deliveries() string        { return k.prefix + "alert:deliveries" }
 func (k redisKeys) dead() string              { return k.prefix + "alert:dead" }
 func (k redisKeys) active() string            { return k.prefix + "alert:active" }
-func (k redisKeys) followUp(id string) string { return k.prefix + "fu:" + id }
-func (k redisKeys) unresolved() string        { return k.prefix + "fu:unresolved" }
-func (k redisKeys) resolved() string          { return k.prefix + "fu:resolved" }
-func (k redisKeys) version() string           { return k.prefix + "fu:version" }
+func (k redisKeys) leases() string            { return k.prefix + "alert:leases" }
+func (k redisKeys) followUp(id string) string { return k.prefix + "followup:" + id }
+func (k redisKeys) unresolved() string        { return k.prefix + "followups:unresolved" }
+func (k redisKeys) resolved() string          { return k.prefix + "followups:resolved" }
+func (k redisKeys) version() string           { return k.prefix + "followups:version" }
 
 // NewRedis keeps the tenant's alert state in rdb; resolved follow-ups
 // expire keep after they were resolved.
@@ -97,51 +108,50 @@ func (r *Redis) Enqueue(ctx context.Context, ds ...Delivery) error {
 
 // Claim implements Outbox.
 func (r *Redis) Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]Delivery, error) {
-	raw, err := claimScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries()}, ms(now), ms(now.Add(lease)), n).StringSlice()
+	token := leaseToken()
+	raw, err := claimScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries(), r.keys.leases()},
+		ms(now), ms(now.Add(lease)), n, token).StringSlice()
 	if err != nil {
 		return nil, wrap(err, "claim deliveries")
 	}
-	return decodeAll[Delivery](raw)
+	ds, err := decodeAll[Delivery](raw)
+	for i := range ds {
+		ds[i].Lease = token
+	}
+	return ds, err
+}
+
+// settle runs settle.lua: op is "done", "retry" (due again at due) or
+// "bury".
+func (r *Redis) settle(ctx context.Context, op string, d Delivery, due time.Time, doing string) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	n, err := settleScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries(), r.keys.leases(), r.keys.dead()},
+		op, d.ID, d.Lease, b, ms(due), maxDeadLetters).Int()
+	if err != nil {
+		return wrap(err, doing)
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
 }
 
 // Delivered implements Outbox.
-func (r *Redis) Delivered(ctx context.Context, id string) error {
-	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, r.keys.outbox(), id)
-		p.HDel(ctx, r.keys.deliveries(), id)
-		return nil
-	})
-	return wrap(err, "forget a delivery")
+func (r *Redis) Delivered(ctx context.Context, d Delivery) error {
+	return r.settle(ctx, "done", d, time.Time{}, "forget a delivery")
 }
 
 // Retry implements Outbox.
 func (r *Redis) Retry(ctx context.Context, d Delivery, at time.Time) error {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, r.keys.deliveries(), d.ID, b)
-		p.ZAddXX(ctx, r.keys.outbox(), redis.Z{Score: float64(at.UnixMilli()), Member: d.ID})
-		return nil
-	})
-	return wrap(err, "schedule a retry")
+	return r.settle(ctx, "retry", d, at, "schedule a retry")
 }
 
 // Bury implements Outbox.
 func (r *Redis) Bury(ctx context.Context, d Delivery) error {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, r.keys.outbox(), d.ID)
-		p.HDel(ctx, r.keys.deliveries(), d.ID)
-		p.LPush(ctx, r.keys.dead(), b)
-		p.LTrim(ctx, r.keys.dead(), 0, maxDeadLetters-1)
-		return nil
-	})
-	return wrap(err, "bury a delivery")
+	return r.settle(ctx, "bury", d, time.Time{}, "bury a delivery")
 }
 
 // DeadLetters implements Outbox.
@@ -233,15 +243,23 @@ func (r *Redis) Update(ctx context.Context, id string, fn func(*FollowUp) error)
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			if f.Status == Resolved {
+			switch {
+			case f.Status == Resolved:
 				p.Set(ctx, key, b, r.keep)
 				p.ZRem(ctx, r.keys.unresolved(), id)
 				p.ZAdd(ctx, r.keys.resolved(), redis.Z{Score: float64(f.ResolvedAt.UnixMilli()), Member: id})
-			} else {
+			case out.Status == Resolved:
+				// Opened again (an answer back among the detractors): kept
+				// until resolved, like a new one (open.lua).
+				p.Set(ctx, key, b, 0)
+				p.ZRem(ctx, r.keys.resolved(), id)
+				p.ZAdd(ctx, r.keys.unresolved(), redis.Z{Score: float64(f.Opened.UnixMilli()), Member: id})
+			default:
 				p.Set(ctx, key, b, redis.KeepTTL)
 			}
-			// Resolving changes the index too; a claim changes only the
-			// follow-up, which readers notice by the version.
+			// Resolving and reopening change the indexes too; a claim
+			// changes only the follow-up, which readers notice by the
+			// version.
 			p.Incr(ctx, r.keys.version())
 			return nil
 		})
@@ -382,7 +400,13 @@ func (r *Redis) Active(ctx context.Context) ([]Active, error) {
 // (their keys expire by themselves), follow-ups open since before, and dead
 // letters buried before. TTLs cannot do this: members of a sorted set and
 // items of a list do not expire.
+//
+// It first moves what is left of the old key layout (Migrate): a node of
+// the old version may have opened follow-ups during a rolling upgrade.
 func (r *Redis) Sweep(ctx context.Context, before time.Time) (int, error) {
+	if _, err := r.Migrate(ctx); err != nil {
+		return 0, err
+	}
 	n, err := r.rdb.ZRemRangeByScore(ctx, r.keys.resolved(), "-inf", "("+ms(before)).Result()
 	if err != nil {
 		return 0, wrap(err, "sweep resolved follow-ups")

@@ -39,10 +39,8 @@ type Options struct {
 	Querier  Querier
 	Calendar window.Calendar
 	Rollups  []store.Rollup
-	// HTTP sends deliveries; nil is a client with Config.Timeout.
-	HTTP   *http.Client
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Service is one node's part of alerting: it turns detractors in the change
@@ -51,6 +49,7 @@ type Options struct {
 // admin API's operations.
 type Service struct {
 	o       Options
+	http    *http.Client
 	secret  []byte
 	kick    chan struct{} // wakes the delivery loop
 	refresh chan struct{} // wakes the snapshot loop
@@ -88,10 +87,8 @@ const (
 	// for.
 	refreshMinGap = 500 * time.Millisecond
 	retryMax      = 5 * time.Second
-	// claimBatch deliveries are leased at once, and sent in parallel by up
-	// to senders goroutines.
-	claimBatch = 16
-	senders    = 4
+	// senders is how many deliveries one node sends at a time.
+	senders = 4
 )
 
 // New makes a Service.
@@ -102,10 +99,7 @@ func New(o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.HTTP == nil {
-		o.HTTP = &http.Client{Timeout: o.Config.Timeout}
-	}
-	return &Service{o: o, secret: []byte(o.Secret), kick: make(chan struct{}, 1), refresh: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+	return &Service{o: o, http: newHTTPClient(o.Config), secret: []byte(o.Secret), kick: make(chan struct{}, 1), refresh: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
 }
 
 // Run follows the change log, delivers the outbox and refreshes the

@@ -3,10 +3,12 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +71,14 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// received counts the deliveries taken (2xx) so far, a delivery sent again
+// counting again.
+func (r *receiver) received() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
 }
 
 // delivered returns the bodies taken (2xx) so far.
@@ -136,6 +146,7 @@ func fastConfig(urls ...string) Config {
 	c := DefaultConfig()
 	c.Webhooks = urls
 	c.Backoff, c.MaxBackoff, c.Timeout = 50*time.Millisecond, 200*time.Millisecond, 2*time.Second
+	c.AllowPrivateReceivers = true // the receivers are httptest servers on loopback
 	return c
 }
 
@@ -194,6 +205,17 @@ func TestDetractorWebhook(t *testing.T) {
 	}
 }
 
+// waitDeadLetters waits for n dead letters and returns them.
+func waitDeadLetters(t *testing.T, h harness, n int) []Delivery {
+	t.Helper()
+	var dead []Delivery
+	eventually(t, fmt.Sprintf("%d dead letters", n), 5*time.Second, func() bool {
+		dead, _ = h.svc.DeadLetters(context.Background(), 10)
+		return len(dead) == n
+	})
+	return dead
+}
+
 // TestDeadLetter: a receiver that never answers 2xx gets Retries attempts;
 // then the delivery is a dead letter and nothing more is sent, until an
 // admin redrives it once the receiver works again.
@@ -203,11 +225,7 @@ func TestDeadLetter(t *testing.T) {
 	cfg.Retries = 3
 	h := memHarness(t, cfg)
 	record(t, h.store, store.Response{ID: "d1", Score: 0, Dims: store.Dims{Channel: "phone"}})
-	eventually(t, "a dead letter", 5*time.Second, func() bool {
-		dead, _ := h.svc.DeadLetters(context.Background(), 10)
-		return len(dead) == 1
-	})
-	dead, _ := h.svc.DeadLetters(context.Background(), 10)
+	dead := waitDeadLetters(t, h, 1)
 	if d := dead[0]; d.Attempts != 3 || d.Event != EventDetractor || d.LastError == "" || d.Buried == nil {
 		t.Errorf("dead letter %+v", d)
 	}
@@ -274,5 +292,186 @@ func TestBackoff(t *testing.T) {
 				t.Fatalf("backoff(%d) = %v, want %v ±20%%", n, got, want)
 			}
 		}
+	}
+}
+
+// noChanges is a change log with nothing in it.
+type noChanges struct{}
+
+func (noChanges) Read(ctx context.Context, block time.Duration) ([]store.LogEntry, error) {
+	sleep(ctx, block)
+	return nil, nil
+}
+
+func (noChanges) Ack(context.Context, ...store.Position) error { return nil }
+
+// TestOneSendPerDelivery: two nodes share one outbox, on both engines, and
+// a receiver takes almost the whole timeout to answer each request. Every
+// delivery reaches it exactly once: no lease ends while its delivery waits
+// to be sent, or while it is being sent.
+func TestOneSendPerDelivery(t *testing.T) {
+	const hang, timeout, deliveries = 2200 * time.Millisecond, 3 * time.Second, 20
+	rdb := redistest.Client(t)
+	ns := redistest.Namespace(t)
+	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	for name, pair := range map[string][2]Engine{
+		"memory": func() [2]Engine { m := NewMemory(); return [2]Engine{m, m} }(),
+		"redis":  {NewRedis(rdb, ns, time.Hour), NewRedis(rdb, ns, time.Hour)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			hits := map[string]int{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				hits[r.Header.Get(HeaderDelivery)]++
+				mu.Unlock()
+				time.Sleep(hang)
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			t.Cleanup(srv.Close)
+			cfg := fastConfig(srv.URL)
+			cfg.Timeout = timeout
+			ctx := context.Background()
+			began := time.Now()
+			for i := range deliveries {
+				must(t, pair[0].Enqueue(ctx, Delivery{ID: fmt.Sprintf("%s-%d", name, i), Event: EventDetractor, URL: srv.URL, Body: []byte(`{}`), Created: began}))
+			}
+			for _, e := range pair {
+				startService(t, nil, e, noChanges{}, cfg)
+			}
+			eventually(t, "every delivery sent and settled", 30*time.Second, func() bool {
+				n, _, err := pair[0].Pending(ctx)
+				mu.Lock()
+				defer mu.Unlock()
+				return err == nil && n == 0 && len(hits) == deliveries
+			})
+			// Past the end of every lease the first claims could have taken.
+			time.Sleep(time.Until(began.Add(timeout + 5*time.Second + hang)))
+			mu.Lock()
+			defer mu.Unlock()
+			for id, n := range hits {
+				if n != 1 {
+					t.Errorf("%s sent %d times, want once", id, n)
+				}
+			}
+		})
+	}
+}
+
+// redisHarness runs a Service on the Redis engine, reading the change log
+// in a consumer group created before the test records anything.
+func redisHarness(t *testing.T, cfg Config) harness {
+	rdb := redistest.Client(t)
+	ns := redistest.Namespace(t)
+	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	o, err := redis.ParseURL(redistest.URL(t))
+	must(t, err)
+	st := redisstore.New(redis.NewClient(o), store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
+		Retention: store.DefaultRetention()}, redisstore.Config{Tenant: ns})
+	t.Cleanup(func() { st.Close() })
+	group := redisstore.NewGroup(rdb, ns, "alerts", "node", 200*time.Millisecond)
+	if _, err := group.Read(context.Background(), 10*time.Millisecond); err != nil { // creates the group at the log's end
+		t.Fatal(err)
+	}
+	eng := NewRedis(rdb, ns, time.Hour)
+	return harness{svc: startService(t, st, eng, group, cfg), store: st, eng: eng}
+}
+
+// TestLateUpdateIntoDetractor: on both engines, an answer given hours ago
+// and updated into a detractor now alerts (the update is news when it is
+// recorded), while an answer first recorded hours after it was given (an
+// import, a backfill) does not.
+func TestLateUpdateIntoDetractor(t *testing.T) {
+	for name, start := range map[string]func(*testing.T, Config) harness{"memory": memHarness, "redis": redisHarness} {
+		t.Run(name, func(t *testing.T) {
+			rcv := newReceiver(t, 0)
+			h := start(t, fastConfig(rcv.srv.URL))
+			answered := time.Now().Add(-3 * time.Hour)
+			// First recorded within the hour: news, but a promoter.
+			record(t, h.store, store.Response{ID: "late", Score: 9, Dims: store.Dims{Channel: "phone"}, At: time.Now().Add(-30 * time.Minute)})
+			// First recorded three hours after it was given: history.
+			record(t, h.store, store.Response{ID: "backfill", Score: 1, Dims: store.Dims{Channel: "phone"}, At: answered})
+			record(t, h.store, store.Response{ID: "old-promoter", Score: 10, Dims: store.Dims{Channel: "email"}, At: answered})
+			time.Sleep(300 * time.Millisecond)
+			// Updates into detractors, recorded now: one answered 30 minutes
+			// ago, one answered three hours ago.
+			record(t, h.store,
+				store.Response{ID: "late", Score: 2, Dims: store.Dims{Channel: "phone"}, At: time.Now().Add(-30 * time.Minute)},
+				store.Response{ID: "old-promoter", Score: 3, Dims: store.Dims{Channel: "email"}, At: answered},
+			)
+			eventually(t, "both updates delivered", 5*time.Second, func() bool { return len(rcv.delivered()) == 2 })
+			time.Sleep(300 * time.Millisecond)
+			fus, _, err := h.eng.Unresolved(context.Background(), 0)
+			must(t, err)
+			ids := map[string]bool{}
+			for _, f := range fus {
+				ids[f.ID] = true
+			}
+			if len(fus) != 2 || !ids["late"] || !ids["old-promoter"] {
+				t.Errorf("follow-ups %+v, want late and old-promoter (not the backfill)", fus)
+			}
+			if n := len(rcv.delivered()); n != 2 {
+				t.Errorf("%d deliveries, want 2", n)
+			}
+		})
+	}
+}
+
+// TestDetractorUpdatedOut: an answer updated from a detractor's score to a
+// passive or promoter one (README's case-1002, from 3 to 8) resolves its
+// follow-up "by update", also when someone had claimed it, on both engines;
+// one that was already resolved by a person stays as they left it.
+func TestDetractorUpdatedOut(t *testing.T) {
+	for name, start := range map[string]func(*testing.T, Config) harness{"memory": memHarness, "redis": redisHarness} {
+		t.Run(name, func(t *testing.T) {
+			rcv := newReceiver(t, 0)
+			h := start(t, fastConfig(rcv.srv.URL))
+			ctx := context.Background()
+			at := time.Now().Add(-10 * time.Minute)
+			for _, id := range []string{"case-1002", "claimed", "done"} {
+				record(t, h.store, store.Response{ID: id, Score: 3, Dims: store.Dims{Channel: "email"}, At: at})
+			}
+			eventually(t, "three follow-ups and their alerts", 5*time.Second, func() bool {
+				fus, _, err := h.eng.Unresolved(ctx, 0)
+				return err == nil && len(fus) == 3 && rcv.received() == 3
+			})
+			_, err := h.eng.Update(ctx, "claimed", func(f *FollowUp) error { return f.Claim("ana", time.Now()) })
+			must(t, err)
+			_, err = h.eng.Update(ctx, "done", func(f *FollowUp) error { return f.Resolve("ben", "called back", time.Now()) })
+			must(t, err)
+			record(t, h.store,
+				store.Response{ID: "case-1002", Score: 8, Dims: store.Dims{Channel: "email"}, At: at},
+				store.Response{ID: "claimed", Score: 10, Dims: store.Dims{Channel: "email"}, At: at},
+				store.Response{ID: "done", Score: 9, Dims: store.Dims{Channel: "email"}, At: at},
+			)
+			eventually(t, "the updated answers' follow-ups resolved", 5*time.Second, func() bool {
+				fus, _, err := h.eng.Unresolved(ctx, 0)
+				return err == nil && len(fus) == 0
+			})
+			resolved, err := h.eng.ResolvedSince(ctx, time.Now().Add(-time.Hour))
+			must(t, err)
+			got := map[string]FollowUp{}
+			for _, f := range resolved {
+				got[f.ID] = f
+			}
+			if f := got["case-1002"]; f.ResolvedBy != ResolvedByUpdate || f.Note != "resolved by update: the customer changed the score from 3 to 8" {
+				t.Errorf("case-1002: %+v", f)
+			}
+			if f := got["claimed"]; f.ResolvedBy != ResolvedByUpdate || f.ClaimedBy != "ana" || !strings.Contains(f.Note, "claimed by ana") {
+				t.Errorf("claimed: %+v", f)
+			}
+			if f := got["done"]; f.ResolvedBy != "ben" || f.Note != "called back" {
+				t.Errorf("a follow-up a person resolved changed: %+v", f)
+			}
+			// Back down again: a detractor once more, alerted and open as new.
+			before := rcv.received()
+			record(t, h.store, store.Response{ID: "case-1002", Score: 2, Dims: store.Dims{Channel: "email"}, At: at})
+			eventually(t, "the follow-up open again", 5*time.Second, func() bool {
+				fus, _, err := h.eng.Unresolved(ctx, 0)
+				return err == nil && len(fus) == 1 && fus[0].ID == "case-1002" && fus[0].Score == 2 && fus[0].Status == Open && fus[0].ResolvedAt == nil
+			})
+			eventually(t, "a second detractor alert", 5*time.Second, func() bool { return rcv.received() == before+1 })
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/redact"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -90,7 +91,7 @@ func (c Computer) followUps(t Tile, snap alert.Snapshot, now time.Time) *FollowU
 				row.Agent = f.Agent
 			}
 			if t.Redact {
-				row.Comment = Redact(row.Comment)
+				row.Comment = redact.Comment(row.Comment)
 			}
 			v.Items = append(v.Items, row)
 		}

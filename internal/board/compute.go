@@ -3,12 +3,12 @@ package board
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/redact"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -332,18 +332,6 @@ func answerTime(at, now time.Time) string {
 	return at.Format("Jan 2 15:04")
 }
 
-var (
-	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
-	phoneRE = regexp.MustCompile(`\+?\(?\d[\d\s().-]{5,}\d`)
-)
-
-// Redact removes e-mail addresses and phone numbers from a comment shown on
-// a wall.
-func Redact(s string) string {
-	s = emailRE.ReplaceAllString(s, "[email]")
-	return phoneRE.ReplaceAllString(s, "[phone]")
-}
-
 func (c Computer) answers(t Tile, src Source, now time.Time) []AnswerView {
 	keep := func(a store.Answer) bool {
 		if a.Comment == "" || (t.DetractorsOnly && nps.ClassOf(a.Score) != nps.Detractor) {
@@ -366,7 +354,7 @@ func (c Computer) answers(t Tile, src Source, now time.Time) []AnswerView {
 			av.Agent = a.Agent
 		}
 		if t.Redact {
-			av.Comment = Redact(av.Comment)
+			av.Comment = redact.Comment(av.Comment)
 		}
 		out = append(out, av)
 	}

@@ -50,6 +50,12 @@ type Config struct {
 	Addr string
 	// RedisURL selects the Redis engine; "" means the in-memory engine.
 	RedisURL string
+	// RedisTimeout bounds how long a request waits on Redis, and each
+	// command's socket reads and writes.
+	RedisTimeout time.Duration
+	// RedisAllowEviction lets the server run on a Redis whose
+	// maxmemory-policy may evict keys.
+	RedisAllowEviction bool
 	// ConfigFile is the YAML file that was read, or "" when none was.
 	ConfigFile string
 	// IngestTokens are the bearer tokens accepted by the ingest endpoint;
@@ -148,9 +154,7 @@ func Options() []OptionDoc {
 
 // Usage prints how to run the program and a table of every setting.
 func Usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: pulseboard [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every setting can be given, highest precedence first, as a command-line flag,")
+	fmt.Fprintln(w, "Server flags. Every setting can be given, highest precedence first, as a command-line flag,")
 	fmt.Fprintln(w, "an environment variable, or a key in the YAML config file (--config).")
 	fmt.Fprintln(w, "Durations are Go durations (90s, 5m, 26h) or days (400d).")
 	fmt.Fprintln(w)
@@ -258,6 +262,17 @@ func load(args []string, getenv func(string) string, defaultFile string) (*Confi
 	if c.AlertSecret == "" && (len(c.Alerts.Webhooks) > 0 || len(c.Alerts.Digest.Webhooks) > 0) {
 		o := lookup("alert_secret")
 		return nil, fmt.Errorf("config: %s: must be set when alerts name webhook receivers (deliveries are signed with it)", o.env)
+	}
+	if err := c.Alerts.CheckReceivers(); err != nil {
+		o := lookup("alerts")
+		return nil, fmt.Errorf("config: %s: %w", o.where(final[o.name]), err)
+	}
+	// A WAIT longer than the Redis timeout would be cut off as a lost
+	// connection; refuse the pair instead of a confusing 503 later.
+	if c.RedisMinReplicas > 0 && c.RedisMinReplicasTimeout >= c.RedisTimeout {
+		o := lookup("redis_min_replicas_timeout")
+		return nil, fmt.Errorf("config: %s: must be shorter than redis_timeout (%s)",
+			o.where(final[o.name]), formatDuration(c.RedisTimeout))
 	}
 	if c.Retention.Day < c.Retention.Hour {
 		o := lookup(optRetentionDay)

@@ -59,6 +59,7 @@ func docOf(t *testing.T, name string) OptionDoc {
 func defaults() *Config {
 	c := &Config{
 		Addr:              ":8080",
+		RedisTimeout:      3 * time.Second,
 		Location:          time.UTC,
 		TimezoneName:      "UTC",
 		LogLevel:          slog.LevelInfo,
@@ -221,6 +222,10 @@ var badValues = []struct {
 	{"redis_url", "redis://localhost:6379/zero", "database number"},
 	{"redis_url", "unix://", "needs a socket path"},
 	{"redis_url", "redis+cluster://a:1,b:2/0", "a cluster has no database number"},
+	{"redis_url", "redis+sentinel://a:1,b:2/", "the path must name the master set"},
+	{"redis_url", "redis+sentinel://a:1,,b:2/mymaster", "needs host:port sentinels"},
+	{"redis_timeout", "0s", "must be positive"},
+	{"redis_allow_eviction", "maybe", "must be one of 1, 0, true, false, yes, no"},
 	{"ingest_tokens", "tiny-token", "token 1 is shorter than 16 characters"},
 	{"ingest_tokens", "aaaaaaaaaaaaaaaaaaaa,bbbbbbbb bbbbbbbbbbbb", "token 2 contains a space"},
 	{"ingest_tokens", "sha256:abcd", "token 1: want sha256: and 64 hex digits"},
@@ -236,6 +241,7 @@ var badValues = []struct {
 	{"allowed_origins", "https://wall.example.com?x=1", "not an origin"},
 	{"timezone", "Mars/Olympus", "unknown time zone"},
 	{"demo", "maybe", "must be one of 1, 0, true, false, yes, no"},
+	{"alert_allow_private_receivers", "sometimes", "must be one of 1, 0, true, false, yes, no"},
 	{"demo_rate", "0", "must be a positive number"},
 	{"demo_rate", "NaN", "must be a positive number"},
 	{"demo_rate", "fast", "must be a positive number"},
@@ -364,7 +370,7 @@ func TestExactMessages(t *testing.T) {
 		{
 			name: "redis password redacted",
 			env:  map[string]string{"PULSEBOARD_REDIS_URL": "http://user:s3cret@localhost:6379"},
-			want: `config: PULSEBOARD_REDIS_URL="http://user:xxxxx@localhost:6379": scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster)`,
+			want: `config: PULSEBOARD_REDIS_URL="http://user:xxxxx@localhost:6379": scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster, redis+sentinel or rediss+sentinel for Redis Sentinel)`,
 		},
 		{
 			name: "retention day below hour",
@@ -509,6 +515,7 @@ max_screens_per_ip: 10
 			want := &Config{
 				Addr:              "127.0.0.1:9090",
 				RedisURL:          "rediss://:pw@redis.example.com:6380/2",
+				RedisTimeout:      3 * time.Second,
 				ConfigFile:        c.ConfigFile,
 				IngestTokens:      []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
 				AdminTokens:       []string{"sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"},
@@ -908,8 +915,22 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 35 || len(Options()) != 37 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 37 || len(Options()) != 40 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
+	}
+}
+
+// TestMinReplicasTimeoutUnderRedisTimeout: WAIT must end before the Redis
+// timeout cuts the call off.
+func TestMinReplicasTimeoutUnderRedisTimeout(t *testing.T) {
+	t.Parallel()
+	env := fakeEnv(map[string]string{"PULSEBOARD_REDIS_MIN_REPLICAS": "1", "PULSEBOARD_REDIS_MIN_REPLICAS_TIMEOUT": "2s", "PULSEBOARD_REDIS_TIMEOUT": "2s"})
+	if _, err := load(nil, env, absent(t)); err == nil || !strings.Contains(err.Error(), "must be shorter than redis_timeout (2s)") {
+		t.Fatalf("min replicas timeout of 2s with a redis timeout of 2s: %v", err)
+	}
+	env = fakeEnv(map[string]string{"PULSEBOARD_REDIS_MIN_REPLICAS": "1", "PULSEBOARD_REDIS_MIN_REPLICAS_TIMEOUT": "1500ms", "PULSEBOARD_REDIS_TIMEOUT": "2s"})
+	if c, err := load(nil, env, absent(t)); err != nil || c.RedisMinReplicas != 1 || c.RedisMinReplicasTimeout != 1500*time.Millisecond {
+		t.Fatalf("1.5s under 2s: %+v, %v", c, err)
 	}
 }
 
@@ -965,5 +986,24 @@ alerts:
 	c, err = load(nil, fakeEnv(map[string]string{"PULSEBOARD_ALERTS": `{"detractor_cutoff": 4}`}), absent(t))
 	if err != nil || c.Alerts.DetractorCutoff != 4 {
 		t.Fatalf("alerts from the environment: %v %+v", err, c)
+	}
+}
+
+// TestPrivateAlertReceivers: a receiver on a literal private address stops
+// start-up with a line naming the setting that holds it, the address and
+// the setting that allows it; with that setting it starts.
+func TestPrivateAlertReceivers(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PULSEBOARD_ALERT_SECRET": "0123456789abcdef",
+		"PULSEBOARD_ALERTS": `{"webhooks": ["https://crm.example.com/hook"], "digest": {"webhooks": ["http://10.0.0.7:8080/digest"]}}`}
+	_, err := load(nil, fakeEnv(env), absent(t))
+	if err == nil || !strings.Contains(err.Error(), "PULSEBOARD_ALERTS") || !strings.Contains(err.Error(), "digest.webhooks[0]") ||
+		!strings.Contains(err.Error(), "10.0.0.7 is a private address") || !strings.Contains(err.Error(), "PULSEBOARD_ALERT_ALLOW_PRIVATE_RECEIVERS=true") {
+		t.Fatalf("private receiver: %v", err)
+	}
+	env["PULSEBOARD_ALERT_ALLOW_PRIVATE_RECEIVERS"] = "true"
+	c, err := load(nil, fakeEnv(env), absent(t))
+	if err != nil || !c.Alerts.AllowPrivateReceivers {
+		t.Fatalf("allowed: %v", err)
 	}
 }

@@ -56,9 +56,22 @@ var options = []option{
 	{
 		name: "redis_url", env: "PULSEBOARD_REDIS_URL", flag: "redis-url", yaml: "redis_url",
 		def: "", defDoc: "(none: in-memory engine)",
-		help:   "Redis URL (redis://, rediss:// or unix://; redis+cluster://host:port,host:port/ for Redis Cluster); empty keeps data in memory",
+		help:   "Redis URL (redis://, rediss:// or unix://; redis+cluster://host:port,host:port/ for Redis Cluster; redis+sentinel://host:port,host:port/master for Redis Sentinel); empty keeps data in memory",
 		redact: redactURL,
 		parse:  func(c *Config, raw string) (err error) { c.RedisURL, err = parseRedisURL(raw); return },
+	},
+	{
+		name: "redis_timeout", env: "PULSEBOARD_REDIS_TIMEOUT", flag: "redis-timeout", yaml: "redis_timeout",
+		def:   "3s",
+		help:  "how long a request waits on Redis before it answers 503 with Retry-After (ingest, queries; /readyz waits at most 1s); also each command's socket timeout",
+		parse: func(c *Config, raw string) (err error) { c.RedisTimeout, err = parsePositiveDuration(raw); return },
+	},
+	{
+		name: "redis_allow_eviction", env: "PULSEBOARD_REDIS_ALLOW_EVICTION", flag: "redis-allow-eviction", yaml: "redis_allow_eviction",
+		def:    "false",
+		help:   "start and stay ready on a Redis whose maxmemory-policy may evict keys (anything but noeviction), which can lose counts and ids under memory pressure",
+		isBool: true,
+		parse:  func(c *Config, raw string) (err error) { c.RedisAllowEviction, err = parseBool(raw); return },
 	},
 	{
 		name: optConfig, env: "PULSEBOARD_CONFIG", flag: "config",
@@ -239,7 +252,7 @@ var options = []option{
 	{
 		name: "redis_min_replicas_timeout", env: "PULSEBOARD_REDIS_MIN_REPLICAS_TIMEOUT", flag: "redis-min-replicas-timeout", yaml: "redis_min_replicas_timeout",
 		def:  "1s",
-		help: "how long a batch waits for redis_min_replicas replicas before it is refused with 503; 10ms to 2s",
+		help: "how long a batch waits for redis_min_replicas replicas before it is refused with 503; 10ms to 2s, and shorter than redis_timeout",
 		parse: func(c *Config, raw string) (err error) {
 			c.RedisMinReplicasTimeout, err = parseMinReplicasTimeout(raw)
 			return
@@ -283,15 +296,15 @@ var options = []option{
 	},
 	{
 		name: "webhook_secret", env: "PULSEBOARD_WEBHOOK_SECRET", flag: "webhook-secret", yaml: "webhook_secret",
-		def: "", defDoc: "(none: survey-tool webhooks off)",
-		help:   "shared secret survey tools present to the webhook endpoints, at least 16 characters",
+		def: "", defDoc: "(none: only webhook adapters with their own secret are on)",
+		help:   "secret of the webhook adapters without their own (secret_env in the webhooks file), at least 16 characters",
 		redact: func(string) string { return "" },
 		parse:  func(c *Config, raw string) (err error) { c.WebhookSecret, err = parseSecret(raw); return },
 	},
 	{
 		name: "webhooks", env: "PULSEBOARD_WEBHOOKS", flag: "webhooks", yaml: "webhooks",
 		def: "", defDoc: "(none: built-in mappings only)",
-		help: "YAML file of webhook field mappings (generic adapters, and property names for Delighted and AskNicely)",
+		help: "YAML file of webhook field mappings (generic adapters, and property names for Delighted and AskNicely) and of each adapter's secret_env",
 		parse: func(c *Config, raw string) (err error) {
 			c.WebhooksFile, err = parseOptionalFile(raw, "webhooks file")
 			return
@@ -319,6 +332,15 @@ var options = []option{
 			c.Alerts, err = alert.ParseConfig(raw, c.Rollups, parseDuration)
 			return
 		},
+	},
+	{
+		// After alerts, whose parse replaces the whole section this sets a
+		// field of.
+		name: "alert_allow_private_receivers", env: alert.AllowPrivateSetting, flag: "alert-allow-private-receivers", yaml: "alert_allow_private_receivers",
+		def:    "false",
+		help:   "let alert webhooks reach receivers on loopback, link-local, private and unspecified addresses (1/0, true/false, yes/no); refused otherwise, also when a name resolves there",
+		isBool: true,
+		parse:  func(c *Config, raw string) (err error) { c.Alerts.AllowPrivateReceivers, err = parseBool(raw); return },
 	},
 }
 

@@ -69,8 +69,12 @@ func parseRedisURL(raw string) (string, error) {
 		if _, err := redisurl.ClusterOptions(raw); err != nil {
 			return "", errors.New(strings.TrimPrefix(err.Error(), "parse redis cluster url: "))
 		}
+	case redisurl.SentinelScheme, redisurl.SentinelTLSScheme:
+		if _, err := redisurl.SentinelOptions(raw); err != nil {
+			return "", errors.New(strings.TrimPrefix(err.Error(), "parse redis sentinel url: "))
+		}
 	default:
-		return "", errors.New("scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster)")
+		return "", errors.New("scheme must be redis, rediss or unix (redis+cluster or rediss+cluster for Redis Cluster, redis+sentinel or rediss+sentinel for Redis Sentinel)")
 	}
 	return raw, nil
 }
@@ -250,8 +254,8 @@ func parseMinReplicas(raw string) (int, error) {
 	return int(n), nil
 }
 
-// parseMinReplicasTimeout bounds WAIT. It stays under the Redis client's
-// read timeout (3 s), past which the wait would fail as a lost connection.
+// parseMinReplicasTimeout bounds WAIT; Load also keeps it under
+// redis_timeout, past which the wait would fail as a lost connection.
 func parseMinReplicasTimeout(raw string) (time.Duration, error) {
 	return parseDurationBetween(raw, 10*time.Millisecond, 2*time.Second)
 }

@@ -245,6 +245,7 @@ func (r *Reader) row(line int, rec []string) Row {
 		Team:    cell(ingest.FieldTeam),
 		Agent:   cell(ingest.FieldAgent),
 		Comment: cell(ingest.FieldComment),
+		Version: cell(ingest.FieldVersion),
 	}
 	if tags := cell(ingest.FieldTags); tags != nil {
 		it.Tags = splitTags(*tags)
@@ -293,7 +294,9 @@ const idSeparator = "\x1f"
 func (r *Reader) deriveID(rec []string) string {
 	h := sha256.New()
 	for i, c := range r.cols {
-		if i == fieldIndex[ingest.FieldID] {
+		// The version is not part of what the answer is, and leaving it
+		// out keeps the ids files got before versions existed.
+		if i == fieldIndex[ingest.FieldID] || i == fieldIndex[ingest.FieldVersion] {
 			continue
 		}
 		if c >= 0 {

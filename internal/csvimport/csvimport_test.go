@@ -401,3 +401,20 @@ func TestImportStreaming(t *testing.T) {
 		t.Fatalf("input offset %d", off)
 	}
 }
+
+// TestImportVersion: a version column is read as the API's version, and a
+// bad one names its line; derived ids ignore it, so a file keeps its ids.
+func TestImportVersion(t *testing.T) {
+	rows := readAll(t, "id,score,channel,version\na,9,phone,3\nb,7,phone,\nc,5,phone,0\n", opts())
+	if len(rows) != 3 || rows[0].Response.Version != 3 || rows[1].Response.Version != 0 || len(rows[1].Problems) != 0 {
+		t.Fatalf("rows %+v", rows)
+	}
+	if len(rows[2].Problems) != 1 || !strings.Contains(rows[2].Problems[0], "line 4: version: must be an integer from 1 to") {
+		t.Errorf("version 0: %q", rows[2].Problems)
+	}
+	with := readAll(t, "score,channel,version\n9,phone,3\n", opts())
+	without := readAll(t, "score,channel\n9,phone\n", opts())
+	if with[0].Response.ID != without[0].Response.ID {
+		t.Errorf("derived id changes with a version column: %s vs %s", with[0].Response.ID, without[0].Response.ID)
+	}
+}

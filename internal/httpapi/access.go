@@ -136,7 +136,7 @@ func (a *API) pair(c echo.Context, def board.Board, token string) error {
 	screen, ok := auth.MatchScreen(def.Screens, token)
 	if !ok {
 		a.Logger.Warn("pairing refused", slog.String("board", def.Name), slog.String("remote", c.RealIP()))
-		return a.renderDenied(c, http.StatusForbidden, def, "This pairing code does not open this board.",
+		return a.renderDenied(c, http.StatusForbidden, def, views.ScreenOptions{}, "This pairing code does not open this board.",
 			"Check the link, or ask for a new display token for "+def.Name+".")
 	}
 	req := c.Request()
@@ -156,18 +156,19 @@ func (a *API) pair(c echo.Context, def board.Board, token string) error {
 const deniedRefreshSeconds = 60
 
 // renderDenied shows a refused screen what happened and what to do.
-func (a *API) renderDenied(c echo.Context, status int, def board.Board, message, hint string) error {
+// A screen in a rotation goes on to its next board.
+func (a *API) renderDenied(c echo.Context, status int, def board.Board, screen views.ScreenOptions, message, hint string) error {
 	return render(c, status, views.Denied(views.DeniedPage{
-		Board: def.Name, Title: def.Title, Message: message, Hint: hint, RefreshSeconds: deniedRefreshSeconds,
+		Board: def.Name, Title: def.Title, Message: message, Hint: hint, RefreshSeconds: deniedRefreshSeconds, Screen: screen,
 	}))
 }
 
 // renderNoAccess is the page for a board a request may not read.
-func (a *API) renderNoAccess(c echo.Context, g grant, def board.Board) error {
+func (a *API) renderNoAccess(c echo.Context, g grant, def board.Board, screen views.ScreenOptions) error {
 	if g == revoked {
-		return a.renderDenied(c, http.StatusForbidden, def, "This screen is no longer paired with this board.",
+		return a.renderDenied(c, http.StatusForbidden, def, screen, "This screen is no longer paired with this board.",
 			"Its pairing was revoked. To pair it again, open /boards/"+def.Name+"?token=<display token> on this screen.")
 	}
-	return a.renderDenied(c, http.StatusUnauthorized, def, "This board is private.",
+	return a.renderDenied(c, http.StatusUnauthorized, def, screen, "This board is private.",
 		"To pair this screen, open /boards/"+def.Name+"?token=<display token> on it once. `pulseboard token --board "+def.Name+"` makes a token.")
 }

@@ -91,11 +91,21 @@ func (a *API) changeFollowUp(c echo.Context, withNote bool, change func(ctx cont
 	return c.JSON(http.StatusOK, f)
 }
 
-// pathID is the :id parameter, unescaped: response ids may hold any
-// printable character, so clients escape them in the path ("crm%2F42").
+// pathID is the :id parameter, decoded exactly once: response ids may
+// hold any printable character, so clients escape them in the path
+// ("crm%2F42" for crm/42, "100%25" for 100%). Echo routes on the raw path
+// only when the request's escaping differs from Go's own (RawPath is then
+// set), and otherwise on the already decoded path; decoding its parameter
+// again in the second case would turn "a%2541" into "aA", not "a%41".
 func pathID(c echo.Context) (string, error) {
-	id, err := url.PathUnescape(c.Param("id"))
-	if err != nil || id == "" {
+	id := c.Param("id")
+	if c.Request().URL.RawPath != "" {
+		var err error
+		if id, err = url.PathUnescape(id); err != nil {
+			id = ""
+		}
+	}
+	if id == "" {
 		return "", fault.New(fault.BadRequest, "id: escape the id in the path, like crm%%2F42 for crm/42")
 	}
 	return id, nil

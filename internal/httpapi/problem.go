@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/views"
 )
 
 // Problem is an RFC 9457 problem details body.
@@ -95,6 +96,15 @@ func (a *API) handleError(err error, c echo.Context) {
 	}
 	if code == fault.Unauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="pulseboard"`)
+	}
+	if p.Status == http.StatusNotFound && wantsHTML(c.Request()) {
+		// A browser on an address with nothing behind it (a mistyped board
+		// address on a TV) gets a page with a way back, not JSON.
+		page := views.NotFound(views.NotFoundPage{Message: "There is no page at " + p.Instance + ".", Screen: views.ScreenOptions{}})
+		if err := render(c, http.StatusNotFound, page); err != nil {
+			a.Logger.Debug("write not-found page", slog.Any("err", err))
+		}
+		return
 	}
 	p.Title = http.StatusText(p.Status)
 	p.Type = "about:blank"

@@ -16,6 +16,9 @@ type recordResult struct {
 	Accepted   int `json:"accepted"`
 	Updated    int `json:"updated"`
 	Duplicates int `json:"duplicates"`
+	// Stale counts responses older (by version) than the stored one: not
+	// applied. Left out when 0, so replies without versions read as before.
+	Stale int `json:"stale,omitempty"`
 }
 
 // createResponses ingests one response, an array or NDJSON. The batch is
@@ -43,7 +46,11 @@ func (a *API) createResponses(c echo.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, recordResult{Accepted: res.Accepted, Updated: res.Updated, Duplicates: res.Duplicates})
+	return c.JSON(http.StatusAccepted, resultOf(res))
+}
+
+func resultOf(res store.RecordResult) recordResult {
+	return recordResult{Accepted: res.Accepted, Updated: res.Updated, Duplicates: res.Duplicates, Stale: res.Stale}
 }
 
 // observeIngest records an ingest request's outcome in the metrics.
@@ -55,5 +62,5 @@ func (a *API) observeIngest(began time.Time, res *store.RecordResult, err *error
 	if *err != nil {
 		status = statusOf(fault.CodeOf(*err))
 	}
-	a.Metrics.Ingest(status, time.Since(began), res.Accepted, res.Updated, res.Duplicates)
+	a.Metrics.Ingest(status, time.Since(began), res.Accepted, res.Updated, res.Duplicates, res.Stale)
 }

@@ -35,7 +35,7 @@ func (a *API) postWebhook(c echo.Context, kind webhook.Kind) (err error) {
 	var res store.RecordResult
 	defer a.observeIngest(time.Now(), &res, &err)
 	if a.Webhooks == nil {
-		return fault.New(fault.NotFound, "webhooks are off: set PULSEBOARD_WEBHOOK_SECRET")
+		return fault.New(fault.NotFound, "webhooks are off: give the adapters a secret (secret_env in the webhooks file, or PULSEBOARD_WEBHOOK_SECRET)")
 	}
 	req := c.Request()
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, webhook.MaxBodyBytes))
@@ -63,7 +63,5 @@ func (a *API) postWebhook(c echo.Context, kind webhook.Kind) (err error) {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, webhookResult{recordResult: recordResult{
-		Accepted: res.Accepted, Updated: res.Updated, Duplicates: res.Duplicates,
-	}})
+	return c.JSON(http.StatusAccepted, webhookResult{recordResult: resultOf(res)})
 }

@@ -43,7 +43,7 @@ func newWebhookServer(t *testing.T, secret string) *webhookServer {
 	opts := storetest.Options(t, clock)
 	s := memstore.New(opts)
 	t.Cleanup(func() { s.Close() })
-	hooks, err := webhook.Open(secret, filepath.Join("..", "webhook", "testdata", "webhooks.yaml"), ingest.Options{})
+	hooks, err := webhook.Open(secret, filepath.Join("..", "webhook", "testdata", "webhooks.yaml"), func(string) string { return "" }, ingest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestWebhooksOff(t *testing.T) {
 	w := newWebhookServer(t, "")
 	for _, p := range []string{"/api/v1/webhooks/delighted", "/api/v1/webhooks/asknicely", "/api/v1/webhooks/generic/qualtrics"} {
 		got := w.post(p, payload(t, "delighted_created.json"))
-		if got.Status != http.StatusNotFound || got.Detail != "webhooks are off: set PULSEBOARD_WEBHOOK_SECRET" {
+		if got.Status != http.StatusNotFound || !strings.HasPrefix(got.Detail, "webhooks are off: give the adapters a secret") {
 			t.Errorf("%s: %d %q", p, got.Status, got.Detail)
 		}
 	}
@@ -243,8 +243,16 @@ func TestWebhookBadPayload(t *testing.T) {
 		t.Errorf("got %d %+v", got.Status, got)
 	}
 	got = w.post("/api/v1/webhooks/asknicely", []byte(`{"count":1,`), webhook.DefaultSecretHeader, webhookSecret)
+	if got.Status != http.StatusBadRequest || len(got.Errors) != 1 || !strings.Contains(got.Errors[0].Reason, "cut short") {
+		t.Errorf("not JSON: %d %+v, want 400 saying the body is cut short", got.Status, got)
+	}
+	got = w.post("/api/v1/webhooks/asknicely", []byte(`{"count":1,}`), webhook.DefaultSecretHeader, webhookSecret)
+	if got.Status != http.StatusBadRequest || len(got.Errors) != 1 || !strings.Contains(got.Errors[0].Reason, "invalid JSON at byte 12") {
+		t.Errorf("syntax error: %d %+v, want 400 naming the byte", got.Status, got)
+	}
+	got = w.post("/api/v1/webhooks/asknicely", []byte(`[1]`), webhook.DefaultSecretHeader, webhookSecret)
 	if got.Status != http.StatusUnprocessableEntity {
-		t.Errorf("not JSON: %d %+v", got.Status, got)
+		t.Errorf("valid JSON, not an object: %d %+v, want 422", got.Status, got)
 	}
 	big := append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), webhook.MaxBodyBytes)...)
 	big = append(big, `"}`...)

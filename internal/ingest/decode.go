@@ -84,9 +84,10 @@ const (
 // default for "at" and the reference for its limits.
 //
 // Errors are *fault.Error: Unsupported for a content type it cannot read,
-// TooLarge for a body or batch over the limits, Invalid (with one detail per
-// problem) for anything wrong with the content, BadRequest when reading the
-// body failed.
+// TooLarge for a body or batch over the limits, BadRequest (with the byte
+// offset, or the NDJSON line and column) for a body that is not valid JSON or
+// when reading it failed, Invalid (with one detail per problem) for valid
+// JSON whose responses are wrong.
 func (d *Decoder) Decode(body io.Reader, contentType string, now time.Time) ([]store.Response, error) {
 	ndjson, err := parseContentType(contentType)
 	if err != nil {
@@ -316,7 +317,7 @@ func (p *jsonBody) array(d *Decoder, b *batch) error {
 // fault: the client learns about all it can fix in one round trip.
 func (p *jsonBody) withEarlier(b *batch, err error) error {
 	fe, ok := fault.As(err)
-	if !ok || fe.Code != fault.Invalid || len(b.problems.details) == 0 {
+	if !ok || fe.Code != fault.BadRequest || len(fe.Details) == 0 || len(b.problems.details) == 0 {
 		return err
 	}
 	earlier := b.problems.details[:min(len(b.problems.details), MaxDetails-len(fe.Details))]
@@ -341,11 +342,11 @@ func (p *jsonBody) end() error {
 	if c == '{' {
 		reason += fmt.Sprintf(" (for one object per line, send Content-Type %s)", TypeNDJSON)
 	}
-	return invalidBody(fault.Detail{Index: 0, Reason: reason}, "the body is not valid JSON; nothing was recorded")
+	return malformedBody(fault.Detail{Index: 0, Reason: reason})
 }
 
 // syntaxFault explains why the decoder failed at item index: a syntax error
-// or a truncated body become an Invalid fault with the byte offset; read
+// or a truncated body become a BadRequest fault with the byte offset; read
 // errors pass through for readFault.
 func (p *jsonBody) syntaxFault(index int, err error) error {
 	var se *json.SyntaxError
@@ -359,7 +360,13 @@ func (p *jsonBody) syntaxFault(index int, err error) error {
 	default:
 		return err
 	}
-	return invalidBody(fault.Detail{Index: index, Reason: reason}, "the body is not valid JSON; nothing was recorded")
+	return malformedBody(fault.Detail{Index: index, Reason: reason})
+}
+
+// malformedBody is the fault of a body that is not JSON at all: 400, since
+// the syntax is wrong, not the meaning (that is Invalid, 422).
+func malformedBody(d fault.Detail) error {
+	return &fault.Error{Code: fault.BadRequest, Message: "the body is not valid JSON; nothing was recorded", Details: []fault.Detail{d}}
 }
 
 func invalidBody(d fault.Detail, msg string) error {
@@ -402,7 +409,7 @@ func (b *batch) addLine(index, line int, text []byte) {
 			reason = fmt.Sprintf("%sinvalid JSON at column %d: %s", where, se.Offset, se.Error())
 		}
 		b.items++
-		b.problems.AddItem([]fault.Detail{{Index: index, Reason: reason}})
+		b.problems.AddMalformed([]fault.Detail{{Index: index, Reason: reason}})
 		b.out = nil
 		return
 	}
@@ -420,7 +427,7 @@ func parseObject(index int, raw []byte) (Item, []fault.Detail) {
 	p := objectParser{index: index, fields: fields}
 	it := Item{
 		ID:      p.str(FieldID),
-		Score:   p.number(FieldScore),
+		Score:   p.number(FieldScore, "must be an integer from 0 to 10"),
 		Channel: p.str(FieldChannel),
 		Segment: p.str(FieldSegment),
 		Team:    p.str(FieldTeam),
@@ -428,6 +435,7 @@ func parseObject(index int, raw []byte) (Item, []fault.Detail) {
 		Comment: p.str(FieldComment),
 		Tags:    p.strs(FieldTags),
 		At:      p.str(FieldAt),
+		Version: p.number(FieldVersion, fmt.Sprintf("must be an integer from 1 to %d", uint64(store.MaxVersion))),
 	}
 	p.unknown()
 	return it, p.details
@@ -482,14 +490,15 @@ func jsonString(v json.RawMessage) (string, string) {
 }
 
 // number returns a JSON number's literal text, so Validate can refuse 7.0
-// and 1e1 rather than see the integer 7 or 10.
-func (p *objectParser) number(field string) *string {
+// and 1e1 rather than see the integer 7 or 10; reason is what a value of
+// another JSON type gets.
+func (p *objectParser) number(field, reason string) *string {
 	v := p.get(field)
 	if v == nil {
 		return nil
 	}
 	if c := v[0]; c != '-' && (c < '0' || c > '9') {
-		p.fail(field, "must be an integer from 0 to 10")
+		p.fail(field, reason)
 		return nil
 	}
 	return new(string(v))

@@ -55,7 +55,7 @@ func checkFault(t *testing.T, err error, ct string) {
 	}
 	switch fe.Code {
 	case fault.TooLarge:
-	case fault.Invalid:
+	case fault.Invalid, fault.BadRequest:
 		if len(fe.Details) > MaxDetails {
 			t.Fatalf("%s: %d details", ct, len(fe.Details))
 		}

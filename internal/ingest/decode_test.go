@@ -187,15 +187,15 @@ func TestBodyProblems(t *testing.T) {
 		{name: "white space body", body: " \n\t ", code: fault.Invalid, message: "the body holds no responses"},
 		{name: "empty array", body: " [ ] ", code: fault.Invalid, message: "the body holds no responses"},
 		{name: "empty ndjson", ct: TypeNDJSON, body: "\n \r\n\n", code: fault.Invalid, message: "the body holds no responses"},
-		{name: "truncated object", body: `{"id":`, code: fault.Invalid, message: "not valid JSON",
+		{name: "truncated object", body: `{"id":`, code: fault.BadRequest, message: "not valid JSON",
 			index: 0, reason: "invalid JSON at byte 6: unexpected end of input"},
-		{name: "bad token", body: `{"id":x}`, code: fault.Invalid, message: "not valid JSON",
+		{name: "bad token", body: `{"id":x}`, code: fault.BadRequest, message: "not valid JSON",
 			index: 0, reason: "invalid JSON at byte 7: invalid character 'x'"},
-		{name: "trailing garbage", body: good + " x", code: fault.Invalid, message: "not valid JSON",
+		{name: "trailing garbage", body: good + " x", code: fault.BadRequest, message: "not valid JSON",
 			index: 0, reason: "unexpected data after the JSON value"},
-		{name: "two objects as json", body: good + "\n" + good, code: fault.Invalid,
+		{name: "two objects as json", body: good + "\n" + good, code: fault.BadRequest,
 			index: 0, reason: "send Content-Type application/x-ndjson"},
-		{name: "trailing after array", body: "[" + good + "]]", code: fault.Invalid,
+		{name: "trailing after array", body: "[" + good + "]]", code: fault.BadRequest,
 			index: 0, reason: "unexpected data after the JSON value"},
 		{name: "scalar body", body: `5`, code: fault.Invalid, message: "must be a JSON object or an array",
 			index: 0, reason: "must be a JSON object or an array of objects"},
@@ -204,16 +204,16 @@ func TestBodyProblems(t *testing.T) {
 			index: 0, reason: "must be a JSON object"},
 		{name: "array item null", body: "[" + good + ",null]", code: fault.Invalid, message: "1 of 2 responses are invalid",
 			index: 1, reason: "must be a JSON object"},
-		{name: "syntax error in item 2", body: "[" + good + "," + good + `,{"id":]`, code: fault.Invalid,
+		{name: "syntax error in item 2", body: "[" + good + "," + good + `,{"id":]`, code: fault.BadRequest,
 			message: "not valid JSON", index: 2, reason: "invalid JSON at byte"},
-		{name: "trailing comma", body: "[" + good + ",]", code: fault.Invalid, index: 1, reason: "invalid JSON at byte"},
-		{name: "unterminated array", body: "[" + good, code: fault.Invalid, index: 1, reason: "unexpected end of input"},
+		{name: "trailing comma", body: "[" + good + ",]", code: fault.BadRequest, index: 1, reason: "invalid JSON at byte"},
+		{name: "unterminated array", body: "[" + good, code: fault.BadRequest, index: 1, reason: "unexpected end of input"},
 		{name: "ndjson syntax error on line 3", ct: TypeNDJSON, body: good + "\n\n" + `{"id":x}` + "\n" + good,
-			code: fault.Invalid, message: "1 of 3 responses are invalid", index: 1, reason: "line 3: invalid JSON at column 7"},
+			code: fault.BadRequest, message: "1 of 3 responses are invalid", index: 1, reason: "line 3: invalid JSON at column 7"},
 		{name: "ndjson truncated line", ct: TypeNDJSON, body: good + "\n" + `{"id":`,
-			code: fault.Invalid, index: 1, reason: "line 2: invalid JSON"},
+			code: fault.BadRequest, index: 1, reason: "line 2: invalid JSON"},
 		{name: "ndjson two values on a line", ct: TypeNDJSON, body: good + " " + good,
-			code: fault.Invalid, index: 0, reason: "line 1: invalid JSON"},
+			code: fault.BadRequest, index: 0, reason: "line 1: invalid JSON"},
 		{name: "ndjson array line", ct: TypeNDJSON, body: "[" + good + "]",
 			code: fault.Invalid, index: 0, reason: "line 1: must be a JSON object"},
 		{name: "text/plain", ct: "text/plain", body: good, code: fault.Unsupported,
@@ -414,7 +414,9 @@ func TestNDJSONIndexCountsItemsNotLines(t *testing.T) {
 func TestArraySyntaxErrorKeepsEarlierProblems(t *testing.T) {
 	body := "[" + obj("score", "99") + "," + obj() + `,{"id" 1}]`
 	_, err := decode(t, Options{}, TypeJSON, body)
-	fe := mustFault(t, err, fault.Invalid)
+	// The syntax error makes the whole batch malformed (400), and the
+	// problems found before it are still listed.
+	fe := mustFault(t, err, fault.BadRequest)
 	if len(fe.Details) != 2 || fe.Details[0].Index != 0 || fe.Details[0].Field != "score" ||
 		fe.Details[1].Index != 2 || !strings.Contains(fe.Details[1].Reason, "invalid JSON") {
 		t.Errorf("details = %+v, want the score problem of item 0 then the syntax error of item 2", fe.Details)
@@ -646,8 +648,33 @@ func TestUnknownFieldNameIsShortenedInDetails(t *testing.T) {
 }
 
 func TestFieldNames(t *testing.T) {
-	want := []string{"id", "score", "channel", "segment", "team", "agent", "comment", "tags", "at"}
+	want := []string{"id", "score", "channel", "segment", "team", "agent", "comment", "tags", "at", "version"}
 	if got := FieldNames(); !slices.Equal(got, want) {
 		t.Errorf("FieldNames() = %q, want %q", got, want)
+	}
+}
+
+// TestVersion: "version" is an optional integer from 1 to 2^53-1; absent or
+// null is unversioned.
+func TestVersion(t *testing.T) {
+	for body, want := range map[string]uint64{
+		obj():                              0,
+		obj("version", "null"):             0,
+		obj("version", "1"):                1,
+		obj("version", "1795447500"):       1795447500,
+		obj("version", "9007199254740991"): 1<<53 - 1,
+		obj("version", "2", "at", `"2025-06-01T10:00:00Z"`): 2,
+	} {
+		rs, err := decode(t, Options{MaxAge: 1 << 62}, TypeJSON, body)
+		if err != nil || len(rs) != 1 || rs[0].Version != want {
+			t.Errorf("%s: %+v, %v; want version %d", body, rs, err, want)
+		}
+	}
+	for _, v := range []string{"0", "-1", "1.5", "1e3", `"7"`, "9007199254740992", "18446744073709551616", "true", "[1]"} {
+		_, err := decode(t, Options{}, TypeJSON, obj("version", v))
+		fe := mustFault(t, err, fault.Invalid)
+		if len(fe.Details) != 1 || fe.Details[0].Field != FieldVersion || fe.Details[0].Reason != "must be an integer from 1 to 9007199254740991" {
+			t.Errorf("version %s: details %+v", v, fe.Details)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -25,13 +26,14 @@ const (
 	FieldComment = "comment"
 	FieldTags    = "tags"
 	FieldAt      = "at"
+	FieldVersion = "version"
 )
 
 // fieldOrder is the order details of one item are listed in, so a client
 // sees the same report for the same mistake every time.
 var fieldOrder = []string{
 	FieldID, FieldScore, FieldChannel, FieldSegment, FieldTeam, FieldAgent,
-	FieldComment, FieldTags, FieldAt,
+	FieldComment, FieldTags, FieldAt, FieldVersion,
 }
 
 // FieldNames lists the fields a response may carry, e.g. for a CSV importer
@@ -65,6 +67,7 @@ type Item struct {
 	Comment *string
 	Tags    []string // nil when absent
 	At      *string  // RFC 3339; nil means "now"
+	Version *string  // decimal digits, 1 to store.MaxVersion; nil means unversioned
 }
 
 // Validate checks every field of one item and builds the response it
@@ -86,6 +89,7 @@ func Validate(index int, it Item, now time.Time, o Options) (store.Response, []f
 	r.Comment = c.comment(it.Comment)
 	r.Tags = c.tags(it.Tags)
 	r.At, r.AtGiven = c.at(it.At, now, o)
+	r.Version = c.version(it.Version)
 	return r, c.details
 }
 
@@ -148,6 +152,22 @@ func parseScore(s string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// version parses the producer's version of a response: plain digits, like a
+// score, from 1 (0 would read as "no version" to the store) to
+// store.MaxVersion.
+func (c *checker) version(p *string) uint64 {
+	if p == nil {
+		return 0
+	}
+	s := *p
+	v, err := strconv.ParseUint(s, 10, 64)
+	if len(s) > 16 || strings.TrimLeft(s, "0123456789") != "" || err != nil || v < 1 || v > store.MaxVersion {
+		c.fail(FieldVersion, fmt.Sprintf("must be an integer from 1 to %d", uint64(store.MaxVersion)))
+		return 0
+	}
+	return v
 }
 
 func (c *checker) dim(field string, p *string, required bool) string {
@@ -285,6 +305,9 @@ type Problems struct {
 	details []fault.Detail
 	total   int // details seen, kept or not
 	items   int // items with at least one detail
+	// malformed is set when an item was not JSON at all (an NDJSON line):
+	// the batch is then a bad request (400) rather than invalid (422).
+	malformed bool
 }
 
 // AddItem records the details of one item; an empty list is a valid item.
@@ -296,6 +319,12 @@ func (p *Problems) AddItem(details []fault.Detail) {
 	p.total += len(details)
 	room := MaxDetails - len(p.details)
 	p.details = append(p.details, details[:min(room, len(details))]...)
+}
+
+// AddMalformed records the details of an item that is not valid JSON.
+func (p *Problems) AddMalformed(details []fault.Detail) {
+	p.malformed = true
+	p.AddItem(details)
 }
 
 // Items reports how many items had problems.
@@ -312,5 +341,9 @@ func (p *Problems) Err(total int) error {
 	if p.total > len(p.details) {
 		msg += fmt.Sprintf(" (only the first %d of %d problems are listed)", len(p.details), p.total)
 	}
-	return &fault.Error{Code: fault.Invalid, Message: msg, Details: slices.Clone(p.details)}
+	code := fault.Invalid
+	if p.malformed {
+		code = fault.BadRequest
+	}
+	return &fault.Error{Code: code, Message: msg, Details: slices.Clone(p.details)}
 }

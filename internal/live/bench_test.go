@@ -22,9 +22,9 @@ import (
 )
 
 // floorServer serves the shipped floor board's socket from a real
-// broadcaster over a real aggregator and memory engine; both stop when the
-// test ends.
-func floorServer(tb testing.TB, clock *storetest.Clock) (*Broadcaster, *httptest.Server) {
+// broadcaster over a real aggregator and memory engine, telling o (nil:
+// nobody) about dropped screens; both stop when the test ends.
+func floorServer(tb testing.TB, clock *storetest.Clock, o Observer) (*Broadcaster, *httptest.Server) {
 	tb.Helper()
 	opts := storetest.Options(tb, clock)
 	eng := memstore.New(opts)
@@ -41,7 +41,7 @@ func floorServer(tb testing.TB, clock *storetest.Clock) (*Broadcaster, *httptest
 		tb.Fatal(err)
 	}
 	comp := board.Computer{Calendar: opts.Calendar, MinSample: 30}
-	bc := New(agg, comp, boards, Options{Now: clock.Now})
+	bc := New(agg, comp, boards, Options{Now: clock.Now, Observer: o})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = bc.Serve(w, r, "floor", nil)
 	}))
@@ -62,7 +62,7 @@ func BenchmarkBroadcast(b *testing.B) {
 func benchBroadcast(b *testing.B, n int) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
-	bc, srv := floorServer(b, clock)
+	bc, srv := floorServer(b, clock, nil)
 
 	var received atomic.Int64
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")

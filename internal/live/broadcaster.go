@@ -207,7 +207,7 @@ func (b *Broadcaster) setBoards(boards []board.Board) {
 	}
 	for name, h := range b.hubs {
 		if !keep[name] {
-			h.closeAll(CloseBoardRemoved, "board removed")
+			h.end(CloseBoardRemoved, "board removed")
 			delete(b.hubs, name)
 		}
 	}
@@ -346,8 +346,9 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string,
 		_ = tc.SetWriteBuffer(socketSendBuffer)
 	}
 	c := newClient(h, conn, hj.wire, hj.br, may, release)
-	h.join(c)
-	go c.readPump()
+	if h.join(c) {
+		go c.readPump()
+	}
 	return nil
 }
 
@@ -397,6 +398,6 @@ func (b *Broadcaster) Close() {
 	b.closed = true
 	b.mu.Unlock()
 	for _, h := range b.hubList() {
-		h.closeAll(websocket.CloseGoingAway, "server shutting down")
+		h.end(websocket.CloseGoingAway, "server shutting down")
 	}
 }

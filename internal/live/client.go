@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/pulseboard/pulseboard/internal/board"
 )
 
 // client is one connected screen. One reader goroutine owns its reads.
@@ -28,8 +30,8 @@ type client struct {
 	mu sync.Mutex
 	// queue holds prepared messages not written yet; when it is full,
 	// resync is set and the next write is the latest snapshot instead of
-	// the backlog (conflation).
-	queue  []*websocket.PreparedMessage
+	// the backlog (conflation); only a reload outlives it.
+	queue  []outgoing
 	resync bool
 	ping   bool
 	// writing is true while one goroutine writes; the others leave their
@@ -43,6 +45,15 @@ type client struct {
 	release func()
 }
 
+// outgoing is a queued message.
+type outgoing struct {
+	pm *websocket.PreparedMessage
+	// state: the message tells the board's state at its seq (an update, a
+	// heartbeat, a snapshot), which a snapshot taken later holds too; a
+	// reload it does not.
+	state bool
+}
+
 func newClient(h *hub, conn *websocket.Conn, w *wire, br *bufio.Reader, may Access, release func()) *client {
 	c := &client{hub: h, conn: conn, wire: w, br: br, may: may, release: release}
 	w.notify(c.flush, func(error) {
@@ -53,8 +64,9 @@ func newClient(h *hub, conn *websocket.Conn, w *wire, br *bufio.Reader, may Acce
 }
 
 // offer queues a message without writing it; the caller flushes. It never
-// blocks on the screen.
-func (c *client) offer(pm *websocket.PreparedMessage) {
+// blocks on the screen. state tells whether a later snapshot holds what
+// the message says (see outgoing).
+func (c *client) offer(pm *websocket.PreparedMessage, state bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -62,9 +74,19 @@ func (c *client) offer(pm *websocket.PreparedMessage) {
 	}
 	if len(c.queue) >= sendQueue {
 		c.resyncLocked()
-		return
+		if state {
+			return // the snapshot will hold it
+		}
+		// A reload still goes: it can push the queue past sendQueue,
+		// by one message per edit of the boards file, for a screen that
+		// is dropped anyway if it stays behind for writeWait.
 	}
-	c.queue = append(c.queue, pm)
+	c.queue = append(c.queue, outgoing{pm, state})
+}
+
+// admitted re-checks the screen's access against a board definition.
+func (c *client) admitted(def board.Board) bool {
+	return c.may == nil || c.may(def)
 }
 
 // requestPing queues a ping; the caller flushes.
@@ -74,7 +96,8 @@ func (c *client) requestPing() {
 	c.mu.Unlock()
 }
 
-// requestSnapshot replaces whatever is queued with the current snapshot.
+// requestSnapshot replaces what is queued, but reloads, with the current
+// snapshot.
 func (c *client) requestSnapshot() {
 	c.mu.Lock()
 	c.resyncLocked()
@@ -82,12 +105,17 @@ func (c *client) requestSnapshot() {
 	c.flush()
 }
 
-// resyncLocked drops the queue (keeping its array, without the messages)
-// for a snapshot of the latest state.
+// resyncLocked marks the screen for a snapshot of the latest state, and
+// drops the queued messages that snapshot will hold.
 func (c *client) resyncLocked() {
-	clear(c.queue)
-	c.queue = c.queue[:0]
+	c.dropStateLocked()
 	c.resync = true
+}
+
+// dropStateLocked drops the queued messages any snapshot taken now holds
+// (keeping the queue's array, without them): all but reloads.
+func (c *client) dropStateLocked() {
+	c.queue = slices.DeleteFunc(c.queue, func(o outgoing) bool { return o.state })
 }
 
 // flush writes what is queued, unless another goroutine is writing (it
@@ -108,7 +136,7 @@ func (c *client) flush() {
 		case c.ping:
 			c.ping, ping = false, true
 		case len(c.queue) > 0:
-			pm = c.queue[0]
+			pm = c.queue[0].pm
 			c.queue = slices.Delete(c.queue, 0, 1)
 		default:
 			c.mu.Unlock()
@@ -124,7 +152,7 @@ func (c *client) flush() {
 		case snapshot:
 			// Outside c.mu: the hub's lock is taken before a client's
 			// everywhere else.
-			if pm = c.hub.snapshot(); pm != nil {
+			if pm = c.hub.resnapshot(c); pm != nil {
 				err = c.conn.WritePreparedMessage(pm)
 			}
 		default:

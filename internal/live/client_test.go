@@ -18,7 +18,7 @@ import (
 func TestFanOutPingsUpdatesAndResyncs(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
-	bc, srv := floorServer(t, clock)
+	bc, srv := floorServer(t, clock, nil)
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	const n = 300 // more than one deliverChunk, so the fan-out splits
 	type screen struct {

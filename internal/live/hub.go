@@ -34,6 +34,10 @@ type hub struct {
 	// published is false until the first computation.
 	published bool
 	lastSent  time.Time
+	// endCode, once set, is how the hub ended (its board removed, the
+	// server shutting down): a screen that joins after is closed with it.
+	endCode   int
+	endReason string
 }
 
 func newHub(def board.Board, o Observer) *hub {
@@ -41,17 +45,32 @@ func newHub(def board.Board, o Observer) *hub {
 }
 
 // join adds a screen and queues the current snapshot for it in one step,
-// so every later update follows the snapshot; then it writes it.
-func (h *hub) join(c *client) {
+// so every later update follows the snapshot; then it writes it. It
+// reports false, having closed the screen, when the hub ended or the
+// board's definition no longer admits the screen: the screen was let in
+// before taking this lock, and a removal, shutdown or revocation may have
+// landed in between, after the hub last looked at its screens.
+func (h *hub) join(c *client) bool {
 	h.mu.Lock()
+	if code, reason := h.endCode, h.endReason; code != 0 {
+		h.mu.Unlock()
+		c.close(code, reason)
+		return false
+	}
+	if !c.admitted(h.def) {
+		h.mu.Unlock()
+		c.close(CloseNotPaired, "access revoked")
+		return false
+	}
 	h.clients[c] = struct{}{}
 	if h.published {
 		if snap := h.snapshotLocked(time.Now()); snap != nil {
-			c.offer(snap)
+			c.offer(snap, true)
 		}
 	}
 	h.mu.Unlock()
 	c.flush()
+	return true
 }
 
 func (h *hub) remove(c *client) {
@@ -122,7 +141,7 @@ func (h *hub) publish(v board.View, render TileRenderer, epoch string, stale boo
 			return nil, err
 		}
 	}
-	return h.fanOut(msg, now), nil
+	return h.fanOut(msg, now, true), nil
 }
 
 // TileRenderer renders a tile's HTML for browsers, which swap it in by id
@@ -164,7 +183,7 @@ func (h *hub) heartbeat(now time.Time) ([]*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.fanOut(msg, now), nil
+	return h.fanOut(msg, now, true), nil
 }
 
 // ping queues a WebSocket ping for every screen, whose pong keeps its read
@@ -189,14 +208,14 @@ func (h *hub) reload(def board.Board, now time.Time) {
 	h.published = false // the next publish is a snapshot
 	var revoked []*client
 	for c := range h.clients {
-		if c.may != nil && !c.may(def) {
+		if !c.admitted(def) {
 			revoked = append(revoked, c)
 			delete(h.clients, c)
 		}
 	}
 	var targets []*client
 	if msg, err := h.prepare(Envelope{Type: TypeReload}, now); err == nil {
-		targets = h.fanOut(msg, now)
+		targets = h.fanOut(msg, now, false)
 	}
 	h.mu.Unlock()
 	for _, c := range revoked {
@@ -205,9 +224,11 @@ func (h *hub) reload(def board.Board, now time.Time) {
 	deliver(targets)
 }
 
-// closeAll disconnects every screen with a code and reason.
-func (h *hub) closeAll(code int, reason string) {
+// end disconnects every screen with a code and reason, and every screen
+// that tries to join later.
+func (h *hub) end(code int, reason string) {
 	h.mu.Lock()
+	h.endCode, h.endReason = code, reason
 	clients := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
 		clients = append(clients, c)
@@ -218,10 +239,19 @@ func (h *hub) closeAll(code int, reason string) {
 	}
 }
 
-// snapshot returns the full current state as one prepared message.
-func (h *hub) snapshot() *websocket.PreparedMessage {
+// resnapshot returns the full current state for a screen being resynced,
+// and drops from its queue the messages the snapshot already holds. Both
+// happen under the hub's lock, under which every message was queued, so
+// the next update the screen sees is the snapshot's seq + 1. Without the
+// drop, updates queued while the screen was behind would follow a
+// snapshot taken after them: a repeated seq, which a screen takes for a
+// gap and asks again.
+func (h *hub) resnapshot(c *client) *websocket.PreparedMessage {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	c.mu.Lock()
+	c.dropStateLocked()
+	c.mu.Unlock()
 	return h.snapshotLocked(time.Now())
 }
 
@@ -254,11 +284,12 @@ func (h *hub) prepare(e Envelope, now time.Time) (*websocket.PreparedMessage, er
 
 // fanOut queues msg for every screen without writing, and returns them:
 // the caller delivers once the hub's lock is released, so joins and
-// leaves never wait on socket writes.
-func (h *hub) fanOut(msg *websocket.PreparedMessage, now time.Time) []*client {
+// leaves never wait on socket writes. state is false for a message a
+// snapshot does not replace (see outgoing).
+func (h *hub) fanOut(msg *websocket.PreparedMessage, now time.Time, state bool) []*client {
 	out := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
-		c.offer(msg)
+		c.offer(msg, state)
 		out = append(out, c)
 	}
 	h.lastSent = now

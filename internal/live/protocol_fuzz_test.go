@@ -59,7 +59,7 @@ func FuzzClientFrames(f *testing.F) {
 
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
-	bc, srv := floorServer(f, clock)
+	bc, srv := floorServer(f, clock, nil)
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	f.Fuzz(func(t *testing.T, opcode byte, fin bool, payload []byte) {
 		conn, _, err := websocket.DefaultDialer.Dial(url, nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,7 +33,7 @@ type wire struct {
 	draining atomic.Bool
 	err      error
 	// drained is called when a backlog has been written; failed when it
-	// could not be within writeWait.
+	// could not be within writeWait (not when the peer hung up).
 	drained func()
 	failed  func(error)
 }
@@ -90,6 +91,12 @@ func (w *wire) drain() {
 		buf := w.backlog
 		w.backlog = nil
 		if len(buf) == 0 {
+			// The limit was for this backlog: a screen that caught up
+			// gets the socket back without it, or the next write, maybe
+			// minutes later, would fail at once as timed out. Cleared
+			// before the fan-out may write again, under the lock its
+			// writes take.
+			_ = w.Conn.SetWriteDeadline(time.Time{})
 			w.draining.Store(false)
 			done := w.drained
 			w.mu.Unlock()
@@ -109,7 +116,10 @@ func (w *wire) drain() {
 			w.draining.Store(false)
 			failed := w.failed
 			w.mu.Unlock()
-			if failed != nil && !closed {
+			// Only a backlog not taken within writeWait makes the screen
+			// too slow; a peer that hung up is gone, and the screen's
+			// reader, woken by the same hang-up, closes it uncounted.
+			if failed != nil && !closed && errors.Is(err, os.ErrDeadlineExceeded) {
 				failed(err)
 			}
 			return
@@ -129,7 +139,8 @@ func (w *wire) notify(drained func(), failed func(error)) {
 	w.drained, w.failed = drained, failed
 }
 
-// SetWriteDeadline is a no-op: writes do not wait, and drain sets its own.
+// SetWriteDeadline is a no-op: writes do not wait, and drain sets its own
+// for each backlog, and clears it when the backlog is gone.
 func (w *wire) SetWriteDeadline(time.Time) error { return nil }
 
 // SetDeadline sets only the read deadline, for the same reason.

@@ -79,16 +79,23 @@ func TestWireNeverWaits(t *testing.T) {
 	}
 }
 
-// A peer that never reads fails the wire within writeWait, once, and
-// later writes fail at once instead of piling up.
-func TestWireDropsAPeerThatNeverReads(t *testing.T) {
-	server, _ := tcpPair(t)
+// backloggedWire returns a wire with bytes waiting for a peer that does
+// not read, the peer, and what the wire reports as failed.
+func backloggedWire(t *testing.T) (*wire, *net.TCPConn, <-chan error) {
+	server, client := tcpPair(t)
 	w := newWire(server)
 	failed := make(chan error, 2)
 	w.notify(func() {}, func(err error) { failed <- err })
 	chunk := make([]byte, 128<<10)
 	for w.Write(chunk); !w.backlogged(); w.Write(chunk) {
 	}
+	return w, client, failed
+}
+
+// A peer that never reads fails the wire within writeWait, once, and
+// later writes fail at once instead of piling up.
+func TestWireDropsAPeerThatNeverReads(t *testing.T) {
+	w, _, failed := backloggedWire(t)
 	select {
 	case <-failed:
 	case <-time.After(writeWait + 2*time.Second):
@@ -117,5 +124,29 @@ func TestWireBacklogIsBounded(t *testing.T) {
 	}
 	if err != errBacklogFull {
 		t.Fatalf("2 MiB to a peer that does not read: got %v, want errBacklogFull", err)
+	}
+}
+
+// A peer that hangs up while bytes wait for it is not a slow one: the
+// wire fails, but failed (which drops the screen as too slow and counts
+// it) is not called; the screen's reader sees the hang-up and closes it.
+func TestWireHangUpIsNotTooSlow(t *testing.T) {
+	w, client, failed := backloggedWire(t)
+	_ = client.SetLinger(0) // a reset, as from a TV switched off mid-write
+	client.Close()
+	deadline := time.Now().Add(time.Second)
+	for w.backlogged() {
+		if time.Now().After(deadline) {
+			t.Fatal("the drain did not notice the hang-up")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-failed:
+		t.Fatalf("a hang-up was reported as too slow: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := w.Write([]byte("more")); err == nil {
+		t.Fatal("a wire whose peer hung up took more bytes")
 	}
 }

@@ -68,12 +68,13 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Ingest records one ingest request.
-func (m *Metrics) Ingest(status int, took time.Duration, accepted, updated, duplicates int) {
+func (m *Metrics) Ingest(status int, took time.Duration, accepted, updated, duplicates, stale int) {
 	m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
 	m.ingestDuration.Observe(took.Seconds())
 	m.responses.WithLabelValues("accepted").Add(float64(accepted))
 	m.responses.WithLabelValues("updated").Add(float64(updated))
 	m.responses.WithLabelValues("duplicate").Add(float64(duplicates))
+	m.responses.WithLabelValues("stale").Add(float64(stale))
 }
 
 // ScreenDropped counts a screen closed as too slow.

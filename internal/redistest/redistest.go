@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,9 +37,9 @@ type Server struct {
 // Start launches redis-server on a free port and waits until it answers.
 // extraArgs are passed through (e.g. "--appendonly", "yes").
 func Start(extraArgs ...string) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
+	bin, err := lookRedisServer()
 	if err != nil {
-		return nil, fmt.Errorf("redis-server not found on PATH (install Debian's redis-server, or set TEST_REDIS_URL): %w", err)
+		return nil, err
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -63,6 +64,16 @@ func Start(extraArgs ...string) (*Server, error) {
 		s.Stop()
 	}
 	return nil, fmt.Errorf("redis-server did not come up: %w", lastErr)
+}
+
+// lookRedisServer finds redis-server, which also runs the sentinels
+// (--sentinel).
+func lookRedisServer() (string, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", fmt.Errorf("redis-server not found on PATH (install Debian's redis-server, or set TEST_REDIS_URL): %w", err)
+	}
+	return bin, nil
 }
 
 // Private starts a redis-server for one test alone (one it may kill and
@@ -98,16 +109,42 @@ func (s *Server) Kill() {
 // Alive reports whether the server runs (it was not killed or stopped).
 func (s *Server) Alive() bool { return s.cmd != nil }
 
+// Pause stops the server with SIGSTOP: it keeps its port and its
+// connections but answers nothing, as in a VM pause or a network partition
+// (silence, not refusals). Resume undoes it.
+func (s *Server) Pause() error {
+	return s.signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() error {
+	return s.signal(syscall.SIGCONT)
+}
+
+func (s *Server) signal(sig syscall.Signal) error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return fmt.Errorf("redis-server on %s is not running", s.Addr)
+	}
+	if err := syscall.Kill(s.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("signal %v to redis-server on %s: %w", sig, s.Addr, err)
+	}
+	return nil
+}
+
 // Restart starts a killed server again on the same port.
 func (s *Server) Restart() error {
 	s.Kill()
 	return s.launch()
 }
 
+// loadingWait bounds the wait for a server that answers LOADING: a large
+// AOF on a busy machine takes longer to load than a server takes to start.
+const loadingWait = 60 * time.Second
+
 func (s *Server) waitReady(timeout time.Duration) error {
 	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	defer rdb.Close()
-	deadline := time.Now().Add(timeout)
+	began := time.Now()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		err := rdb.Ping(ctx).Err()
@@ -115,7 +152,11 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) {
+		limit := timeout
+		if redis.HasErrorPrefix(err, "LOADING") {
+			limit = loadingWait // it runs, and is reading its data
+		}
+		if time.Since(began) > limit {
 			return err
 		}
 		time.Sleep(20 * time.Millisecond)

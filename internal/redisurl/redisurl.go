@@ -1,8 +1,10 @@
 // Package redisurl turns a Redis URL into a go-redis client: one server
-// (redis://, rediss://, unix://) or a Redis Cluster (redis+cluster://,
-// rediss+cluster://, with a comma-separated list of seed nodes). Everything
-// that connects to the deployment's Redis goes through NewClient, so the
-// store, the stream ingest and the tests agree on what a URL means.
+// (redis://, rediss://, unix://), a Redis Cluster (redis+cluster://,
+// rediss+cluster://, with a comma-separated list of seed nodes), or a master
+// found through Redis Sentinel (redis+sentinel://, rediss+sentinel://).
+// Everything that connects to the deployment's Redis goes through NewClient,
+// so the store, the stream ingest and the tests agree on what a URL means,
+// and every client gets the same bounded timeouts.
 package redisurl
 
 import (
@@ -10,9 +12,53 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
+
+// DefaultTimeout bounds one command's socket reads and writes, and the wait
+// for a pooled connection, unless an Option or the URL says otherwise.
+const DefaultTimeout = 3 * time.Second
+
+// Option tunes the clients NewClient makes.
+type Option func(*settings)
+
+type settings struct {
+	timeout time.Duration
+}
+
+// WithTimeout sets how long one command may wait on the socket (reads,
+// writes, a pooled connection, a dial) when the URL does not set those
+// itself; d <= 0 keeps DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(s *settings) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
+}
+
+// bound applies the timeouts the URL left unset, and makes the client honour
+// a context's deadline on the socket itself (ContextTimeoutEnabled): without
+// it a silent Redis (stopped, partitioned) holds a command for go-redis's own
+// read timeout and then its retries, whatever deadline the caller set.
+func (s settings) bound(ctxTimeout *bool, timeouts ...*time.Duration) {
+	*ctxTimeout = true
+	for _, d := range timeouts {
+		if *d == 0 {
+			*d = s.timeout
+		}
+	}
+}
+
+func newSettings(opts []Option) settings {
+	s := settings{timeout: DefaultTimeout}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
 
 // Cluster URL schemes. Query parameters are go-redis's cluster options
 // (dial_timeout, pool_size, ...), as for redis.ParseClusterURL.
@@ -28,21 +74,32 @@ func IsCluster(raw string) bool {
 }
 
 // NewClient makes a client for raw; it does not connect yet.
-func NewClient(raw string) (redis.UniversalClient, error) {
-	if !IsCluster(raw) {
-		o, err := redis.ParseURL(raw)
+func NewClient(raw string, opts ...Option) (redis.UniversalClient, error) {
+	set := newSettings(opts)
+	switch {
+	case IsCluster(raw):
+		o, err := ClusterOptions(raw)
 		if err != nil {
-			return nil, fmt.Errorf("parse redis url: %w", err)
+			return nil, err
 		}
-		return redis.NewClient(o), nil
+		set.bound(&o.ContextTimeoutEnabled, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
+		c := redis.NewClusterClient(o)
+		followFailovers(c)
+		return c, nil
+	case IsSentinel(raw):
+		o, err := SentinelOptions(raw)
+		if err != nil {
+			return nil, err
+		}
+		set.bound(&o.ContextTimeoutEnabled, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
+		return redis.NewFailoverClient(o), nil
 	}
-	o, err := ClusterOptions(raw)
+	o, err := redis.ParseURL(raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
-	c := redis.NewClusterClient(o)
-	followFailovers(c)
-	return c, nil
+	set.bound(&o.ContextTimeoutEnabled, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
+	return redis.NewClient(o), nil
 }
 
 // ClusterOptions parses redis+cluster://[user:password@]host:port,host:port/[?options]
@@ -75,5 +132,64 @@ func ClusterOptions(raw string) (*redis.ClusterOptions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse redis cluster url: %w", err)
 	}
+	return o, nil
+}
+
+// Sentinel URL schemes: the hosts are sentinels, the path names the master
+// set, and query parameters are go-redis's failover options
+// (?db=2&dial_timeout=3s&sentinel_password=...).
+const (
+	SentinelScheme    = "redis+sentinel"
+	SentinelTLSScheme = "rediss+sentinel"
+)
+
+// IsSentinel reports whether raw names a master through Redis Sentinel.
+func IsSentinel(raw string) bool {
+	scheme, _, _ := strings.Cut(raw, "://")
+	return scheme == SentinelScheme || scheme == SentinelTLSScheme
+}
+
+// SentinelOptions parses
+// redis+sentinel://[user:password@]host:port,host:port/<master>[?db=N&options]
+// into go-redis's failover options. The hosts are sentinels; the password is
+// the data nodes' (requirepass), and sentinel_password, when the sentinels
+// have one of their own, is theirs. The client asks the sentinels for the
+// master, and on a failover follows the one they promote.
+func SentinelOptions(raw string) (*redis.FailoverOptions, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse quotes the URL, password included.
+		return nil, errors.New("parse redis sentinel url: not a valid URL")
+	}
+	master := strings.Trim(u.Path, "/")
+	if master == "" || strings.Contains(master, "/") {
+		return nil, errors.New("parse redis sentinel url: the path must name the master set, like redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster")
+	}
+	hosts := strings.Split(u.Host, ",")
+	for _, h := range hosts {
+		if h == "" {
+			return nil, errors.New("parse redis sentinel url: needs host:port sentinels, like redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster")
+		}
+	}
+	q := u.Query()
+	sentinelPassword := q.Get("sentinel_password")
+	q.Del("sentinel_password")
+	q.Set("master_name", master)
+	for _, h := range hosts[1:] {
+		q.Add("addr", h)
+	}
+	user := u.User
+	u.Scheme = strings.TrimSuffix(u.Scheme, "+sentinel")
+	u.Host, u.Path, u.User = hosts[0], "", nil
+	u.RawQuery = q.Encode()
+	o, err := redis.ParseFailoverURL(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("parse redis sentinel url: %w", err)
+	}
+	if user != nil {
+		o.Username = user.Username()
+		o.Password, _ = user.Password()
+	}
+	o.SentinelPassword = sentinelPassword
 	return o, nil
 }

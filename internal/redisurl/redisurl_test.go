@@ -41,6 +41,7 @@ func TestNewClientPicksTheKind(t *testing.T) {
 		"unix:///run/redis.sock":             false,
 		"redis+cluster://a:1,b:2/":           true,
 		"rediss+cluster://a:1?pool_size=100": true,
+		"redis+sentinel://a:1,b:2/mymaster":  false,
 	} {
 		c, err := NewClient(raw)
 		if err != nil {
@@ -50,6 +51,70 @@ func TestNewClientPicksTheKind(t *testing.T) {
 		if isCluster != cluster || IsCluster(raw) != cluster {
 			t.Errorf("%s: cluster client %v, want %v", raw, isCluster, cluster)
 		}
+		if IsSentinel(raw) != strings.Contains(raw, "sentinel") {
+			t.Errorf("%s: IsSentinel %v", raw, IsSentinel(raw))
+		}
 		c.Close()
+	}
+}
+
+// TestClientsAreBounded: every kind of client honours a context's deadline
+// on the socket and times out a silent Redis after the configured timeout,
+// unless the URL sets its own.
+func TestClientsAreBounded(t *testing.T) {
+	for raw, want := range map[string]time.Duration{
+		"redis://localhost:6379/0":                     1500 * time.Millisecond,
+		"redis://localhost:6379/0?read_timeout=7s":     7 * time.Second,
+		"redis+cluster://a:1,b:2/":                     1500 * time.Millisecond,
+		"redis+sentinel://a:1,b:2/mymaster":            1500 * time.Millisecond,
+		"redis+sentinel://a:1/mymaster?read_timeout=9": 9 * time.Second,
+	} {
+		c, err := NewClient(raw, WithTimeout(1500*time.Millisecond))
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		var ctxTimeout bool
+		var read, write, pool time.Duration
+		switch c := c.(type) {
+		case *redis.Client:
+			o := c.Options()
+			ctxTimeout, read, write, pool = o.ContextTimeoutEnabled, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout
+		case *redis.ClusterClient:
+			o := c.Options()
+			ctxTimeout, read, write, pool = o.ContextTimeoutEnabled, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout
+		}
+		if !ctxTimeout || read != want || write != 1500*time.Millisecond || pool != 1500*time.Millisecond {
+			t.Errorf("%s: context deadlines %v, read %v (want %v), write %v, pool wait %v", raw, ctxTimeout, read, want, write, pool)
+		}
+		c.Close()
+	}
+}
+
+func TestSentinelOptions(t *testing.T) {
+	o, err := SentinelOptions("redis+sentinel://:secret@10.0.0.1:26379,10.0.0.2:26379,s-3:26379/pulse-master?db=2&dial_timeout=2s&sentinel_password=sp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"10.0.0.1:26379", "10.0.0.2:26379", "s-3:26379"}; !slices.Equal(o.SentinelAddrs, want) {
+		t.Errorf("sentinels %v, want %v", o.SentinelAddrs, want)
+	}
+	if o.MasterName != "pulse-master" || o.Password != "secret" || o.SentinelPassword != "sp" || o.DB != 2 ||
+		o.DialTimeout != 2*time.Second || o.TLSConfig != nil {
+		t.Errorf("options %+v", o)
+	}
+	o, err = SentinelOptions("rediss+sentinel://a:1/m")
+	if err != nil || o.TLSConfig == nil || o.MasterName != "m" || !slices.Equal(o.SentinelAddrs, []string{"a:1"}) {
+		t.Errorf("rediss+sentinel: %+v, %v", o, err)
+	}
+	for raw, want := range map[string]string{
+		"redis+sentinel://a:1,b:2/":           "must name the master set",
+		"redis+sentinel://a:1,b:2/m/0":        "must name the master set",
+		"redis+sentinel://a:1,,b:2/m":         "needs host:port sentinels",
+		"redis+sentinel://a:1/m?colour=red":   "colour",
+		"redis+sentinel://:pw@a:1/m?db=seven": "database number",
+	} {
+		if _, err := SentinelOptions(raw); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", raw, err, want)
+		}
 	}
 }

@@ -12,15 +12,16 @@ import (
 )
 
 // Entry is what an engine remembers of a response id to upsert it later:
-// a fingerprint of its content, its time, its score and the group it added
-// to in every rollup. Keeping the groups (not the raw dimensions) lets an
+// a fingerprint of its content, its time, its score, its version (0: none)
+// and the group it added to in every rollup. Keeping the groups (not the raw dimensions) lets an
 // engine retract an old contribution without recomputing it, even after the
 // rollup configuration changed.
 type Entry struct {
-	FP     string
-	At     int64 // unix seconds
-	Score  int
-	Groups []RollupGroup
+	FP      string
+	At      int64 // unix seconds
+	Score   int
+	Version uint64
+	Groups  []RollupGroup
 }
 
 // RollupGroup is one group a response counts in.
@@ -31,7 +32,7 @@ type RollupGroup struct {
 
 // EntryOf computes the entry of a validated response under rollups.
 func EntryOf(r Response, rollups []Rollup) Entry {
-	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score}
+	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score, Version: r.Version}
 	for _, ru := range rollups {
 		if g, ok := ru.GroupOf(r.Dims); ok {
 			e.Groups = append(e.Groups, RollupGroup{Rollup: ru.Name(), Group: g})
@@ -45,14 +46,23 @@ func (e Entry) Minute() int64 { return window.Calendar{}.Bucket(window.Minute, t
 
 // Same reports whether a new version of a response (n) is a duplicate of the
 // stored one (e): same content, and the same time unless the producer left
-// the time out.
+// the time out. Versions do not take part: Stale judges them first.
 func (e Entry) Same(n Entry, atGiven bool) bool {
 	return e.FP == n.FP && (!atGiven || e.At == n.At)
 }
 
+// Stale reports whether n is an older version of the stored response e: both
+// carry a version and n's is lower. record.lua applies the same rule.
+func (e Entry) Stale(n Entry) bool {
+	return n.Version != 0 && n.Version < e.Version
+}
+
 // Encode writes the entry in the compact form the Redis engine stores and
-// its Lua script parses: "fp;at;score;rollup=group;...". Separators cannot
-// occur in values: dimension values are validated to [A-Za-z0-9 -_.@].
+// its Lua script parses: "fp;at;score;v<version>;rollup=group;...", the
+// version part only when there is one, so entries written before versions
+// existed read as unversioned. Separators cannot occur in values: dimension
+// values are validated to [A-Za-z0-9 -_.@], and a group part always holds
+// "=" where the version part never does.
 func (e Entry) Encode() string {
 	var b strings.Builder
 	b.WriteString(e.FP)
@@ -60,6 +70,10 @@ func (e Entry) Encode() string {
 	b.WriteString(strconv.FormatInt(e.At, 10))
 	b.WriteByte(';')
 	b.WriteString(strconv.Itoa(e.Score))
+	if e.Version != 0 {
+		b.WriteString(";v")
+		b.WriteString(strconv.FormatUint(e.Version, 10))
+	}
 	for _, g := range e.Groups {
 		b.WriteByte(';')
 		b.WriteString(g.Rollup)
@@ -84,7 +98,14 @@ func DecodeEntry(s string) (Entry, error) {
 		return Entry{}, fmt.Errorf("decode entry %q: score: %w", s, err)
 	}
 	e := Entry{FP: parts[0], At: at, Score: score}
-	for _, p := range parts[3:] {
+	groups := parts[3:]
+	if len(groups) > 0 && strings.HasPrefix(groups[0], "v") && !strings.Contains(groups[0], "=") {
+		if e.Version, err = strconv.ParseUint(groups[0][1:], 10, 64); err != nil {
+			return Entry{}, fmt.Errorf("decode entry %q: version: %w", s, err)
+		}
+		groups = groups[1:]
+	}
+	for _, p := range groups {
 		name, group, ok := strings.Cut(p, "=")
 		if !ok {
 			return Entry{}, fmt.Errorf("decode entry %q: group %q", s, p)

@@ -10,6 +10,12 @@
 //     whose score, dimensions, comment, tags or explicit time changed has its
 //     old contribution retracted and the new one applied. A response sent
 //     again without "at" keeps the time it was first recorded with.
+//   - A response may carry a version (the producer's own counter or
+//     timestamp). One whose version is lower than the stored one's is stale:
+//     counted, not applied, so a retried or replayed older delivery never
+//     puts an old answer back. An unversioned response is applied as before
+//     (last writer wins) and leaves the stored version in place; an equal
+//     version with other content is applied too.
 //   - Every response adds one count to the 0..10 distribution of each rollup
 //     group it belongs to, in a minute, an hour and a day bucket (see package
 //     window). Buckets expire after their retention; a bucket already past its
@@ -56,13 +62,21 @@ type Response struct {
 	// response keeps its first time instead of moving.
 	At      time.Time
 	AtGiven bool
+	// Version orders the versions of one response, higher is newer; 0 means
+	// the producer gave none. Ingest accepts 1 to MaxVersion.
+	Version uint64
 }
+
+// MaxVersion is the highest version: 2^53-1, so it survives a JSON client
+// that reads numbers as doubles and Redis's Lua, whose numbers are doubles.
+const MaxVersion = 1<<53 - 1
 
 // RecordResult says what a batch did.
 type RecordResult struct {
 	Accepted   int // ids seen for the first time
 	Updated    int // known ids whose content changed
 	Duplicates int // known ids sent again unchanged
+	Stale      int // known ids sent with a lower version than the stored one: not applied
 }
 
 // Add accumulates another partial result (engines record large batches in
@@ -71,6 +85,7 @@ func (r *RecordResult) Add(o RecordResult) {
 	r.Accepted += o.Accepted
 	r.Updated += o.Updated
 	r.Duplicates += o.Duplicates
+	r.Stale += o.Stale
 }
 
 // Query asks for the groups of one breakdown over one span.

@@ -20,7 +20,8 @@ package webhook
 //
 // Mapping: id ← "asknicely-" + question.id (never the count, so every
 // update upserts the same response); score ← question.score;
-// comment ← question.comment; at ← question.responded; channel ←
+// comment ← question.comment; at ← question.responded; version ← count,
+// so a webhook retried after a later one is stale; channel ←
 // deliverymethod, segment ← segment, team ← team_c, agent ← agent_c, each
 // looked up in question, then in person, channel falling back to
 // default_channel. The documentation does not say that question.id is the
@@ -63,6 +64,7 @@ func newAskNicely(secret string, c AskNicelyConfig, opts ingest.Options) (*adapt
 		score:    from("question", "score"),
 		comment:  from("question", "comment"),
 		at:       from("question", "responded"),
+		version:  from("count"),
 	}
 	if m.channel, err = props("channel", c.Properties.Channel, "deliverymethod"); err != nil {
 		return nil, err

@@ -20,8 +20,17 @@ type Config struct {
 	Generic   []GenericConfig `yaml:"generic"`
 }
 
+// Secret is an adapter's own secret. SecretEnv names the environment
+// variable that holds it, so the file can be committed; Open reads it into
+// Value. Without one the adapter uses the shared webhook secret.
+type Secret struct {
+	SecretEnv string `yaml:"secret_env"`
+	Value     string `yaml:"-"`
+}
+
 // DelightedConfig adjusts the Delighted adapter.
 type DelightedConfig struct {
+	Secret         `yaml:",inline"`
 	IDPrefix       *string    `yaml:"id_prefix"`
 	DefaultChannel string     `yaml:"default_channel"`
 	SurveyTypes    []string   `yaml:"survey_types"`
@@ -30,6 +39,7 @@ type DelightedConfig struct {
 
 // AskNicelyConfig adjusts the AskNicely adapter.
 type AskNicelyConfig struct {
+	Secret         `yaml:",inline"`
 	IDPrefix       *string    `yaml:"id_prefix"`
 	SecretHeader   string     `yaml:"secret_header"`
 	DefaultChannel string     `yaml:"default_channel"`
@@ -75,6 +85,7 @@ func (n *Names) UnmarshalYAML(v *yaml.Node) error {
 
 // GenericConfig defines one generic adapter.
 type GenericConfig struct {
+	Secret       `yaml:",inline"`
 	Name         string        `yaml:"name"`
 	SecretHeader string        `yaml:"secret_header"`
 	IDPrefix     *string       `yaml:"id_prefix"`
@@ -93,6 +104,9 @@ type GenericFields struct {
 	Comment string `yaml:"comment"`
 	Tags    string `yaml:"tags"`
 	At      string `yaml:"at"`
+	// Version orders deliveries of one response (a counter or a Unix
+	// time); an older one arriving late is stale, not applied.
+	Version string `yaml:"version"`
 }
 
 // Parse reads a mapping file. Unknown keys are errors, so a misspelt

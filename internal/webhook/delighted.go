@@ -20,6 +20,9 @@ package webhook
 // Mapping: id ← "delighted-" + event_data.id (the same on created and
 // updated, so an update upserts); score, comment, tags ← event_data's;
 // at ← event_data.created_at, so an update keeps the answer's time;
+// version ← event_data.updated_at, so a created event retried after the
+// updated one, or a replayed older body, is stale and changes nothing (two
+// versions within one second are equal, and the later delivery wins);
 // channel, segment, team, agent ← event_data.person_properties, by the
 // configured names, channel falling back to default_channel. Events other
 // than survey responses, and survey types other than survey_types (CSAT,
@@ -80,6 +83,7 @@ func newDelighted(secret string, c DelightedConfig, opts ingest.Options) (*adapt
 		comment:  from("event_data", "comment"),
 		tags:     from("event_data", "tags"),
 		at:       from("event_data", "created_at"),
+		version:  from("event_data", "updated_at"),
 	}
 	if m.channel, err = props("channel", c.Properties.Channel, "Channel", "channel"); err != nil {
 		return nil, err

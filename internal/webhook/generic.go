@@ -41,6 +41,7 @@ func newGeneric(secret string, c GenericConfig, opts ingest.Options) (*adapter, 
 		{ingest.FieldComment, f.Comment, &m.comment, false, nil},
 		{ingest.FieldTags, f.Tags, &m.tags, false, tagReason},
 		{ingest.FieldAt, f.At, &m.at, false, nil},
+		{ingest.FieldVersion, f.Version, &m.version, false, nil},
 	} {
 		src, err := parseSpec(s.spec, s.constant)
 		switch {

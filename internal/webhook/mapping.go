@@ -82,6 +82,9 @@ type mapping struct {
 	comment  source
 	tags     source
 	at       source
+	// version orders deliveries of one response, so an older one arriving
+	// late is stale instead of putting an old answer back.
+	version source
 }
 
 // response maps a payload and validates the result with the API's rules.
@@ -98,6 +101,7 @@ func (m *mapping) response(doc map[string]any, now time.Time, opts ingest.Option
 		Comment: b.text(ingest.FieldComment, m.comment, doc, false),
 		Tags:    b.list(ingest.FieldTags, m.tags, doc),
 		At:      b.time(ingest.FieldAt, m.at, doc),
+		Version: b.text(ingest.FieldVersion, m.version, doc, false),
 	}
 	if it.ID != nil && *it.ID != "" {
 		// An empty id stays empty, for Validate to refuse: with the prefix

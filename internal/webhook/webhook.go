@@ -13,9 +13,15 @@
 //   - Generic (generic.go): named adapters defined in the mapping file, each
 //     field a dotted path into the JSON body or a constant.
 //
-// One secret (PULSEBOARD_WEBHOOK_SECRET) serves them all: it is the HMAC key
-// of Delighted signatures and the shared secret the others present, in a
-// header (X-Pulseboard-Secret unless configured) or as ?secret=.
+// Each adapter has its own secret: secret_env in its section of the mapping
+// file names the environment variable that holds it. It is the HMAC key of
+// Delighted signatures, and the secret the others present in a header
+// (X-Pulseboard-Secret unless configured) or as ?secret=. An adapter without
+// one uses the shared secret, PULSEBOARD_WEBHOOK_SECRET, as before per-adapter
+// secrets existed; when Delighted's HMAC key is that shared secret and other
+// adapters send it in the clear, a warning says so at start (anyone who sees
+// one of those requests could sign Delighted deliveries). An adapter with no
+// secret at all is off (404).
 //
 // # Mapping file
 //
@@ -24,6 +30,7 @@
 // apply (testdata/webhooks.yaml is a complete example):
 //
 //	delighted:
+//	  secret_env: PULSEBOARD_DELIGHTED_SECRET # env var holding the HMAC key; default: the shared secret
 //	  id_prefix: "delighted-"       # prepended to event_data.id; "" for none
 //	  default_channel: delighted    # when no channel property is present
 //	  survey_types: [nps, enps]     # other survey types are acknowledged and ignored
@@ -33,6 +40,7 @@
 //	    team: [Team, team]
 //	    agent: [Agent, agent]
 //	asknicely:
+//	  secret_env: PULSEBOARD_ASKNICELY_SECRET
 //	  id_prefix: "asknicely-"       # prepended to question.id
 //	  secret_header: X-Pulseboard-Secret
 //	  default_channel: asknicely    # when no channel field is present
@@ -43,6 +51,7 @@
 //	    agent: [agent_c]
 //	generic:                        # POST /api/v1/webhooks/generic/<name>
 //	- name: qualtrics
+//	  secret_env: PULSEBOARD_QUALTRICS_SECRET
 //	  secret_header: X-Token        # default X-Pulseboard-Secret (or ?secret=)
 //	  id_prefix: "qualtrics-"       # default "<name>-"
 //	  fields:
@@ -55,6 +64,7 @@
 //	    comment: values.feedback
 //	    tags: embedded.tags         # a list of strings, or one string
 //	    at: recordedDate            # RFC 3339, or Unix seconds
+//	    version: meta.revision      # integer 1..2^53-1, higher is newer: an older delivery is stale
 //
 // A property list may be a single name; an empty list ([]) turns the
 // dimension off. A path is dot-separated object keys and array indexes
@@ -74,9 +84,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/fault"
@@ -113,11 +126,17 @@ type Outcome struct {
 }
 
 // Hooks holds the adapters. It is immutable and safe for concurrent use.
+// An adapter left nil has no secret and is off.
 type Hooks struct {
 	delighted *adapter
 	asknicely *adapter
 	generic   map[string]*adapter
+	warnings  []string
 }
+
+// MinSecretLen is the shortest secret an adapter accepts, as for the shared
+// PULSEBOARD_WEBHOOK_SECRET.
+const MinSecretLen = 16
 
 // adapter is one tool's way in: how it authenticates, which events it
 // records, and where each field comes from.
@@ -131,10 +150,11 @@ type adapter struct {
 	opts    ingest.Options
 }
 
-// Open loads the mapping file (none: built-in mappings only) and builds the
-// adapters. With no secret, webhooks are off and Open returns nil, after
-// still checking the file so a mistake in it shows at start.
-func Open(secret, file string, opts ingest.Options) (*Hooks, error) {
+// Open loads the mapping file (none: built-in mappings only), reads each
+// adapter's secret_env with getenv, and builds the adapters. With no secret
+// at all, webhooks are off and Open returns nil, after still checking the
+// file so a mistake in it shows at start.
+func Open(shared, file string, getenv func(string) string, opts ingest.Options) (*Hooks, error) {
 	var cfg Config
 	if file != "" {
 		data, err := os.ReadFile(file)
@@ -145,70 +165,171 @@ func Open(secret, file string, opts ingest.Options) (*Hooks, error) {
 			return nil, fmt.Errorf("webhooks file %s: %w", file, err)
 		}
 	}
-	if secret == "" && file == "" {
+	if shared == "" && file == "" {
 		return nil, nil
 	}
-	check := secret
-	if check == "" {
-		check = "unused-secret-for-checking" // any secret does to check the mappings
+	secrets := cfg.secrets()
+	for _, name := range slices.Sorted(maps.Keys(secrets)) { // the same error first, every start
+		s := secrets[name]
+		if s.SecretEnv == "" {
+			continue
+		}
+		s.Value = getenv(s.SecretEnv)
+		if err := checkSecret(s.Value); err != nil {
+			return nil, fmt.Errorf("webhooks file %s: %s.secret_env: %s %w", file, name, s.SecretEnv, err)
+		}
 	}
-	h, err := New(check, cfg, opts)
-	switch {
-	case err != nil && file != "":
+	h, err := New(shared, cfg, opts)
+	if errors.Is(err, errNoSecret) {
+		return nil, nil // off; New still checked every mapping
+	}
+	if err != nil && file != "" {
 		return nil, fmt.Errorf("webhooks file %s: %w", file, err)
-	case err != nil:
-		return nil, err
-	case secret == "":
-		return nil, nil
+	}
+	return h, err
+}
+
+// checkSecret applies PULSEBOARD_WEBHOOK_SECRET's rule to an adapter's own
+// secret.
+func checkSecret(s string) error {
+	if s == "" {
+		return errors.New("is not set (or empty)")
+	}
+	if len(s) < MinSecretLen || strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return fmt.Errorf("must hold at least %d characters without spaces", MinSecretLen)
+	}
+	return nil
+}
+
+// errNoSecret is New's error when no adapter has a secret.
+var errNoSecret = errors.New("a webhook secret is required")
+
+// checking stands in for a missing secret while an adapter's mapping is
+// checked; the adapter is then left off.
+const checking = "unused-secret-for-checking"
+
+// New builds the adapters from a parsed mapping: each with its own secret
+// (Secret.Value) or else the shared one; an adapter with neither is off,
+// but its mapping is checked all the same. Zero options take the ingest
+// defaults; pass the server's MaxSkew and id retention as MaxAge.
+func New(shared string, cfg Config, opts ingest.Options) (*Hooks, error) {
+	h := &Hooks{generic: make(map[string]*adapter)}
+	secrets := cfg.secrets()
+	// secretOf is the secret an adapter uses, "" for none.
+	secretOf := func(name string) string {
+		if own := secrets[name].Value; own != "" {
+			return own
+		}
+		return shared
+	}
+	on := 0
+	build := func(name string, mk func(secret string) (*adapter, error)) (*adapter, error) {
+		s := secretOf(name)
+		a, err := mk(cmp(s, checking))
+		if err != nil || s == "" {
+			return nil, err
+		}
+		on++
+		return a, nil
+	}
+	var err error
+	if h.delighted, err = build("delighted", func(s string) (*adapter, error) { return newDelighted(s, cfg.Delighted, opts) }); err != nil {
+		return nil, fmt.Errorf("delighted: %w", err)
+	}
+	if h.asknicely, err = build("asknicely", func(s string) (*adapter, error) { return newAskNicely(s, cfg.AskNicely, opts) }); err != nil {
+		return nil, fmt.Errorf("asknicely: %w", err)
+	}
+	for i, g := range cfg.Generic {
+		if _, dup := h.generic[g.Name]; dup {
+			return nil, fmt.Errorf("generic[%d]: name %q is used twice", i, g.Name)
+		}
+		a, err := build(genericName(g.Name), func(s string) (*adapter, error) { return newGeneric(s, g, opts) })
+		if err != nil {
+			return nil, fmt.Errorf("generic[%d]: %w", i, err)
+		}
+		h.generic[g.Name] = a
+	}
+	if on == 0 {
+		return nil, errNoSecret
+	}
+	// Delighted's secret is an HMAC key and never travels; the other
+	// adapters' secrets are in every request they get. An own Delighted
+	// secret that another adapter also uses is a mistake; the shared one
+	// used by all (how every deployment began) is worth a warning.
+	d := secretOf("delighted")
+	var clear []string // adapters that send Delighted's key in the clear
+	for name := range secrets {
+		if name != "delighted" && d != "" && secretOf(name) == d {
+			clear = append(clear, name)
+		}
+	}
+	slices.Sort(clear)
+	switch {
+	case len(clear) > 0 && secrets["delighted"].Value != "":
+		return nil, fmt.Errorf("delighted: its secret, the HMAC key, must not be the secret %s sends in the clear", strings.Join(clear, ", "))
+	case len(clear) > 0:
+		h.warnings = append(h.warnings, fmt.Sprintf("webhooks: Delighted's HMAC key is the shared webhook secret, which %s send in the clear: "+
+			"anyone who sees one of their requests can sign Delighted deliveries; give each adapter its own secret (secret_env in the webhooks file)",
+			strings.Join(clear, ", ")))
 	}
 	return h, nil
 }
 
-// New builds the adapters from a parsed mapping. Zero options take the
-// ingest defaults; pass the server's MaxSkew and id retention as MaxAge.
-func New(secret string, cfg Config, opts ingest.Options) (*Hooks, error) {
-	if secret == "" {
-		return nil, errors.New("a webhook secret is required")
+// Warnings lists what is insecure about the configuration but still works,
+// for the program to log at start.
+func (h *Hooks) Warnings() []string { return slices.Clone(h.warnings) }
+
+// secrets returns every adapter's secret settings by adapter name
+// ("delighted", "asknicely", "generic/<name>"), for Open to fill in.
+func (c *Config) secrets() map[string]*Secret {
+	m := map[string]*Secret{"delighted": &c.Delighted.Secret, "asknicely": &c.AskNicely.Secret}
+	for i := range c.Generic {
+		m[genericName(c.Generic[i].Name)] = &c.Generic[i].Secret
 	}
-	h := &Hooks{generic: make(map[string]*adapter)}
-	var err error
-	if h.delighted, err = newDelighted(secret, cfg.Delighted, opts); err != nil {
-		return nil, fmt.Errorf("delighted: %w", err)
+	return m
+}
+
+func genericName(name string) string { return "generic/" + name }
+
+// cmp returns s, or def when s is empty.
+func cmp(s, def string) string {
+	if s == "" {
+		return def
 	}
-	if h.asknicely, err = newAskNicely(secret, cfg.AskNicely, opts); err != nil {
-		return nil, fmt.Errorf("asknicely: %w", err)
-	}
-	for i, g := range cfg.Generic {
-		a, err := newGeneric(secret, g, opts)
-		if err != nil {
-			return nil, fmt.Errorf("generic[%d]: %w", i, err)
-		}
-		if _, dup := h.generic[g.Name]; dup {
-			return nil, fmt.Errorf("generic[%d]: name %q is used twice", i, g.Name)
-		}
-		h.generic[g.Name] = a
-	}
-	return h, nil
+	return s
+}
+
+// off is the error of an adapter without a secret.
+func off(name string) error {
+	return fault.New(fault.NotFound, "the %s webhook adapter has no secret: set secret_env in its section of the webhooks file, or PULSEBOARD_WEBHOOK_SECRET", name)
 }
 
 // Receive authenticates one delivery to an adapter and maps its payload.
 // name is the generic adapter's name (ignored for the other kinds).
 //
 // Errors are *fault.Error: NotFound for an unknown adapter, Unauthorized for
-// a missing or wrong secret or signature, Invalid (with details named by the
-// tool's own field paths) for a payload that is not JSON or does not make a
-// valid response.
+// a missing or wrong secret or signature, BadRequest for a body that is not
+// valid JSON, Invalid (with details named by the tool's own field paths) for
+// a payload that does not make a valid response.
 func (h *Hooks) Receive(kind Kind, name string, d Delivery, now time.Time) (Outcome, error) {
 	var a *adapter
 	switch kind {
 	case Delighted:
-		a = h.delighted
+		if a = h.delighted; a == nil {
+			return Outcome{}, off("delighted")
+		}
 	case AskNicely:
-		a = h.asknicely
+		if a = h.asknicely; a == nil {
+			return Outcome{}, off("asknicely")
+		}
 	case Generic:
-		a = h.generic[name]
-		if a == nil {
+		var defined bool
+		a, defined = h.generic[name]
+		if !defined {
 			return Outcome{}, fault.New(fault.NotFound, "no generic webhook adapter named %q (define it in the webhooks file)", name)
+		}
+		if a == nil {
+			return Outcome{}, off(genericName(name))
 		}
 	default:
 		return Outcome{}, fault.New(fault.NotFound, "no webhook adapter %q", kind)
@@ -246,7 +367,9 @@ func decodeObject(body []byte) (map[string]any, error) {
 		}
 	}
 	if err != nil {
-		return nil, &fault.Error{Code: fault.Invalid, Message: "the body is not valid JSON; nothing was recorded",
+		// 400: the syntax is wrong; 422 is for JSON that does not mean a
+		// valid response.
+		return nil, &fault.Error{Code: fault.BadRequest, Message: "the body is not valid JSON; nothing was recorded",
 			Details: []fault.Detail{{Reason: jsonReason(err)}}}
 	}
 	obj, ok := v.(map[string]any)

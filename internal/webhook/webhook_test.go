@@ -126,6 +126,7 @@ func TestDelightedMapping(t *testing.T) {
 		ID: "delighted-81724", Score: 6,
 		Dims: store.Dims{Channel: "email", Segment: "enterprise", Team: "alpha", Agent: "dana"},
 		At:   created, AtGiven: true,
+		Version: 1795447200, // updated_at: a later event of the answer wins
 	})
 	got = receive(t, h, Delighted, "", signed(readFile(t, "delighted_updated.json")))
 	wantResponse(t, got, store.Response{
@@ -134,6 +135,7 @@ func TestDelightedMapping(t *testing.T) {
 		Comment: "Support sorted out the billing mix-up the same day.",
 		Tags:    []string{"billing", "support"},
 		At:      created, AtGiven: true, // the answer's time, not updated_at
+		Version: 1795447500,
 	})
 }
 
@@ -239,11 +241,11 @@ func TestAskNicelyMapping(t *testing.T) {
 	responded := time.Date(2026, 11, 23, 15, 21, 30, 0, time.UTC)
 	dims := store.Dims{Channel: "sms", Segment: "smb", Team: "beta", Agent: "lee"}
 	got := receive(t, h, AskNicely, "", withSecret(readFile(t, "asknicely_submitted.json")))
-	wantResponse(t, got, store.Response{ID: "asknicely-517332", Score: 4, Dims: dims, At: responded, AtGiven: true})
+	wantResponse(t, got, store.Response{ID: "asknicely-517332", Score: 4, Dims: dims, At: responded, AtGiven: true, Version: 1})
 	// count 2 is the same response, updated: same id.
 	got = receive(t, h, AskNicely, "", withSecret(readFile(t, "asknicely_updated.json")))
 	wantResponse(t, got, store.Response{ID: "asknicely-517332", Score: 8, Dims: dims,
-		Comment: "Lee called back and fixed the router. Much better now.", At: responded, AtGiven: true})
+		Comment: "Lee called back and fixed the router. Much better now.", At: responded, AtGiven: true, Version: 2})
 
 	// Without deliverymethod the default channel applies; custom fields
 	// on the question win over the person's.
@@ -353,12 +355,18 @@ generic:
 func problem(t *testing.T, err error) []string {
 	t.Helper()
 	fe, ok := fault.As(err)
-	if !ok || fe.Code != fault.Invalid {
-		t.Fatalf("got %v, want an invalid-payload error", err)
+	if !ok || fe.Code != fault.Invalid && fe.Code != fault.BadRequest {
+		t.Fatalf("got %v, want an invalid-payload or malformed-body error", err)
+	}
+	// A body that is not JSON is a bad request (400), marked so the
+	// table tells it from a payload that means nothing valid (422).
+	mark := ""
+	if fe.Code == fault.BadRequest {
+		mark = "malformed "
 	}
 	var out []string
 	for _, d := range fe.Details {
-		out = append(out, d.Field+": "+d.Reason)
+		out = append(out, mark+d.Field+": "+d.Reason)
 	}
 	return out
 }
@@ -395,9 +403,11 @@ func TestBadPayloads(t *testing.T) {
 			[]string{"event_type: is required, e.g. survey_response.created"}},
 		{"two problems", AskNicely, edit(t, edit(t, asked, "question.score", "ten"), "question.id", ""),
 			[]string{"question.id: must be 1 to 128 characters", "question.score: must be an integer from 0 to 10"}},
-		{"not JSON", AskNicely, []byte(`{"count": 1,`), []string{": the body is empty or cut short"}},
+		{"count zero", AskNicely, edit(t, asked, "count", 0),
+			[]string{"count: must be an integer from 1 to 9007199254740991"}},
+		{"not JSON", AskNicely, []byte(`{"count": 1,`), []string{"malformed : the body is empty or cut short"}},
 		{"not an object", AskNicely, []byte(`[1]`), []string{": must be a JSON object"}},
-		{"trailing data", AskNicely, append(slices.Clone(asked), []byte(`{}`)...), []string{": data after the JSON value"}},
+		{"trailing data", AskNicely, append(slices.Clone(asked), []byte(`{}`)...), []string{"malformed : data after the JSON value"}},
 	} {
 		d := withSecret(tc.body)
 		if tc.kind == Delighted {
@@ -502,14 +512,14 @@ func TestConfigErrors(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	opts := ingest.Options{}
-	if h, err := Open("", "", opts); h != nil || err != nil {
+	if h, err := Open("", "", noEnv, opts); h != nil || err != nil {
 		t.Errorf("off: %v %v", h, err)
 	}
 	example := filepath.Join("testdata", "webhooks.yaml")
-	if h, err := Open(secret, example, opts); h == nil || err != nil {
+	if h, err := Open(secret, example, noEnv, opts); h == nil || err != nil {
 		t.Errorf("example: %v %v", h, err)
 	}
-	if _, err := Open(secret, filepath.Join("testdata", "nosuch.yaml"), opts); err == nil {
+	if _, err := Open(secret, filepath.Join("testdata", "nosuch.yaml"), noEnv, opts); err == nil {
 		t.Error("missing file accepted")
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -517,18 +527,115 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A broken file fails even with webhooks off, so it shows at start.
-	if _, err := Open("", bad, opts); err == nil || !strings.Contains(err.Error(), "fields.id is required") {
+	if _, err := Open("", bad, noEnv, opts); err == nil || !strings.Contains(err.Error(), "fields.id is required") {
 		t.Errorf("bad file with webhooks off: %v", err)
 	}
 	empty := filepath.Join(t.TempDir(), "empty.yaml")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if h, err := Open(secret, empty, opts); h == nil || err != nil {
+	if h, err := Open(secret, empty, noEnv, opts); h == nil || err != nil {
 		t.Errorf("empty file: %v %v", h, err)
 	}
 	if _, err := New("", Config{}, opts); err == nil {
 		t.Error("New without a secret")
+	}
+}
+
+func noEnv(string) string { return "" }
+
+// TestSecretPerAdapter: each adapter may have its own secret, named by
+// secret_env; Delighted's HMAC key then never equals a secret that another
+// adapter receives in the clear. Adapters without one fall back to the
+// shared secret (with a warning for Delighted), or are off without it.
+func TestSecretPerAdapter(t *testing.T) {
+	const (
+		dKey = "delighted-own-hmac-key-01"
+		aKey = "asknicely-own-secret-0001"
+	)
+	env := map[string]string{"D_SECRET": dKey, "A_SECRET": aKey, "SHORT": "short"}
+	getenv := func(k string) string { return env[k] }
+	file := filepath.Join(t.TempDir(), "webhooks.yaml")
+	write := func(yaml string) {
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := ingest.Options{}
+	body := readFile(t, "delighted_created.json")
+	signedWith := func(key string) Delivery {
+		h := http.Header{}
+		h.Set(SignatureHeader, "sha256="+hex.EncodeToString(sign([]byte(key), body)))
+		return Delivery{Header: h, Body: body}
+	}
+	asked := readFile(t, "asknicely_submitted.json")
+	presenting := func(s string) Delivery {
+		h := http.Header{}
+		h.Set(DefaultSecretHeader, s)
+		return Delivery{Header: h, Body: asked}
+	}
+	code := func(h *Hooks, kind Kind, name string, d Delivery) fault.Code {
+		_, err := h.Receive(kind, name, d, now)
+		if err == nil {
+			return ""
+		}
+		return fault.CodeOf(err)
+	}
+
+	// Own secrets for both, no shared secret: the generic adapter is off.
+	write("delighted: {secret_env: D_SECRET}\nasknicely: {secret_env: A_SECRET}\ngeneric: [{name: q, fields: {id: a, score: b, channel: '=web'}}]\n")
+	h, err := Open("", file, getenv, opts)
+	if err != nil || h == nil {
+		t.Fatalf("own secrets: %v %v", h, err)
+	}
+	for what, c := range map[string]struct {
+		got, want fault.Code
+	}{
+		"delighted signed with its key":      {code(h, Delighted, "", signedWith(dKey)), ""},
+		"delighted signed with asknicely's":  {code(h, Delighted, "", signedWith(aKey)), fault.Unauthorized},
+		"asknicely with its secret":          {code(h, AskNicely, "", presenting(aKey)), ""},
+		"asknicely with delighted's key":     {code(h, AskNicely, "", presenting(dKey)), fault.Unauthorized},
+		"generic without a secret is off":    {code(h, Generic, "q", presenting(aKey)), fault.NotFound},
+		"unknown generic is still not found": {code(h, Generic, "zz", presenting(aKey)), fault.NotFound},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", what, c.got, c.want)
+		}
+	}
+	if w := h.Warnings(); len(w) != 0 {
+		t.Errorf("warnings with one secret per adapter: %q", w)
+	}
+
+	// The old setup, one shared secret: still works, with a warning.
+	write("generic: [{name: q, fields: {id: a, score: b, channel: '=web'}}]\n")
+	h, err = Open(secret, file, getenv, opts)
+	if err != nil || code(h, Delighted, "", signedWith(secret)) != "" || code(h, AskNicely, "", presenting(secret)) != "" {
+		t.Fatalf("shared secret: %v", err)
+	}
+	if w := h.Warnings(); len(w) != 1 || !strings.Contains(w[0], "asknicely, generic/q send in the clear") {
+		t.Errorf("warnings = %q", w)
+	}
+	// Delighted alone on its own key, the rest on the shared secret: no
+	// warning, the key is not sent anywhere.
+	write("delighted: {secret_env: D_SECRET}\n")
+	if h, err = Open(secret, file, getenv, opts); err != nil || len(h.Warnings()) != 0 || code(h, Delighted, "", signedWith(secret)) != fault.Unauthorized {
+		t.Errorf("own delighted key: %v %v", err, h.Warnings())
+	}
+
+	for yaml, want := range map[string]string{
+		"delighted: {secret_env: NOPE}\n":                                        "delighted.secret_env: NOPE is not set",
+		"asknicely: {secret_env: SHORT}\n":                                       "asknicely.secret_env: SHORT must hold at least 16 characters",
+		"delighted: {secret_env: D_SECRET}\nasknicely: {secret_env: D_SECRET}\n": "must not be the secret asknicely sends in the clear",
+	} {
+		write(yaml)
+		if _, err := Open(secret, file, getenv, opts); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", yaml, err, want)
+		}
+	}
+	// Own secret of the shared value is the same mistake.
+	write("delighted: {secret_env: D_SECRET}\n")
+	if _, err := Open(dKey, file, getenv, opts); err == nil || !strings.Contains(err.Error(), "must not be the secret asknicely sends") {
+		t.Errorf("delighted's key as the shared secret: %v", err)
 	}
 }
 

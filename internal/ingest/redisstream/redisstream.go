@@ -11,8 +11,10 @@
 // Order: each entry is applied when it is processed. Two versions of one
 // response id in the stream are applied in stream order while one consumer
 // has them, but an entry reclaimed from a dead consumer is applied after
-// entries read since; producers that change a response (not just retry it)
-// should leave more than the claim delay (30 s) between versions.
+// entries read since. Producers that change a response (not just retry it)
+// should send a "version" field, as in the API, so the older entry is stale
+// whenever it is applied; without one, they should leave more than the claim
+// delay (30 s) between versions.
 package redisstream
 
 import (
@@ -304,6 +306,8 @@ func itemOf(values map[string]any) (ingest.Item, []string) {
 			it.Comment = &v
 		case "at":
 			it.At = &v
+		case "version":
+			it.Version = &v
 		case "tags":
 			if strings.HasPrefix(strings.TrimSpace(v), "[") {
 				if err := json.Unmarshal([]byte(v), &it.Tags); err != nil {

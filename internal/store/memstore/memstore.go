@@ -87,10 +87,22 @@ func (s *Store) Record(ctx context.Context, batch []store.Response) (store.Recor
 		if known && !r.AtGiven {
 			next.At = old.At
 		}
+		if known && next.Version == 0 {
+			next.Version = old.Version // unversioned: the stored version stays
+		}
 		change := store.Change{New: next, Payload: store.PayloadOf(r)}
 		switch {
+		case known && old.Stale(next):
+			res.Stale++
+			continue
 		case known && old.Same(next, r.AtGiven):
 			res.Duplicates++
+			if next.Version > old.Version {
+				// Nothing to count, but an older version with other
+				// content must now be stale.
+				old.Version = next.Version
+				s.ids[r.ID] = old
+			}
 			continue
 		case known:
 			s.buckets.Apply(old.Entry, -1, now, nil)

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
@@ -73,6 +75,47 @@ func TestKeysExpireAndLog(t *testing.T) {
 	oldE, err2 := store.DecodeEntry(parts[1])
 	if err1 != nil || err2 != nil || newE.Score != 10 || oldE.Score != 4 || !strings.Contains(parts[2], "much better") {
 		t.Errorf("change = %q (%v, %v)", last["c"], err1, err2)
+	}
+}
+
+// TestRecordWrittenBeforeVersions: a record in the format written before
+// versions existed ("fp;at;score;rollup=group;...") is read as unversioned:
+// a versioned update applies over it, and an older version after that is
+// stale. The record's format is checked byte for byte.
+func TestRecordWrittenBeforeVersions(t *testing.T) {
+	c := newClock(storetest.Start)
+	opts := storetest.Options(t, c)
+	s := newTestStore(t, opts)
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	at := storetest.Start.Add(-time.Hour)
+	r := store.Response{ID: "old1", Score: 3, Dims: store.Dims{Channel: "phone", Team: "alpha"}, At: at, AtGiven: true}
+	if _, err := s.Record(ctx, []store.Response{r}); err != nil {
+		t.Fatal(err)
+	}
+	// The old code's record, spelt out: no version part.
+	e := store.EntryOf(r, opts.Rollups)
+	old := fmt.Sprintf("%s;%d;3", store.Fingerprint(r), at.Unix())
+	for _, g := range e.Groups {
+		old += ";" + g.Rollup + "=" + g.Group
+	}
+	if got, _ := rdb.Get(ctx, s.keys.response("old1")).Result(); got != old {
+		t.Fatalf("an unversioned record must keep the old format: %q, want %q", got, old)
+	}
+	r.Score, r.Version = 9, 7
+	if res, err := s.Record(ctx, []store.Response{r}); err != nil || res != (store.RecordResult{Updated: 1}) {
+		t.Fatalf("versioned update over an old record: %+v, %v", res, err)
+	}
+	if got, _ := rdb.Get(ctx, s.keys.response("old1")).Result(); !strings.Contains(got, ";9;v7;") {
+		t.Fatalf("record after a versioned update: %q", got)
+	}
+	r.Score, r.Version = 3, 6
+	if res, err := s.Record(ctx, []store.Response{r}); err != nil || res != (store.RecordResult{Stale: 1}) {
+		t.Fatalf("older version: %+v, %v", res, err)
+	}
+	groups, err := s.Query(ctx, store.Query{Span: opts.Calendar.Span(window.Rolling8h, c.Now())})
+	if err != nil || groups[0].Counts != nps.Of(9) {
+		t.Fatalf("groups %+v, %v", groups, err)
 	}
 }
 

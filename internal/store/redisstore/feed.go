@@ -24,6 +24,10 @@ const snapshotChunk = 200
 // whole chunk (1000 changes), so this bounds a read to a few MB.
 const tailCount = 32
 
+// tailGrace is how long past its block a log read may take before Redis
+// counts as silent.
+const tailGrace = time.Second
+
 // Snapshot reads the buckets of the given rollups. Redis cannot read them
 // all in one atomic step without blocking for long, so it reads them in
 // chunks, each in a MULTI with the change log's newest id: every bucket
@@ -38,9 +42,11 @@ func (s *Store) Snapshot(ctx context.Context, rollups []store.Rollup) (store.Sna
 		return store.Snapshot{}, err
 	}
 	snap := store.Snapshot{Start: start}
-	all, err := s.rdb.ZRangeByScore(ctx, s.keys.bucketIndex(), &redis.ZRangeBy{
+	ictx, cancel := s.bounded(ctx)
+	all, err := s.rdb.ZRangeByScore(ictx, s.keys.bucketIndex(), &redis.ZRangeBy{
 		Min: strconv.FormatInt(s.opts.Now().Unix(), 10), Max: "+inf",
 	}).Result()
+	cancel()
 	if err != nil {
 		return store.Snapshot{}, classify(err, "read the bucket index")
 	}
@@ -66,6 +72,8 @@ func (s *Store) Snapshot(ctx context.Context, rollups []store.Rollup) (store.Sna
 }
 
 func (s *Store) readChunk(ctx context.Context, keys []string, snap *store.Snapshot) error {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	tx := s.rdb.TxPipeline()
 	last := tx.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", 1)
 	cmds := make([]*redis.MapStringStringCmd, len(keys))
@@ -105,6 +113,8 @@ func (s *Store) readChunk(ctx context.Context, keys []string, snap *store.Snapsh
 // lastLogID returns the id of the change log's newest entry (zero when the
 // log is empty or missing).
 func (s *Store) lastLogID(ctx context.Context) (store.Position, error) {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", 1).Result()
 	if err != nil {
 		return store.Position{}, classify(err, "read the change log position")
@@ -125,7 +135,12 @@ func firstID(msgs []redis.XMessage) (store.Position, error) {
 // arrives, it checks that the log still reaches pos, so a Redis that lost
 // its data is noticed without waiting for the next write.
 func (s *Store) Tail(ctx context.Context, pos store.Position, block time.Duration) ([]store.LogEntry, error) {
-	streams, err := s.rdb.XRead(ctx, &redis.XReadArgs{
+	// A read may overrun its block by tailGrace at most: past that Redis is
+	// silent, and the caller should learn so (boards turn stale) rather
+	// than wait for go-redis's own timeout of block + 10 s.
+	rctx, cancel := context.WithTimeout(ctx, block+min(s.cfg.Timeout, tailGrace))
+	defer cancel()
+	streams, err := s.rdb.XRead(rctx, &redis.XReadArgs{
 		Streams: []string{s.keys.changeLog(), pos.String()},
 		Count:   tailCount,
 		Block:   block,
@@ -163,6 +178,8 @@ func (s *Store) Tail(ctx context.Context, pos store.Position, block time.Duratio
 
 // History reads the newest n log entries.
 func (s *Store) History(ctx context.Context, n int) ([]store.LogEntry, error) {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", int64(n)).Result()
 	if err != nil {
 		return nil, classify(err, "read the change log history")

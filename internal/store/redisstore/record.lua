@@ -22,15 +22,22 @@
 --                         "0": a known response keeps its stored time), and its
 --                         JSON payload for the change log
 --
--- A record is "fp;at;score;rollup=group;...": a content fingerprint, the unix
--- time, the 0..10 score and the group the response counts in per rollup.
--- Bucket hash fields are "group:score".
+-- A record is "fp;at;score;v<version>;rollup=group;...": a content
+-- fingerprint, the unix time, the 0..10 score, the producer's version (the
+-- part is absent when there is none, as in records written before versions
+-- existed) and the group the response counts in per rollup. Bucket hash
+-- fields are "group:score".
+--
+-- A response whose version is lower than its stored record's is stale:
+-- counted, not applied. One without a version keeps the stored version.
+-- A duplicate with a higher version rewrites the record (no counts, no
+-- change log entry) so that versions between the two become stale.
 --
 -- The change log gets one entry per call that changed something: p (the id
 -- of the entry before it), n (number of changes) and c (one line per change:
 -- new record, old record or "", payload; tab-separated).
 --
--- Returns {accepted, updated, duplicates, change log id or ""}; or
+-- Returns {accepted, updated, duplicates, change log id or "", stale}; or
 -- {"need", minute, ...} when a stored response lives in a minute that has no
 -- slot: then nothing was written, and the caller calls again with those
 -- minutes added (it cannot know them before reading the stored records).
@@ -55,13 +62,25 @@ local first_response_argv = a
 local first_id_key = 3 + S * R * 3
 local N = #KEYS - first_id_key + 1
 
+-- Versions are at most 2^53-1 (store.MaxVersion), exact in Lua's doubles;
+-- v is the number (0: none), vtext its digits for writing back.
 local function parse(s)
-  local fp, at, score, rest = string.match(s, '^([^;]*);(%-?%d+);(%d+)(.*)$')
-  return { fp = fp, at = tonumber(at), score = score, rest = rest }
+  local fp, at, score, vtext, rest = string.match(s, '^([^;]*);(%-?%d+);(%d+);v(%d+)(.*)$')
+  -- the version part is all digits up to the next ";": a group part such
+  -- as "v2=x" is not one
+  if fp == nil or (rest ~= '' and string.sub(rest, 1, 1) ~= ';') then
+    vtext = ''
+    fp, at, score, rest = string.match(s, '^([^;]*);(%-?%d+);(%d+)(.*)$')
+  end
+  return { fp = fp, at = tonumber(at), score = score, v = tonumber(vtext) or 0, vtext = vtext, rest = rest }
 end
 
 local function encode(rec)
-  return rec.fp .. ';' .. string.format('%d', rec.at) .. ';' .. rec.score .. rec.rest
+  local v = ''
+  if rec.v > 0 then
+    v = ';v' .. rec.vtext
+  end
+  return rec.fp .. ';' .. string.format('%d', rec.at) .. ';' .. rec.score .. v .. rec.rest
 end
 
 local function minute_of(rec)
@@ -121,9 +140,15 @@ local function add(rec, sign)
   end
 end
 
-local accepted, updated, duplicates = 0, 0, 0
+local accepted, updated, duplicates, stale = 0, 0, 0, 0
 local writes, write_order = {}, {}
 local changes = {}
+local function write(k, rec)
+  if writes[k] == nil then
+    write_order[#write_order + 1] = k
+  end
+  writes[k] = rec
+end
 for i = 0, N - 1 do
   local k = KEYS[first_id_key + i]
   local base = first_response_argv + i * 3
@@ -133,8 +158,17 @@ for i = 0, N - 1 do
   if old and not at_given then
     new.at = old.at
   end
-  if old and old.fp == new.fp and old.at == new.at then
+  if old and new.v == 0 then
+    new.v, new.vtext = old.v, old.vtext
+  end
+  if old and new.v < old.v then
+    stale = stale + 1
+  elseif old and old.fp == new.fp and old.at == new.at then
     duplicates = duplicates + 1
+    if new.v > old.v then
+      old.v, old.vtext = new.v, new.vtext
+      write(k, old)
+    end
   else
     local old_encoded = ''
     if old then
@@ -147,10 +181,7 @@ for i = 0, N - 1 do
     add(new, 1)
     current[k] = new
     local encoded = encode(new)
-    if writes[k] == nil then
-      write_order[#write_order + 1] = k
-    end
-    writes[k] = new
+    write(k, new)
     changes[#changes + 1] = encoded .. '\t' .. old_encoded .. '\t' .. ARGV[base + 2]
   end
 end
@@ -197,4 +228,4 @@ if #changes > 0 then
   end
   log_id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', prev, 'n', #changes, 'c', table.concat(changes, '\n'))
 end
-return { accepted, updated, duplicates, log_id }
+return { accepted, updated, duplicates, log_id, stale }

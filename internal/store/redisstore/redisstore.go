@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,7 @@ type rediser interface {
 	XRead(ctx context.Context, a *redis.XReadArgs) *redis.XStreamSliceCmd
 	XRevRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
 	Ping(ctx context.Context) *redis.StatusCmd
+	policyReader
 	Close() error
 }
 
@@ -70,15 +72,26 @@ type Config struct {
 	// unavailable (see replicas.go).
 	MinReplicas        int
 	MinReplicasTimeout time.Duration
+	// Timeout bounds each call into Redis (a whole Record, a Query, one
+	// round trip of a snapshot), so a silent Redis costs a request at most
+	// this long: it then fails as unavailable (503 with Retry-After)
+	// instead of hanging with it. Zero means redisurl.DefaultTimeout.
+	Timeout time.Duration
+	// AllowEviction accepts a Redis whose maxmemory-policy may evict keys;
+	// otherwise Open and Ping fail on one (see eviction.go).
+	AllowEviction bool
+	// Logger hears about the maxmemory-policy found; nil is silent.
+	Logger *slog.Logger
 }
 
 // Store is the Redis engine.
 type Store struct {
-	rdb     rediser
-	keys    keys
-	opts    store.Options
-	cfg     Config
-	rollups []string
+	rdb      rediser
+	keys     keys
+	opts     store.Options
+	cfg      Config
+	rollups  []string
+	eviction evictionGuard
 }
 
 // New wraps a connected client. The Store owns it: Close closes it.
@@ -95,6 +108,9 @@ func New(rdb rediser, opts store.Options, cfg Config) *Store {
 	if cfg.MinReplicasTimeout <= 0 {
 		cfg.MinReplicasTimeout = DefaultMinReplicasTimeout
 	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = redisurl.DefaultTimeout
+	}
 	names := make([]string, len(opts.Rollups))
 	for i, r := range opts.Rollups {
 		names[i] = r.Name()
@@ -107,7 +123,7 @@ func New(rdb rediser, opts store.Options, cfg Config) *Store {
 // answers. Every key of a tenant shares one hash slot, so the engine runs
 // unchanged on a cluster: each script and MULTI goes to that slot's master.
 func Open(ctx context.Context, url string, opts store.Options, cfg Config) (*Store, error) {
-	rdb, err := redisurl.NewClient(url)
+	rdb, err := redisurl.NewClient(url, redisurl.WithTimeout(cfg.Timeout))
 	if err != nil {
 		return nil, err
 	}
@@ -117,13 +133,19 @@ func Open(ctx context.Context, url string, opts store.Options, cfg Config) (*Sto
 	s := New(rdb, opts, cfg)
 	if err := s.Ping(ctx); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("connect to redis at %s: %w", addrOf(rdb), err)
+		return nil, fmt.Errorf("connect to redis at %s: %w", addrOf(url, rdb), err)
 	}
 	return s, nil
 }
 
-// addrOf names the server or the cluster's seeds, for messages.
-func addrOf(rdb redis.UniversalClient) string {
+// addrOf names the server, the cluster's seeds or the sentinels' master
+// set, for messages.
+func addrOf(url string, rdb redis.UniversalClient) string {
+	if redisurl.IsSentinel(url) {
+		if o, err := redisurl.SentinelOptions(url); err == nil {
+			return fmt.Sprintf("master %q of sentinels %s", o.MasterName, strings.Join(o.SentinelAddrs, ","))
+		}
+	}
 	switch c := rdb.(type) {
 	case *redis.Client:
 		return c.Options().Addr
@@ -133,8 +155,21 @@ func addrOf(rdb redis.UniversalClient) string {
 	return "?"
 }
 
+// bounded gives one call into Redis its deadline. The client honours it on
+// the socket (redisurl sets ContextTimeoutEnabled), so a stalled Redis
+// fails the call when it passes and leaves nothing waiting behind it.
+func (s *Store) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.Timeout)
+}
+
 // Record upserts a batch, chunk by chunk, each chunk in one atomic script.
+// The whole batch shares one deadline. A chunk whose script call times out
+// may still run once Redis wakes up; its outcome is unknown, so the batch
+// fails as unavailable and the client resends it: the ids make the resend
+// harmless (duplicates, or the same update again).
 func (s *Store) Record(ctx context.Context, batch []store.Response) (store.RecordResult, error) {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	var total store.RecordResult
 	for start := 0; start < len(batch); start += chunkSize {
 		chunk := batch[start:min(start+chunkSize, len(batch))]
@@ -228,10 +263,11 @@ func parseReply(reply []any) ([]int64, store.RecordResult, error) {
 		}
 		return need, res, nil
 	}
-	if len(reply) != 4 {
-		return nil, res, fmt.Errorf("script returned %d values, want 4", len(reply))
+	if len(reply) != 5 {
+		return nil, res, fmt.Errorf("script returned %d values, want 5", len(reply))
 	}
-	counts := [3]*int{&res.Accepted, &res.Updated, &res.Duplicates}
+	// reply[3] is the change log id, which Record does not need.
+	counts := map[int]*int{0: &res.Accepted, 1: &res.Updated, 2: &res.Duplicates, 4: &res.Stale}
 	for i, p := range counts {
 		n, ok := reply[i].(int64)
 		if !ok {
@@ -250,6 +286,8 @@ func (s *Store) Query(ctx context.Context, q store.Query) ([]store.Group, error)
 		return nil, err
 	}
 	refs := s.opts.Calendar.Compose(q.Span)
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(refs))
 	for i, ref := range refs {
@@ -296,12 +334,17 @@ func parseField(field, val string) (group string, score int, n int64, err error)
 	return field[:i], score, n, nil
 }
 
-// Ping checks that Redis answers.
+// Ping checks that Redis answers, within the caller's deadline or the
+// store's, whichever comes first, and that it will not evict keys (read
+// again at most every evictionRecheck): Open refuses to start on an
+// evicting Redis, and /readyz fails with the reason while one is.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return classify(err, "ping redis")
 	}
-	return nil
+	return s.checkEviction(ctx)
 }
 
 // Close closes the client; a second call returns redis.ErrClosed, which is
@@ -319,6 +362,7 @@ func (s *Store) Close() error {
 // Redis is not available and the client should retry.
 func classify(err error, format string, args ...any) error {
 	if errors.Is(err, context.Canceled) {
+		// The caller went away; nobody is waiting for a status.
 		return fmt.Errorf(format+": %w", append(args, err)...)
 	}
 	var rerr redis.Error

@@ -11,9 +11,8 @@ import (
 )
 
 // DefaultMinReplicasTimeout is how long a chunk waits for its replicas by
-// default. Keep it below the client's read timeout (3 s by default): a
-// WAIT that outlives it fails the chunk as a network error, which is
-// still a 503, but a slower one.
+// default. Keep it below Config.Timeout: a WAIT that outlives it fails the
+// chunk as a timeout, which is still a 503, but a slower one.
 const DefaultMinReplicasTimeout = time.Second
 
 // movedRetries bounds how often a chunk is sent again after the master it

@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("ChangeRetracts", func(t *testing.T) { testChangeRetracts(t, newStore) })
 	t.Run("SameIDTwiceInBatch", func(t *testing.T) { testSameIDTwiceInBatch(t, newStore) })
 	t.Run("RepeatWithoutTimeKeepsTime", func(t *testing.T) { testRepeatWithoutTime(t, newStore) })
+	t.Run("OlderVersionIsStale", func(t *testing.T) { testOlderVersionIsStale(t, newStore) })
 	t.Run("EmptyAndUncovered", func(t *testing.T) { testEmptyAndUncovered(t, newStore) })
 	t.Run("RandomAgainstBruteForce", func(t *testing.T) { testRandom(t, newStore) })
 	t.Run("ReplicaFollowsLog", func(t *testing.T) { testReplica(t, newStore) })
@@ -253,6 +254,68 @@ func testRepeatWithoutTime(t *testing.T, newStore Factory) {
 	}
 }
 
+// testOlderVersionIsStale: a survey tool's "created" retried after its
+// "updated", or a replay of an old body, must not put the old score back.
+func testOlderVersionIsStale(t *testing.T, newStore Factory) {
+	h := newHarness(t, newStore)
+	at := Start.Add(-20 * time.Minute)
+	d := store.Dims{Channel: "web", Team: "alpha"}
+	v := func(score int, version uint64) store.Response {
+		r := resp("v", score, at, d)
+		r.Version = version
+		return r
+	}
+	h.record([]store.Response{v(6, 100)})
+	if res := h.record([]store.Response{v(9, 200)}); res != (store.RecordResult{Updated: 1}) {
+		t.Fatalf("newer version: %+v", res)
+	}
+	// The created event retried, and the same in a batch of its own kind.
+	if res := h.record([]store.Response{v(6, 100), v(6, 150)}); res != (store.RecordResult{Stale: 2}) {
+		t.Fatalf("older versions: %+v", res)
+	}
+	if got := overall(t, h, window.Rolling1h); got != nps.Of(9) {
+		t.Fatalf("an older version was applied: %v", got)
+	}
+	// The same version again is a duplicate; the same version with other
+	// content is applied (the producer's word for what that version is).
+	if res := h.record([]store.Response{v(9, 200)}); res != (store.RecordResult{Duplicates: 1}) {
+		t.Fatalf("same version: %+v", res)
+	}
+	if res := h.record([]store.Response{v(8, 200)}); res != (store.RecordResult{Updated: 1}) {
+		t.Fatalf("same version, other score: %+v", res)
+	}
+	// A duplicate with a higher version still raises the stored version:
+	// a version between the two, with other content, is now stale.
+	if res := h.record([]store.Response{v(8, 400)}); res != (store.RecordResult{Duplicates: 1}) {
+		t.Fatalf("higher version, same content: %+v", res)
+	}
+	if res := h.record([]store.Response{v(3, 300)}); res != (store.RecordResult{Stale: 1}) {
+		t.Fatalf("version between: %+v", res)
+	}
+	// Unversioned: applied as before, and the stored version stays, so the
+	// tool's old retry is still stale afterwards.
+	if res := h.record([]store.Response{resp("v", 10, at, d)}); res != (store.RecordResult{Updated: 1}) {
+		t.Fatalf("unversioned after versioned: %+v", res)
+	}
+	if res := h.record([]store.Response{v(6, 100)}); res != (store.RecordResult{Stale: 1}) {
+		t.Fatalf("old version after an unversioned change: %+v", res)
+	}
+	if res := h.record([]store.Response{v(7, 500)}); res != (store.RecordResult{Updated: 1}) {
+		t.Fatalf("newer version after an unversioned change: %+v", res)
+	}
+	// Unversioned first, then versions: any version applies over none.
+	h.record([]store.Response{resp("u", 2, at, d)})
+	if res := h.record([]store.Response{func() store.Response { r := resp("u", 4, at, d); r.Version = 1; return r }()}); res != (store.RecordResult{Updated: 1}) {
+		t.Fatalf("versioned after unversioned: %+v", res)
+	}
+	if got := overall(t, h, window.Rolling1h); got != nps.Of(7, 4) {
+		t.Fatalf("counts %v", got)
+	}
+	for _, w := range window.All {
+		h.check(w, []store.Dimension{store.Team}, nil)
+	}
+}
+
 func testEmptyAndUncovered(t *testing.T, newStore Factory) {
 	h := newHarness(t, newStore)
 	if got := overall(t, h, window.Rolling30d); got.Responses() != 0 {
@@ -379,6 +442,14 @@ func (g *generator) response(now time.Time) store.Response {
 				old.Score = g.rng.IntN(11)
 			}
 			return old
+		case p < 34:
+			// A new, older or equal version, changed or not.
+			old.Version = uint64(g.rng.IntN(8))
+			if g.rng.IntN(2) == 0 {
+				old.Score = g.rng.IntN(11)
+			}
+			g.sent = append(g.sent, old)
+			return old
 		}
 	}
 	g.next++
@@ -430,8 +501,8 @@ func testRandom(t *testing.T, newStore Factory) {
 	if distinct := len(h.model.latest); distinct < 2000 {
 		t.Fatalf("only %d distinct responses of %d sent: the generator is not exercising the engine", distinct, total)
 	}
-	if h.model.updates < 200 || h.model.duplicates < 200 {
-		t.Fatalf("too few updates (%d) or duplicates (%d)", h.model.updates, h.model.duplicates)
+	if h.model.updates < 200 || h.model.duplicates < 200 || h.model.stale < 30 {
+		t.Fatalf("too few updates (%d), duplicates (%d) or stale versions (%d)", h.model.updates, h.model.duplicates, h.model.stale)
 	}
 }
 
@@ -441,6 +512,7 @@ type model struct {
 	latest     map[string]store.Response
 	updates    int
 	duplicates int
+	stale      int
 }
 
 func newModel() *model { return &model{latest: make(map[string]store.Response)} }
@@ -452,10 +524,19 @@ func (m *model) record(batch []store.Response) store.RecordResult {
 		if known && !r.AtGiven {
 			r.At = old.At
 		}
+		if known && r.Version == 0 {
+			r.Version = old.Version
+		}
 		switch {
+		case known && r.Version < old.Version:
+			res.Stale++
+			m.stale++
+			continue
 		case known && sameContent(old, r) && old.At.Unix() == r.At.Unix():
 			res.Duplicates++
 			m.duplicates++
+			old.Version = max(old.Version, r.Version)
+			m.latest[r.ID] = old
 			continue
 		case known:
 			res.Updated++

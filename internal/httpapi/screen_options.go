@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulseboard/pulseboard/views"
+)
+
+// The screen options a kiosk URL may carry (README: Boards). They are read on
+// the server, so a typo is shown on the screen itself instead of being
+// ignored, and a rotation never sends a TV to a board it cannot show.
+const (
+	defaultRotateEvery = 30 * time.Second
+	// minRotateEvery keeps a rotation readable, and a mistyped every=1s from
+	// reloading a TV every second.
+	minRotateEvery = 5 * time.Second
+	maxRotateEvery = 24 * time.Hour
+)
+
+var (
+	everyPattern = regexp.MustCompile(`^(\d{1,5})(s|m)?$`)
+	quietPattern = regexp.MustCompile(`^(\d{1,2})-(\d{1,2})$`)
+)
+
+// screenOptions reads ?kiosk=, ?quiet=, ?rotate= and ?every= for the screen
+// showing board current. usable says whether this screen can show a board
+// (it exists and the screen may open it). Every value that cannot be used is
+// named in Notes with what happens instead; the rest still apply.
+func screenOptions(q url.Values, current string, usable func(name string) (bool, string)) views.ScreenOptions {
+	var o views.ScreenOptions
+	note := func(format string, a ...any) { o.Notes = append(o.Notes, fmt.Sprintf(format, a...)) }
+
+	switch k := q.Get("kiosk"); k {
+	case "", "0":
+	case "1":
+		o.Kiosk = true
+	default:
+		note("kiosk=%s: want 1; the cursor stays visible", k)
+	}
+
+	if spec := q.Get("quiet"); spec != "" {
+		m := quietPattern.FindStringSubmatch(spec)
+		from, to := -1, -1
+		if m != nil {
+			from, _ = strconv.Atoi(m[1])
+			to, _ = strconv.Atoi(m[2])
+		}
+		if m == nil || from > 23 || to > 23 || from == to {
+			note("quiet=%s: want two different hours from 0 to 23, like 22-6; not dimming", spec)
+		} else {
+			o.Quiet, o.QuietFrom, o.QuietTo = true, from, to
+		}
+	}
+
+	every := defaultRotateEvery
+	if spec := q.Get("every"); spec != "" {
+		m := everyPattern.FindStringSubmatch(spec)
+		var d time.Duration
+		if m != nil {
+			n, _ := strconv.Atoi(m[1])
+			d = time.Duration(n) * time.Second
+			if m[2] == "m" {
+				d = time.Duration(n) * time.Minute
+			}
+		}
+		switch {
+		case m == nil || d > maxRotateEvery:
+			note("every=%s: want seconds or minutes, like 30s or 2m; rotating every %s", spec, fmtEvery(every))
+		case d < minRotateEvery:
+			every = minRotateEvery
+			note("every=%s: shortest is %s; rotating every %s", spec, fmtEvery(minRotateEvery), fmtEvery(every))
+		default:
+			every = d
+		}
+	}
+
+	if spec := q.Get("rotate"); spec != "" {
+		var shown []string
+		for _, name := range strings.Split(spec, ",") {
+			name = strings.TrimSpace(name)
+			if name == "" || slices.Contains(shown, name) {
+				continue
+			}
+			if ok, why := usable(name); !ok {
+				note("rotate: %s; skipped", why)
+				continue
+			}
+			shown = append(shown, name)
+		}
+		switch {
+		case len(shown) == 0:
+			note("rotate=%s: none of these boards can be shown here; not rotating", spec)
+		case len(shown) == 1 && shown[0] == current:
+			// Only this board is left: nothing to rotate to.
+		default:
+			i := slices.Index(shown, current) // -1 when this board is not in the list: start at its first
+			o.Next = shown[(i+1)%len(shown)]
+			o.EverySeconds = int(every / time.Second)
+		}
+	}
+	return o
+}
+
+func fmtEvery(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return strconv.Itoa(int(d/time.Second)) + "s"
+}

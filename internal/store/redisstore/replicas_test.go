@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/redisurl"
@@ -75,4 +77,51 @@ func TestMinReplicas(t *testing.T) {
 			return s
 		})
 	})
+}
+
+// TestFailoverRepliesAreUnavailable: the replies a failover produces, from
+// a real server, are 503 (retry), not 500: UNBLOCKED (what a blocked XREAD
+// or WAIT gets when its master turns replica; here CLIENT UNBLOCK ... ERROR
+// sends the same error class) and a MOVED that outlived the redirects.
+func TestFailoverRepliesAreUnavailable(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Private(t)
+	blocked := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
+	defer blocked.Close()
+	id, err := blocked.ClientID(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		read <- blocked.XRead(ctx, &redis.XReadArgs{Streams: []string{"s", "$"}, Block: 10 * time.Second}).Err()
+	}()
+	other := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer other.Close()
+	for n := int64(0); n == 0; {
+		time.Sleep(20 * time.Millisecond)
+		n, _ = other.ClientUnblockWithError(ctx, id).Result()
+	}
+	if err := classify(<-read, "read"); fault.CodeOf(err) != fault.Unavailable || !strings.Contains(err.Error(), "UNBLOCKED") {
+		t.Errorf("an unblocked XREAD: %v (code %s), want unavailable", err, fault.CodeOf(err))
+	}
+
+	// A plain client on one cluster node, asked for a key another master
+	// serves, gets MOVED.
+	cl, err := redisurl.ClusterOptions(redistest.ClusterURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moved error
+	for _, addr := range cl.Addrs {
+		node := redis.NewClient(&redis.Options{Addr: addr})
+		err := node.Get(ctx, "{moved}:k").Err()
+		node.Close()
+		if redis.HasErrorPrefix(err, "MOVED") {
+			moved = err
+		}
+	}
+	if err := classify(moved, "record"); fault.CodeOf(err) != fault.Unavailable {
+		t.Errorf("MOVED: %v (code %s), want unavailable", err, fault.CodeOf(err))
+	}
 }

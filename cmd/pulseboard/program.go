@@ -327,12 +327,16 @@ func (m *Main) goBackground(fn func()) {
 
 func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 	if m.Config.RedisURL == "" {
+		if m.Config.RedisMinReplicas > 0 {
+			return errors.New("PULSEBOARD_REDIS_MIN_REPLICAS needs Redis: set PULSEBOARD_REDIS_URL")
+		}
 		m.store = memstore.New(opts)
 		return nil
 	}
 	s, err := redisstore.Open(ctx, m.Config.RedisURL, opts, redisstore.Config{
 		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen, Hook: m.metrics.RedisHook(),
 		Timeout: m.Config.RedisTimeout, AllowEviction: m.Config.RedisAllowEviction, Logger: m.Logger,
+		MinReplicas: m.Config.RedisMinReplicas, MinReplicasTimeout: m.Config.RedisMinReplicasTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("open redis store: %w", err)

@@ -105,6 +105,11 @@ type Config struct {
 	// ChangeLogMaxLen is the approximate length the Redis change log stream
 	// is trimmed to.
 	ChangeLogMaxLen int64
+	// RedisMinReplicas, when positive, is how many replicas must have a
+	// batch before it is acknowledged (WAIT), within
+	// RedisMinReplicasTimeout.
+	RedisMinReplicas        int
+	RedisMinReplicasTimeout time.Duration
 	// DemoRate is the demo traffic, in responses per second.
 	DemoRate float64
 	// BoardsFile is the board definitions file; "" means DefaultBoardsFile
@@ -261,6 +266,13 @@ func load(args []string, getenv func(string) string, defaultFile string) (*Confi
 	if err := c.Alerts.CheckReceivers(); err != nil {
 		o := lookup("alerts")
 		return nil, fmt.Errorf("config: %s: %w", o.where(final[o.name]), err)
+	}
+	// A WAIT longer than the Redis timeout would be cut off as a lost
+	// connection; refuse the pair instead of a confusing 503 later.
+	if c.RedisMinReplicas > 0 && c.RedisMinReplicasTimeout >= c.RedisTimeout {
+		o := lookup("redis_min_replicas_timeout")
+		return nil, fmt.Errorf("config: %s: must be shorter than redis_timeout (%s)",
+			o.where(final[o.name]), formatDuration(c.RedisTimeout))
 	}
 	if c.Retention.Day < c.Retention.Hour {
 		o := lookup(optRetentionDay)

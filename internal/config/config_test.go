@@ -57,7 +57,7 @@ func docOf(t *testing.T, name string) OptionDoc {
 }
 
 func defaults() *Config {
-	return &Config{
+	c := &Config{
 		Addr:              ":8080",
 		RedisTimeout:      3 * time.Second,
 		Location:          time.UTC,
@@ -81,6 +81,8 @@ func defaults() *Config {
 		MaxScreensPerIP:   256,
 		Alerts:            alert.DefaultConfig(),
 	}
+	c.RedisMinReplicasTimeout = time.Second
+	return c
 }
 
 func rollupNames(rs []store.Rollup) []string {
@@ -275,6 +277,10 @@ var badValues = []struct {
 	{"max_batch", "0", "must be a positive integer"},
 	{"shutdown_timeout", "0s", "must be positive"},
 	{"changelog_maxlen", "-5", "must be a positive integer"},
+	{"redis_min_replicas", "-1", "from 0 (off) to 16"},
+	{"redis_min_replicas", "one", "from 0 (off) to 16"},
+	{"redis_min_replicas_timeout", "5s", "must be between 10ms and 2s"},
+	{"redis_min_replicas_timeout", "0s", "must be positive"},
 	{"admin_tokens", "abc", "shorter than 16"},
 	{"alert_secret", "short", "at least 16"},
 	{"alerts", "{detractor_cutoff: 11}", "detractor_cutoff: must be a score 0 to 10"},
@@ -497,6 +503,8 @@ max_body_bytes: 512KiB
 max_batch: 500
 shutdown_timeout: 1m
 changelog_maxlen: 5000
+redis_min_replicas: 1
+redis_min_replicas_timeout: 250ms
 broadcast_interval: 100ms
 admin_tokens: [sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92]
 public_boards: yes
@@ -534,6 +542,7 @@ max_screens_per_ip: 10
 				FrameAncestors:    []string{"'self'"},
 				Alerts:            alert.DefaultConfig(),
 			}
+			want.RedisMinReplicas, want.RedisMinReplicasTimeout = 1, 250*time.Millisecond
 			if c.Location.String() != "Europe/Paris" {
 				t.Errorf("location = %v", c.Location)
 			}
@@ -906,8 +915,22 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 35 || len(Options()) != 38 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 37 || len(Options()) != 40 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
+	}
+}
+
+// TestMinReplicasTimeoutUnderRedisTimeout: WAIT must end before the Redis
+// timeout cuts the call off.
+func TestMinReplicasTimeoutUnderRedisTimeout(t *testing.T) {
+	t.Parallel()
+	env := fakeEnv(map[string]string{"PULSEBOARD_REDIS_MIN_REPLICAS": "1", "PULSEBOARD_REDIS_MIN_REPLICAS_TIMEOUT": "2s", "PULSEBOARD_REDIS_TIMEOUT": "2s"})
+	if _, err := load(nil, env, absent(t)); err == nil || !strings.Contains(err.Error(), "must be shorter than redis_timeout (2s)") {
+		t.Fatalf("min replicas timeout of 2s with a redis timeout of 2s: %v", err)
+	}
+	env = fakeEnv(map[string]string{"PULSEBOARD_REDIS_MIN_REPLICAS": "1", "PULSEBOARD_REDIS_MIN_REPLICAS_TIMEOUT": "1500ms", "PULSEBOARD_REDIS_TIMEOUT": "2s"})
+	if c, err := load(nil, env, absent(t)); err != nil || c.RedisMinReplicas != 1 || c.RedisMinReplicasTimeout != 1500*time.Millisecond {
+		t.Fatalf("1.5s under 2s: %+v, %v", c, err)
 	}
 }
 

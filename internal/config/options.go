@@ -244,6 +244,21 @@ var options = []option{
 		parse: func(c *Config, raw string) (err error) { c.ChangeLogMaxLen, err = parsePositiveInt64(raw); return },
 	},
 	{
+		name: "redis_min_replicas", env: "PULSEBOARD_REDIS_MIN_REPLICAS", flag: "redis-min-replicas", yaml: "redis_min_replicas",
+		def:   "0",
+		help:  "replicas that must have a batch before it is acknowledged (WAIT after each batch; 503 when fewer took it); 0 acknowledges once the master has it",
+		parse: func(c *Config, raw string) (err error) { c.RedisMinReplicas, err = parseMinReplicas(raw); return },
+	},
+	{
+		name: "redis_min_replicas_timeout", env: "PULSEBOARD_REDIS_MIN_REPLICAS_TIMEOUT", flag: "redis-min-replicas-timeout", yaml: "redis_min_replicas_timeout",
+		def:  "1s",
+		help: "how long a batch waits for redis_min_replicas replicas before it is refused with 503; 10ms to 2s, and shorter than redis_timeout",
+		parse: func(c *Config, raw string) (err error) {
+			c.RedisMinReplicasTimeout, err = parseMinReplicasTimeout(raw)
+			return
+		},
+	},
+	{
 		name: "boards", env: "PULSEBOARD_BOARDS", flag: "boards", yaml: "boards",
 		def: "", defDoc: DefaultBoardsFile + " if it exists, else the built-in boards",
 		help: "YAML file of board definitions; edits are picked up while running",

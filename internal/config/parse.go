@@ -244,6 +244,22 @@ func parseNonNegativeFloat(raw string) (float64, error) {
 	return f, nil
 }
 
+// parseMinReplicas reads how many replicas must acknowledge a batch; 0
+// turns the wait off.
+func parseMinReplicas(raw string) (int, error) {
+	n, err := strconv.ParseInt(raw, 10, strconv.IntSize)
+	if err != nil || n < 0 || n > 16 {
+		return 0, errors.New("must be a whole number of replicas from 0 (off) to 16")
+	}
+	return int(n), nil
+}
+
+// parseMinReplicasTimeout bounds WAIT; Load also keeps it under
+// redis_timeout, past which the wait would fail as a lost connection.
+func parseMinReplicasTimeout(raw string) (time.Duration, error) {
+	return parseDurationBetween(raw, 10*time.Millisecond, 2*time.Second)
+}
+
 func parsePositiveInt64(raw string) (int64, error) {
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || n <= 0 {
@@ -427,12 +443,17 @@ func parseSecret(raw string) (string, error) {
 // parseBroadcastInterval keeps the tick where boards stay live (≤ 10 s)
 // without recomputing faster than screens can show (≥ 50 ms).
 func parseBroadcastInterval(raw string) (time.Duration, error) {
+	return parseDurationBetween(raw, 50*time.Millisecond, 10*time.Second)
+}
+
+// parseDurationBetween reads a duration from lo to hi.
+func parseDurationBetween(raw string, lo, hi time.Duration) (time.Duration, error) {
 	d, err := parsePositiveDuration(raw)
 	if err != nil {
 		return 0, err
 	}
-	if d < 50*time.Millisecond || d > 10*time.Second {
-		return 0, fmt.Errorf("must be between 50ms and 10s")
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("must be between %s and %s", lo, hi)
 	}
 	return d, nil
 }

@@ -106,6 +106,9 @@ func (s *Server) Kill() {
 	}
 }
 
+// Alive reports whether the server runs (it was not killed or stopped).
+func (s *Server) Alive() bool { return s.cmd != nil }
+
 // Pause stops the server with SIGSTOP: it keeps its port and its
 // connections but answers nothing, as in a VM pause or a network partition
 // (silence, not refusals). Resume undoes it.

@@ -83,7 +83,9 @@ func NewClient(raw string, opts ...Option) (redis.UniversalClient, error) {
 			return nil, err
 		}
 		set.bound(&o.ContextTimeoutEnabled, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
-		return redis.NewClusterClient(o), nil
+		c := redis.NewClusterClient(o)
+		followFailovers(c)
+		return c, nil
 	case IsSentinel(raw):
 		o, err := SentinelOptions(raw)
 		if err != nil {

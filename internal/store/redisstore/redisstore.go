@@ -66,6 +66,12 @@ type Config struct {
 	ChangeLogMaxLen int64
 	// Hook, when set, is added to the client Open makes (metrics).
 	Hook redis.Hook
+	// MinReplicas, when positive, is how many replicas must have a batch
+	// before it is acknowledged: every chunk is followed by WAIT, and a
+	// chunk fewer replicas took within MinReplicasTimeout is refused as
+	// unavailable (see replicas.go).
+	MinReplicas        int
+	MinReplicasTimeout time.Duration
 	// Timeout bounds each call into Redis (a whole Record, a Query, one
 	// round trip of a snapshot), so a silent Redis costs a request at most
 	// this long: it then fails as unavailable (503 with Retry-After)
@@ -98,6 +104,9 @@ func New(rdb rediser, opts store.Options, cfg Config) *Store {
 	}
 	if cfg.ChangeLogMaxLen <= 0 {
 		cfg.ChangeLogMaxLen = 100_000
+	}
+	if cfg.MinReplicasTimeout <= 0 {
+		cfg.MinReplicasTimeout = DefaultMinReplicasTimeout
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = redisurl.DefaultTimeout
@@ -185,9 +194,9 @@ func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.
 	minutes = sortedUnique(minutes)
 	for round := 0; round < maxNeedRounds; round++ {
 		keys, args := s.scriptInput(chunk, entries, minutes, now)
-		reply, err := recordScript.Run(ctx, s.rdb, keys, args...).Slice()
+		reply, err := s.runRecord(ctx, keys, args)
 		if err != nil {
-			return store.RecordResult{}, classify(err, "record %d responses", len(chunk))
+			return store.RecordResult{}, err
 		}
 		need, res, err := parseReply(reply)
 		if err != nil {
@@ -363,8 +372,12 @@ func classify(err error, format string, args ...any) error {
 	return fault.Wrap(err, fault.Unavailable, "the store is unavailable")
 }
 
+// transient error replies: a server loading, read-only or busy, a cluster
+// failing over or moving the slot (MOVED and ASK that outlived the client's
+// redirects), and UNBLOCKED, which a blocked XREAD or WAIT gets when its
+// master turns into a replica.
 func transient(err error) bool {
-	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY"} {
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "UNBLOCKED", "MOVED", "ASK"} {
 		if redis.HasErrorPrefix(err, p) {
 			return true
 		}

@@ -4,8 +4,8 @@
 // digest summarises each day and week for receivers.
 //
 // State that every node must agree on (the outbox of deliveries, dead
-// letters, follow-ups, active threshold alerts) lives behind three small
-// interfaces, Outbox, FollowUps and Actives, with a memory implementation
+// letters, follow-ups, active threshold alerts) lives behind four small
+// interfaces, Outbox, FollowUps, Actives and Sweeper, with a memory implementation
 // (Memory, one node) and a Redis one (Redis, any number of nodes); one
 // conformance suite runs against both.
 //

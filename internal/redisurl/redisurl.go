@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,9 +69,12 @@ const (
 )
 
 // IsCluster reports whether raw names a Redis Cluster.
-func IsCluster(raw string) bool {
+func IsCluster(raw string) bool { return hasScheme(raw, ClusterScheme, ClusterTLSScheme) }
+
+// hasScheme reports whether raw's scheme is one of schemes.
+func hasScheme(raw string, schemes ...string) bool {
 	scheme, _, _ := strings.Cut(raw, "://")
-	return scheme == ClusterScheme || scheme == ClusterTLSScheme
+	return slices.Contains(schemes, scheme)
 }
 
 // NewClient makes a client for raw; it does not connect yet.
@@ -144,10 +148,7 @@ const (
 )
 
 // IsSentinel reports whether raw names a master through Redis Sentinel.
-func IsSentinel(raw string) bool {
-	scheme, _, _ := strings.Cut(raw, "://")
-	return scheme == SentinelScheme || scheme == SentinelTLSScheme
-}
+func IsSentinel(raw string) bool { return hasScheme(raw, SentinelScheme, SentinelTLSScheme) }
 
 // SentinelOptions parses
 // redis+sentinel://[user:password@]host:port,host:port/<master>[?db=N&options]

@@ -65,7 +65,9 @@ func (s *Service) EvaluateThresholds(ctx context.Context, tick time.Time) error 
 						return err
 					}
 				}
-			case sum.NPS != nil && a.NPS >= r.Below && was:
+			case sum.NPS != nil && !sum.LowSample && a.NPS >= r.Below && was:
+				// Too few answers are no evidence of a recovery either:
+				// the alert stays until enough of them say so.
 				if err := s.clear(ctx, old, a); err != nil {
 					return err
 				}

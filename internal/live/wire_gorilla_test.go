@@ -312,19 +312,29 @@ func TestGorillaWritesPreparedFramesWholeAndAtOnce(t *testing.T) {
 
 // Assumption 4: gorilla's own writes (here the pong its default ping
 // handler sends from the reader's goroutine) go through the wire while a
-// drain owns the socket, so they join the backlog after the bytes before
-// them and never land inside a frame. A gorilla client reads it all.
+// drain owns the socket, so they join the backlog behind the bytes queued
+// before them (here a message written after the drain took its first
+// chunk) and never land inside a frame. A gorilla client reads it all.
 func TestGorillaControlFramesJoinTheBacklogInOrder(t *testing.T) {
 	_, f, conn, c, _ := slowScreen(t, nil)
-	last := f.backlog(c)
+	f.backlog(c)
 	backlog := func() int {
 		c.wire.mu.Lock()
 		defer c.wire.mu.Unlock()
 		return len(c.wire.backlog)
 	}
 	// The drain takes the backlog and waits in its write, as the screen
-	// does not read; what joins the backlog after that is the pong.
+	// does not read; what joins the backlog after that is the marker,
+	// then the pong.
 	waitFor(t, "the drain taking the backlog", func() bool { return backlog() == 0 })
+	marker := []byte(`{"type":"marker"}`)
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.conn.WritePreparedMessage(pm); err != nil {
+		t.Fatal(err)
+	}
 	var ponged atomic.Bool
 	conn.SetPongHandler(func(data string) error {
 		if data == "mid-backlog" {
@@ -335,10 +345,10 @@ func TestGorillaControlFramesJoinTheBacklogInOrder(t *testing.T) {
 	if err := conn.WriteControl(websocket.PingMessage, []byte("mid-backlog"), time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	pong := len(encodeFrame(opPong, true, nil, []byte("mid-backlog")))
-	waitFor(t, "the pong joining the backlog", func() bool { return backlog() >= pong || !c.wire.backlogged() })
+	queued := len(encodeFrame(opText, true, nil, marker)) + len(encodeFrame(opPong, true, nil, []byte("mid-backlog")))
+	waitFor(t, "the pong joining the backlog", func() bool { return backlog() >= queued || !c.wire.backlogged() })
 	if !c.wire.backlogged() {
-		t.Fatal("the backlog drained before the pong was written: the screen does not read")
+		t.Fatal("the pong did not join the backlog while the drain owned the socket (the screen does not read): gorilla wrote it around the wire")
 	}
 	for {
 		e, err := readEnvelope(conn, 2*time.Second)
@@ -346,9 +356,9 @@ func TestGorillaControlFramesJoinTheBacklogInOrder(t *testing.T) {
 			t.Fatalf("reading the backlog: %v (frames out of order or torn)", err)
 		}
 		if ponged.Load() {
-			t.Fatalf("the pong arrived before update %d, which was queued before it", e.Seq)
+			t.Fatalf("the pong arrived before %q seq %d, which was queued before it", e.Type, e.Seq)
 		}
-		if e.Type == TypeUpdate && e.Seq == last {
+		if e.Type == "marker" {
 			break
 		}
 	}

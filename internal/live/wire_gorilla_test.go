@@ -36,7 +36,7 @@ import (
 // followed in the same write by early (nil: nothing). It returns the
 // connection, the reader the server's frames come through and the
 // server's answer to the handshake.
-func rawScreen(t *testing.T, srvURL, extensions string, early []byte) (net.Conn, *bufio.Reader, *http.Response, error) {
+func rawScreen(t testing.TB, srvURL, extensions string, early []byte) (net.Conn, *bufio.Reader, *http.Response, error) {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srvURL, "http://"))
 	if err != nil {
@@ -69,7 +69,7 @@ func rawScreen(t *testing.T, srvURL, extensions string, early []byte) (net.Conn,
 }
 
 // openRawScreen is rawScreen for a handshake that must succeed.
-func openRawScreen(t *testing.T, srvURL, extensions string) (net.Conn, *bufio.Reader, *http.Response) {
+func openRawScreen(t testing.TB, srvURL, extensions string) (net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
 	conn, br, resp, err := rawScreen(t, srvURL, extensions, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {

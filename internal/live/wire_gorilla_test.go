@@ -1,9 +1,10 @@
 package live
 
 // Tripwires on what the wire assumes of gorilla/websocket (and of
-// net/http's hijack), one test per assumption listed in doc.go. Each fails
-// if a library upgrade changes the behaviour the wire rests on; doc.go says
-// how each was seen to fail.
+// net/http's hijack), tests for each assumption listed in doc.go. Each fails
+// if a library upgrade changes the behaviour the wire rests on; each was
+// seen to fail with the wire or upgrader changed to behave as the broken
+// assumption would ("seen failing" below).
 
 import (
 	"bufio"
@@ -159,6 +160,10 @@ const (
 // through the hijacker's 512-byte reader: an idle connection holds that
 // buffer and no write buffer (the pool's is taken only inside a
 // NextWriter message, which the live package does not use).
+//
+// Seen failing with readBufferSize 256 (gorilla then reads into a buffer
+// of its own), with the hijacker returning the bare connection, and
+// without the WriteBufferPool.
 func TestGorillaUsesTheWireAndItsBuffers(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
@@ -187,6 +192,8 @@ func TestGorillaUsesTheWireAndItsBuffers(t *testing.T) {
 // parks on the socket only when that buffer is empty, so the second frame
 // (a ping) is answered at once, not when the next bytes or the read
 // deadline come.
+//
+// Seen failing with readBufferSize 256.
 func TestGorillaLeavesTheNextFrameInTheHandedBuffer(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
@@ -241,6 +248,9 @@ func serveFloor(t *testing.T, bc *Broadcaster, configure func(*http.Server)) *ht
 // returns, which is fresh), so such a client is still refused; and the
 // HTTP error gorilla then writes to the hijacked response is dropped, not
 // logged by net/http.
+//
+// Seen failing without the hijacker's check, and with its WriteHeader
+// passing the error on.
 func TestHijackerRefusesBytesBeforeTheHandshake(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
@@ -283,6 +293,9 @@ func (b *syncBuffer) String() string {
 // kernel's buffer or the backlog), none in a buffer of gorilla's that a
 // later call would flush. The frames are valid RFC 6455 frames, byte for
 // byte, at every length encoding.
+//
+// Seen failing with a wire that holds writes under 100 bytes back until
+// the next one, as a buffering writer would.
 func TestGorillaWritesPreparedFramesWholeAndAtOnce(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
@@ -315,6 +328,9 @@ func TestGorillaWritesPreparedFramesWholeAndAtOnce(t *testing.T) {
 // drain owns the socket, so they join the backlog behind the bytes queued
 // before them (here a message written after the drain took its first
 // chunk) and never land inside a frame. A gorilla client reads it all.
+//
+// Seen failing with writes during a drain put before the backlog, and
+// with small ones written to the bare socket.
 func TestGorillaControlFramesJoinTheBacklogInOrder(t *testing.T) {
 	_, f, conn, c, _ := slowScreen(t, nil)
 	f.backlog(c)
@@ -375,6 +391,8 @@ func TestGorillaControlFramesJoinTheBacklogInOrder(t *testing.T) {
 // drain's own. Were gorilla's to reach the socket, a screen that does not
 // read but keeps pinging (or any write with no deadline) would keep its
 // backlog alive past writeWait, holding memory and a goroutine.
+//
+// Seen failing with wire.SetWriteDeadline passed on to the socket.
 func TestGorillaWriteDeadlinesDoNotReachTheSocket(t *testing.T) {
 	obs := &countingObserver{}
 	bc, f, conn, c, _ := slowScreen(t, obs)
@@ -398,6 +416,9 @@ func TestGorillaWriteDeadlinesDoNotReachTheSocket(t *testing.T) {
 // Assumption 6: gorilla's SetReadDeadline reaches the socket at once, so it
 // wakes a reader parked on the socket (not in gorilla), and its writes do
 // not touch the read deadline. A silent screen then ends at its deadline.
+//
+// Seen failing with a wire whose SetReadDeadline does nothing, and with
+// one whose SetWriteDeadline sets the read deadline.
 func TestGorillaReadDeadlineWakesTheParkedReader(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
@@ -432,6 +453,8 @@ func TestGorillaReadDeadlineWakesTheParkedReader(t *testing.T) {
 // connection is hijacked. The wire relies on it: it passes gorilla's
 // SetDeadline(zero) on to the read deadline only, and a write deadline
 // left on the socket would fail every non-waiting write after it.
+//
+// Seen failing with the hijacker setting a write deadline after the hijack.
 func TestHTTPWriteTimeoutDoesNotOutliveTheHandshake(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
@@ -459,6 +482,8 @@ func TestHTTPWriteTimeoutDoesNotOutliveTheHandshake(t *testing.T) {
 // a screen that does not offer it gets the plain frame of the same
 // message, and a gorilla client inflates the compressed one to the same
 // payload.
+//
+// Seen failing with EnableCompression off.
 func TestGorillaCompressesPreparedFramesOnceForAll(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
@@ -511,6 +536,8 @@ func TestGorillaCompressesPreparedFramesOnceForAll(t *testing.T) {
 
 // The package doc's count: an idle screen holds one goroutine, its reader.
 // The handler's goroutine ends after the upgrade, and writes hold none.
+//
+// Seen failing with a second goroutine started per screen.
 func TestIdleScreenHoldsOneGoroutine(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())

@@ -79,6 +79,28 @@ func openRawScreen(t testing.TB, srvURL, extensions string) (net.Conn, *bufio.Re
 	return conn, br, resp
 }
 
+// rawFloorScreen serves the floor board and opens one raw screen on it,
+// returning it after its snapshot with the screen as the hub sees it.
+func rawFloorScreen(t *testing.T) (*Broadcaster, *httptest.Server, net.Conn, *bufio.Reader, *client) {
+	t.Helper()
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	bc, srv := floorServer(t, clock, nil)
+	conn, br := snapshotRawScreen(t, srv.URL)
+	return bc, srv, conn, br, joined(t, bc.hubs["floor"])
+}
+
+// snapshotRawScreen opens a raw screen without extensions and reads its
+// first frame, the snapshot.
+func snapshotRawScreen(t testing.TB, srvURL string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, br, _ := openRawScreen(t, srvURL, "")
+	if _, err := readFrame(conn, br, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return conn, br
+}
+
 // rawFrame is one frame as a server sent it.
 type rawFrame struct {
 	b0      byte // FIN, RSV1-3 and the opcode
@@ -165,14 +187,7 @@ const (
 // of its own), with the hijacker returning the bare connection, and
 // without the WriteBufferPool.
 func TestGorillaUsesTheWireAndItsBuffers(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	bc, srv := floorServer(t, clock, nil)
-	conn, br, _ := openRawScreen(t, srv.URL, "")
-	if _, err := readFrame(conn, br, 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	c := joined(t, bc.hubs["floor"])
+	_, _, _, _, c := rawFloorScreen(t)
 	if got := c.conn.NetConn(); got != net.Conn(c.wire) {
 		t.Fatalf("gorilla's connection is a %T, not the wire: its writes would wait", got)
 	}
@@ -297,14 +312,7 @@ func (b *syncBuffer) String() string {
 // Seen failing with a wire that holds writes under 100 bytes back until
 // the next one, as a buffering writer would.
 func TestGorillaWritesPreparedFramesWholeAndAtOnce(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	bc, srv := floorServer(t, clock, nil)
-	conn, br, _ := openRawScreen(t, srv.URL, "")
-	if _, err := readFrame(conn, br, 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	c := joined(t, bc.hubs["floor"])
+	_, _, conn, br, c := rawFloorScreen(t)
 	for _, size := range []int{10, 300, 70000} {
 		payload := bytes.Repeat([]byte("z"), size)
 		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, payload)
@@ -397,20 +405,12 @@ func TestGorillaWriteDeadlinesDoNotReachTheSocket(t *testing.T) {
 	obs := &countingObserver{}
 	bc, f, conn, c, _ := slowScreen(t, obs)
 	f.backlog(c)
-	began := time.Now()
-	for bc.Clients()["floor"] > 0 {
-		if time.Since(began) > writeWait+2*time.Second {
-			t.Fatal("a screen that never reads is still open after its write limit: gorilla's write deadlines reached the socket")
-		}
+	waitStuckDropped(t, bc, obs, func() {
 		// gorilla answers with a pong, deadline now+1s; and one write of
 		// its own with none.
 		_ = conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
 		_ = c.conn.WriteControl(websocket.PongMessage, nil, time.Time{})
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := obs.dropped.Load(); n != 1 {
-		t.Fatalf("%d screens counted as dropped, want 1", n)
-	}
+	})
 }
 
 // Assumption 6: gorilla's SetReadDeadline reaches the socket at once, so it
@@ -420,14 +420,7 @@ func TestGorillaWriteDeadlinesDoNotReachTheSocket(t *testing.T) {
 // Seen failing with a wire whose SetReadDeadline does nothing, and with
 // one whose SetWriteDeadline sets the read deadline.
 func TestGorillaReadDeadlineWakesTheParkedReader(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	bc, srv := floorServer(t, clock, nil)
-	conn, br, _ := openRawScreen(t, srv.URL, "")
-	if _, err := readFrame(conn, br, 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	c := joined(t, bc.hubs["floor"])
+	bc, _, conn, br, c := rawFloorScreen(t)
 	time.Sleep(50 * time.Millisecond) // the reader parks
 	_ = c.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, []byte("a write after the deadline was set"))
@@ -461,10 +454,7 @@ func TestHTTPWriteTimeoutDoesNotOutliveTheHandshake(t *testing.T) {
 	bc, _ := floorServer(t, clock, nil)
 	const timeout = 200 * time.Millisecond
 	srv := serveFloor(t, bc, func(s *http.Server) { s.WriteTimeout = timeout })
-	conn, br, _ := openRawScreen(t, srv.URL, "")
-	if _, err := readFrame(conn, br, 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	conn, br := snapshotRawScreen(t, srv.URL)
 	time.Sleep(2 * timeout)
 	seq := newFeeder(t, bc, clock).publish(10)
 	f, err := readFrame(conn, br, 2*time.Second)
@@ -539,13 +529,7 @@ func TestGorillaCompressesPreparedFramesOnceForAll(t *testing.T) {
 //
 // Seen failing with a second goroutine started per screen.
 func TestIdleScreenHoldsOneGoroutine(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	bc, srv := floorServer(t, clock, nil)
-	conn, br, _ := openRawScreen(t, srv.URL, "") // the board is published
-	if _, err := readFrame(conn, br, 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	bc, srv, _, _, _ := rawFloorScreen(t) // the board is published
 	count := func() int {
 		runtime.GC()
 		return runtime.NumGoroutine()
@@ -553,10 +537,7 @@ func TestIdleScreenHoldsOneGoroutine(t *testing.T) {
 	base := count()
 	const n = 50
 	for range n {
-		conn, br, _ := openRawScreen(t, srv.URL, "")
-		if _, err := readFrame(conn, br, 2*time.Second); err != nil {
-			t.Fatal(err)
-		}
+		snapshotRawScreen(t, srv.URL)
 	}
 	waitFor(t, "every screen's join", func() bool { return bc.Clients()["floor"] == n+1 })
 	deadline := time.Now().Add(5 * time.Second)

@@ -38,15 +38,15 @@
 //     Broadcaster.publishMu (computing and publishing, between the loop
 //     and a first screen joining): never both at once. Both may be held
 //     across a delivery, whose writes do not wait.
-//  2. hub.mu: a hub queues messages for its screens under it (offer,
-//     requestPing, and resnapshot's drop of a screen's stale queue).
-//  3. client.mu: a leaf among the above. flush releases it before writing
-//     and before asking the hub for a snapshot, so a client's lock is
-//     never held while a hub's is taken.
-//  4. client.once: close runs under it and takes client.mu briefly, then
+//  2. client.once: a screen's close runs under it, and is never called
+//     with a hub's or a client's lock held. It takes client.mu briefly,
 //     writes the close frame (5, 6) and frees the screen's per-address
-//     slot (Broadcaster.ipMu, a leaf). close is never called with a hub's
-//     or a client's lock held.
+//     slot (Broadcaster.ipMu, a leaf).
+//  3. hub.mu: a hub queues messages for its screens under it (offer,
+//     requestPing, and resnapshot's drop of a screen's stale queue).
+//  4. client.mu: nothing is taken under it. flush releases it before
+//     writing and before asking the hub for a snapshot, so a client's lock
+//     is never held while a hub's is taken.
 //  5. gorilla's write lock (the Conn's mu channel), taken inside every
 //     write call.
 //  6. wire.mu: innermost. The wire calls back (drained: the screen's flush;

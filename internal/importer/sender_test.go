@@ -107,8 +107,9 @@ func TestSenderSplitsLargeBatches(t *testing.T) {
 	defer srv.Close()
 	o := Options{Server: srv.URL, HTTPClient: srv.Client(), Batch: MaxBatch, Workers: 1}.withDefaults()
 	s := newSender(context.Background(), newClient(o), o, newConsole(io.Discard))
-	comment := strings.Repeat("é", 1999) // 2 bytes each
-	const n = 1100 // about 4.4 MB in all
+	// 1100 comments of 1999 two-byte runes: about 4.4 MB in all.
+	comment := strings.Repeat("é", 1999)
+	const n = 1100
 	for i := range n {
 		r := store.Response{ID: fmt.Sprintf("id-%d", i), Score: 9, Dims: store.Dims{Channel: "phone"}, Comment: comment}
 		if err := s.add(i+2, r); err != nil {

@@ -27,6 +27,15 @@ func importRun(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
+// importRunStdin runs `pulseboard import args...` in-process with stdin as
+// its standard input.
+func importRunStdin(t *testing.T, stdin io.Reader, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := runImport(args, func(string) string { return "" }, stdin, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
 func writeFile(t *testing.T, name, text string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -302,9 +311,8 @@ func TestImportRetries(t *testing.T) {
 	}
 
 	mode.Store("invalid")
-	importStdin = strings.NewReader(text) // "-" reads standard input, via a temporary file
-	t.Cleanup(func() { importStdin = os.Stdin })
-	code, out, errOut = importRun(t, "--server", srv.URL, "--token", token, "--batch", "10", "-")
+	// "-" reads standard input, via a temporary file.
+	code, out, errOut = importRunStdin(t, strings.NewReader(text), "--server", srv.URL, "--token", token, "--batch", "10", "-")
 	if code != 1 || !strings.Contains(errOut, "422 Unprocessable Entity: 1 of 2 responses are invalid") {
 		t.Fatalf("422: exit %d\n%s\n%s", code, out, errOut)
 	}

@@ -33,14 +33,15 @@ Each command's --help lists its own flags.
 
 `
 
-// run is main without the process globals, so tests can call it.
+// run is main without the process globals, so tests can call it; only
+// `import -` reads the process's standard input (its tests call runImport).
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "healthcheck":
 			return healthcheck(args[1:], getenv, stdout, stderr)
 		case "import":
-			return runImport(args[1:], getenv, stdout, stderr)
+			return runImport(args[1:], getenv, os.Stdin, stdout, stderr)
 		case "token":
 			return runToken(args[1:], stdout, stderr)
 		case "help":

@@ -9,20 +9,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/api"
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/views"
 )
-
-// Problem is an RFC 9457 problem details body.
-type Problem struct {
-	Type      string         `json:"type"`
-	Title     string         `json:"title"`
-	Status    int            `json:"status"`
-	Detail    string         `json:"detail,omitempty"`
-	Instance  string         `json:"instance,omitempty"`
-	RequestID string         `json:"request_id,omitempty"`
-	Errors    []fault.Detail `json:"errors,omitempty"`
-}
 
 // retryAfterSeconds is what a 503 tells clients to wait: long enough for a
 // Redis failover or restart to begin answering, short enough not to pile up
@@ -63,7 +53,7 @@ func (a *API) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	p := Problem{Instance: c.Request().URL.Path, RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
+	p := api.Problem{Instance: c.Request().URL.Path, RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
 	var code fault.Code
 	var he *echo.HTTPError
 	if fe, ok := fault.As(err); ok {
@@ -109,9 +99,9 @@ func (a *API) handleError(err error, c echo.Context) {
 	p.Title = http.StatusText(p.Status)
 	p.Type = "about:blank"
 	if fe, ok := fault.As(err); ok {
-		p.Type = "urn:pulseboard:problem:" + string(fe.Code)
+		p.Type = api.ProblemTypePrefix + string(fe.Code)
 	}
-	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	c.Response().Header().Set(echo.HeaderContentType, api.MediaTypeProblem)
 	c.Response().WriteHeader(p.Status)
 	if c.Request().Method == http.MethodHead {
 		return

@@ -6,20 +6,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/api"
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
-
-// recordResult is the 202 body.
-type recordResult struct {
-	Accepted   int `json:"accepted"`
-	Updated    int `json:"updated"`
-	Duplicates int `json:"duplicates"`
-	// Stale counts responses older (by version) than the stored one: not
-	// applied. Left out when 0, so replies without versions read as before.
-	Stale int `json:"stale,omitempty"`
-}
 
 // createResponses ingests one response, an array or NDJSON. The batch is
 // validated whole before anything is stored, and acknowledged only after the
@@ -46,11 +37,7 @@ func (a *API) createResponses(c echo.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, resultOf(res))
-}
-
-func resultOf(res store.RecordResult) recordResult {
-	return recordResult{Accepted: res.Accepted, Updated: res.Updated, Duplicates: res.Duplicates, Stale: res.Stale}
+	return c.JSON(http.StatusAccepted, api.RecordedOf(res))
 }
 
 // observeIngest records an ingest request's outcome in the metrics.

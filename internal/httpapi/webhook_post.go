@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/api"
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/webhook"
@@ -17,7 +18,7 @@ import (
 // webhookResult is the 202 body of a webhook: the API's counts, and why
 // nothing was recorded when the delivery carried no response.
 type webhookResult struct {
-	recordResult
+	api.Recorded
 	Ignored string `json:"ignored,omitempty"`
 }
 
@@ -63,5 +64,5 @@ func (a *API) postWebhook(c echo.Context, kind webhook.Kind) (err error) {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, webhookResult{recordResult: resultOf(res)})
+	return c.JSON(http.StatusAccepted, webhookResult{Recorded: api.RecordedOf(res)})
 }

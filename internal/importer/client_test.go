@@ -1,0 +1,228 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/api"
+	"github.com/pulseboard/pulseboard/internal/fault"
+)
+
+var testNow = time.Date(2026, 11, 23, 15, 32, 41, 0, time.UTC)
+
+// testClient is a client of srv whose waits are recorded, not slept.
+func testClient(srv *httptest.Server) (*client, *[]time.Duration) {
+	var waits []time.Duration
+	c := newClient(Options{
+		Server: srv.URL, Token: "tok-0123456789abcdef", HTTPClient: srv.Client(), Workers: 1,
+		Now: func() time.Time { return testNow },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			return context.Cause(ctx)
+		},
+	})
+	return c, &waits
+}
+
+// TestClientRetries: 503, 429 and 502 are tried again, after Retry-After
+// (seconds or a date, on the injected clock) or else a backoff, and each
+// retry is told before its wait.
+func TestClientRetries(t *testing.T) {
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if r.URL.Path != "/api/v1/responses" || r.Header.Get("Content-Type") != "application/x-ndjson" ||
+			r.Header.Get("Authorization") != "Bearer tok-0123456789abcdef" || r.Header.Get("User-Agent") != "pulseboard-import" {
+			t.Errorf("request %s %s %v", r.Method, r.URL.Path, r.Header)
+		}
+		if body, _ := io.ReadAll(r.Body); string(body) != "{}\n" {
+			t.Errorf("attempt %d sent %q", calls, body)
+		}
+		switch calls {
+		case 1:
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case 2:
+			w.Header().Set("Retry-After", testNow.Add(12*time.Second).Format(http.TimeFormat))
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 3:
+			w.WriteHeader(http.StatusBadGateway)
+		default:
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"accepted":1,"updated":2,"duplicates":3,"stale":4}`)
+		}
+	}))
+	defer srv.Close()
+	c, waits := testClient(srv)
+	c.sleep = func(_ context.Context, d time.Duration) error { *waits = append(*waits, d); return nil }
+	var told []retry
+	got, err := c.post(context.Background(), []byte("{}\n"), func(r retry) { told = append(told, r) })
+	if err != nil || got != (api.Recorded{Accepted: 1, Updated: 2, Duplicates: 3, Stale: 4}) {
+		t.Fatalf("post: %+v, %v", got, err)
+	}
+	if len(*waits) != 3 || (*waits)[0] != 7*time.Second || (*waits)[1] != 12*time.Second ||
+		(*waits)[2] < 500*time.Millisecond || (*waits)[2] > time.Second {
+		t.Errorf("waits %v, want 7s, 12s and the third backoff, 500ms-1s", *waits)
+	}
+	want := []string{"503 Service Unavailable", "429 Too Many Requests", "502 Bad Gateway"}
+	for i, r := range told {
+		if r.why != want[i] || r.attempt != i+2 || r.attempts != attempts || r.wait != (*waits)[i] {
+			t.Errorf("retry %d: %+v", i, r)
+		}
+	}
+}
+
+func TestClientGivesUp(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c, waits := testClient(srv)
+	c.sleep = func(_ context.Context, d time.Duration) error { *waits = append(*waits, d); return nil }
+	_, err := c.post(context.Background(), []byte("{}\n"), nil)
+	if err == nil || err.Error() != "giving up after 10 attempts: 503 Service Unavailable" || len(*waits) != 9 {
+		t.Fatalf("err %v after %d waits", err, len(*waits))
+	}
+}
+
+// TestClientStopsWhenCancelled: a wait cut short by the context returns the
+// context's cause, not a retry.
+func TestClientStopsWhenCancelled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c, _ := testClient(srv)
+	c.sleep = sleep
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("another batch failed")
+	_, err := c.post(ctx, []byte("{}\n"), func(retry) { cancel(stop) })
+	if !errors.Is(err, stop) {
+		t.Fatalf("err %v, want the cause", err)
+	}
+}
+
+func TestClientRefusals(t *testing.T) {
+	var mu sync.Mutex
+	var status int
+	var body, contentType string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	c, _ := testClient(srv)
+	problem := func(p api.Problem) string {
+		p.Type, p.Title = api.ProblemTypePrefix+"x", http.StatusText(p.Status)
+		b, _ := json.Marshal(p)
+		return string(b)
+	}
+	lines := []int{4, 6, 9}
+	for _, tc := range []struct {
+		status      int
+		contentType string
+		body        string
+		want        string
+	}{
+		{422, api.MediaTypeProblem, problem(api.Problem{Status: 422, Detail: "2 of 3 responses are invalid; nothing was recorded",
+			Errors: []fault.Detail{{Index: 0, Field: "at", Reason: "is in the future"}, {Index: 2, Reason: "must be a JSON object"}, {Index: 7, Field: "id", Reason: "is required"}}}),
+			"the server refused lines 4-9: 422 Unprocessable Entity: 2 of 3 responses are invalid; nothing was recorded" +
+				"\n  line 4: at: is in the future\n  line 9: must be a JSON object\n  line ?: id: is required"},
+		{401, api.MediaTypeProblem, problem(api.Problem{Status: 401, Detail: "a valid ingest token is required"}),
+			"the server refused lines 4-9: 401 Unauthorized: a valid ingest token is required\n(check --token or PULSEBOARD_INGEST_TOKENS)"},
+		{413, "text/html", "<html>  too big  </html>\n",
+			"the server refused lines 4-9: 413 Request Entity Too Large: <html>  too big  </html>\n(pass a smaller --batch)"},
+		{404, "text/plain", "", "the server refused lines 4-9: 404 Not Found"},
+		// A proxy's JSON with a status of another type still has its detail read.
+		{400, "application/json", `{"status":"error","detail":"no such route"}`, "the server refused lines 4-9: 400 Bad Request: no such route"},
+		{500, "text/plain", strings.Repeat("x", 400), "the server refused lines 4-9: 500 Internal Server Error: " + strings.Repeat("x", 300) + "…"},
+	} {
+		mu.Lock()
+		status, contentType, body = tc.status, tc.contentType, tc.body
+		mu.Unlock()
+		_, err := c.post(context.Background(), []byte("{}\n"), nil)
+		var refused *refusedError
+		if !errors.As(err, &refused) {
+			t.Fatalf("%d: %v, want a refusal", tc.status, err)
+		}
+		if got := refusal("lines 4-9", refused, lines).Error(); got != tc.want {
+			t.Errorf("%d:\n%s\nwant\n%s", tc.status, got, tc.want)
+		}
+	}
+}
+
+func TestClientUnreadableReply(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, "<html>")
+	}))
+	defer srv.Close()
+	c, _ := testClient(srv)
+	if _, err := c.post(context.Background(), []byte("{}\n"), nil); err == nil || !strings.HasPrefix(err.Error(), `unreadable reply "<html>"`) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestClientProbe(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound) // any answer will do
+	}))
+	c, _ := testClient(srv)
+	if err := c.probe(context.Background()); err != nil {
+		t.Fatalf("probe of a server that answers: %v", err)
+	}
+	srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.server = "http://" + ln.Addr().String()
+	ln.Close()
+	if err := c.probe(context.Background()); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("probe of nothing: %v", err)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	c := &client{now: func() time.Time { return testNow }}
+	for v, want := range map[string]time.Duration{
+		"":     -1,
+		"0":    0,
+		"5":    5 * time.Second,
+		"90":   maxWait,
+		"-3":   -1,
+		"soon": -1,
+		testNow.Add(9 * time.Second).Format(http.TimeFormat): 9 * time.Second,
+		testNow.Add(-time.Hour).Format(http.TimeFormat):      0,
+		testNow.Add(time.Hour).Format(http.TimeFormat):       maxWait,
+	} {
+		if got := c.retryAfter(v); got != want {
+			t.Errorf("Retry-After %q: %s, want %s", v, got, want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for attempt := 1; attempt < attempts; attempt++ {
+		d := min(250*time.Millisecond<<(attempt-1), 10*time.Second)
+		for range 20 {
+			if got := backoff(attempt); got < d/2 || got > d {
+				t.Fatalf("attempt %d: %s, want %s to %s", attempt, got, d/2, d)
+			}
+		}
+	}
+}

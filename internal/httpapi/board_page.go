@@ -14,7 +14,6 @@ import (
 	"github.com/pulseboard/pulseboard/internal/aggregate"
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/fault"
-	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/views"
 )
 
@@ -37,10 +36,7 @@ func (a *API) getBoardPage(c echo.Context) error {
 	if g := a.credentialsOf(c.Request()).check(def); g != granted {
 		return a.renderNoAccess(c, g, def, screen)
 	}
-	v, st, err := a.viewWhenReady(c.Request().Context(), name)
-	if errors.Is(err, live.ErrNoBoard) {
-		return a.renderBoardNotFound(c, name, screen)
-	}
+	v, st, err := a.viewWhenReady(c.Request().Context(), def)
 	if errors.Is(err, aggregate.ErrNotReady) {
 		return fault.Wrap(err, fault.Unavailable, "the board's numbers are still loading; retry in a moment")
 	}
@@ -101,10 +97,10 @@ func (a *API) renderBoardNotFound(c echo.Context, name string, screen views.Scre
 	}))
 }
 
-func (a *API) viewWhenReady(ctx context.Context, name string) (board.View, aggregate.Status, error) {
+func (a *API) viewWhenReady(ctx context.Context, def board.Board) (board.View, aggregate.Status, error) {
 	deadline := time.Now().Add(firstPaintWait)
 	for {
-		v, st, err := a.Live.View(name)
+		v, st, err := a.Boards.Compute(def, a.Now())
 		if !errors.Is(err, aggregate.ErrNotReady) || time.Now().After(deadline) {
 			return v, st, err
 		}

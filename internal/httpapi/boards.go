@@ -12,14 +12,6 @@ import (
 	"github.com/pulseboard/pulseboard/internal/live"
 )
 
-// Boards is the live side: board definitions, computed views and sockets.
-type Boards interface {
-	Boards() []board.Board
-	View(name string) (board.View, aggregate.Status, error)
-	Compute(def board.Board) (board.View, aggregate.Status, error)
-	Serve(w http.ResponseWriter, r *http.Request, name string, may live.Access) error
-}
-
 type boardSummary struct {
 	Name  string `json:"name"`
 	Title string `json:"title"`
@@ -29,7 +21,7 @@ type boardSummary struct {
 
 // listBoards answers GET /api/v1/boards.
 func (a *API) listBoards(c echo.Context) error {
-	defs := a.Live.Boards()
+	defs := a.Boards.Boards()
 	out := make([]boardSummary, len(defs))
 	for i, d := range defs {
 		out[i] = boardSummary{Name: d.Name, Title: d.Title, URL: "/boards/" + d.Name, Live: "/boards/" + d.Name + "/live"}
@@ -54,10 +46,7 @@ func (a *API) getBoard(c echo.Context) error {
 	if g := a.credentialsOf(c.Request()).check(def); g != granted {
 		return boardAccessError(g, def.Name)
 	}
-	v, st, err := a.Live.View(def.Name)
-	if errors.Is(err, live.ErrNoBoard) {
-		return fault.New(fault.NotFound, "no board named %q", c.Param("name"))
-	}
+	v, st, err := a.Boards.Compute(def, a.Now())
 	if errors.Is(err, aggregate.ErrNotReady) {
 		return fault.Wrap(err, fault.Unavailable, "the board's numbers are still loading")
 	}
@@ -72,7 +61,7 @@ func (a *API) getBoard(c echo.Context) error {
 // revoked screen is told so on its socket.
 func (a *API) boardLive(c echo.Context) error {
 	may := a.credentialsOf(c.Request()).socketAccess()
-	err := a.Live.Serve(c.Response(), c.Request(), c.Param("name"), may)
+	err := a.Screens.Serve(c.Response(), c.Request(), c.Param("name"), may)
 	if errors.Is(err, live.ErrNoBoard) {
 		return fault.New(fault.NotFound, "no board named %q", c.Param("name"))
 	}

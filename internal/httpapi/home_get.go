@@ -51,7 +51,7 @@ func (a *API) getHome(c echo.Context) error {
 	// The overview shows numbers across every board: only for those who
 	// may query them all.
 	if a.overview != nil && a.canQuery(c.Request()) {
-		v, st, err := a.Live.Compute(*a.overview)
+		v, st, err := a.Boards.Compute(*a.overview, now)
 		if err == nil {
 			d.Overview, d.Stale = &v, st.Stale
 		}
@@ -60,7 +60,7 @@ func (a *API) getHome(c echo.Context) error {
 }
 
 func (a *API) boardLinks() []views.BoardLink {
-	defs := a.Live.Boards()
+	defs := a.Boards.Boards()
 	out := make([]views.BoardLink, len(defs))
 	for i, d := range defs {
 		out[i] = views.BoardLink{Name: d.Name, Title: d.Title, Tiles: len(d.Tiles)}

@@ -7,13 +7,16 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/aggregate"
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/webhook"
@@ -40,6 +43,19 @@ type Decoder interface {
 	Decode(body io.Reader, contentType string, now time.Time) ([]store.Response, error)
 }
 
+// Boards is the board registry as the API reads it: the current
+// definitions, and the view of one computed at a given time.
+type Boards interface {
+	Boards() []board.Board
+	Board(name string) (board.Board, bool)
+	Compute(def board.Board, now time.Time) (board.View, aggregate.Status, error)
+}
+
+// Screens serves boards' live sockets.
+type Screens interface {
+	Serve(w http.ResponseWriter, r *http.Request, name string, may live.Access) error
+}
+
 // Alerts is the alert service as the admin API uses it.
 type Alerts interface {
 	FollowUpList(ctx context.Context, status string) ([]alert.FollowUp, error)
@@ -56,7 +72,8 @@ type Deps struct {
 	Querier      Querier
 	Pinger       Pinger
 	Decoder      Decoder
-	Live         Boards
+	Boards       Boards
+	Screens      Screens
 	IngestTokens *auth.Tokens
 	// AdminTokens open the admin endpoints and every board.
 	AdminTokens *auth.Tokens

@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,7 +13,13 @@ import (
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/live"
+	"github.com/pulseboard/pulseboard/views"
 )
+
+// Boards: the JSON API (GET /api/v1/boards, /api/v1/boards/{name}), the
+// full-screen page (GET /boards/{name}) and the live socket's entry
+// (GET /boards/{name}/live). Who may read a board is decided in access.go;
+// the kiosk options of a page's address in screen_options.go.
 
 type boardSummary struct {
 	Name  string `json:"name"`
@@ -66,4 +75,68 @@ func (a *API) boardLive(c echo.Context) error {
 		return fault.New(fault.NotFound, "no board named %q", c.Param("name"))
 	}
 	return err
+}
+
+// firstPaintWait is how long a board page waits for a node that is still
+// warming up, so the first paint has real numbers rather than dashes.
+const firstPaintWait = 3 * time.Second
+
+// getBoardPage renders a full-screen board with its current numbers; the
+// page's script then follows the live socket.
+func (a *API) getBoardPage(c echo.Context) error {
+	name := c.Param("name")
+	screen := a.screenOptions(c, name)
+	def, err := a.boardDef(name)
+	if err != nil {
+		return a.renderBoardNotFound(c, name, screen)
+	}
+	if tok := c.QueryParam("token"); tok != "" {
+		return a.pair(c, def, tok)
+	}
+	if g := a.credentialsOf(c.Request()).check(def); g != granted {
+		return a.renderNoAccess(c, g, def, screen)
+	}
+	v, st, err := a.viewWhenReady(c.Request().Context(), def)
+	if errors.Is(err, aggregate.ErrNotReady) {
+		return fault.Wrap(err, fault.Unavailable, "the board's numbers are still loading; retry in a moment")
+	}
+	if err != nil {
+		return err
+	}
+	now := a.Now().In(a.Calendar.Location())
+	return render(c, http.StatusOK, views.Board(views.BoardPage{
+		View: v, Zone: a.Calendar.Location().String(),
+		Clock: now.Format("15:04"), Updated: now.Format("15:04:05"), Stale: st.Stale, Screen: screen,
+	}))
+}
+
+// notFoundRefreshSeconds is how often a screen on a board that does not
+// exist (yet) tries again, when no rotation takes it elsewhere.
+const notFoundRefreshSeconds = 60
+
+// renderBoardNotFound answers a board page for a board that does not exist:
+// an HTML page a screen recovers from, or problem JSON for API clients.
+func (a *API) renderBoardNotFound(c echo.Context, name string, screen views.ScreenOptions) error {
+	err := fault.New(fault.NotFound, "no board named %q", name)
+	if !wantsHTML(c.Request()) {
+		return err
+	}
+	return render(c, http.StatusNotFound, views.NotFound(views.NotFoundPage{
+		Message: fmt.Sprintf("There is no board named %q.", name), RefreshSeconds: notFoundRefreshSeconds, Screen: screen,
+	}))
+}
+
+func (a *API) viewWhenReady(ctx context.Context, def board.Board) (board.View, aggregate.Status, error) {
+	deadline := time.Now().Add(firstPaintWait)
+	for {
+		v, st, err := a.Boards.Compute(def, a.Now())
+		if !errors.Is(err, aggregate.ErrNotReady) || time.Now().After(deadline) {
+			return v, st, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, st, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

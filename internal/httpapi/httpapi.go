@@ -1,6 +1,8 @@
 // Package httpapi wires Pulseboard's HTTP interface with Echo: the routes in
-// one place, one handler per file, errors mapped to RFC 9457 problem details
-// in one function.
+// one place (routes.go), handlers grouped by resource with a file each
+// (responses, nps, boards, followups, alerts, webhooks, admin, health,
+// home), errors mapped to RFC 9457 problem details in one function
+// (problem.go).
 package httpapi
 
 import (

@@ -25,7 +25,7 @@ func (a *API) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		level := slog.LevelInfo
 		switch {
 		case res.Status == http.StatusServiceUnavailable:
-			level = slog.LevelWarn // the store is away; already logged once as a warning
+			level = slog.LevelWarn // the store or the alert state is away, or numbers still load: already logged once as a warning
 		case res.Status >= 500:
 			level = slog.LevelError
 		}

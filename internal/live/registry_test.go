@@ -34,6 +34,9 @@ func TestLoopAppliesRegistryReplacements(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	if e, err := readEnvelope(conn, 3*time.Second); err != nil || e.Type != TypeSnapshot {
+		t.Fatalf("first message %q, %v: want the snapshot of its join", e.Type, err)
+	}
 	defs := reg.Boards()
 	defs[0].Title = "Floor, rearranged"
 	reg.Set(defs)

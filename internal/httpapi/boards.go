@@ -126,17 +126,26 @@ func (a *API) renderBoardNotFound(c echo.Context, name string, screen views.Scre
 	}))
 }
 
+// viewWhenReady computes a board at a.Now, waiting up to firstPaintWait
+// for a node that is still warming up. The wait is real time (timers, not
+// a.Now): it bounds how long a request blocks, and a test's clock stands
+// still.
 func (a *API) viewWhenReady(ctx context.Context, def board.Board) (board.View, aggregate.Status, error) {
-	deadline := time.Now().Add(firstPaintWait)
-	for {
+	limit := time.NewTimer(firstPaintWait)
+	defer limit.Stop()
+	retry := time.NewTicker(50 * time.Millisecond)
+	defer retry.Stop()
+	for last := false; ; {
 		v, st, err := a.Boards.Compute(def, a.Now())
-		if !errors.Is(err, aggregate.ErrNotReady) || time.Now().After(deadline) {
+		if !errors.Is(err, aggregate.ErrNotReady) || last {
 			return v, st, err
 		}
 		select {
 		case <-ctx.Done():
 			return v, st, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-limit.C:
+			last = true // one more try, then the answer stands
+		case <-retry.C:
 		}
 	}
 }

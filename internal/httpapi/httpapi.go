@@ -123,7 +123,7 @@ func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{Deps: d, overview: overview(d.Rollups), limits: newRateLimits(d.IngestRate, d.IngestBurst)}
+	a := &API{Deps: d, overview: overview(d.Rollups, d.Logger), limits: newRateLimits(d.IngestRate, d.IngestBurst)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -15,6 +15,8 @@ import (
 // logRequests writes one structured line per request, with its request id.
 func (a *API) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// Elapsed time, on the monotonic clock: a.Now is the business
+		// clock, which tests hold still.
 		start := time.Now()
 		err := next(c)
 		if err != nil {

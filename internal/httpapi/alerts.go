@@ -59,11 +59,7 @@ func (a *API) listDeadLetters(c echo.Context) error {
 // retryDeadLetter answers POST /api/v1/alerts/dead-letters/{id}/retry: the
 // delivery is queued again from its first attempt.
 func (a *API) retryDeadLetter(c echo.Context) error {
-	svc, err := a.alerts()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c)
+	svc, id, err := a.alertsAndID(c)
 	if err != nil {
 		return err
 	}
@@ -81,6 +77,17 @@ func (a *API) alerts() (Alerts, error) {
 		return nil, fault.New(fault.NotFound, "alerts are not set up on this server")
 	}
 	return a.Alerts, nil
+}
+
+// alertsAndID is the alert state and the :id of a request about one
+// follow-up or dead letter.
+func (a *API) alertsAndID(c echo.Context) (Alerts, string, error) {
+	svc, err := a.alerts()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := pathID(c)
+	return svc, id, err
 }
 
 // boundAlerts gives a request AlertsTimeout to finish its calls into the

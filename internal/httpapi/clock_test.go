@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -90,12 +89,7 @@ var frozen = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	res, b := call(t, "GET", url, "", "")
 	return res.StatusCode, string(b)
 }
 

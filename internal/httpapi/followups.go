@@ -81,11 +81,7 @@ func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
 // request: the id in the path, the action in the body, and the follow-up as
 // it is afterwards in the answer.
 func (a *API) changeFollowUp(c echo.Context, withNote bool, change func(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error)) error {
-	svc, err := a.alerts()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c)
+	svc, id, err := a.alertsAndID(c)
 	if err != nil {
 		return err
 	}

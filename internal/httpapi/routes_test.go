@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -71,7 +72,9 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-func send(t *testing.T, method, url, token, body string) (*http.Response, map[string]any) {
+// call sends a request with an optional bearer token and returns the
+// response with its body read.
+func call(t *testing.T, method, url, token, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {
@@ -82,8 +85,16 @@ func send(t *testing.T, method, url, token, body string) (*http.Response, map[st
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
+
+// send is call for a JSON answer.
+func send(t *testing.T, method, url, token, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	res, b := call(t, method, url, token, body)
 	var p map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&p)
+	_ = json.Unmarshal(b, &p)
 	return res, p
 }
 

@@ -112,7 +112,7 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string,
 // that nobody ends.
 func (b *Broadcaster) hubFor(name string) (*hub, bool) {
 	b.mu.RLock()
-	def, ok := b.boards.Board(name)
+	_, ok := b.boards.Board(name)
 	h, closed := b.hubs[name], b.closed
 	b.mu.RUnlock()
 	switch {
@@ -123,7 +123,7 @@ func (b *Broadcaster) hubFor(name string) (*hub, bool) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	def, ok = b.boards.Board(name) // again: a reload may have landed between the locks
+	def, ok := b.boards.Board(name) // again: a reload may have landed between the locks
 	if !ok {
 		return nil, b.closed
 	}

@@ -75,7 +75,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 	}
 	m.alerts = alert.New(alert.Options{
 		Config: ac, Secret: cfg.AlertSecret, Engine: eng, Changes: changes, Querier: m.store,
-		Calendar: cal, Rollups: cfg.Rollups, Now: m.Now, Logger: m.Logger,
+		Calendar: cal, Rollups: cfg.Rollups, Now: m.Now, Logger: m.Logger, MinSample: int64(cfg.MinSample),
 	})
 	m.alertMetrics()
 	sched, err := jobs.New(jobs.Options{Claimer: claimer, Location: cal.Location(), Node: node, Logger: m.Logger}, m.alerts.Jobs()...)

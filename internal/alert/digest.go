@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -21,15 +22,12 @@ type DigestEvent struct {
 	Alerts    []Active       `json:"alerts"`
 }
 
-// DigestGroup is one group's numbers over the digest's period.
+// DigestGroup is one group's numbers over the digest's period: its key
+// (absent for the overall group) and the same nps.Summary a GET
+// /api/v1/nps group has, so a digest and the API agree to the last digit.
 type DigestGroup struct {
-	Key        map[store.Dimension]string `json:"key,omitempty"`
-	Responses  int64                      `json:"responses"`
-	Promoters  int64                      `json:"promoters"`
-	Passives   int64                      `json:"passives"`
-	Detractors int64                      `json:"detractors"`
-	NPS        *float64                   `json:"nps"`
-	MOE        *float64                   `json:"moe"`
+	Key map[store.Dimension]string `json:"key,omitempty"`
+	nps.Summary
 }
 
 // DigestFollowUp sums up the follow-up queue over the period and now.
@@ -73,7 +71,7 @@ func (s *Service) digest(ctx context.Context, event string, span window.Span, no
 	if err != nil {
 		return ev, err
 	}
-	ev.Overall = digestGroup(overall[0])
+	ev.Overall = s.digestGroup(overall[0])
 	for _, b := range []struct {
 		dim  store.Dimension
 		into *[]DigestGroup
@@ -87,7 +85,7 @@ func (s *Service) digest(ctx context.Context, event string, span window.Span, no
 			return ev, err
 		}
 		for _, g := range groups {
-			*b.into = append(*b.into, digestGroup(g))
+			*b.into = append(*b.into, s.digestGroup(g))
 		}
 	}
 	resolved, err := s.o.Engine.ResolvedSince(ctx, span.From)
@@ -130,13 +128,8 @@ func (s *Service) digest(ctx context.Context, event string, span window.Span, no
 	return ev, nil
 }
 
-func digestGroup(g store.Group) DigestGroup {
-	d := g.Counts
-	out := DigestGroup{Key: g.Key, Responses: d.Responses(), Promoters: d.Promoters(), Passives: d.Passives(), Detractors: d.Detractors()}
-	if score, ok := d.NPS(); ok {
-		moe := d.CI().Margin
-		out.NPS, out.MOE = &score, &moe
-	}
+func (s *Service) digestGroup(g store.Group) DigestGroup {
+	out := DigestGroup{Key: g.Key, Summary: nps.Summarize(g.Counts, s.o.MinSample)}
 	if len(out.Key) == 0 {
 		out.Key = nil
 	}

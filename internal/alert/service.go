@@ -41,6 +41,10 @@ type Options struct {
 	Rollups  []store.Rollup
 	Now      func() time.Time
 	Logger   *slog.Logger
+
+	// MinSample marks digest groups with fewer responses low_sample, as
+	// the API does (config's min_sample); 0 marks none.
+	MinSample int64
 }
 
 // Service is one node's part of alerting: it turns detractors in the change

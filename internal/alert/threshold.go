@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -42,11 +43,13 @@ func (s *Service) EvaluateThresholds(ctx context.Context, tick time.Time) error 
 			return fmt.Errorf("rule %s: %w", r.Name, err)
 		}
 		for _, g := range groups {
-			a := r.alertOf(g, tick)
-			score, ok := g.Counts.NPS()
+			// The rule judges the score it publishes (the API's, two
+			// decimals), so an alert never reads "NPS 25, below 25".
+			sum := nps.Summarize(g.Counts, r.MinResponses)
+			a := r.alertOf(g, sum, tick)
 			old, was := raised[a.ID]
 			switch {
-			case ok && g.Counts.Responses() >= r.MinResponses && score < r.Below:
+			case sum.NPS != nil && !sum.LowSample && a.NPS < r.Below:
 				a.Title = r.describe(a)
 				if was {
 					a.Since = old.Since
@@ -57,12 +60,14 @@ func (s *Service) EvaluateThresholds(ctx context.Context, tick time.Time) error 
 				}
 				changed = true
 				if fresh {
-					s.o.Logger.Warn("threshold alert raised", slog.String("alert", a.ID), slog.Float64("nps", score), slog.Int64("responses", a.Responses))
+					s.o.Logger.Warn("threshold alert raised", slog.String("alert", a.ID), slog.Float64("nps", a.NPS), slog.Int64("responses", a.Responses))
 					if err := s.thresholdEvent(ctx, EventThresholdRaised, a); err != nil {
 						return err
 					}
 				}
-			case ok && score >= r.Below && was:
+			case sum.NPS != nil && !sum.LowSample && a.NPS >= r.Below && was:
+				// Too few answers are no evidence of a recovery either:
+				// the alert stays until enough of them say so.
 				if err := s.clear(ctx, old, a); err != nil {
 					return err
 				}
@@ -99,8 +104,9 @@ func (s *Service) thresholdEvent(ctx context.Context, event string, a Active) er
 	return s.enqueue(ctx, id, event, ThresholdEvent{Event: event, ID: id, Alert: a}, s.o.Config.Webhooks)
 }
 
-// alertOf is the alert a rule's group would raise at tick.
-func (r Rule) alertOf(g store.Group, tick time.Time) Active {
+// alertOf is the alert a rule's group, summarised as sum, would raise at
+// tick.
+func (r Rule) alertOf(g store.Group, sum nps.Summary, tick time.Time) Active {
 	filters := make(map[store.Dimension]string, len(r.Filters)+len(g.Key))
 	for d, v := range r.Filters {
 		filters[d] = v
@@ -115,9 +121,12 @@ func (r Rule) alertOf(g store.Group, tick time.Time) Active {
 	if len(key) > 0 {
 		id += "/" + strings.Join(key, ",")
 	}
-	score, _ := g.Counts.NPS()
+	var score float64
+	if sum.NPS != nil {
+		score = *sum.NPS
+	}
 	return Active{ID: id, Rule: r.Name, Filters: filters, Window: r.Window.Name, Level: r.Below,
-		NPS: score, Responses: g.Counts.Responses(), Since: tick.UTC(), Updated: tick.UTC()}
+		NPS: score, Responses: sum.Responses, Since: tick.UTC(), Updated: tick.UTC()}
 }
 
 // describe names what an alert is about: the rule's title, and the group's

@@ -156,3 +156,34 @@ func TestSignature(t *testing.T) {
 		t.Error("replay after 10 min accepted")
 	}
 }
+
+// TestThresholdTooFewAnswersKeepsAlert: once raised, an alert stays while
+// its group has fewer than min_responses answers, however good they are:
+// two promoters are no evidence of a recovery (docs/OPERATIONS.md).
+func TestThresholdTooFewAnswersKeepsAlert(t *testing.T) {
+	cfg := parseTestConfig(t, `
+thresholds:
+  - {name: team-1h, title: Team NPS, by: [team], window: 1h, below: 0, min_responses: 5}
+`)
+	h := memHarness(t, cfg)
+	ctx := context.Background()
+	now := time.Now()
+	var rs []store.Response
+	for i := range 6 {
+		rs = append(rs, store.Response{ID: fmt.Sprint("b", i), Score: 2, Dims: store.Dims{Channel: "phone", Team: "billing"}, At: now.Add(-30 * time.Minute)})
+	}
+	record(t, h.store, rs...)
+	must(t, h.svc.EvaluateThresholds(ctx, now))
+	if active, _ := h.svc.Alerts(ctx); len(active) != 1 {
+		t.Fatalf("not raised: %+v", active)
+	}
+	// 45 minutes on, the detractors have left the hour; two promoters came.
+	later := now.Add(45 * time.Minute)
+	record(t, h.store,
+		store.Response{ID: "p1", Score: 10, Dims: store.Dims{Channel: "phone", Team: "billing"}, At: later.Add(-time.Minute)},
+		store.Response{ID: "p2", Score: 10, Dims: store.Dims{Channel: "phone", Team: "billing"}, At: later.Add(-time.Minute)})
+	must(t, h.svc.EvaluateThresholds(ctx, later))
+	if active, _ := h.svc.Alerts(ctx); len(active) != 1 {
+		t.Fatalf("two answers resolved the alert: %+v", active)
+	}
+}

@@ -2,7 +2,6 @@ package board
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
@@ -75,7 +74,8 @@ type Point struct {
 	Band      Band     `json:"band"`
 }
 
-// DistView is a 0..10 histogram.
+// DistView is a 0..10 histogram. Shares are percent with two decimals and
+// Mean is nps.Summary's mean to one decimal.
 type DistView struct {
 	Counts    nps.Distribution `json:"counts"`
 	Shares    [11]float64      `json:"shares"`
@@ -153,13 +153,10 @@ func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
 		if err != nil {
 			return tv, err
 		}
-		dv := DistView{Counts: d, Responses: d.Responses(), Mean: "—"}
-		if n := float64(d.Responses()); n > 0 {
-			for i, k := range d {
-				dv.Shares[i] = math.Round(1000*float64(k)/n) / 10
-			}
-			mean, _ := d.Mean()
-			dv.Mean = fmt.Sprintf("%.1f", mean)
+		s := nps.Summarize(d, c.MinSample)
+		dv := DistView{Counts: d, Responses: s.Responses, Shares: s.ScoreShares(), Mean: "—"}
+		if s.Mean != nil {
+			dv.Mean = fmt.Sprintf("%.1f", *s.Mean)
 		}
 		tv.Distribution = &dv
 		tv.Empty = d.Responses() == 0

@@ -33,11 +33,14 @@ type Thresholds struct {
 // below 0 means more detractors than promoters.
 var DefaultThresholds = Thresholds{Good: 30, Poor: 0}
 
-// Figure is one score ready to show.
+// Figure is one score ready to show. Every number in it is nps.Summary's,
+// rounded as GET /api/v1/nps publishes it, and the words (score, margin,
+// band) are formatted from those numbers, so a screen never contradicts
+// the API: "+51" is the whole number of the API's 50.5.
 type Figure struct {
 	Label string `json:"label"`
-	// NPS is the exact score (two decimals), nil without responses; Score is
-	// how a screen shows it.
+	// NPS is the score as the API publishes it (two decimals), nil without
+	// responses; Score is how a screen shows it.
 	NPS       *float64 `json:"nps"`
 	Score     string   `json:"score"`  // "+32", "−8", "—" without responses
 	Margin    string   `json:"margin"` // "±11", "" without responses
@@ -46,7 +49,8 @@ type Figure struct {
 	Band      Band     `json:"band"`
 	// Bar is the score mapped from [−100, 100] to [0, 100] for a bar width.
 	Bar float64 `json:"bar"`
-	// Promoters, Passives and Detractors are shares in percent.
+	// Promoters, Passives and Detractors are shares in percent (two
+	// decimals).
 	Promoters  float64 `json:"promoters"`
 	Passives   float64 `json:"passives"`
 	Detractors float64 `json:"detractors"`
@@ -54,20 +58,17 @@ type Figure struct {
 
 // FigureOf formats a distribution.
 func FigureOf(label string, d nps.Distribution, th Thresholds, minSample int64) Figure {
-	f := Figure{Label: label, Responses: d.Responses(), LowSample: d.LowSample(minSample), Score: "—", Band: None}
-	score, ok := d.NPS()
-	if !ok {
+	s := nps.Summarize(d, minSample)
+	f := Figure{Label: label, Responses: s.Responses, LowSample: s.LowSample, Score: "—", Band: None}
+	if s.NPS == nil {
 		return f
 	}
-	rounded := math.Round(score*100) / 100
-	f.NPS = &rounded
+	score := *s.NPS
+	f.NPS = s.NPS
 	f.Score = FormatScore(score)
-	f.Margin = FormatMargin(d.CI().Margin)
+	f.Margin = FormatMargin(*s.MOE)
 	f.Bar = (score + 100) / 2
-	n := float64(f.Responses)
-	f.Promoters = 100 * float64(d.Promoters()) / n
-	f.Passives = 100 * float64(d.Passives()) / n
-	f.Detractors = 100 * float64(d.Detractors()) / n
+	f.Promoters, f.Passives, f.Detractors = *s.PromoterShare, *s.PassiveShare, *s.DetractorShare
 	switch {
 	case score >= th.Good:
 		f.Band = Good

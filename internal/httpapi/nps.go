@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -24,19 +23,11 @@ type npsAnswer struct {
 	Groups []npsGroup `json:"groups"`
 }
 
+// npsGroup is one group of the answer: its key and nps.Summary, whose
+// fields (and their rounding) are the API's.
 type npsGroup struct {
-	Key          map[store.Dimension]string `json:"key"`
-	Responses    int64                      `json:"responses"`
-	Promoters    int64                      `json:"promoters"`
-	Passives     int64                      `json:"passives"`
-	Detractors   int64                      `json:"detractors"`
-	NPS          *float64                   `json:"nps"`
-	MOE          *float64                   `json:"moe"`
-	CILow        *float64                   `json:"ci_low"`
-	CIHigh       *float64                   `json:"ci_high"`
-	Mean         *float64                   `json:"mean"`
-	LowSample    bool                       `json:"low_sample"`
-	Distribution nps.Distribution           `json:"distribution"`
+	Key map[store.Dimension]string `json:"key"`
+	nps.Summary
 }
 
 // defaultWindow is the window of a query that names none.
@@ -95,27 +86,5 @@ func (a *API) getNPS(c echo.Context) error {
 }
 
 func (a *API) groupJSON(g store.Group) npsGroup {
-	d := g.Counts
-	out := npsGroup{
-		Key:          g.Key,
-		Responses:    d.Responses(),
-		Promoters:    d.Promoters(),
-		Passives:     d.Passives(),
-		Detractors:   d.Detractors(),
-		LowSample:    d.LowSample(a.MinSample),
-		Distribution: d,
-	}
-	if score, ok := d.NPS(); ok {
-		ci := d.CI()
-		out.NPS, out.MOE, out.CILow, out.CIHigh = round2(score), round2(ci.Margin), round2(ci.Low), round2(ci.High)
-		mean, _ := d.Mean()
-		out.Mean = round2(mean)
-	}
-	return out
-}
-
-// round2 keeps two decimals: enough for 38.75, without float noise.
-func round2(x float64) *float64 {
-	r := math.Round(x*100) / 100
-	return &r
+	return npsGroup{Key: g.Key, Summary: nps.Summarize(g.Counts, a.MinSample)}
 }

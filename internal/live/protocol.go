@@ -1,11 +1,3 @@
-// Package live pushes board views to screens over WebSockets: one hub per
-// board, one reader goroutine per connection and no writer goroutine (writes
-// go through a wire that never waits, see wire.go), a view computed and
-// encoded once per change and fanned out as a prepared message.
-// A slow screen never delays the others: its queue is bounded, and when it
-// overflows the screen gets the latest snapshot instead of the backlog.
-//
-// The wire protocol is documented in docs/PROTOCOL.md.
 package live
 
 import (

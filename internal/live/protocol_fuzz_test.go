@@ -110,23 +110,36 @@ func FuzzClientFrames(f *testing.F) {
 
 // clientFrame encodes one masked WebSocket frame (RFC 6455 section 5.2).
 func clientFrame(opcode byte, fin bool, payload []byte) []byte {
+	var mask [4]byte
+	_, _ = rand.Read(mask[:])
+	return encodeFrame(opcode, fin, &mask, payload)
+}
+
+// encodeFrame encodes one WebSocket frame, masked with mask unless it is
+// nil (a server's frames are not masked).
+func encodeFrame(opcode byte, fin bool, mask *[4]byte, payload []byte) []byte {
 	b0 := opcode & 0x0f
 	if fin {
 		b0 |= 0x80
 	}
 	out := []byte{b0}
+	var masked byte
+	if mask != nil {
+		masked = 0x80
+	}
 	switch n := len(payload); {
 	case n < 126:
-		out = append(out, 0x80|byte(n))
+		out = append(out, masked|byte(n))
 	case n <= 0xffff:
-		out = append(out, 0x80|126)
+		out = append(out, masked|126)
 		out = binary.BigEndian.AppendUint16(out, uint16(n))
 	default:
-		out = append(out, 0x80|127)
+		out = append(out, masked|127)
 		out = binary.BigEndian.AppendUint64(out, uint64(n))
 	}
-	var mask [4]byte
-	_, _ = rand.Read(mask[:])
+	if mask == nil {
+		return append(out, payload...)
+	}
 	out = append(out, mask[:]...)
 	for i, c := range payload {
 		out = append(out, c^mask[i%4])

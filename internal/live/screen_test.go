@@ -222,21 +222,32 @@ func TestScreenThatCaughtUpStaysOpen(t *testing.T) {
 	}
 }
 
-// A screen that stays stuck past the write limit is closed and counted.
-func TestStuckScreenIsDroppedAndCounted(t *testing.T) {
-	obs := &countingObserver{}
-	bc, f, conn, c, _ := slowScreen(t, obs)
-	f.backlog(c)
+// waitStuckDropped waits for the board's one screen, stuck, to be closed
+// within its write limit and counted as dropped, calling meanwhile (nil:
+// nothing) every 10 ms.
+func waitStuckDropped(t *testing.T, bc *Broadcaster, obs *countingObserver, meanwhile func()) {
+	t.Helper()
 	began := time.Now()
 	for bc.Clients()["floor"] > 0 {
 		if time.Since(began) > writeWait+2*time.Second {
 			t.Fatal("a screen that never reads is still open after its write limit")
+		}
+		if meanwhile != nil {
+			meanwhile()
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := obs.dropped.Load(); n != 1 {
 		t.Fatalf("%d screens counted as dropped, want 1", n)
 	}
+}
+
+// A screen that stays stuck past the write limit is closed and counted.
+func TestStuckScreenIsDroppedAndCounted(t *testing.T) {
+	obs := &countingObserver{}
+	bc, f, conn, c, _ := slowScreen(t, obs)
+	f.backlog(c)
+	waitStuckDropped(t, bc, obs, nil)
 	// When it reads again, what was in its socket arrives, then the end.
 	for {
 		_, err := readEnvelope(conn, 2*time.Second)

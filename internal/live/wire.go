@@ -168,6 +168,9 @@ type hijacker struct {
 	http.ResponseWriter
 	wire *wire
 	br   *bufio.Reader
+	// hijacked: net/http has handed the connection over, and the response
+	// writer must not be written any more.
+	hijacked bool
 }
 
 // readBufferSize is each screen's read buffer. Screens send only tiny
@@ -184,6 +187,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("take over the connection: %w", err)
 	}
+	h.hijacked = true
 	// The library refuses bytes sent before its answer, but it now sees
 	// the fresh buffer below, not this one: check here instead.
 	if brw.Reader.Buffered() > 0 {
@@ -193,4 +197,20 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.wire = newWire(conn)
 	h.br = bufio.NewReaderSize(h.wire, readBufferSize)
 	return h.wire, bufio.NewReadWriter(h.br, brw.Writer), nil
+}
+
+// WriteHeader and Write drop the HTTP error the websocket library answers
+// a refused hand-over with: the connection is already closed, and net/http
+// would log each write to a hijacked connection as a warning.
+func (h *hijacker) WriteHeader(code int) {
+	if !h.hijacked {
+		h.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (h *hijacker) Write(p []byte) (int, error) {
+	if h.hijacked {
+		return 0, http.ErrHijacked
+	}
+	return h.ResponseWriter.Write(p)
 }

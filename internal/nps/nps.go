@@ -1,7 +1,8 @@
 // Package nps is the Net Promoter Score arithmetic: score classes, the score
 // itself, pooling, the adjusted-Wald interval and the significance of a
-// change. It does no I/O; every figure Pulseboard shows derives from a
-// Distribution through this package.
+// change, and Summary, a group's figures rounded once for publishing. It
+// does no I/O; every figure Pulseboard shows derives from a Distribution
+// through this package, and every published one through Summarize.
 package nps
 
 import "math"

@@ -200,7 +200,7 @@ func startDemo(t *testing.T, args ...string) *Main {
 		t.Fatal("demo history was not recorded within 60 s")
 	}
 	eventually(t, "demo traffic in the last hour", 10*time.Second, func() bool {
-		v, _, err := m.live.View("floor")
+		v, _, err := m.boards.View("floor", m.Now())
 		for _, tv := range v.Tiles {
 			if tv.ID == "nps-1h" {
 				return err == nil && tv.Figure != nil && tv.Figure.Responses > 100

@@ -192,7 +192,7 @@ func failover(t *testing.T, minReplicas int) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			v, st, err := m.live.View("floor")
+			v, st, err := m.boards.View("floor", m.Now())
 			var shown int64 = -1
 			if err == nil {
 				if f := v.Tiles[len(v.Tiles)-1].Figure; f != nil {

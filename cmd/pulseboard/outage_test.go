@@ -136,7 +136,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	// The board (this node's replica) agrees within 5 s of Redis's return.
 	deadline := back.Add(5 * time.Second)
 	for {
-		v, _, err := m.live.View("floor")
+		v, _, err := m.boards.View("floor", m.Now())
 		if err == nil {
 			if f := v.Tiles[len(v.Tiles)-1].Figure; f != nil && f.Responses == total {
 				break

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/boards"
 	"github.com/pulseboard/pulseboard/internal/config"
 	"github.com/pulseboard/pulseboard/internal/demo"
 	"github.com/pulseboard/pulseboard/internal/httpapi"
@@ -61,9 +62,12 @@ type Main struct {
 	store   store.Store
 	metrics *metrics.Metrics
 	agg     *aggregate.Aggregator
-	live    *live.Broadcaster
-	stopBg  context.CancelFunc
-	bg      sync.WaitGroup
+	// boards holds the board definitions: the API, the pages and the
+	// screens read them there, and reloads replace them there.
+	boards *boards.Registry
+	live   *live.Broadcaster
+	stopBg context.CancelFunc
+	bg     sync.WaitGroup
 	// The stream ingest, when configured: its own client, stopped before the
 	// store closes so its last batch is recorded and acknowledged.
 	streamRedis redis.UniversalClient
@@ -142,7 +146,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Querier:        m.store,
 		Pinger:         m.store,
 		Decoder:        decoder,
-		Live:           m.live,
+		Boards:         m.boards,
+		Screens:        m.live,
 		IngestTokens:   auth.NewTokens(tokens...),
 		AdminTokens:    auth.NewTokens(cfg.AdminTokens...),
 		PublicBoards:   cfg.PublicBoards,
@@ -222,21 +227,23 @@ func (m *Main) startStream(opts ingest.Options) error {
 const boardsWatchEvery = 2 * time.Second
 
 // startLive starts the aggregator (this node's replica of the counters),
-// the broadcaster that pushes boards to screens, and the boards file watch.
+// the board registry, the broadcaster that pushes boards to screens, and
+// the boards file watch.
 func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	feed, ok := m.store.(aggregate.Feed)
 	if !ok {
 		return fmt.Errorf("the %s engine has no change feed", m.engineName())
 	}
 	path, data := m.boardsFile()
-	boards, err := board.Parse(data, m.Config.Rollups)
+	defs, err := board.Parse(data, m.Config.Rollups)
 	if err != nil {
 		return fmt.Errorf("boards (%s): %w", path, err)
 	}
 	var ctx context.Context
 	ctx, m.stopBg = context.WithCancel(context.Background())
 	m.agg = aggregate.New(feed, opts, m.Config.Rollups, m.Logger)
-	m.live = live.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample), Alerts: m.alerts}, boards, live.Options{
+	m.boards = boards.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample), Alerts: m.alerts}, defs)
+	m.live = live.New(m.agg, m.boards, live.Options{
 		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,
 		RenderTile: views.TileHTML,
 		Observer:   m.metrics,
@@ -244,7 +251,7 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 		Changed:    m.alerts.Changed(),
 	})
 	m.boardsPath = path
-	m.warnUnreachableBoards(boards)
+	m.warnUnreachableBoards(defs)
 	m.metrics.Screens(m.live.Clients)
 	m.metrics.GaugeFunc("pulseboard_aggregator_stale", "1 while the node cannot read its store and boards show their last numbers.", func() float64 {
 		if m.agg.Status().Stale {
@@ -258,11 +265,11 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 		m.goBackground(func() {
 			board.WatchFile(ctx, path, boardsWatchEvery, m.Config.Rollups, data, func(b []board.Board) {
 				m.Logger.Info("boards reloaded", slog.String("file", path), slog.Any("boards", board.Names(b)))
-				m.live.SetBoards(b)
+				m.boards.Set(b)
 			}, func(err error) { m.Logger.Error("boards file", slog.Any("err", err)) })
 		})
 	}
-	m.Logger.Info("boards", slog.String("file", path), slog.Any("boards", board.Names(boards)))
+	m.Logger.Info("boards", slog.String("file", path), slog.Any("boards", board.Names(defs)))
 	return nil
 }
 
@@ -272,14 +279,14 @@ func (m *Main) reloadBoards(context.Context) ([]board.Board, error) {
 	if m.boardsPath == "" {
 		return nil, httpapi.ErrNoBoardsFile
 	}
-	boards, _, err := board.Load(m.boardsPath, m.Config.Rollups)
+	defs, _, err := board.Load(m.boardsPath, m.Config.Rollups)
 	if err != nil {
 		return nil, err
 	}
-	m.live.SetBoards(boards)
-	m.warnUnreachableBoards(boards)
-	m.Logger.Info("boards reloaded by an admin", slog.String("file", m.boardsPath), slog.Any("boards", board.Names(boards)))
-	return boards, nil
+	m.boards.Set(defs)
+	m.warnUnreachableBoards(defs)
+	m.Logger.Info("boards reloaded by an admin", slog.String("file", m.boardsPath), slog.Any("boards", board.Names(defs)))
+	return defs, nil
 }
 
 // warnUnreachableBoards says once when a board can be opened by nobody: it is

@@ -103,7 +103,7 @@ func TestSentinelFailover(t *testing.T) {
 	// The node's board follows the new master by itself.
 	deadline = time.Now().Add(10 * time.Second)
 	for {
-		v, st, err := m.live.View("floor")
+		v, st, err := m.boards.View("floor", m.Now())
 		if err == nil && !st.Stale {
 			if f := v.Tiles[len(v.Tiles)-1].Figure; f != nil && f.Responses == int64(n) {
 				break

@@ -113,10 +113,8 @@ func (a *API) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 
 // boardDef finds a board's current definition.
 func (a *API) boardDef(name string) (board.Board, error) {
-	for _, d := range a.Live.Boards() {
-		if d.Name == name {
-			return d, nil
-		}
+	if d, ok := a.Boards.Board(name); ok {
+		return d, nil
 	}
 	return board.Board{}, fault.New(fault.NotFound, "no board named %q", name)
 }

@@ -3,12 +3,16 @@ package httpapi
 import (
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/pulseboard/pulseboard/internal/fault"
 )
+
+// The admin API's own routes: reloading the boards file, and pprof. The
+// alert state's admin routes are in followups.go and alerts.go.
 
 // ErrNoBoardsFile answers a reload when boards come from the built-in set;
 // ReloadBoards returns it too.
@@ -51,4 +55,24 @@ func servePprof(w http.ResponseWriter, r *http.Request) {
 	default:
 		pprof.Handler(name).ServeHTTP(w, r)
 	}
+}
+
+// pathID is the :id parameter, decoded exactly once: response ids may
+// hold any printable character, so clients escape them in the path
+// ("crm%2F42" for crm/42, "100%25" for 100%). Echo routes on the raw path
+// only when the request's escaping differs from Go's own (RawPath is then
+// set), and otherwise on the already decoded path; decoding its parameter
+// again in the second case would turn "a%2541" into "aA", not "a%41".
+func pathID(c echo.Context) (string, error) {
+	id := c.Param("id")
+	if c.Request().URL.RawPath != "" {
+		var err error
+		if id, err = url.PathUnescape(id); err != nil {
+			id = ""
+		}
+	}
+	if id == "" {
+		return "", fault.New(fault.BadRequest, "id: escape the id in the path, like crm%%2F42 for crm/42")
+	}
+	return id, nil
 }

@@ -1,19 +1,24 @@
 // Package httpapi wires Pulseboard's HTTP interface with Echo: the routes in
-// one place, one handler per file, errors mapped to RFC 9457 problem details
-// in one function.
+// one place (routes.go), handlers grouped by resource with a file each
+// (responses, nps, boards, followups, alerts, webhooks, admin, health,
+// home), errors mapped to RFC 9457 problem details in one function
+// (problem.go).
 package httpapi
 
 import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/aggregate"
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/webhook"
@@ -40,6 +45,19 @@ type Decoder interface {
 	Decode(body io.Reader, contentType string, now time.Time) ([]store.Response, error)
 }
 
+// Boards is the board registry as the API reads it: the current
+// definitions, and the view of one computed at a given time.
+type Boards interface {
+	Boards() []board.Board
+	Board(name string) (board.Board, bool)
+	Compute(def board.Board, now time.Time) (board.View, aggregate.Status, error)
+}
+
+// Screens serves boards' live sockets.
+type Screens interface {
+	Serve(w http.ResponseWriter, r *http.Request, name string, may live.Access) error
+}
+
 // Alerts is the alert service as the admin API uses it.
 type Alerts interface {
 	FollowUpList(ctx context.Context, status string) ([]alert.FollowUp, error)
@@ -56,7 +74,8 @@ type Deps struct {
 	Querier      Querier
 	Pinger       Pinger
 	Decoder      Decoder
-	Live         Boards
+	Boards       Boards
+	Screens      Screens
 	IngestTokens *auth.Tokens
 	// AdminTokens open the admin endpoints and every board.
 	AdminTokens *auth.Tokens
@@ -104,7 +123,7 @@ func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{Deps: d, overview: overview(d.Rollups), limits: newRateLimits(d.IngestRate, d.IngestBurst)}
+	a := &API{Deps: d, overview: overview(d.Rollups, d.Logger), limits: newRateLimits(d.IngestRate, d.IngestBurst)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

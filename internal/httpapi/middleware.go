@@ -15,6 +15,8 @@ import (
 // logRequests writes one structured line per request, with its request id.
 func (a *API) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// Elapsed time, on the monotonic clock: a.Now is the business
+		// clock, which tests hold still.
 		start := time.Now()
 		err := next(c)
 		if err != nil {
@@ -25,7 +27,7 @@ func (a *API) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		level := slog.LevelInfo
 		switch {
 		case res.Status == http.StatusServiceUnavailable:
-			level = slog.LevelWarn // the store is away; already logged once as a warning
+			level = slog.LevelWarn // the store or the alert state is away, or numbers still load: already logged once as a warning
 		case res.Status >= 500:
 			level = slog.LevelError
 		}

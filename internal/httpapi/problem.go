@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/aggregate"
 	"github.com/pulseboard/pulseboard/internal/api"
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/views"
@@ -47,6 +48,24 @@ func statusOf(code fault.Code) int {
 	}
 }
 
+// errAlertState marks an error of the alert state (follow-ups, alerts,
+// dead letters), which lives apart from the store: on Redis, behind its
+// own client and timeout.
+var errAlertState = errors.New("alert state")
+
+// unavailableWhat names what a 503 waited for, in its log line, so an
+// operator looks at the right thing: the store, the alert state, or this
+// node's copy of the numbers still warming up.
+func unavailableWhat(err error) string {
+	switch {
+	case errors.Is(err, errAlertState):
+		return "alert state unavailable"
+	case errors.Is(err, aggregate.ErrNotReady):
+		return "numbers still loading"
+	}
+	return "store unavailable"
+}
+
 // handleError writes every error as problem JSON. Only internal errors are
 // logged with their cause; the client gets a generic message for those.
 func (a *API) handleError(err error, c echo.Context) {
@@ -78,7 +97,7 @@ func (a *API) handleError(err error, c echo.Context) {
 		p.Detail = "an internal error occurred; the request id helps find it in the logs"
 	}
 	if code == fault.Unavailable {
-		a.Logger.Warn("store unavailable", slog.String("request_id", p.RequestID), slog.Any("err", err))
+		a.Logger.Warn(unavailableWhat(err), slog.String("request_id", p.RequestID), slog.Any("err", err))
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
 	}
 	if fe, ok := fault.As(err); ok && fe.RetryAfter > 0 {

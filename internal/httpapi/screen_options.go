@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/pulseboard/pulseboard/views"
 )
 
@@ -112,4 +114,35 @@ func fmtEvery(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Minute)) + "m"
 	}
 	return strconv.Itoa(int(d/time.Second)) + "s"
+}
+
+// screenOptions reads the kiosk options of a board page's address; a
+// rotation goes on to the next board that exists, keeping the options.
+func (a *API) screenOptions(c echo.Context, current string) views.ScreenOptions {
+	q := c.Request().URL.Query()
+	q.Del("token")
+	o := screenOptions(q, current, func(name string) (bool, string) {
+		if _, err := a.boardDef(name); err != nil {
+			return false, fmt.Sprintf("no board named %q", name)
+		}
+		return true, ""
+	})
+	if o.Next != "" {
+		o.Next = (&url.URL{Path: "/boards/" + o.Next, RawQuery: withoutToken(c.Request().URL.RawQuery)}).String()
+	}
+	return o
+}
+
+// withoutToken is a query string as the screen's address had it, in its own
+// order and spelling, less any pairing token (which must not travel on).
+func withoutToken(raw string) string {
+	var kept []string
+	for part := range strings.SplitSeq(raw, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(key); part == "" || (err == nil && k == "token") {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	return strings.Join(kept, "&")
 }

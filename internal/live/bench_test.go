@@ -16,6 +16,7 @@ import (
 	configfiles "github.com/pulseboard/pulseboard/config"
 	"github.com/pulseboard/pulseboard/internal/aggregate"
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/boards"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
@@ -36,18 +37,24 @@ func floorServer(tb testing.TB, clock *storetest.Clock, o Observer) (*Broadcaste
 	for !agg.Status().Ready {
 		time.Sleep(time.Millisecond)
 	}
-	boards, err := board.Parse(configfiles.Boards, store.DefaultRollups())
+	defs, err := board.Parse(configfiles.Boards, store.DefaultRollups())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	comp := board.Computer{Calendar: opts.Calendar, MinSample: 30}
-	bc := New(agg, comp, boards, Options{Now: clock.Now, Observer: o})
+	reg := boards.New(agg, board.Computer{Calendar: opts.Calendar, MinSample: 30}, defs)
+	bc := New(agg, reg, Options{Now: clock.Now, Observer: o})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = bc.Serve(w, r, "floor", nil)
 	}))
 	tb.Cleanup(srv.Close)
 	tb.Cleanup(bc.Close)
 	return bc, srv
+}
+
+// floorView computes the floor board as the registry does for the API.
+func floorView(bc *Broadcaster, clock *storetest.Clock) (board.View, aggregate.Status, error) {
+	def, _ := bc.boards.Board("floor")
+	return bc.boards.Compute(def, clock.Now())
 }
 
 // BenchmarkBroadcast measures one board update reaching every connected
@@ -88,7 +95,7 @@ func benchBroadcast(b *testing.B, n int) {
 	for h.size() < n {
 		time.Sleep(time.Millisecond)
 	}
-	view, st, err := bc.View("floor")
+	view, st, err := floorView(bc, clock)
 	if err != nil {
 		b.Fatal(err)
 	}

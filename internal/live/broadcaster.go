@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"reflect"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,11 +14,19 @@ import (
 	"github.com/pulseboard/pulseboard/internal/board"
 )
 
-// Source is the node's aggregator as the broadcaster uses it.
+// Source is the node's aggregator as the broadcaster uses it: a signal
+// after its numbers or status changed.
 type Source interface {
-	board.Source
-	Status() aggregate.Status
 	Changed() <-chan struct{}
+}
+
+// Boards is the board registry (package boards) as live reads it: the
+// current definitions, their views, and a signal after every replacement.
+type Boards interface {
+	Boards() []board.Board
+	Board(name string) (board.Board, bool)
+	Compute(def board.Board, now time.Time) (board.View, aggregate.Status, error)
+	Subscribe() <-chan struct{}
 }
 
 // Options configure a broadcaster.
@@ -68,13 +71,16 @@ func (noObserver) ScreenDropped()          {}
 // ErrNoBoard means no board has the requested name.
 var ErrNoBoard = errors.New("no such board")
 
-// Broadcaster owns one hub per board and the loop that feeds them.
+// Broadcaster owns one hub per board and the loop that feeds them. The
+// definitions are the registry's; a hub keeps the one its screens were
+// admitted under, to tell a change from none when the registry is replaced.
 type Broadcaster struct {
 	src      Source
-	comp     board.Computer
+	boards   Boards
+	reloads  <-chan struct{}
 	opts     Options
 	upgrader websocket.Upgrader
-	reloads  chan []board.Board
+	slots    addressSlots
 
 	// publishMu serializes computing and publishing, between the loop and a
 	// first screen joining a board nobody watched.
@@ -82,16 +88,11 @@ type Broadcaster struct {
 
 	mu     sync.RWMutex
 	hubs   map[string]*hub
-	boards []board.Board
 	closed bool
-
-	// perIP counts open sockets by client address, for MaxPerIP.
-	ipMu  sync.Mutex
-	perIP map[string]int
 }
 
-// New makes a broadcaster for the given boards.
-func New(src Source, comp board.Computer, boards []board.Board, opts Options) *Broadcaster {
+// New makes a broadcaster for the registry's boards.
+func New(src Source, boards Boards, opts Options) *Broadcaster {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -104,103 +105,32 @@ func New(src Source, comp board.Computer, boards []board.Board, opts Options) *B
 	if opts.Observer == nil {
 		opts.Observer = noObserver{}
 	}
-	b := &Broadcaster{src: src, comp: comp, opts: opts, hubs: make(map[string]*hub), reloads: make(chan []board.Board, 1), perIP: map[string]int{}}
-	allowed := make([]string, len(opts.AllowedOrigins))
-	for i, o := range opts.AllowedOrigins {
-		allowed[i] = strings.ToLower(o)
+	b := &Broadcaster{
+		src: src, boards: boards, reloads: boards.Subscribe(), opts: opts,
+		upgrader: newUpgrader(opts.AllowedOrigins), slots: addressSlots{max: opts.MaxPerIP},
+		hubs: make(map[string]*hub),
 	}
-	b.upgrader = websocket.Upgrader{
-		// No read buffer of the library's own: it reads through the one
-		// the hijacker hands it (readBufferSize), which the screen's reader
-		// consults before it parks.
-		ReadBufferSize: 0,
-		// Write buffers come from a pool and are held only during a write,
-		// not by idle connections.
-		WriteBufferSize: 4096,
-		WriteBufferPool: &sync.Pool{},
-		// permessage-deflate without context takeover: a prepared message
-		// is compressed once for all screens that negotiated it, so board
-		// updates (JSON with tile markup) shrink several times at no cost
-		// per screen.
-		EnableCompression: true,
-		CheckOrigin:       func(r *http.Request) bool { return originAllowed(r, allowed) },
-	}
-	b.setBoards(boards)
+	b.applyBoards()
 	return b
 }
 
-// originAllowed accepts the page's own origin, configured ones, and clients
-// that send no Origin (not browsers, so not a cross-site page).
-func originAllowed(r *http.Request, allowed []string) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	return strings.EqualFold(u.Host, r.Host) || slices.Contains(allowed, strings.ToLower(origin))
-}
-
-// Boards returns the current board definitions.
-func (b *Broadcaster) Boards() []board.Board {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return slices.Clone(b.boards)
-}
-
-// Board returns one board definition.
-func (b *Broadcaster) Board(name string) (board.Board, bool) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	h := b.hubs[name]
-	if h == nil {
-		return board.Board{}, false
-	}
-	return h.definition(), true
-}
-
-// View computes a board's current view (for the JSON API and first paint).
-func (b *Broadcaster) View(name string) (board.View, aggregate.Status, error) {
-	def, ok := b.Board(name)
-	if !ok {
-		return board.View{}, aggregate.Status{}, ErrNoBoard
-	}
-	return b.Compute(def)
-}
-
-// Compute computes any board definition from this node's aggregator, such
-// as the overview on the index page.
-func (b *Broadcaster) Compute(def board.Board) (board.View, aggregate.Status, error) {
-	st := b.src.Status()
-	v, err := b.comp.Compute(def, b.src, b.opts.Now())
-	return v, st, err
-}
-
-// SetBoards replaces the board definitions (a reload); the loop applies
-// them.
-func (b *Broadcaster) SetBoards(boards []board.Board) {
-	select {
-	case <-b.reloads: // a newer set replaces one not applied yet
-	default:
-	}
-	b.reloads <- boards
-}
-
-// setBoards applies a set of definitions: new boards get hubs, changed ones
-// tell their screens to reload, removed ones close their screens.
-func (b *Broadcaster) setBoards(boards []board.Board) {
+// applyBoards brings the hubs in line with the registry's definitions: new
+// boards get hubs, changed ones tell their screens to reload (or close
+// those the new definition no longer admits), removed ones close their
+// screens. The registry is read under b.mu, as hubFor reads it, so a
+// screen joining meanwhile finds either the old hubs or the new ones.
+func (b *Broadcaster) applyBoards() {
 	now := b.opts.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	keep := make(map[string]bool, len(boards))
-	for _, def := range boards {
+	defs := b.boards.Boards()
+	keep := make(map[string]bool, len(defs))
+	for _, def := range defs {
 		keep[def.Name] = true
 		h := b.hubs[def.Name]
 		switch {
 		case h == nil:
-			b.hubs[def.Name] = newHub(def, b.opts.Observer)
+			b.hubs[def.Name] = b.newHub(def)
 		case !reflect.DeepEqual(h.definition(), def):
 			h.reload(def, now)
 		}
@@ -211,7 +141,10 @@ func (b *Broadcaster) setBoards(boards []board.Board) {
 			delete(b.hubs, name)
 		}
 	}
-	b.boards = boards
+}
+
+func (b *Broadcaster) newHub(def board.Board) *hub {
+	return newHub(def, b.opts.Observer, b.opts.Now)
 }
 
 func (b *Broadcaster) hubList() []*hub {
@@ -227,6 +160,7 @@ func (b *Broadcaster) hubList() []*hub {
 // Run feeds the hubs until ctx ends: on each tick, if the aggregator
 // changed or a minute began (windows slide), every watched board is
 // recomputed and its changes pushed; otherwise screens get heartbeats.
+// A replacement of the registry's definitions is applied at once.
 func (b *Broadcaster) Run(ctx context.Context) {
 	tick := time.NewTicker(b.opts.Interval)
 	defer tick.Stop()
@@ -246,8 +180,8 @@ func (b *Broadcaster) Run(ctx context.Context) {
 			for _, h := range b.hubList() {
 				deliver(h.ping())
 			}
-		case boards := <-b.reloads:
-			b.setBoards(boards)
+		case <-b.reloads:
+			b.applyBoards()
 			dirty = true
 		case <-tick.C:
 			now := b.opts.Now()
@@ -284,14 +218,16 @@ func (b *Broadcaster) publishAll(now time.Time) {
 func (b *Broadcaster) publish(h *hub, now time.Time) error {
 	b.publishMu.Lock()
 	defer b.publishMu.Unlock()
-	st := b.src.Status()
+	v, st, err := b.boards.Compute(h.definition(), now)
 	if !st.Ready {
 		return nil // nothing true to show yet; screens keep their first paint
 	}
-	v, err := b.comp.Compute(h.definition(), b.src, now)
 	if err != nil {
 		return err
 	}
+	// How long the fan-out took is a metric of elapsed time, taken on the
+	// monotonic clock: Options.Now says what time the numbers are for, and
+	// in tests it stands still.
 	began := time.Now()
 	targets, err := h.publish(v, b.opts.RenderTile, st.Epoch, st.Stale, now)
 	deliver(targets)
@@ -299,87 +235,6 @@ func (b *Broadcaster) publish(h *hub, now time.Time) error {
 		b.opts.Observer.Broadcast(time.Since(began))
 	}
 	return err
-}
-
-// Serve upgrades a request to a board's live socket. The screen gets a
-// snapshot at once, then updates. may (nil: anyone) decides whether the
-// screen may watch; one that may not gets its socket closed with
-// CloseNotPaired, the one answer a browser's script can read.
-func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string, may Access) error {
-	b.mu.RLock()
-	h, closed := b.hubs[name], b.closed
-	b.mu.RUnlock()
-	if h == nil {
-		return ErrNoBoard
-	}
-	if closed {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return nil
-	}
-	ip := clientIP(r)
-	if !b.takeSlot(ip) {
-		w.Header().Set("Retry-After", "60")
-		http.Error(w, "too many live screens from this address", http.StatusTooManyRequests)
-		return nil
-	}
-	release := sync.OnceFunc(func() { b.releaseSlot(ip) })
-	hj := &hijacker{ResponseWriter: w}
-	conn, err := b.upgrader.Upgrade(hj, r, nil)
-	if err != nil {
-		release()
-		return nil // the upgrader has answered the client (403 on a foreign origin)
-	}
-	if may != nil && !may(h.definition()) {
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseNotPaired, "not paired"), time.Now().Add(writeWait))
-		_ = conn.Close()
-		release()
-		return nil
-	}
-	// The loop skips boards nobody watches, so a board's state is only
-	// current while it has screens: bring it up to date for the first one.
-	if !h.isPublished() || h.size() == 0 {
-		if err := b.publish(h, b.opts.Now()); err != nil {
-			b.opts.Logger.Error("publish board", slog.String("board", name), slog.Any("err", err))
-		}
-	}
-	if tc, ok := hj.wire.tcp(); ok {
-		_ = tc.SetWriteBuffer(socketSendBuffer)
-	}
-	c := newClient(h, conn, hj.wire, hj.br, may, release)
-	if h.join(c) {
-		go c.readPump()
-	}
-	return nil
-}
-
-// clientIP is the address a socket comes from. Forwarded headers are not
-// trusted: behind a proxy every screen shares its address, which the
-// max_screens_per_ip setting documents.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// takeSlot counts a socket against its address's cap.
-func (b *Broadcaster) takeSlot(ip string) bool {
-	b.ipMu.Lock()
-	defer b.ipMu.Unlock()
-	if b.opts.MaxPerIP > 0 && b.perIP[ip] >= b.opts.MaxPerIP {
-		return false
-	}
-	b.perIP[ip]++
-	return true
-}
-
-func (b *Broadcaster) releaseSlot(ip string) {
-	b.ipMu.Lock()
-	defer b.ipMu.Unlock()
-	if b.perIP[ip]--; b.perIP[ip] <= 0 {
-		delete(b.perIP, ip)
-	}
 }
 
 // Clients counts connected screens per board.

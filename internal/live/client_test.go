@@ -62,7 +62,7 @@ func TestFanOutPingsUpdatesAndResyncs(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	deliver(h.ping())
-	view, st, err := bc.View("floor")
+	view, st, err := floorView(bc, clock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,14 +34,15 @@
 //
 // A goroutine that holds a lock takes only locks further down this list:
 //
-//  1. Broadcaster.mu (the hubs and board definitions) or
-//     Broadcaster.publishMu (computing and publishing, between the loop
-//     and a first screen joining): never both at once. Both may be held
-//     across a delivery, whose writes do not wait.
+//  1. Broadcaster.mu (the hubs) or Broadcaster.publishMu (computing and
+//     publishing, between the loop and a first screen joining): never both
+//     at once. Both may be held across a delivery, whose writes do not
+//     wait. Under either, the board registry (package boards) is read for
+//     definitions and views; its lock is a leaf.
 //  2. client.once: a screen's close runs under it, and is never called
 //     with a hub's or a client's lock held. It takes client.mu briefly,
 //     writes the close frame (5, 6) and frees the screen's per-address
-//     slot (Broadcaster.ipMu, a leaf).
+//     slot (addressSlots.mu, a leaf).
 //  3. hub.mu: a hub queues messages for its screens under it (offer,
 //     requestPing, and resnapshot's drop of a screen's stale queue).
 //  4. client.mu: nothing is taken under it. flush releases it before

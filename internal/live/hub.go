@@ -19,6 +19,9 @@ import (
 type hub struct {
 	name     string
 	observer Observer
+	// now is the broadcaster's clock, for the time a snapshot taken for a
+	// join or a resync carries.
+	now func() time.Time
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -40,8 +43,8 @@ type hub struct {
 	endReason string
 }
 
-func newHub(def board.Board, o Observer) *hub {
-	return &hub{name: def.Name, observer: o, def: def, clients: make(map[*client]struct{}), tiles: make(map[string][]byte)}
+func newHub(def board.Board, o Observer, now func() time.Time) *hub {
+	return &hub{name: def.Name, observer: o, now: now, def: def, clients: make(map[*client]struct{}), tiles: make(map[string][]byte)}
 }
 
 // join adds a screen and queues the current snapshot for it in one step,
@@ -64,7 +67,7 @@ func (h *hub) join(c *client) bool {
 	}
 	h.clients[c] = struct{}{}
 	if h.published {
-		if snap := h.snapshotLocked(time.Now()); snap != nil {
+		if snap := h.snapshotLocked(h.now()); snap != nil {
 			c.offer(snap, true)
 		}
 	}
@@ -252,7 +255,7 @@ func (h *hub) resnapshot(c *client) *websocket.PreparedMessage {
 	c.mu.Lock()
 	c.dropStateLocked()
 	c.mu.Unlock()
-	return h.snapshotLocked(time.Now())
+	return h.snapshotLocked(h.now())
 }
 
 func (h *hub) snapshotLocked(now time.Time) *websocket.PreparedMessage {

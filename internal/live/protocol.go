@@ -69,7 +69,9 @@ const (
 	CloseBoardRemoved = 4004
 )
 
-// Timing and limits of a connection.
+// Timing and limits of a connection. Socket deadlines made from them are
+// on the real clock (time.Now), not Options.Now: the kernel times a socket
+// out against the real clock, and a test's injected clock stands still.
 const (
 	// writeWait bounds one write: a screen that takes longer is too slow,
 	// and is dropped so it cannot hold memory or goroutines.

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/boards"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
@@ -124,7 +125,7 @@ type feeder struct {
 }
 
 func newFeeder(t *testing.T, bc *Broadcaster, clock *storetest.Clock) *feeder {
-	view, st, err := bc.View("floor")
+	view, st, err := floorView(bc, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,6 +343,13 @@ func TestResyncIsFollowedByTheNextSeq(t *testing.T) {
 	}
 }
 
+// reload replaces the registry's boards and applies them as the loop does
+// (the tests run no loop).
+func reload(bc *Broadcaster, defs []board.Board) {
+	bc.boards.(*boards.Registry).Set(defs)
+	bc.applyBoards()
+}
+
 // A screen that connects while its board is removed, or while the server
 // shuts down, or while its access is revoked, is closed with that code:
 // never left on a hub nobody feeds or with access it lost. Issue 14 item
@@ -354,17 +362,17 @@ func TestScreenConnectingDuringAChange(t *testing.T) {
 		code   int
 	}{
 		{"board removed", func(bc *Broadcaster) {
-			bc.setBoards(slices.DeleteFunc(bc.Boards(), func(b board.Board) bool { return b.Name == "floor" }))
+			reload(bc, slices.DeleteFunc(bc.boards.Boards(), func(b board.Board) bool { return b.Name == "floor" }))
 		}, CloseBoardRemoved},
 		{"server closed", func(bc *Broadcaster) { bc.Close() }, websocket.CloseGoingAway},
 		{"access revoked", func(bc *Broadcaster) {
-			boards := bc.Boards()
-			for i := range boards {
-				if boards[i].Name == "floor" {
-					boards[i].Title = "revoked"
+			defs := bc.boards.Boards()
+			for i := range defs {
+				if defs[i].Name == "floor" {
+					defs[i].Title = "revoked"
 				}
 			}
-			bc.setBoards(boards)
+			reload(bc, defs)
 		}, CloseNotPaired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/aggregate"
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/views"
@@ -29,10 +32,12 @@ const overviewYAML = `boards:
 `
 
 // overview parses the overview board against the configured rollups; with
-// rollups that cannot answer it, the index page lists boards only.
-func overview(rollups []store.Rollup) *board.Board {
+// rollups that cannot answer it, the index page lists boards only, and the
+// log says why once.
+func overview(rollups []store.Rollup, logger *slog.Logger) *board.Board {
 	boards, err := board.Parse([]byte(overviewYAML), rollups)
 	if err != nil {
+		logger.Info("the index page shows no overview: the configured rollups cannot answer it", slog.Any("err", err))
 		return nil
 	}
 	return &boards[0]
@@ -51,16 +56,24 @@ func (a *API) getHome(c echo.Context) error {
 	// The overview shows numbers across every board: only for those who
 	// may query them all.
 	if a.overview != nil && a.canQuery(c.Request()) {
-		v, st, err := a.Live.Compute(*a.overview)
-		if err == nil {
+		v, st, err := a.Boards.Compute(*a.overview, now)
+		switch {
+		case err == nil:
 			d.Overview, d.Stale = &v, st.Stale
+		case errors.Is(err, aggregate.ErrNotReady):
+			// Still warming up: the page lists the boards, and its next
+			// refresh brings the numbers.
+			a.Logger.Debug("index overview not ready", slog.Any("err", err))
+		default:
+			// The boards stay listed; the overview's failure is a bug.
+			a.Logger.Error("index overview", slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)), slog.Any("err", err))
 		}
 	}
 	return render(c, http.StatusOK, views.Home(d))
 }
 
 func (a *API) boardLinks() []views.BoardLink {
-	defs := a.Live.Boards()
+	defs := a.Boards.Boards()
 	out := make([]views.BoardLink, len(defs))
 	for i, d := range defs {
 		out[i] = views.BoardLink{Name: d.Name, Title: d.Title, Tiles: len(d.Tiles)}

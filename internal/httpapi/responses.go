@@ -29,7 +29,10 @@ func (a *API) createResponses(c echo.Context) (err error) {
 		return err
 	}
 	// Charged after decoding, by the responses the batch holds; a rejected
-	// batch is charged nothing, and nothing of it is recorded.
+	// batch is charged nothing, and nothing of it is recorded. The bucket
+	// refills with elapsed real time, so it reads the monotonic clock, not
+	// a.Now: a.Now is the time responses are recorded at, which tests hold
+	// still while they send far more than a second's worth.
 	if err := a.limits.take(tok, len(batch), time.Now()); err != nil {
 		return err
 	}
@@ -40,7 +43,9 @@ func (a *API) createResponses(c echo.Context) (err error) {
 	return c.JSON(http.StatusAccepted, api.RecordedOf(res))
 }
 
-// observeIngest records an ingest request's outcome in the metrics.
+// observeIngest records an ingest request's outcome in the metrics. Its
+// duration is elapsed time, measured on the monotonic clock from began
+// (time.Now, not a.Now, which tests hold still).
 func (a *API) observeIngest(began time.Time, res *store.RecordResult, err *error) {
 	if a.Metrics == nil {
 		return

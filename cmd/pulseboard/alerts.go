@@ -41,14 +41,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		claimer jobs.Claimer
 	)
 	if cfg.RedisURL == "" {
-		feed, ok := m.store.(interface {
-			Tail(ctx context.Context, pos store.Position, block time.Duration) ([]store.LogEntry, error)
-			History(ctx context.Context, n int) ([]store.LogEntry, error)
-		})
-		if !ok {
-			return fmt.Errorf("the %s engine has no change log", m.engineName())
-		}
-		fc, err := alert.NewFeedChanges(ctx, feed, m.Logger)
+		fc, err := alert.NewFeedChanges(ctx, m.store, m.Logger)
 		if err != nil {
 			return fmt.Errorf("alerts: %w", err)
 		}

@@ -230,10 +230,6 @@ const boardsWatchEvery = 2 * time.Second
 // the board registry, the broadcaster that pushes boards to screens, and
 // the boards file watch.
 func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
-	feed, ok := m.store.(aggregate.Feed)
-	if !ok {
-		return fmt.Errorf("the %s engine has no change feed", m.engineName())
-	}
 	path, data := m.boardsFile()
 	defs, err := board.Parse(data, m.Config.Rollups)
 	if err != nil {
@@ -241,7 +237,7 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	}
 	var ctx context.Context
 	ctx, m.stopBg = context.WithCancel(context.Background())
-	m.agg = aggregate.New(feed, opts, m.Config.Rollups, m.Logger)
+	m.agg = aggregate.New(m.store, opts, m.Config.Rollups, m.Logger)
 	m.boards = boards.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample), Alerts: m.alerts}, defs)
 	m.live = live.New(m.agg, m.boards, live.Options{
 		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,

@@ -20,7 +20,10 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
-// Feed is what the aggregator reads from an engine.
+// Feed is what the aggregator reads from an engine: a snapshot, then the
+// change log. Every store.Store has it (store.Feed is the engines' side of
+// the same contract, which the conformance suite checks); it is declared
+// here, on the reader's side, so the aggregator names only what it reads.
 type Feed interface {
 	Snapshot(ctx context.Context, rollups []store.Rollup) (store.Snapshot, error)
 	Tail(ctx context.Context, pos store.Position, block time.Duration) ([]store.LogEntry, error)

@@ -185,18 +185,21 @@ func (s *Service) enqueue(ctx context.Context, id, event string, body any, urls 
 // when made. Acknowledging is a no-op: on one node, nothing survives a
 // crash to hand over.
 type FeedChanges struct {
-	feed tailer
+	feed Log
 	pos  store.Position
 	log  *slog.Logger
 }
 
-type tailer interface {
+// Log is the part of an engine's change feed FeedChanges reads (every
+// store.Store has it, per store.Feed's contract): Tail to follow the log,
+// History to find its end.
+type Log interface {
 	Tail(ctx context.Context, pos store.Position, block time.Duration) ([]store.LogEntry, error)
 	History(ctx context.Context, n int) ([]store.LogEntry, error)
 }
 
 // NewFeedChanges starts following feed at its newest entry.
-func NewFeedChanges(ctx context.Context, feed tailer, logger *slog.Logger) (*FeedChanges, error) {
+func NewFeedChanges(ctx context.Context, feed Log, logger *slog.Logger) (*FeedChanges, error) {
 	f := &FeedChanges{feed: feed, log: logger}
 	return f, f.jump(ctx)
 }

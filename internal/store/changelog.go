@@ -81,17 +81,26 @@ type Snapshot struct {
 	Buckets []SnapshotBucket
 }
 
-// Feed is how an aggregator follows an engine: a snapshot to warm up from,
-// then the change log. Both engines implement it.
+// Feed is how a node follows an engine: a snapshot to warm up from, then
+// the change log. It is part of Store, so both engines implement it, and
+// storetest checks the contract below on each of them.
 type Feed interface {
+	// Snapshot returns the buckets of the given rollups, each with the log
+	// position it reflects, and Start, the position to tail from: replaying
+	// the log after Start over the buckets (skipping, per bucket, changes
+	// up to its AsOf) gives the engine's counters.
 	Snapshot(ctx context.Context, rollups []Rollup) (Snapshot, error)
-	// Tail returns the log entries after pos, waiting up to block for the
-	// first one; none when nothing came. It returns ErrLogGap when the log
-	// does not continue from pos.
+	// Tail returns the next log entries after pos (all of them, or the
+	// first few: an engine may cap one read), oldest first, each at a
+	// position after the one before; the zero position is before the first
+	// entry. With nothing after pos it waits up to block for an entry, and
+	// returns none (and no error) when none came. It returns ErrLogGap when
+	// the log does not continue from pos: trimmed past it, lost, or a
+	// position the log never reached.
 	Tail(ctx context.Context, pos Position, block time.Duration) ([]LogEntry, error)
 	// History returns up to n of the newest log entries, oldest first, to
-	// refill feeds of recent answers after a warm-up. It says nothing about
-	// counters.
+	// refill feeds of recent answers after a warm-up, or to find the log's
+	// end. It says nothing about counters.
 	History(ctx context.Context, n int) ([]LogEntry, error)
 }
 

@@ -24,6 +24,9 @@
 //     distribution per group.
 //   - Nothing is acknowledged (Record returns nil) before it is durable in
 //     the engine.
+//   - Every batch that changed something is one entry of the engine's change
+//     log, written in the same atomic step as its counters; Feed (Snapshot,
+//     Tail, History) is how a node follows it (see changelog.go).
 package store
 
 import (
@@ -35,8 +38,11 @@ import (
 )
 
 // Store is the contract both engines implement. Consumers (ingest, the HTTP
-// API, the aggregator) declare the subset they use; this full interface exists
-// so the conformance suite and the program's wiring have one name for it.
+// API, the aggregator, alerting) declare the subset they use; this full
+// interface exists so the conformance suite and the program's wiring have
+// one name for it. The change feed is part of it: every node follows the
+// engine's log (the aggregator, and alerting on the memory engine), so an
+// engine without one could not run the program.
 type Store interface {
 	// Record upserts a batch of validated responses.
 	Record(ctx context.Context, batch []Response) (RecordResult, error)
@@ -46,6 +52,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the engine's resources; it is safe to call twice.
 	Close() error
+	Feed
 }
 
 // Response is one validated survey answer.

@@ -13,10 +13,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
-var (
-	_ store.Store = (*Store)(nil)
-	_ store.Feed  = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 // sweepEvery bounds how often Record walks all buckets and ids to drop the
 // expired ones; between sweeps, expired data is only ignored.

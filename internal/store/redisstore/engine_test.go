@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -163,4 +164,34 @@ func newClock(at time.Time) *storetest.Clock {
 	c := &storetest.Clock{}
 	c.Set(at)
 	return c
+}
+
+// TestTrimmedLogIsAGap: a change log trimmed past a reader's position (its
+// MAXLEN) is a gap, as the memory engine's bound is (memstore's
+// TestLogBoundedByChanges); a reader at a kept position goes on.
+func TestTrimmedLogIsAGap(t *testing.T) {
+	c := newClock(storetest.Start)
+	opts := storetest.Options(t, c)
+	rdb := redistest.Client(t)
+	// MAXLEN ~ trims whole stream nodes (100 entries each by default), so a
+	// few hundred entries are needed to see one go.
+	s := New(rdb, opts, Config{Tenant: redistest.Namespace(t), ChangeLogMaxLen: 10})
+	redistest.CleanupKeys(t, rdb, s.keys.pattern())
+	ctx := context.Background()
+	for i := range 300 {
+		r := store.Response{ID: fmt.Sprintf("t%d", i), Score: 7, Dims: store.Dims{Channel: "sms"}, At: c.Now(), AtGiven: true}
+		if _, err := s.Record(ctx, []store.Response{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hist, err := s.History(ctx, 1000)
+	if err != nil || len(hist) == 0 || len(hist) >= 300 {
+		t.Fatalf("history after trimming: %d entries, %v", len(hist), err)
+	}
+	if _, err := s.Tail(ctx, store.Position{}, time.Millisecond); !errors.Is(err, store.ErrLogGap) {
+		t.Fatalf("tail from the start after trimming: %v, want ErrLogGap", err)
+	}
+	if entries, err := s.Tail(ctx, hist[len(hist)-2].Pos, time.Millisecond); err != nil || len(entries) != 1 {
+		t.Fatalf("tail from a kept position: %d entries, %v", len(entries), err)
+	}
 }

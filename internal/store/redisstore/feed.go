@@ -13,8 +13,6 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
-var _ store.Feed = (*Store)(nil)
-
 // snapshotChunk is how many bucket hashes one MULTI reads together with the
 // log position they reflect: small enough not to hold Redis for long, large
 // enough to read a month of buckets in a few dozen round trips.

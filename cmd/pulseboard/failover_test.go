@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
@@ -40,7 +41,7 @@ func failover(t *testing.T, minReplicas int) {
 	cl := redistest.PrivateCluster(t, redistest.ClusterConfig{Replicas: minReplicas + 1, NodeTimeout: time.Second})
 	ctx := context.Background()
 	tenant := redistest.Namespace(t)
-	slotKey := "pb:{" + tenant + "}:log"
+	slotKey := rediskeys.For(tenant).ChangeLog()
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
 	var nodes []*Main

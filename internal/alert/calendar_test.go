@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
@@ -36,7 +37,7 @@ func calendarRigs(t *testing.T, cal window.Calendar, now func() time.Time) map[s
 
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 	rs := redisstore.New(redistest.Client(t), opts, redisstore.Config{Tenant: ns})
 	group := redisstore.NewGroup(rdb, ns, "alerts", "n1", time.Minute)
 	_, err = group.Read(ctx, 10*time.Millisecond)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
@@ -22,9 +23,9 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 func engines(t *testing.T) map[string]Engine {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 	cluster := redistest.ClusterClient(t)
-	redistest.CleanupKeys(t, cluster, "pb:{"+ns+"}:*")
+	redistest.CleanupKeys(t, cluster, rediskeys.For(ns).Pattern())
 	// The cluster shows any key outside the tenant's slot: a script or an
 	// MGET naming one fails with CROSSSLOT.
 	return map[string]Engine{"memory": NewMemory(), "redis": NewRedis(rdb, ns, time.Hour), "redis-cluster": NewRedis(cluster, ns, time.Hour)}
@@ -499,7 +500,7 @@ func TestMigrateOldLayout(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			ns := redistest.Namespace(t)
-			redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+			redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 			old := func(s string) string { return "pb:{" + ns + "}:fu:" + s }
 			put := func(f FollowUp, ttl time.Duration) {
 				b, err := json.Marshal(f)
@@ -536,7 +537,7 @@ func TestMigrateOldLayout(t *testing.T) {
 			if len(res) != 1 || res[0].ID != "r-2" {
 				t.Fatalf("resolved after migrating: %+v", res)
 			}
-			if ttl := rdb.TTL(ctx, e.keys.followUp("r-2")).Val(); ttl <= 0 || ttl > time.Hour {
+			if ttl := rdb.TTL(ctx, e.keys.FollowUp("r-2")).Val(); ttl <= 0 || ttl > time.Hour {
 				t.Errorf("resolved follow-up's TTL %s, want kept (≤ 1h)", ttl)
 			}
 			for _, k := range []string{"unresolved", "resolved", "version", "r-1", "x:{y}", "r-2"} {

@@ -17,15 +17,12 @@ var (
 	migrateScript = redis.NewScript(migrateLua)
 )
 
-// Before follow-ups had a key namespace of their own, a follow-up's key was
-// "fu:" + id, next to the indexes "fu:unresolved", "fu:resolved" and
-// "fu:version": a response id "unresolved" overwrote the queue's index.
-func (k redisKeys) oldFollowUp(id string) string { return k.prefix + "fu:" + id }
-
 // migrateBatch bounds the ids one migrate.lua call moves.
 const migrateBatch = 200
 
-// Migrate moves follow-ups of the old key layout to the current one: every
+// Migrate moves follow-ups of the old key layout (rediskeys'
+// OldFollowUp: before follow-ups had a namespace of their own, a response
+// id "unresolved" overwrote the queue's index) to the current one: every
 // follow-up listed in an old index, and a follow-up that the old layout let
 // overwrite an index or the version counter. Every node runs it at start,
 // and the retention sweep runs it again, so what a node of the old version
@@ -34,10 +31,10 @@ const migrateBatch = 200
 func (r *Redis) Migrate(ctx context.Context) (int, error) {
 	moved := 0
 	for _, idx := range []struct{ old, new string }{
-		{"unresolved", r.keys.unresolved()},
-		{"resolved", r.keys.resolved()},
+		{"unresolved", r.keys.FollowUpsUnresolved()},
+		{"resolved", r.keys.FollowUpsResolved()},
 	} {
-		oldIdx := r.keys.oldFollowUp(idx.old)
+		oldIdx := r.keys.OldFollowUp(idx.old)
 		for {
 			typ, err := r.rdb.Type(ctx, oldIdx).Result()
 			if err != nil {
@@ -54,7 +51,7 @@ func (r *Redis) Migrate(ctx context.Context) (int, error) {
 			args := make([]any, 0, 2*len(zs))
 			for _, z := range zs {
 				id, _ := z.Member.(string)
-				keys = append(keys, r.keys.oldFollowUp(id), r.keys.followUp(id))
+				keys = append(keys, r.keys.OldFollowUp(id), r.keys.FollowUp(id))
 				args = append(args, id, strconv.FormatFloat(z.Score, 'f', -1, 64))
 			}
 			n, err := migrateScript.Run(ctx, r.rdb, keys, args...).Int()
@@ -76,7 +73,7 @@ func (r *Redis) Migrate(ctx context.Context) (int, error) {
 	}
 	if moved > 0 {
 		// Readers cache the queue by the version: make them read it again.
-		if err := r.rdb.Incr(ctx, r.keys.version()).Err(); err != nil {
+		if err := r.rdb.Incr(ctx, r.keys.FollowUpsVersion()).Err(); err != nil {
 			return moved, wrap(err, "migrate follow-ups")
 		}
 	}
@@ -86,7 +83,7 @@ func (r *Redis) Migrate(ctx context.Context) (int, error) {
 // migrateOverwritten moves the follow-up with id name if the old layout let
 // it overwrite the key of the same name, and drops the old version counter.
 func (r *Redis) migrateOverwritten(ctx context.Context, name string) (int, error) {
-	old := r.keys.oldFollowUp(name)
+	old := r.keys.OldFollowUp(name)
 	raw, err := r.rdb.Get(ctx, old).Bytes()
 	switch {
 	case errors.Is(err, redis.Nil), err != nil && isWrongType(err):
@@ -98,12 +95,12 @@ func (r *Redis) migrateOverwritten(ctx context.Context, name string) (int, error
 	if json.Unmarshal(raw, &f) != nil || f.ID != name {
 		return 0, wrap(r.rdb.Del(ctx, old).Err(), "drop the old follow-up version counter")
 	}
-	idx, score := r.keys.unresolved(), f.Opened
+	idx, score := r.keys.FollowUpsUnresolved(), f.Opened
 	if f.Status == Resolved && f.ResolvedAt != nil {
-		idx, score = r.keys.resolved(), *f.ResolvedAt
+		idx, score = r.keys.FollowUpsResolved(), *f.ResolvedAt
 	}
 	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.RenameNX(ctx, old, r.keys.followUp(name))
+		p.RenameNX(ctx, old, r.keys.FollowUp(name))
 		p.ZAdd(ctx, idx, redis.Z{Score: float64(score.UnixMilli()), Member: name})
 		return nil
 	})

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pulseboard/pulseboard/internal/store/redisstore"
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 )
 
 var _ Engine = (*Redis)(nil)
@@ -33,19 +33,10 @@ var (
 	openScript = redis.NewScript(openLua)
 )
 
-// Redis is the shared state of every node on one Redis.
-//
-// Keys, for tenant "default" (the store's hash tag, so one Cluster slot):
-//
-//	pb:{default}:alert:outbox      zset    delivery id -> due (unix ms)
-//	pb:{default}:alert:deliveries  hash    delivery id -> delivery JSON
-//	pb:{default}:alert:dead        list    dead letters, newest first
-//	pb:{default}:alert:active      hash    alert id -> active alert JSON
-//	pb:{default}:alert:leases      hash    delivery id -> token of the claim that holds it
-//	pb:{default}:followup:<id>           string  follow-up JSON (EXPIRE keep after resolve)
-//	pb:{default}:followups:unresolved    zset    follow-up id -> opened (unix ms)
-//	pb:{default}:followups:resolved      zset    follow-up id -> resolved (unix ms)
-//	pb:{default}:followups:version       string  counts changes to follow-ups in place (claims)
+// Redis is the shared state of every node on one Redis. Its keys (the
+// outbox, deliveries, leases, dead letters, raised alerts, follow-ups and
+// their indexes) are spelt by internal/rediskeys, in the tenant's hash tag
+// (one Cluster slot), with the table of what each holds.
 //
 // Follow-up ids are response ids, user data: a follow-up's key is
 // "followup:" + id, and the indexes live under "followups:", which no id
@@ -54,7 +45,7 @@ var (
 // the key's Cluster slot (the tag is the first {...} of a key).
 type Redis struct {
 	rdb  redis.UniversalClient
-	keys redisKeys
+	keys rediskeys.Tenant
 	keep time.Duration
 
 	// unresolved caches the last Unresolved answer per limit: every node
@@ -70,22 +61,11 @@ type unresolvedRead struct {
 	list    []FollowUp
 }
 
-type redisKeys struct{ prefix string }
-
-func (k redisKeys) outbox() string            { return k.prefix + "alert:outbox" }
-func (k redisKeys) deliveries() string        { return k.prefix + "alert:deliveries" }
-func (k redisKeys) dead() string              { return k.prefix + "alert:dead" }
-func (k redisKeys) active() string            { return k.prefix + "alert:active" }
-func (k redisKeys) leases() string            { return k.prefix + "alert:leases" }
-func (k redisKeys) followUp(id string) string { return k.prefix + "followup:" + id }
-func (k redisKeys) unresolved() string        { return k.prefix + "followups:unresolved" }
-func (k redisKeys) resolved() string          { return k.prefix + "followups:resolved" }
-func (k redisKeys) version() string           { return k.prefix + "followups:version" }
-
-// NewRedis keeps the tenant's alert state in rdb; resolved follow-ups
-// expire keep after they were resolved.
+// NewRedis keeps the tenant's alert state in rdb, which it shares with the
+// rest of the process and does not close; resolved follow-ups expire keep
+// after they were resolved.
 func NewRedis(rdb redis.UniversalClient, tenant string, keep time.Duration) *Redis {
-	return &Redis{rdb: rdb, keys: redisKeys{prefix: redisstore.KeyPrefix(tenant)}, keep: keep, unresolved: map[int]unresolvedRead{}}
+	return &Redis{rdb: rdb, keys: rediskeys.For(tenant), keep: keep, unresolved: map[int]unresolvedRead{}}
 }
 
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
@@ -103,13 +83,13 @@ func (r *Redis) Enqueue(ctx context.Context, ds ...Delivery) error {
 		}
 		args = append(args, d.ID, b, ms(d.Created))
 	}
-	return wrap(enqueueScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries()}, args...).Err(), "enqueue deliveries")
+	return wrap(enqueueScript.Run(ctx, r.rdb, []string{r.keys.AlertOutbox(), r.keys.AlertDeliveries()}, args...).Err(), "enqueue deliveries")
 }
 
 // Claim implements Outbox.
 func (r *Redis) Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]Delivery, error) {
 	token := leaseToken()
-	raw, err := claimScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries(), r.keys.leases()},
+	raw, err := claimScript.Run(ctx, r.rdb, []string{r.keys.AlertOutbox(), r.keys.AlertDeliveries(), r.keys.AlertLeases()},
 		ms(now), ms(now.Add(lease)), n, token).StringSlice()
 	if err != nil {
 		return nil, wrap(err, "claim deliveries")
@@ -128,7 +108,7 @@ func (r *Redis) settle(ctx context.Context, op string, d Delivery, due time.Time
 	if err != nil {
 		return err
 	}
-	n, err := settleScript.Run(ctx, r.rdb, []string{r.keys.outbox(), r.keys.deliveries(), r.keys.leases(), r.keys.dead()},
+	n, err := settleScript.Run(ctx, r.rdb, []string{r.keys.AlertOutbox(), r.keys.AlertDeliveries(), r.keys.AlertLeases(), r.keys.AlertDead()},
 		op, d.ID, d.Lease, b, ms(due), maxDeadLetters).Int()
 	if err != nil {
 		return wrap(err, doing)
@@ -156,7 +136,7 @@ func (r *Redis) Bury(ctx context.Context, d Delivery) error {
 
 // DeadLetters implements Outbox.
 func (r *Redis) DeadLetters(ctx context.Context, n int) ([]Delivery, error) {
-	raw, err := r.rdb.LRange(ctx, r.keys.dead(), 0, int64(n)-1).Result()
+	raw, err := r.rdb.LRange(ctx, r.keys.AlertDead(), 0, int64(n)-1).Result()
 	if err != nil {
 		return nil, wrap(err, "read dead letters")
 	}
@@ -166,7 +146,7 @@ func (r *Redis) DeadLetters(ctx context.Context, n int) ([]Delivery, error) {
 // Redrive implements Outbox: queue first, then drop the dead letter, so a
 // crash in between leaves it listed and queued rather than lost.
 func (r *Redis) Redrive(ctx context.Context, id string, at time.Time) error {
-	dead, err := r.rdb.LRange(ctx, r.keys.dead(), 0, -1).Result()
+	dead, err := r.rdb.LRange(ctx, r.keys.AlertDead(), 0, -1).Result()
 	if err != nil {
 		return wrap(err, "read dead letters")
 	}
@@ -178,7 +158,7 @@ func (r *Redis) Redrive(ctx context.Context, id string, at time.Time) error {
 		if err := r.Enqueue(ctx, redriven(d, at)); err != nil {
 			return err
 		}
-		return wrap(r.rdb.LRem(ctx, r.keys.dead(), 1, raw).Err(), "drop a redriven dead letter")
+		return wrap(r.rdb.LRem(ctx, r.keys.AlertDead(), 1, raw).Err(), "drop a redriven dead letter")
 	}
 	return ErrNotFound
 }
@@ -188,8 +168,8 @@ func (r *Redis) Pending(ctx context.Context) (int, time.Time, error) {
 	var card *redis.IntCmd
 	var first *redis.ZSliceCmd
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		card = p.ZCard(ctx, r.keys.outbox())
-		first = p.ZRangeWithScores(ctx, r.keys.outbox(), 0, 0)
+		card = p.ZCard(ctx, r.keys.AlertOutbox())
+		first = p.ZRangeWithScores(ctx, r.keys.AlertOutbox(), 0, 0)
 		return nil
 	})
 	if err != nil {
@@ -208,7 +188,7 @@ func (r *Redis) Open(ctx context.Context, f FollowUp) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	n, err := openScript.Run(ctx, r.rdb, []string{r.keys.followUp(f.ID), r.keys.unresolved()}, f.ID, b, ms(f.Opened)).Int()
+	n, err := openScript.Run(ctx, r.rdb, []string{r.keys.FollowUp(f.ID), r.keys.FollowUpsUnresolved()}, f.ID, b, ms(f.Opened)).Int()
 	return n == 1, wrap(err, "open a follow-up")
 }
 
@@ -219,7 +199,7 @@ const maxTxRetries = 16
 // Update implements FollowUps: WATCH the follow-up, apply fn in Go, write
 // it back in MULTI with its indexes; a concurrent change retries.
 func (r *Redis) Update(ctx context.Context, id string, fn func(*FollowUp) error) (FollowUp, error) {
-	key := r.keys.followUp(id)
+	key := r.keys.FollowUp(id)
 	var out FollowUp
 	var fnErr error
 	txf := func(tx *redis.Tx) error {
@@ -246,21 +226,21 @@ func (r *Redis) Update(ctx context.Context, id string, fn func(*FollowUp) error)
 			switch {
 			case f.Status == Resolved:
 				p.Set(ctx, key, b, r.keep)
-				p.ZRem(ctx, r.keys.unresolved(), id)
-				p.ZAdd(ctx, r.keys.resolved(), redis.Z{Score: float64(f.ResolvedAt.UnixMilli()), Member: id})
+				p.ZRem(ctx, r.keys.FollowUpsUnresolved(), id)
+				p.ZAdd(ctx, r.keys.FollowUpsResolved(), redis.Z{Score: float64(f.ResolvedAt.UnixMilli()), Member: id})
 			case out.Status == Resolved:
 				// Opened again (an answer back among the detractors): kept
 				// until resolved, like a new one (open.lua).
 				p.Set(ctx, key, b, 0)
-				p.ZRem(ctx, r.keys.resolved(), id)
-				p.ZAdd(ctx, r.keys.unresolved(), redis.Z{Score: float64(f.Opened.UnixMilli()), Member: id})
+				p.ZRem(ctx, r.keys.FollowUpsResolved(), id)
+				p.ZAdd(ctx, r.keys.FollowUpsUnresolved(), redis.Z{Score: float64(f.Opened.UnixMilli()), Member: id})
 			default:
 				p.Set(ctx, key, b, redis.KeepTTL)
 			}
 			// Resolving and reopening change the indexes too; a claim
 			// changes only the follow-up, which readers notice by the
 			// version.
-			p.Incr(ctx, r.keys.version())
+			p.Incr(ctx, r.keys.FollowUpsVersion())
 			return nil
 		})
 		if err == nil {
@@ -289,9 +269,9 @@ func (r *Redis) Unresolved(ctx context.Context, limit int) ([]FollowUp, int, err
 	var total *redis.IntCmd
 	var version *redis.StringCmd
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		total = p.ZCard(ctx, r.keys.unresolved())
-		ids = p.ZRange(ctx, r.keys.unresolved(), 0, int64(limit)-1)
-		version = p.Get(ctx, r.keys.version())
+		total = p.ZCard(ctx, r.keys.FollowUpsUnresolved())
+		ids = p.ZRange(ctx, r.keys.FollowUpsUnresolved(), 0, int64(limit)-1)
+		version = p.Get(ctx, r.keys.FollowUpsVersion())
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -315,7 +295,7 @@ func (r *Redis) Unresolved(ctx context.Context, limit int) ([]FollowUp, int, err
 
 // ResolvedSince implements FollowUps.
 func (r *Redis) ResolvedSince(ctx context.Context, since time.Time) ([]FollowUp, error) {
-	ids, err := r.rdb.ZRangeByScore(ctx, r.keys.resolved(), &redis.ZRangeBy{Min: ms(since), Max: "+inf"}).Result()
+	ids, err := r.rdb.ZRangeByScore(ctx, r.keys.FollowUpsResolved(), &redis.ZRangeBy{Min: ms(since), Max: "+inf"}).Result()
 	if err != nil {
 		return nil, wrap(err, "list resolved follow-ups")
 	}
@@ -331,7 +311,7 @@ func (r *Redis) followUps(ctx context.Context, ids []string) ([]FollowUp, error)
 		n := min(len(ids), followUpsBatch)
 		keys := make([]string, n)
 		for i, id := range ids[:n] {
-			keys[i] = r.keys.followUp(id)
+			keys[i] = r.keys.FollowUp(id)
 		}
 		ids = ids[n:]
 		vals, err := r.rdb.MGet(ctx, keys...).Result()
@@ -357,7 +337,7 @@ func (r *Redis) followUps(ctx context.Context, ids []string) ([]FollowUp, error)
 // Raise implements Actives. Only the threshold job (once per cluster)
 // writes alerts, so a read-then-write needs no lock.
 func (r *Redis) Raise(ctx context.Context, a Active) (bool, error) {
-	raw, err := r.rdb.HGet(ctx, r.keys.active(), a.ID).Bytes()
+	raw, err := r.rdb.HGet(ctx, r.keys.AlertActive(), a.ID).Bytes()
 	fresh := errors.Is(err, redis.Nil)
 	if err != nil && !fresh {
 		return false, wrap(err, "read an alert")
@@ -372,18 +352,18 @@ func (r *Redis) Raise(ctx context.Context, a Active) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return fresh, wrap(r.rdb.HSet(ctx, r.keys.active(), a.ID, b).Err(), "raise an alert")
+	return fresh, wrap(r.rdb.HSet(ctx, r.keys.AlertActive(), a.ID, b).Err(), "raise an alert")
 }
 
 // Clear implements Actives.
 func (r *Redis) Clear(ctx context.Context, id string) (bool, error) {
-	n, err := r.rdb.HDel(ctx, r.keys.active(), id).Result()
+	n, err := r.rdb.HDel(ctx, r.keys.AlertActive(), id).Result()
 	return n == 1, wrap(err, "clear an alert")
 }
 
 // Active implements Actives.
 func (r *Redis) Active(ctx context.Context) ([]Active, error) {
-	m, err := r.rdb.HGetAll(ctx, r.keys.active()).Result()
+	m, err := r.rdb.HGetAll(ctx, r.keys.AlertActive()).Result()
 	if err != nil {
 		return nil, wrap(err, "list alerts")
 	}
@@ -407,18 +387,18 @@ func (r *Redis) Sweep(ctx context.Context, before time.Time) (int, error) {
 	if _, err := r.Migrate(ctx); err != nil {
 		return 0, err
 	}
-	n, err := r.rdb.ZRemRangeByScore(ctx, r.keys.resolved(), "-inf", "("+ms(before)).Result()
+	n, err := r.rdb.ZRemRangeByScore(ctx, r.keys.FollowUpsResolved(), "-inf", "("+ms(before)).Result()
 	if err != nil {
 		return 0, wrap(err, "sweep resolved follow-ups")
 	}
-	stale, err := r.rdb.ZRangeByScore(ctx, r.keys.unresolved(), &redis.ZRangeBy{Min: "-inf", Max: "(" + ms(before)}).Result()
+	stale, err := r.rdb.ZRangeByScore(ctx, r.keys.FollowUpsUnresolved(), &redis.ZRangeBy{Min: "-inf", Max: "(" + ms(before)}).Result()
 	if err != nil {
 		return 0, wrap(err, "sweep follow-ups")
 	}
 	for _, id := range stale {
 		if _, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.ZRem(ctx, r.keys.unresolved(), id)
-			p.Del(ctx, r.keys.followUp(id))
+			p.ZRem(ctx, r.keys.FollowUpsUnresolved(), id)
+			p.Del(ctx, r.keys.FollowUp(id))
 			return nil
 		}); err != nil {
 			return 0, wrap(err, "sweep a follow-up")
@@ -426,7 +406,7 @@ func (r *Redis) Sweep(ctx context.Context, before time.Time) (int, error) {
 	}
 	total := int(n) + len(stale)
 	// The list holds at most maxDeadLetters: read it whole.
-	dead, err := r.rdb.LRange(ctx, r.keys.dead(), 0, -1).Result()
+	dead, err := r.rdb.LRange(ctx, r.keys.AlertDead(), 0, -1).Result()
 	if err != nil {
 		return total, wrap(err, "sweep dead letters")
 	}
@@ -435,7 +415,7 @@ func (r *Redis) Sweep(ctx context.Context, before time.Time) (int, error) {
 		if json.Unmarshal([]byte(raw), &d) == nil && d.Buried != nil && !d.Buried.Before(before) {
 			continue
 		}
-		if err := r.rdb.LRem(ctx, r.keys.dead(), 1, raw).Err(); err != nil {
+		if err := r.rdb.LRem(ctx, r.keys.AlertDead(), 1, raw).Err(); err != nil {
 			return total, wrap(err, "sweep dead letters")
 		}
 		total++

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
@@ -251,7 +252,7 @@ func TestDeadLetter(t *testing.T) {
 func TestCrashBetweenRecordAndDelivery(t *testing.T) {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 	o, _ := redis.ParseURL(redistest.URL(t))
 	st := redisstore.New(redis.NewClient(o), store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
 		Retention: store.DefaultRetention()}, redisstore.Config{Tenant: ns})
@@ -313,7 +314,7 @@ func TestOneSendPerDelivery(t *testing.T) {
 	const hang, timeout, deliveries = 2200 * time.Millisecond, 3 * time.Second, 20
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 	for name, pair := range map[string][2]Engine{
 		"memory": func() [2]Engine { m := NewMemory(); return [2]Engine{m, m} }(),
 		"redis":  {NewRedis(rdb, ns, time.Hour), NewRedis(rdb, ns, time.Hour)},
@@ -364,7 +365,7 @@ func TestOneSendPerDelivery(t *testing.T) {
 func redisHarness(t *testing.T, cfg Config) harness {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 	o, err := redis.ParseURL(redistest.URL(t))
 	must(t, err)
 	st := redisstore.New(redis.NewClient(o), store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),

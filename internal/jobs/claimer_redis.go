@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pulseboard/pulseboard/internal/store/redisstore"
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 )
 
 var _ Claimer = (*RedisClaimer)(nil)
@@ -26,38 +26,28 @@ var (
 	unlockScript = redis.NewScript(unlockLua)
 )
 
-// RedisClaimer claims ticks in Redis, for every node of a tenant.
-//
-// Keys, for tenant "default" (the store's hash tag):
-//
-//	pb:{default}:job:<name>:tick:<unix>  string  the run that claimed the tick (PX hold)
-//	pb:{default}:job:<name>:lease        string  the running run's token (PX lease)
-//	pb:{default}:job:<name>:ledger       hash    tick (unix) -> runs (EXPIRE 48h)
-//	pb:{default}:job:last                hash    job -> its last run (JSON)
+// RedisClaimer claims ticks in Redis, for every node of a tenant. Its keys
+// (pb:{<tenant>}:job:..., in the tenant's hash tag) are spelt by
+// internal/rediskeys: a tick's claim (PX hold), a job's run lease (PX
+// lease), its ledger of runs per tick (EXPIRE 48h) and every job's last run.
 type RedisClaimer struct {
-	rdb    redis.UniversalClient
-	prefix string
+	rdb  redis.UniversalClient
+	keys rediskeys.Tenant
 }
 
-// NewRedisClaimer claims ticks of the tenant's jobs in rdb.
+// NewRedisClaimer claims ticks of the tenant's jobs in rdb, which it shares
+// with the rest of the process and does not close.
 func NewRedisClaimer(rdb redis.UniversalClient, tenant string) *RedisClaimer {
-	return &RedisClaimer{rdb: rdb, prefix: redisstore.KeyPrefix(tenant) + "job:"}
+	return &RedisClaimer{rdb: rdb, keys: rediskeys.For(tenant)}
 }
-
-func (c *RedisClaimer) tickKey(job string, tick time.Time) string {
-	return c.prefix + job + ":tick:" + strconv.FormatInt(tick.Unix(), 10)
-}
-func (c *RedisClaimer) leaseKey(job string) string  { return c.prefix + job + ":lease" }
-func (c *RedisClaimer) ledgerKey(job string) string { return c.prefix + job + ":ledger" }
-func (c *RedisClaimer) lastKey() string             { return c.prefix + "last" }
 
 // Claim implements Claimer.
 func (c *RedisClaimer) Claim(ctx context.Context, job string, tick time.Time, hold, lease time.Duration) (func(context.Context) error, error) {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
-	lk := c.leaseKey(job)
-	n, err := lockScript.Run(ctx, c.rdb, []string{c.tickKey(job, tick), lk}, token, hold.Milliseconds(), lease.Milliseconds()).Int()
+	lk := c.keys.JobLease(job)
+	n, err := lockScript.Run(ctx, c.rdb, []string{c.keys.JobTick(job, tick.Unix()), lk}, token, hold.Milliseconds(), lease.Milliseconds()).Int()
 	if err != nil {
 		return nil, fmt.Errorf("claim %s tick: %w", job, err)
 	}
@@ -76,9 +66,9 @@ func (c *RedisClaimer) Ran(ctx context.Context, r Run) error {
 		return err
 	}
 	_, err = c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HIncrBy(ctx, c.ledgerKey(r.Job), strconv.FormatInt(r.Tick.Unix(), 10), 1)
-		p.Expire(ctx, c.ledgerKey(r.Job), ledgerKeep)
-		p.HSet(ctx, c.lastKey(), r.Job, b)
+		p.HIncrBy(ctx, c.keys.JobLedger(r.Job), strconv.FormatInt(r.Tick.Unix(), 10), 1)
+		p.Expire(ctx, c.keys.JobLedger(r.Job), ledgerKeep)
+		p.HSet(ctx, c.keys.JobsLast(), r.Job, b)
 		return nil
 	})
 	return err
@@ -86,7 +76,7 @@ func (c *RedisClaimer) Ran(ctx context.Context, r Run) error {
 
 // Runs implements Claimer.
 func (c *RedisClaimer) Runs(ctx context.Context, job string) (map[int64]int, error) {
-	m, err := c.rdb.HGetAll(ctx, c.ledgerKey(job)).Result()
+	m, err := c.rdb.HGetAll(ctx, c.keys.JobLedger(job)).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +94,7 @@ func (c *RedisClaimer) Runs(ctx context.Context, job string) (map[int64]int, err
 
 // Last implements Claimer.
 func (c *RedisClaimer) Last(ctx context.Context) (map[string]Run, error) {
-	m, err := c.rdb.HGetAll(ctx, c.lastKey()).Result()
+	m, err := c.rdb.HGetAll(ctx, c.keys.JobsLast()).Result()
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 )
 
@@ -20,7 +21,7 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 func claimers(t *testing.T) map[string]Claimer {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 	return map[string]Claimer{"local": NewLocalClaimer(nil), "redis": NewRedisClaimer(rdb, ns)}
 }
 
@@ -82,7 +83,7 @@ func TestClaimer(t *testing.T) {
 func TestTwoSchedulersOneRedis(t *testing.T) {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, "pb:{"+ns+"}:*")
+	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 	var mu sync.Mutex
 	byTick := map[int64][]string{}
 	for _, node := range []string{"a", "b"} {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -45,7 +46,8 @@ type Config struct {
 	Group  string
 	// Consumer names this node in the group; default host-pid.
 	Consumer string
-	// DeadLetter receives invalid entries; default Stream + ":dead".
+	// DeadLetter receives invalid entries; default
+	// rediskeys.StreamDeadLetters(Stream), Stream + ":dead".
 	DeadLetter string
 	// Batch is the most entries read at once.
 	Batch int64
@@ -87,7 +89,7 @@ func New(rdb redis.UniversalClient, rec Recorder, cfg Config) *Consumer {
 		cfg.Consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	if cfg.DeadLetter == "" {
-		cfg.DeadLetter = cfg.Stream + ":dead"
+		cfg.DeadLetter = rediskeys.StreamDeadLetters(cfg.Stream)
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = defaultBatch

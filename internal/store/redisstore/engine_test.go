@@ -36,7 +36,7 @@ func TestKeysExpireAndLog(t *testing.T) {
 	cal := opts.Calendar
 	for _, g := range window.Grans {
 		id := cal.Bucket(g, at)
-		key := s.keys.bucket("team", g, id)
+		key := s.keys.Bucket("team", g, id)
 		ttl, err := rdb.TTL(ctx, key).Result()
 		if err != nil {
 			t.Fatal(err)
@@ -49,7 +49,7 @@ func TestKeysExpireAndLog(t *testing.T) {
 			t.Errorf("%s bucket alpha:4 = %d", g, v)
 		}
 	}
-	ttl, _ := rdb.TTL(ctx, s.keys.response("k1")).Result()
+	ttl, _ := rdb.TTL(ctx, s.keys.Response("k1")).Result()
 	if want := opts.Retention.Dedupe - 2*time.Hour; ttl < want-2*time.Second || ttl > want+2*time.Second {
 		t.Errorf("record TTL %s, want about %s", ttl, want)
 	}
@@ -60,7 +60,7 @@ func TestKeysExpireAndLog(t *testing.T) {
 	if _, err := s.Record(ctx, []store.Response{r, r}); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := rdb.XRange(ctx, s.keys.changeLog(), "-", "+").Result()
+	entries, err := rdb.XRange(ctx, s.keys.ChangeLog(), "-", "+").Result()
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("change log has %d entries (%v), want 2", len(entries), err)
 	}
@@ -100,14 +100,14 @@ func TestRecordWrittenBeforeVersions(t *testing.T) {
 	for _, g := range e.Groups {
 		old += ";" + g.Rollup + "=" + g.Group
 	}
-	if got, _ := rdb.Get(ctx, s.keys.response("old1")).Result(); got != old {
+	if got, _ := rdb.Get(ctx, s.keys.Response("old1")).Result(); got != old {
 		t.Fatalf("an unversioned record must keep the old format: %q, want %q", got, old)
 	}
 	r.Score, r.Version = 9, 7
 	if res, err := s.Record(ctx, []store.Response{r}); err != nil || res != (store.RecordResult{Updated: 1}) {
 		t.Fatalf("versioned update over an old record: %+v, %v", res, err)
 	}
-	if got, _ := rdb.Get(ctx, s.keys.response("old1")).Result(); !strings.Contains(got, ";9;v7;") {
+	if got, _ := rdb.Get(ctx, s.keys.Response("old1")).Result(); !strings.Contains(got, ";9;v7;") {
 		t.Fatalf("record after a versioned update: %q", got)
 	}
 	r.Score, r.Version = 3, 6
@@ -176,7 +176,7 @@ func TestTrimmedLogIsAGap(t *testing.T) {
 	// MAXLEN ~ trims whole stream nodes (100 entries each by default), so a
 	// few hundred entries are needed to see one go.
 	s := New(rdb, opts, Config{Tenant: redistest.Namespace(t), ChangeLogMaxLen: 10})
-	redistest.CleanupKeys(t, rdb, s.keys.pattern())
+	redistest.CleanupKeys(t, rdb, s.keys.Pattern())
 	ctx := context.Background()
 	for i := range 300 {
 		r := store.Response{ID: fmt.Sprintf("t%d", i), Score: 7, Dims: store.Dims{Channel: "sms"}, At: c.Now(), AtGiven: true}

@@ -41,7 +41,7 @@ func (s *Store) Snapshot(ctx context.Context, rollups []store.Rollup) (store.Sna
 	}
 	snap := store.Snapshot{Start: start}
 	ictx, cancel := s.bounded(ctx)
-	all, err := s.rdb.ZRangeByScore(ictx, s.keys.bucketIndex(), &redis.ZRangeBy{
+	all, err := s.rdb.ZRangeByScore(ictx, s.keys.BucketIndex(), &redis.ZRangeBy{
 		Min: strconv.FormatInt(s.opts.Now().Unix(), 10), Max: "+inf",
 	}).Result()
 	cancel()
@@ -54,7 +54,7 @@ func (s *Store) Snapshot(ctx context.Context, rollups []store.Rollup) (store.Sna
 	}
 	keys := all[:0]
 	for _, k := range all {
-		if b, err := s.keys.parseBucket(k); err == nil && want[b.Rollup] {
+		if b, err := s.parseBucket(k); err == nil && want[b.Rollup] {
 			keys = append(keys, k)
 		}
 	}
@@ -73,7 +73,7 @@ func (s *Store) readChunk(ctx context.Context, keys []string, snap *store.Snapsh
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	tx := s.rdb.TxPipeline()
-	last := tx.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", 1)
+	last := tx.XRevRangeN(ctx, s.keys.ChangeLog(), "+", "-", 1)
 	cmds := make([]*redis.MapStringStringCmd, len(keys))
 	for i, k := range keys {
 		cmds[i] = tx.HGetAll(ctx, k)
@@ -89,7 +89,7 @@ func (s *Store) readChunk(ctx context.Context, keys []string, snap *store.Snapsh
 		if len(cmd.Val()) == 0 {
 			continue // expired between SCAN and now
 		}
-		key, err := s.keys.parseBucket(keys[i])
+		key, err := s.parseBucket(keys[i])
 		if err != nil {
 			return corrupt(err)
 		}
@@ -113,7 +113,7 @@ func (s *Store) readChunk(ctx context.Context, keys []string, snap *store.Snapsh
 func (s *Store) lastLogID(ctx context.Context) (store.Position, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", 1).Result()
+	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.ChangeLog(), "+", "-", 1).Result()
 	if err != nil {
 		return store.Position{}, classify(err, "read the change log position")
 	}
@@ -139,7 +139,7 @@ func (s *Store) Tail(ctx context.Context, pos store.Position, block time.Duratio
 	rctx, cancel := context.WithTimeout(ctx, block+min(s.cfg.Timeout, tailGrace))
 	defer cancel()
 	streams, err := s.rdb.XRead(rctx, &redis.XReadArgs{
-		Streams: []string{s.keys.changeLog(), pos.String()},
+		Streams: []string{s.keys.ChangeLog(), pos.String()},
 		Count:   tailCount,
 		Block:   block,
 	}).Result()
@@ -178,7 +178,7 @@ func (s *Store) Tail(ctx context.Context, pos store.Position, block time.Duratio
 func (s *Store) History(ctx context.Context, n int) ([]store.LogEntry, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.changeLog(), "+", "-", int64(n)).Result()
+	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.ChangeLog(), "+", "-", int64(n)).Result()
 	if err != nil {
 		return nil, classify(err, "read the change log history")
 	}

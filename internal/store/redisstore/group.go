@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -35,7 +36,7 @@ type groupRediser interface {
 // consumer (unique per node). The group starts at the log's end when it is
 // first created: changes recorded before it existed are not read.
 func NewGroup(rdb groupRediser, tenant, name, consumer string, minIdle time.Duration) *Group {
-	return &Group{rdb: rdb, stream: newKeys(tenant).changeLog(), name: name, consumer: consumer, minIdle: minIdle}
+	return &Group{rdb: rdb, stream: rediskeys.For(tenant).ChangeLog(), name: name, consumer: consumer, minIdle: minIdle}
 }
 
 // Read returns entries to handle: first those another consumer left pending

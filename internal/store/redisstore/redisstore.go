@@ -19,6 +19,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -60,7 +61,8 @@ type rediser interface {
 
 // Config holds the engine's own settings.
 type Config struct {
-	// Tenant namespaces every key (inside a Cluster hash tag).
+	// Tenant namespaces every key (inside a Cluster hash tag; "" is
+	// rediskeys.DefaultTenant).
 	Tenant string
 	// ChangeLogMaxLen trims the change log stream, approximately.
 	ChangeLogMaxLen int64
@@ -87,7 +89,7 @@ type Config struct {
 // Store is the Redis engine.
 type Store struct {
 	rdb      rediser
-	keys     keys
+	keys     rediskeys.Tenant
 	opts     store.Options
 	cfg      Config
 	rollups  []string
@@ -98,9 +100,6 @@ type Store struct {
 func New(rdb rediser, opts store.Options, cfg Config) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if cfg.Tenant == "" {
-		cfg.Tenant = "default"
 	}
 	if cfg.ChangeLogMaxLen <= 0 {
 		cfg.ChangeLogMaxLen = 100_000
@@ -115,7 +114,7 @@ func New(rdb rediser, opts store.Options, cfg Config) *Store {
 	for i, r := range opts.Rollups {
 		names[i] = r.Name()
 	}
-	return &Store{rdb: rdb, keys: newKeys(cfg.Tenant), opts: opts, cfg: cfg, rollups: names}
+	return &Store{rdb: rdb, keys: rediskeys.For(cfg.Tenant), opts: opts, cfg: cfg, rollups: names}
 }
 
 // Open connects to the Redis at url (redis://, rediss:// or unix://; or
@@ -215,7 +214,7 @@ func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []
 	R := len(s.rollups)
 	keys := make([]string, 0, 2+len(minutes)*R*3+len(chunk))
 	args := make([]any, 0, 5+R+4*len(minutes)+3*len(chunk))
-	keys = append(keys, s.keys.changeLog(), s.keys.bucketIndex())
+	keys = append(keys, s.keys.ChangeLog(), s.keys.BucketIndex())
 	args = append(args, now.Unix(), int64(s.opts.Retention.Dedupe/time.Second), s.cfg.ChangeLogMaxLen, R)
 	for _, name := range s.rollups {
 		args = append(args, name)
@@ -233,12 +232,12 @@ func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []
 		}
 		for _, name := range s.rollups {
 			for gi, g := range window.Grans {
-				keys = append(keys, s.keys.bucket(name, g, ids[gi]))
+				keys = append(keys, s.keys.Bucket(name, g, ids[gi]))
 			}
 		}
 	}
 	for i, r := range chunk {
-		keys = append(keys, s.keys.response(r.ID))
+		keys = append(keys, s.keys.Response(r.ID))
 		given := "0"
 		if r.AtGiven {
 			given = "1"
@@ -291,7 +290,7 @@ func (s *Store) Query(ctx context.Context, q store.Query) ([]store.Group, error)
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(refs))
 	for i, ref := range refs {
-		cmds[i] = pipe.HGetAll(ctx, s.keys.bucket(plan.Rollup.Name(), ref.Gran, ref.ID))
+		cmds[i] = pipe.HGetAll(ctx, s.keys.Bucket(plan.Rollup.Name(), ref.Gran, ref.ID))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, classify(err, "read %d buckets", len(refs))

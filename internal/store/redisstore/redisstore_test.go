@@ -30,7 +30,7 @@ func newClusterStore(t testing.TB, opts store.Options) *Store {
 func newStoreOn(t testing.TB, client func(testing.TB) redis.UniversalClient, opts store.Options) *Store {
 	rdb := client(t)
 	s := New(client(t), opts, Config{Tenant: redistest.Namespace(t)})
-	redistest.CleanupKeys(t, rdb, s.keys.pattern())
+	redistest.CleanupKeys(t, rdb, s.keys.Pattern())
 	return s
 }
 

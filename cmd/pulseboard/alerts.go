@@ -11,7 +11,6 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/jobs"
-	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -47,13 +46,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		}
 		eng, changes, claimer = alert.NewMemory(), fc, jobs.NewLocalClaimer(nil)
 	} else {
-		rdb, err := redisurl.NewClient(cfg.RedisURL, redisurl.WithTimeout(cfg.RedisTimeout))
-		if err != nil {
-			return err
-		}
-		rdb.AddHook(m.metrics.RedisHook())
-		m.alertsRedis = rdb
-		re := alert.NewRedis(m.alertsRedis, cfg.Tenant, ac.Keep)
+		re := alert.NewRedis(m.redis, cfg.Tenant, ac.Keep)
 		// Follow-ups of the old key layout move before anything reads the
 		// queue; the hourly retention sweep moves what old nodes still open
 		// during a rolling upgrade.
@@ -63,8 +56,8 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 			m.Logger.Info("alerts: moved follow-ups to the current key layout", slog.Int("follow_ups", n))
 		}
 		eng = re
-		changes = redisstore.NewGroup(m.alertsRedis, cfg.Tenant, alertGroup, node, alertClaimIdle)
-		claimer = jobs.NewRedisClaimer(m.alertsRedis, cfg.Tenant)
+		changes = redisstore.NewGroup(m.redis, cfg.Tenant, alertGroup, node, alertClaimIdle)
+		claimer = jobs.NewRedisClaimer(m.redis, cfg.Tenant)
 	}
 	m.alerts = alert.New(alert.Options{
 		Config: ac, Secret: cfg.AlertSecret, Engine: eng, Changes: changes, Querier: m.store,

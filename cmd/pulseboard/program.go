@@ -61,35 +61,36 @@ type Main struct {
 
 	store   store.Store
 	metrics *metrics.Metrics
-	agg     *aggregate.Aggregator
+	// redis is the process's one Redis client (Redis engine only), shared by
+	// the store, alerting, the job claimer and the stream ingest: closed
+	// last, once all of them stopped.
+	redis redis.UniversalClient
+	agg   *aggregate.Aggregator
 	// boards holds the board definitions: the API, the pages and the
 	// screens read them there, and reloads replace them there.
 	boards *boards.Registry
 	live   *live.Broadcaster
 	stopBg context.CancelFunc
 	bg     sync.WaitGroup
-	// The stream ingest, when configured: its own client, stopped before the
-	// store closes so its last batch is recorded and acknowledged.
-	streamRedis redis.UniversalClient
-	stopStream  context.CancelFunc
-	streamDone  sync.WaitGroup
-	server      *http.Server
-	listener    net.Listener
-	failed      chan error
-	stopDemo    context.CancelFunc
-	demoDone    sync.WaitGroup
+	// The stream ingest, when configured: stopped before the store closes so
+	// its last batch is recorded and acknowledged.
+	stopStream context.CancelFunc
+	streamDone sync.WaitGroup
+	server     *http.Server
+	listener   net.Listener
+	failed     chan error
+	stopDemo   context.CancelFunc
+	demoDone   sync.WaitGroup
 	// boardsPath is the watched boards file ("" for the built-in boards).
 	boardsPath string
 	// demoHistory is closed once the demo's history is recorded.
 	demoHistory chan struct{}
-	// Alerting: the service, its Redis client (Redis engine), and the
-	// scheduler of the once-per-cluster jobs.
-	alerts      *alert.Service
-	alertsRedis redis.UniversalClient
-	sched       *jobs.Scheduler
-	stopAlerts  context.CancelFunc
-	alertsDone  sync.WaitGroup
-	close       sync.Once
+	// Alerting: the service and the scheduler of the once-per-cluster jobs.
+	alerts     *alert.Service
+	sched      *jobs.Scheduler
+	stopAlerts context.CancelFunc
+	alertsDone sync.WaitGroup
+	close      sync.Once
 }
 
 // NewMain prepares a program from a loaded configuration.
@@ -107,6 +108,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	opts := store.Options{Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now}
 	m.metrics = metrics.New()
+	if err := m.openRedis(); err != nil {
+		return err
+	}
 	if err := m.openStore(ctx, opts); err != nil {
 		return err
 	}
@@ -203,13 +207,7 @@ func (m *Main) startStream(opts ingest.Options) error {
 	if cfg.RedisURL == "" {
 		return errors.New("stream ingest (PULSEBOARD_STREAM) needs Redis: set PULSEBOARD_REDIS_URL")
 	}
-	rdb, err := redisurl.NewClient(cfg.RedisURL, redisurl.WithTimeout(cfg.RedisTimeout))
-	if err != nil {
-		return err
-	}
-	rdb.AddHook(m.metrics.RedisHook())
-	m.streamRedis = rdb
-	consumer := redisstream.New(m.streamRedis, m.store, redisstream.Config{
+	consumer := redisstream.New(m.redis, m.store, redisstream.Config{
 		Stream: cfg.Stream, Group: cfg.StreamGroup, Ingest: opts, Now: m.Now, Logger: m.Logger,
 	})
 	ctx, stop := context.WithCancel(context.Background())
@@ -328,6 +326,39 @@ func (m *Main) goBackground(fn func()) {
 	}()
 }
 
+// openRedis makes the process's one Redis client, when Redis is
+// configured: every Redis user gets it (the store, alerting's engine and
+// consumer group, the job claimer, the stream ingest), so the process keeps
+// one pool, one set of timeouts (PULSEBOARD_REDIS_TIMEOUT, honoured from
+// each call's context), one metrics hook and, on a cluster, one slot map
+// with one failover hook (redisurl).
+func (m *Main) openRedis() error {
+	if m.Config.RedisURL == "" {
+		return nil
+	}
+	rdb, err := redisurl.NewClient(m.Config.RedisURL, redisurl.WithTimeout(m.Config.RedisTimeout), redisurl.WithHeldConns(m.heldRedisConns()))
+	if err != nil {
+		return err
+	}
+	rdb.AddHook(m.metrics.RedisHook())
+	m.redis = rdb
+	return nil
+}
+
+// heldRedisConns counts the callers that hold a connection of the shared
+// client for a whole blocking read, each in its own goroutine for the life
+// of the process: the aggregator's XREAD BLOCK, alerting's XREADGROUP BLOCK
+// and, when configured, the stream ingest's. The pool gets one connection
+// for each on top of the share every other caller had in a client of its
+// own before the client was shared.
+func (m *Main) heldRedisConns() int {
+	n := 2
+	if m.Config.Stream != "" {
+		n++
+	}
+	return n
+}
+
 func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 	if m.Config.RedisURL == "" {
 		if m.Config.RedisMinReplicas > 0 {
@@ -336,13 +367,13 @@ func (m *Main) openStore(ctx context.Context, opts store.Options) error {
 		m.store = memstore.New(opts)
 		return nil
 	}
-	s, err := redisstore.Open(ctx, m.Config.RedisURL, opts, redisstore.Config{
-		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen, Hook: m.metrics.RedisHook(),
+	s, err := redisstore.Open(ctx, m.redis, opts, redisstore.Config{
+		Tenant: m.Config.Tenant, ChangeLogMaxLen: m.Config.ChangeLogMaxLen,
 		Timeout: m.Config.RedisTimeout, AllowEviction: m.Config.RedisAllowEviction, Logger: m.Logger,
 		MinReplicas: m.Config.RedisMinReplicas, MinReplicasTimeout: m.Config.RedisMinReplicasTimeout,
 	})
 	if err != nil {
-		return fmt.Errorf("open redis store: %w", err)
+		return fmt.Errorf("open redis store: connect to redis at %s: %w", redisurl.Describe(m.Config.RedisURL), err)
 	}
 	m.store = s
 	m.metrics.GaugeFunc("pulseboard_redis_eviction_policy_ok",
@@ -410,8 +441,9 @@ func (m *Main) Failed() <-chan error { return m.failed }
 // Close stops the program in order: stop accepting and finish in-flight
 // requests (so every acknowledged ingest is recorded), close the screens'
 // sockets with "going away", stop the aggregator and broadcaster, stop the
-// demo, stop the jobs and alerting, then close the store. It is safe to
-// call more than once.
+// demo, stop the jobs and alerting, stop the stream ingest (its last batch
+// recorded and acknowledged), close the store, and last close the Redis
+// client they all shared. It is safe to call more than once.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	m.close.Do(func() {
@@ -440,21 +472,19 @@ func (m *Main) Close(ctx context.Context) error {
 			m.stopAlerts()
 			m.alertsDone.Wait()
 		}
-		if m.alertsRedis != nil {
-			if err := m.alertsRedis.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close alerts client: %w", err))
-			}
-		}
 		if m.stopStream != nil {
 			m.stopStream()
 			m.streamDone.Wait()
-			if err := m.streamRedis.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close stream client: %w", err))
-			}
 		}
 		if m.store != nil {
 			if err := m.store.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close store: %w", err))
+			}
+		}
+		// Every user of the client stopped above.
+		if m.redis != nil {
+			if err := m.redis.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close redis client: %w", err))
 			}
 		}
 	})

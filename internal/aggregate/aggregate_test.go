@@ -163,7 +163,9 @@ func mustClient(t *testing.T, url string) *redis.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return redis.NewClient(opts)
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
 }
 
 // TestRecentKeepsNewestByTime feeds old answers after new ones (a backfill

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -253,10 +251,8 @@ func TestCrashBetweenRecordAndDelivery(t *testing.T) {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
 	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
-	o, _ := redis.ParseURL(redistest.URL(t))
-	st := redisstore.New(redis.NewClient(o), store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
+	st := redisstore.New(rdb, store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
 		Retention: store.DefaultRetention()}, redisstore.Config{Tenant: ns})
-	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
 
 	// The node that dies: it creates the group, reads the entry, and stops.
@@ -366,11 +362,8 @@ func redisHarness(t *testing.T, cfg Config) harness {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
 	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
-	o, err := redis.ParseURL(redistest.URL(t))
-	must(t, err)
-	st := redisstore.New(redis.NewClient(o), store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
+	st := redisstore.New(rdb, store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
 		Retention: store.DefaultRetention()}, redisstore.Config{Tenant: ns})
-	t.Cleanup(func() { st.Close() })
 	group := redisstore.NewGroup(rdb, ns, "alerts", "node", 200*time.Millisecond)
 	if _, err := group.Read(context.Background(), 10*time.Millisecond); err != nil { // creates the group at the log's end
 		t.Fatal(err)

@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisErrors counts failed Redis commands; it is a go-redis hook, so every
-// client it is added to (the store's, the stream ingest's) reports through
-// one series.
+// redisErrors counts failed Redis commands; it is a go-redis hook, added
+// once to the process's one client, so every Redis user (the store,
+// alerting, the job claimer, the stream ingest) reports through one series.
 type redisErrors struct {
 	counter *prometheus.CounterVec
 }

@@ -492,5 +492,5 @@ func ClusterURL(t testing.TB) string {
 // when the test ends.
 func ClusterClient(t testing.TB) redis.UniversalClient {
 	t.Helper()
-	return client(t, ClusterURL(t))
+	return ClientAt(t, ClusterURL(t))
 }

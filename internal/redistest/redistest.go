@@ -247,12 +247,15 @@ func Namespace(t testing.TB) string {
 // Client returns a client for the shared Redis, closed when the test ends.
 func Client(t testing.TB) redis.UniversalClient {
 	t.Helper()
-	return client(t, URL(t))
+	return ClientAt(t, URL(t))
 }
 
-func client(t testing.TB, url string) redis.UniversalClient {
+// ClientAt returns a client for the Redis at url (a server, a cluster or a
+// Sentinel master, as redisurl reads it), closed when the test ends, after
+// the cleanups registered later, which may still use it.
+func ClientAt(t testing.TB, url string, opts ...redisurl.Option) redis.UniversalClient {
 	t.Helper()
-	rdb, err := redisurl.NewClient(url)
+	rdb, err := redisurl.NewClient(url, opts...)
 	if err != nil {
 		t.Fatalf("redistest: %v", err)
 	}

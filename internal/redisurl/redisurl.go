@@ -3,14 +3,16 @@
 // rediss+cluster://, with a comma-separated list of seed nodes), or a master
 // found through Redis Sentinel (redis+sentinel://, rediss+sentinel://).
 // Everything that connects to the deployment's Redis goes through NewClient,
-// so the store, the stream ingest and the tests agree on what a URL means,
-// and every client gets the same bounded timeouts.
+// so the program (one client per process, shared by the store, alerting,
+// the job claimer and the stream ingest) and the tests agree on what a URL
+// means, and every client gets the same bounded timeouts.
 package redisurl
 
 import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +29,7 @@ type Option func(*settings)
 
 type settings struct {
 	timeout time.Duration
+	held    int
 }
 
 // WithTimeout sets how long one command may wait on the socket (reads,
@@ -40,18 +43,43 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// bound applies the timeouts the URL left unset, and makes the client honour
-// a context's deadline on the socket itself (ContextTimeoutEnabled): without
-// it a silent Redis (stopped, partitioned) holds a command for go-redis's own
-// read timeout and then its retries, whatever deadline the caller set.
-func (s settings) bound(ctxTimeout *bool, timeouts ...*time.Duration) {
+// WithHeldConns sizes the pool for n callers that each hold a connection
+// for long: a blocking read (XREAD or XREADGROUP with BLOCK) keeps its
+// connection for the whole block, so n of them would otherwise take n
+// connections from everyone else's share. The pool gets go-redis's default
+// size (10 per GOMAXPROCS; 5 per GOMAXPROCS on each node of a cluster),
+// what one client had to itself before the program shared one, plus n. A
+// pool_size in the URL wins.
+func WithHeldConns(n int) Option {
+	return func(s *settings) { s.held = max(n, 0) }
+}
+
+// bound applies the timeouts and the pool size the URL left unset, and makes
+// the client honour a context's deadline on the socket itself
+// (ContextTimeoutEnabled): without it a silent Redis (stopped, partitioned)
+// holds a command for go-redis's own read timeout and then its retries,
+// whatever deadline the caller set. A blocking read is not cut short by the
+// read timeout: go-redis gives a command with BLOCK its block plus 10 s,
+// and callers bound it further with their context. poolPerProc is
+// go-redis's default pool size per GOMAXPROCS for the kind of client.
+func (s settings) bound(ctxTimeout *bool, poolSize *int, poolPerProc int, timeouts ...*time.Duration) {
 	*ctxTimeout = true
+	if *poolSize == 0 && s.held > 0 {
+		*poolSize = poolPerProc*runtime.GOMAXPROCS(0) + s.held
+	}
 	for _, d := range timeouts {
 		if *d == 0 {
 			*d = s.timeout
 		}
 	}
 }
+
+// go-redis's default pool sizes per GOMAXPROCS: a client's, and a cluster
+// client's for each node.
+const (
+	poolPerProc        = 10
+	clusterPoolPerProc = 5
+)
 
 func newSettings(opts []Option) settings {
 	s := settings{timeout: DefaultTimeout}
@@ -86,7 +114,7 @@ func NewClient(raw string, opts ...Option) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
-		set.bound(&o.ContextTimeoutEnabled, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
+		set.bound(&o.ContextTimeoutEnabled, &o.PoolSize, clusterPoolPerProc, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
 		c := redis.NewClusterClient(o)
 		followFailovers(c)
 		return c, nil
@@ -95,15 +123,36 @@ func NewClient(raw string, opts ...Option) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
-		set.bound(&o.ContextTimeoutEnabled, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
+		set.bound(&o.ContextTimeoutEnabled, &o.PoolSize, poolPerProc, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
 		return redis.NewFailoverClient(o), nil
 	}
 	o, err := redis.ParseURL(raw)
 	if err != nil {
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
-	set.bound(&o.ContextTimeoutEnabled, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
+	set.bound(&o.ContextTimeoutEnabled, &o.PoolSize, poolPerProc, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialTimeout)
 	return redis.NewClient(o), nil
+}
+
+// Describe names what raw points at, for messages, without credentials:
+// the server (its address or socket), the cluster's seeds, or the master set
+// and its sentinels.
+func Describe(raw string) string {
+	switch {
+	case IsSentinel(raw):
+		if o, err := SentinelOptions(raw); err == nil {
+			return fmt.Sprintf("master %q of sentinels %s", o.MasterName, strings.Join(o.SentinelAddrs, ","))
+		}
+	case IsCluster(raw):
+		if o, err := ClusterOptions(raw); err == nil {
+			return strings.Join(o.Addrs, ",")
+		}
+	default:
+		if o, err := redis.ParseURL(raw); err == nil {
+			return o.Addr
+		}
+	}
+	return "?"
 }
 
 // ClusterOptions parses redis+cluster://[user:password@]host:port,host:port/[?options]

@@ -1,6 +1,7 @@
 package redisurl
 
 import (
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -115,6 +116,58 @@ func TestSentinelOptions(t *testing.T) {
 	} {
 		if _, err := SentinelOptions(raw); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", raw, err, want)
+		}
+	}
+}
+
+// TestHeldConns: the pool of a client shared with blocking readers holds
+// go-redis's default share for everyone else, plus one connection for each
+// reader; a pool_size in the URL wins.
+func TestHeldConns(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	for _, c := range []struct {
+		raw  string
+		opts []Option
+		want int
+	}{
+		{"redis://localhost:6379/0", []Option{WithHeldConns(3)}, 10*procs + 3},
+		{"redis://localhost:6379/0", nil, 10 * procs},
+		{"redis://localhost:6379/0?pool_size=7", []Option{WithHeldConns(3)}, 7},
+		{"redis+sentinel://a:1,b:2/mymaster", []Option{WithHeldConns(2)}, 10*procs + 2},
+		{"redis+cluster://a:1,b:2/", []Option{WithHeldConns(3)}, 5*procs + 3},
+		{"redis+cluster://a:1,b:2/?pool_size=40", []Option{WithHeldConns(3)}, 40},
+	} {
+		rdb, err := NewClient(c.raw, c.opts...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.raw, err)
+		}
+		var got int
+		switch r := rdb.(type) {
+		case *redis.Client:
+			got = r.Options().PoolSize
+		case *redis.ClusterClient:
+			got = r.Options().PoolSize
+		}
+		if got != c.want {
+			t.Errorf("%s: pool size %d, want %d", c.raw, got, c.want)
+		}
+		rdb.Close()
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	for raw, want := range map[string]string{
+		"redis://:secret@10.0.0.1:6380/2":                     "10.0.0.1:6380",
+		"unix:///run/redis.sock":                              "/run/redis.sock",
+		"redis+cluster://:secret@a:1,b:2/":                    "a:1,b:2",
+		"redis+sentinel://:secret@s1:26379,s2:26379/mymaster": `master "mymaster" of sentinels s1:26379,s2:26379`,
+		"redis+cluster://a:1,,b:2/":                           "?",
+	} {
+		if got := Describe(raw); got != want {
+			t.Errorf("Describe(%s) = %q, want %q", raw, got, want)
+		}
+		if strings.Contains(Describe(raw), "secret") {
+			t.Errorf("Describe(%s) shows the password", raw)
 		}
 	}
 }

@@ -149,8 +149,8 @@ func TestNeedRound(t *testing.T) {
 func TestUnavailable(t *testing.T) {
 	c := newClock(storetest.Start)
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
 	s := New(rdb, storetest.Options(t, c), Config{Tenant: "none"})
-	defer s.Close()
 	_, err := s.Record(context.Background(), []store.Response{{ID: "x", Score: 1, Dims: store.Dims{Channel: "sms"}, At: c.Now(), AtGiven: true}})
 	if fault.CodeOf(err) != fault.Unavailable {
 		t.Fatalf("record against a dead Redis: %v (code %s)", err, fault.CodeOf(err))

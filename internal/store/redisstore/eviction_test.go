@@ -26,11 +26,7 @@ func evictionServer(t *testing.T, args ...string) *redistest.Server {
 func openOn(t *testing.T, url string, clock *storetest.Clock, cfg Config) (*Store, error) {
 	t.Helper()
 	cfg.Tenant = redistest.Namespace(t)
-	s, err := Open(context.Background(), url, storetest.Options(t, clock), cfg)
-	if err == nil {
-		t.Cleanup(func() { s.Close() })
-	}
-	return s, err
+	return Open(context.Background(), redistest.ClientAt(t, url), storetest.Options(t, clock), cfg)
 }
 
 func configSet(t *testing.T, addr, policy string) {

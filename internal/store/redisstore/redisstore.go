@@ -56,7 +56,6 @@ type rediser interface {
 	XRevRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
 	Ping(ctx context.Context) *redis.StatusCmd
 	policyReader
-	Close() error
 }
 
 // Config holds the engine's own settings.
@@ -66,8 +65,6 @@ type Config struct {
 	Tenant string
 	// ChangeLogMaxLen trims the change log stream, approximately.
 	ChangeLogMaxLen int64
-	// Hook, when set, is added to the client Open makes (metrics).
-	Hook redis.Hook
 	// MinReplicas, when positive, is how many replicas must have a batch
 	// before it is acknowledged: every chunk is followed by WAIT, and a
 	// chunk fewer replicas took within MinReplicasTimeout is refused as
@@ -96,7 +93,13 @@ type Store struct {
 	eviction evictionGuard
 }
 
-// New wraps a connected client. The Store owns it: Close closes it.
+// New makes the engine on rdb, a client redisurl made: one server, a
+// Sentinel master or a Redis Cluster. Every key of a tenant shares one hash
+// slot, so the engine runs unchanged on a cluster: each script and MULTI
+// goes to that slot's master. The client is shared with the rest of the
+// process (alerting, the job claimer, the stream ingest), so the Store does
+// not own it: whoever made it closes it, after the Store's last use. Call
+// Ping to check that Redis answers and will not evict keys.
 func New(rdb rediser, opts store.Options, cfg Config) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -117,41 +120,15 @@ func New(rdb rediser, opts store.Options, cfg Config) *Store {
 	return &Store{rdb: rdb, keys: rediskeys.For(cfg.Tenant), opts: opts, cfg: cfg, rollups: names}
 }
 
-// Open connects to the Redis at url (redis://, rediss:// or unix://; or
-// redis+cluster://host:port,... for a Redis Cluster) and checks that it
-// answers. Every key of a tenant shares one hash slot, so the engine runs
-// unchanged on a cluster: each script and MULTI goes to that slot's master.
-func Open(ctx context.Context, url string, opts store.Options, cfg Config) (*Store, error) {
-	rdb, err := redisurl.NewClient(url, redisurl.WithTimeout(cfg.Timeout))
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Hook != nil {
-		rdb.AddHook(cfg.Hook)
-	}
+// Open makes the engine on rdb (New) and checks that Redis answers and
+// will not evict keys (Ping), so a program refuses to start on a Redis it
+// cannot use.
+func Open(ctx context.Context, rdb rediser, opts store.Options, cfg Config) (*Store, error) {
 	s := New(rdb, opts, cfg)
 	if err := s.Ping(ctx); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("connect to redis at %s: %w", addrOf(url, rdb), err)
+		return nil, err
 	}
 	return s, nil
-}
-
-// addrOf names the server, the cluster's seeds or the sentinels' master
-// set, for messages.
-func addrOf(url string, rdb redis.UniversalClient) string {
-	if redisurl.IsSentinel(url) {
-		if o, err := redisurl.SentinelOptions(url); err == nil {
-			return fmt.Sprintf("master %q of sentinels %s", o.MasterName, strings.Join(o.SentinelAddrs, ","))
-		}
-	}
-	switch c := rdb.(type) {
-	case *redis.Client:
-		return c.Options().Addr
-	case *redis.ClusterClient:
-		return strings.Join(c.Options().Addrs, ",")
-	}
-	return "?"
 }
 
 // bounded gives one call into Redis its deadline. The client honours it on
@@ -346,14 +323,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.checkEviction(ctx)
 }
 
-// Close closes the client; a second call returns redis.ErrClosed, which is
-// ignored so Close stays idempotent.
-func (s *Store) Close() error {
-	if err := s.rdb.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
-		return fmt.Errorf("close redis client: %w", err)
-	}
-	return nil
-}
+// Close releases nothing: the client is not the Store's (see New), and
+// the data stays in Redis.
+func (s *Store) Close() error { return nil }
 
 // classify maps a Redis failure to a fault code: an error reply from a
 // working server (a script bug, a wrong type) is internal; anything else

@@ -25,11 +25,12 @@ func newClusterStore(t testing.TB, opts store.Options) *Store {
 	return newStoreOn(t, redistest.ClusterClient, opts)
 }
 
-// newStoreOn takes two clients: the store owns (and closes) one, the
-// cleanup uses the other.
+// newStoreOn makes the store on a client it does not own, as in the
+// program, where every Redis user shares one client; the tenant's keys are
+// deleted with that client before it closes.
 func newStoreOn(t testing.TB, client func(testing.TB) redis.UniversalClient, opts store.Options) *Store {
 	rdb := client(t)
-	s := New(client(t), opts, Config{Tenant: redistest.Namespace(t)})
+	s := New(rdb, opts, Config{Tenant: redistest.Namespace(t)})
 	redistest.CleanupKeys(t, rdb, s.keys.Pattern())
 	return s
 }

@@ -27,13 +27,7 @@ func TestMinReplicas(t *testing.T) {
 		return []store.Response{{ID: id, Score: 9, Dims: store.Dims{Channel: "phone"}, At: c.Now(), AtGiven: true}}
 	}
 	open := func(t *testing.T, url string, minReplicas int) *Store {
-		rdb, err := redisurl.NewClient(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := New(rdb, opts, Config{Tenant: redistest.Namespace(t), MinReplicas: minReplicas, MinReplicasTimeout: 100 * time.Millisecond})
-		t.Cleanup(func() { s.Close() })
-		return s
+		return New(redistest.ClientAt(t, url), opts, Config{Tenant: redistest.Namespace(t), MinReplicas: minReplicas, MinReplicasTimeout: 100 * time.Millisecond})
 	}
 	ctx := context.Background()
 	refused := func(t *testing.T, err error, want string) {
@@ -68,13 +62,7 @@ func TestMinReplicas(t *testing.T) {
 		// The pipeline to the slot's master must answer exactly as the plain
 		// script call does.
 		storetest.Run(t, func(t testing.TB, opts store.Options) store.Store {
-			rdb, err := redisurl.NewClient(cl.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := New(rdb, opts, Config{Tenant: redistest.Namespace(t), MinReplicas: 1})
-			t.Cleanup(func() { s.Close() })
-			return s
+			return New(redistest.ClientAt(t, cl.URL), opts, Config{Tenant: redistest.Namespace(t), MinReplicas: 1})
 		})
 	})
 }

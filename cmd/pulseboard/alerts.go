@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/jobs"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -34,6 +36,10 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		ac.Thresholds = demoThresholds()
 	}
 	node := nodeName()
+	// The scheduler's clock is a real one whatever m.Now is: gocron sleeps
+	// on its timers. The local claimer reads the same clock, so the holds
+	// and leases it grants are measured in the scheduler's time.
+	jobClock := clockwork.NewRealClock()
 	var (
 		eng     alert.Engine
 		changes alert.Changes
@@ -44,7 +50,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		if err != nil {
 			return fmt.Errorf("alerts: %w", err)
 		}
-		eng, changes, claimer = alert.NewMemory(), fc, jobs.NewLocalClaimer(nil)
+		eng, changes, claimer = alert.NewMemory(), fc, jobs.NewLocalClaimer(jobClock.Now)
 	} else {
 		re := alert.NewRedis(m.redis, cfg.Tenant, ac.Keep)
 		// Follow-ups of the old key layout move before anything reads the
@@ -64,7 +70,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		Calendar: cal, Rollups: cfg.Rollups, Now: m.Now, Logger: m.Logger, MinSample: int64(cfg.MinSample),
 	})
 	m.alertMetrics()
-	sched, err := jobs.New(jobs.Options{Claimer: claimer, Location: cal.Location(), Node: node, Logger: m.Logger}, m.alerts.Jobs()...)
+	sched, err := jobs.New(jobs.Options{Claimer: claimer, Clock: jobClock, Location: cal.Location(), Node: node, Logger: m.Logger}, m.alerts.Jobs()...)
 	if err != nil {
 		return err
 	}

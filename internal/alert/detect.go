@@ -16,9 +16,10 @@ import (
 // stored, so a node that dies in between leaves it for another node (Redis)
 // to handle again; follow-ups and deliveries have stable ids, so handling
 // an entry twice adds nothing twice.
+// A failure is retried with backoff, and logged (see failures).
 func (s *Service) detect(ctx context.Context) {
 	backoff := pollEvery
-	failing := false
+	fails := failures{log: s.o.Logger, failing: "alerts: cannot follow the change log; retrying", recovered: "alerts: following the change log again"}
 	for ctx.Err() == nil {
 		entries, err := s.o.Changes.Read(ctx, readBlock)
 		if err == nil {
@@ -28,17 +29,15 @@ func (s *Service) detect(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if !failing {
-				s.o.Logger.Warn("alerts: cannot follow the change log; retrying", slog.Any("err", err))
-			}
-			failing = true
+			fails.fail(ctx, err, slog.Duration("in", backoff))
 			if !sleep(ctx, backoff) {
 				return
 			}
 			backoff = min(2*backoff, retryMax)
 			continue
 		}
-		failing, backoff = false, pollEvery
+		fails.ok()
+		backoff = pollEvery
 	}
 }
 
@@ -52,17 +51,17 @@ func (s *Service) handle(ctx context.Context, entries []store.LogEntry) error {
 		}
 		added := false
 		for _, c := range e.Changes {
-			ok, err := s.detractor(ctx, c, recorded)
+			ok, err := s.detractor(ctx, e.Pos, c, recorded)
 			if err == nil && !ok {
-				ok, err = s.noLongerDetractor(ctx, c, recorded)
+				ok, err = s.noLongerDetractor(ctx, e.Pos, c, recorded)
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("change log entry %s: %w", e.Pos, err)
 			}
 			added = added || ok
 		}
 		if err := s.o.Changes.Ack(ctx, e.Pos); err != nil {
-			return err
+			return fmt.Errorf("acknowledge change log entry %s: %w", e.Pos, err)
 		}
 		if added {
 			signal(s.kick)
@@ -89,7 +88,7 @@ type Response struct {
 // detractor handles one change; it reports whether it was a new detractor.
 // A response that becomes a detractor by an update counts; one that was a
 // detractor already does not alert again.
-func (s *Service) detractor(ctx context.Context, c store.Change, recorded time.Time) (bool, error) {
+func (s *Service) detractor(ctx context.Context, pos store.Position, c store.Change, recorded time.Time) (bool, error) {
 	cut := s.o.Config.DetractorCutoff
 	if c.New.Score > cut || (c.Old != nil && c.Old.Score <= cut) {
 		return false, nil
@@ -102,15 +101,15 @@ func (s *Service) detractor(ctx context.Context, c store.Change, recorded time.T
 	if c.Old == nil && recorded.Sub(at) > s.o.Config.MaxAge {
 		return false, nil
 	}
-	var p store.Payload
-	if err := json.Unmarshal(c.Payload, &p); err != nil {
-		return false, nil // written by the engine; a bad one cannot be retried into shape
+	p, ok := s.payload(pos, c, "its detractor gets no follow-up and no webhook")
+	if !ok {
+		return false, nil
 	}
 	f := FollowUp{ID: p.ID, Score: c.New.Score, Channel: p.Channel, Segment: p.Segment, Team: p.Team, Agent: p.Agent,
 		Comment: p.Comment, At: at, Opened: recorded.UTC(), Due: s.due(at).UTC(), Status: Open}
 	added, err := s.o.Engine.Open(ctx, f)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("open follow-up %q: %w", f.ID, err)
 	}
 	if !added {
 		// An answer that an update took out of the detractors (its
@@ -130,7 +129,7 @@ func (s *Service) detractor(ctx context.Context, c store.Change, recorded time.T
 	}
 	ev := DetractorEvent{Event: EventDetractor, ID: EventDetractor + ":" + p.ID, Response: Response{Payload: p, At: at}, FollowUp: f}
 	if err := s.enqueue(ctx, ev.ID, EventDetractor, ev, s.o.Config.Webhooks); err != nil {
-		return false, err
+		return false, fmt.Errorf("queue the webhooks of detractor %q: %w", p.ID, err)
 	}
 	return true, nil
 }
@@ -139,14 +138,14 @@ func (s *Service) detractor(ctx context.Context, c store.Change, recorded time.T
 // detractor's score to one that is not (README's case-1002, from 3 to 8);
 // it reports whether it changed one. An answer without a follow-up (history,
 // or one already resolved) changes nothing.
-func (s *Service) noLongerDetractor(ctx context.Context, c store.Change, recorded time.Time) (bool, error) {
+func (s *Service) noLongerDetractor(ctx context.Context, pos store.Position, c store.Change, recorded time.Time) (bool, error) {
 	cut := s.o.Config.DetractorCutoff
 	if c.Old == nil || c.Old.Score > cut || c.New.Score <= cut {
 		return false, nil
 	}
-	var p store.Payload
-	if err := json.Unmarshal(c.Payload, &p); err != nil {
-		return false, nil // written by the engine; a bad one cannot be retried into shape
+	p, ok := s.payload(pos, c, "its follow-up stays open")
+	if !ok {
+		return false, nil
 	}
 	_, err := s.o.Engine.Update(ctx, p.ID, func(f *FollowUp) error {
 		return f.ResolveByUpdate(c.Old.Score, c.New.Score, recorded.UTC())
@@ -160,6 +159,20 @@ func (s *Service) noLongerDetractor(ctx context.Context, c store.Change, recorde
 	return true, nil
 }
 
+// payload decodes a change's payload. The engine wrote it, so one that
+// does not decode is a bug, and no retry can fix it: holding the entry back
+// would stop alerting on every later change. The change is logged as an
+// error, saying what it costs, and skipped.
+func (s *Service) payload(pos store.Position, c store.Change, cost string) (store.Payload, bool) {
+	var p store.Payload
+	if err := json.Unmarshal(c.Payload, &p); err != nil {
+		s.o.Logger.Error("alerts: a change's payload in the change log does not decode; skipping the change: "+cost,
+			slog.String("pos", pos.String()), slog.Int("score", c.New.Score), slog.Time("at", time.Unix(c.New.At, 0).UTC()), slog.Any("err", err))
+		return p, false
+	}
+	return p, true
+}
+
 // enqueue queues one event for each receiver.
 func (s *Service) enqueue(ctx context.Context, id, event string, body any, urls []string) error {
 	if len(urls) == 0 {
@@ -167,7 +180,7 @@ func (s *Service) enqueue(ctx context.Context, id, event string, body any, urls 
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode %s event: %w", event, err)
 	}
 	now := s.o.Now()
 	ds := make([]Delivery, len(urls))
@@ -175,7 +188,7 @@ func (s *Service) enqueue(ctx context.Context, id, event string, body any, urls 
 		ds[i] = Delivery{ID: deliveryID(id, u), Event: event, URL: u, Body: b, Created: now}
 	}
 	if err := s.o.Engine.Enqueue(ctx, ds...); err != nil {
-		return err
+		return fmt.Errorf("queue %s deliveries: %w", event, err)
 	}
 	signal(s.kick)
 	return nil
@@ -207,7 +220,7 @@ func NewFeedChanges(ctx context.Context, feed Log, logger *slog.Logger) (*FeedCh
 func (f *FeedChanges) jump(ctx context.Context) error {
 	h, err := f.feed.History(ctx, 1)
 	if err != nil {
-		return err
+		return fmt.Errorf("find the change log's end: %w", err)
 	}
 	if len(h) > 0 {
 		f.pos = h[0].Pos
@@ -225,7 +238,7 @@ func (f *FeedChanges) Read(ctx context.Context, block time.Duration) ([]store.Lo
 		return nil, f.jump(ctx)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("follow the change log: %w", err)
 	}
 	if len(entries) > 0 {
 		f.pos = entries[len(entries)-1].Pos

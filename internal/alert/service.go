@@ -137,6 +137,34 @@ func signal(ch chan struct{}) {
 	}
 }
 
+// failures logs one loop's runs of failures: the first of a run as a
+// warning, the next ones (most often the same outage, every retry) at debug
+// level, and the end of the run, so every error reaches the log while an
+// outage costs one warning and one line when it ends.
+type failures struct {
+	log                *slog.Logger
+	failing, recovered string
+	inRun              bool
+}
+
+// fail logs err, a failure of the loop.
+func (f *failures) fail(ctx context.Context, err error, attrs ...any) {
+	level := slog.LevelWarn
+	if f.inRun {
+		level = slog.LevelDebug
+	}
+	f.inRun = true
+	f.log.Log(ctx, level, f.failing, append(attrs, slog.Any("err", err))...)
+}
+
+// ok ends a run of failures, if one was going on.
+func (f *failures) ok() {
+	if f.inRun {
+		f.log.Info(f.recovered)
+	}
+	f.inRun = false
+}
+
 // sleep waits d or until ctx ends; it reports whether ctx is still alive.
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -154,17 +182,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (s *Service) refreshLoop(ctx context.Context) {
 	t := time.NewTicker(refreshEvery)
 	defer t.Stop()
-	failing := false
+	fails := failures{log: s.o.Logger, failing: "alerts: cannot read the shared state; boards keep the last one", recovered: "alerts: reading the shared state again"}
 	for {
 		snap, err := s.read(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			if !failing {
-				s.o.Logger.Warn("alerts: cannot read the shared state; boards keep the last one", slog.Any("err", err))
-			}
-			failing = true
+			fails.fail(ctx, err)
 		case err == nil:
-			failing = false
+			fails.ok()
 			s.mu.Lock()
 			same := reflect.DeepEqual(snap, s.snap)
 			s.snap = snap

@@ -184,8 +184,9 @@ const ledgerKeep = 48 * time.Hour
 // Options configure a Scheduler.
 type Options struct {
 	Claimer Claimer
-	// Clock drives gocron and ticks; nil is the real clock. Tests pass a
-	// clockwork fake clock.
+	// Clock drives gocron, ticks and the runs' durations; nil is the real
+	// clock. Tests pass a clockwork fake clock. A LocalClaimer should read
+	// the same clock (NewLocalClaimer(clock.Now)).
 	Clock clockwork.Clock
 	// Location is the zone of daily and weekly wall times.
 	Location *time.Location
@@ -233,7 +234,9 @@ func New(o Options, jobs ...Job) (*Scheduler, error) {
 	s.cron = cron
 	for _, j := range jobs {
 		if err := s.add(j); err != nil {
-			_ = cron.Shutdown()
+			if serr := cron.Shutdown(); serr != nil {
+				err = errors.Join(err, fmt.Errorf("jobs: stop the scheduler: %w", serr))
+			}
 			return nil, err
 		}
 	}
@@ -279,9 +282,9 @@ func (s *Scheduler) task(j Job) func(ctx context.Context) {
 		s.mu.Unlock()
 		ctx, cancel := context.WithTimeout(ctx, j.Schedule.lease()/2)
 		defer cancel()
-		began := time.Now()
+		began := s.o.Clock.Now()
 		err := j.Run(ctx, tick)
-		r := Run{Job: j.Name, Tick: tick, Node: s.o.Node, Took: time.Since(began)}
+		r := Run{Job: j.Name, Tick: tick, Node: s.o.Node, Took: s.o.Clock.Since(began)}
 		if err != nil {
 			r.Error = err.Error()
 			s.o.Logger.Warn("job failed", slog.String("job", j.Name), slog.Time("tick", tick), slog.Any("err", err))

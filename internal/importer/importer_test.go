@@ -116,29 +116,29 @@ func TestRunClock(t *testing.T) {
 
 func TestRunOutcomes(t *testing.T) {
 	path := writeCSV(t, "id,score,channel\na,9,phone\nb,11,email\nc,3,chat\n")
-	run := func(o Options, ack func(int) string) (Result, error, string, string, int32) {
+	run := func(o Options, ack func(int) string) (Result, string, string, int32, error) {
 		var posts atomic.Int32
 		var out, log bytes.Buffer
 		o.File, o.Server, o.Token, o.Out, o.Log = path, "http://pulseboard.invalid", "t", &out, &log
 		o.HTTPClient = fakeAPI(&posts, ack)
 		res, err := Run(context.Background(), o)
-		return res, err, out.String(), log.String(), posts.Load()
+		return res, out.String(), log.String(), posts.Load(), err
 	}
 	accept := func(n int) string { return fmt.Sprintf(`{"accepted":%d,"updated":0,"duplicates":0}`, n) }
 
 	// An invalid row: nothing is sent.
-	res, err, out, _, posts := run(Options{}, accept)
+	res, out, _, posts, err := run(Options{}, accept)
 	if !errors.Is(err, ErrInvalidRows) || posts != 0 || res.Invalid != 1 || !strings.Contains(out, "line 3: score:") ||
 		!strings.Contains(out, "nothing was imported: 1 of 3 rows are invalid") {
 		t.Fatalf("invalid: %+v, %v, %d posts\n%s", res, err, posts, out)
 	}
 	// Skipped: the others are.
-	res, err, out, _, _ = run(Options{SkipInvalid: true}, accept)
+	res, out, _, _, err = run(Options{SkipInvalid: true}, accept)
 	if err != nil || res.Sent != 2 || !strings.HasSuffix(out, "imported 2 rows: 2 new, 0 updated, 0 already there; skipped 1 invalid rows\n") {
 		t.Fatalf("skip-invalid: %+v, %v\n%s", res, err, out)
 	}
 	// A server that acknowledges less than it was sent.
-	res, err, out, _, _ = run(Options{SkipInvalid: true}, func(int) string { return `{"accepted":0,"updated":0,"duplicates":0}` })
+	res, out, _, _, err = run(Options{SkipInvalid: true}, func(int) string { return `{"accepted":0,"updated":0,"duplicates":0}` })
 	if !errors.Is(err, ErrUnacknowledged) || !strings.Contains(out, "warning: the server acknowledged 0 of the 2 rows sent") {
 		t.Fatalf("unacknowledged: %+v, %v\n%s", res, err, out)
 	}
@@ -175,15 +175,15 @@ func TestRunAgainstTheAPI(t *testing.T) {
 		"a,9,phone,billing,\"two\nlines & <b>\",vip;renewal,"+at+",2\n"+
 		"b,0,email,,,,,\n"+
 		"c,10,chat,sales,,,"+at+",\n")
-	run := func(o Options) (Result, error, string) {
+	run := func(o Options) (Result, string, error) {
 		var out bytes.Buffer
 		o.File, o.Server, o.Out, o.Log = path, srv.URL, &out, &out
 		o.Now = clock.Now
 		o.Sleep = func(context.Context, time.Duration) error { return errors.New("no retries expected") }
 		res, err := Run(context.Background(), o)
-		return res, err, out.String()
+		return res, out.String(), err
 	}
-	res, err, out := run(Options{Token: token, Batch: 2})
+	res, out, err := run(Options{Token: token, Batch: 2})
 	if err != nil || res.Recorded.Accepted != 3 || res.Sent != 3 {
 		t.Fatalf("import: %+v, %v\n%s", res, err, out)
 	}
@@ -191,11 +191,11 @@ func TestRunAgainstTheAPI(t *testing.T) {
 	if err != nil || len(groups) != 1 || groups[0].Counts != nps.Of(9, 0, 10) {
 		t.Fatalf("the store holds %+v (%v)", groups, err)
 	}
-	res, err, out = run(Options{Token: token})
+	res, out, err = run(Options{Token: token})
 	if err != nil || res.Recorded.Duplicates != 3 || !strings.Contains(out, "nothing new: the server already had all 3 rows") {
 		t.Fatalf("re-run: %+v, %v\n%s", res, err, out)
 	}
-	_, err, out = run(Options{Token: "wrong-token-0123456789"})
+	_, out, err = run(Options{Token: "wrong-token-0123456789"})
 	// Which batch is refused first depends on the workers.
 	if err == nil || !regexp.MustCompile(`import: the server refused lines? [0-9-]+: 401 Unauthorized: a valid ingest token is required`).MatchString(out) ||
 		!strings.Contains(out, "(check --token") {

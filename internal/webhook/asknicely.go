@@ -46,17 +46,6 @@ func newAskNicely(secret string, c AskNicelyConfig, opts ingest.Options) (*adapt
 	if err := checkHeader(c.SecretHeader); err != nil {
 		return nil, err
 	}
-	props := func(field string, n Names, def ...string) (source, error) {
-		names, err := n.orDefault(field, def...)
-		if err != nil {
-			return source{}, err
-		}
-		var s source
-		for _, name := range names {
-			s.paths = append(s.paths, path{"question", name}, path{"person", name})
-		}
-		return s, nil
-	}
 	m := mapping{
 		tool:     "AskNicely",
 		idPrefix: prefix,
@@ -66,17 +55,10 @@ func newAskNicely(secret string, c AskNicelyConfig, opts ingest.Options) (*adapt
 		at:       from("question", "responded"),
 		version:  from("count"),
 	}
-	if m.channel, err = props("channel", c.Properties.Channel, "deliverymethod"); err != nil {
-		return nil, err
-	}
-	m.channel.constant, m.channel.constName = &channel, "asknicely.default_channel"
-	if m.segment, err = props("segment", c.Properties.Segment, "segment"); err != nil {
-		return nil, err
-	}
-	if m.team, err = props("team", c.Properties.Team, "team_c"); err != nil {
-		return nil, err
-	}
-	if m.agent, err = props("agent", c.Properties.Agent, "agent_c"); err != nil {
+	// Contact fields are on the question, else on the person.
+	inQuestionOrPerson := func(name string) []path { return []path{{"question", name}, {"person", name}} }
+	builtIn := propertyNames{channel: []string{"deliverymethod"}, segment: []string{"segment"}, team: []string{"team_c"}, agent: []string{"agent_c"}}
+	if err := m.dimensions(c.Properties, builtIn, inQuestionOrPerson, channel, "asknicely.default_channel"); err != nil {
 		return nil, err
 	}
 	return &adapter{auth: newSharedSecret(c.SecretHeader, secret), mapping: m, opts: opts}, nil

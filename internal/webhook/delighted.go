@@ -64,17 +64,6 @@ func newDelighted(secret string, c DelightedConfig, opts ingest.Options) (*adapt
 	if slices.Contains(types, "") {
 		return nil, fmt.Errorf("survey_types: a survey type must not be empty")
 	}
-	props := func(field string, n Names, def ...string) (source, error) {
-		names, err := n.orDefault(field, def...)
-		if err != nil {
-			return source{}, err
-		}
-		var s source
-		for _, name := range names {
-			s.paths = append(s.paths, path{"event_data", "person_properties", name})
-		}
-		return s, nil
-	}
 	m := mapping{
 		tool:     "Delighted",
 		idPrefix: prefix,
@@ -85,17 +74,12 @@ func newDelighted(secret string, c DelightedConfig, opts ingest.Options) (*adapt
 		at:       from("event_data", "created_at"),
 		version:  from("event_data", "updated_at"),
 	}
-	if m.channel, err = props("channel", c.Properties.Channel, "Channel", "channel"); err != nil {
-		return nil, err
+	inPersonProperties := func(name string) []path { return []path{{"event_data", "person_properties", name}} }
+	builtIn := propertyNames{
+		channel: []string{"Channel", "channel"}, segment: []string{"Segment", "segment"},
+		team: []string{"Team", "team"}, agent: []string{"Agent", "agent"},
 	}
-	m.channel.constant, m.channel.constName = &channel, "delighted.default_channel"
-	if m.segment, err = props("segment", c.Properties.Segment, "Segment", "segment"); err != nil {
-		return nil, err
-	}
-	if m.team, err = props("team", c.Properties.Team, "Team", "team"); err != nil {
-		return nil, err
-	}
-	if m.agent, err = props("agent", c.Properties.Agent, "Agent", "agent"); err != nil {
+	if err := m.dimensions(c.Properties, builtIn, inPersonProperties, channel, "delighted.default_channel"); err != nil {
 		return nil, err
 	}
 	return &adapter{

@@ -87,6 +87,41 @@ type mapping struct {
 	version source
 }
 
+// propertyNames are a tool's built-in property names per dimension, for
+// the dimensions Properties leaves unset.
+type propertyNames struct{ channel, segment, team, agent []string }
+
+// dimensions sets channel, segment, team and agent from the configured
+// property names, else the tool's built-in ones, each name looked up at the
+// paths at gives (first present wins); channel falls back to the constant
+// channel, named by the setting channelSetting. The dimensions are checked
+// in that order, so the first bad one is the error.
+func (m *mapping) dimensions(p Properties, builtIn propertyNames, at func(name string) []path, channel, channelSetting string) error {
+	for _, d := range []struct {
+		field string
+		names Names
+		def   []string
+		dst   *source
+	}{
+		{"channel", p.Channel, builtIn.channel, &m.channel},
+		{"segment", p.Segment, builtIn.segment, &m.segment},
+		{"team", p.Team, builtIn.team, &m.team},
+		{"agent", p.Agent, builtIn.agent, &m.agent},
+	} {
+		names, err := d.names.orDefault(d.field, d.def...)
+		if err != nil {
+			return err
+		}
+		var s source
+		for _, name := range names {
+			s.paths = append(s.paths, at(name)...)
+		}
+		*d.dst = s
+	}
+	m.channel.constant, m.channel.constName = &channel, channelSetting
+	return nil
+}
+
 // response maps a payload and validates the result with the API's rules.
 // Details name the tool's fields, e.g. event_data.score, not score.
 func (m *mapping) response(doc map[string]any, now time.Time, opts ingest.Options) (store.Response, error) {

@@ -67,47 +67,40 @@ func (m *Memory) Claim(_ context.Context, now time.Time, lease time.Duration, n 
 	return out, nil
 }
 
-// held reports whether d's lease is the one its queued delivery has now;
-// the caller holds m.mu.
-func (m *Memory) held(d Delivery) bool {
+// settle runs change under m.mu when d's lease is the one its queued
+// delivery has now, else returns ErrLeaseLost: only the latest holder of a
+// delivery settles it.
+func (m *Memory) settle(d Delivery, change func()) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	q, ok := m.queue[d.ID]
-	return ok && d.Lease != "" && q.lease == d.Lease
+	if !ok || d.Lease == "" || q.lease != d.Lease {
+		return ErrLeaseLost
+	}
+	change()
+	return nil
 }
 
 // Delivered implements Outbox.
 func (m *Memory) Delivered(_ context.Context, d Delivery) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.held(d) {
-		return ErrLeaseLost
-	}
-	delete(m.queue, d.ID)
-	return nil
+	return m.settle(d, func() { delete(m.queue, d.ID) })
 }
 
 // Retry implements Outbox.
 func (m *Memory) Retry(_ context.Context, d Delivery, at time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.held(d) {
-		return ErrLeaseLost
-	}
-	d.Lease = ""
-	m.queue[d.ID] = queued{d: d, due: at}
-	return nil
+	return m.settle(d, func() {
+		d.Lease = ""
+		m.queue[d.ID] = queued{d: d, due: at}
+	})
 }
 
 // Bury implements Outbox.
 func (m *Memory) Bury(_ context.Context, d Delivery) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.held(d) {
-		return ErrLeaseLost
-	}
-	delete(m.queue, d.ID)
-	d.Lease = ""
-	m.dead = append([]Delivery{d}, m.dead[:min(len(m.dead), maxDeadLetters-1)]...)
-	return nil
+	return m.settle(d, func() {
+		delete(m.queue, d.ID)
+		d.Lease = ""
+		m.dead = append([]Delivery{d}, m.dead[:min(len(m.dead), maxDeadLetters-1)]...)
+	})
 }
 
 // DeadLetters implements Outbox.

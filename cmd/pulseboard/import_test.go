@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // importRun runs `pulseboard import args...` in-process.
@@ -57,16 +55,6 @@ func (c client) distribution(query string) [11]int {
 		d[i] = int(v.(float64))
 	}
 	return d
-}
-
-// importServer starts the real server, on the memory engine, with its clock
-// at the real time: the importer validates rows against the real clock.
-func importServer(t *testing.T) (*Main, client) {
-	t.Helper()
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock)
-	return m, client{t: t, base: "http://" + m.Addr()}
 }
 
 // csvFixture is a generated CSV file and what a brute-force count of its
@@ -126,7 +114,7 @@ func importFixture(t *testing.T, n int) csvFixture {
 }
 
 func TestImportCSV(t *testing.T) {
-	m, c := importServer(t)
+	m, c := startNow(t)
 	fix := importFixture(t, 600)
 	path := writeFile(t, "responses.csv", fix.text)
 	server := "http://" + m.Addr()
@@ -188,7 +176,7 @@ func TestImportServerNotRunning(t *testing.T) {
 }
 
 func TestImportInvalidRow(t *testing.T) {
-	m, c := importServer(t)
+	m, c := startNow(t)
 	at := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	text := "id,nps,channel,comment,answered_at\n" + // 1
 		"r1,9,phone,\"two\n" + // 2
@@ -226,7 +214,7 @@ func TestImportInvalidRow(t *testing.T) {
 // TestImportSameIDInFileOrder: rows of one id in separate batches reach the
 // server in file order, whatever the concurrency, so the last one wins.
 func TestImportSameIDInFileOrder(t *testing.T) {
-	m, c := importServer(t)
+	m, c := startNow(t)
 	var b strings.Builder
 	b.WriteString("id,score,channel\n")
 	for round := range 5 {
@@ -247,7 +235,7 @@ func TestImportSameIDInFileOrder(t *testing.T) {
 // after a newer one of the same id is stale, and the import counts it as
 // acknowledged (not as a row the server lost).
 func TestImportVersions(t *testing.T) {
-	m, c := importServer(t)
+	m, c := startNow(t)
 	text := "id,score,channel,version\nv-1,9,phone,2\nv-1,3,phone,1\nv-2,7,phone,\n"
 	code, out, errOut := importRun(t, "--server", "http://"+m.Addr(), "--token", token, "--batch", "1", writeFile(t, "v.csv", text))
 	if code != 0 || !strings.Contains(out, "accepted:    2\n") || !strings.Contains(out, "stale:       1\n") {

@@ -41,6 +41,17 @@ func dial(t *testing.T, addr, name string) *screen {
 	return &screen{t: t, conn: conn, tiles: map[string]board.TileView{}}
 }
 
+// watch dials a board's socket like dial and fails the test unless the
+// board's first message arrives within 2 s.
+func watch(t *testing.T, addr, name string) *screen {
+	t.Helper()
+	s := dial(t, addr, name)
+	if _, err := s.next(2 * time.Second); err != nil {
+		t.Fatalf("first message of %s: %v", name, err)
+	}
+	return s
+}
+
 // next reads one message, applies it, and checks seq continuity.
 func (s *screen) next(timeout time.Duration) (live.Envelope, error) {
 	_ = s.conn.SetReadDeadline(time.Now().Add(timeout))
@@ -377,10 +388,7 @@ func TestClientMessages(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
 	m := start(t, clock)
-	s := dial(t, m.Addr(), "floor")
-	if _, err := s.next(2 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	s := watch(t, m.Addr(), "floor")
 	if err := s.conn.WriteJSON(map[string]string{"type": "resync"}); err != nil {
 		t.Fatal(err)
 	}
@@ -396,14 +404,8 @@ func TestClientMessages(t *testing.T) {
 // TestMetrics: /metrics shows what happened: ingest by status and result,
 // screens per board, the runtime.
 func TestMetrics(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock)
-	c := client{t: t, base: "http://" + m.Addr()}
-	s := dial(t, m.Addr(), "floor")
-	if _, err := s.next(2 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m, c := startNow(t)
+	watch(t, m.Addr(), "floor") // stays open: the metrics count it
 	postOne(t, c, "m1", 9, "billing")
 	postOne(t, c, "m1", 9, "billing")
 	c.post(`{"id":"bad","score":11,"channel":"sms"}`, "application/json")
@@ -427,14 +429,8 @@ func TestMetrics(t *testing.T) {
 // TestFirstScreenGetsCurrentBoard: a board nobody watched while answers
 // came in shows them to the next screen at once, not at the next change.
 func TestFirstScreenGetsCurrentBoard(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock)
-	c := client{t: t, base: "http://" + m.Addr()}
-	s := dial(t, m.Addr(), "floor")
-	if _, err := s.next(2 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m, c := startNow(t)
+	s := watch(t, m.Addr(), "floor")
 	s.conn.Close()
 	for m.live.Clients()["floor"] != 0 {
 		time.Sleep(10 * time.Millisecond)

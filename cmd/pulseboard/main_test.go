@@ -31,6 +31,17 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 
 const token = "test-ingest-token-0123"
 
+// startNow starts the real server, on the memory engine, with its clock at
+// the real time (the importer validates rows against the real clock), and a
+// client of its API.
+func startNow(t *testing.T) (*Main, client) {
+	t.Helper()
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock)
+	return m, client{t: t, base: "http://" + m.Addr()}
+}
+
 // start boots the real program on a free port with an injected clock.
 func start(t *testing.T, clock *storetest.Clock, args ...string) *Main {
 	t.Helper()
@@ -418,10 +429,7 @@ func TestSIGTERM(t *testing.T) {
 	if out, err := hc.CombinedOutput(); err != nil {
 		t.Fatalf("healthcheck against a live server: %v %s", err, out)
 	}
-	s := dial(t, p.addr, "floor")
-	if _, err := s.next(2 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	s := watch(t, p.addr, "floor")
 	began := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

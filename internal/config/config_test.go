@@ -432,6 +432,32 @@ func TestRetentionDayMayEqualHour(t *testing.T) {
 
 func TestYAMLFile(t *testing.T) {
 	t.Parallel()
+	// everyKind is a file with a value of every kind (string, URL, list,
+	// bool, number, level, mapping), its ingest tokens, day retention and
+	// further settings given.
+	everyKind := func(tokens, day, more string) string {
+		return `
+addr: "127.0.0.1:9090"
+redis_url: rediss://:pw@redis.example.com:6380/2
+ingest_tokens: [` + tokens + `]
+allowed_origins: https://Wall.Example.com/, http://localhost:3000
+timezone: Europe/Paris
+demo: yes
+demo_rate: 0.5
+log_level: WARN
+log_format: json
+tenant: acme-eu_1
+rollups: [team, "team,channel", agent+team]
+min_sample: 50
+retention: {minute: 25h, hour: 31d, day: ` + day + `, dedupe: 60d}
+` + more
+	}
+	const limits = `max_skew: 90s
+max_body_bytes: 512KiB
+max_batch: 500
+shutdown_timeout: 1m
+changelog_maxlen: 5000
+`
 	tests := []struct {
 		name    string
 		body    string
@@ -449,68 +475,16 @@ func TestYAMLFile(t *testing.T) {
 				t.Errorf("addr %q tenant %q", c.Addr, c.Tenant)
 			}
 		}},
-		{name: "all kinds", body: `
-addr: "127.0.0.1:9090"
-redis_url: rediss://:pw@redis.example.com:6380/2
-ingest_tokens: [aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb]
-allowed_origins: https://Wall.Example.com/, http://localhost:3000
-timezone: Europe/Paris
-demo: yes
-demo_rate: 0.5
-log_level: WARN
-log_format: json
-tenant: acme-eu_1
-rollups: [team, "team,channel", agent+team]
-min_sample: 50
-retention: {minute: 25h, hour: 31d, day: 2y, dedupe: 60d}
-`, wantErr: "retention.day: must be a duration"},
-		{name: "all kinds valid", body: `
-addr: "127.0.0.1:9090"
-redis_url: rediss://:pw@redis.example.com:6380/2
-ingest_tokens: [aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb]
-allowed_origins: https://Wall.Example.com/, http://localhost:3000
-timezone: Europe/Paris
-demo: yes
-demo_rate: 0.5
-log_level: WARN
-log_format: json
-tenant: acme-eu_1
-rollups: [team, "team,channel", agent+team]
-min_sample: 50
-retention: {minute: 25h, hour: 31d, day: 1d12h, dedupe: 60d}
-max_skew: 90s
-max_body_bytes: 512KiB
-max_batch: 500
-shutdown_timeout: 1m
-changelog_maxlen: 5000
-`, wantErr: "retention.day: must be at least retention.hour (31d)"},
-		{name: "every field", body: `
-addr: "127.0.0.1:9090"
-redis_url: rediss://:pw@redis.example.com:6380/2
-ingest_tokens: [aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb, aaaaaaaaaaaaaaaa]
-allowed_origins: https://Wall.Example.com/, http://localhost:3000
-timezone: Europe/Paris
-demo: yes
-demo_rate: 0.5
-log_level: WARN
-log_format: json
-tenant: acme-eu_1
-rollups: [team, "team,channel", agent+team]
-min_sample: 50
-retention: {minute: 25h, hour: 31d, day: 365d, dedupe: 60d}
-max_skew: 90s
-max_body_bytes: 512KiB
-max_batch: 500
-shutdown_timeout: 1m
-changelog_maxlen: 5000
-redis_min_replicas: 1
+		{name: "all kinds", body: everyKind("aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb", "2y", ""), wantErr: "retention.day: must be a duration"},
+		{name: "all kinds valid", body: everyKind("aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb", "1d12h", limits), wantErr: "retention.day: must be at least retention.hour (31d)"},
+		{name: "every field", body: everyKind("aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb, aaaaaaaaaaaaaaaa", "365d", limits+`redis_min_replicas: 1
 redis_min_replicas_timeout: 250ms
 broadcast_interval: 100ms
 admin_tokens: [sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92]
 public_boards: yes
 ingest_rate: 0
 max_screens_per_ip: 10
-`, check: func(t *testing.T, c *Config) {
+`), check: func(t *testing.T, c *Config) {
 			paris, _ := time.LoadLocation("Europe/Paris")
 			want := &Config{
 				Addr:              "127.0.0.1:9090",

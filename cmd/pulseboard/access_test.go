@@ -92,9 +92,7 @@ func (b *tvBrowser) dialAs(name string) (*screen, *http.Response, error) {
 func TestScreenPairing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "boards.yaml")
 	privateBoards(t, path, true)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--boards", path, "--public-boards=false", "--admin-tokens", adminToken)
+	m, _ := startNow(t, "--boards", path, "--public-boards=false", "--admin-tokens", adminToken)
 	base := "http://" + m.Addr()
 
 	stranger := newTVBrowser(t, base)
@@ -216,10 +214,7 @@ func TestAdminEndpoints(t *testing.T) {
 // TestIngestRateLimit: a token past its rate gets 429 with Retry-After, and
 // nothing of the refused batch is recorded.
 func TestIngestRateLimit(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--ingest-rate", "1", "--max-batch", "20")
-	c := client{t: t, base: "http://" + m.Addr()}
+	_, c := startNow(t, "--ingest-rate", "1", "--max-batch", "20")
 	batch := func(prefix string, n int) string {
 		var b strings.Builder
 		for i := range n {
@@ -242,9 +237,7 @@ func TestIngestRateLimit(t *testing.T) {
 // TestScreensPerAddress: one address may hold max_screens_per_ip sockets;
 // the next is refused with 429 until one closes.
 func TestScreensPerAddress(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--max-screens-per-ip", "2")
+	m, _ := startNow(t, "--max-screens-per-ip", "2")
 	a, b := dial(t, m.Addr(), "floor"), dial(t, m.Addr(), "floor")
 	a.next(3 * time.Second)
 	b.next(3 * time.Second)

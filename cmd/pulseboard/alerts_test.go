@@ -17,7 +17,6 @@ import (
 	"github.com/pulseboard/pulseboard/internal/jobs"
 	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
-	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // alertSecret signs the test servers' alert webhooks (adminToken is in
@@ -215,10 +214,7 @@ func supervisorFollowUps(c client) (open, claimed, closed int, ok bool) {
 func TestFollowUpHostileIDs(t *testing.T) {
 	for name, args := range engines(t) {
 		t.Run(name, func(t *testing.T) {
-			clock := &storetest.Clock{}
-			clock.Set(time.Now())
-			m := start(t, clock, append([]string{"--admin-tokens", adminToken}, args...)...)
-			c := client{t: t, base: "http://" + m.Addr()}
+			_, c := startNow(t, append([]string{"--admin-tokens", adminToken}, args...)...)
 			for _, id := range hostileIDs {
 				postOne(t, c, id, 2, "billing")
 			}

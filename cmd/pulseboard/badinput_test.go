@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // TestBadInput sends every kind of bad input the ingest API can get, each
@@ -43,10 +41,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for name, args := range engines(t) {
 		t.Run(name, func(t *testing.T) {
-			clock := &storetest.Clock{}
-			clock.Set(time.Now())
-			m := start(t, clock, args...)
-			c := client{t: t, base: "http://" + m.Addr()}
+			_, c := startNow(t, args...)
 			for _, tc := range cases {
 				r := c.do("POST", "/api/v1/responses", tc.contentType, tc.token, strings.NewReader(tc.body))
 				if r.status != tc.status {

@@ -191,9 +191,7 @@ func TestScreenshots(t *testing.T) {
 // aggregator shows the last hour's answers, so pages have real numbers.
 func startDemo(t *testing.T, args ...string) *Main {
 	t.Helper()
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, append([]string{"--demo", "--timezone", "America/New_York", "--boards", "../../config/boards.yaml"}, args...)...)
+	m, _ := startNow(t, append([]string{"--demo", "--timezone", "America/New_York", "--boards", "../../config/boards.yaml"}, args...)...)
 	select {
 	case <-m.DemoHistory():
 	case <-time.After(180 * time.Second): // about 5 s alone (2.5 s without -race); a minute and more under -race beside the other test binaries
@@ -216,10 +214,7 @@ func startDemo(t *testing.T, args ...string) *Main {
 // kiosk and rotation options work.
 func TestBrowserLongRun(t *testing.T) {
 	ctx := browser(t)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--broadcast-interval", "50ms")
-	c := client{t: t, base: "http://" + m.Addr()}
+	_, c := startNow(t, "--broadcast-interval", "50ms")
 	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/boards/floor?kiosk=1"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`))); err != nil {
 		t.Fatal(err)
@@ -273,9 +268,7 @@ func TestBrowserPairing(t *testing.T) {
 	ctx := browser(t)
 	path := filepath.Join(t.TempDir(), "boards.yaml")
 	privateBoards(t, path, true)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--boards", path, "--public-boards=false", "--admin-tokens", adminToken)
+	m, _ := startNow(t, "--boards", path, "--public-boards=false", "--admin-tokens", adminToken)
 	base := "http://" + m.Addr()
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/boards/wall")); err != nil {
 		t.Fatal(err)

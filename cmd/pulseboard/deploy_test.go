@@ -141,9 +141,7 @@ func TestDockerfile(t *testing.T) {
 	}
 	// The probe the image runs answers 0 against a live server on the
 	// image's port setting, and 1 when nothing listens there.
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock)
+	m, _ := startNow(t)
 	env := func(k string) string {
 		if k == "PULSEBOARD_ADDR" {
 			return ":" + portOf(t, m.Addr())

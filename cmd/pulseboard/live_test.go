@@ -18,7 +18,6 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/live"
-	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // screen is a test WebSocket client that keeps the board state the way the
@@ -143,10 +142,7 @@ func postOne(t *testing.T, c client, id string, score int, team string) {
 func TestScreenFollowsIngest(t *testing.T) {
 	for name, args := range engines(t) {
 		t.Run(name, func(t *testing.T) {
-			clock := &storetest.Clock{}
-			clock.Set(time.Now())
-			m := start(t, clock, args...)
-			c := client{t: t, base: "http://" + m.Addr()}
+			m, c := startNow(t, args...)
 			s := dial(t, m.Addr(), "floor")
 			if e, err := s.next(2 * time.Second); err != nil || e.Type != live.TypeSnapshot || len(e.Tiles) != 9 || e.Seq == 0 {
 				t.Fatalf("first message %+v, %v: want a snapshot of 8 tiles", e, err)
@@ -186,10 +182,7 @@ func TestScreenFollowsIngest(t *testing.T) {
 // busy board: the others see every answer within a second, and the stalled
 // one is dropped.
 func TestSlowScreen(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--broadcast-interval", "50ms")
-	c := client{t: t, base: "http://" + m.Addr()}
+	m, c := startNow(t, "--broadcast-interval", "50ms")
 
 	// The stalled screen also shrinks its receive buffer, as a hung TV on a
 	// slow network would.
@@ -280,9 +273,7 @@ func TestSlowScreen(t *testing.T) {
 // TestNoGoroutineLeak connects and disconnects thousands of screens and
 // checks that every goroutine they started is gone.
 func TestNoGoroutineLeak(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock)
+	m, _ := startNow(t)
 	dialer := websocket.Dialer{}
 	s := dial(t, m.Addr(), "floor") // warm the hub
 	s.next(2 * time.Second)
@@ -337,9 +328,7 @@ func TestBoardsReload(t *testing.T) {
 		}
 	}
 	write("First")
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--boards", path)
+	m, _ := startNow(t, "--boards", path)
 	s := dial(t, m.Addr(), "wall")
 	if e, err := s.next(2 * time.Second); err != nil || e.Title != "First" {
 		t.Fatalf("snapshot %+v %v", e, err)
@@ -355,9 +344,7 @@ func TestBoardsReload(t *testing.T) {
 // TestCrossSiteSocketRefused: a page on another site cannot open a board's
 // socket; the board's own origin can.
 func TestCrossSiteSocketRefused(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock)
+	m, _ := startNow(t)
 	h := http.Header{"Origin": {"https://evil.example"}}
 	_, res, err := websocket.DefaultDialer.Dial("ws://"+m.Addr()+"/boards/floor/live", h)
 	if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
@@ -373,9 +360,7 @@ func TestCrossSiteSocketRefused(t *testing.T) {
 
 // TestShutdownSaysGoingAway: on Close, screens get close code 1001.
 func TestShutdownSaysGoingAway(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock)
+	m, _ := startNow(t)
 	s := dial(t, m.Addr(), "floor")
 	s.next(2 * time.Second)
 	go m.Close(t.Context())
@@ -385,9 +370,7 @@ func TestShutdownSaysGoingAway(t *testing.T) {
 // TestClientMessages: resync gets a snapshot; a frame over the read limit
 // closes the socket with 1009.
 func TestClientMessages(t *testing.T) {
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock)
+	m, _ := startNow(t)
 	s := watch(t, m.Addr(), "floor")
 	if err := s.conn.WriteJSON(map[string]string{"type": "resync"}); err != nil {
 		t.Fatal(err)

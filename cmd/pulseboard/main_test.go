@@ -31,14 +31,14 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 
 const token = "test-ingest-token-0123"
 
-// startNow starts the real server, on the memory engine, with its clock at
-// the real time (the importer validates rows against the real clock), and a
-// client of its API.
-func startNow(t *testing.T) (*Main, client) {
+// startNow starts the real program like start, with its clock at the real
+// time (the importer validates rows against the real clock), and a client of
+// its API.
+func startNow(t *testing.T, args ...string) (*Main, client) {
 	t.Helper()
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
-	m := start(t, clock)
+	m := start(t, clock, args...)
 	return m, client{t: t, base: "http://" + m.Addr()}
 }
 
@@ -269,10 +269,7 @@ func TestIngestAndQuery(t *testing.T) {
 // without a restart.
 func TestRedisOutage(t *testing.T) {
 	srv := redistest.Private(t)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--redis-url", srv.URL)
-	c := client{t: t, base: "http://" + m.Addr()}
+	_, c := startNow(t, "--redis-url", srv.URL)
 	body := `{"id":"o1","score":9,"channel":"phone"}`
 	if r := c.post(body, "application/json"); r.status != 202 {
 		t.Fatalf("before outage: %d %s", r.status, r.raw)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/redistest"
-	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // TestRedisKilledUnderLoad posts 100,000 responses from clients that retry
@@ -26,10 +25,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--redis-url", srv.URL)
-	c := client{t: t, base: "http://" + m.Addr()}
+	m, c := startNow(t, "--redis-url", srv.URL)
 
 	const total, batch, workers = 100_000, 250, 4
 	teams := []string{"alpha", "bravo", "charlie"}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/redistest"
-	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // TestSentinelFailover runs the server on a Redis behind Sentinel (a
@@ -24,9 +23,7 @@ func TestSentinelFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sen.Stop)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--redis-url", sen.URL, "--tenant", redistest.Namespace(t))
+	m, _ := startNow(t, "--redis-url", sen.URL, "--tenant", redistest.Namespace(t))
 	base := "http://" + m.Addr()
 	hc := &http.Client{Timeout: 30 * time.Second}
 

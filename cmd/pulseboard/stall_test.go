@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/redistest"
-	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // Bounds of TestRedisStalled. The server's Redis deadline is its default
@@ -37,9 +36,7 @@ const (
 // counted exactly once.
 func TestRedisStalled(t *testing.T) {
 	srv := redistest.Private(t)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--redis-url", srv.URL, "--admin-tokens", adminToken)
+	m, _ := startNow(t, "--redis-url", srv.URL, "--admin-tokens", adminToken)
 	base := "http://" + m.Addr()
 	// A client that waits far longer than the bound, so a hang is measured
 	// rather than cut short.

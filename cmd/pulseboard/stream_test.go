@@ -8,7 +8,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pulseboard/pulseboard/internal/redistest"
-	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 // TestStreamIngest: with --stream set, an entry a producer XADDs shows in
@@ -18,10 +17,7 @@ func TestStreamIngest(t *testing.T) {
 	stream := ns + ":responses"
 	rdb := redistest.Client(t)
 	redistest.CleanupKeys(t, rdb, ns+"*")
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	m := start(t, clock, "--redis-url", redistest.URL(t), "--tenant", ns, "--stream", stream)
-	c := client{t: t, base: "http://" + m.Addr()}
+	_, c := startNow(t, "--redis-url", redistest.URL(t), "--tenant", ns, "--stream", stream)
 	ctx := context.Background()
 	for _, v := range []map[string]any{
 		{"id": "ivr-1", "score": "9", "channel": "phone", "team": "billing"},

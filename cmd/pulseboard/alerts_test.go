@@ -15,7 +15,6 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/jobs"
-	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 )
 
@@ -72,9 +71,8 @@ func TestJobsOncePerCluster(t *testing.T) {
 	bin := binary(t) // build first: the digest time below must not pass during the build
 	_ = bin
 	rcv := newHookReceiver(t)
-	ns := redistest.Namespace(t)
 	rdb := redistest.Client(t)
-	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+	ns := redistest.Tenant(t, rdb)
 	digestAt := time.Now().UTC().Add(8 * time.Second).Truncate(time.Second)
 	alerts := fmt.Sprintf(`{"webhooks": [%q], "backoff": "100ms", "evaluate_every": "1s", "sweep_every": "1s", "self_check_every": "1s",
 		"thresholds": [{"name": "phone-15m", "title": "Phone NPS", "filters": {"channel": "phone"}, "window": "15m", "below": 0, "min_responses": 3}],

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
@@ -36,8 +35,7 @@ func calendarRigs(t *testing.T, cal window.Calendar, now func() time.Time) map[s
 	must(t, err)
 
 	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+	ns := redistest.Tenant(t, rdb)
 	rs := redisstore.New(redistest.Client(t), opts, redisstore.Config{Tenant: ns})
 	group := redisstore.NewGroup(rdb, ns, "alerts", "n1", time.Minute)
 	_, err = group.Read(ctx, 10*time.Millisecond)

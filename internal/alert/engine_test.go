@@ -11,7 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
@@ -22,10 +21,8 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // own that is deleted after the test.
 func engines(t *testing.T) map[string]Engine {
 	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
 	cluster := redistest.ClusterClient(t)
-	redistest.CleanupKeys(t, cluster, rediskeys.For(ns).Pattern())
+	ns := redistest.Tenant(t, rdb, cluster)
 	// The cluster shows any key outside the tenant's slot: a script or an
 	// MGET naming one fails with CROSSSLOT.
 	return map[string]Engine{"memory": NewMemory(), "redis": NewRedis(rdb, ns, time.Hour), "redis-cluster": NewRedis(cluster, ns, time.Hour)}
@@ -499,8 +496,7 @@ func TestMigrateOldLayout(t *testing.T) {
 	for name, rdb := range map[string]redis.UniversalClient{"redis": redistest.Client(t), "redis-cluster": redistest.ClusterClient(t)} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			ns := redistest.Namespace(t)
-			redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+			ns := redistest.Tenant(t, rdb)
 			old := func(s string) string { return "pb:{" + ns + "}:fu:" + s }
 			put := func(f FollowUp, ttl time.Duration) {
 				b, err := json.Marshal(f)

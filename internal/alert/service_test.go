@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
@@ -249,8 +248,7 @@ func TestDeadLetter(t *testing.T) {
 // pending; another node claims it and delivers.
 func TestCrashBetweenRecordAndDelivery(t *testing.T) {
 	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+	ns := redistest.Tenant(t, rdb)
 	st := redisstore.New(rdb, store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
 		Retention: store.DefaultRetention()}, redisstore.Config{Tenant: ns})
 	ctx := context.Background()
@@ -309,8 +307,7 @@ func (noChanges) Ack(context.Context, ...store.Position) error { return nil }
 func TestOneSendPerDelivery(t *testing.T) {
 	const hang, timeout, deliveries = 2200 * time.Millisecond, 3 * time.Second, 20
 	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+	ns := redistest.Tenant(t, rdb)
 	for name, pair := range map[string][2]Engine{
 		"memory": func() [2]Engine { m := NewMemory(); return [2]Engine{m, m} }(),
 		"redis":  {NewRedis(rdb, ns, time.Hour), NewRedis(rdb, ns, time.Hour)},
@@ -360,8 +357,7 @@ func TestOneSendPerDelivery(t *testing.T) {
 // in a consumer group created before the test records anything.
 func redisHarness(t *testing.T, cfg Config) harness {
 	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+	ns := redistest.Tenant(t, rdb)
 	st := redisstore.New(rdb, store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
 		Retention: store.DefaultRetention()}, redisstore.Config{Tenant: ns})
 	group := redisstore.NewGroup(rdb, ns, "alerts", "node", 200*time.Millisecond)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 )
 
@@ -20,8 +19,7 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // namespace of its own.
 func claimers(t *testing.T) map[string]Claimer {
 	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+	ns := redistest.Tenant(t, rdb)
 	return map[string]Claimer{"local": NewLocalClaimer(nil), "redis": NewRedisClaimer(rdb, ns)}
 }
 
@@ -82,8 +80,7 @@ func TestClaimer(t *testing.T) {
 // clock: every tick of a one-second job ran exactly once between them.
 func TestTwoSchedulersOneRedis(t *testing.T) {
 	rdb := redistest.Client(t)
-	ns := redistest.Namespace(t)
-	redistest.CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+	ns := redistest.Tenant(t, rdb)
 	var mu sync.Mutex
 	byTick := map[int64][]string{}
 	for _, node := range []string{"a", "b"} {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redisurl"
 )
 
@@ -242,6 +243,18 @@ func Namespace(t testing.TB) string {
 		t.Fatalf("random namespace: %v", err)
 	}
 	return "t" + hex.EncodeToString(b[:])
+}
+
+// Tenant returns a tenant unique to this test, like Namespace, whose keys
+// (the program's layout, rediskeys) are deleted from each of rdbs when the
+// test ends.
+func Tenant(t testing.TB, rdbs ...redis.UniversalClient) string {
+	t.Helper()
+	ns := Namespace(t)
+	for _, rdb := range rdbs {
+		CleanupKeys(t, rdb, rediskeys.For(ns).Pattern())
+	}
+	return ns
 }
 
 // Client returns a client for the shared Redis, closed when the test ends.

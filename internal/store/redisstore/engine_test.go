@@ -175,8 +175,7 @@ func TestTrimmedLogIsAGap(t *testing.T) {
 	rdb := redistest.Client(t)
 	// MAXLEN ~ trims whole stream nodes (100 entries each by default), so a
 	// few hundred entries are needed to see one go.
-	s := New(rdb, opts, Config{Tenant: redistest.Namespace(t), ChangeLogMaxLen: 10})
-	redistest.CleanupKeys(t, rdb, s.keys.Pattern())
+	s := New(rdb, opts, Config{Tenant: redistest.Tenant(t, rdb), ChangeLogMaxLen: 10})
 	ctx := context.Background()
 	for i := range 300 {
 		r := store.Response{ID: fmt.Sprintf("t%d", i), Score: 7, Dims: store.Dims{Channel: "sms"}, At: c.Now(), AtGiven: true}

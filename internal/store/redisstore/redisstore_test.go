@@ -30,9 +30,7 @@ func newClusterStore(t testing.TB, opts store.Options) *Store {
 // deleted with that client before it closes.
 func newStoreOn(t testing.TB, client func(testing.TB) redis.UniversalClient, opts store.Options) *Store {
 	rdb := client(t)
-	s := New(rdb, opts, Config{Tenant: redistest.Namespace(t)})
-	redistest.CleanupKeys(t, rdb, s.keys.Pattern())
-	return s
+	return New(rdb, opts, Config{Tenant: redistest.Tenant(t, rdb)})
 }
 
 func TestConformance(t *testing.T) {

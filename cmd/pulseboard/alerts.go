@@ -75,13 +75,8 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		return err
 	}
 	m.sched = sched
-	actx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	m.stopAlerts = stop
-	m.alertsDone.Add(1)
-	go func() {
-		defer m.alertsDone.Done()
-		m.alerts.Run(actx)
-	}()
+	actx := m.alerting.start(context.WithoutCancel(ctx))
+	m.alerting.run(func() { m.alerts.Run(actx) })
 	sched.Start()
 	m.Logger.Info("alerts on", slog.String("node", node), slog.Int("detractor_cutoff", ac.DetractorCutoff),
 		slog.Int("webhooks", len(ac.Webhooks)), slog.Int("threshold_rules", len(ac.Thresholds)),

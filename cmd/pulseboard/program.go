@@ -70,27 +70,56 @@ type Main struct {
 	// screens read them there, and reloads replace them there.
 	boards *boards.Registry
 	live   *live.Broadcaster
-	stopBg context.CancelFunc
-	bg     sync.WaitGroup
+	// bg runs the aggregator, the broadcaster and the boards file watch.
+	bg loops
 	// The stream ingest, when configured: stopped before the store closes so
 	// its last batch is recorded and acknowledged.
-	stopStream context.CancelFunc
-	streamDone sync.WaitGroup
-	server     *http.Server
-	listener   net.Listener
-	failed     chan error
-	stopDemo   context.CancelFunc
-	demoDone   sync.WaitGroup
+	stream   loops
+	server   *http.Server
+	listener net.Listener
+	failed   chan error
+	demo     loops
 	// boardsPath is the watched boards file ("" for the built-in boards).
 	boardsPath string
 	// demoHistory is closed once the demo's history is recorded.
 	demoHistory chan struct{}
 	// Alerting: the service and the scheduler of the once-per-cluster jobs.
-	alerts     *alert.Service
-	sched      *jobs.Scheduler
-	stopAlerts context.CancelFunc
-	alertsDone sync.WaitGroup
-	close      sync.Once
+	alerts   *alert.Service
+	sched    *jobs.Scheduler
+	alerting loops
+	close    sync.Once
+}
+
+// loops are goroutines that run until their context is cancelled. Close
+// stops each group of them in turn, in the order the program needs.
+type loops struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// start returns the loops' context, a child of parent that stop cancels.
+func (l *loops) start(parent context.Context) context.Context {
+	ctx, cancel := context.WithCancel(parent)
+	l.cancel = cancel
+	return ctx
+}
+
+// run runs fn in a goroutine that stop waits for.
+func (l *loops) run(fn func()) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		fn()
+	}()
+}
+
+// stop cancels the loops' context and waits until every one returned; it
+// does nothing for loops never started.
+func (l *loops) stop() {
+	if l.cancel != nil {
+		l.cancel()
+		l.wg.Wait()
+	}
 }
 
 // NewMain prepares a program from a loaded configuration.
@@ -210,13 +239,8 @@ func (m *Main) startStream(opts ingest.Options) error {
 	consumer := redisstream.New(m.redis, m.store, redisstream.Config{
 		Stream: cfg.Stream, Group: cfg.StreamGroup, Ingest: opts, Now: m.Now, Logger: m.Logger,
 	})
-	ctx, stop := context.WithCancel(context.Background())
-	m.stopStream = stop
-	m.streamDone.Add(1)
-	go func() {
-		defer m.streamDone.Done()
-		_ = consumer.Run(ctx)
-	}()
+	ctx := m.stream.start(context.Background())
+	m.stream.run(func() { _ = consumer.Run(ctx) })
 	m.Logger.Info("stream ingest on", slog.String("stream", cfg.Stream), slog.String("group", cfg.StreamGroup))
 	return nil
 }
@@ -233,8 +257,7 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	if err != nil {
 		return fmt.Errorf("boards (%s): %w", path, err)
 	}
-	var ctx context.Context
-	ctx, m.stopBg = context.WithCancel(context.Background())
+	ctx := m.bg.start(context.Background())
 	m.agg = aggregate.New(m.store, opts, m.Config.Rollups, m.Logger)
 	m.boards = boards.New(m.agg, board.Computer{Calendar: cal, MinSample: int64(m.Config.MinSample), Alerts: m.alerts}, defs)
 	m.live = live.New(m.agg, m.boards, live.Options{
@@ -253,10 +276,10 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 		}
 		return 0
 	})
-	m.goBackground(func() { m.agg.Run(ctx) })
-	m.goBackground(func() { m.live.Run(ctx) })
+	m.bg.run(func() { m.agg.Run(ctx) })
+	m.bg.run(func() { m.live.Run(ctx) })
 	if path != "" {
-		m.goBackground(func() {
+		m.bg.run(func() {
 			board.WatchFile(ctx, path, boardsWatchEvery, m.Config.Rollups, data, func(b []board.Board) {
 				m.Logger.Info("boards reloaded", slog.String("file", path), slog.Any("boards", board.Names(b)))
 				m.boards.Set(b)
@@ -316,14 +339,6 @@ func (m *Main) boardsFile() (string, []byte) {
 		return "", configfiles.Boards
 	}
 	return path, data
-}
-
-func (m *Main) goBackground(fn func()) {
-	m.bg.Add(1)
-	go func() {
-		defer m.bg.Done()
-		fn()
-	}()
 }
 
 // openRedis makes the process's one Redis client, when Redis is
@@ -397,11 +412,9 @@ func (m *Main) engineName() string {
 // startDemo fills an empty store with a month of history, then streams live
 // responses until Close.
 func (m *Main) startDemo(ctx context.Context) {
-	ctx, m.stopDemo = context.WithCancel(context.WithoutCancel(ctx))
+	ctx = m.demo.start(context.WithoutCancel(ctx))
 	gen := demo.New(uint64(m.Now().UnixNano()), m.Config.Location)
-	m.demoDone.Add(1)
-	go func() {
-		defer m.demoDone.Done()
+	m.demo.run(func() {
 		if m.storeIsEmpty(ctx) {
 			start := time.Now()
 			n, err := gen.Backfill(ctx, m.store, m.Now(), demoHistoryDays, m.Config.DemoRate)
@@ -411,16 +424,14 @@ func (m *Main) startDemo(ctx context.Context) {
 			m.Logger.Info("demo history recorded", slog.Int("responses", n), slog.Duration("took", time.Since(start)))
 		}
 		close(m.demoHistory)
-		m.demoDone.Add(1)
-		go func() {
-			defer m.demoDone.Done()
+		m.demo.run(func() {
 			demo.RunDesk(ctx, m.alerts, m.Now, func(err error) { m.Logger.Warn("demo desk", slog.Any("err", err)) })
-		}()
+		})
 		m.Logger.Info("demo traffic on", slog.Float64("per_second", m.Config.DemoRate))
 		gen.Run(ctx, m.store, m.Config.DemoRate, m.Now, func(err error) {
 			m.Logger.Warn("demo traffic", slog.Any("err", err))
 		})
-	}()
+	})
 }
 
 func (m *Main) storeIsEmpty(ctx context.Context) bool {
@@ -455,27 +466,15 @@ func (m *Main) Close(ctx context.Context) error {
 		if m.live != nil {
 			m.live.Close()
 		}
-		if m.stopBg != nil {
-			m.stopBg()
-			m.bg.Wait()
-		}
-		if m.stopDemo != nil {
-			m.stopDemo()
-			m.demoDone.Wait()
-		}
+		m.bg.stop()
+		m.demo.stop()
 		if m.sched != nil {
 			if err := m.sched.Shutdown(); err != nil {
 				errs = append(errs, fmt.Errorf("stop jobs: %w", err))
 			}
 		}
-		if m.stopAlerts != nil {
-			m.stopAlerts()
-			m.alertsDone.Wait()
-		}
-		if m.stopStream != nil {
-			m.stopStream()
-			m.streamDone.Wait()
-		}
+		m.alerting.stop()
+		m.stream.stop()
 		if m.store != nil {
 			if err := m.store.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close store: %w", err))

@@ -230,7 +230,7 @@ func TestFollowUpHostileIDs(t *testing.T) {
 				}
 				return out
 			}
-			eventually(t, "every hostile id listed", 5*time.Second, func() bool { return len(list("open")) == len(hostileIDs) })
+			eventually(t, "every hostile id listed", 20*time.Second, func() bool { return len(list("open")) == len(hostileIDs) })
 			for _, id := range hostileIDs {
 				if _, ok := list("open")[id]; !ok {
 					t.Errorf("follow-up %q not listed", id)

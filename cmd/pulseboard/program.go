@@ -135,6 +135,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("time zone: %w", err)
 	}
+	cal = cal.WithWeekStart(cfg.WeekStart)
 	opts := store.Options{Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now}
 	m.metrics = metrics.New()
 	if err := m.openRedis(); err != nil {

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -248,15 +247,11 @@ func parseDigest(y digestYAML) (Digest, error) {
 		d.At, d.Hour, d.Minute, d.Second = y.At, t.Hour(), t.Minute(), t.Second()
 	}
 	if y.Weekday != "" {
-		found := false
-		for wd := time.Sunday; wd <= time.Saturday; wd++ {
-			if strings.EqualFold(wd.String(), y.Weekday) {
-				d.Weekday, found = wd, true
-			}
-		}
-		if !found {
+		wd, ok := window.ParseWeekday(y.Weekday)
+		if !ok {
 			return d, fmt.Errorf("digest.weekday: %q must be a day like monday", y.Weekday)
 		}
+		d.Weekday = wd
 	}
 	var err error
 	d.Webhooks, err = parseURLs("digest.webhooks", y.Webhooks)

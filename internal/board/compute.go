@@ -227,8 +227,13 @@ const movementLookback = time.Hour
 func (c Computer) movement(t Tile, src Source, now time.Time, rows []Row) error {
 	span := c.Calendar.Span(t.Window, now)
 	then := window.Span{From: span.From.Add(-movementLookback), To: span.To.Add(-movementLookback)}
-	if t.Window.Length == 0 {
-		then.From = span.From // today: from the same midnight
+	switch {
+	case t.Window.Closed():
+		return nil // yesterday, last week, last month: nothing moved an hour ago
+	case t.Window.Length == 0 || t.Window.Length > window.Rolling30d.Length:
+		// Calendar windows: from the same day start. 90d too: hour buckets
+		// 90 days back are no longer kept.
+		then.From = span.From
 	}
 	if !then.From.Before(then.To) {
 		return nil

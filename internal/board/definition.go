@@ -363,7 +363,7 @@ func (t *Tile) compileStep(step string) error {
 	case "day":
 		t.Step = window.Day
 		if t.Window.Length < window.Rolling7d.Length {
-			return fmt.Errorf("step day needs a window of 7d or 30d, not %s", t.Window.Name)
+			return fmt.Errorf("step day needs a window of 7d, 30d or 90d, not %s", t.Window.Name)
 		}
 	default:
 		return fmt.Errorf("step %q: want hour or day", step)

@@ -55,7 +55,7 @@ func TestDayTrendAcrossSkippedMidnight(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The points: every local date from the window's first to now's.
-		from := windowtest.Span(loc, window.Rolling7d, now).From
+		from := windowtest.Span(loc, time.Monday, window.Rolling7d, now).From
 		var want []string
 		for day := from.In(loc); ; {
 			y, m, d := day.Date()

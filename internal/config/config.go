@@ -80,6 +80,9 @@ type Config struct {
 	// TimezoneName the IANA name it was loaded from.
 	Location     *time.Location
 	TimezoneName string
+	// WeekStart is the weekday the calendar's weeks (this_week, last_week)
+	// start on.
+	WeekStart time.Weekday
 	// Demo turns on the built-in demo traffic.
 	Demo bool
 	// LogLevel and LogFormat ("text" or "json") configure the logger.

@@ -62,6 +62,7 @@ func defaults() *Config {
 		RedisTimeout:      3 * time.Second,
 		Location:          time.UTC,
 		TimezoneName:      "UTC",
+		WeekStart:         time.Monday,
 		LogLevel:          slog.LevelInfo,
 		LogFormat:         "text",
 		Tenant:            "default",
@@ -240,6 +241,7 @@ var badValues = []struct {
 	{"allowed_origins", "ftp://wall.example.com", "not an origin"},
 	{"allowed_origins", "https://wall.example.com?x=1", "not an origin"},
 	{"timezone", "Mars/Olympus", "unknown time zone"},
+	{"week_start", "mon", "must be a weekday"},
 	{"demo", "maybe", "must be one of 1, 0, true, false, yes, no"},
 	{"alert_allow_private_receivers", "sometimes", "must be one of 1, 0, true, false, yes, no"},
 	{"demo_rate", "0", "must be a positive number"},
@@ -442,6 +444,7 @@ redis_url: rediss://:pw@redis.example.com:6380/2
 ingest_tokens: [` + tokens + `]
 allowed_origins: https://Wall.Example.com/, http://localhost:3000
 timezone: Europe/Paris
+week_start: Sunday
 demo: yes
 demo_rate: 0.5
 log_level: WARN
@@ -498,6 +501,7 @@ max_screens_per_ip: 10
 				AllowedOrigins:    []string{"https://wall.example.com", "http://localhost:3000"},
 				Location:          paris,
 				TimezoneName:      "Europe/Paris",
+				WeekStart:         time.Sunday,
 				Demo:              true,
 				LogLevel:          slog.LevelWarn,
 				LogFormat:         "json",
@@ -889,7 +893,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 37 || len(Options()) != 40 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 38 || len(Options()) != 41 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

@@ -134,6 +134,12 @@ var options = []option{
 		},
 	},
 	{
+		name: "week_start", env: "PULSEBOARD_WEEK_START", flag: "week-start", yaml: "week_start",
+		def:   "monday",
+		help:  "the weekday weeks start on for the this_week and last_week windows",
+		parse: func(c *Config, raw string) (err error) { c.WeekStart, err = parseWeekday(raw); return },
+	},
+	{
 		name: "demo", env: "PULSEBOARD_DEMO", flag: "demo", yaml: "demo",
 		def:    "false",
 		help:   "generate demo traffic (1/0, true/false, yes/no)",

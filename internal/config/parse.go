@@ -20,6 +20,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
 )
 
 // Parsers take a raw value already trimmed of surrounding space. Their errors
@@ -156,6 +157,13 @@ func parseLocation(raw string) (*time.Location, error) {
 		return nil, errors.New("unknown time zone")
 	}
 	return loc, nil
+}
+
+func parseWeekday(raw string) (time.Weekday, error) {
+	if d, ok := window.ParseWeekday(raw); ok {
+		return d, nil
+	}
+	return 0, errors.New("must be a weekday, like monday or sunday")
 }
 
 func parseBool(raw string) (bool, error) {

@@ -86,7 +86,7 @@ func TestMidnightSpansAndTiling(t *testing.T) {
 			for _, now := range nows {
 				for _, w := range window.All {
 					s := cal.Span(w, now)
-					if diff := windowtest.SameSpan(loc, s, windowtest.Span(loc, w, now)); diff != "" {
+					if diff := windowtest.SameSpan(loc, s, windowtest.Span(loc, cal.WeekStart(), w, now)); diff != "" {
 						t.Errorf("%s %s at %s: %s", zone, w.Name, now.In(loc), diff)
 						continue
 					}
@@ -109,6 +109,30 @@ func TestMidnightSpansAndTiling(t *testing.T) {
 							t.Errorf("%s %s at %s: minute %s (%s) is read %d times, want %d", zone, w.Name, now.In(loc), m.In(loc), m.UTC(), cover[i], want)
 							break
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCalendarWindowsEveryWeekStart: with weeks starting on any weekday,
+// the calendar windows match their definitions at noon and just after the
+// start of every day of 2026 and 2027 in the midnight zones and New York,
+// so every week and month boundary meets a transition somewhere.
+func TestCalendarWindowsEveryWeekStart(t *testing.T) {
+	zones := append([]string{"America/New_York"}, windowtest.MidnightZones...)
+	calendarWindows := []window.Window{window.Today, window.Yesterday, window.ThisWeek, window.LastWeek, window.ThisMonth, window.LastMonth, window.Rolling90d}
+	for _, zone := range zones {
+		loc, base := midnightCalendar(t, zone)
+		for day := from2026; day.Before(to2028); day = day.AddDate(0, 0, 1) {
+			cal := base.WithWeekStart(time.Weekday(day.YearDay() % 7))
+			y, m, d := day.Date()
+			start := windowtest.DayStart(loc, y, m, d)
+			for _, now := range []time.Time{start, start.Add(90 * time.Second), start.Add(12 * time.Hour)} {
+				for _, w := range calendarWindows {
+					if diff := windowtest.SameSpan(loc, cal.Span(w, now), windowtest.Span(loc, cal.WeekStart(), w, now)); diff != "" {
+						t.Errorf("%s %s (weeks from %s) at %s: %s", zone, w.Name, cal.WeekStart(), now.In(loc), diff)
 					}
 				}
 			}

@@ -16,13 +16,20 @@
 // Windows: a rolling window of up to 24h covers exactly the last D minutes,
 // the current partial minute included. A 7d or 30d window starts at the
 // boundary of the local hour that contains "D ago", because minute buckets
-// are not kept that long; it so covers between D and D+1h. "today" starts at
-// the first instant of the local date. Every window ends at the end of the
-// current minute.
+// are not kept that long; it so covers between D and D+1h. A 90d window
+// starts at the first instant of the local day that contains "90 days ago",
+// because hour buckets are not kept that long either; it so covers between
+// 90 and 91 days. The calendar windows start at the first instant of a local
+// date (DayStart): "today", "this_week" (weeks start on the calendar's
+// WeekStart) and "this_month" at the start of the current day, week or
+// month; "yesterday", "last_week" and "last_month" cover the whole period
+// before and end where the current one starts. Every other window ends at
+// the end of the current minute.
 package window
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -57,6 +64,32 @@ type Calendar struct {
 	// phase is where local hours start within an absolute hour, in seconds:
 	// local wall time is a whole hour exactly when (unix − phase) % 3600 == 0.
 	phase int64
+	// weekAfterMonday is how many days after Monday weeks start, so that
+	// the zero Calendar starts them on Monday like the setting's default.
+	weekAfterMonday int64
+}
+
+// WithWeekStart returns the calendar with weeks starting on d (this_week,
+// last_week).
+func (c Calendar) WithWeekStart(d time.Weekday) Calendar {
+	c.weekAfterMonday = mod(int64(d)-int64(time.Monday), 7)
+	return c
+}
+
+// ParseWeekday finds a weekday by its English name, in any case
+// ("monday", "Sunday").
+func ParseWeekday(name string) (time.Weekday, bool) {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if strings.EqualFold(name, d.String()) {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// WeekStart is the weekday the calendar's weeks start on.
+func (c Calendar) WeekStart() time.Weekday {
+	return time.Weekday(mod(int64(time.Monday)+c.weekAfterMonday, 7))
 }
 
 // NewCalendar builds a calendar for loc. It refuses zones whose offset from
@@ -227,59 +260,130 @@ func (c Calendar) widest(cur, to time.Time) Ref {
 	return Ref{Gran: Minute, ID: c.Bucket(Minute, cur)}
 }
 
-// Window is a named period a board or query can ask for.
+// Period is the local calendar period a calendar window follows.
+type Period int
+
+// The periods. A rolling window has none.
+const (
+	NoPeriod Period = iota
+	DayPeriod
+	WeekPeriod
+	MonthPeriod
+)
+
+// Window is a named period a board or query can ask for: a rolling window
+// (Length) or a calendar window (Period).
 type Window struct {
 	Name string
-	// Length is the rolling duration; zero for "today".
+	// Length is the rolling duration; zero for calendar windows.
 	Length time.Duration
+	// Period is the local day, week or month of a calendar window.
+	Period Period
+	// Previous picks the whole period before the current one (yesterday,
+	// last week, last month) instead of the current one so far.
+	Previous bool
 }
+
+// Closed reports whether the window ended at the start of the current
+// period: its span moves once a period, not every minute.
+func (w Window) Closed() bool { return w.Previous }
 
 // The windows Pulseboard serves, in the order boards list them.
 var (
 	Rolling15m = Window{Name: "15m", Length: 15 * time.Minute}
 	Rolling1h  = Window{Name: "1h", Length: time.Hour}
+	Rolling2h  = Window{Name: "2h", Length: 2 * time.Hour}
+	Rolling4h  = Window{Name: "4h", Length: 4 * time.Hour}
 	Rolling8h  = Window{Name: "8h", Length: 8 * time.Hour}
+	Rolling12h = Window{Name: "12h", Length: 12 * time.Hour}
 	Rolling24h = Window{Name: "24h", Length: 24 * time.Hour}
 	Rolling7d  = Window{Name: "7d", Length: 7 * 24 * time.Hour}
 	Rolling30d = Window{Name: "30d", Length: 30 * 24 * time.Hour}
-	Today      = Window{Name: "today"}
+	Rolling90d = Window{Name: "90d", Length: 90 * 24 * time.Hour}
+	Today      = Window{Name: "today", Period: DayPeriod}
+	Yesterday  = Window{Name: "yesterday", Period: DayPeriod, Previous: true}
+	ThisWeek   = Window{Name: "this_week", Period: WeekPeriod}
+	LastWeek   = Window{Name: "last_week", Period: WeekPeriod, Previous: true}
+	ThisMonth  = Window{Name: "this_month", Period: MonthPeriod}
+	LastMonth  = Window{Name: "last_month", Period: MonthPeriod, Previous: true}
 )
 
 // All lists every window.
-var All = []Window{Rolling15m, Rolling1h, Rolling8h, Rolling24h, Rolling7d, Rolling30d, Today}
+var All = []Window{
+	Rolling15m, Rolling1h, Rolling2h, Rolling4h, Rolling8h, Rolling12h, Rolling24h, Rolling7d, Rolling30d, Rolling90d,
+	Today, Yesterday, ThisWeek, LastWeek, ThisMonth, LastMonth,
+}
 
 // minutePrecise is the longest window whose start is exact to the minute:
-// minute buckets are kept a little longer than this.
+// minute buckets are kept a little longer than this (26h).
 const minutePrecise = 24 * time.Hour
+
+// hourPrecise is the longest window that may start on any local hour:
+// hour buckets are kept a little longer than this (32d). Longer windows
+// start on a local day.
+const hourPrecise = 31 * 24 * time.Hour
 
 // Parse finds a window by name.
 func Parse(name string) (Window, error) {
-	for _, w := range All {
+	names := make([]string, len(All))
+	for i, w := range All {
 		if w.Name == name {
 			return w, nil
 		}
+		names[i] = w.Name
 	}
-	return Window{}, fmt.Errorf("unknown window %q (want one of 15m, 1h, 8h, 24h, 7d, 30d, today)", name)
+	return Window{}, fmt.Errorf("unknown window %q (want one of %s)", name, strings.Join(names, ", "))
 }
 
 // Span returns the interval the window covers at now.
 func (c Calendar) Span(w Window, now time.Time) Span {
 	to := c.Start(Minute, c.Bucket(Minute, now)+1)
 	switch {
-	case w.Length == 0:
-		return Span{From: c.Start(Day, c.Bucket(Day, now)), To: to}
+	case w.Period != NoPeriod:
+		cur := c.periodStart(w.Period, c.Bucket(Day, now))
+		if w.Previous {
+			return Span{From: c.Start(Day, c.periodStart(w.Period, cur-1)), To: c.Start(Day, cur)}
+		}
+		return Span{From: c.Start(Day, cur), To: to}
 	case w.Length <= minutePrecise:
 		return Span{From: to.Add(-w.Length), To: to}
-	default:
+	case w.Length <= hourPrecise:
 		return Span{From: c.Start(Hour, c.Bucket(Hour, to.Add(-w.Length))), To: to}
+	default:
+		return Span{From: c.Start(Day, c.Bucket(Day, to.Add(-w.Length))), To: to}
+	}
+}
+
+// periodStart returns the id of the first day of the period p that holds
+// the day bucket day. Day ids count local dates, so the arithmetic is on
+// dates and DayStart alone turns them into instants.
+func (c Calendar) periodStart(p Period, day int64) int64 {
+	date := time.Unix(day*86400, 0).UTC()
+	switch p {
+	case WeekPeriod:
+		return day - mod(int64(date.Weekday())-int64(c.WeekStart()), 7)
+	case MonthPeriod:
+		return day - int64(date.Day()-1)
+	default:
+		return day
 	}
 }
 
 // Label describes the window for a person reading a board.
 func (c Calendar) Label(w Window) string {
 	switch {
-	case w.Length == 0:
+	case w == Today:
 		return "today since 00:00"
+	case w == Yesterday:
+		return "yesterday"
+	case w == ThisWeek:
+		return "this week since " + c.WeekStart().String()[:3]
+	case w == LastWeek:
+		return "last week"
+	case w == ThisMonth:
+		return "this month since the 1st"
+	case w == LastMonth:
+		return "last month"
 	case w.Length <= time.Hour:
 		return fmt.Sprintf("rolling %d min", int(w.Length.Minutes()))
 	case w.Length <= minutePrecise:

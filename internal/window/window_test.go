@@ -1,6 +1,7 @@
 package window
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,10 +53,19 @@ func TestComposeTilesSpan(t *testing.T) {
 					if !cur.Equal(s.To) {
 						t.Fatalf("%s %s at %s: buckets end %s, span ends %s", zone, w.Name, now, cur, s.To)
 					}
-					if len(refs) > 2*60+2*24+31 {
+					// Up to 92 local days for 90d and last_month, else 31.
+					days := 31
+					if s.To.Sub(s.From) > 32*24*time.Hour {
+						days = 92
+					}
+					if len(refs) > 2*60+2*24+days {
 						t.Fatalf("%s %s: %d buckets, composition is not using coarse buckets", zone, w.Name, len(refs))
 					}
-					if !now.Before(s.To) || now.Before(s.To.Add(-time.Minute)) {
+					if w.Closed() {
+						if s.To.After(now) || !s.To.Equal(cal.Start(Day, cal.Bucket(Day, s.To))) {
+							t.Fatalf("%s %s: a closed window must end at a day start by now: now %s to %s", zone, w.Name, now, s.To)
+						}
+					} else if !now.Before(s.To) || now.Before(s.To.Add(-time.Minute)) {
 						t.Fatalf("%s %s: span must end at the end of the current minute: now %s to %s", zone, w.Name, now, s.To)
 					}
 				}
@@ -84,6 +94,34 @@ func TestSpans(t *testing.T) {
 		s := cal.Span(c.w, now)
 		if !s.From.Equal(c.from) || !s.To.Equal(to) {
 			t.Errorf("%s: span %s..%s, want %s..%s", c.w.Name, s.From.UTC(), s.To.UTC(), c.from, to)
+		}
+	}
+	// 2026-11-23 is a Monday; EST is UTC−5 since the fall-back of 11-01,
+	// EDT (−4) before.
+	est := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 5, 0, 0, 0, time.UTC) }
+	edt := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 4, 0, 0, 0, time.UTC) }
+	sun := cal.WithWeekStart(time.Sunday)
+	calendar := []struct {
+		cal      Calendar
+		w        Window
+		from, to time.Time
+	}{
+		{cal, Rolling2h, to.Add(-2 * time.Hour), to},
+		{cal, Rolling12h, to.Add(-12 * time.Hour), to},
+		// 90 days before 15:33 UTC is 2026-08-25 11:33 EDT; that day starts 04:00 UTC.
+		{cal, Rolling90d, edt(8, 25), to},
+		{cal, Yesterday, est(11, 22), est(11, 23)},
+		{cal, ThisWeek, est(11, 23), to},
+		{cal, LastWeek, est(11, 16), est(11, 23)},
+		{sun, ThisWeek, est(11, 22), to},
+		{sun, LastWeek, est(11, 15), est(11, 22)},
+		{cal, ThisMonth, est(11, 1).Add(-time.Hour), to},
+		{cal, LastMonth, edt(10, 1), edt(11, 1)},
+	}
+	for _, c := range calendar {
+		s := c.cal.Span(c.w, now)
+		if !s.From.Equal(c.from) || !s.To.Equal(c.to) {
+			t.Errorf("%s from %s: span %s..%s, want %s..%s", c.w.Name, c.cal.WeekStart(), s.From.UTC(), s.To.UTC(), c.from, c.to)
 		}
 	}
 	// The day of the US fall-back is 25 hours long.
@@ -115,11 +153,26 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, %v", w.Name, got, err)
 		}
 	}
-	if _, err := Parse("2h"); err == nil {
-		t.Error("Parse(2h) must fail")
+	_, err := Parse("3h")
+	if err == nil {
+		t.Fatal("Parse(3h) must fail")
+	}
+	for _, w := range All {
+		if !strings.Contains(err.Error(), w.Name) {
+			t.Errorf("Parse's error %q does not list %s", err, w.Name)
+		}
 	}
 	cal := MustCalendar(time.UTC)
-	if got := cal.Label(Rolling1h); got != "rolling 60 min" {
-		t.Errorf("label 1h = %q", got)
+	for w, want := range map[Window]string{
+		Rolling1h: "rolling 60 min", Rolling2h: "rolling 2 h", Rolling12h: "rolling 12 h", Rolling90d: "rolling 90 days",
+		Today: "today since 00:00", Yesterday: "yesterday", ThisWeek: "this week since Mon", LastWeek: "last week",
+		ThisMonth: "this month since the 1st", LastMonth: "last month",
+	} {
+		if got := cal.Label(w); got != want {
+			t.Errorf("label %s = %q, want %q", w.Name, got, want)
+		}
+	}
+	if got := cal.WithWeekStart(time.Sunday).Label(ThisWeek); got != "this week since Sun" {
+		t.Errorf("label this_week from Sunday = %q", got)
 	}
 }

@@ -80,7 +80,7 @@ func (h *harness) checkCalendar(loc *time.Location, tr time.Time) {
 	cal := h.opts.Calendar
 	for _, w := range window.All {
 		span := cal.Span(w, now)
-		want := windowtest.Span(loc, w, now)
+		want := windowtest.Span(loc, cal.WeekStart(), w, now)
 		if diff := windowtest.SameSpan(loc, span, want); diff != "" {
 			h.t.Errorf("window %s at %s: %s", w.Name, now.In(loc), diff)
 		}

@@ -57,27 +57,67 @@ func HourStart(loc *time.Location, t time.Time) time.Time {
 	return t.Add(-time.Duration(l.Minute())*time.Minute - time.Duration(l.Second())*time.Second - time.Duration(l.Nanosecond()))
 }
 
-// Span is what a window covers at now, by its definition: every window
-// ends at the end of now's minute; "today" starts at the first minute of
-// now's local date; 7d and 30d at the start of the local hour holding
-// end − D; the others D before the end.
-func Span(loc *time.Location, w window.Window, now time.Time) window.Span {
+// Span is what a window covers at now, by its definition, with weeks
+// starting on weekStart: rolling windows end at the end of now's minute;
+// up to 24h they start D before the end, 7d and 30d at the start of the
+// local hour holding end − D, 90d at the first minute of the local date
+// holding end − D. "today", "this_week" and "this_month" start at the first
+// minute of the local date that starts now's day, week or month and end
+// with the rolling ones; "yesterday", "last_week" and "last_month" run from
+// the first minute of the period before to the first minute of the current
+// one.
+func Span(loc *time.Location, weekStart time.Weekday, w window.Window, now time.Time) window.Span {
 	to := now.Truncate(time.Minute).Add(time.Minute)
 	switch {
-	case w.Length == 0:
+	case w.Period == window.DayPeriod && !w.Previous:
+		return window.Span{From: dateStartBefore(loc, now.Truncate(time.Minute)), To: to}
+	case w.Period != window.NoPeriod:
 		y, m, d := now.In(loc).Date()
-		from := now.Truncate(time.Minute)
-		for {
-			py, pm, pd := from.Add(-time.Minute).In(loc).Date()
-			if py != y || pm != m || pd != d {
-				return window.Span{From: from, To: to}
-			}
-			from = from.Add(-time.Minute)
+		// Local dates as noon UTC, so AddDate and Weekday do date arithmetic.
+		first := periodFirst(w.Period, weekStart, time.Date(y, m, d, 12, 0, 0, 0, time.UTC))
+		if !w.Previous {
+			return window.Span{From: dateStart(loc, first), To: to}
 		}
+		prev := periodFirst(w.Period, weekStart, first.AddDate(0, 0, -1))
+		return window.Span{From: dateStart(loc, prev), To: dateStart(loc, first)}
 	case w.Length <= 24*time.Hour:
 		return window.Span{From: to.Add(-w.Length), To: to}
-	default:
+	case w.Length <= 31*24*time.Hour:
 		return window.Span{From: HourStart(loc, to.Add(-w.Length)), To: to}
+	default:
+		return window.Span{From: dateStartBefore(loc, to.Add(-w.Length)), To: to}
+	}
+}
+
+// periodFirst steps back from date, one day at a time, to the first day of
+// its day, week or month.
+func periodFirst(p window.Period, weekStart time.Weekday, date time.Time) time.Time {
+	for {
+		prev := date.AddDate(0, 0, -1)
+		switch {
+		case p == window.WeekPeriod && date.Weekday() != weekStart,
+			p == window.MonthPeriod && prev.Month() == date.Month():
+			date = prev
+		default:
+			return date
+		}
+	}
+}
+
+func dateStart(loc *time.Location, date time.Time) time.Time {
+	return DayStart(loc, date.Year(), date.Month(), date.Day())
+}
+
+// dateStartBefore walks back from the minute m while the minute before has
+// the same local date.
+func dateStartBefore(loc *time.Location, m time.Time) time.Time {
+	y, mo, d := m.In(loc).Date()
+	for {
+		py, pm, pd := m.Add(-time.Minute).In(loc).Date()
+		if py != y || pm != mo || pd != d {
+			return m
+		}
+		m = m.Add(-time.Minute)
 	}
 }
 

@@ -235,7 +235,7 @@ func TestIngestAndQuery(t *testing.T) {
 			if r := c.post(`id=1`, "text/plain"); r.status != 415 {
 				t.Fatalf("text/plain: %d", r.status)
 			}
-			for _, q := range []string{"window=2h", "by=colour", "teams=alpha", "by=segment&agent=ann"} {
+			for _, q := range []string{"window=3h", "by=colour", "teams=alpha", "by=segment&agent=ann"} {
 				if r := c.get("/api/v1/nps?" + q); r.status != 400 || r.body["detail"] == nil {
 					t.Errorf("nps?%s: %d %s", q, r.status, r.raw)
 				}

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -73,5 +74,38 @@ func TestNPSJSONBytes(t *testing.T) {
 	}
 	if !bytes.Equal(body, want) {
 		t.Errorf("GET /api/v1/nps changed:\n got %s\nwant %s", body, want)
+	}
+}
+
+// TestNPSCalendarWindows: a calendar window answers with its label and the
+// span it covers; a closed one ends at the start of the current period,
+// with weeks starting on the calendar's weekday.
+func TestNPSCalendarWindows(t *testing.T) {
+	now := time.Date(2026, 12, 3, 14, 7, 30, 0, time.UTC) // a Thursday
+	srv := httptest.NewServer(httpapi.New(httpapi.Deps{
+		Querier: npsJSONGroups(), PublicBoards: true, MinSample: 30,
+		Calendar: window.MustCalendar(time.UTC).WithWeekStart(time.Sunday), Now: func() time.Time { return now },
+	}))
+	t.Cleanup(srv.Close)
+	for _, c := range []struct{ window, label, from, to string }{
+		{"yesterday", "yesterday", "2026-12-02T00:00:00Z", "2026-12-03T00:00:00Z"},
+		{"this_week", "this week since Sun", "2026-11-29T00:00:00Z", "2026-12-03T14:08:00Z"},
+		{"last_week", "last week", "2026-11-22T00:00:00Z", "2026-11-29T00:00:00Z"},
+		{"last_month", "last month", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"},
+		{"4h", "rolling 4 h", "2026-12-03T10:08:00Z", "2026-12-03T14:08:00Z"},
+	} {
+		res, err := http.Get(srv.URL + "/api/v1/nps?window=" + c.window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Window, Label, From, To string }
+		err = json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d, %v", c.window, res.StatusCode, err)
+		}
+		if got.Window != c.window || got.Label != c.label || got.From != c.from || got.To != c.to {
+			t.Errorf("%s: got %+v, want label %q from %s to %s", c.window, got, c.label, c.from, c.to)
+		}
 	}
 }

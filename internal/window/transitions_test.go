@@ -67,8 +67,11 @@ func TestMidnightDayStarts(t *testing.T) {
 // it), not when Start and End say so.
 func TestMidnightSpansAndTiling(t *testing.T) {
 	for _, zone := range windowtest.MidnightZones {
-		loc, cal := midnightCalendar(t, zone)
+		loc, base := midnightCalendar(t, zone)
 		for _, tr := range windowtest.Transitions(loc, from2026, to2028) {
+			// Weeks start on the transition's weekday, so this_week and
+			// last_week start or end on the day whose clocks change.
+			cal := base.WithWeekStart(tr.In(loc).Weekday())
 			// The bucket ids of every minute near the transition, once.
 			var minutes []time.Time
 			var ids [][3]int64
@@ -80,7 +83,7 @@ func TestMidnightSpansAndTiling(t *testing.T) {
 			for off := -3 * time.Hour; off <= 27*time.Hour; off += 31 * time.Minute {
 				nows = append(nows, tr.Add(off))
 			}
-			for _, off := range []time.Duration{3*24*time.Hour + 17*time.Minute, 7*24*time.Hour + 29*time.Minute, 30*24*time.Hour + 5*time.Minute} {
+			for _, off := range []time.Duration{3*24*time.Hour + 17*time.Minute, 7*24*time.Hour + 29*time.Minute, 30*24*time.Hour + 5*time.Minute, 90*24*time.Hour + 3*time.Hour} {
 				nows = append(nows, tr.Add(off))
 			}
 			for _, now := range nows {

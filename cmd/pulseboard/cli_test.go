@@ -48,3 +48,14 @@ func TestDefaultWindowSaysSo(t *testing.T) {
 		t.Errorf("with window=1h the label still says default: %s", r.raw)
 	}
 }
+
+// TestWeekStartWindow: --week-start reaches the calendar the API uses.
+func TestWeekStartWindow(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Date(2026, 12, 3, 15, 0, 0, 0, time.UTC)) // Thursday 10:00 in New York
+	c := client{t: t, base: "http://" + start(t, clock, "--week-start", "Sunday").Addr()}
+	r := c.get("/api/v1/nps?window=this_week")
+	if r.status != 200 || r.body["label"] != "this week since Sun" || r.body["from"] != "2026-11-29T05:00:00Z" {
+		t.Errorf("this_week from Sunday: %d %s", r.status, r.raw)
+	}
+}

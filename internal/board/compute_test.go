@@ -155,3 +155,32 @@ func TestLeaderboardMovement(t *testing.T) {
 		t.Errorf("leaderboard\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestLeaderboardClosedWindowHasNoMovement: yesterday ended at midnight, so
+// nothing in it moved an hour ago; shifting its span back an hour would
+// mark Chloe, who answered late yesterday, as new.
+func TestLeaderboardClosedWindowHasNoMovement(t *testing.T) {
+	var rs []store.Response
+	for i := range 3 {
+		rs = append(rs, answer(fmt.Sprintf("a%d", i), 10, "billing", "Ana Lima", "phone", 20*time.Hour, ""))
+		rs = append(rs, answer(fmt.Sprintf("b%d", i), 5, "billing", "Ben Okafor", "phone", 20*time.Hour, ""))
+		// 23:32 yesterday in New York.
+		rs = append(rs, answer(fmt.Sprintf("c%d", i), 9, "billing", "Chloe Martin", "chat", 11*time.Hour, ""))
+	}
+	agg, comp, now := fixture(t, rs)
+	boards, err := Parse([]byte("boards:\n- {name: f, privacy: {show_agents: true}, tiles: [{id: agents, view: leaderboard, by: agent, window: yesterday}]}"), store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := comp.Compute(boards[0], agg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, r := range tileByID(t, v, "agents").Rows {
+		got += fmt.Sprintf("%d:%s:%+d:%v ", r.Rank, r.Label, r.Move, r.New)
+	}
+	if want := "1:Ana Lima:+0:false 2:Chloe Martin:+0:false 3:Ben Okafor:+0:false "; got != want {
+		t.Errorf("leaderboard\n got %s\nwant %s", got, want)
+	}
+}

@@ -232,32 +232,108 @@ func (s Span) Contains(t time.Time) bool {
 // Compose returns the buckets that tile s exactly, coarsest first wherever a
 // whole bucket fits: days inside the span, then hours, then minutes at the
 // edges. At most about 2×59 minutes and 2×23 hours are needed besides the
-// days, so a 30-day window reads some 200 buckets, not 43,200.
-func (c Calendar) Compose(s Span) []Ref {
-	refs := make([]Ref, 0, 64)
-	to := s.To
-	for cur := s.From; cur.Before(to); {
-		ref := c.widest(cur, to)
-		refs = append(refs, ref)
-		cur = c.End(ref.Gran, ref.ID)
-	}
-	return refs
+// days, so a 30-day window reads some 200 buckets, not 43,200. It assumes
+// every bucket is still kept; Cover is Compose with retention.
+func (c Calendar) Compose(s Span) []Ref { return c.Cover(s, nil).Refs }
+
+// Kept reports whether bucket id of granularity g is still kept. It must
+// be monotone, as retention is: when a bucket is kept, every later bucket
+// of its granularity is too.
+type Kept func(g Gran, id int64) bool
+
+// Cover is how a span is read from the buckets still kept.
+type Cover struct {
+	// Asked is the span asked for; Span is the span Refs tile exactly.
+	Asked, Span Span
+	Refs        []Ref
+	// FromGran and ToGran are the granularities of the buckets at the
+	// start and the end of Span.
+	FromGran, ToGran Gran
 }
 
-// widest returns the coarsest bucket that starts at cur and ends by to.
-func (c Calendar) widest(cur, to time.Time) Ref {
+// Coarse reports whether Span differs from Asked: an edge fell where the
+// buckets fine enough to meet it exactly are no longer kept.
+func (v Cover) Coarse() bool {
+	return !v.Span.From.Equal(v.Asked.From) || !v.Span.To.Equal(v.Asked.To)
+}
+
+// Cover tiles s with buckets that are still kept (kept nil: all are). It
+// walks from the start and takes, at each step, the coarsest kept bucket
+// that starts there and ends inside the span. Where no kept bucket fits
+// (the minutes or hours at an old edge have expired), it takes the finest
+// kept bucket that holds the instant instead, so the edge widens to that
+// bucket's boundary: at the start back to the start of the kept hour or
+// day, at the end on to its end. Widening keeps every answer the asked span
+// holds and shows it, where narrowing would drop some silently; the 7d,
+// 30d and 90d windows widen the same way by definition. Only where not
+// even the day buckets are kept does the span narrow: it then starts at
+// the first day still kept (empty at s.To when none is).
+func (c Calendar) Cover(s Span, kept Kept) Cover {
+	if kept == nil {
+		kept = func(Gran, int64) bool { return true }
+	}
+	v := Cover{Asked: s, Span: s, Refs: make([]Ref, 0, 64)}
+	cur := s.From
+	// Before the first bucket: skip days no longer kept.
+	for cur.Before(s.To) {
+		if id := c.Bucket(Day, cur); !kept(Day, id) {
+			cur = c.End(Day, id)
+			v.Span.From = cur
+			continue
+		}
+		break
+	}
+	if !cur.Before(s.To) {
+		v.Span = Span{From: s.To, To: s.To}
+		return v
+	}
+	first := true
+	for cur.Before(v.Span.To) {
+		ref, ok := c.widest(cur, v.Span.To, kept)
+		if !ok {
+			ref = c.finestKept(cur, kept)
+		}
+		if first {
+			v.Span.From, v.FromGran, first = c.Start(ref.Gran, ref.ID), ref.Gran, false
+		}
+		v.Refs = append(v.Refs, ref)
+		cur = c.End(ref.Gran, ref.ID)
+		if cur.After(v.Span.To) {
+			v.Span.To = cur
+		}
+		v.ToGran = ref.Gran
+	}
+	return v
+}
+
+// widest returns the coarsest kept bucket that starts at cur and ends by
+// to.
+func (c Calendar) widest(cur, to time.Time, kept Kept) (Ref, bool) {
 	// Only a local-hour boundary can start an hour or a day: the minutes
 	// at a span's edges skip working out where their day starts.
-	if mod(cur.Unix()-c.phase, 3600) != 0 {
-		return Ref{Gran: Minute, ID: c.Bucket(Minute, cur)}
+	if mod(cur.Unix()-c.phase, 3600) == 0 {
+		for _, g := range [...]Gran{Day, Hour} {
+			id := c.Bucket(g, cur)
+			if c.Start(g, id).Equal(cur) && !c.End(g, id).After(to) && kept(g, id) {
+				return Ref{Gran: g, ID: id}, true
+			}
+		}
 	}
-	for _, g := range [...]Gran{Day, Hour} {
-		id := c.Bucket(g, cur)
-		if c.Start(g, id).Equal(cur) && !c.End(g, id).After(to) {
+	id := c.Bucket(Minute, cur)
+	return Ref{Gran: Minute, ID: id}, kept(Minute, id)
+}
+
+// finestKept returns the finest kept bucket that holds cur. Past the first
+// step it always starts at cur: cur is then the end of a kept bucket, and
+// kept is monotone, so whatever the walk fell back to after it starts
+// there too. Cover only calls it where the day of cur is kept.
+func (c Calendar) finestKept(cur time.Time, kept Kept) Ref {
+	for _, g := range Grans {
+		if id := c.Bucket(g, cur); kept(g, id) {
 			return Ref{Gran: g, ID: id}
 		}
 	}
-	return Ref{Gran: Minute, ID: c.Bucket(Minute, cur)}
+	return Ref{Gran: Day, ID: c.Bucket(Day, cur)}
 }
 
 // Period is the local calendar period a calendar window follows.

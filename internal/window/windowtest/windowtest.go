@@ -128,3 +128,72 @@ func SameSpan(loc *time.Location, got, want window.Span) string {
 	}
 	return fmt.Sprintf("span %s..%s, want %s..%s", got.From.In(loc), got.To.In(loc), want.From.In(loc), want.To.In(loc))
 }
+
+// Cover is what a span covers when only some buckets are still kept, by
+// definition: kept says whether the minute, local clock hour or local date
+// ending at end is still kept. The start is the asked start when its minute
+// is kept, else the start of its local hour when that is kept, else of its
+// local date; where even that date is gone, the first minute of the first
+// date still kept. The end is the first of the asked end, the end of the
+// local hour holding the last asked minute, the end of its local date, that
+// kept minutes, hours and dates tile exactly from the start (a search over
+// minutes). Not for spans longer than a few weeks.
+func Cover(loc *time.Location, s window.Span, kept func(g window.Gran, end time.Time) bool) window.Span {
+	cur := s.From
+	for cur.Before(s.To) && !kept(window.Day, dateEnd(loc, cur)) {
+		cur = dateEnd(loc, cur)
+	}
+	if !cur.Before(s.To) {
+		return window.Span{From: s.To, To: s.To}
+	}
+	from := dateStartBefore(loc, cur)
+	switch {
+	case kept(window.Minute, cur.Add(time.Minute)):
+		from = cur
+	case kept(window.Hour, HourStart(loc, cur).Add(time.Hour)):
+		from = HourStart(loc, cur)
+	}
+	last := s.To.Add(-time.Minute)
+	for _, to := range []time.Time{s.To, HourStart(loc, last).Add(time.Hour), dateEnd(loc, last)} {
+		if tileable(loc, from, to, kept) {
+			return window.Span{From: from, To: to}
+		}
+	}
+	return window.Span{} // no tiling at all: the caller's retention is not monotone
+}
+
+// dateEnd is the first minute after m whose local date differs.
+func dateEnd(loc *time.Location, m time.Time) time.Time {
+	y, mo, d := m.In(loc).Date()
+	for {
+		m = m.Add(time.Minute)
+		if ny, nm, nd := m.In(loc).Date(); ny != y || nm != mo || nd != d {
+			return m
+		}
+	}
+}
+
+// tileable reports whether kept minutes, local hours and local dates tile
+// [from, to) exactly, by reaching forward minute by minute.
+func tileable(loc *time.Location, from, to time.Time, kept func(g window.Gran, end time.Time) bool) bool {
+	reach := map[int64]bool{from.Unix(): true}
+	for t := from; t.Before(to); t = t.Add(time.Minute) {
+		if !reach[t.Unix()] {
+			continue
+		}
+		if kept(window.Minute, t.Add(time.Minute)) {
+			reach[t.Add(time.Minute).Unix()] = true
+		}
+		if HourStart(loc, t).Equal(t) {
+			if e := t.Add(time.Hour); !e.After(to) && kept(window.Hour, e) {
+				reach[e.Unix()] = true
+			}
+		}
+		if dateStartBefore(loc, t).Equal(t) {
+			if e := dateEnd(loc, t); !e.After(to) && kept(window.Day, e) {
+				reach[e.Unix()] = true
+			}
+		}
+	}
+	return reach[to.Unix()]
+}

@@ -52,7 +52,7 @@ func (b *Buckets) Keeps(rollup string) bool { return b.rollups[rollup] }
 
 // Expires returns when a bucket leaves its retention.
 func (b *Buckets) Expires(g window.Gran, id int64) time.Time {
-	return b.opts.Calendar.End(g, id).Add(b.opts.Retention.Of(g))
+	return b.opts.Expires(g, id)
 }
 
 // Apply adds (sign +1) or retracts (sign −1) an entry's counts. skip, when
@@ -118,15 +118,15 @@ func (b *Buckets) Sweep(now time.Time) {
 // Len is the number of buckets held (for metrics and tests).
 func (b *Buckets) Len() int { return len(b.m) }
 
-// Query answers q from the set, composing the span exactly as the engines
-// do.
+// Query answers q from the set, composing the span as the engines do:
+// over Options.Cover, which may be wider than q.Span at an old edge.
 func (b *Buckets) Query(q Query, now time.Time) ([]Group, error) {
 	plan, err := PlanQuery(b.opts.Rollups, q)
 	if err != nil {
 		return nil, err
 	}
 	sums := make(map[string]nps.Distribution)
-	for _, ref := range b.opts.Calendar.Compose(q.Span) {
+	for _, ref := range b.opts.Cover(q.Span, now).Refs {
 		bk := b.m[BucketKey{Rollup: plan.Rollup.Name(), Gran: ref.Gran, ID: ref.ID}]
 		if bk == nil || !now.Before(bk.expires) {
 			continue

@@ -142,6 +142,19 @@ func DefaultRetention() Retention {
 	}
 }
 
+// Expires returns when bucket id of granularity g leaves its retention:
+// retention counts from the bucket's end.
+func (o Options) Expires(g window.Gran, id int64) time.Time {
+	return o.Calendar.End(g, id).Add(o.Retention.Of(g))
+}
+
+// Cover is how both engines read span at now: from the buckets still kept,
+// widened where an edge's fine buckets have expired (window.Calendar.Cover).
+// The API asks for it too, to say what an answer covers.
+func (o Options) Cover(span window.Span, now time.Time) window.Cover {
+	return o.Calendar.Cover(span, func(g window.Gran, id int64) bool { return now.Before(o.Expires(g, id)) })
+}
+
 // Of returns the retention of one granularity.
 func (r Retention) Of(g window.Gran) time.Duration {
 	switch g {

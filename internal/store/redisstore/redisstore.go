@@ -254,14 +254,14 @@ func parseReply(reply []any) ([]int64, store.RecordResult, error) {
 	return nil, res, nil
 }
 
-// Query composes the window from buckets of the covering rollup, read in one
-// pipelined round trip.
+// Query composes the window from buckets of the covering rollup that are
+// still kept (store.Options.Cover), read in one pipelined round trip.
 func (s *Store) Query(ctx context.Context, q store.Query) ([]store.Group, error) {
 	plan, err := store.PlanQuery(s.opts.Rollups, q)
 	if err != nil {
 		return nil, err
 	}
-	refs := s.opts.Calendar.Compose(q.Span)
+	refs := s.opts.Cover(q.Span, s.opts.Now()).Refs
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	pipe := s.rdb.Pipeline()

@@ -96,6 +96,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("ChangeFeed", func(t *testing.T) { testFeed(t, newStore) })
 	t.Run("ReplicaFollowsLog", func(t *testing.T) { testReplica(t, newStore) })
 	t.Run("MidnightTransitions", func(t *testing.T) { testMidnightTransitions(t, newStore) })
+	t.Run("RangesWithRetention", func(t *testing.T) { testRanges(t, newStore) })
 }
 
 // harness pairs an engine with the brute-force model fed the same input.

@@ -189,11 +189,16 @@ func tileable(loc *time.Location, from, to time.Time, kept func(g window.Gran, e
 				reach[e.Unix()] = true
 			}
 		}
-		if dateStartBefore(loc, t).Equal(t) {
+		if py, pm, pd := t.Add(-time.Minute).In(loc).Date(); !sameDate(t.In(loc), py, pm, pd) {
 			if e := dateEnd(loc, t); !e.After(to) && kept(window.Day, e) {
 				reach[e.Unix()] = true
 			}
 		}
 	}
 	return reach[to.Unix()]
+}
+
+func sameDate(t time.Time, y int, m time.Month, d int) bool {
+	ty, tm, td := t.Date()
+	return ty == y && tm == m && td == d
 }

@@ -194,6 +194,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:        m.metrics,
 		FrameAncestors: cfg.FrameAncestors,
 		Calendar:       cal,
+		Retention:      cfg.Retention,
 		Rollups:        cfg.Rollups,
 		MinSample:      int64(cfg.MinSample),
 		MaxBodyBytes:   cfg.MaxBodyBytes,

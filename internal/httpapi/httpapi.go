@@ -97,8 +97,11 @@ type Deps struct {
 	// Metrics records ingest; nil records nothing.
 	Metrics *metrics.Metrics
 	// Webhooks are the survey-tool adapters; nil turns webhooks off.
-	Webhooks     *webhook.Hooks
-	Calendar     window.Calendar
+	Webhooks *webhook.Hooks
+	Calendar window.Calendar
+	// Retention is the engine's: which buckets a span can still be read
+	// from (zero: store.DefaultRetention).
+	Retention    store.Retention
 	Rollups      []store.Rollup
 	MinSample    int64
 	MaxBodyBytes int64
@@ -122,6 +125,9 @@ func New(d Deps) *echo.Echo {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Retention == (store.Retention{}) {
+		d.Retention = store.DefaultRetention()
 	}
 	a := &API{Deps: d, overview: overview(d.Rollups, d.Logger), limits: newRateLimits(d.IngestRate, d.IngestBurst)}
 	e := echo.New()

@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -16,11 +19,24 @@ import (
 
 // npsAnswer is the body of GET /api/v1/nps.
 type npsAnswer struct {
-	Window string     `json:"window"`
-	Label  string     `json:"label"`
-	From   time.Time  `json:"from"`
-	To     time.Time  `json:"to"`
-	Groups []npsGroup `json:"groups"`
+	// Window is the named window; empty for a from/to range.
+	Window string `json:"window,omitempty"`
+	Label  string `json:"label"`
+	// From and To are the span the groups count: the one asked for, unless
+	// CoarseEdge.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// CoarseEdge says an edge of the asked span fell where the buckets
+	// fine enough for it have expired, so From or To moved out to the
+	// boundary of the finest bucket still kept; Asked is what was asked.
+	CoarseEdge bool       `json:"coarse_edge,omitempty"`
+	Asked      *spanJSON  `json:"asked,omitempty"`
+	Groups     []npsGroup `json:"groups"`
+}
+
+type spanJSON struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
 }
 
 // npsGroup is one group of the answer: its key and nps.Summary, whose
@@ -33,22 +49,139 @@ type npsGroup struct {
 // defaultWindow is the window of a query that names none.
 const defaultWindow = "1h"
 
-// getNPS answers ?window=1h&by=team,channel&team=alpha.
+// maxAhead bounds how far past now a range may end: a later end only adds
+// empty minutes, and is most likely a typo in the date.
+const maxAhead = 24 * time.Hour
+
+// The answer formats.
+const (
+	formatJSON = "json"
+	formatCSV  = "csv"
+)
+
+// npsRequest is a parsed GET /api/v1/nps: the store query (its Span is
+// the covered span), what that span is, and the format to answer in. The
+// console parses its views with the same function.
+type npsRequest struct {
+	Query store.Query
+	// Window is the named window, nil for a from/to range; DefaultWindow
+	// is set when the caller named neither.
+	Window        *window.Window
+	DefaultWindow bool
+	// Cover is the asked span and the span read (Cover.Span == Query.Span).
+	Cover  window.Cover
+	Label  string
+	Format string
+}
+
+// getNPS answers ?window=1h&by=team,channel&team=alpha, or
+// ?from=…&to=…, as JSON or CSV.
 func (a *API) getNPS(c echo.Context) error {
-	params := c.QueryParams()
-	name := params.Get("window")
-	if name == "" {
-		name = defaultWindow
-	}
-	w, err := window.Parse(name)
+	req, err := a.parseNPSQuery(c.QueryParams(), c.Request().Header.Get(echo.HeaderAccept))
 	if err != nil {
-		return fault.New(fault.BadRequest, "window: %v", err)
+		return err
 	}
-	q := store.Query{Filters: map[store.Dimension]string{}, Span: a.Calendar.Span(w, a.Now())}
+	groups, err := a.Querier.Query(c.Request().Context(), req.Query)
+	if errors.Is(err, store.ErrNoRollup) {
+		return fault.New(fault.BadRequest, "%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if req.Format == formatCSV {
+		return a.writeNPSCSV(c, req, groups)
+	}
+	out := npsAnswer{Label: req.Label, From: req.Query.Span.From.UTC(), To: req.Query.Span.To.UTC(), Groups: make([]npsGroup, len(groups))}
+	if req.Window != nil {
+		out.Window = req.Window.Name
+	}
+	if req.Cover.Coarse() {
+		out.CoarseEdge = true
+		out.Asked = &spanJSON{From: req.Cover.Asked.From.UTC(), To: req.Cover.Asked.To.UTC()}
+	}
+	for i, g := range groups {
+		out.Groups[i] = a.groupJSON(g)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// parseNPSQuery reads the query parameters of GET /api/v1/nps (and of any
+// page that asks the same question): the span (window, or from and to),
+// the breakdown and filters, and the format (format=, else the Accept
+// header). Every error is a 400 naming the parameter.
+func (a *API) parseNPSQuery(params url.Values, accept string) (npsRequest, error) {
+	var req npsRequest
+	now := a.Now()
+	span, err := a.parseSpan(params, now, &req)
+	if err != nil {
+		return req, err
+	}
+	req.Cover = a.storeOptions().Cover(span, now)
+	req.Query = store.Query{Filters: map[store.Dimension]string{}, Span: req.Cover.Span}
+	if req.Window == nil {
+		req.Label = a.Calendar.RangeLabel(req.Cover.Asked, now)
+	} else {
+		req.Label = a.Calendar.Label(*req.Window)
+		if req.DefaultWindow {
+			// Say so: a caller who left window out may not know what it got.
+			req.Label += " (the default window; pass window= for another)"
+		}
+	}
+	if req.Cover.Coarse() {
+		req.Label += " (widened to " + a.Calendar.RangeLabel(req.Cover.Span, now) + ": finer buckets are no longer kept)"
+	}
+	if req.Format, err = npsFormat(params.Get("format"), accept); err != nil {
+		return req, err
+	}
+	if err := parseBreakdown(params, &req.Query); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// spanParams are the parameters parseBreakdown leaves alone.
+var spanParams = map[string]bool{"window": true, "from": true, "to": true, "format": true}
+
+// parseSpan reads window, or from and to, and sets req's window fields.
+func (a *API) parseSpan(params url.Values, now time.Time, req *npsRequest) (window.Span, error) {
+	name, from, to := params.Get("window"), params.Get("from"), params.Get("to")
+	if name != "" && (from != "" || to != "") {
+		return window.Span{}, fault.New(fault.BadRequest, "window: cannot be combined with from/to (ask for a named window or a range, not both)")
+	}
+	end := a.Calendar.Span(window.Rolling15m, now).To
+	if from == "" && to == "" {
+		if name == "" {
+			name, req.DefaultWindow = defaultWindow, true
+		}
+		w, err := window.Parse(name)
+		if err != nil {
+			return window.Span{}, fault.New(fault.BadRequest, "window: %v", err)
+		}
+		req.Window = &w
+		return a.Calendar.Span(w, now), nil
+	}
+	span, err := window.ParseRange(from, to, end)
+	if err != nil {
+		return window.Span{}, fault.New(fault.BadRequest, "%v", err)
+	}
+	opts := a.storeOptions()
+	if day := a.Calendar.Bucket(window.Day, span.From); !now.Before(opts.Expires(window.Day, day)) {
+		return window.Span{}, fault.New(fault.BadRequest, "from: %s is older than the day buckets' retention (%s): nothing is kept that far back",
+			from, formatDays(opts.Retention.Day))
+	}
+	if span.To.After(end.Add(maxAhead)) {
+		return window.Span{}, fault.New(fault.BadRequest, "to: %s is more than 24h in the future", to)
+	}
+	return span, nil
+}
+
+// parseBreakdown reads by and the filters: every parameter that is not
+// about the span or the format.
+func parseBreakdown(params url.Values, q *store.Query) error {
 	for key, vals := range params {
-		switch key {
-		case "window":
-		case "by":
+		switch {
+		case spanParams[key]:
+		case key == "by":
 			for _, part := range strings.Split(strings.Join(vals, ","), ",") {
 				if part = strings.TrimSpace(part); part == "" {
 					continue
@@ -62,27 +195,45 @@ func (a *API) getNPS(c echo.Context) error {
 		default:
 			d, err := store.ParseDimension(key)
 			if err != nil {
-				return fault.New(fault.BadRequest, "unknown query parameter %q (want window, by, or a filter: channel, segment, team, agent)", key)
+				return fault.New(fault.BadRequest, "unknown query parameter %q (want window, from, to, format, by, or a filter: channel, segment, team, agent)", key)
 			}
 			q.Filters[d] = vals[0]
 		}
 	}
-	groups, err := a.Querier.Query(c.Request().Context(), q)
-	if errors.Is(err, store.ErrNoRollup) {
-		return fault.New(fault.BadRequest, "%v", err)
+	return nil
+}
+
+// npsFormat picks the answer's format: format= wins; else CSV when the
+// Accept header asks for text/csv, JSON otherwise.
+func npsFormat(param, accept string) (string, error) {
+	switch param {
+	case formatJSON, formatCSV:
+		return param, nil
+	case "":
+	default:
+		return "", fault.New(fault.BadRequest, "format: %q is not a format (want json or csv)", param)
 	}
-	if err != nil {
-		return err
+	for _, part := range strings.Split(accept, ",") {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
+			return formatCSV, nil
+		}
 	}
-	out := npsAnswer{Window: w.Name, Label: a.Calendar.Label(w), From: q.Span.From.UTC(), To: q.Span.To.UTC(), Groups: make([]npsGroup, len(groups))}
-	if params.Get("window") == "" {
-		// Say so: a caller who left window out may not know what it got.
-		out.Label += " (the default window; pass window= for another)"
+	return formatJSON, nil
+}
+
+// storeOptions are the engine options that decide which buckets a span is
+// read from: the calendar and the retention.
+func (a *API) storeOptions() store.Options {
+	return store.Options{Calendar: a.Calendar, Retention: a.Retention}
+}
+
+// formatDays prints a retention in days ("400d"), or as a duration when it
+// is not whole days.
+func formatDays(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
-	for i, g := range groups {
-		out.Groups[i] = a.groupJSON(g)
-	}
-	return c.JSON(http.StatusOK, out)
+	return d.String()
 }
 
 func (a *API) groupJSON(g store.Group) npsGroup {

@@ -478,3 +478,65 @@ func floorDiv(a, b int64) int64 {
 }
 
 func mod(a, b int64) int64 { return a - floorDiv(a, b)*b }
+
+// ParseRange reads an explicit range: from and to are RFC 3339 instants on
+// whole minutes (buckets start no finer), to is exclusive and after from.
+// An empty to means end, the end of the current minute, like the rolling
+// windows. Each error starts with the parameter it is about.
+func ParseRange(from, to string, end time.Time) (Span, error) {
+	if from == "" {
+		return Span{}, fmt.Errorf("from: missing (to needs a from; to alone names no range)")
+	}
+	f, err := parseMinute(from)
+	if err != nil {
+		return Span{}, fmt.Errorf("from: %w", err)
+	}
+	t := end
+	if to != "" {
+		if t, err = parseMinute(to); err != nil {
+			return Span{}, fmt.Errorf("to: %w", err)
+		}
+	}
+	if !f.Before(t) {
+		return Span{}, fmt.Errorf("to: %s is not after from %s (to is exclusive)", t.Format(time.RFC3339), f.Format(time.RFC3339))
+	}
+	return Span{From: f, To: t}, nil
+}
+
+func parseMinute(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time (like 2026-12-02T08:00:00+01:00)", s)
+	}
+	if t.Second() != 0 || t.Nanosecond() != 0 {
+		return time.Time{}, fmt.Errorf("%s is not on a whole minute (buckets start on minutes)", s)
+	}
+	return t, nil
+}
+
+// RangeLabel describes a span for a person, in the calendar's zone: "2 Dec
+// 08:00 – 14:30" within one day, "30 Nov 08:00 – 2 Dec 14:30" across days,
+// with the year where it is not now's. An end at midnight reads as 24:00
+// of the day before, so a whole day is "1 Oct 00:00 – 24:00".
+func (c Calendar) RangeLabel(s Span, now time.Time) string {
+	loc := c.Location()
+	from, to := s.From.In(loc), s.To.In(loc)
+	year := now.In(loc).Year()
+	date := func(t time.Time) string {
+		if t.Year() != year {
+			return t.Format("2 Jan 2006")
+		}
+		return t.Format("2 Jan")
+	}
+	end := to.Format("15:04")
+	endDate := to
+	if end == "00:00" && to.After(from) {
+		// The end of a day: name the day it ends.
+		endDate = to.Add(-time.Minute)
+		end = "24:00"
+	}
+	if sy, sm, sd := from.Date(); sy == endDate.Year() && sm == endDate.Month() && sd == endDate.Day() {
+		return date(from) + " " + from.Format("15:04") + " – " + end
+	}
+	return date(from) + " " + from.Format("15:04") + " – " + date(endDate) + " " + end
+}

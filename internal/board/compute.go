@@ -130,11 +130,11 @@ func (c Computer) Compute(b Board, src Source, now time.Time) (View, error) {
 func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
 	tv := TileView{ID: t.ID, View: t.View, Title: t.Title, Cols: t.Cols, Height: t.Rows}
 	if t.View != Comments {
-		tv.Window = c.Calendar.Label(t.Window)
+		tv.Window = c.label(t, now)
 	}
 	switch t.View {
 	case Headline, Count:
-		d, err := c.total(t, src, c.Calendar.Span(t.Window, now))
+		d, err := c.total(t, src, c.span(t, now))
 		if err != nil {
 			return tv, err
 		}
@@ -149,7 +149,7 @@ func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
 	case Trend:
 		return c.trend(t, tv, src, now)
 	case Distribution:
-		d, err := c.total(t, src, c.Calendar.Span(t.Window, now))
+		d, err := c.total(t, src, c.span(t, now))
 		if err != nil {
 			return tv, err
 		}
@@ -169,6 +169,28 @@ func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
 	return tv, fmt.Errorf("unknown view %q", t.View)
 }
 
+// span is what a tile covers at now: its window's span, or its fixed range
+// (an open range ends with the current minute, like the windows).
+func (c Computer) span(t Tile, now time.Time) window.Span {
+	if t.Range == nil {
+		return c.Calendar.Span(t.Window, now)
+	}
+	s := *t.Range
+	if s.To.IsZero() {
+		s.To = c.Calendar.Span(window.Rolling15m, now).To
+	}
+	return s
+}
+
+// label names what a tile covers: "rolling 60 min", or a fixed range's
+// dates ("since 1 Dec 08:00" when it is open).
+func (c Computer) label(t Tile, now time.Time) string {
+	if t.Range == nil {
+		return c.Calendar.Label(t.Window)
+	}
+	return c.Calendar.RangeLabel(*t.Range, now)
+}
+
 func (c Computer) total(t Tile, src Source, span window.Span) (nps.Distribution, error) {
 	groups, err := src.Query(store.Query{Filters: t.Filters, Span: span})
 	if err != nil {
@@ -181,7 +203,7 @@ func (c Computer) total(t Tile, src Source, span window.Span) (nps.Distribution,
 // it. Only windows up to 8h have one: the period before a 24h window would
 // need minute buckets older than they are kept.
 func (c Computer) change(t Tile, src Source, cur nps.Distribution, now time.Time) (*ChangeView, error) {
-	if t.Window.Length == 0 || t.Window.Length > window.Rolling8h.Length {
+	if t.Range != nil || t.Window.Length == 0 || t.Window.Length > window.Rolling8h.Length {
 		return nil, nil
 	}
 	span := c.Calendar.Span(t.Window, now)
@@ -200,7 +222,7 @@ func (c Computer) change(t Tile, src Source, cur nps.Distribution, now time.Time
 }
 
 func (c Computer) rows(t Tile, tv TileView, src Source, now time.Time) (TileView, error) {
-	rows, err := c.ranked(t, src, c.Calendar.Span(t.Window, now))
+	rows, err := c.ranked(t, src, c.span(t, now))
 	if err != nil {
 		return tv, err
 	}
@@ -225,14 +247,16 @@ const movementLookback = time.Hour
 // movement compares each row's rank with the same ranking over the window
 // as it was one hour ago.
 func (c Computer) movement(t Tile, src Source, now time.Time, rows []Row) error {
-	span := c.Calendar.Span(t.Window, now)
+	span := c.span(t, now)
 	then := window.Span{From: span.From.Add(-movementLookback), To: span.To.Add(-movementLookback)}
 	switch {
-	case t.Window.Closed():
-		return nil // yesterday, last week, last month: nothing moved an hour ago
-	case t.Window.Length == 0 || t.Window.Length > window.Rolling30d.Length:
-		// Calendar windows: from the same day start. 90d too: hour buckets
-		// 90 days back are no longer kept.
+	case t.Range != nil && !t.Range.To.IsZero(), t.Window.Closed():
+		// A closed range, yesterday, last week, last month: nothing moved
+		// an hour ago.
+		return nil
+	case t.Range != nil || t.Window.Length == 0 || t.Window.Length > window.Rolling30d.Length:
+		// An open range and the calendar windows: from the same start.
+		// 90d too: hour buckets 90 days back are no longer kept.
 		then.From = span.From
 	}
 	if !then.From.Before(then.To) {

@@ -184,3 +184,45 @@ func TestLeaderboardClosedWindowHasNoMovement(t *testing.T) {
 		t.Errorf("leaderboard\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestRangeTiles: a tile with a fixed from/to counts exactly its range and
+// is labelled with it; an open one (no to) counts up to now, says "since",
+// and its leaderboard moves from the same start; a closed one has no
+// headline change and no movement.
+func TestRangeTiles(t *testing.T) {
+	// storetest.Start is 10:32:41 in New York on 23 Nov.
+	var rs []store.Response
+	for i, ago := range []time.Duration{5 * time.Minute, 40 * time.Minute, 90 * time.Minute, 150 * time.Minute, 200 * time.Minute, 26 * time.Hour} {
+		rs = append(rs, answer(fmt.Sprintf("r%d", i), 10-i, "billing", "Ana Lima", "phone", ago, ""))
+	}
+	agg, comp, now := fixture(t, rs)
+	boards, err := Parse([]byte(`boards:
+- name: f
+  privacy: {show_agents: true}
+  tiles:
+  - {id: closed, view: headline, from: '2026-11-23T08:00:00-05:00', to: '2026-11-23T09:45:00-05:00'}
+  - {id: open, view: count, from: '2026-11-23T08:00:00-05:00'}
+  - {id: lead, view: leaderboard, by: agent, from: '2026-11-22T08:00:00-05:00', to: '2026-11-22T09:00:00-05:00'}
+`), store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := comp.Compute(boards[0], agg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 08:00–09:45 holds the answers 150 and 90 minutes ago (08:02, 09:02).
+	closed := tileByID(t, v, "closed")
+	if closed.Window != "23 Nov 08:00 – 09:45" || closed.Figure.Responses != 2 || closed.Change != nil {
+		t.Errorf("closed range: %q n=%d change %+v", closed.Window, closed.Figure.Responses, closed.Change)
+	}
+	// Since 08:00: 08:02, 09:02, 09:52, 10:27.
+	if open := tileByID(t, v, "open"); open.Window != "since 23 Nov 08:00" || open.Figure.Responses != 4 {
+		t.Errorf("open range: %q n=%d", open.Window, open.Figure.Responses)
+	}
+	// 22 Nov 08:00–09:00 holds the answer 26h ago (08:32 on 22 Nov).
+	lead := tileByID(t, v, "lead")
+	if lead.Window != "22 Nov 08:00 – 09:00" || len(lead.Rows) != 1 || lead.Rows[0].Responses != 1 || lead.Rows[0].New || lead.Rows[0].Move != 0 {
+		t.Errorf("closed leaderboard: %q %+v", lead.Window, lead.Rows)
+	}
+}

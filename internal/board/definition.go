@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -62,6 +63,10 @@ type Tile struct {
 	View   Kind
 	Title  string
 	Window window.Window
+	// Range, set instead of Window, is a fixed span from the definition's
+	// from and to; a zero To means "until now" (a campaign since its
+	// launch).
+	Range *window.Span
 	// By is the breakdown dimension of breakdown and leaderboard tiles.
 	By      store.Dimension
 	Filters map[store.Dimension]string
@@ -122,6 +127,8 @@ type tileYAML struct {
 	View           string            `yaml:"view"`
 	Title          string            `yaml:"title"`
 	Window         string            `yaml:"window"`
+	From           string            `yaml:"from"`
+	To             string            `yaml:"to"`
 	By             string            `yaml:"by"`
 	Filters        map[string]string `yaml:"filters"`
 	Top            int               `yaml:"top"`
@@ -295,10 +302,7 @@ func (ty tileYAML) compile(boardFilters map[store.Dimension]string, th Threshold
 	if t.View == Comments || t.View == FollowUps {
 		return t.compileComments()
 	}
-	if ty.Window == "" {
-		return Tile{}, errors.New("window is required")
-	}
-	if t.Window, err = window.Parse(ty.Window); err != nil {
+	if err := t.compileSpan(ty); err != nil {
 		return Tile{}, err
 	}
 	if t.View == Breakdown || t.View == Leaderboard {
@@ -339,6 +343,37 @@ func (ty tileYAML) compile(boardFilters map[store.Dimension]string, th Threshold
 		return Tile{}, err
 	}
 	return t, nil
+}
+
+// openEnd stands for "until now" while a range without to is parsed.
+var openEnd = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// compileSpan reads the tile's window, or its fixed from and to. Trends
+// need a window: their points follow a window's step.
+func (t *Tile) compileSpan(ty tileYAML) error {
+	if ty.From == "" && ty.To == "" {
+		if ty.Window == "" {
+			return errors.New("window is required (or from, and optionally to, for a fixed range)")
+		}
+		var err error
+		t.Window, err = window.Parse(ty.Window)
+		return err
+	}
+	if ty.Window != "" {
+		return errors.New("window: cannot be combined with from/to (a tile shows a named window or a fixed range)")
+	}
+	if t.View == Trend {
+		return errors.New("from/to: a trend needs a window (its points follow the window's step)")
+	}
+	span, err := window.ParseRange(ty.From, ty.To, openEnd)
+	if err != nil {
+		return err
+	}
+	if ty.To == "" {
+		span.To = time.Time{}
+	}
+	t.Range = &span
+	return nil
 }
 
 func (t Tile) compileComments() (Tile, error) {

@@ -51,6 +51,11 @@ func TestParseRejects(t *testing.T) {
 		{"boards:\n- {name: f, access: {screens: [{name: TV!, token_sha256: " + testHash + "}]}, tiles: [{id: a, view: count, window: 1h}]}", `screen 1: name "TV!"`},
 		{"boards:\n- {name: f, access: {screens: [{name: a, token_sha256: " + testHash + "}, {name: b, token_sha256: " + testHash + "}]}, tiles: [{id: a, view: count, window: 1h}]}", "used twice on this board"},
 		{"boards:\n- {name: f, access: {open: true}, tiles: [{id: a, view: count, window: 1h}]}", "field open not found"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count, window: 1h, from: '2026-12-01T08:00:00Z'}]}", "window: cannot be combined with from/to"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count, to: '2026-12-01T08:00:00Z'}]}", "from: missing"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count, from: '2026-12-01T08:00:30Z'}]}", "from: 2026-12-01T08:00:30Z is not on a whole minute"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: count, from: '2026-12-01T08:00:00Z', to: '2026-12-01T07:00:00Z'}]}", "to: 2026-12-01T07:00:00Z is not after from"},
+		{"boards:\n- {name: f, tiles: [{id: a, view: trend, from: '2026-12-01T08:00:00Z'}]}", "a trend needs a window"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), store.DefaultRollups())

@@ -517,7 +517,8 @@ func parseMinute(s string) (time.Time, error) {
 // RangeLabel describes a span for a person, in the calendar's zone: "2 Dec
 // 08:00 – 14:30" within one day, "30 Nov 08:00 – 2 Dec 14:30" across days,
 // with the year where it is not now's. An end at midnight reads as 24:00
-// of the day before, so a whole day is "1 Oct 00:00 – 24:00".
+// of the day before, so a whole day is "1 Oct 00:00 – 24:00". A span
+// without an end (a tile's open range) is "since 1 Dec 08:00".
 func (c Calendar) RangeLabel(s Span, now time.Time) string {
 	loc := c.Location()
 	from, to := s.From.In(loc), s.To.In(loc)
@@ -527,6 +528,9 @@ func (c Calendar) RangeLabel(s Span, now time.Time) string {
 			return t.Format("2 Jan 2006")
 		}
 		return t.Format("2 Jan")
+	}
+	if s.To.IsZero() {
+		return "since " + date(from) + " " + from.Format("15:04")
 	}
 	end := to.Format("15:04")
 	endDate := to

@@ -96,7 +96,11 @@ type AnswerView struct {
 
 // Computer computes board views in one calendar.
 type Computer struct {
-	Calendar  window.Calendar
+	Calendar window.Calendar
+	// Retention is the engine's (zero: store.DefaultRetention): a fixed
+	// range older than the minute or hour buckets is widened when read,
+	// and its label says so.
+	Retention store.Retention
 	MinSample int64
 	// Alerts, when set, gives every board its alert banner (the first
 	// tile) and follow-up tiles their queue.
@@ -188,7 +192,15 @@ func (c Computer) label(t Tile, now time.Time) string {
 	if t.Range == nil {
 		return c.Calendar.Label(t.Window)
 	}
-	return c.Calendar.RangeLabel(*t.Range, now)
+	label := c.Calendar.RangeLabel(*t.Range, now)
+	ret := c.Retention
+	if ret == (store.Retention{}) {
+		ret = store.DefaultRetention()
+	}
+	if cv := (store.Options{Calendar: c.Calendar, Retention: ret}).Cover(c.span(t, now), now); cv.Coarse() {
+		label += " (read as " + c.Calendar.RangeLabel(cv.Span, now) + ")"
+	}
+	return label
 }
 
 func (c Computer) total(t Tile, src Source, span window.Span) (nps.Distribution, error) {

@@ -203,6 +203,7 @@ func TestRangeTiles(t *testing.T) {
   - {id: closed, view: headline, from: '2026-11-23T08:00:00-05:00', to: '2026-11-23T09:45:00-05:00'}
   - {id: open, view: count, from: '2026-11-23T08:00:00-05:00'}
   - {id: lead, view: leaderboard, by: agent, from: '2026-11-22T08:00:00-05:00', to: '2026-11-22T09:00:00-05:00'}
+  - {id: old, view: count, from: '2026-11-20T08:10:00-05:00', to: '2026-11-20T09:00:00-05:00'}
 `), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
@@ -224,5 +225,10 @@ func TestRangeTiles(t *testing.T) {
 	lead := tileByID(t, v, "lead")
 	if lead.Window != "22 Nov 08:00 – 09:00" || len(lead.Rows) != 1 || lead.Rows[0].Responses != 1 || lead.Rows[0].New || lead.Rows[0].Move != 0 {
 		t.Errorf("closed leaderboard: %q %+v", lead.Window, lead.Rows)
+	}
+	// Three days back the minutes are gone: 08:10 is read from 08:00, and
+	// the label says so.
+	if old := tileByID(t, v, "old"); old.Window != "20 Nov 08:10 – 09:00 (read as 20 Nov 08:00 – 09:00)" {
+		t.Errorf("old range: %q", old.Window)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,7 +205,8 @@ func parseBreakdown(params url.Values, q *store.Query) error {
 }
 
 // npsFormat picks the answer's format: format= wins; else CSV when the
-// Accept header asks for text/csv, JSON otherwise.
+// Accept header names text/csv with a quality above zero and at least that
+// of application/json, JSON otherwise.
 func npsFormat(param, accept string) (string, error) {
 	switch param {
 	case formatJSON, formatCSV:
@@ -213,10 +215,27 @@ func npsFormat(param, accept string) (string, error) {
 	default:
 		return "", fault.New(fault.BadRequest, "format: %q is not a format (want json or csv)", param)
 	}
+	qCSV, qJSON := 0.0, 0.0
 	for _, part := range strings.Split(accept, ",") {
-		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
-			return formatCSV, nil
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
 		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if q, err = strconv.ParseFloat(v, 64); err != nil {
+				continue
+			}
+		}
+		switch mt {
+		case "text/csv":
+			qCSV = max(qCSV, q)
+		case "application/json":
+			qJSON = max(qJSON, q)
+		}
+	}
+	if qCSV > 0 && qCSV >= qJSON {
+		return formatCSV, nil
 	}
 	return formatJSON, nil
 }

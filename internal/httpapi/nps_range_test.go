@@ -334,3 +334,30 @@ func roundHalfAway(x float64) float64 {
 	}
 	return float64(int64(x*100+0.5)) / 100
 }
+
+// TestNPSAcceptCSV: Accept picks CSV only when it names text/csv with a
+// non-zero quality no lower than JSON's; format= wins over Accept.
+func TestNPSAcceptCSV(t *testing.T) {
+	now := time.Date(2026, 12, 2, 19, 31, 20, 0, time.UTC)
+	srv := rangeServer(t, now, store.DefaultRetention())
+	for _, c := range []struct{ query, accept, want string }{
+		{"window=1h", "text/csv", "text/csv"},
+		{"window=1h", "application/json, text/csv;q=0.5", "application/json"},
+		{"window=1h", "text/csv, application/json;q=0.9", "text/csv"},
+		{"window=1h", "text/csv;q=0", "application/json"},
+		{"window=1h", "text/html,application/xhtml+xml,*/*;q=0.8", "application/json"},
+		{"window=1h&format=json", "text/csv", "application/json"},
+		{"window=1h&format=csv", "application/json", "text/csv"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/nps?"+c.query, nil)
+		req.Header.Set("Accept", c.accept)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if ct := res.Header.Get("Content-Type"); res.StatusCode != http.StatusOK || !strings.HasPrefix(ct, c.want) {
+			t.Errorf("%s with Accept %q: %d %s, want %s", c.query, c.accept, res.StatusCode, ct, c.want)
+		}
+	}
+}

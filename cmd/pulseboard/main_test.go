@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -193,6 +194,18 @@ func TestIngestAndQuery(t *testing.T) {
 			if n, score := c.overall("window=1h&channel=phone"); n != 100 || score != 72.0 {
 				t.Fatalf("phone = %v, %v; want 100, 72", n, score)
 			}
+			// A range over those minutes answers the same, and its CSV
+			// carries the same numbers and the span it covers.
+			from := storetest.Start.Add(-10 * time.Minute).Truncate(time.Minute)
+			if n, score := c.overall("from=" + from.Format(time.RFC3339) + "&channel=phone"); n != 100 || score != 72.0 {
+				t.Fatalf("range: %v, %v; want 100, 72", n, score)
+			}
+			csv := c.get("/api/v1/nps?format=csv&by=channel&from=" + url.QueryEscape(from.In(time.FixedZone("", -5*3600)).Format(time.RFC3339)))
+			wantRow := "phone,72,"
+			if csv.status != 200 || !strings.Contains(csv.raw, "\n"+wantRow) || !strings.Contains(csv.raw, ",100,76,20,4,") ||
+				!strings.Contains(csv.raw, from.UTC().Format(time.RFC3339)) {
+				t.Fatalf("CSV range: %d %s", csv.status, csv.raw)
+			}
 			r = c.get("/api/v1/nps?window=today&by=team,channel")
 			groups := r.body["groups"].([]any)
 			if r.status != 200 || len(groups) != 2 {
@@ -235,7 +248,7 @@ func TestIngestAndQuery(t *testing.T) {
 			if r := c.post(`id=1`, "text/plain"); r.status != 415 {
 				t.Fatalf("text/plain: %d", r.status)
 			}
-			for _, q := range []string{"window=3h", "by=colour", "teams=alpha", "by=segment&agent=ann"} {
+			for _, q := range []string{"window=3h", "by=colour", "teams=alpha", "by=segment&agent=ann", "from=2026-11-23T15:00:30Z", "window=1h&from=2026-11-23T15:00:00Z"} {
 				if r := c.get("/api/v1/nps?" + q); r.status != 400 || r.body["detail"] == nil {
 					t.Errorf("nps?%s: %d %s", q, r.status, r.raw)
 				}

@@ -26,6 +26,7 @@ var csvColumns = []string{
 func (a *API) writeNPSCSV(c echo.Context, req npsRequest, groups []store.Group) error {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
+	w.UseCRLF = true // RFC 4180 line ends, which every spreadsheet reads
 	header := make([]string, 0, len(req.Query.By)+len(csvColumns))
 	for _, d := range req.Query.By {
 		header = append(header, string(d))

@@ -25,6 +25,11 @@
 // month; "yesterday", "last_week" and "last_month" cover the whole period
 // before and end where the current one starts. Every other window ends at
 // the end of the current minute.
+//
+// Ranges: an explicit from/to (ParseRange) is a Span like a window's. Any
+// span is read through Cover, which composes it from the buckets still
+// kept: where an old edge's minutes (or hours) have expired, that edge
+// widens to its local hour (or day), and Cover says so.
 package window
 
 import (

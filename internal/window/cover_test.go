@@ -130,3 +130,26 @@ func TestCoverEdges(t *testing.T) {
 		t.Errorf("nothing kept: %+v", got)
 	}
 }
+
+// TestRangeLabel: one day, across days, another year, a whole day ending
+// at midnight, an open range; in the calendar's zone.
+func TestRangeLabel(t *testing.T) {
+	loc := windowtest.Load(t, "America/New_York")
+	cal := window.MustCalendar(loc)
+	now := time.Date(2026, 12, 2, 14, 30, 0, 0, loc)
+	at := func(y int, mo time.Month, d, h, m int) time.Time { return time.Date(y, mo, d, h, m, 0, 0, loc) }
+	for _, c := range []struct {
+		s    window.Span
+		want string
+	}{
+		{window.Span{From: at(2026, 12, 2, 8, 0), To: at(2026, 12, 2, 14, 30)}, "2 Dec 08:00 – 14:30"},
+		{window.Span{From: at(2026, 11, 30, 8, 13), To: at(2026, 12, 2, 14, 30)}, "30 Nov 08:13 – 2 Dec 14:30"},
+		{window.Span{From: at(2025, 12, 31, 22, 0), To: at(2026, 1, 1, 2, 0)}, "31 Dec 2025 22:00 – 1 Jan 02:00"},
+		{window.Span{From: at(2026, 10, 1, 0, 0), To: at(2026, 10, 2, 0, 0)}, "1 Oct 00:00 – 24:00"},
+		{window.Span{From: at(2026, 12, 1, 8, 0)}, "since 1 Dec 08:00"},
+	} {
+		if got := cal.RangeLabel(c.s, now); got != c.want {
+			t.Errorf("RangeLabel(%s..%s) = %q, want %q", c.s.From, c.s.To, got, c.want)
+		}
+	}
+}

@@ -38,6 +38,12 @@ type Config struct {
 	SLA time.Duration
 	// Keep is how long resolved follow-ups and dead letters are kept.
 	Keep time.Duration
+	// Queues are the named follow-up queues, Routing the rules that send a
+	// detractor to one (first match wins), DefaultQueue the queue of the
+	// detractors no rule matches ("": DefaultQueueName). See queues.go.
+	Queues       []Queue
+	Routing      []Route
+	DefaultQueue string
 	// Thresholds are the threshold rules, evaluated every EvaluateEvery.
 	Thresholds    []Rule
 	EvaluateEvery time.Duration
@@ -99,20 +105,23 @@ func DefaultConfig() Config {
 // The YAML shapes; durations are strings parsed by the caller's parser, so
 // they read like every other duration of the configuration.
 type configYAML struct {
-	DetractorCutoff *int       `yaml:"detractor_cutoff"`
-	MaxAge          string     `yaml:"max_age"`
-	Webhooks        []string   `yaml:"webhooks"`
-	Retries         *int       `yaml:"retries"`
-	Backoff         string     `yaml:"backoff"`
-	MaxBackoff      string     `yaml:"max_backoff"`
-	Timeout         string     `yaml:"timeout"`
-	SLA             string     `yaml:"sla"`
-	Keep            string     `yaml:"keep"`
-	Thresholds      []ruleYAML `yaml:"thresholds"`
-	EvaluateEvery   string     `yaml:"evaluate_every"`
-	Digest          digestYAML `yaml:"digest"`
-	SweepEvery      string     `yaml:"sweep_every"`
-	SelfCheckEvery  string     `yaml:"self_check_every"`
+	DetractorCutoff *int        `yaml:"detractor_cutoff"`
+	MaxAge          string      `yaml:"max_age"`
+	Webhooks        []string    `yaml:"webhooks"`
+	Retries         *int        `yaml:"retries"`
+	Backoff         string      `yaml:"backoff"`
+	MaxBackoff      string      `yaml:"max_backoff"`
+	Timeout         string      `yaml:"timeout"`
+	SLA             string      `yaml:"sla"`
+	Keep            string      `yaml:"keep"`
+	Queues          []queueYAML `yaml:"queues"`
+	Routing         []routeYAML `yaml:"routing"`
+	DefaultQueue    string      `yaml:"default_queue"`
+	Thresholds      []ruleYAML  `yaml:"thresholds"`
+	EvaluateEvery   string      `yaml:"evaluate_every"`
+	Digest          digestYAML  `yaml:"digest"`
+	SweepEvery      string      `yaml:"sweep_every"`
+	SelfCheckEvery  string      `yaml:"self_check_every"`
 }
 
 type ruleYAML struct {
@@ -188,17 +197,13 @@ func ParseConfig(text string, rollups []store.Rollup, parseDuration func(string)
 	if c.MaxBackoff < c.Backoff {
 		return c, errors.New("max_backoff: must be at least backoff")
 	}
-	switch y.SLA {
-	case "", "same-day", "same_day":
-		c.SLA = 0
-	default:
-		v, err := parseDuration(y.SLA)
-		if err != nil || v < time.Minute {
-			return c, errors.New(`sla: must be "same-day" or a duration of at least 1m, like 4h`)
-		}
-		c.SLA = v
-	}
 	var err error
+	if c.SLA, err = parseSLA(y.SLA, parseDuration); err != nil {
+		return c, fmt.Errorf("sla: %w", err)
+	}
+	if err := parseQueues(&c, y, parseDuration); err != nil {
+		return c, err
+	}
 	if c.Webhooks, err = parseURLs("webhooks", y.Webhooks); err != nil {
 		return c, err
 	}

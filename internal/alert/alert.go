@@ -34,6 +34,7 @@ const (
 	EventThresholdResolved = "threshold.resolved"
 	EventDigestDaily       = "digest.daily"
 	EventDigestWeekly      = "digest.weekly"
+	EventReassigned        = "followup.reassigned"
 )
 
 // Delivery is one webhook request still to make: one event for one

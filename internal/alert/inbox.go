@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -136,6 +137,7 @@ func (s *Service) Reassign(ctx context.Context, id string, r Reassignment) (Item
 		to = q
 	}
 	now := s.o.Now()
+	moved := false
 	f, err := s.o.Engine.Update(ctx, id, func(f *FollowUp) error {
 		m := Move{By: r.By, From: f.Queue, Person: r.Person}
 		if m.From == "" {
@@ -144,6 +146,7 @@ func (s *Service) Reassign(ctx context.Context, id string, r Reassignment) (Item
 		if to.Name != "" {
 			m.Queue, m.Due = to.Name, s.due(to, f.At).UTC()
 		}
+		moved = to.Name != "" && to.Name != m.From
 		_, err := f.Reassign(m, now)
 		return err
 	})
@@ -151,5 +154,22 @@ func (s *Service) Reassign(ctx context.Context, id string, r Reassignment) (Item
 	if err != nil {
 		return Item{}, err
 	}
+	if moved {
+		// The queue's own receivers hear of what moved in, as of what was
+		// routed to it. Queued after the change is stored: a node that dies
+		// in between loses this event, never the move.
+		ev := ReassignedEvent{Event: EventReassigned, ID: fmt.Sprintf("%s:%s@%d", EventReassigned, f.ID, now.UnixMilli()), FollowUp: f}
+		if err := s.enqueue(ctx, ev.ID, EventReassigned, ev, to.Webhooks); err != nil {
+			s.o.Logger.Warn("alerts: reassigned, but cannot queue the event for the queue's receivers", slog.String("follow_up", f.ID), slog.Any("err", err))
+		}
+	}
 	return s.item(f, now), nil
+}
+
+// ReassignedEvent is the body of a followup.reassigned delivery, sent to
+// the receivers of the queue a follow-up moved to.
+type ReassignedEvent struct {
+	Event    string   `json:"event"`
+	ID       string   `json:"id"`
+	FollowUp FollowUp `json:"follow_up"`
 }

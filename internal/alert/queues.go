@@ -167,6 +167,9 @@ func parseQueues(c *Config, y configYAML, parseDuration func(string) (time.Durat
 		c.Queues = append(c.Queues, q)
 	}
 	known := func(name string) error {
+		if name == "" {
+			return errors.New("name the queue")
+		}
 		if _, ok := c.Queue(name); ok {
 			return nil
 		}

@@ -67,8 +67,10 @@ type Service struct {
 type Snapshot struct {
 	Active []Active
 	// Unresolved are the oldest SnapshotLimit open and claimed follow-ups,
-	// of UnresolvedTotal. Since due times follow opening times, the oldest
-	// are also the most overdue.
+	// of UnresolvedTotal. With one SLA for all, due times follow opening
+	// times and the oldest are also the most overdue; with queues of
+	// different SLAs, an overdue follow-up of a short-SLA queue can be
+	// younger than the ones held (Inbox reads the whole queue instead).
 	Unresolved      []FollowUp
 	UnresolvedTotal int
 	// ResolvedToday are the follow-ups resolved since local midnight.

@@ -101,14 +101,7 @@ func (s *Service) item(f FollowUp, now time.Time) Item {
 }
 
 func (s *Service) unknownQueue(name string) error {
-	names := ""
-	for i, q := range s.o.Config.QueueList() {
-		if i > 0 {
-			names += ", "
-		}
-		names += q.Name
-	}
-	return fmt.Errorf("%w %q (queues: %s)", ErrUnknownQueue, name, names)
+	return fmt.Errorf("%w %q (queues: %s)", ErrUnknownQueue, name, queueNames(s.o.Config.QueueList(), ", "))
 }
 
 // Reassignment is what Reassign does: move to Queue ("" to stay) and/or

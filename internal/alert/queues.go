@@ -173,14 +173,10 @@ func parseQueues(c *Config, y configYAML, parseDuration func(string) (time.Durat
 		if _, ok := c.Queue(name); ok {
 			return nil
 		}
-		names := make([]string, len(c.Queues))
-		for i, q := range c.Queues {
-			names[i] = q.Name
-		}
-		if len(names) == 0 {
+		if len(c.Queues) == 0 {
 			return fmt.Errorf("no queue %q: no queues are configured", name)
 		}
-		return fmt.Errorf("no queue %q (queues: %s)", name, strings.Join(names, ", "))
+		return fmt.Errorf("no queue %q (queues: %s)", name, queueNames(c.Queues, ", "))
 	}
 	if y.DefaultQueue != "" {
 		if err := known(y.DefaultQueue); err != nil {
@@ -224,4 +220,13 @@ func parseSLA(raw string, parseDuration func(string) (time.Duration, error)) (ti
 		return 0, errors.New(`must be "same-day" or a duration of at least 1m, like 4h`)
 	}
 	return v, nil
+}
+
+// queueNames lists the queues' names, joined by sep.
+func queueNames(qs []Queue, sep string) string {
+	names := make([]string, len(qs))
+	for i, q := range qs {
+		names[i] = q.Name
+	}
+	return strings.Join(names, sep)
 }

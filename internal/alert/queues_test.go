@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,12 +51,12 @@ func TestParseQueues(t *testing.T) {
 		strings.Join(c.Routing[0].Match[store.Segment], ",") != "enterprise" || c.Routing[1].Queue != "billing-desk" {
 		t.Errorf("routing %+v", c.Routing)
 	}
-	if names := queueNames(c.QueueList()); names != "enterprise-desk,billing-desk,floor" {
+	if names := queueNames(c.QueueList(), ","); names != "enterprise-desk,billing-desk,floor" {
 		t.Errorf("queue list %s (the configured default is no extra queue)", names)
 	}
 	// Without default_queue the built-in one takes what no rule routes.
 	c = parseTestConfig(t, "sla: 4h\nqueues: [{name: a}]\nrouting: [{match: {team: x}, queue: a}]")
-	if names := queueNames(c.QueueList()); names != "a,default" {
+	if names := queueNames(c.QueueList(), ","); names != "a,default" {
 		t.Errorf("queue list %s, want a,default", names)
 	}
 	if q := c.Route(store.Dims{Team: "y"}); q.Name != DefaultQueueName || q.SLA != 4*time.Hour || q.Label != builtinQueueLabel {
@@ -63,7 +64,7 @@ func TestParseQueues(t *testing.T) {
 	}
 	// Nothing configured: one built-in queue, and follow-ups store none.
 	c = parseTestConfig(t, "")
-	if c.Routed() || queueNames(c.QueueList()) != "default" {
+	if c.Routed() || queueNames(c.QueueList(), ",") != "default" {
 		t.Errorf("no queues: routed %v, %+v", c.Routed(), c.QueueList())
 	}
 
@@ -112,14 +113,6 @@ func TestParseQueues(t *testing.T) {
 	if !c.HasReceivers() || parseTestConfig(t, "queues: [{name: a}]").HasReceivers() {
 		t.Error("HasReceivers does not count queue receivers")
 	}
-}
-
-func queueNames(qs []Queue) string {
-	names := make([]string, len(qs))
-	for i, q := range qs {
-		names[i] = q.Name
-	}
-	return strings.Join(names, ",")
 }
 
 // TestRouteFirstMatch: every dimension of a rule must match, any of a
@@ -320,17 +313,9 @@ func receivedBy(t *testing.T, r *receiver) map[string][]string {
 		out[ev.Event] = append(out[ev.Event], ev.FollowUp.ID+"@"+ev.FollowUp.Queue)
 	}
 	for _, ids := range out {
-		sortStrings(ids)
+		slices.Sort(ids)
 	}
 	return out
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 // TestRoutingQueues: on both engines, detractors are routed to their
@@ -393,7 +378,7 @@ func TestRoutingQueues(t *testing.T) {
 				for _, it := range items {
 					out = append(out, it.ID)
 				}
-				sortStrings(out)
+				slices.Sort(out)
 				return strings.Join(out, ",")
 			}
 			if got := ids(InboxFilter{Queue: "enterprise-desk"}); got != "e1,e4" {
@@ -456,6 +441,44 @@ func TestRoutingQueues(t *testing.T) {
 			}
 			if _, err := h.svc.Reassign(ctx, "nope", Reassignment{By: "sup", Queue: "floor"}); !errors.Is(err, ErrNotFound) {
 				t.Errorf("reassign unknown: %v", err)
+			}
+		})
+	}
+}
+
+// TestNoQueuesStoresAsBefore: on both engines, without queues or routing
+// rules a follow-up is stored without a queue (the JSON has no "queue" key
+// on Redis, as before queues existed), due by alerts.sla, and the inbox
+// lists it in the built-in default queue.
+func TestNoQueuesStoresAsBefore(t *testing.T) {
+	for name, start := range map[string]func(*testing.T, Config) harness{"memory": memHarness, "redis": redisHarness} {
+		t.Run(name, func(t *testing.T) {
+			cfg := fastConfig()
+			cfg.SLA = 3 * time.Hour
+			h := start(t, cfg)
+			ctx := context.Background()
+			at := time.Now().UTC().Truncate(time.Second)
+			record(t, h.store, store.Response{ID: "n1", Score: 2, Dims: store.Dims{Segment: "enterprise", Channel: "phone"}, At: at})
+			var items []Item
+			eventually(t, "the follow-up", 5*time.Second, func() bool {
+				var err error
+				items, err = h.svc.Inbox(ctx, InboxFilter{Queue: DefaultQueueName})
+				return err == nil && len(items) == 1
+			})
+			if it := items[0]; it.Queue != DefaultQueueName || it.QueueLabel != builtinQueueLabel || !it.Due.Equal(at.Add(3*time.Hour)) || len(it.History) != 0 {
+				t.Errorf("listed %+v", it)
+			}
+			fus, _, err := h.eng.Unresolved(ctx, 0)
+			must(t, err)
+			if len(fus) != 1 || fus[0].Queue != "" {
+				t.Errorf("stored %+v", fus)
+			}
+			if r, ok := h.eng.(*Redis); ok {
+				raw, err := r.rdb.Get(ctx, r.keys.FollowUp("n1")).Result()
+				must(t, err)
+				if strings.Contains(raw, `"queue"`) || strings.Contains(raw, `"history"`) {
+					t.Errorf("stored JSON %s", raw)
+				}
 			}
 		})
 	}

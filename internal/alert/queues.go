@@ -65,7 +65,9 @@ func (c Config) Queue(name string) (Queue, bool) {
 			return q, true
 		}
 	}
-	if name == DefaultQueueName {
+	// The built-in queue exists only as the default: with default_queue
+	// naming another queue, "default" is no queue.
+	if name == DefaultQueueName && c.defaultQueue() == DefaultQueueName {
 		return Queue{Name: DefaultQueueName, Label: builtinQueueLabel, SLA: c.SLA}, true
 	}
 	return Queue{}, false
@@ -86,6 +88,12 @@ func (c Config) QueueList() []Queue {
 		out = append(out, q)
 	}
 	return out
+}
+
+// MixedSLAs reports whether follow-ups can be in queues of different SLAs.
+func (c Config) MixedSLAs() bool {
+	qs := c.QueueList()
+	return slices.ContainsFunc(qs, func(q Queue) bool { return q.SLA != qs[0].SLA })
 }
 
 // Route is the queue of a detractor with dimensions d: the first rule that

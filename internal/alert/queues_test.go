@@ -51,6 +51,10 @@ func TestParseQueues(t *testing.T) {
 		strings.Join(c.Routing[0].Match[store.Segment], ",") != "enterprise" || c.Routing[1].Queue != "billing-desk" {
 		t.Errorf("routing %+v", c.Routing)
 	}
+	if !c.MixedSLAs() || parseTestConfig(t, "sla: 2h\nqueues: [{name: a}, {name: b, sla: 2h}]").MixedSLAs() ||
+		!parseTestConfig(t, "sla: 2h\nqueues: [{name: a, sla: 3h}]\nrouting: [{match: {team: x}, queue: a}]").MixedSLAs() {
+		t.Error("MixedSLAs")
+	}
 	if names := queueNames(c.QueueList(), ","); names != "enterprise-desk,billing-desk,floor" {
 		t.Errorf("queue list %s (the configured default is no extra queue)", names)
 	}

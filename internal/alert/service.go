@@ -73,6 +73,10 @@ type Snapshot struct {
 	// younger than the ones held (Inbox reads the whole queue instead).
 	Unresolved      []FollowUp
 	UnresolvedTotal int
+	// MixedSLAs: the queues have different SLAs, so the follow-ups held
+	// are not the most overdue ones, and an overdue count over them is a
+	// lower bound when the queue is longer than SnapshotLimit.
+	MixedSLAs bool
 	// ResolvedToday are the follow-ups resolved since local midnight.
 	ResolvedToday []FollowUp
 }
@@ -225,6 +229,7 @@ func (s *Service) read(ctx context.Context) (Snapshot, error) {
 	if snap.Unresolved, snap.UnresolvedTotal, err = s.o.Engine.Unresolved(ctx, SnapshotLimit); err != nil {
 		return snap, err
 	}
+	snap.MixedSLAs = s.o.Config.MixedSLAs()
 	cal := s.o.Calendar
 	today := cal.Start(window.Day, cal.Bucket(window.Day, s.o.Now()))
 	snap.ResolvedToday, err = s.o.Engine.ResolvedSince(ctx, today)

@@ -121,7 +121,9 @@ const (
 const maxHistory = 20
 
 func (f *FollowUp) record(s Step) {
-	f.History = append(f.History, s)
+	// Clip: the new step goes into a new array, never one that a copy of
+	// the follow-up handed out earlier (Memory's) still shares.
+	f.History = append(slices.Clip(f.History), s)
 	if n := len(f.History); n > maxHistory {
 		f.History = slices.Clone(f.History[n-maxHistory:])
 	}

@@ -220,7 +220,7 @@ default_queue: floor
 	if got := strings.Join(steps, "|"); got != "dana claimed  |sup reassigned  lee|sup reassigned  |sup reassigned devices kim|kim resolved  " {
 		t.Errorf("history %q", got)
 	}
-	for query, has := range map[string]string{"?queue=nope": "queue: no such follow-up queue", "?status=later": "status must be"} {
+	for query, has := range map[string]string{"?queue=nope": "queue: no such follow-up queue", "?status=later": "status must be", "?state=claimed": "the filter is status="} {
 		if status, body := do("GET", "/api/v1/followups"+query, ""); status != 400 || !strings.Contains(body, has) {
 			t.Errorf("GET %s: %d %s", query, status, body)
 		}

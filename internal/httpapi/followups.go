@@ -30,6 +30,11 @@ func (a *API) listFollowUps(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.QueryParams().Has("state") {
+		// A name easily guessed for the filter: say which one it is rather
+		// than list everything unfiltered.
+		return fault.New(fault.BadRequest, "state: the filter is status= (open, unclaimed, claimed, overdue or resolved)")
+	}
 	filter := alert.InboxFilter{Status: c.QueryParam("status"), Queue: c.QueryParam("queue")}
 	list, err := svc.Inbox(c.Request().Context(), filter)
 	if errors.Is(err, alert.ErrUnknownQueue) {

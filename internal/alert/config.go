@@ -105,23 +105,23 @@ func DefaultConfig() Config {
 // The YAML shapes; durations are strings parsed by the caller's parser, so
 // they read like every other duration of the configuration.
 type configYAML struct {
-	DetractorCutoff *int        `yaml:"detractor_cutoff"`
-	MaxAge          string      `yaml:"max_age"`
-	Webhooks        []string    `yaml:"webhooks"`
-	Retries         *int        `yaml:"retries"`
-	Backoff         string      `yaml:"backoff"`
-	MaxBackoff      string      `yaml:"max_backoff"`
-	Timeout         string      `yaml:"timeout"`
-	SLA             string      `yaml:"sla"`
-	Keep            string      `yaml:"keep"`
-	Queues          []queueYAML `yaml:"queues"`
-	Routing         []routeYAML `yaml:"routing"`
-	DefaultQueue    string      `yaml:"default_queue"`
-	Thresholds      []ruleYAML  `yaml:"thresholds"`
-	EvaluateEvery   string      `yaml:"evaluate_every"`
-	Digest          digestYAML  `yaml:"digest"`
-	SweepEvery      string      `yaml:"sweep_every"`
-	SelfCheckEvery  string      `yaml:"self_check_every"`
+	DetractorCutoff *int       `yaml:"detractor_cutoff"`
+	MaxAge          string     `yaml:"max_age"`
+	Webhooks        []string   `yaml:"webhooks"`
+	Retries         *int       `yaml:"retries"`
+	Backoff         string     `yaml:"backoff"`
+	MaxBackoff      string     `yaml:"max_backoff"`
+	Timeout         string     `yaml:"timeout"`
+	SLA             string     `yaml:"sla"`
+	Keep            string     `yaml:"keep"`
+	Queues          queuesYAML `yaml:"queues"`
+	Routing         routesYAML `yaml:"routing"`
+	DefaultQueue    string     `yaml:"default_queue"`
+	Thresholds      []ruleYAML `yaml:"thresholds"`
+	EvaluateEvery   string     `yaml:"evaluate_every"`
+	Digest          digestYAML `yaml:"digest"`
+	SweepEvery      string     `yaml:"sweep_every"`
+	SelfCheckEvery  string     `yaml:"self_check_every"`
 }
 
 type ruleYAML struct {

@@ -122,6 +122,13 @@ type routeYAML struct {
 	Queue string            `yaml:"queue"`
 }
 
+// queuesYAML and routesYAML are the lists (named, so configYAML's columns
+// stay as they were).
+type (
+	queuesYAML []queueYAML
+	routesYAML []routeYAML
+)
+
 // values is one value or a list of them.
 type values []string
 

@@ -70,17 +70,13 @@ const (
 // FollowUp is one detractor waiting for a call back. Its ID is the
 // response's id.
 type FollowUp struct {
-	ID      string `json:"id"`
-	Score   int    `json:"score"`
-	Channel string `json:"channel,omitempty"`
-	Segment string `json:"segment,omitempty"`
-	Team    string `json:"team,omitempty"`
-	Agent   string `json:"agent,omitempty"`
-	Comment string `json:"comment,omitempty"`
-	// Queue is the follow-up queue the routing rules sent it to ("" when
-	// no queues are configured, and in follow-ups stored before queues
-	// existed: both read as the default queue, Config.DefaultQueue).
-	Queue      string     `json:"queue,omitempty"`
+	ID         string     `json:"id"`
+	Score      int        `json:"score"`
+	Channel    string     `json:"channel,omitempty"`
+	Segment    string     `json:"segment,omitempty"`
+	Team       string     `json:"team,omitempty"`
+	Agent      string     `json:"agent,omitempty"`
+	Comment    string     `json:"comment,omitempty"`
 	At         time.Time  `json:"at"`
 	Opened     time.Time  `json:"opened"`
 	Due        time.Time  `json:"due"`
@@ -90,6 +86,10 @@ type FollowUp struct {
 	ResolvedBy string     `json:"resolved_by,omitempty"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	Note       string     `json:"note,omitempty"`
+	// Queue is the follow-up queue the routing rules sent it to ("" when
+	// no queues are configured, and in follow-ups stored before queues
+	// existed: both read as the default queue, Config.DefaultQueue).
+	Queue string `json:"queue,omitempty"`
 	// History is who did what and when: the last maxHistory steps.
 	History []Step `json:"history,omitempty"`
 }
@@ -100,12 +100,14 @@ type Step struct {
 	At     time.Time `json:"at"`
 	By     string    `json:"by"`
 	Action string    `json:"action"`
-	// From and Queue are the queues a reassignment moved it from and to;
-	// To the person it went to ("" with Action unclaimed).
-	From  string `json:"from,omitempty"`
-	Queue string `json:"queue,omitempty"`
-	To    string `json:"to,omitempty"`
-	Note  string `json:"note,omitempty"`
+	// From and Queue are the queues a reassignment moved it from and to
+	// (empty: it stayed); To the person it gave it to; Unclaimed that it
+	// took the claim away from whoever had it.
+	From      string `json:"from,omitempty"`
+	Queue     string `json:"queue,omitempty"`
+	To        string `json:"to,omitempty"`
+	Unclaimed bool   `json:"unclaimed,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
 // Actions of a Step.
@@ -223,11 +225,13 @@ func (f *FollowUp) Reassign(m Move, now time.Time) (bool, error) {
 		changed = true
 		if m.Person == nil && f.Status == Claimed {
 			f.Status, f.ClaimedBy, f.ClaimedAt = Open, "", nil
+			step.Unclaimed = true
 		}
 	}
 	if p := m.Person; p != nil && *p != f.ClaimedBy {
 		if *p == "" {
 			f.Status, f.ClaimedBy, f.ClaimedAt = Open, "", nil
+			step.Unclaimed = true
 		} else {
 			f.Status, f.ClaimedBy, f.ClaimedAt = Claimed, *p, &now
 		}

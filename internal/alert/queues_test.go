@@ -203,9 +203,10 @@ func TestReassignOnEngines(t *testing.T) {
 			got := list[0]
 			steps := []string{}
 			for _, s := range got.History {
-				steps = append(steps, fmt.Sprintf("%s %s %s>%s to=%q", s.By, s.Action, s.From, s.Queue, s.To))
+				steps = append(steps, fmt.Sprintf("%s %s %s>%s to=%q unclaimed=%v", s.By, s.Action, s.From, s.Queue, s.To, s.Unclaimed))
 			}
-			wantSteps := `dana claimed > to=""|sup reassigned default>pharma to=""|sup reassigned > to="lee"|sup reassigned pharma>devices to=""|sup reassigned > to=""`
+			wantSteps := `dana claimed > to="" unclaimed=false|sup reassigned default>pharma to="" unclaimed=true|sup reassigned > to="lee" unclaimed=false|` +
+				`sup reassigned pharma>devices to="" unclaimed=false|sup reassigned > to="" unclaimed=true`
 			if strings.Join(steps, "|") != wantSteps || got.Queue != "devices" || !got.Due.Equal(t0.Add(3*time.Hour)) {
 				t.Errorf("stored: queue %s due %s history\n%s\nwant\n%s", got.Queue, got.Due, strings.Join(steps, "|"), wantSteps)
 			}

@@ -8,3 +8,9 @@ import _ "embed"
 //
 //go:embed boards.yaml
 var Boards []byte
+
+// DemoAlerts is config/demo-alerts.yaml: the demo's follow-up queues and
+// routing rules.
+//
+//go:embed demo-alerts.yaml
+var DemoAlerts []byte

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	configfiles "github.com/pulseboard/pulseboard/config"
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/jobs"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -34,6 +35,13 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 	ac := cfg.Alerts
 	if cfg.Demo && len(ac.Thresholds) == 0 {
 		ac.Thresholds = demoThresholds()
+	}
+	if cfg.Demo && !ac.Routed() {
+		demo, err := demoRouting(ac)
+		if err != nil {
+			return err
+		}
+		ac = demo
 	}
 	node := nodeName()
 	// The scheduler's clock is a real one whatever m.Now is: gocron sleeps
@@ -80,6 +88,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 	sched.Start()
 	m.Logger.Info("alerts on", slog.String("node", node), slog.Int("detractor_cutoff", ac.DetractorCutoff),
 		slog.Int("webhooks", len(ac.Webhooks)), slog.Int("threshold_rules", len(ac.Thresholds)),
+		slog.Int("queues", len(ac.Queues)), slog.Int("routing_rules", len(ac.Routing)),
 		slog.Int("digest_webhooks", len(ac.Digest.Webhooks)))
 	return nil
 }
@@ -109,6 +118,17 @@ func demoThresholds() []alert.Rule {
 	w, _ := window.Parse("1h")
 	return []alert.Rule{{Name: "demo-teams", Title: "Team NPS", By: []store.Dimension{store.Team}, Window: w, Below: 25,
 		MinResponses: 20, Filters: map[store.Dimension]string{}}}
+}
+
+// demoRouting is ac with the demo's follow-up queues and routing rules
+// (config/demo-alerts.yaml), so `make run` shows an inbox with queues.
+func demoRouting(ac alert.Config) (alert.Config, error) {
+	demo, err := alert.ParseConfig(string(configfiles.DemoAlerts), nil, time.ParseDuration)
+	if err != nil {
+		return ac, fmt.Errorf("config/demo-alerts.yaml: %w", err)
+	}
+	ac.Queues, ac.Routing, ac.DefaultQueue = demo.Queues, demo.Routing, demo.DefaultQueue
+	return ac, nil
 }
 
 // nodeName names this process in job ledgers and as a change log

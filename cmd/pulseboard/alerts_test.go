@@ -16,6 +16,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/jobs"
 	"github.com/pulseboard/pulseboard/internal/redistest"
+	"github.com/pulseboard/pulseboard/internal/store"
 )
 
 // alertSecret signs the test servers' alert webhooks (adminToken is in
@@ -76,7 +77,10 @@ func TestJobsOncePerCluster(t *testing.T) {
 	digestAt := time.Now().UTC().Add(8 * time.Second).Truncate(time.Second)
 	alerts := fmt.Sprintf(`{"webhooks": [%q], "backoff": "100ms", "evaluate_every": "1s", "sweep_every": "1s", "self_check_every": "1s",
 		"thresholds": [{"name": "phone-15m", "title": "Phone NPS", "filters": {"channel": "phone"}, "window": "15m", "below": 0, "min_responses": 3}],
-		"digest": {"at": %q, "webhooks": [%q]}}`, rcv.srv.URL+"/alerts", digestAt.Format("15:04:05"), rcv.srv.URL+"/digest")
+		"digest": {"at": %q, "webhooks": [%q]},
+		"queues": [{"name": "billing-desk", "sla": "2h"}, {"name": "floor", "label": "Floor supervisors", "sla": "24h", "webhooks": [%q]}],
+		"routing": [{"match": {"team": "billing"}, "queue": "billing-desk"}], "default_queue": "floor"}`,
+		rcv.srv.URL+"/alerts", digestAt.Format("15:04:05"), rcv.srv.URL+"/digest", rcv.srv.URL+"/floor")
 	env := []string{"PULSEBOARD_INGEST_TOKENS=" + token, "PULSEBOARD_REDIS_URL=" + redistest.URL(t), "PULSEBOARD_TENANT=" + ns,
 		"PULSEBOARD_ADMIN_TOKENS=" + adminToken, "PULSEBOARD_ALERT_SECRET=" + alertSecret, "PULSEBOARD_ALERTS=" + alerts,
 		"PULSEBOARD_TIMEZONE=UTC", "PULSEBOARD_ALERT_ALLOW_PRIVATE_RECEIVERS=true"} // the receiver is on loopback
@@ -110,6 +114,25 @@ func TestJobsOncePerCluster(t *testing.T) {
 	if r := ca.do("POST", "/api/v1/followups/det-1/resolve", "application/json", adminToken, strings.NewReader(`{"by":"lee","note":"called back"}`)); r.status != 200 {
 		t.Fatalf("resolve on a: %d %s", r.status, r.raw)
 	}
+	// Routed to the billing desk on a; moved to the floor and to kim on b;
+	// a lists it there at once, and the floor's receiver hears of it once.
+	if r := ca.do("GET", "/api/v1/followups?queue=billing-desk", "", adminToken, nil); r.status != 200 || r.body["count"] != float64(2) {
+		t.Errorf("billing-desk on a: %d %s", r.status, r.raw)
+	}
+	if r := cb.do("POST", "/api/v1/followups/det-2/reassign", "application/json", adminToken, strings.NewReader(`{"by":"sup","queue":"floor","to":"kim"}`)); r.status != 200 {
+		t.Fatalf("reassign on b: %d %s", r.status, r.raw)
+	}
+	var floor struct {
+		FollowUps []alert.Item `json:"follow_ups"`
+	}
+	if r := ca.do("GET", "/api/v1/followups?queue=floor", "", adminToken, nil); r.status != 200 || json.Unmarshal([]byte(r.raw), &floor) != nil ||
+		len(floor.FollowUps) != 1 || floor.FollowUps[0].ID != "det-2" || floor.FollowUps[0].ClaimedBy != "kim" || floor.FollowUps[0].QueueLabel != "Floor supervisors" {
+		t.Errorf("floor on a after the reassignment on b: %d %s", r.status, r.raw)
+	}
+	if r := ca.do("POST", "/api/v1/followups/det-1/reassign", "application/json", adminToken, strings.NewReader(`{"by":"sup","queue":"floor"}`)); r.status != 409 {
+		t.Errorf("reassign the resolved det-1 on a: %d %s, want 409", r.status, r.raw)
+	}
+	eventually(t, "the floor's receiver told of the move", 5*time.Second, func() bool { return rcv.count(alert.EventReassigned) == 1 })
 	eventually(t, "node b's supervisor board shows the queue and node a's banner", 5*time.Second, func() bool {
 		var sup, floor struct {
 			Tiles []struct {
@@ -125,7 +148,7 @@ func TestJobsOncePerCluster(t *testing.T) {
 		okFU, okBanner := false, false
 		for _, tl := range sup.Tiles {
 			if f := tl.FollowUps; tl.ID == "followups" && f != nil {
-				okFU = f.Open == 2 && f.Claimed == 1 && f.Closed == 1
+				okFU = f.Open == 2 && f.Claimed == 2 && f.Closed == 1
 			}
 		}
 		for _, tl := range floor.Tiles {
@@ -278,5 +301,30 @@ func TestFollowUpHostileIDs(t *testing.T) {
 				t.Errorf("aA is %s after a claim of a%%41", f.Status)
 			}
 		})
+	}
+}
+
+// TestDemoRouting: the demo's queues and routing rules parse, and route by
+// segment and team as config/demo-alerts.yaml says.
+func TestDemoRouting(t *testing.T) {
+	ac, err := demoRouting(alert.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[store.Dims]string{
+		{Segment: "enterprise", Team: "retention", Channel: "phone"}: "enterprise-desk",
+		{Segment: "smb", Team: "retention", Channel: "chat"}:         "retention-specialists",
+		{Segment: "smb", Team: "retention", Channel: "email"}:        "floor-supervisors",
+		{Segment: "consumer", Team: "billing", Channel: "phone"}:     "floor-supervisors",
+	} {
+		if q := ac.Route(d); q.Name != want {
+			t.Errorf("%+v: %s, want %s", d, q.Name, want)
+		}
+	}
+	if q, _ := ac.Queue("enterprise-desk"); q.SLA != 2*time.Hour || q.Label != "Enterprise desk" {
+		t.Errorf("enterprise-desk %+v", q)
+	}
+	if q, _ := ac.Queue(""); q.Name != "floor-supervisors" || q.SLA != 24*time.Hour {
+		t.Errorf("default queue %+v", q)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -33,6 +34,7 @@ const (
 	EventThresholdResolved = "threshold.resolved"
 	EventDigestDaily       = "digest.daily"
 	EventDigestWeekly      = "digest.weekly"
+	EventReassigned        = "followup.reassigned"
 )
 
 // Delivery is one webhook request still to make: one event for one
@@ -84,6 +86,49 @@ type FollowUp struct {
 	ResolvedBy string     `json:"resolved_by,omitempty"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	Note       string     `json:"note,omitempty"`
+	// Queue is the follow-up queue the routing rules sent it to ("" when
+	// no queues are configured, and in follow-ups stored before queues
+	// existed: both read as the default queue, Config.DefaultQueue).
+	Queue string `json:"queue,omitempty"`
+	// History is who did what and when: the last maxHistory steps.
+	History []Step `json:"history,omitempty"`
+}
+
+// Step is one thing a person (or an update of the answer) did to a
+// follow-up.
+type Step struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Action string    `json:"action"`
+	// From and Queue are the queues a reassignment moved it from and to
+	// (empty: it stayed); To the person it gave it to; Unclaimed that it
+	// took the claim away from whoever had it.
+	From      string `json:"from,omitempty"`
+	Queue     string `json:"queue,omitempty"`
+	To        string `json:"to,omitempty"`
+	Unclaimed bool   `json:"unclaimed,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+// Actions of a Step.
+const (
+	ActionClaimed    = "claimed"
+	ActionResolved   = "resolved"
+	ActionReassigned = "reassigned"
+)
+
+// maxHistory bounds a follow-up's history: a follow-up bounced between
+// queues all day must not grow without end, and the last steps are the
+// ones a supervisor reads.
+const maxHistory = 20
+
+func (f *FollowUp) record(s Step) {
+	// Clip: the new step goes into a new array, never one that a copy of
+	// the follow-up handed out earlier (Memory's) still shares.
+	f.History = append(slices.Clip(f.History), s)
+	if n := len(f.History); n > maxHistory {
+		f.History = slices.Clone(f.History[n-maxHistory:])
+	}
 }
 
 // Errors of follow-up transitions.
@@ -93,6 +138,14 @@ var (
 	// ErrConflict means the transition is not allowed from the current
 	// state: claimed by someone else, or already resolved.
 	ErrConflict = errors.New("follow-up is not in a state that allows this")
+	// ErrResolved is the conflict of changing a resolved follow-up.
+	ErrResolved = fmt.Errorf("%w: it is resolved", ErrConflict)
+	// ErrClaimed is the conflict of claiming or resolving a follow-up
+	// someone else holds.
+	ErrClaimed = fmt.Errorf("%w: someone else claimed it", ErrConflict)
+	// ErrUnknownQueue means a reassignment or a listing named a queue the
+	// configuration does not have.
+	ErrUnknownQueue = errors.New("no such follow-up queue")
 	// ErrLeaseLost means a delivery's lease ended and another claim took
 	// it over, or it was settled already: the attempt's outcome is not
 	// recorded.
@@ -108,27 +161,87 @@ func (f FollowUp) Dims() store.Dims {
 // harmless; claiming one that another holds, or one resolved, is a
 // conflict.
 func (f *FollowUp) Claim(by string, now time.Time) error {
+	changed, err := f.claim(by, now)
+	if changed {
+		f.record(Step{At: now, By: by, Action: ActionClaimed})
+	}
+	return err
+}
+
+// claim is Claim without the history; it reports whether it changed f.
+func (f *FollowUp) claim(by string, now time.Time) (bool, error) {
 	switch {
 	case f.Status == Resolved:
-		return ErrConflict
+		return false, ErrResolved
 	case f.Status == Claimed && f.ClaimedBy != by:
-		return ErrConflict
+		return false, ErrClaimed
 	case f.Status == Claimed:
-		return nil
+		return false, nil
 	}
 	f.Status, f.ClaimedBy, f.ClaimedAt = Claimed, by, &now
-	return nil
+	return true, nil
 }
 
 // Resolve closes the follow-up with a note. Whoever resolves it claims it
 // if nobody had; a follow-up another person claimed can only be resolved
-// by them.
+// by them (or reassigned to them first).
 func (f *FollowUp) Resolve(by, note string, now time.Time) error {
-	if err := f.Claim(by, now); err != nil {
+	if _, err := f.claim(by, now); err != nil {
 		return err
 	}
 	f.Status, f.ResolvedBy, f.ResolvedAt, f.Note = Resolved, by, &now, note
+	f.record(Step{At: now, By: by, Action: ActionResolved, Note: note})
 	return nil
+}
+
+// Move is a reassignment: to another queue, to another person, or both.
+type Move struct {
+	// By is who reassigns.
+	By string
+	// From is the queue the follow-up is in (its Queue, or the default
+	// queue's name when that is ""); Queue the one it moves to, "" or From
+	// to stay; Due its due time in Queue.
+	From, Queue string
+	Due         time.Time
+	// Person nil leaves the claim alone, except that a move to another
+	// queue clears it (the new queue's people pick it up); "" clears it;
+	// a name gives it to them, claimed.
+	Person *string
+}
+
+// Reassign applies a move. A resolved follow-up cannot move
+// (ErrResolved); a move that changes nothing (the queue it is in, the
+// person who has it) changes nothing and records nothing, so a retried
+// request is harmless. It reports whether the follow-up changed.
+func (f *FollowUp) Reassign(m Move, now time.Time) (bool, error) {
+	if f.Status == Resolved {
+		return false, ErrResolved
+	}
+	step := Step{At: now, By: m.By, Action: ActionReassigned}
+	changed := false
+	if m.Queue != "" && m.Queue != m.From {
+		f.Queue, f.Due = m.Queue, m.Due
+		step.From, step.Queue = m.From, m.Queue
+		changed = true
+		if m.Person == nil && f.Status == Claimed {
+			f.Status, f.ClaimedBy, f.ClaimedAt = Open, "", nil
+			step.Unclaimed = true
+		}
+	}
+	if p := m.Person; p != nil && *p != f.ClaimedBy {
+		if *p == "" {
+			f.Status, f.ClaimedBy, f.ClaimedAt = Open, "", nil
+			step.Unclaimed = true
+		} else {
+			f.Status, f.ClaimedBy, f.ClaimedAt = Claimed, *p, &now
+		}
+		step.To = *p
+		changed = true
+	}
+	if changed {
+		f.record(step)
+	}
+	return changed, nil
 }
 
 // ResolvedByUpdate is who resolved a follow-up whose answer was updated out
@@ -142,13 +255,14 @@ const ResolvedByUpdate = "update"
 // named in the note. Resolved already: nothing changes (ErrConflict).
 func (f *FollowUp) ResolveByUpdate(from, to int, now time.Time) error {
 	if f.Status == Resolved {
-		return ErrConflict
+		return ErrResolved
 	}
 	note := fmt.Sprintf("resolved by update: the customer changed the score from %d to %d", from, to)
 	if f.ClaimedBy != "" {
 		note += "; it was claimed by " + f.ClaimedBy
 	}
 	f.Status, f.ResolvedBy, f.ResolvedAt, f.Note = Resolved, ResolvedByUpdate, &now, note
+	f.record(Step{At: now, By: ResolvedByUpdate, Action: ActionResolved, Note: note})
 	return nil
 }
 

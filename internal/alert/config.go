@@ -38,6 +38,12 @@ type Config struct {
 	SLA time.Duration
 	// Keep is how long resolved follow-ups and dead letters are kept.
 	Keep time.Duration
+	// Queues are the named follow-up queues, Routing the rules that send a
+	// detractor to one (first match wins), DefaultQueue the queue of the
+	// detractors no rule matches ("": DefaultQueueName). See queues.go.
+	Queues       []Queue
+	Routing      []Route
+	DefaultQueue string
 	// Thresholds are the threshold rules, evaluated every EvaluateEvery.
 	Thresholds    []Rule
 	EvaluateEvery time.Duration
@@ -108,6 +114,9 @@ type configYAML struct {
 	Timeout         string     `yaml:"timeout"`
 	SLA             string     `yaml:"sla"`
 	Keep            string     `yaml:"keep"`
+	Queues          queuesYAML `yaml:"queues"`
+	Routing         routesYAML `yaml:"routing"`
+	DefaultQueue    string     `yaml:"default_queue"`
 	Thresholds      []ruleYAML `yaml:"thresholds"`
 	EvaluateEvery   string     `yaml:"evaluate_every"`
 	Digest          digestYAML `yaml:"digest"`
@@ -188,17 +197,13 @@ func ParseConfig(text string, rollups []store.Rollup, parseDuration func(string)
 	if c.MaxBackoff < c.Backoff {
 		return c, errors.New("max_backoff: must be at least backoff")
 	}
-	switch y.SLA {
-	case "", "same-day", "same_day":
-		c.SLA = 0
-	default:
-		v, err := parseDuration(y.SLA)
-		if err != nil || v < time.Minute {
-			return c, errors.New(`sla: must be "same-day" or a duration of at least 1m, like 4h`)
-		}
-		c.SLA = v
-	}
 	var err error
+	if c.SLA, err = parseSLA(y.SLA, parseDuration); err != nil {
+		return c, fmt.Errorf("sla: %w", err)
+	}
+	if err := parseQueues(&c, y, parseDuration); err != nil {
+		return c, err
+	}
 	if c.Webhooks, err = parseURLs("webhooks", y.Webhooks); err != nil {
 		return c, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -106,7 +107,14 @@ func (s *Service) detractor(ctx context.Context, pos store.Position, c store.Cha
 		return false, nil
 	}
 	f := FollowUp{ID: p.ID, Score: c.New.Score, Channel: p.Channel, Segment: p.Segment, Team: p.Team, Agent: p.Agent,
-		Comment: p.Comment, At: at, Opened: recorded.UTC(), Due: s.due(at).UTC(), Status: Open}
+		Comment: p.Comment, At: at, Opened: recorded.UTC(), Status: Open}
+	// Routing sees the dimensions the follow-up keeps (FollowUp.Dims): a
+	// dimension a rule may name must be one the follow-up carries.
+	q := s.o.Config.Route(f.Dims())
+	if s.o.Config.Routed() {
+		f.Queue = q.Name // without queues, stored as before they existed
+	}
+	f.Due = s.due(q, at).UTC()
 	added, err := s.o.Engine.Open(ctx, f)
 	if err != nil {
 		return false, fmt.Errorf("open follow-up %q: %w", f.ID, err)
@@ -128,10 +136,23 @@ func (s *Service) detractor(ctx context.Context, pos store.Position, c store.Cha
 		}
 	}
 	ev := DetractorEvent{Event: EventDetractor, ID: EventDetractor + ":" + p.ID, Response: Response{Payload: p, At: at}, FollowUp: f}
-	if err := s.enqueue(ctx, ev.ID, EventDetractor, ev, s.o.Config.Webhooks); err != nil {
+	// The center's receivers (a CRM) get every detractor, as before queues;
+	// the queue's own receivers (its team's channel) get the queue's.
+	if err := s.enqueue(ctx, ev.ID, EventDetractor, ev, union(s.o.Config.Webhooks, q.Webhooks)); err != nil {
 		return false, fmt.Errorf("queue the webhooks of detractor %q: %w", p.ID, err)
 	}
 	return true, nil
+}
+
+// union is a followed by what of b is not in a.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, u := range b {
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // noLongerDetractor resolves the follow-up of an answer updated from a

@@ -48,10 +48,7 @@ func (c Config) CheckReceivers() error {
 	if c.AllowPrivateReceivers {
 		return nil
 	}
-	for _, list := range []struct {
-		field string
-		urls  []string
-	}{{"webhooks", c.Webhooks}, {"digest.webhooks", c.Digest.Webhooks}} {
+	for _, list := range c.receivers() {
 		for i, raw := range list.urls {
 			u, err := url.Parse(raw)
 			if err != nil {
@@ -70,6 +67,32 @@ func (c Config) CheckReceivers() error {
 		}
 	}
 	return nil
+}
+
+// receiverList is one configured list of receivers and where it is set.
+type receiverList struct {
+	field string
+	urls  []string
+}
+
+// receivers are every configured list of receivers.
+func (c Config) receivers() []receiverList {
+	out := []receiverList{{"webhooks", c.Webhooks}, {"digest.webhooks", c.Digest.Webhooks}}
+	for i, q := range c.Queues {
+		out = append(out, receiverList{fmt.Sprintf("queues[%d].webhooks", i), q.Webhooks})
+	}
+	return out
+}
+
+// HasReceivers reports whether any receiver is configured (deliveries
+// then need a signing secret).
+func (c Config) HasReceivers() bool {
+	for _, l := range c.receivers() {
+		if len(l.urls) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // refusePrivate is a net.Dialer Control: it sees the address actually

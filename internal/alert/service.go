@@ -67,10 +67,16 @@ type Service struct {
 type Snapshot struct {
 	Active []Active
 	// Unresolved are the oldest SnapshotLimit open and claimed follow-ups,
-	// of UnresolvedTotal. Since due times follow opening times, the oldest
-	// are also the most overdue.
+	// of UnresolvedTotal. With one SLA for all, due times follow opening
+	// times and the oldest are also the most overdue; with queues of
+	// different SLAs, an overdue follow-up of a short-SLA queue can be
+	// younger than the ones held (Inbox reads the whole queue instead).
 	Unresolved      []FollowUp
 	UnresolvedTotal int
+	// MixedSLAs: the queues have different SLAs, so the follow-ups held
+	// are not the most overdue ones, and an overdue count over them is a
+	// lower bound when the queue is longer than SnapshotLimit.
+	MixedSLAs bool
 	// ResolvedToday are the follow-ups resolved since local midnight.
 	ResolvedToday []FollowUp
 }
@@ -223,17 +229,19 @@ func (s *Service) read(ctx context.Context) (Snapshot, error) {
 	if snap.Unresolved, snap.UnresolvedTotal, err = s.o.Engine.Unresolved(ctx, SnapshotLimit); err != nil {
 		return snap, err
 	}
+	snap.MixedSLAs = s.o.Config.MixedSLAs()
 	cal := s.o.Calendar
 	today := cal.Start(window.Day, cal.Bucket(window.Day, s.o.Now()))
 	snap.ResolvedToday, err = s.o.Engine.ResolvedSince(ctx, today)
 	return snap, err
 }
 
-// due is when a follow-up of an answer given at at must be resolved: the
-// SLA after it, or with the same-day SLA the next local midnight.
-func (s *Service) due(at time.Time) time.Time {
-	if s.o.Config.SLA > 0 {
-		return at.Add(s.o.Config.SLA)
+// due is when a follow-up of an answer given at at must be resolved in
+// queue q: its SLA after it, or with the same-day SLA the next local
+// midnight.
+func (s *Service) due(q Queue, at time.Time) time.Time {
+	if q.SLA > 0 {
+		return at.Add(q.SLA)
 	}
 	cal := s.o.Calendar
 	return cal.End(window.Day, cal.Bucket(window.Day, at))
@@ -246,31 +254,18 @@ func deliveryID(event, url string) string {
 }
 
 // FollowUpList lists follow-ups: "open" (open and claimed, the default),
-// "overdue", or "resolved" (today's).
+// "overdue", or "resolved" (today's); see Inbox.
 func (s *Service) FollowUpList(ctx context.Context, status string) ([]FollowUp, error) {
-	now := s.o.Now()
-	switch status {
-	case "", "open":
-		open, _, err := s.o.Engine.Unresolved(ctx, ListLimit)
-		return open, err
-	case "overdue":
-		all, _, err := s.o.Engine.Unresolved(ctx, ListLimit)
-		var out []FollowUp
-		for _, f := range all {
-			if f.Overdue(now) {
-				out = append(out, f)
-			}
-		}
-		return out, err
-	case "resolved":
-		cal := s.o.Calendar
-		return s.o.Engine.ResolvedSince(ctx, cal.Start(window.Day, cal.Bucket(window.Day, now)))
+	items, err := s.Inbox(ctx, InboxFilter{Status: status})
+	out := make([]FollowUp, len(items))
+	for i, it := range items {
+		out[i] = it.FollowUp
 	}
-	return nil, ErrBadStatus
+	return out, err
 }
 
 // ErrBadStatus means a follow-up list was asked for an unknown status.
-var ErrBadStatus = errors.New(`status must be open, overdue or resolved`)
+var ErrBadStatus = errors.New(`status must be open, unclaimed, claimed, overdue or resolved`)
 
 // Claim gives a follow-up to by.
 func (s *Service) Claim(ctx context.Context, id, by string) (FollowUp, error) {

@@ -105,6 +105,9 @@ type harness struct {
 	svc   *Service
 	store store.Store
 	eng   Engine
+	// second makes another node's view of the same state: a Service over
+	// its own engine on the same Redis (the same Memory on one node).
+	second func(Config) *Service
 }
 
 // startService runs a Service over a store until the test ends.
@@ -124,7 +127,9 @@ func memHarness(t *testing.T, cfg Config) harness {
 	changes, err := NewFeedChanges(context.Background(), st, slog.New(slog.DiscardHandler))
 	must(t, err)
 	eng := NewMemory()
-	return harness{svc: startService(t, st, eng, changes, cfg), store: st, eng: eng}
+	return harness{svc: startService(t, st, eng, changes, cfg), store: st, eng: eng, second: func(c Config) *Service {
+		return New(Options{Config: c, Engine: eng, Calendar: window.MustCalendar(time.UTC)})
+	}}
 }
 
 func record(t *testing.T, st store.Store, rs ...store.Response) {
@@ -365,7 +370,9 @@ func redisHarness(t *testing.T, cfg Config) harness {
 		t.Fatal(err)
 	}
 	eng := NewRedis(rdb, ns, time.Hour)
-	return harness{svc: startService(t, st, eng, group, cfg), store: st, eng: eng}
+	return harness{svc: startService(t, st, eng, group, cfg), store: st, eng: eng, second: func(c Config) *Service {
+		return New(Options{Config: c, Engine: NewRedis(rdb, ns, time.Hour), Calendar: window.MustCalendar(time.UTC)})
+	}}
 }
 
 // TestLateUpdateIntoDetractor: on both engines, an answer given hours ago

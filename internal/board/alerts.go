@@ -98,10 +98,11 @@ func (c Computer) followUps(t Tile, snap alert.Snapshot, now time.Time) *FollowU
 	}
 	if snap.UnresolvedTotal > len(snap.Unresolved) {
 		if len(t.Filters) == 0 {
-			// Unscoped: the total is exact; overdue ones come first, so
-			// their count is exact unless every one held is overdue.
+			// Unscoped: the total is exact; with one SLA overdue ones come
+			// first, so their count is exact unless every one held is
+			// overdue. With queues of different SLAs it is a lower bound.
 			v.Open = snap.UnresolvedTotal
-			v.Partial = v.Overdue == len(snap.Unresolved)
+			v.Partial = snap.MixedSLAs || v.Overdue == len(snap.Unresolved)
 		} else {
 			v.Partial = true
 		}

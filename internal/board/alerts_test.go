@@ -76,6 +76,16 @@ func TestAlertTiles(t *testing.T) {
 	if fu := tileByID(t, v, "followups").FollowUps; fu.Open != 5000 || fu.Overdue != 1 || fu.Partial {
 		t.Errorf("a long queue, center-wide: %+v", fu)
 	}
+	// Queues of different SLAs: a younger follow-up of a short-SLA queue
+	// may be overdue beyond the ones held, so the overdue count is a bound.
+	long.MixedSLAs = true
+	comp.Alerts = fixedAlerts(long)
+	if v, err = comp.Compute(boards[1], agg, now); err != nil {
+		t.Fatal(err)
+	}
+	if fu := tileByID(t, v, "followups").FollowUps; fu.Open != 5000 || fu.Overdue != 1 || !fu.Partial {
+		t.Errorf("a long queue of mixed SLAs, center-wide: %+v", fu)
+	}
 	scoped := boards[1]
 	scoped.Tiles = slices.Clone(scoped.Tiles)
 	for i := range scoped.Tiles {

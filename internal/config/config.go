@@ -262,7 +262,7 @@ func load(args []string, getenv func(string) string, defaultFile string) (*Confi
 		}
 	}
 
-	if c.AlertSecret == "" && (len(c.Alerts.Webhooks) > 0 || len(c.Alerts.Digest.Webhooks) > 0) {
+	if c.AlertSecret == "" && c.Alerts.HasReceivers() {
 		o := lookup("alert_secret")
 		return nil, fmt.Errorf("config: %s: must be set when alerts name webhook receivers (deliveries are signed with it)", o.env)
 	}

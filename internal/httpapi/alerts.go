@@ -113,6 +113,12 @@ func alertsFault(err error, id string) error {
 		return nil
 	case errors.Is(err, alert.ErrNotFound):
 		return fault.New(fault.NotFound, "no follow-up %q", id)
+	case errors.Is(err, alert.ErrResolved):
+		return fault.New(fault.Conflict, "follow-up %q is resolved", id)
+	case errors.Is(err, alert.ErrClaimed):
+		return fault.New(fault.Conflict, "follow-up %q is claimed by someone else", id)
+	case errors.Is(err, alert.ErrUnknownQueue):
+		return fault.New(fault.Invalid, "queue: %s", err.Error())
 	case errors.Is(err, alert.ErrConflict):
 		return fault.New(fault.Conflict, "follow-up %q is resolved or claimed by someone else", id)
 	case errors.Is(err, alert.ErrBadStatus):

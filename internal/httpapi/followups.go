@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"unicode/utf8"
 
@@ -12,8 +13,8 @@ import (
 	"github.com/pulseboard/pulseboard/internal/fault"
 )
 
-// The follow-up queue: GET /api/v1/followups, and the claim and resolve
-// transitions of one follow-up. Admin only (routes.go).
+// The follow-up inbox: GET /api/v1/followups, and the claim, resolve and
+// reassign transitions of one follow-up. Admin only (routes.go).
 
 // Limits of the follow-up actions' bodies.
 const (
@@ -22,20 +23,46 @@ const (
 	maxNoteChars  = 2000
 )
 
-// listFollowUps answers GET /api/v1/followups?status=open|overdue|resolved.
+// listFollowUps answers GET /api/v1/followups?status=…&queue=…: the
+// follow-ups, and the queues to filter by.
 func (a *API) listFollowUps(c echo.Context) error {
 	svc, err := a.alerts()
 	if err != nil {
 		return err
 	}
-	list, err := svc.FollowUpList(c.Request().Context(), c.QueryParam("status"))
+	if c.QueryParams().Has("state") {
+		// A name easily guessed for the filter: say which one it is rather
+		// than list everything unfiltered.
+		return fault.New(fault.BadRequest, "state: the filter is status= (open, unclaimed, claimed, overdue or resolved)")
+	}
+	filter := alert.InboxFilter{Status: c.QueryParam("status"), Queue: c.QueryParam("queue")}
+	list, err := svc.Inbox(c.Request().Context(), filter)
+	if errors.Is(err, alert.ErrUnknownQueue) {
+		return fault.New(fault.BadRequest, "queue: %s", err.Error())
+	}
 	if err != nil {
 		return alertsFault(err, "")
 	}
-	if list == nil {
-		list = []alert.FollowUp{}
+	return c.JSON(http.StatusOK, map[string]any{"follow_ups": list, "count": len(list), "queues": queueViews(svc.Queues())})
+}
+
+// queueView is a queue as the listing shows it.
+type queueView struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	// SLA is a duration like "2h0m0s", or "same-day".
+	SLA string `json:"sla"`
+}
+
+func queueViews(qs []alert.Queue) []queueView {
+	out := make([]queueView, len(qs))
+	for i, q := range qs {
+		out[i] = queueView{Name: q.Name, Label: q.Label, SLA: "same-day"}
+		if q.SLA > 0 {
+			out[i].SLA = q.SLA.String()
+		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"follow_ups": list, "count": len(list)})
+	return out
 }
 
 // claimFollowUp answers POST /api/v1/followups/{id}/claim {"by"}.
@@ -52,6 +79,51 @@ func (a *API) resolveFollowUp(c echo.Context) error {
 	})
 }
 
+// reassignFollowUp answers POST /api/v1/followups/{id}/reassign
+// {"by", "queue", "to"}: to another queue, and/or to another person ("to":
+// "" clears the claim).
+func (a *API) reassignFollowUp(c echo.Context) error {
+	svc, id, err := a.alertsAndID(c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		By    string  `json:"by"`
+		Queue string  `json:"queue"`
+		To    *string `json:"to"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return fault.New(fault.BadRequest, `body must be JSON like {"by": "dana", "queue": "pharma-specialists", "to": "lee"}`)
+	}
+	if err := checkActor("by", body.By, false); err != nil {
+		return err
+	}
+	if body.To != nil {
+		if err := checkActor("to", *body.To, true); err != nil {
+			return err
+		}
+	}
+	if body.Queue == "" && body.To == nil {
+		return fault.New(fault.Invalid, `queue, to: say where it goes: a queue, a person ("to"; "" clears the claim), or both`)
+	}
+	it, err := svc.Reassign(c.Request().Context(), id, alert.Reassignment{By: body.By, Queue: body.Queue, Person: body.To})
+	if err != nil {
+		return alertsFault(err, id)
+	}
+	return c.JSON(http.StatusOK, it)
+}
+
+// checkActor checks a person's name: 1 to maxActorChars characters, or
+// empty when empty is allowed.
+func checkActor(field, name string, emptyOK bool) error {
+	if n := utf8.RuneCountInString(name); (n == 0 && !emptyOK) || n > maxActorChars {
+		return fault.New(fault.Invalid, "%s: who, 1 to %d characters", field, maxActorChars)
+	}
+	return nil
+}
+
 // followUpAction is the body of claim and resolve.
 type followUpAction struct {
 	By   string `json:"by"`
@@ -65,8 +137,8 @@ func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
 	if err := dec.Decode(&act); err != nil {
 		return act, fault.New(fault.BadRequest, `body must be JSON like {"by": "dana"%s}`, map[bool]string{true: `, "note": "called back"`}[withNote])
 	}
-	if n := utf8.RuneCountInString(act.By); n == 0 || n > maxActorChars {
-		return act, fault.New(fault.Invalid, "by: who acts, 1 to %d characters", maxActorChars)
+	if err := checkActor("by", act.By, false); err != nil {
+		return act, err
 	}
 	if !withNote && act.Note != "" {
 		return act, fault.New(fault.Invalid, "note: only resolve takes a note")

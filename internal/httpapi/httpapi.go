@@ -60,9 +60,11 @@ type Screens interface {
 
 // Alerts is the alert service as the admin API uses it.
 type Alerts interface {
-	FollowUpList(ctx context.Context, status string) ([]alert.FollowUp, error)
+	Inbox(ctx context.Context, filter alert.InboxFilter) ([]alert.Item, error)
+	Queues() []alert.Queue
 	Claim(ctx context.Context, id, by string) (alert.FollowUp, error)
 	Resolve(ctx context.Context, id, by, note string) (alert.FollowUp, error)
+	Reassign(ctx context.Context, id string, r alert.Reassignment) (alert.Item, error)
 	Alerts(ctx context.Context) ([]alert.Active, error)
 	DeadLetters(ctx context.Context, n int) ([]alert.Delivery, error)
 	Redrive(ctx context.Context, id string) error

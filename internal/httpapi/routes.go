@@ -52,6 +52,7 @@ func (a *API) routes(e *echo.Echo) {
 	state.GET("/followups", a.listFollowUps)
 	state.POST("/followups/:id/claim", a.claimFollowUp)
 	state.POST("/followups/:id/resolve", a.resolveFollowUp)
+	state.POST("/followups/:id/reassign", a.reassignFollowUp)
 	state.GET("/alerts", a.listAlerts)
 	state.GET("/alerts/dead-letters", a.listDeadLetters)
 	state.POST("/alerts/dead-letters/:id/retry", a.retryDeadLetter)

@@ -29,8 +29,14 @@ func (stalledAlerts) wait(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (s stalledAlerts) FollowUpList(ctx context.Context, _ string) ([]alert.FollowUp, error) {
+func (s stalledAlerts) Inbox(ctx context.Context, _ alert.InboxFilter) ([]alert.Item, error) {
 	return nil, s.wait(ctx)
+}
+
+func (stalledAlerts) Queues() []alert.Queue { return nil }
+
+func (s stalledAlerts) Reassign(ctx context.Context, _ string, _ alert.Reassignment) (alert.Item, error) {
+	return alert.Item{}, s.wait(ctx)
 }
 
 func (s stalledAlerts) Claim(ctx context.Context, _, _ string) (alert.FollowUp, error) {
@@ -116,6 +122,7 @@ func TestAdminAlertStateRoutes(t *testing.T) {
 		{"GET", "/api/v1/followups", ""},
 		{"POST", "/api/v1/followups/r1/claim", `{"by":"dana"}`},
 		{"POST", "/api/v1/followups/r1/resolve", `{"by":"dana","note":"called back"}`},
+		{"POST", "/api/v1/followups/r1/reassign", `{"by":"dana","to":"lee"}`},
 		{"GET", "/api/v1/alerts", ""},
 		{"GET", "/api/v1/alerts/dead-letters", ""},
 		{"POST", "/api/v1/alerts/dead-letters/d1/retry", ""},

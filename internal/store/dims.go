@@ -38,11 +38,11 @@ var reserved = []string{"id", "score", "comment", "tags", "at", "version", "all"
 // Schema is the ordered set of dimensions a deployment counts: the
 // built-ins in their fixed order, then the operator's own sorted by name, so
 // the order (and every rollup name built from it) does not depend on the
-// order they are listed in the config. A Schema is immutable; the zero value
-// is the default schema (built-ins only).
+// order they are listed in the config. A Schema is an immutable value,
+// comparable with ==; the zero value is the default schema (built-ins only).
 type Schema struct {
-	custom []Dimension // sorted
-	all    []Dimension // builtins + custom
+	custom [maxCustom]Dimension // sorted, "" after the last
+	n      int
 }
 
 // DefaultSchema has the built-in dimensions only.
@@ -60,19 +60,20 @@ func NewSchema(custom ...string) (Schema, error) {
 		return Schema{}, fmt.Errorf("%d custom dimensions: at most %d besides the built-in %s (%d in all)",
 			len(custom), maxCustom, joinDims(builtins), MaxDimensions)
 	}
-	s := Schema{}
+	var list []Dimension
 	for _, name := range custom {
 		if err := checkCustomName(name); err != nil {
 			return Schema{}, err
 		}
 		d := Dimension(name)
-		if slices.Contains(s.custom, d) {
+		if slices.Contains(list, d) {
 			return Schema{}, fmt.Errorf("dimension %q is listed twice", name)
 		}
-		s.custom = append(s.custom, d)
+		list = append(list, d)
 	}
-	slices.Sort(s.custom)
-	s.all = append(slices.Clone(builtins), s.custom...)
+	slices.Sort(list)
+	s := Schema{n: len(list)}
+	copy(s.custom[:], list)
 	return s, nil
 }
 
@@ -97,19 +98,19 @@ func checkCustomName(name string) error {
 
 // Dimensions lists the schema's dimensions in canonical order.
 func (s Schema) Dimensions() []Dimension {
-	if s.all == nil {
-		return slices.Clone(builtins)
-	}
-	return slices.Clone(s.all)
+	return append(slices.Clone(builtins), s.custom[:s.n]...)
 }
 
 // Custom lists the operator's dimensions, sorted by name.
-func (s Schema) Custom() []Dimension { return slices.Clone(s.custom) }
+func (s Schema) Custom() []Dimension { return slices.Clone(s.custom[:s.n]) }
 
 // Has reports whether the schema counts a dimension.
 func (s Schema) Has(d Dimension) bool {
-	return slices.Contains(builtins, d) || slices.Contains(s.custom, d)
+	return slices.Contains(builtins, d) || s.IsCustom(d)
 }
+
+// IsCustom reports whether d is one of the operator's dimensions.
+func (s Schema) IsCustom(d Dimension) bool { return d != "" && slices.Contains(s.custom[:s.n], d) }
 
 // Parse accepts a dimension name as it appears in URLs and config.
 func (s Schema) Parse(name string) (Dimension, error) {
@@ -122,9 +123,6 @@ func (s Schema) Parse(name string) (Dimension, error) {
 
 // String lists the schema's dimensions, comma-separated.
 func (s Schema) String() string { return joinDims(s.Dimensions()) }
-
-// Equal reports whether two schemas hold the same dimensions.
-func (s Schema) Equal(o Schema) bool { return slices.Equal(s.custom, o.custom) }
 
 func joinDims(dims []Dimension) string {
 	parts := make([]string, len(dims))

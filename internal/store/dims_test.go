@@ -18,7 +18,7 @@ func TestSchema(t *testing.T) {
 	}
 	// The order of the config does not matter.
 	s2, _ := NewSchema("queue", "region", "language")
-	if !s.Equal(s2) || !slices.Equal(s2.Dimensions(), want) {
+	if s != s2 || !slices.Equal(s2.Dimensions(), want) {
 		t.Fatalf("another config order gave %v", s2.Dimensions())
 	}
 	if d, err := s.Parse(" region "); err != nil || d != "region" {

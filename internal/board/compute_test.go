@@ -65,7 +65,7 @@ func TestComputeShippedBoards(t *testing.T) {
 		answer("8", 6, "sales", "Xia Chen", "chat", 3*time.Hour, "meh"),
 	)
 	agg, comp, now := fixture(t, rs)
-	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	boards, err := Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestLeaderboardMovement(t *testing.T) {
 		rs = append(rs, answer(fmt.Sprintf("c%d", i), 9, "billing", "Chloe Martin", "chat", 20*time.Minute, ""))
 	}
 	agg, comp, now := fixture(t, rs)
-	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	boards, err := Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestLeaderboardClosedWindowHasNoMovement(t *testing.T) {
 		rs = append(rs, answer(fmt.Sprintf("c%d", i), 9, "billing", "Chloe Martin", "chat", 11*time.Hour, ""))
 	}
 	agg, comp, now := fixture(t, rs)
-	boards, err := Parse([]byte("boards:\n- {name: f, privacy: {show_agents: true}, tiles: [{id: agents, view: leaderboard, by: agent, window: yesterday}]}"), store.DefaultRollups())
+	boards, err := Parse([]byte("boards:\n- {name: f, privacy: {show_agents: true}, tiles: [{id: agents, view: leaderboard, by: agent, window: yesterday}]}"), store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,8 +97,11 @@ type Deps struct {
 	// Metrics records ingest; nil records nothing.
 	Metrics *metrics.Metrics
 	// Webhooks are the survey-tool adapters; nil turns webhooks off.
-	Webhooks     *webhook.Hooks
-	Calendar     window.Calendar
+	Webhooks *webhook.Hooks
+	Calendar window.Calendar
+	// Schema holds the dimensions queries may name; the zero value has the
+	// built-ins only.
+	Schema       store.Schema
 	Rollups      []store.Rollup
 	MinSample    int64
 	MaxBodyBytes int64

@@ -53,16 +53,16 @@ func (a *API) getNPS(c echo.Context) error {
 				if part = strings.TrimSpace(part); part == "" {
 					continue
 				}
-				d, err := store.ParseDimension(part)
+				d, err := a.Schema.Parse(part)
 				if err != nil {
 					return fault.New(fault.BadRequest, "by: %v", err)
 				}
 				q.By = append(q.By, d)
 			}
 		default:
-			d, err := store.ParseDimension(key)
+			d, err := a.Schema.Parse(key)
 			if err != nil {
-				return fault.New(fault.BadRequest, "unknown query parameter %q (want window, by, or a filter: channel, segment, team, agent)", key)
+				return fault.New(fault.BadRequest, "unknown query parameter %q (want window, by, or a filter: %s)", key, a.Schema)
 			}
 			q.Filters[d] = vals[0]
 		}

@@ -63,5 +63,7 @@ func TestLogBoundedByChanges(t *testing.T) {
 
 func TestRollupChange(t *testing.T) {
 	storetest.RunRollupChange(t, func(t testing.TB, opts store.Options) store.Store { return memstore.New(opts) },
-		func(t testing.TB, s store.Store, opts store.Options) store.Store { return memstore.Reopen(s.(*memstore.Store), opts) })
+		func(t testing.TB, s store.Store, opts store.Options) store.Store {
+			return memstore.Reopen(s.(*memstore.Store), opts)
+		})
 }

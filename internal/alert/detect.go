@@ -106,7 +106,7 @@ func (s *Service) detractor(ctx context.Context, pos store.Position, c store.Cha
 		return false, nil
 	}
 	f := FollowUp{ID: p.ID, Score: c.New.Score, Channel: p.Channel, Segment: p.Segment, Team: p.Team, Agent: p.Agent,
-		Comment: p.Comment, At: at, Opened: recorded.UTC(), Due: s.due(at).UTC(), Status: Open}
+		Journey: p.Journey, Custom: p.Custom, Comment: p.Comment, At: at, Opened: recorded.UTC(), Due: s.due(at).UTC(), Status: Open}
 	added, err := s.o.Engine.Open(ctx, f)
 	if err != nil {
 		return false, fmt.Errorf("open follow-up %q: %w", f.ID, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/aggregate"
+	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
@@ -88,4 +89,50 @@ func TestJourneyAndCustomDimensionTiles(t *testing.T) {
 	if len(comments) != 1 || comments[0].Comment != "north pharma" {
 		t.Errorf("north comments: %+v", comments)
 	}
+}
+
+// TestFollowUpsByJourney: a follow-up tile on a board filtered by journey
+// or by a configured dimension counts only that journey's follow-ups.
+func TestFollowUpsByJourney(t *testing.T) {
+	schema, err := store.NewSchema("region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rollups := append(store.DefaultRollups(), mustParseRollup(t, schema, "journey+region"))
+	boards, err := Parse([]byte(`boards:
+- {name: pharma, filters: {journey: pharma}, tiles: [{id: fu, view: followups}]}
+- {name: north-pharma, filters: {journey: pharma, region: north}, tiles: [{id: fu, view: followups}]}
+`), schema, rollups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg, comp, now := fixture(t, nil)
+	open := func(id, journey, region string) alert.FollowUp {
+		f := alert.FollowUp{ID: id, Score: 2, Channel: "phone", Journey: journey, At: now, Opened: now, Due: now.Add(time.Hour), Status: alert.Open}
+		if region != "" {
+			f.Custom = map[string]string{"region": region}
+		}
+		return f
+	}
+	comp.Alerts = fixedAlerts(alert.Snapshot{Unresolved: []alert.FollowUp{
+		open("a", "pharma", "north"), open("b", "pharma", "south"), open("c", "cancellation", "north"), open("d", "", ""),
+	}})
+	for i, want := range []int{2, 1} {
+		v, err := comp.Compute(boards[i], agg, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fu := tileByID(t, v, "fu").FollowUps; fu == nil || fu.Open != want {
+			t.Errorf("%s: follow-ups %+v, want %d open", boards[i].Name, fu, want)
+		}
+	}
+}
+
+func mustParseRollup(t *testing.T, s store.Schema, name string) store.Rollup {
+	t.Helper()
+	r, err := s.ParseRollup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

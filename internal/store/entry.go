@@ -33,7 +33,8 @@ type RollupGroup struct {
 
 // EntryOf computes the entry of a validated response under rollups.
 func EntryOf(r Response, rollups []Rollup) Entry {
-	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score, Version: r.Version}
+	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score, Version: r.Version,
+		Groups: make([]RollupGroup, 0, len(rollups))} // one allocation, not one per doubling
 	for _, ru := range rollups {
 		if g, ok := ru.GroupOf(r.Dims); ok {
 			e.Groups = append(e.Groups, RollupGroup{Rollup: ru.Name(), Group: g})

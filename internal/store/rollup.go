@@ -126,16 +126,28 @@ func (r Rollup) GroupOf(d Dims) (string, bool) {
 	if len(r.dims) == 0 {
 		return overallGroup, true
 	}
-	var b strings.Builder
-	for i, dim := range r.dims {
+	if len(r.dims) == 1 {
+		v := d.Get(r.dims[0])
+		return v, v != ""
+	}
+	// Check every value before building, so a response without one (most
+	// lack some dimension of some rollup) costs no allocation, and size the
+	// group once.
+	n := len(r.dims) - 1
+	for _, dim := range r.dims {
 		v := d.Get(dim)
 		if v == "" {
 			return "", false
 		}
+		n += len(v)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, dim := range r.dims {
 		if i > 0 {
 			b.WriteString(groupSep)
 		}
-		b.WriteString(v)
+		b.WriteString(d.Get(dim))
 	}
 	return b.String(), true
 }

@@ -1018,6 +1018,11 @@ func TestDimensions(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown dimension "region"`) {
 		t.Errorf("a rollup over an unconfigured dimension: %v", err)
 	}
+	// The example file's journey rule works on the default rollups.
+	p = writeYAML(t, "alerts:\n  thresholds:\n    - {name: phone-journeys, by: [journey], filters: {channel: phone}, window: 4h, below: 0}\n")
+	if c, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err != nil || c.Alerts.Thresholds[0].By[0] != "journey" {
+		t.Errorf("a rule by journey: %v", err)
+	}
 	p = writeYAML(t, "alerts:\n  thresholds:\n    - {name: north, by: [region], below: 0}\n")
 	if _, err = load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err == nil || !strings.Contains(err.Error(), `unknown dimension "region"`) {
 		t.Errorf("an alert over an unconfigured dimension: %v", err)

@@ -37,7 +37,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		ac.Thresholds = demoThresholds()
 	}
 	if cfg.Demo && !ac.Routed() {
-		demo, err := demoRouting(ac)
+		demo, err := demoRouting(ac, cfg.Dimensions, cfg.Rollups)
 		if err != nil {
 			return err
 		}
@@ -122,8 +122,8 @@ func demoThresholds() []alert.Rule {
 
 // demoRouting is ac with the demo's follow-up queues and routing rules
 // (config/demo-alerts.yaml), so `make run` shows an inbox with queues.
-func demoRouting(ac alert.Config) (alert.Config, error) {
-	demo, err := alert.ParseConfig(string(configfiles.DemoAlerts), nil, time.ParseDuration)
+func demoRouting(ac alert.Config, schema store.Schema, rollups []store.Rollup) (alert.Config, error) {
+	demo, err := alert.ParseConfig(string(configfiles.DemoAlerts), schema, rollups, time.ParseDuration)
 	if err != nil {
 		return ac, fmt.Errorf("config/demo-alerts.yaml: %w", err)
 	}

@@ -305,9 +305,9 @@ func TestFollowUpHostileIDs(t *testing.T) {
 }
 
 // TestDemoRouting: the demo's queues and routing rules parse, and route by
-// segment and team as config/demo-alerts.yaml says.
+// journey, segment and team as config/demo-alerts.yaml says.
 func TestDemoRouting(t *testing.T) {
-	ac, err := demoRouting(alert.DefaultConfig())
+	ac, err := demoRouting(alert.DefaultConfig(), store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,6 +316,8 @@ func TestDemoRouting(t *testing.T) {
 		{Segment: "smb", Team: "retention", Channel: "chat"}:         "retention-specialists",
 		{Segment: "smb", Team: "retention", Channel: "email"}:        "floor-supervisors",
 		{Segment: "consumer", Team: "billing", Channel: "phone"}:     "floor-supervisors",
+		{Segment: "enterprise", Journey: "pharma", Team: "sales"}:    "pharma-specialists",
+		{Segment: "smb", Journey: "medical devices", Team: "sales"}:  "device-specialists",
 	} {
 		if q := ac.Route(d); q.Name != want {
 			t.Errorf("%+v: %s, want %s", d, q.Name, want)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/csvimport"
 	"github.com/pulseboard/pulseboard/internal/importer"
+	"github.com/pulseboard/pulseboard/internal/store"
 )
 
 const importUsage = `usage: pulseboard import [flags] FILE.csv
@@ -28,6 +29,8 @@ the field name; other columns are ignored):
   score    nps, rating, nps_score        (required, 0-10)
   channel  source                        (required)
   segment, team (team_name), agent (agent_name)
+  journey  journey_type, customer_journey, journey_name
+  your own dimensions (--dimensions), by their names
   comment  feedback, verbatim
   tags     separated by ; or | in the cell
   at       created_at, answered_at, timestamp, date
@@ -87,7 +90,8 @@ func parseImportArgs(args []string, getenv func(string) string, stdout, stderr i
 			break
 		}
 	}
-	var tz string
+	var tz, dims string
+	fs.StringVar(&dims, "dimensions", getenv("PULSEBOARD_DIMENSIONS"), "the server's own dimensions, comma-separated, read from columns of their names; the default is PULSEBOARD_DIMENSIONS")
 	fs.StringVar(&opts.Server, "server", importer.DefaultServer, "the running Pulseboard to send to")
 	fs.StringVar(&opts.Token, "token", "", "ingest token; the default is the first of PULSEBOARD_INGEST_TOKENS")
 	fs.Func("map", "column mapping, field=column pairs separated by commas; may be repeated", opts.Mapping.Add)
@@ -133,6 +137,20 @@ func parseImportArgs(args []string, getenv func(string) string, stdout, stderr i
 	}
 	if opts.Batch < 1 || opts.Batch > importer.MaxBatch {
 		return usageErr("--batch %d: must be from 1 to %d", opts.Batch, importer.MaxBatch)
+	}
+	var names []string
+	for d := range strings.SplitSeq(dims, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			names = append(names, d)
+		}
+	}
+	schema, err := store.NewSchema(names...)
+	if err != nil {
+		return usageErr("--dimensions: %v", err)
+	}
+	opts.Schema = schema
+	if err := opts.Mapping.Check(schema); err != nil {
+		return usageErr("--map: %v", err)
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {

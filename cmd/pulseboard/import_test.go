@@ -329,6 +329,8 @@ func TestImportUsage(t *testing.T) {
 		{[]string{"--token", token, "--timezone", "Mars/Olympus", good}, 2, "unknown time zone"},
 		{[]string{"--token", token, "--server", "localhost:8080", good}, 2, "--server"},
 		{[]string{"--token", token, "--map", "colour=x", good}, 2, `unknown field "colour"`},
+		{[]string{"--token", token, "--dimensions", "colour", "--map", "colour=x,region=y", good}, 2, `unknown field "region"`},
+		{[]string{"--token", token, "--dimensions", "team", good}, 2, `--dimensions: dimension "team" is built in`},
 		{[]string{"--token", token, "--nope", good}, 2, "flag provided but not defined"},
 		{[]string{"--token", token, filepath.Join(t.TempDir(), "missing.csv")}, 1, "no such file"},
 		{[]string{"--dry-run", writeFile(t, "nochannel.csv", "score,where\n5,phone\n")}, 1, "--map channel=COLUMN"},

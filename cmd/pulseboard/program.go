@@ -136,7 +136,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("time zone: %w", err)
 	}
 	cal = cal.WithWeekStart(cfg.WeekStart)
-	opts := store.Options{Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now}
+	opts := store.Options{Schema: cfg.Dimensions, Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now}
 	m.metrics = metrics.New()
 	if err := m.openRedis(); err != nil {
 		return err
@@ -162,11 +162,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	decoder := ingest.NewDecoder(ingest.Options{
 		MaxBytes: cfg.MaxBodyBytes, MaxItems: cfg.MaxBatch,
-		MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe,
+		MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe, Schema: cfg.Dimensions,
 	})
 	// Adapters' own secrets are named in the webhooks file (secret_env) and
 	// read from the process environment, like every other secret.
-	hooks, err := webhook.Open(cfg.WebhookSecret, cfg.WebhooksFile, os.Getenv, ingest.Options{MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe})
+	hooks, err := webhook.Open(cfg.WebhookSecret, cfg.WebhooksFile, os.Getenv, ingest.Options{MaxSkew: cfg.MaxSkew, MaxAge: cfg.Retention.Dedupe, Schema: cfg.Dimensions})
 	if err != nil {
 		return err
 	}
@@ -195,6 +195,7 @@ func (m *Main) Run(ctx context.Context) error {
 		FrameAncestors: cfg.FrameAncestors,
 		Calendar:       cal,
 		Retention:      cfg.Retention,
+		Schema:         cfg.Dimensions,
 		Rollups:        cfg.Rollups,
 		MinSample:      int64(cfg.MinSample),
 		MaxBodyBytes:   cfg.MaxBodyBytes,
@@ -255,7 +256,7 @@ const boardsWatchEvery = 2 * time.Second
 // the boards file watch.
 func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	path, data := m.boardsFile()
-	defs, err := board.Parse(data, m.Config.Rollups)
+	defs, err := board.Parse(data, m.Config.Dimensions, m.Config.Rollups)
 	if err != nil {
 		return fmt.Errorf("boards (%s): %w", path, err)
 	}
@@ -282,7 +283,7 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	m.bg.run(func() { m.live.Run(ctx) })
 	if path != "" {
 		m.bg.run(func() {
-			board.WatchFile(ctx, path, boardsWatchEvery, m.Config.Rollups, data, func(b []board.Board) {
+			board.WatchFile(ctx, path, boardsWatchEvery, m.Config.Dimensions, m.Config.Rollups, data, func(b []board.Board) {
 				m.Logger.Info("boards reloaded", slog.String("file", path), slog.Any("boards", board.Names(b)))
 				m.boards.Set(b)
 			}, func(err error) { m.Logger.Error("boards file", slog.Any("err", err)) })
@@ -298,7 +299,7 @@ func (m *Main) reloadBoards(context.Context) ([]board.Board, error) {
 	if m.boardsPath == "" {
 		return nil, httpapi.ErrNoBoardsFile
 	}
-	defs, _, err := board.Load(m.boardsPath, m.Config.Rollups)
+	defs, _, err := board.Load(m.boardsPath, m.Config.Dimensions, m.Config.Rollups)
 	if err != nil {
 		return nil, err
 	}

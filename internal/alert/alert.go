@@ -70,22 +70,26 @@ const (
 // FollowUp is one detractor waiting for a call back. Its ID is the
 // response's id.
 type FollowUp struct {
-	ID         string     `json:"id"`
-	Score      int        `json:"score"`
-	Channel    string     `json:"channel,omitempty"`
-	Segment    string     `json:"segment,omitempty"`
-	Team       string     `json:"team,omitempty"`
-	Agent      string     `json:"agent,omitempty"`
-	Comment    string     `json:"comment,omitempty"`
-	At         time.Time  `json:"at"`
-	Opened     time.Time  `json:"opened"`
-	Due        time.Time  `json:"due"`
-	Status     Status     `json:"status"`
-	ClaimedBy  string     `json:"claimed_by,omitempty"`
-	ClaimedAt  *time.Time `json:"claimed_at,omitempty"`
-	ResolvedBy string     `json:"resolved_by,omitempty"`
-	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
-	Note       string     `json:"note,omitempty"`
+	ID      string `json:"id"`
+	Score   int    `json:"score"`
+	Channel string `json:"channel,omitempty"`
+	Segment string `json:"segment,omitempty"`
+	Team    string `json:"team,omitempty"`
+	Agent   string `json:"agent,omitempty"`
+	Journey string `json:"journey,omitempty"`
+	// Custom holds the configured dimensions' values, as in store.Payload;
+	// follow-ups stored before it existed have none.
+	Custom     map[string]string `json:"dims,omitempty"`
+	Comment    string            `json:"comment,omitempty"`
+	At         time.Time         `json:"at"`
+	Opened     time.Time         `json:"opened"`
+	Due        time.Time         `json:"due"`
+	Status     Status            `json:"status"`
+	ClaimedBy  string            `json:"claimed_by,omitempty"`
+	ClaimedAt  *time.Time        `json:"claimed_at,omitempty"`
+	ResolvedBy string            `json:"resolved_by,omitempty"`
+	ResolvedAt *time.Time        `json:"resolved_at,omitempty"`
+	Note       string            `json:"note,omitempty"`
 	// Queue is the follow-up queue the routing rules sent it to ("" when
 	// no queues are configured, and in follow-ups stored before queues
 	// existed: both read as the default queue, Config.DefaultQueue).
@@ -154,7 +158,7 @@ var (
 
 // Dims returns the follow-up's dimensions.
 func (f FollowUp) Dims() store.Dims {
-	return store.Dims{Channel: f.Channel, Segment: f.Segment, Team: f.Team, Agent: f.Agent}
+	return store.Payload{Channel: f.Channel, Segment: f.Segment, Journey: f.Journey, Team: f.Team, Agent: f.Agent, Custom: f.Custom}.Dims()
 }
 
 // Claim gives the follow-up to by. Claiming it again by the same person is

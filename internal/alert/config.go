@@ -143,10 +143,10 @@ type digestYAML struct {
 var ruleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // ParseConfig reads the alerts section (YAML or JSON text; empty gives the
-// defaults). Rules are checked against the rollups, so a rule that no
-// counter can answer fails at start. parseDuration is the configuration's
-// duration parser.
-func ParseConfig(text string, rollups []store.Rollup, parseDuration func(string) (time.Duration, error)) (Config, error) {
+// defaults). Rules name dimensions of the schema and are checked against the
+// rollups, so a rule that no counter can answer fails at start.
+// parseDuration is the configuration's duration parser.
+func ParseConfig(text string, schema store.Schema, rollups []store.Rollup, parseDuration func(string) (time.Duration, error)) (Config, error) {
 	c := DefaultConfig()
 	var y configYAML
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(text)))
@@ -212,7 +212,7 @@ func ParseConfig(text string, rollups []store.Rollup, parseDuration func(string)
 	}
 	seen := map[string]bool{}
 	for i, ry := range y.Thresholds {
-		r, err := ry.compile(rollups)
+		r, err := ry.compile(schema, rollups)
 		if err != nil {
 			return c, fmt.Errorf("thresholds[%d] (%s): %w", i, ry.Name, err)
 		}
@@ -263,13 +263,13 @@ func parseDigest(y digestYAML) (Digest, error) {
 	return d, err
 }
 
-func (ry ruleYAML) compile(rollups []store.Rollup) (Rule, error) {
+func (ry ruleYAML) compile(schema store.Schema, rollups []store.Rollup) (Rule, error) {
 	r := Rule{Name: ry.Name, Title: ry.Title, Filters: map[store.Dimension]string{}}
 	if !ruleNameRE.MatchString(r.Name) {
 		return r, errors.New("name: want 1 to 64 of a-z 0-9 _ -")
 	}
 	for k, v := range ry.Filters {
-		d, err := store.ParseDimension(k)
+		d, err := schema.Parse(k)
 		if err != nil {
 			return r, fmt.Errorf("filters: %w", err)
 		}
@@ -279,7 +279,7 @@ func (ry ruleYAML) compile(rollups []store.Rollup) (Rule, error) {
 		r.Filters[d] = v
 	}
 	for _, b := range ry.By {
-		d, err := store.ParseDimension(b)
+		d, err := schema.Parse(b)
 		if err != nil {
 			return r, fmt.Errorf("by: %w", err)
 		}

@@ -107,7 +107,7 @@ func (s *Service) detractor(ctx context.Context, pos store.Position, c store.Cha
 		return false, nil
 	}
 	f := FollowUp{ID: p.ID, Score: c.New.Score, Channel: p.Channel, Segment: p.Segment, Team: p.Team, Agent: p.Agent,
-		Comment: p.Comment, At: at, Opened: recorded.UTC(), Status: Open}
+		Journey: p.Journey, Custom: p.Custom, Comment: p.Comment, At: at, Opened: recorded.UTC(), Status: Open}
 	// Routing sees the dimensions the follow-up keeps (FollowUp.Dims): a
 	// dimension a rule may name must be one the follow-up carries.
 	q := s.o.Config.Route(f.Dims())

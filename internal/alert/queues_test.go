@@ -96,7 +96,7 @@ func TestParseQueues(t *testing.T) {
 		"queues: [{name: a}]\nrouting: [{match: {channel: phone}, queue: a}]\nsla: x": "sla: must be",
 	}
 	for text, want := range bad {
-		_, err := ParseConfig(text, store.DefaultRollups(), time.ParseDuration)
+		_, err := ParseConfig(text, store.DefaultSchema(), store.DefaultRollups(), time.ParseDuration)
 		if want == "" {
 			if err != nil {
 				t.Errorf("%q: %v", text, err)
@@ -109,7 +109,7 @@ func TestParseQueues(t *testing.T) {
 	}
 	// A queue's receivers are receivers: private addresses are refused,
 	// and they need the signing secret (HasReceivers).
-	c, err := ParseConfig("queues: [{name: a, webhooks: ['http://10.0.0.1/x']}]", store.DefaultRollups(), time.ParseDuration)
+	c, err := ParseConfig("queues: [{name: a, webhooks: ['http://10.0.0.1/x']}]", store.DefaultSchema(), store.DefaultRollups(), time.ParseDuration)
 	must(t, err)
 	if err := c.CheckReceivers(); err == nil || !strings.Contains(err.Error(), "queues[0].webhooks[0]") {
 		t.Errorf("private queue receiver: %v", err)

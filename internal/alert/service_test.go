@@ -189,8 +189,10 @@ func TestDetractorWebhook(t *testing.T) {
 	}
 
 	// Updates: u1 8 → 2 becomes a detractor; d1 3 → 1 was one already.
+	u1 := store.Dims{Channel: "chat", Journey: "pharma"}
+	u1.Set("region", "north")
 	record(t, h.store,
-		store.Response{ID: "u1", Score: 2, Dims: store.Dims{Channel: "chat"}},
+		store.Response{ID: "u1", Score: 2, Dims: u1},
 		store.Response{ID: "d1", Score: 1, Dims: store.Dims{Channel: "phone", Team: "billing", Agent: "ana"}, Comment: "waited 40 minutes"},
 	)
 	eventually(t, "the updated answer delivered", 5*time.Second, func() bool { return len(rcv.delivered()) == 2 })
@@ -202,6 +204,8 @@ func TestDetractorWebhook(t *testing.T) {
 	must(t, err)
 	if len(fus) != 2 || fus[0].ID != "d1" || fus[1].ID != "u1" {
 		t.Errorf("follow-ups %+v", fus)
+	} else if fus[1].Journey != "pharma" || fus[1].Dims() != u1 {
+		t.Errorf("the follow-up lost the journey or region: %+v", fus[1])
 	}
 	if d := fus[0].Due; !d.Equal(window.MustCalendar(time.UTC).End(window.Day, window.MustCalendar(time.UTC).Bucket(window.Day, fus[0].At))) {
 		t.Errorf("same-day SLA: due %s for an answer at %s", d, fus[0].At)

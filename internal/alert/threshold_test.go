@@ -14,7 +14,7 @@ import (
 
 func parseTestConfig(t *testing.T, text string) Config {
 	t.Helper()
-	c, err := ParseConfig(text, store.DefaultRollups(), time.ParseDuration)
+	c, err := ParseConfig(text, store.DefaultSchema(), store.DefaultRollups(), time.ParseDuration)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestParseConfig(t *testing.T) {
 		"nonsense: 1":                                   "nonsense",
 	}
 	for text, want := range bad {
-		_, err := ParseConfig(text, store.DefaultRollups(), time.ParseDuration)
+		_, err := ParseConfig(text, store.DefaultSchema(), store.DefaultRollups(), time.ParseDuration)
 		if err == nil || !containsStr(err.Error(), want) {
 			t.Errorf("%q: %v, want an error naming %s", text, err, want)
 		}

@@ -14,6 +14,10 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/fault"
@@ -30,8 +34,14 @@ type Response struct {
 	Segment string   `json:"segment,omitempty"`
 	Team    string   `json:"team,omitempty"`
 	Agent   string   `json:"agent,omitempty"`
+	Journey string   `json:"journey,omitempty"`
 	Comment string   `json:"comment,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
+	// Custom holds the configured dimensions' values by name. They travel
+	// as top-level fields, which encoding/json cannot write from a map
+	// without a MarshalJSON method (and its cost on every row), so
+	// AppendCustom adds them to the encoded object.
+	Custom map[string]string `json:"-"`
 	// At is when the response was given, in RFC 3339; empty leaves it out,
 	// and the server stamps its own receive time, as for any producer. It
 	// is text, not a time.Time, because encoding/json re-validates what a
@@ -48,12 +58,43 @@ func ResponseOf(r store.Response) Response {
 	w := Response{
 		ID: r.ID, Score: r.Score,
 		Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team, Agent: r.Dims.Agent,
-		Comment: r.Comment, Tags: r.Tags, Version: r.Version,
+		Journey: r.Dims.Journey, Comment: r.Comment, Tags: r.Tags, Version: r.Version,
+	}
+	if custom := r.Dims.Custom(); len(custom) > 0 {
+		w.Custom = make(map[string]string, len(custom))
+		for _, c := range custom {
+			w.Custom[string(c.Dim)] = c.Value
+		}
 	}
 	if r.AtGiven {
 		w.At = r.At.UTC().Format(time.RFC3339Nano)
 	}
 	return w
+}
+
+// AppendCustom adds custom fields, sorted by name, to the JSON object that
+// ends obj (followed by at most white space, such as json.Encoder's
+// newline), and returns the result.
+func AppendCustom(obj []byte, custom map[string]string) []byte {
+	if len(custom) == 0 {
+		return obj
+	}
+	end := bytes.LastIndexByte(obj, '}')
+	if end < 0 {
+		return obj
+	}
+	tail := slices.Clone(obj[end:])
+	out := obj[:end]
+	names := slices.Sorted(maps.Keys(custom))
+	for _, name := range names {
+		k, _ := json.Marshal(name) // strings: Marshal cannot fail
+		v, _ := json.Marshal(custom[name])
+		if len(out) > 0 && out[len(out)-1] != '{' {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, k...), ':'), v...)
+	}
+	return append(out, tail...)
 }
 
 // Recorded is the 202 body of an ingest (POST /api/v1/responses and the

@@ -22,6 +22,9 @@ func TestResponseNamesAreIngestFields(t *testing.T) {
 	rt := reflect.TypeFor[api.Response]()
 	for i := range rt.NumField() {
 		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if name == "-" {
+			continue // Custom: configured dimensions, written by AppendCustom
+		}
 		names = append(names, name)
 	}
 	if want := ingest.FieldNames(); !slices.Equal(names, want) {
@@ -40,7 +43,7 @@ func TestResponseRoundTrip(t *testing.T) {
 	}
 	full := store.Response{
 		ID: "case-1", Score: 9,
-		Dims:    store.Dims{Channel: "phone", Segment: "smb", Team: "billing", Agent: "ana.silva@example"},
+		Dims:    store.Dims{Channel: "phone", Segment: "smb", Journey: "new order", Team: "billing", Agent: "ana.silva@example"},
 		Comment: "fast & \"kind\"\nthanks", Tags: []string{"vip", "renewal"},
 		At: now.Add(-90*time.Minute - 123456789*time.Nanosecond).In(paris), AtGiven: true,
 		Version: store.MaxVersion,
@@ -48,19 +51,27 @@ func TestResponseRoundTrip(t *testing.T) {
 	bare := store.Response{ID: "case-2", Score: 0, Dims: store.Dims{Channel: "sms"}}
 	in := []store.Response{full, bare}
 
-	var ndjson bytes.Buffer
-	for _, r := range in {
-		b, err := json.Marshal(api.ResponseOf(r))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ndjson.Write(append(b, '\n'))
-	}
-	array, err := json.Marshal([]api.Response{api.ResponseOf(full), api.ResponseOf(bare)})
+	full.Dims.Set("region", "north")
+	full.Dims.Set("language", "pt-BR")
+	schema, err := store.NewSchema("region", "language")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := ingest.NewDecoder(ingest.Options{})
+
+	var ndjson bytes.Buffer
+	var objs [][]byte
+	for _, r := range in {
+		w := api.ResponseOf(r)
+		b, err := json.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = api.AppendCustom(b, w.Custom)
+		objs = append(objs, b)
+		ndjson.Write(append(b, '\n'))
+	}
+	array := []byte("[" + string(bytes.Join(objs, []byte(","))) + "]")
+	dec := ingest.NewDecoder(ingest.Options{Schema: schema})
 	for _, body := range []struct {
 		contentType string
 		data        []byte

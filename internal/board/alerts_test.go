@@ -19,7 +19,7 @@ func (f fixedAlerts) Snapshot() alert.Snapshot { return alert.Snapshot(f) }
 // board's banner carries the threshold alerts that concern its filters.
 func TestAlertTiles(t *testing.T) {
 	agg, comp, now := fixture(t, nil)
-	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	boards, err := Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -375,7 +375,7 @@ func (c Computer) answers(t Tile, src Source, now time.Time) []AnswerView {
 		if a.Comment == "" || (t.DetractorsOnly && nps.ClassOf(a.Score) != nps.Detractor) {
 			return false
 		}
-		dims := store.Dims{Channel: a.Channel, Segment: a.Segment, Team: a.Team, Agent: a.Agent}
+		dims := a.Dims()
 		for d, v := range t.Filters {
 			if dims.Get(d) != v {
 				return false

@@ -65,7 +65,7 @@ func TestComputeShippedBoards(t *testing.T) {
 		answer("8", 6, "sales", "Xia Chen", "chat", 3*time.Hour, "meh"),
 	)
 	agg, comp, now := fixture(t, rs)
-	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	boards, err := Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestLeaderboardMovement(t *testing.T) {
 		rs = append(rs, answer(fmt.Sprintf("c%d", i), 9, "billing", "Chloe Martin", "chat", 20*time.Minute, ""))
 	}
 	agg, comp, now := fixture(t, rs)
-	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	boards, err := Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestLeaderboardClosedWindowHasNoMovement(t *testing.T) {
 		rs = append(rs, answer(fmt.Sprintf("c%d", i), 9, "billing", "Chloe Martin", "chat", 11*time.Hour, ""))
 	}
 	agg, comp, now := fixture(t, rs)
-	boards, err := Parse([]byte("boards:\n- {name: f, privacy: {show_agents: true}, tiles: [{id: agents, view: leaderboard, by: agent, window: yesterday}]}"), store.DefaultRollups())
+	boards, err := Parse([]byte("boards:\n- {name: f, privacy: {show_agents: true}, tiles: [{id: agents, view: leaderboard, by: agent, window: yesterday}]}"), store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestRangeTiles(t *testing.T) {
   - {id: open, view: count, from: '2026-11-23T08:00:00-05:00'}
   - {id: lead, view: leaderboard, by: agent, from: '2026-11-22T08:00:00-05:00', to: '2026-11-22T09:00:00-05:00'}
   - {id: old, view: count, from: '2026-11-20T08:10:00-05:00', to: '2026-11-20T09:00:00-05:00'}
-`), store.DefaultRollups())
+`), store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}

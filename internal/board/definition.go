@@ -154,9 +154,9 @@ const (
 )
 
 // Parse reads and validates board definitions. Every tile's query must be
-// answerable by the configured rollups, so a typo fails at load, not on a
-// wall.
-func Parse(data []byte, rollups []store.Rollup) ([]Board, error) {
+// answerable by the configured rollups, and name dimensions of the schema,
+// so a typo fails at load, not on a wall.
+func Parse(data []byte, schema store.Schema, rollups []store.Rollup) ([]Board, error) {
 	var f fileYAML
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -169,7 +169,7 @@ func Parse(data []byte, rollups []store.Rollup) ([]Board, error) {
 	var out []Board
 	seen := map[string]bool{}
 	for i, by := range f.Boards {
-		b, err := by.compile(rollups)
+		b, err := by.compile(schema, rollups)
 		if err != nil {
 			return nil, fmt.Errorf("board %d (%s): %w", i+1, by.Name, err)
 		}
@@ -182,7 +182,7 @@ func Parse(data []byte, rollups []store.Rollup) ([]Board, error) {
 	return out, nil
 }
 
-func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
+func (by boardYAML) compile(schema store.Schema, rollups []store.Rollup) (Board, error) {
 	if !nameRE.MatchString(by.Name) {
 		return Board{}, fmt.Errorf("name %q: want 1 to 64 of a-z 0-9 _ - (it is part of the URL)", by.Name)
 	}
@@ -190,7 +190,7 @@ func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
 	if b.Title == "" {
 		b.Title = by.Name
 	}
-	filters, err := parseFilters(by.Filters)
+	filters, err := parseFilters(schema, by.Filters)
 	if err != nil {
 		return Board{}, err
 	}
@@ -204,7 +204,7 @@ func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
 	}
 	ids := map[string]bool{}
 	for i, ty := range by.Tiles {
-		t, err := ty.compile(filters, th, by.Privacy, rollups)
+		t, err := ty.compile(schema, filters, th, by.Privacy, rollups)
 		if err != nil {
 			return Board{}, fmt.Errorf("tile %d (%s): %w", i+1, ty.ID, err)
 		}
@@ -240,10 +240,10 @@ func (a accessYAML) compile() (bool, []auth.Screen, error) {
 	return a.Public, out, nil
 }
 
-func parseFilters(m map[string]string) (map[store.Dimension]string, error) {
+func parseFilters(schema store.Schema, m map[string]string) (map[store.Dimension]string, error) {
 	out := make(map[store.Dimension]string, len(m))
 	for k, v := range m {
-		d, err := store.ParseDimension(k)
+		d, err := schema.Parse(k)
 		if err != nil {
 			return nil, fmt.Errorf("filters: %w", err)
 		}
@@ -268,7 +268,7 @@ func (t *thresholdsYAML) merge(base Thresholds) Thresholds {
 	return base
 }
 
-func (ty tileYAML) compile(boardFilters map[store.Dimension]string, th Thresholds, p privacyYAML, rollups []store.Rollup) (Tile, error) {
+func (ty tileYAML) compile(schema store.Schema, boardFilters map[store.Dimension]string, th Thresholds, p privacyYAML, rollups []store.Rollup) (Tile, error) {
 	if !nameRE.MatchString(ty.ID) {
 		return Tile{}, fmt.Errorf("id %q: want 1 to 64 of a-z 0-9 _ -", ty.ID)
 	}
@@ -285,7 +285,7 @@ func (ty tileYAML) compile(boardFilters map[store.Dimension]string, th Threshold
 	if t.Thresholds.Poor > t.Thresholds.Good {
 		return Tile{}, fmt.Errorf("thresholds: poor (%v) is above good (%v)", t.Thresholds.Poor, t.Thresholds.Good)
 	}
-	tileFilters, err := parseFilters(ty.Filters)
+	tileFilters, err := parseFilters(schema, ty.Filters)
 	if err != nil {
 		return Tile{}, err
 	}
@@ -306,7 +306,7 @@ func (ty tileYAML) compile(boardFilters map[store.Dimension]string, th Threshold
 		return Tile{}, err
 	}
 	if t.View == Breakdown || t.View == Leaderboard {
-		if t.By, err = store.ParseDimension(ty.By); err != nil {
+		if t.By, err = schema.Parse(ty.By); err != nil {
 			return Tile{}, fmt.Errorf("by: %w", err)
 		}
 		if t.By == store.Agent && !t.ShowAgents {

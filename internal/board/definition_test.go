@@ -11,7 +11,7 @@ import (
 )
 
 func TestShippedBoardsParse(t *testing.T) {
-	boards, err := Parse(configfiles.Boards, store.DefaultRollups())
+	boards, err := Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestParseRejects(t *testing.T) {
 		{"boards:\n- {name: f, tiles: [{id: a, view: trend, from: '2026-12-01T08:00:00Z'}]}", "a trend needs a window"},
 	}
 	for _, c := range cases {
-		_, err := Parse([]byte(c.yaml), store.DefaultRollups())
+		_, err := Parse([]byte(c.yaml), store.DefaultSchema(), store.DefaultRollups())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s\n  err = %v, want it to mention %q", c.yaml, err, c.want)
 		}
@@ -69,7 +69,7 @@ func TestParseRejects(t *testing.T) {
 var testHash = auth.HashOf("lobby-tv-token-0123").String()
 
 func TestAccess(t *testing.T) {
-	boards, err := Parse([]byte("boards:\n- {name: f, access: {public: true, screens: [{name: lobby, token_sha256: "+testHash+"}]}, tiles: [{id: a, view: count, window: 1h}]}\n- {name: g, tiles: [{id: a, view: count, window: 1h}]}"), store.DefaultRollups())
+	boards, err := Parse([]byte("boards:\n- {name: f, access: {public: true, screens: [{name: lobby, token_sha256: "+testHash+"}]}, tiles: [{id: a, view: count, window: 1h}]}\n- {name: g, tiles: [{id: a, view: count, window: 1h}]}"), store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,12 +11,12 @@ import (
 )
 
 // Load reads and validates a boards file.
-func Load(path string, rollups []store.Rollup) ([]Board, []byte, error) {
+func Load(path string, schema store.Schema, rollups []store.Rollup) ([]Board, []byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read boards file: %w", err)
 	}
-	boards, err := Parse(data, rollups)
+	boards, err := Parse(data, schema, rollups)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -27,7 +27,7 @@ func Load(path string, rollups []store.Rollup) ([]Board, []byte, error) {
 // every change that parses; a change that does not parse is reported and
 // the running boards stay. Polling (not inotify) also sees files replaced
 // by editors' renames and by Kubernetes ConfigMap symlink swaps.
-func WatchFile(ctx context.Context, path string, every time.Duration, rollups []store.Rollup, last []byte, apply func([]Board), report func(error)) {
+func WatchFile(ctx context.Context, path string, every time.Duration, schema store.Schema, rollups []store.Rollup, last []byte, apply func([]Board), report func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -45,7 +45,7 @@ func WatchFile(ctx context.Context, path string, every time.Duration, rollups []
 			continue
 		}
 		last = data
-		boards, err := Parse(data, rollups)
+		boards, err := Parse(data, schema, rollups)
 		if err != nil {
 			report(fmt.Errorf("%s: %w (keeping the running boards)", path, err))
 			continue

@@ -43,7 +43,7 @@ func (s *fakeSource) Status() aggregate.Status {
 
 func shipped(t *testing.T) []board.Board {
 	t.Helper()
-	defs, err := board.Parse(configfiles.Boards, store.DefaultRollups())
+	defs, err := board.Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}

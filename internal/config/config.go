@@ -90,6 +90,9 @@ type Config struct {
 	LogFormat string
 	// Tenant namespaces Redis keys.
 	Tenant string
+	// Dimensions is the schema: the built-in dimensions and the operator's
+	// own (dimensions).
+	Dimensions store.Schema
 	// Rollups are the dimension tuples that get counters; the overall rollup
 	// is always first.
 	Rollups []store.Rollup

@@ -103,7 +103,7 @@ func TestDefaults(t *testing.T) {
 	if want := defaults(); !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
 	}
-	if got, want := rollupNames(c.Rollups), []string{"all", "channel", "segment", "team", "agent", "channel+team", "team+agent"}; !reflect.DeepEqual(got, want) {
+	if got, want := rollupNames(c.Rollups), []string{"all", "channel", "segment", "team", "agent", "channel+team", "team+agent", "journey", "channel+journey"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("default rollups = %v, want %v", got, want)
 	}
 }
@@ -252,6 +252,11 @@ var badValues = []struct {
 	{"tenant", "Acme", "must be 1 to 32 characters"},
 	{"tenant", "a/b", "must be 1 to 32 characters"},
 	{"tenant", strings.Repeat("a", 33), "must be 1 to 32 characters"},
+	{"dimensions", "Region", "lower-case"},
+	{"dimensions", "team", "built in"},
+	{"dimensions", "score", "collide"},
+	{"dimensions", "a,b,c,d", "at most 3"},
+	{"dimensions", "region,region", "listed twice"},
 	{"rollups", "team+planet", `unknown dimension "planet"`},
 	{"rollups", "channel;team+team", "appears twice"},
 	{"min_sample", "0", "must be a positive integer"},
@@ -893,7 +898,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 38 || len(Options()) != 41 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 39 || len(Options()) != 42 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }
@@ -983,5 +988,43 @@ func TestPrivateAlertReceivers(t *testing.T) {
 	c, err := load(nil, fakeEnv(env), absent(t))
 	if err != nil || !c.Alerts.AllowPrivateReceivers {
 		t.Fatalf("allowed: %v", err)
+	}
+}
+
+// TestDimensions: dimensions of one's own, from the file or the
+// environment, in any order, become part of the schema rollups and alerts
+// are parsed with; a rollup over one that is not configured fails.
+func TestDimensions(t *testing.T) {
+	t.Parallel()
+	p := writeYAML(t, "dimensions: [region, language]\nrollups: [team+region, language]\nalerts:\n  thresholds:\n    - {name: north, by: [team], filters: {region: north}, below: 0}\n")
+	c, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Dimensions.String(); got != "channel, segment, journey, team, agent, language, region" {
+		t.Errorf("schema = %s", got)
+	}
+	if got := rollupNames(c.Rollups); !reflect.DeepEqual(got, []string{"all", "team+region", "language"}) {
+		t.Errorf("rollups = %v", got)
+	}
+	if len(c.Alerts.Thresholds) != 1 || c.Alerts.Thresholds[0].Filters["region"] != "north" {
+		t.Errorf("thresholds = %+v", c.Alerts.Thresholds)
+	}
+	c2, err := load(nil, fakeEnv(map[string]string{"PULSEBOARD_DIMENSIONS": "language, region", "PULSEBOARD_ROLLUPS": "region+team"}), absent(t))
+	if err != nil || c2.Dimensions != c.Dimensions || rollupNames(c2.Rollups)[1] != "team+region" {
+		t.Errorf("from the environment: %+v, %v", c2, err)
+	}
+	_, err = load(nil, fakeEnv(map[string]string{"PULSEBOARD_ROLLUPS": "team+region"}), absent(t))
+	if err == nil || !strings.Contains(err.Error(), `unknown dimension "region"`) {
+		t.Errorf("a rollup over an unconfigured dimension: %v", err)
+	}
+	// The example file's journey rule works on the default rollups.
+	p = writeYAML(t, "alerts:\n  thresholds:\n    - {name: phone-journeys, by: [journey], filters: {channel: phone}, window: 4h, below: 0}\n")
+	if c, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err != nil || c.Alerts.Thresholds[0].By[0] != "journey" {
+		t.Errorf("a rule by journey: %v", err)
+	}
+	p = writeYAML(t, "alerts:\n  thresholds:\n    - {name: north, by: [region], below: 0}\n")
+	if _, err = load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err == nil || !strings.Contains(err.Error(), `unknown dimension "region"`) {
+		t.Errorf("an alert over an unconfigured dimension: %v", err)
 	}
 }

@@ -171,11 +171,22 @@ var options = []option{
 		parse: func(c *Config, raw string) (err error) { c.Tenant, err = parseTenant(raw); return },
 	},
 	{
+		// Before rollups, alerts and the boards, which name dimensions.
+		name: "dimensions", env: "PULSEBOARD_DIMENSIONS", flag: "dimensions", yaml: "dimensions",
+		def: "", defDoc: "(none: channel, segment, journey, team, agent)",
+		help: fmt.Sprintf("comma-separated dimensions of your own besides channel, segment, journey, team and agent, like region,language: lower-case names, at most %d in all", store.MaxDimensions),
+		list: ",",
+		parse: func(c *Config, raw string) (err error) {
+			c.Dimensions, err = store.NewSchema(splitList(raw, ",")...)
+			return
+		},
+	},
+	{
 		name: "rollups", env: "PULSEBOARD_ROLLUPS", flag: "rollups", yaml: "rollups",
 		def:   defaultRollups(),
 		help:  `semicolon-separated dimension tuples that get counters, like "channel;team+channel"; "all" is always included`,
 		list:  ";",
-		parse: func(c *Config, raw string) (err error) { c.Rollups, err = parseRollups(raw); return },
+		parse: func(c *Config, raw string) (err error) { c.Rollups, err = parseRollups(c.Dimensions, raw); return },
 	},
 	{
 		name: "min_sample", env: "PULSEBOARD_MIN_SAMPLE", flag: "min-sample", yaml: "min_sample",
@@ -335,7 +346,7 @@ var options = []option{
 		help:    "the alerts section (see config/pulseboard.example.yaml): detractor cutoff, webhooks, retries, SLA, threshold rules, digest; as YAML or JSON text in the environment or flag",
 		mapping: true,
 		parse: func(c *Config, raw string) (err error) {
-			c.Alerts, err = alert.ParseConfig(raw, c.Rollups, parseDuration)
+			c.Alerts, err = alert.ParseConfig(raw, c.Dimensions, c.Rollups, parseDuration)
 			return
 		},
 	},

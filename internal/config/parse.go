@@ -206,15 +206,15 @@ func parseTenant(raw string) (string, error) {
 
 // parseRollups reads rollups separated by semicolons. The overall rollup
 // comes first whether listed or not; the others keep their order, once each.
-func parseRollups(raw string) ([]store.Rollup, error) {
-	all, err := store.ParseRollup("all")
+func parseRollups(schema store.Schema, raw string) ([]store.Rollup, error) {
+	all, err := schema.ParseRollup("all")
 	if err != nil {
 		return nil, err
 	}
 	out := []store.Rollup{all}
 	seen := map[string]bool{all.Name(): true}
 	for _, it := range splitList(raw, ";") {
-		r, err := store.ParseRollup(it)
+		r, err := schema.ParseRollup(it)
 		if err != nil {
 			return nil, err
 		}

@@ -62,6 +62,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,6 +108,7 @@ type Reader struct {
 	opts    Options
 	header  []string
 	cols    columns
+	fields  fieldSet
 	bom     int64
 	derived bool
 	hash    []byte // scratch for derived ids
@@ -142,17 +144,21 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("header: %w", err)
 	}
 	rd.header = append([]string(nil), header...)
-	if rd.cols, err = mapHeader(rd.header, opts.Mapping); err != nil {
+	if err := opts.Mapping.Check(opts.Limits.Schema); err != nil {
 		return nil, err
 	}
-	rd.derived = rd.cols[fieldIndex[ingest.FieldID]] < 0
+	rd.fields = fieldsOf(opts.Limits.Schema)
+	if rd.cols, err = mapHeader(rd.header, opts.Mapping, rd.fields); err != nil {
+		return nil, err
+	}
+	rd.derived = rd.cols[rd.fields.index[ingest.FieldID]] < 0
 	return rd, nil
 }
 
 // Columns says which header column each mapped field was read from.
 func (r *Reader) Columns() Mapping {
 	m := Mapping{}
-	for f, i := range fieldIndex {
+	for f, i := range r.fields.index {
 		if c := r.cols[i]; c >= 0 {
 			m[f] = strings.TrimSpace(r.header[c])
 		}
@@ -224,7 +230,7 @@ func (r *Reader) row(line int, rec []string) Row {
 		}
 	}
 	cell := func(field string) *string {
-		c := r.cols[fieldIndex[field]]
+		c := r.cols[r.fields.index[field]]
 		if c < 0 {
 			return nil
 		}
@@ -244,8 +250,17 @@ func (r *Reader) row(line int, rec []string) Row {
 		Segment: cell(ingest.FieldSegment),
 		Team:    cell(ingest.FieldTeam),
 		Agent:   cell(ingest.FieldAgent),
+		Journey: cell(ingest.FieldJourney),
 		Comment: cell(ingest.FieldComment),
 		Version: cell(ingest.FieldVersion),
+	}
+	for _, d := range r.opts.Limits.Schema.Custom() {
+		if v := cell(string(d)); v != nil {
+			if it.Custom == nil {
+				it.Custom = map[string]string{}
+			}
+			it.Custom[string(d)] = *v
+		}
 	}
 	if tags := cell(ingest.FieldTags); tags != nil {
 		it.Tags = splitTags(*tags)
@@ -285,6 +300,15 @@ func splitTags(s string) []string {
 	return tags
 }
 
+// legacyIDFields are the fields a derived id hashed before journey and
+// configured dimensions existed, in that order. The version is not part of
+// what the answer is, and leaving it out keeps the ids files got before
+// versions existed.
+var legacyIDFields = []string{
+	ingest.FieldScore, ingest.FieldChannel, ingest.FieldSegment, ingest.FieldTeam, ingest.FieldAgent,
+	ingest.FieldComment, ingest.FieldTags, ingest.FieldAt,
+}
+
 // idSeparator joins cells for a derived id; it cannot be typed in a cell
 // by accident, so "a","bc" and "ab","c" hash differently.
 const idSeparator = "\x1f"
@@ -293,16 +317,20 @@ const idSeparator = "\x1f"
 // order, trimmed). See the package documentation.
 func (r *Reader) deriveID(rec []string) string {
 	h := sha256.New()
-	for i, c := range r.cols {
-		// The version is not part of what the answer is, and leaving it
-		// out keeps the ids files got before versions existed.
-		if i == fieldIndex[ingest.FieldID] || i == fieldIndex[ingest.FieldVersion] {
-			continue
-		}
-		if c >= 0 {
+	for _, f := range legacyIDFields {
+		if c := r.cols[r.fields.index[f]]; c >= 0 {
 			h.Write([]byte(strings.TrimSpace(rec[c])))
 		}
 		h.Write([]byte(idSeparator))
+	}
+	// Journey and configured dimensions count only when the file has
+	// their column, each named, so a file without them keeps the ids it
+	// got before they existed and a re-import stays a duplicate.
+	for i, f := range r.fields.names {
+		if c := r.cols[i]; c >= 0 && !slices.Contains(legacyIDFields, f) && f != ingest.FieldID && f != ingest.FieldVersion {
+			h.Write([]byte(f + "=" + strings.TrimSpace(rec[c])))
+			h.Write([]byte(idSeparator))
+		}
 	}
 	r.hash = h.Sum(r.hash[:0])
 	return "csv-" + hex.EncodeToString(r.hash[:8])

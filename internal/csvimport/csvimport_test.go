@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pulseboard/pulseboard/internal/store"
 )
 
 // now is the clock of every test: rows are validated against it.
@@ -118,10 +120,21 @@ func TestImportHeaderMapping(t *testing.T) {
 	if err != nil || rd.Columns()["score"] != "score" || rd.Columns()["channel"] != "channel" {
 		t.Errorf("own names: %v %v", rd.Columns(), err)
 	}
-	for _, bad := range []string{"score", "colour=x", "score=", "score=a,score=b"} {
+	for _, bad := range []string{"score", "Colour!=x", "score=", "score=a,score=b"} {
 		if _, err := ParseMapping(bad); err == nil {
 			t.Errorf("ParseMapping(%q) accepted", bad)
 		}
+	}
+	// colour could be a configured dimension; without one it is unknown.
+	m, err = ParseMapping("colour=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check(store.DefaultSchema()); err == nil || !strings.Contains(err.Error(), `unknown field "colour"`) {
+		t.Errorf("Check(colour=x): %v", err)
+	}
+	if _, err := NewReader(strings.NewReader("score,channel,x\n"), Options{Mapping: m}); err == nil || !strings.Contains(err.Error(), `unknown field "colour"`) {
+		t.Errorf("NewReader with colour=x: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/store"
 )
 
 // aliases are the header names recognized for each field besides the
@@ -19,6 +20,7 @@ var aliases = map[string][]string{
 	ingest.FieldAgent:   {"agent_name"},
 	ingest.FieldTeam:    {"team_name"},
 	ingest.FieldChannel: {"source"},
+	ingest.FieldJourney: {"journey_type", "customer_journey", "journey_name"},
 }
 
 // requiredFields must have a column: a response cannot be made without
@@ -37,9 +39,11 @@ type Mapping map[string]string
 
 // ParseMapping parses "score=How likely,channel=Source": comma-separated
 // field=column pairs. Field names are the response fields (id, score,
-// channel, segment, team, agent, comment, tags, at), in any case; column
-// names are matched like header names, so case and surrounding spaces do not
-// matter. A column name cannot contain a comma.
+// channel, segment, team, agent, journey, comment, tags, at, version) or a
+// configured dimension, in any case; Check (and NewReader) tell a
+// configured dimension from an unknown field. Column names are matched like
+// header names, so case and surrounding spaces do not matter. A column name
+// cannot contain a comma.
 func ParseMapping(s string) (Mapping, error) {
 	m := Mapping{}
 	return m, m.Add(s)
@@ -57,7 +61,7 @@ func (m Mapping) Add(s string) error {
 		switch {
 		case !ok:
 			return fmt.Errorf("mapping %q: want field=column", strings.TrimSpace(pair))
-		case !slices.Contains(ingest.FieldNames(), field):
+		case !slices.Contains(ingest.FieldNames(), field) && !identifier(field):
 			return fmt.Errorf("mapping %q: unknown field %q (fields: %s)", strings.TrimSpace(pair), field,
 				strings.Join(ingest.FieldNames(), ", "))
 		case column == "":
@@ -71,13 +75,52 @@ func (m Mapping) Add(s string) error {
 	return nil
 }
 
-// String renders m as ParseMapping reads it, fields in their usual order.
+// identifier reports whether a field name could be a configured
+// dimension's: a lower-case letter, then lower-case letters, digits or _.
+func identifier(s string) bool {
+	ok := s != "" && 'a' <= s[0] && s[0] <= 'z'
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_'
+	}
+	return ok
+}
+
+// Check says whether every field m maps is a field of a response under the
+// schema: a built-in one or a configured dimension.
+func (m Mapping) Check(schema store.Schema) error {
+	fields := ingest.FieldNamesOf(schema)
+	var unknown []string
+	for f := range m {
+		if !slices.Contains(fields, f) {
+			unknown = append(unknown, f)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	return fmt.Errorf("mapping %s=%s: unknown field %q (fields: %s)", unknown[0], m[unknown[0]], unknown[0], strings.Join(fields, ", "))
+}
+
+// String renders m as ParseMapping reads it, fields in their usual order
+// (configured dimensions last, by name).
 func (m Mapping) String() string {
 	var parts []string
 	for _, f := range ingest.FieldNames() {
 		if c, ok := m[f]; ok {
 			parts = append(parts, f+"="+c)
 		}
+	}
+	var custom []string
+	for f := range m {
+		if !slices.Contains(ingest.FieldNames(), f) {
+			custom = append(custom, f)
+		}
+	}
+	slices.Sort(custom)
+	for _, f := range custom {
+		parts = append(parts, f+"="+m[f])
 	}
 	return strings.Join(parts, ",")
 }
@@ -113,22 +156,29 @@ func (e *MissingFieldError) Error() string {
 	return fmt.Sprintf("the header has no %s column (looked for %s)", e.Field, strings.Join(e.Tried, ", "))
 }
 
-// columns maps each field, by its position in ingest.FieldNames, to the
-// index of its column; -1 when the field has none.
+// columns maps each field, by its position in the reader's fields
+// (ingest.FieldNamesOf its schema), to the index of its column; -1 when the
+// field has none.
 type columns []int
 
-// fieldIndex is the position of each field in ingest.FieldNames order.
-var fieldIndex = func() map[string]int {
-	m := map[string]int{}
-	for i, f := range ingest.FieldNames() {
-		m[f] = i
+// fieldSet is the fields a reader maps, in order, and each one's position.
+type fieldSet struct {
+	names []string
+	index map[string]int
+}
+
+func fieldsOf(schema store.Schema) fieldSet {
+	fs := fieldSet{names: ingest.FieldNamesOf(schema), index: map[string]int{}}
+	for i, f := range fs.names {
+		fs.index[f] = i
 	}
-	return m
-}()
+	return fs
+}
 
 // mapHeader finds the column of every field: explicit mappings first, then
 // the field's own name, then its aliases. Columns nobody claims are ignored.
-func mapHeader(header []string, m Mapping) (columns, error) {
+func mapHeader(header []string, m Mapping, fs fieldSet) (columns, error) {
+	fieldIndex := fs.index
 	cols := make(columns, len(fieldIndex))
 	for i := range cols {
 		cols[i] = -1
@@ -149,7 +199,7 @@ func mapHeader(header []string, m Mapping) (columns, error) {
 		cols[fieldIndex[field]] = col
 		return nil
 	}
-	fields := ingest.FieldNames()
+	fields := fs.names
 	for _, f := range fields {
 		name, ok := m[f]
 		if !ok {

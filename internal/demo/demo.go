@@ -1,7 +1,8 @@
 // Package demo generates the survey traffic of a plausible contact center,
 // so `make run` shows moving numbers without any producer: five teams with
-// their own strengths, four channels, three customer segments, busy days
-// and quiet nights, and the comments customers actually write.
+// their own strengths, four channels, three customer segments, six customer
+// journeys spread over the teams, busy days and quiet nights, and the
+// comments customers actually write.
 package demo
 
 import (
@@ -21,10 +22,32 @@ type Recorder interface {
 }
 
 type team struct {
-	name   string
-	skill  float64 // shifts the promoter share
-	agents []agent
+	name     string
+	skill    float64 // shifts the promoter share
+	agents   []agent
+	journeys []journey // what customers reach this team about; weights sum to 1
 }
+
+// journey is why the customer got in touch, with its share of a team's
+// contacts.
+type journey struct {
+	name   string
+	weight float64
+}
+
+// The demo's journeys, shared by teams. Some are harder than others
+// whoever takes them (a cancellation rarely ends in a promoter): journeyMood
+// shifts the promoter share.
+const (
+	newOrder  = "new order"
+	billingQ  = "billing question"
+	techSupp  = "technical support"
+	cancel    = "cancellation"
+	pharma    = "pharma"
+	medDevice = "medical devices"
+)
+
+var journeyMood = map[string]float64{newOrder: 0.05, billingQ: 0.0, techSupp: -0.03, cancel: -0.12, pharma: 0.04, medDevice: -0.05}
 
 type agent struct {
 	name  string
@@ -47,11 +70,16 @@ type channel struct {
 
 var (
 	teams = []team{
-		{"billing", 0.00, []agent{{"Ana Lima", 0.08}, {"Ben Okafor", -0.05}, {"Chloe Martin", 0.02}, {"Dev Patel", 0.00}, {"Eva Novak", -0.12}, {"Femi Adeyemi", 0.06}}},
-		{"tech-support", -0.06, []agent{{"Gus Larsen", 0.10}, {"Hana Sato", 0.04}, {"Ivan Petrov", -0.08}, {"Jade Wong", 0.01}, {"Kofi Mensah", -0.03}, {"Lena Fischer", 0.07}}},
-		{"onboarding", 0.08, []agent{{"Marco Rossi", 0.03}, {"Nia Brown", 0.09}, {"Omar Haddad", -0.04}, {"Pia Berg", 0.02}, {"Quinn Doyle", 0.00}}},
-		{"retention", -0.02, []agent{{"Rosa Diaz", 0.12}, {"Sam Cohen", -0.10}, {"Tara Singh", 0.05}, {"Uma Reddy", -0.02}, {"Vik Das", 0.01}}},
-		{"sales", 0.04, []agent{{"Will Turner", -0.06}, {"Xia Chen", 0.06}, {"Yara Silva", 0.03}, {"Zoe Adams", 0.00}}},
+		{"billing", 0.00, []agent{{"Ana Lima", 0.08}, {"Ben Okafor", -0.05}, {"Chloe Martin", 0.02}, {"Dev Patel", 0.00}, {"Eva Novak", -0.12}, {"Femi Adeyemi", 0.06}},
+			[]journey{{billingQ, 0.7}, {newOrder, 0.15}, {cancel, 0.15}}},
+		{"tech-support", -0.06, []agent{{"Gus Larsen", 0.10}, {"Hana Sato", 0.04}, {"Ivan Petrov", -0.08}, {"Jade Wong", 0.01}, {"Kofi Mensah", -0.03}, {"Lena Fischer", 0.07}},
+			[]journey{{techSupp, 0.7}, {medDevice, 0.3}}},
+		{"onboarding", 0.08, []agent{{"Marco Rossi", 0.03}, {"Nia Brown", 0.09}, {"Omar Haddad", -0.04}, {"Pia Berg", 0.02}, {"Quinn Doyle", 0.00}},
+			[]journey{{newOrder, 0.6}, {pharma, 0.2}, {medDevice, 0.2}}},
+		{"retention", -0.02, []agent{{"Rosa Diaz", 0.12}, {"Sam Cohen", -0.10}, {"Tara Singh", 0.05}, {"Uma Reddy", -0.02}, {"Vik Das", 0.01}},
+			[]journey{{cancel, 0.8}, {billingQ, 0.2}}},
+		{"sales", 0.04, []agent{{"Will Turner", -0.06}, {"Xia Chen", 0.06}, {"Yara Silva", 0.03}, {"Zoe Adams", 0.00}},
+			[]journey{{newOrder, 0.5}, {pharma, 0.25}, {medDevice, 0.25}}},
 	}
 	channels = []channel{
 		{"phone", 0.45, 0.02},
@@ -109,18 +137,19 @@ func (g *Generator) Response(at time.Time) store.Response {
 	ag := tm.agents[g.rng.IntN(len(tm.agents))]
 	ch := pick(g.rng, channels, func(c channel) float64 { return c.weight })
 	seg := pick(g.rng, segments, func(s segment) float64 { return s.weight })
+	jr := pick(g.rng, tm.journeys, func(j journey) float64 { return j.weight })
 	// Evenings are harder: longer queues, tired customers.
 	hour := at.In(g.loc).Hour()
 	evening := 0.0
 	if hour >= 18 || hour < 7 {
 		evening = -0.06
 	}
-	shift := tm.skill + ag.skill + ch.mood + seg.mood + evening
+	shift := tm.skill + ag.skill + ch.mood + seg.mood + journeyMood[jr.name] + evening
 	score := g.score(0.52+shift, 0.18-shift/2)
 	r := store.Response{
 		ID:      fmt.Sprintf("demo-%d-%d", at.UnixNano(), g.seq),
 		Score:   score,
-		Dims:    store.Dims{Channel: ch.name, Segment: seg.name, Team: tm.name, Agent: ag.name},
+		Dims:    store.Dims{Channel: ch.name, Segment: seg.name, Journey: jr.name, Team: tm.name, Agent: ag.name},
 		At:      at,
 		AtGiven: true,
 	}

@@ -42,7 +42,7 @@ func TestResponsesAreValidAndPlausible(t *testing.T) {
 			score = "10"
 		}
 		at := r.At.Format(time.RFC3339Nano)
-		item := ingest.Item{ID: &r.ID, Score: &score, Channel: &r.Dims.Channel, Segment: &r.Dims.Segment, Team: &r.Dims.Team, Agent: &r.Dims.Agent, At: &at}
+		item := ingest.Item{ID: &r.ID, Score: &score, Channel: &r.Dims.Channel, Segment: &r.Dims.Segment, Team: &r.Dims.Team, Agent: &r.Dims.Agent, Journey: &r.Dims.Journey, At: &at}
 		if r.Comment != "" {
 			item.Comment = &r.Comment
 		}
@@ -55,6 +55,31 @@ func TestResponsesAreValidAndPlausible(t *testing.T) {
 		if strings.Contains(r.Comment, "%") {
 			t.Fatalf("unformatted comment %q", r.Comment)
 		}
+	}
+	// Every journey occurs, spread over several teams, and cancellations
+	// score lower than new orders.
+	byJourney := map[string]*nps.Distribution{}
+	teamsOf := map[string]map[string]bool{}
+	for _, r := range s.got {
+		j := r.Dims.Journey
+		if byJourney[j] == nil {
+			byJourney[j], teamsOf[j] = &nps.Distribution{}, map[string]bool{}
+		}
+		byJourney[j][r.Score]++
+		teamsOf[j][r.Dims.Team] = true
+	}
+	for _, j := range []string{"new order", "billing question", "technical support", "cancellation", "pharma", "medical devices"} {
+		if byJourney[j] == nil {
+			t.Fatalf("no %q journey in the demo", j)
+		}
+	}
+	if len(byJourney) != 6 || len(teamsOf["new order"]) < 3 || len(teamsOf["pharma"]) < 2 {
+		t.Errorf("journeys %d, teams of new order %v, of pharma %v", len(byJourney), teamsOf["new order"], teamsOf["pharma"])
+	}
+	cancelNPS, _ := byJourney["cancellation"].NPS()
+	orderNPS, _ := byJourney["new order"].NPS()
+	if cancelNPS >= orderNPS {
+		t.Errorf("cancellation NPS %v is not below new order's %v", cancelNPS, orderNPS)
 	}
 	score, _ := d.NPS()
 	if score < 10 || score > 60 {

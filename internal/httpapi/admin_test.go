@@ -11,6 +11,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/httpapi"
+	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -108,7 +109,7 @@ queues:
 routing:
   - {match: {segment: pharma}, queue: pharma}
 default_queue: floor
-`, nil, time.ParseDuration)
+`, store.DefaultSchema(), nil, time.ParseDuration)
 	if err != nil {
 		t.Fatal(err)
 	}

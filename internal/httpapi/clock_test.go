@@ -34,7 +34,7 @@ type fakeBoards struct {
 
 func newFakeBoards(t *testing.T) *fakeBoards {
 	t.Helper()
-	defs, err := board.Parse(configfiles.Boards, store.DefaultRollups())
+	defs, err := board.Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		t.Fatal(err)
 	}

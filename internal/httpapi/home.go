@@ -35,7 +35,7 @@ const overviewYAML = `boards:
 // rollups that cannot answer it, the index page lists boards only, and the
 // log says why once.
 func overview(rollups []store.Rollup, logger *slog.Logger) *board.Board {
-	boards, err := board.Parse([]byte(overviewYAML), rollups)
+	boards, err := board.Parse([]byte(overviewYAML), store.DefaultSchema(), rollups)
 	if err != nil {
 		logger.Info("the index page shows no overview: the configured rollups cannot answer it", slog.Any("err", err))
 		return nil

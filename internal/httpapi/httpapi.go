@@ -103,7 +103,10 @@ type Deps struct {
 	Calendar window.Calendar
 	// Retention is the engine's: which buckets a span can still be read
 	// from (zero: store.DefaultRetention).
-	Retention    store.Retention
+	Retention store.Retention
+	// Schema holds the dimensions queries may name; the zero value has the
+	// built-ins only.
+	Schema       store.Schema
 	Rollups      []store.Rollup
 	MinSample    int64
 	MaxBodyBytes int64

@@ -134,7 +134,7 @@ func (a *API) parseNPSQuery(params url.Values, accept string) (npsRequest, error
 	if req.Format, err = npsFormat(params.Get("format"), accept); err != nil {
 		return req, err
 	}
-	if err := parseBreakdown(params, &req.Query); err != nil {
+	if err := a.parseBreakdown(params, &req.Query); err != nil {
 		return req, err
 	}
 	return req, nil
@@ -178,7 +178,7 @@ func (a *API) parseSpan(params url.Values, now time.Time, req *npsRequest) (wind
 
 // parseBreakdown reads by and the filters: every parameter that is not
 // about the span or the format.
-func parseBreakdown(params url.Values, q *store.Query) error {
+func (a *API) parseBreakdown(params url.Values, q *store.Query) error {
 	for key, vals := range params {
 		switch {
 		case spanParams[key]:
@@ -187,16 +187,16 @@ func parseBreakdown(params url.Values, q *store.Query) error {
 				if part = strings.TrimSpace(part); part == "" {
 					continue
 				}
-				d, err := store.ParseDimension(part)
+				d, err := a.Schema.Parse(part)
 				if err != nil {
 					return fault.New(fault.BadRequest, "by: %v", err)
 				}
 				q.By = append(q.By, d)
 			}
 		default:
-			d, err := store.ParseDimension(key)
+			d, err := a.Schema.Parse(key)
 			if err != nil {
-				return fault.New(fault.BadRequest, "unknown query parameter %q (want window, from, to, format, by, or a filter: channel, segment, team, agent)", key)
+				return fault.New(fault.BadRequest, "unknown query parameter %q (want window, from, to, format, by, or a filter: %s)", key, a.Schema)
 			}
 			q.Filters[d] = vals[0]
 		}

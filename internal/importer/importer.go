@@ -65,6 +65,9 @@ type Options struct {
 	Mapping csvimport.Mapping
 	// Location is the time zone of times without an offset; nil is UTC.
 	Location *time.Location
+	// Schema is the server's dimensions: rows are checked with it, and its
+	// custom dimensions are read from their columns.
+	Schema store.Schema
 	// Batch is the rows per request, 1 to MaxBatch; 0 is DefaultBatch.
 	Batch int
 	// SkipInvalid sends the valid rows and lists the invalid ones, in one
@@ -239,7 +242,7 @@ func (im *importer) run(ctx context.Context) error {
 
 // pass reads the whole file once, sending valid rows to s unless it is nil.
 func (im *importer) pass(ctx context.Context, src *source, phase string, s *sender) error {
-	rd, err := csvimport.NewReader(src.r, csvimport.Options{Mapping: im.opts.Mapping, Location: im.opts.Location, Now: im.opts.Now})
+	rd, err := csvimport.NewReader(src.r, csvimport.Options{Mapping: im.opts.Mapping, Location: im.opts.Location, Now: im.opts.Now, Limits: ingest.Options{Schema: im.opts.Schema}})
 	if err != nil {
 		var mf *csvimport.MissingFieldError
 		if errors.As(err, &mf) {

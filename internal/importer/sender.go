@@ -67,8 +67,14 @@ func (s *sender) add(line int, r store.Response) error {
 	s.enc.Reset()
 	enc := json.NewEncoder(&s.enc)
 	enc.SetEscapeHTML(false) // comments keep their & and <, and bytes
-	if err := enc.Encode(api.ResponseOf(r)); err != nil {
+	w := api.ResponseOf(r)
+	if err := enc.Encode(w); err != nil {
 		return fmt.Errorf("encode line %d: %w", line, err)
+	}
+	if len(w.Custom) > 0 {
+		b := api.AppendCustom(bytes.Clone(s.enc.Bytes()), w.Custom)
+		s.enc.Reset()
+		s.enc.Write(b)
 	}
 	i := shard(r.ID, len(s.pending))
 	b := s.pending[i]

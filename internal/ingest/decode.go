@@ -31,6 +31,9 @@ type Options struct {
 	MaxItems int           // responses per batch
 	MaxSkew  time.Duration // how far "at" may be ahead of the server clock
 	MaxAge   time.Duration // how old "at" may be; match the store's id retention
+	// Schema is the deployment's dimensions: its custom ones are accepted
+	// as top-level fields. The zero value has the built-ins only.
+	Schema store.Schema
 }
 
 // DefaultOptions returns the limits used for zero fields.
@@ -212,7 +215,7 @@ func (b *batch) add(index int, raw []byte, where string) {
 		b.problems.AddItem([]fault.Detail{{Index: index, Reason: where + "must be a JSON object"}})
 		return
 	}
-	it, typeDetails := parseObject(index, raw)
+	it, typeDetails := parseObject(index, raw, b.opts.Schema)
 	r, details := Validate(index, it, b.now, b.opts)
 	details = mergeDetails(typeDetails, details)
 	if len(details) > 0 {
@@ -419,7 +422,7 @@ func (b *batch) addLine(index, line int, text []byte) {
 // parseObject reduces one JSON object (already known to be valid JSON) to
 // an Item. It reports what only JSON can get wrong: a value of the wrong
 // JSON type, and fields nobody defined. null counts as absent.
-func parseObject(index int, raw []byte) (Item, []fault.Detail) {
+func parseObject(index int, raw []byte, schema store.Schema) (Item, []fault.Detail) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return Item{}, []fault.Detail{{Index: index, Reason: "must be a JSON object"}}
@@ -432,12 +435,21 @@ func parseObject(index int, raw []byte) (Item, []fault.Detail) {
 		Segment: p.str(FieldSegment),
 		Team:    p.str(FieldTeam),
 		Agent:   p.str(FieldAgent),
+		Journey: p.str(FieldJourney),
 		Comment: p.str(FieldComment),
 		Tags:    p.strs(FieldTags),
 		At:      p.str(FieldAt),
 		Version: p.number(FieldVersion, fmt.Sprintf("must be an integer from 1 to %d", uint64(store.MaxVersion))),
 	}
-	p.unknown()
+	for _, d := range schema.Custom() {
+		if v := p.str(string(d)); v != nil {
+			if it.Custom == nil {
+				it.Custom = make(map[string]string, 1)
+			}
+			it.Custom[string(d)] = *v
+		}
+	}
+	p.unknown(schema)
 	return it, p.details
 }
 
@@ -532,10 +544,10 @@ func (p *objectParser) strs(field string) []string {
 
 // unknown reports fields the contract does not define: a typo such as
 // "scroe" must not silently drop data.
-func (p *objectParser) unknown() {
+func (p *objectParser) unknown(schema store.Schema) {
 	var names []string
 	for name := range p.fields {
-		if !slices.Contains(fieldOrder, name) {
+		if !slices.Contains(fieldOrder, name) && (name == "" || !schema.Has(store.Dimension(name))) {
 			names = append(names, name)
 		}
 	}

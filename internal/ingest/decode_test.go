@@ -648,7 +648,7 @@ func TestUnknownFieldNameIsShortenedInDetails(t *testing.T) {
 }
 
 func TestFieldNames(t *testing.T) {
-	want := []string{"id", "score", "channel", "segment", "team", "agent", "comment", "tags", "at", "version"}
+	want := []string{"id", "score", "channel", "segment", "team", "agent", "journey", "comment", "tags", "at", "version"}
 	if got := FieldNames(); !slices.Equal(got, want) {
 		t.Errorf("FieldNames() = %q, want %q", got, want)
 	}

@@ -23,6 +23,7 @@ const (
 	FieldSegment = "segment"
 	FieldTeam    = "team"
 	FieldAgent   = "agent"
+	FieldJourney = "journey"
 	FieldComment = "comment"
 	FieldTags    = "tags"
 	FieldAt      = "at"
@@ -30,15 +31,26 @@ const (
 )
 
 // fieldOrder is the order details of one item are listed in, so a client
-// sees the same report for the same mistake every time.
+// sees the same report for the same mistake every time. A schema's custom
+// dimensions follow it, sorted by name.
 var fieldOrder = []string{
-	FieldID, FieldScore, FieldChannel, FieldSegment, FieldTeam, FieldAgent,
+	FieldID, FieldScore, FieldChannel, FieldSegment, FieldTeam, FieldAgent, FieldJourney,
 	FieldComment, FieldTags, FieldAt, FieldVersion,
 }
 
-// FieldNames lists the fields a response may carry, e.g. for a CSV importer
-// mapping its header.
+// FieldNames lists the fields a response may carry under the built-in
+// dimensions, e.g. for a CSV importer mapping its header.
 func FieldNames() []string { return slices.Clone(fieldOrder) }
+
+// FieldNamesOf lists the fields a response may carry under a schema: the
+// built-in fields, then the schema's custom dimensions.
+func FieldNamesOf(s store.Schema) []string {
+	out := slices.Clone(fieldOrder)
+	for _, d := range s.Custom() {
+		out = append(out, string(d))
+	}
+	return out
+}
 
 // Limits on field values. Lengths count characters (runes), not bytes.
 const (
@@ -64,6 +76,11 @@ type Item struct {
 	Segment *string
 	Team    *string
 	Agent   *string
+	Journey *string
+	// Custom holds the values of dimensions other than the built-ins, by
+	// field name; an absent key is an absent field. Validate rejects a name
+	// its schema does not hold as an unknown field.
+	Custom  map[string]string
 	Comment *string
 	Tags    []string // nil when absent
 	At      *string  // RFC 3339; nil means "now"
@@ -85,6 +102,10 @@ func Validate(index int, it Item, now time.Time, o Options) (store.Response, []f
 		Segment: c.dim(FieldSegment, it.Segment, false),
 		Team:    c.dim(FieldTeam, it.Team, false),
 		Agent:   c.dim(FieldAgent, it.Agent, false),
+		Journey: c.dim(FieldJourney, it.Journey, false),
+	}
+	if len(it.Custom) > 0 {
+		c.custom(&r.Dims, it.Custom, o.Schema)
 	}
 	r.Comment = c.comment(it.Comment)
 	r.Tags = c.tags(it.Tags)
@@ -168,6 +189,29 @@ func (c *checker) version(p *string) uint64 {
 		return 0
 	}
 	return v
+}
+
+// custom checks the values of custom dimensions, in name order, and
+// rejects names the schema does not hold, as the JSON decoder rejects
+// unknown fields.
+func (c *checker) custom(d *store.Dims, vals map[string]string, s store.Schema) {
+	names := make([]string, 0, len(vals))
+	for name := range vals {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !s.IsCustom(store.Dimension(name)) {
+			c.fail(name, "unknown field")
+			continue
+		}
+		v := vals[name]
+		if reason := dimProblem(v); reason != "" {
+			c.fail(name, reason)
+			continue
+		}
+		d.Set(store.Dimension(name), v)
+	}
 }
 
 func (c *checker) dim(field string, p *string, required bool) string {

@@ -37,7 +37,7 @@ func floorServer(tb testing.TB, clock *storetest.Clock, o Observer) (*Broadcaste
 	for !agg.Status().Ready {
 		time.Sleep(time.Millisecond)
 	}
-	defs, err := board.Parse(configfiles.Boards, store.DefaultRollups())
+	defs, err := board.Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
 	if err != nil {
 		tb.Fatal(err)
 	}

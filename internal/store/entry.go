@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,8 @@ type RollupGroup struct {
 
 // EntryOf computes the entry of a validated response under rollups.
 func EntryOf(r Response, rollups []Rollup) Entry {
-	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score, Version: r.Version}
+	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score, Version: r.Version,
+		Groups: make([]RollupGroup, 0, len(rollups))} // one allocation, not one per doubling
 	for _, ru := range rollups {
 		if g, ok := ru.GroupOf(r.Dims); ok {
 			e.Groups = append(e.Groups, RollupGroup{Rollup: ru.Name(), Group: g})
@@ -134,6 +136,20 @@ func Fingerprint(r Response) string {
 	for _, t := range r.Tags {
 		write(t)
 	}
+	// Journey and custom dimensions come last, and only when present, so a
+	// response without them hashes exactly as before they existed (a resend
+	// after an upgrade stays a duplicate). Each is one "#"-led part naming
+	// its dimension: every earlier part starts with a digit, so no content
+	// without them produces the same input.
+	extra := func(d Dimension, v string) {
+		fmt.Fprintf(h, "#%d:%s=%d:%s|", len(d), d, len(v), v)
+	}
+	if r.Dims.Journey != "" {
+		extra(Journey, r.Dims.Journey)
+	}
+	for _, c := range r.Dims.Custom() {
+		extra(c.Dim, c.Value)
+	}
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
@@ -149,15 +165,45 @@ type Payload struct {
 	Agent   string   `json:"agent,omitempty"`
 	Comment string   `json:"comment,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
+	// Journey and Custom came later; payloads written before lack them and
+	// decode with both empty.
+	Journey string `json:"journey,omitempty"`
+	// Custom holds the operator's own dimensions by name.
+	Custom map[string]string `json:"dims,omitempty"`
+}
+
+// Dims returns the dimension values the payload carries. A custom value
+// beyond what a Dims can hold (a payload no engine writes) is dropped.
+func (p Payload) Dims() Dims {
+	d := Dims{Channel: p.Channel, Segment: p.Segment, Journey: p.Journey, Team: p.Team, Agent: p.Agent}
+	names := make([]string, 0, len(p.Custom))
+	for name := range p.Custom {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for i, name := range names {
+		if i == maxCustom {
+			break
+		}
+		d.Set(Dimension(name), p.Custom[name])
+	}
+	return d
 }
 
 // PayloadOf extracts the payload of a response, JSON-encoded.
 func PayloadOf(r Response) []byte {
-	b, err := json.Marshal(Payload{
+	p := Payload{
 		ID: r.ID, Score: r.Score,
 		Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team, Agent: r.Dims.Agent,
-		Comment: r.Comment, Tags: r.Tags,
-	})
+		Comment: r.Comment, Tags: r.Tags, Journey: r.Dims.Journey,
+	}
+	if custom := r.Dims.Custom(); len(custom) > 0 {
+		p.Custom = make(map[string]string, len(custom))
+		for _, c := range custom {
+			p.Custom[string(c.Dim)] = c.Value
+		}
+	}
+	b, err := json.Marshal(p)
 	if err != nil {
 		// Only strings and ints: Marshal cannot fail.
 		panic(fmt.Sprintf("encode payload: %v", err))

@@ -6,53 +6,6 @@ import (
 	"strings"
 )
 
-// Dimension names a property of a response that counters can be grouped by.
-type Dimension string
-
-// The dimensions a response carries. Their order here is the canonical order
-// of a rollup's dimensions.
-const (
-	Channel Dimension = "channel"
-	Segment Dimension = "segment"
-	Team    Dimension = "team"
-	Agent   Dimension = "agent"
-)
-
-// Dimensions lists every dimension in canonical order.
-var Dimensions = []Dimension{Channel, Segment, Team, Agent}
-
-// ParseDimension accepts a dimension name as it appears in URLs and config.
-func ParseDimension(s string) (Dimension, error) {
-	d := Dimension(strings.TrimSpace(s))
-	if slices.Contains(Dimensions, d) {
-		return d, nil
-	}
-	return "", fmt.Errorf("unknown dimension %q (want one of channel, segment, team, agent)", s)
-}
-
-// Dims holds a response's dimension values; "" means absent.
-type Dims struct {
-	Channel string
-	Segment string
-	Team    string
-	Agent   string
-}
-
-// Get returns the value of one dimension.
-func (d Dims) Get(dim Dimension) string {
-	switch dim {
-	case Channel:
-		return d.Channel
-	case Segment:
-		return d.Segment
-	case Team:
-		return d.Team
-	case Agent:
-		return d.Agent
-	}
-	return ""
-}
-
 // Rollup is a tuple of dimensions that gets its own counters. The empty
 // rollup counts every response once (the overall group).
 type Rollup struct {
@@ -67,11 +20,22 @@ const groupSep = "/"
 // overallGroup is the single group of the empty rollup.
 const overallGroup = "*"
 
-// NewRollup builds a rollup from dimensions in any order; duplicates are an
-// error.
-func NewRollup(dims ...Dimension) (Rollup, error) {
+// NewRollup builds a rollup of built-in dimensions in any order (the
+// default schema's NewRollup); duplicates are an error.
+func NewRollup(dims ...Dimension) (Rollup, error) { return DefaultSchema().NewRollup(dims...) }
+
+// ParseRollup reads a rollup of built-in dimensions (the default schema's
+// ParseRollup).
+func ParseRollup(s string) (Rollup, error) { return DefaultSchema().ParseRollup(s) }
+
+// NewRollup builds a rollup from dimensions of the schema in any order;
+// duplicates and dimensions outside the schema are an error. Its
+// dimensions, and so its name, follow the schema's order: built-ins first in
+// their fixed order, so every rollup that existed before dimensions were
+// configurable keeps its name (a part of Redis keys).
+func (s Schema) NewRollup(dims ...Dimension) (Rollup, error) {
 	sorted := make([]Dimension, 0, len(dims))
-	for _, canon := range Dimensions {
+	for _, canon := range s.Dimensions() {
 		n := 0
 		for _, d := range dims {
 			if d == canon {
@@ -86,7 +50,7 @@ func NewRollup(dims ...Dimension) (Rollup, error) {
 		}
 	}
 	if len(sorted) != len(dims) {
-		return Rollup{}, fmt.Errorf("rollup %v has an unknown dimension", dims)
+		return Rollup{}, fmt.Errorf("rollup %v has a dimension that is not configured (configured: %s)", dims, s)
 	}
 	name := "all"
 	if len(sorted) > 0 {
@@ -101,20 +65,20 @@ func NewRollup(dims ...Dimension) (Rollup, error) {
 
 // ParseRollup reads a rollup written as "team+channel" or "team,channel";
 // "" or "all" is the overall rollup.
-func ParseRollup(s string) (Rollup, error) {
+func (sc Schema) ParseRollup(s string) (Rollup, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "all" {
-		return NewRollup()
+		return sc.NewRollup()
 	}
 	var dims []Dimension
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '+' || r == ',' }) {
-		d, err := ParseDimension(part)
+		d, err := sc.Parse(part)
 		if err != nil {
 			return Rollup{}, fmt.Errorf("rollup %q: %w", s, err)
 		}
 		dims = append(dims, d)
 	}
-	return NewRollup(dims...)
+	return sc.NewRollup(dims...)
 }
 
 // MustRollup is NewRollup for literals known to be valid.
@@ -136,6 +100,8 @@ func DefaultRollups() []Rollup {
 		MustRollup(Agent),
 		MustRollup(Team, Channel),
 		MustRollup(Team, Agent),
+		MustRollup(Journey),
+		MustRollup(Journey, Channel),
 	}
 }
 
@@ -160,16 +126,28 @@ func (r Rollup) GroupOf(d Dims) (string, bool) {
 	if len(r.dims) == 0 {
 		return overallGroup, true
 	}
-	var b strings.Builder
-	for i, dim := range r.dims {
+	if len(r.dims) == 1 {
+		v := d.Get(r.dims[0])
+		return v, v != ""
+	}
+	// Check every value before building, so a response without one (most
+	// lack some dimension of some rollup) costs no allocation, and size the
+	// group once.
+	n := len(r.dims) - 1
+	for _, dim := range r.dims {
 		v := d.Get(dim)
 		if v == "" {
 			return "", false
 		}
+		n += len(v)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, dim := range r.dims {
 		if i > 0 {
 			b.WriteString(groupSep)
 		}
-		b.WriteString(v)
+		b.WriteString(d.Get(dim))
 	}
 	return b.String(), true
 }

@@ -113,6 +113,9 @@ type Group struct {
 
 // Options are what both engines need to know about the data they hold.
 type Options struct {
+	// Schema is the dimensions responses carry (the zero value: the
+	// built-ins); every rollup is over dimensions of it.
+	Schema    Schema
 	Rollups   []Rollup
 	Calendar  window.Calendar
 	Retention Retention

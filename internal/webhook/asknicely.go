@@ -57,8 +57,10 @@ func newAskNicely(secret string, c AskNicelyConfig, opts ingest.Options) (*adapt
 	}
 	// Contact fields are on the question, else on the person.
 	inQuestionOrPerson := func(name string) []path { return []path{{"question", name}, {"person", name}} }
-	builtIn := propertyNames{channel: []string{"deliverymethod"}, segment: []string{"segment"}, team: []string{"team_c"}, agent: []string{"agent_c"}}
-	if err := m.dimensions(c.Properties, builtIn, inQuestionOrPerson, channel, "asknicely.default_channel"); err != nil {
+	// AskNicely's custom contact fields end in _c.
+	builtIn := propertyNames{channel: []string{"deliverymethod"}, segment: []string{"segment"}, team: []string{"team_c"}, agent: []string{"agent_c"},
+		journey: []string{"journey_c"}, custom: func(d string) []string { return []string{d + "_c"} }}
+	if err := m.dimensions(c.Properties, builtIn, inQuestionOrPerson, channel, "asknicely.default_channel", opts.Schema); err != nil {
 		return nil, err
 	}
 	return &adapter{auth: newSharedSecret(c.SecretHeader, secret), mapping: m, opts: opts}, nil

@@ -54,6 +54,9 @@ type Properties struct {
 	Segment Names `yaml:"segment"`
 	Team    Names `yaml:"team"`
 	Agent   Names `yaml:"agent"`
+	Journey Names `yaml:"journey"`
+	// Custom names the properties of configured dimensions, by dimension.
+	Custom map[string]Names `yaml:",inline"`
 }
 
 // Names is a list of property names; YAML may give a single name.
@@ -101,12 +104,15 @@ type GenericFields struct {
 	Segment string `yaml:"segment"`
 	Team    string `yaml:"team"`
 	Agent   string `yaml:"agent"`
+	Journey string `yaml:"journey"`
 	Comment string `yaml:"comment"`
 	Tags    string `yaml:"tags"`
 	At      string `yaml:"at"`
 	// Version orders deliveries of one response (a counter or a Unix
 	// time); an older one arriving late is stale, not applied.
 	Version string `yaml:"version"`
+	// Custom holds the specs of configured dimensions, by dimension.
+	Custom map[string]string `yaml:",inline"`
 }
 
 // Parse reads a mapping file. Unknown keys are errors, so a misspelt

@@ -78,8 +78,11 @@ func newDelighted(secret string, c DelightedConfig, opts ingest.Options) (*adapt
 	builtIn := propertyNames{
 		channel: []string{"Channel", "channel"}, segment: []string{"Segment", "segment"},
 		team: []string{"Team", "team"}, agent: []string{"Agent", "agent"},
+		journey: []string{"Journey", "journey", "Journey Type"},
+		// Delighted's person properties are usually capitalised: Region.
+		custom: func(d string) []string { return []string{strings.ToUpper(d[:1]) + d[1:], d} },
 	}
-	if err := m.dimensions(c.Properties, builtIn, inPersonProperties, channel, "delighted.default_channel"); err != nil {
+	if err := m.dimensions(c.Properties, builtIn, inPersonProperties, channel, "delighted.default_channel", opts.Schema); err != nil {
 		return nil, err
 	}
 	return &adapter{

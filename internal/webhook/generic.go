@@ -25,24 +25,36 @@ func newGeneric(secret string, c GenericConfig, opts ingest.Options) (*adapter, 
 	}
 	m := mapping{tool: c.Name, idPrefix: prefix}
 	f := c.Fields
-	for _, s := range []struct {
+	if err := checkCustom(c.Name+": fields", f.Custom, opts.Schema); err != nil {
+		return nil, err
+	}
+	type fieldSpec struct {
 		name     string
 		spec     string
 		to       *source
 		required bool
 		constant func(string) string // nil: no constant allowed
-	}{
+	}
+	custom := opts.Schema.Custom()
+	m.custom = make([]customSource, len(custom))
+	var customSpecs []fieldSpec
+	for i, d := range custom {
+		m.custom[i].field = string(d)
+		customSpecs = append(customSpecs, fieldSpec{string(d), f.Custom[string(d)], &m.custom[i].src, false, dimReason})
+	}
+	for _, s := range append([]fieldSpec{
 		{ingest.FieldID, f.ID, &m.id, true, nil},
 		{ingest.FieldScore, f.Score, &m.score, true, nil},
 		{ingest.FieldChannel, f.Channel, &m.channel, true, dimReason},
 		{ingest.FieldSegment, f.Segment, &m.segment, false, dimReason},
 		{ingest.FieldTeam, f.Team, &m.team, false, dimReason},
 		{ingest.FieldAgent, f.Agent, &m.agent, false, dimReason},
+		{ingest.FieldJourney, f.Journey, &m.journey, false, dimReason},
 		{ingest.FieldComment, f.Comment, &m.comment, false, nil},
 		{ingest.FieldTags, f.Tags, &m.tags, false, tagReason},
 		{ingest.FieldAt, f.At, &m.at, false, nil},
 		{ingest.FieldVersion, f.Version, &m.version, false, nil},
-	} {
+	}, customSpecs...) {
 		src, err := parseSpec(s.spec, s.constant)
 		switch {
 		case err != nil:

@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,35 +80,62 @@ type mapping struct {
 	segment  source
 	team     source
 	agent    source
-	comment  source
-	tags     source
-	at       source
+	journey  source
+	// custom are the configured dimensions' sources, in schema order.
+	custom  []customSource
+	comment source
+	tags    source
+	at      source
 	// version orders deliveries of one response, so an older one arriving
 	// late is stale instead of putting an old answer back.
 	version source
 }
 
-// propertyNames are a tool's built-in property names per dimension, for
-// the dimensions Properties leaves unset.
-type propertyNames struct{ channel, segment, team, agent []string }
+// customSource is where a configured dimension comes from.
+type customSource struct {
+	field string
+	src   source
+}
 
-// dimensions sets channel, segment, team and agent from the configured
-// property names, else the tool's built-in ones, each name looked up at the
-// paths at gives (first present wins); channel falls back to the constant
-// channel, named by the setting channelSetting. The dimensions are checked
-// in that order, so the first bad one is the error.
-func (m *mapping) dimensions(p Properties, builtIn propertyNames, at func(name string) []path, channel, channelSetting string) error {
-	for _, d := range []struct {
+// propertyNames are a tool's built-in property names per dimension, for
+// the dimensions Properties leaves unset; custom gives them for a
+// configured dimension's name.
+type propertyNames struct {
+	channel, segment, team, agent, journey []string
+	custom                                 func(dim string) []string
+}
+
+// dimensions sets channel, segment, team, agent, journey and the schema's
+// own dimensions from the configured property names, else the tool's
+// built-in ones, each name looked up at the paths at gives (first present
+// wins); channel falls back to the constant channel, named by the setting
+// channelSetting. The dimensions are checked in that order, so the first
+// bad one is the error. Properties of a dimension the schema does not hold
+// are an error.
+func (m *mapping) dimensions(p Properties, builtIn propertyNames, at func(name string) []path, channel, channelSetting string, schema store.Schema) error {
+	type dimSpec struct {
 		field string
 		names Names
 		def   []string
 		dst   *source
-	}{
+	}
+	specs := []dimSpec{
 		{"channel", p.Channel, builtIn.channel, &m.channel},
 		{"segment", p.Segment, builtIn.segment, &m.segment},
 		{"team", p.Team, builtIn.team, &m.team},
 		{"agent", p.Agent, builtIn.agent, &m.agent},
-	} {
+		{"journey", p.Journey, builtIn.journey, &m.journey},
+	}
+	if err := checkCustom("properties", p.Custom, schema); err != nil {
+		return err
+	}
+	custom := schema.Custom()
+	m.custom = make([]customSource, len(custom))
+	for i, d := range custom {
+		m.custom[i].field = string(d)
+		specs = append(specs, dimSpec{string(d), p.Custom[string(d)], builtIn.custom(string(d)), &m.custom[i].src})
+	}
+	for _, d := range specs {
 		names, err := d.names.orDefault(d.field, d.def...)
 		if err != nil {
 			return err
@@ -122,6 +150,22 @@ func (m *mapping) dimensions(p Properties, builtIn propertyNames, at func(name s
 	return nil
 }
 
+// checkCustom refuses settings (under section) for dimensions the schema
+// does not hold, naming the configured ones.
+func checkCustom[V any](section string, m map[string]V, schema store.Schema) error {
+	var names []string
+	for name := range m {
+		if !schema.IsCustom(store.Dimension(name)) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return fmt.Errorf("%s.%s: neither a field nor a configured dimension (dimensions: %s)", section, names[0], schema)
+}
+
 // response maps a payload and validates the result with the API's rules.
 // Details name the tool's fields, e.g. event_data.score, not score.
 func (m *mapping) response(doc map[string]any, now time.Time, opts ingest.Options) (store.Response, error) {
@@ -133,10 +177,19 @@ func (m *mapping) response(doc map[string]any, now time.Time, opts ingest.Option
 		Segment: b.text(ingest.FieldSegment, m.segment, doc, true),
 		Team:    b.text(ingest.FieldTeam, m.team, doc, true),
 		Agent:   b.text(ingest.FieldAgent, m.agent, doc, true),
+		Journey: b.text(ingest.FieldJourney, m.journey, doc, true),
 		Comment: b.text(ingest.FieldComment, m.comment, doc, false),
 		Tags:    b.list(ingest.FieldTags, m.tags, doc),
 		At:      b.time(ingest.FieldAt, m.at, doc),
 		Version: b.text(ingest.FieldVersion, m.version, doc, false),
+	}
+	for _, c := range m.custom {
+		if v := b.text(c.field, c.src, doc, true); v != nil {
+			if it.Custom == nil {
+				it.Custom = make(map[string]string, len(m.custom))
+			}
+			it.Custom[c.field] = *v
+		}
 	}
 	if it.ID != nil && *it.ID != "" {
 		// An empty id stays empty, for Validate to refuse: with the prefix

@@ -482,8 +482,8 @@ func TestUpdatesThroughTheStore(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"delightd: {}\n", "field delightd not found"},
-		{"delighted: {properties: {chanel: [x]}}\n", "field chanel not found"},
-		{"generic: [{name: x, fields: {id: a, score: b, channel: c, extra: d}}]\n", "field extra not found"},
+		{"delighted: {properties: {chanel: [x]}}\n", "properties.chanel: neither a field nor a configured dimension"},
+		{"generic: [{name: x, fields: {id: a, score: b, channel: c, extra: d}}]\n", "fields.extra: neither a field nor a configured dimension"},
 		{"delighted: {default_channel: 'a/b'}\n", "default_channel"},
 		{"delighted: {survey_types: ['']}\n", "survey_types"},
 		{"delighted: {properties: {team: ['']}}\n", "properties.team"},

@@ -281,7 +281,8 @@ func (c *Consumer) process(ctx context.Context, msgs []redis.XMessage) error {
 }
 
 // itemOf maps an entry's fields to an ingest item. Tags are a JSON array or
-// comma-separated; unknown fields are rejected, as the API does.
+// comma-separated; fields that are neither built in nor configured
+// dimensions are rejected by Validate, as the API does.
 func itemOf(values map[string]any) (ingest.Item, []string) {
 	var it ingest.Item
 	var problems []string
@@ -304,6 +305,8 @@ func itemOf(values map[string]any) (ingest.Item, []string) {
 			it.Team = &v
 		case "agent":
 			it.Agent = &v
+		case "journey":
+			it.Journey = &v
 		case "comment":
 			it.Comment = &v
 		case "at":
@@ -321,7 +324,12 @@ func itemOf(values map[string]any) (ingest.Item, []string) {
 				}
 			}
 		default:
-			problems = append(problems, k+": unknown field")
+			// A configured dimension, or else an unknown field: Validate
+			// tells them apart by the schema in the ingest options.
+			if it.Custom == nil {
+				it.Custom = map[string]string{}
+			}
+			it.Custom[k] = v
 		}
 	}
 	return it, problems

@@ -2,6 +2,7 @@ package redisstream
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pulseboard/pulseboard/internal/ingest"
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -232,5 +234,63 @@ func TestItemOfTags(t *testing.T) {
 	}
 	if _, problems = itemOf(map[string]any{"tags": "[broken"}); len(problems) != 1 {
 		t.Errorf("broken JSON tags accepted")
+	}
+}
+
+// TestJourneyAndCustomDimensions: the stream takes journey and the
+// configured dimensions as fields, and dead-letters a field that is
+// neither.
+func TestJourneyAndCustomDimensions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, redistest.Client)
+	rdb, stream, clock, opts, st := f.rdb, f.stream, f.clock, f.opts, f.st
+	schema, err := store.NewSchema("region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []map[string]any{
+		{"id": "j1", "score": "9", "channel": "phone", "journey": "pharma", "region": "north"},
+		{"id": "j2", "score": "2", "channel": "phone", "journey": "pharma"},
+		{"id": "j3", "score": "5", "channel": "phone", "queue": "vip"},
+	} {
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: v}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- New(rdb, st, Config{Stream: stream, Group: "pulseboard", Consumer: "a", Block: 50 * time.Millisecond,
+			Now: clock.Now, Ingest: ingest.Options{Schema: schema}}).Run(runCtx)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		groups, err := rdb.XInfoGroups(ctx, stream).Result()
+		pending, perr := rdb.XPending(ctx, stream, "pulseboard").Result()
+		if err == nil && perr == nil && len(groups) == 1 && groups[0].EntriesRead == 3 && pending.Count == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not processed: %+v %v", groups, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	<-done
+	groups, err := st.Query(ctx, store.Query{By: []store.Dimension{store.Journey}, Span: opts.Calendar.Span(window.Rolling1h, clock.Now())})
+	if err != nil || len(groups) != 1 || groups[0].Key[store.Journey] != "pharma" || groups[0].Counts != nps.Of(9, 2) {
+		t.Fatalf("by journey: %+v (%v)", groups, err)
+	}
+	hist, err := st.History(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p store.Payload
+	if err := json.Unmarshal(hist[len(hist)-1].Changes[0].Payload, &p); err != nil || p.Dims().Get("region") != "north" {
+		t.Fatalf("payload %+v, %v", p, err)
+	}
+	dead, err := rdb.XRange(ctx, stream+":dead", "-", "+").Result()
+	if err != nil || len(dead) != 1 || dead[0].Values["error"] != "queue: unknown field" {
+		t.Fatalf("dead letters %+v, %v", dead, err)
 	}
 }

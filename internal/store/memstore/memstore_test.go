@@ -60,3 +60,10 @@ func TestLogBoundedByChanges(t *testing.T) {
 		t.Fatalf("tail from a kept position: %d entries, %v", len(entries), err)
 	}
 }
+
+func TestRollupChange(t *testing.T) {
+	storetest.RunRollupChange(t, func(t testing.TB, opts store.Options) store.Store { return memstore.New(opts) },
+		func(t testing.TB, s store.Store, opts store.Options) store.Store {
+			return memstore.Reopen(s.(*memstore.Store), opts)
+		})
+}

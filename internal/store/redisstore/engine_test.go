@@ -194,3 +194,42 @@ func TestTrimmedLogIsAGap(t *testing.T) {
 		t.Fatalf("tail from a kept position: %d entries, %v", len(entries), err)
 	}
 }
+
+// TestUpgradeToJourney: a record the code before journey wrote (its
+// fingerprint and rollup names are pinned in package store, so it is
+// spelt out here byte for byte) is a duplicate of the same response sent
+// after the upgrade, and sending it with a journey is an update that
+// retracts the old counts and fills the new journey rollups.
+func TestUpgradeToJourney(t *testing.T) {
+	c := newClock(storetest.Start)
+	before := storetest.Options(t, c)
+	before.Rollups = store.DefaultRollups()[:7] // all … team+agent: the old defaults
+	s := newTestStore(t, before)
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	at := storetest.Start.Add(-time.Hour)
+	r := store.Response{ID: "u1", Score: 0, Dims: store.Dims{Channel: "phone"}, At: at, AtGiven: true}
+	if _, err := s.Record(ctx, []store.Response{r}); err != nil {
+		t.Fatal(err)
+	}
+	old := fmt.Sprintf("130h723ng8c5x;%d;0;all=*;channel=phone", at.Unix())
+	if got, _ := rdb.Get(ctx, s.keys.Response("u1")).Result(); got != old {
+		t.Fatalf("record %q, want the old code's %q", got, old)
+	}
+	after := storetest.Options(t, c) // the new defaults, with journey
+	up := New(s.rdb, after, s.cfg)
+	if res, err := up.Record(ctx, []store.Response{r}); err != nil || res != (store.RecordResult{Duplicates: 1}) {
+		t.Fatalf("resend after the upgrade: %+v, %v", res, err)
+	}
+	r.Dims.Journey = "pharma"
+	if res, err := up.Record(ctx, []store.Response{r}); err != nil || res != (store.RecordResult{Updated: 1}) {
+		t.Fatalf("resend with a journey: %+v, %v", res, err)
+	}
+	span := after.Calendar.Span(window.Rolling8h, c.Now())
+	for _, by := range [][]store.Dimension{{store.Channel}, {store.Journey}, {store.Channel, store.Journey}} {
+		groups, err := up.Query(ctx, store.Query{By: by, Span: span})
+		if err != nil || len(groups) != 1 || groups[0].Counts != nps.Of(0) {
+			t.Fatalf("by %v: %+v, %v", by, groups, err)
+		}
+	}
+}

@@ -54,3 +54,18 @@ func BenchmarkRecord(b *testing.B) { storetest.BenchRecordSizes(b, newBenchStore
 func BenchmarkQuery(b *testing.B) { storetest.BenchQueries(b, newBenchStore) }
 
 func newBenchStore(t testing.TB, opts store.Options) store.Store { return newTestStore(t, opts) }
+
+// TestRollupChange: a node restarted with other rollups over the same Redis
+// keys retracts updates from the groups the entries remember (see
+// storetest.RunRollupChange), on Redis and on Redis Cluster.
+func TestRollupChange(t *testing.T) {
+	for name, client := range map[string]func(testing.TB) redis.UniversalClient{"redis": redistest.Client, "cluster": redistest.ClusterClient} {
+		t.Run(name, func(t *testing.T) {
+			storetest.RunRollupChange(t, func(t testing.TB, opts store.Options) store.Store { return newStoreOn(t, client, opts) },
+				func(t testing.TB, s store.Store, opts store.Options) store.Store {
+					old := s.(*Store)
+					return New(old.rdb, opts, old.cfg)
+				})
+		})
+	}
+}

@@ -117,7 +117,7 @@ func newHarness(t *testing.T, newStore Factory) *harness {
 func newHarnessIn(t *testing.T, newStore Factory, zone string, start time.Time) *harness {
 	clock := &Clock{}
 	clock.Set(start)
-	opts := OptionsIn(t, clock, zone)
+	opts := withRegion(t, OptionsIn(t, clock, zone))
 	s := newStore(t, opts)
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -348,7 +348,35 @@ func testEmptyAndUncovered(t *testing.T, newStore Factory) {
 	}
 }
 
-// queries lists breakdowns and filters the default rollups cover.
+// region is the suite's own dimension: a configured dimension must count
+// like a built-in one.
+const region store.Dimension = "region"
+
+// withRegion adds region to the schema and rollups over it to the
+// default ones, so the suite checks a custom dimension against brute force.
+func withRegion(t testing.TB, opts store.Options) store.Options {
+	schema, err := store.NewSchema(string(region))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Schema = schema
+	opts.Rollups = append(opts.Rollups, mustRollups(t, schema, "region", "team+region")...)
+	return opts
+}
+
+func mustRollups(t testing.TB, schema store.Schema, names ...string) []store.Rollup {
+	var out []store.Rollup
+	for _, n := range names {
+		r, err := schema.ParseRollup(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// queries lists breakdowns and filters the rollups of withRegion cover.
 func queries(rng *rand.Rand) []struct {
 	by      []store.Dimension
 	filters map[store.Dimension]string
@@ -360,6 +388,8 @@ func queries(rng *rand.Rand) []struct {
 	team := teams[rng.IntN(len(teams))]
 	agent := agentsOf[team][rng.IntN(len(agentsOf[team]))]
 	ch := channels[rng.IntN(len(channels))]
+	jr := journeys[rng.IntN(len(journeys))]
+	rg := regions[rng.IntN(len(regions))]
 	return []q{
 		{nil, nil},
 		{[]store.Dimension{store.Channel}, nil},
@@ -375,12 +405,22 @@ func queries(rng *rand.Rand) []struct {
 		{[]store.Dimension{store.Agent}, map[store.Dimension]string{store.Team: team}},
 		{[]store.Dimension{store.Team}, map[store.Dimension]string{store.Channel: ch}},
 		{nil, map[store.Dimension]string{store.Team: team, store.Channel: ch}},
+		{[]store.Dimension{store.Journey}, nil},
+		{[]store.Dimension{store.Journey, store.Channel}, nil},
+		{[]store.Dimension{store.Channel}, map[store.Dimension]string{store.Journey: jr}},
+		{nil, map[store.Dimension]string{store.Journey: jr, store.Channel: ch}},
+		{[]store.Dimension{region}, nil},
+		{nil, map[store.Dimension]string{region: rg}},
+		{[]store.Dimension{store.Team}, map[store.Dimension]string{region: rg}},
+		{[]store.Dimension{region}, map[store.Dimension]string{store.Team: team}},
 	}
 }
 
 var (
 	channels = []string{"phone", "chat", "email", "sms"}
 	segments = []string{"consumer", "smb", "enterprise"}
+	journeys = []string{"new order", "billing question", "pharma", "medical devices"}
+	regions  = []string{"north", "south", "east"}
 	teams    = []string{"alpha", "bravo", "charlie", "delta"}
 	agentsOf = map[string][]string{
 		"alpha":   {"ann", "ali", "ada"},
@@ -408,6 +448,12 @@ func (g *generator) dims() store.Dims {
 			a := agentsOf[d.Team]
 			d.Agent = a[g.rng.IntN(len(a))]
 		}
+	}
+	if g.rng.IntN(4) > 0 {
+		d.Journey = journeys[g.rng.IntN(len(journeys))]
+	}
+	if g.rng.IntN(3) > 0 {
+		d.Set(region, regions[g.rng.IntN(len(regions))])
 	}
 	return d
 }

@@ -2,9 +2,11 @@
 // as SHA-256 hashes and compared in constant time, so neither memory dumps,
 // config files nor response timing give a token away.
 //
-// Three roles use it: ingest tokens (write responses), admin tokens
-// (follow-up actions, reloads, pprof, every board), and display tokens, each
-// scoped to one board and named after the screen it pairs (see Screen).
+// Four kinds of token use it: ingest tokens (write responses), viewer
+// tokens (read everything and work the follow-ups, each named after its
+// person: see Users), admin tokens (a viewer that also reloads, profiles and
+// redrives), and display tokens, each scoped to one board and named after
+// the screen it pairs (see Screen).
 package auth
 
 import (

@@ -9,11 +9,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/fault"
 )
 
 // The follow-up queue: GET /api/v1/followups, and the claim and resolve
-// transitions of one follow-up. Admin only (routes.go).
+// transitions of one follow-up. Viewers and admins (routes.go); a named
+// person (a viewer token, a session, a proxy user) acts under their own
+// name, so the record says who really did it.
 
 // Limits of the follow-up actions' bodies.
 const (
@@ -58,12 +61,16 @@ type followUpAction struct {
 	Note string `json:"note"`
 }
 
-func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
+// decodeAction reads the body; "by" defaults to actor when actor is set.
+func decodeAction(c echo.Context, withNote bool, actor string) (followUpAction, error) {
 	var act followUpAction
 	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxAdminBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&act); err != nil {
 		return act, fault.New(fault.BadRequest, `body must be JSON like {"by": "dana"%s}`, map[bool]string{true: `, "note": "called back"`}[withNote])
+	}
+	if act.By == "" {
+		act.By = actor
 	}
 	if n := utf8.RuneCountInString(act.By); n == 0 || n > maxActorChars {
 		return act, fault.New(fault.Invalid, "by: who acts, 1 to %d characters", maxActorChars)
@@ -77,6 +84,24 @@ func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
 	return act, nil
 }
 
+// decodeActionAs decodes the action of the request's principal: a named
+// one's "by" defaults to their name and may not be anybody else's; an
+// admin token, which names nobody, says who acts in "by".
+func (a *API) decodeActionAs(c echo.Context, withNote bool) (followUpAction, error) {
+	p, err := a.principal(c)
+	if err != nil {
+		return followUpAction{}, err
+	}
+	if p.Name == "" || p.Role >= auth.Admin {
+		return decodeAction(c, withNote, p.Name)
+	}
+	act, err := decodeAction(c, withNote, p.Name)
+	if err == nil && act.By != p.Name {
+		return act, fault.New(fault.Forbidden, "by: %s acts under their own name; leave by out or send %q", p.Name, p.Name)
+	}
+	return act, err
+}
+
 // changeFollowUp runs one follow-up transition (claim, resolve) from a
 // request: the id in the path, the action in the body, and the follow-up as
 // it is afterwards in the answer.
@@ -85,7 +110,7 @@ func (a *API) changeFollowUp(c echo.Context, withNote bool, change func(ctx cont
 	if err != nil {
 		return err
 	}
-	act, err := decodeAction(c, withNote)
+	act, err := a.decodeActionAs(c, withNote)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,8 @@ func wellFormedID(id string) bool {
 
 // securityHeaders sends a Content-Security-Policy that allows no inline
 // script (the board script is a file), inline styles only as attributes
-// the server computed, and sockets and fetches to this origin alone; plus
+// the server computed, forms posted to this origin only (sign-in, the
+// console), and sockets and fetches to this origin alone; plus
 // the frame-ancestors the operator allows, for embedding boards in an
 // existing wall system.
 func securityHeaders(frameAncestors []string) echo.MiddlewareFunc {
@@ -96,7 +97,7 @@ func securityHeaders(frameAncestors []string) echo.MiddlewareFunc {
 		frameAncestors = []string{"'self'"}
 	}
 	csp := "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-		"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors " + strings.Join(frameAncestors, " ")
+		"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors " + strings.Join(frameAncestors, " ")
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()

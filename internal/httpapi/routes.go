@@ -43,6 +43,7 @@ func (a *API) routes(e *echo.Echo) {
 	e.GET("/signin", a.getSignin)
 	e.POST("/signin", a.postSignin)
 	e.POST("/signout", a.postSignout)
+	v1.GET("/me", a.getMe, a.requireViewer)
 
 	// admin.go, behind the admin role. pprof too: profiles reveal code
 	// paths and cost CPU, so they are not for everyone who can reach the

@@ -140,3 +140,27 @@ func (a *API) postSignout(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, "/signin")
 }
+
+// me is the answer of GET /api/v1/me.
+type me struct {
+	User             string `json:"user"` // "" for an admin token, which names nobody
+	Role             string `json:"role"`
+	Via              string `json:"via"`                  // bearer, proxy or session
+	CSRFToken        string `json:"csrf_token,omitempty"` // for a cookie-authenticated page's script
+	MaySeeAgentNames bool   `json:"may_see_agent_names"`
+}
+
+// viaNames names the ways in, as GET /api/v1/me says them.
+var viaNames = map[Via]string{ViaBearer: "bearer", ViaProxy: "proxy", ViaSession: "session"}
+
+// getMe answers GET /api/v1/me: who the request is, for a page's script
+// (it sends csrf_token back in X-CSRF-Token) and for API clients checking
+// their token. Another site cannot read it: there is no CORS.
+func (a *API) getMe(c echo.Context) error {
+	p, err := a.principal(c)
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	return c.JSON(http.StatusOK, me{User: p.Name, Role: p.Role.String(), Via: viaNames[p.Via], CSRFToken: p.CSRF, MaySeeAgentNames: p.MaySeeAgentNames()})
+}

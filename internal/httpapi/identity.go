@@ -253,6 +253,7 @@ func (a *API) checkCSRF(c echo.Context, p Principal) error {
 	}
 	tok := r.Header.Get(csrfHeader)
 	if tok == "" && isForm(r) {
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxAdminBody)
 		tok = r.PostFormValue(csrfField)
 	}
 	if !session.CheckCSRF(tok, p.CSRF) {

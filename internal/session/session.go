@@ -110,7 +110,8 @@ func (c *Codec) Decode(value string, now time.Time) (Session, error) {
 	if !ok {
 		return Session{}, ErrMalformed
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// Strict: one signature has one spelling, no spare trailing bits.
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return Session{}, ErrMalformed
 	}

@@ -103,7 +103,12 @@ func securityHeaders(frameAncestors []string) echo.MiddlewareFunc {
 			h := c.Response().Header()
 			h.Set("Content-Security-Policy", csp)
 			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("Referrer-Policy", "no-referrer")
+			// same-origin, not no-referrer: nothing (a board address
+			// with its pairing token, say) goes to another site, and
+			// the browser names this origin in the Origin header of
+			// its own POSTs, which checkCSRF needs; under no-referrer
+			// Chromium sends "Origin: null" there.
+			h.Set("Referrer-Policy", "same-origin")
 			return next(c)
 		}
 	}

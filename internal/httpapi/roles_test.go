@@ -235,6 +235,11 @@ func TestSignin(t *testing.T) {
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self'") {
 		t.Errorf("the sign-in form cannot be sent under CSP %q", csp)
 	}
+	// Under no-referrer, browsers send "Origin: null" with the form, and
+	// the Origin check refuses it (TestBrowserSignin).
+	if rp := res.Header.Get("Referrer-Policy"); rp != "same-origin" {
+		t.Errorf("Referrer-Policy %q, want same-origin", rp)
+	}
 
 	res, ck := s.signIn(t, danaToken, "/boards/floor", nil)
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/boards/floor" || ck == nil {

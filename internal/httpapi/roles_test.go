@@ -264,7 +264,7 @@ func TestSignin(t *testing.T) {
 	if res, _ := s.do(t, req{path: "/debug/pprof/", cookie: ck}); res.StatusCode != 403 {
 		t.Errorf("a viewer's session opens pprof: %d", res.StatusCode)
 	}
-	res, page = s.do(t, req{path: "/signin", cookie: ck})
+	_, page = s.do(t, req{path: "/signin", cookie: ck})
 	if !strings.Contains(page, "Signed in as <strong>dana</strong>") || !strings.Contains(page, `name="csrf_token"`) {
 		t.Errorf("GET /signin when signed in:\n%s", page)
 	}

@@ -58,7 +58,7 @@ func (a *API) getSignin(c echo.Context) error {
 	}
 	page := views.SigninPage{Next: safeNext(c.QueryParam("next"))}
 	if p.Via == ViaSession || p.Via == ViaProxy {
-		page.User, page.Role, page.ViaProxy, page.CSRF = p.Label(), p.Role.String(), p.Via == ViaProxy, p.CSRF
+		page.User, page.Role, page.ViaProxy, page.CSRF = p.Label(), p.Role.String(), p.Via == ViaProxy, a.csrfToken(c)
 	}
 	noStore(c)
 	return render(c, http.StatusOK, views.Signin(page))

@@ -242,7 +242,8 @@ func (m *Main) Run(ctx context.Context) error {
 
 // sessionCodec signs sign-in cookies with the configured session key, or
 // with a random one, which it says costs: sessions end at a restart, and a
-// node does not accept another node's.
+// node does not accept another node's sessions (nor, behind an SSO proxy,
+// the CSRF tokens of another node's pages).
 func (m *Main) sessionCodec() (*session.Codec, error) {
 	if m.Config.SessionKey != "" {
 		return session.NewCodec([]byte(m.Config.SessionKey)), nil
@@ -251,7 +252,7 @@ func (m *Main) sessionCodec() (*session.Codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(m.Config.ViewerTokens) > 0 || len(m.Config.AdminTokens) > 0 {
+	if len(m.Config.ViewerTokens) > 0 || len(m.Config.AdminTokens) > 0 || m.Config.TrustedUserHeader != "" {
 		m.Logger.Warn("no session key configured (PULSEBOARD_SESSION_KEY): sign-ins use a random key of this process; they end when it restarts and are not accepted by other nodes. Set the same key on every node")
 	}
 	return session.NewCodec(key), nil

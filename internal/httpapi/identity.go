@@ -33,6 +33,20 @@ import (
 // checkCSRF: the Origin (or Referer) is this server, and the CSRF token of
 // the session is in X-CSRF-Token or the csrf_token form field.
 
+// Using it from a page (the console, the inbox):
+//
+//   - guard the routes with a.requireViewer (a.requireAdmin for admin
+//     things): GET pages send a browser that is not signed in to
+//     /signin?next=<the page> and back; POSTs from a session or a proxy
+//     user are checked for CSRF before the handler runs;
+//   - p, err := a.principal(c) says who it is: p.Name (escape it like any
+//     user data; templ does), p.Role, p.MaySeeAgentNames();
+//   - every form that changes something carries @views.CSRFField(a.csrfToken(c));
+//     a script sends the token from @views.CSRFMeta(...) or GET /api/v1/me
+//     in the X-CSRF-Token header. The global CSP allows forms to this origin
+//     only, and Referrer-Policy: same-origin lets browsers send the Origin
+//     header the check needs.
+
 // Via says how a request proved who it is.
 type Via int
 

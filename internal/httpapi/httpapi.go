@@ -131,6 +131,7 @@ type API struct {
 	overview *board.Board
 	limits   *rateLimits
 	sessions *session.Codec
+	signins  signinLimits
 }
 
 // DefaultSessionTTL is how long a sign-in lasts: a working day and then

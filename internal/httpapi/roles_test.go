@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -590,3 +591,38 @@ func scrape(t *testing.T, s *rolesServer, name string) float64 {
 func base64RawURL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
 
 func base64RawURLEncode(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// Failed sign-ins from one address are limited: past the burst, every
+// sign-in from it answers 429 (the right token too, or the limit would say
+// which guess was right) until the bucket refills; other addresses sign in.
+func TestSigninFailureLimit(t *testing.T) {
+	s := newRolesServer(t, nil)
+	for i := range 20 {
+		if res, _ := s.signIn(t, fmt.Sprintf("guess-%02d-0123456789", i), "/", nil); res.StatusCode != 401 {
+			t.Fatalf("guess %d: %d, want 401", i, res.StatusCode)
+		}
+	}
+	res, ck := s.signIn(t, danaToken, "/", nil)
+	if res.StatusCode != 429 || res.Header.Get("Retry-After") != "3" || ck != nil {
+		t.Fatalf("after 20 failures: %d, Retry-After %q, cookie %v; want 429, 3, none", res.StatusCode, res.Header.Get("Retry-After"), ck)
+	}
+	// Another address is not held back.
+	other, _ := doOn(t, clientFrom(t, "127.0.0.2"), s.URL, req{method: "POST", path: "/signin", body: url.Values{"token": {danaToken}}.Encode(),
+		header: map[string]string{"Origin": s.URL, "Content-Type": "application/x-www-form-urlencoded"}})
+	if other.StatusCode != 303 {
+		t.Errorf("sign-in from another address: %d", other.StatusCode)
+	}
+	// Forging X-Forwarded-For does not help.
+	if res, _ := s.signIn(t, danaToken, "/", map[string]string{"X-Forwarded-For": "10.9.9.9"}); res.StatusCode != 429 {
+		t.Errorf("with a forged X-Forwarded-For: %d, want 429", res.StatusCode)
+	}
+	s.clock.Add(3 * time.Second)
+	if res, ck := s.signIn(t, danaToken, "/", nil); res.StatusCode != 303 || ck == nil {
+		t.Errorf("after the refill: %d", res.StatusCode)
+	}
+	// One more failure empties the bucket again.
+	s.signIn(t, "another-guess-0123456789", "/", nil)
+	if res, _ := s.signIn(t, danaToken, "/", nil); res.StatusCode != 429 {
+		t.Errorf("right after another failure: %d, want 429", res.StatusCode)
+	}
+}

@@ -3,11 +3,14 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/fault"
@@ -77,6 +80,13 @@ func (a *API) postSignin(c echo.Context) error {
 	if err := sameOrigin(r); err != nil {
 		return err
 	}
+	now := a.Now()
+	if d := a.signins.wait(peer(r), now); d > 0 {
+		wait := (d + time.Second - 1).Truncate(time.Second)
+		e := fault.New(fault.TooMany, "too many failed sign-ins from this address; try again in %d s", int(wait/time.Second))
+		e.RetryAfter = wait
+		return e
+	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxSigninBody)
 	if err := r.ParseForm(); err != nil {
 		return fault.New(fault.BadRequest, "the sign-in form must be application/x-www-form-urlencoded with token and next, at most %d bytes", maxSigninBody)
@@ -85,11 +95,11 @@ func (a *API) postSignin(c echo.Context) error {
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	user, role, hash, ok := a.matchSignin(tok)
 	if !ok {
+		a.signins.failed(peer(r), now)
 		a.Logger.Warn("sign-in refused: unknown token", slog.String("peer", r.RemoteAddr))
 		noStore(c)
 		return render(c, http.StatusUnauthorized, views.Signin(views.SigninPage{Next: next, Error: "This token does not open Pulseboard. Check it, or ask your operator for a viewer token."}))
 	}
-	now := a.Now()
 	s, err := a.sessions.New(user, role, a.sessions.TokenID(hash), now.Add(a.SessionTTL))
 	if err != nil {
 		return err
@@ -164,3 +174,61 @@ func (a *API) getMe(c echo.Context) error {
 	noStore(c)
 	return c.JSON(http.StatusOK, me{User: p.Name, Role: p.Role.String(), Via: viaNames[p.Via], CSRFToken: p.CSRF, MaySeeAgentNames: p.MaySeeAgentNames()})
 }
+
+// Failed sign-ins: each peer address may fail signinFailBurst times, then
+// one more every signinFailEvery; past that, every sign-in from it (a right
+// token too, or the limit would tell which guess was right) answers 429
+// until its bucket refills. Random tokens cannot be guessed anyway; this
+// slows down guessing a weak hand-made one. Behind a proxy every browser
+// shares the proxy's address, so the burst is generous.
+const (
+	signinFailBurst = 20
+	signinFailEvery = 3 * time.Second
+	// signinPeersMax bounds the memory of failing peers: past it the
+	// memory starts over (an attacker with that many addresses is not
+	// slowed by a per-address limit anyway).
+	signinPeersMax = 10000
+)
+
+type signinLimits struct {
+	mu    sync.Mutex
+	peers map[string]*rate.Limiter
+}
+
+// peer is the TCP peer's address without the port: X-Forwarded-For is the
+// client's to write.
+func peer(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return r.RemoteAddr
+}
+
+func (l *signinLimits) limiter(p string) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.peers == nil || len(l.peers) >= signinPeersMax {
+		l.peers = map[string]*rate.Limiter{}
+	}
+	lim := l.peers[p]
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Every(signinFailEvery), signinFailBurst)
+		l.peers[p] = lim
+	}
+	return lim
+}
+
+// wait says how long a peer must wait before it may try again, 0 if it may.
+func (l *signinLimits) wait(p string, now time.Time) time.Duration {
+	lim := l.limiter(p)
+	if lim.TokensAt(now) >= 1 {
+		return 0
+	}
+	r := lim.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	r.CancelAt(now)
+	return d
+}
+
+// failed charges one failed sign-in to a peer.
+func (l *signinLimits) failed(p string, now time.Time) { l.limiter(p).AllowN(now, 1) }

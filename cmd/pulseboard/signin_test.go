@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,26 +15,6 @@ import (
 )
 
 const viewerToken = "dana-viewer-token-0123456"
-
-// checkAxe injects axe-core into the page in ctx and fails on any serious
-// or critical violation.
-func checkAxe(t *testing.T, ctx context.Context, what string) {
-	t.Helper()
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("axe-core is needed for the accessibility test; run scripts/test-deps (make test does): %v", err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(axe))); err != nil {
-		t.Fatalf("%s: inject axe-core: %v", what, err)
-	}
-	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](axeReport, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: run axe-core: %v", what, err)
-	}
-	if len(found) > 0 {
-		t.Errorf("%s has %d serious or critical accessibility violations:\n  %s", what, len(found), strings.Join(found, "\n  "))
-	}
-}
 
 // TestBrowserSignin signs a viewer in through the real page in Chromium:
 // the private board it asked for opens afterwards, the page's script cannot

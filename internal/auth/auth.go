@@ -76,15 +76,21 @@ type Tokens struct {
 func NewTokens(tokens ...string) *Tokens {
 	t := &Tokens{}
 	for _, tok := range tokens {
-		if IsHash(tok) {
-			if h, err := ParseHash(tok); err == nil {
-				t.hashes = append(t.hashes, h)
-			}
-			continue
+		if h, ok := configuredHash(tok); ok {
+			t.hashes = append(t.hashes, h)
 		}
-		t.hashes = append(t.hashes, HashOf(tok))
 	}
 	return t
+}
+
+// configuredHash is the hash of a configured token, given in the clear or
+// as "sha256:<hex>"; false for a hash that does not parse.
+func configuredHash(tok string) (Hash, bool) {
+	if !IsHash(tok) {
+		return HashOf(tok), true
+	}
+	h, err := ParseHash(tok)
+	return h, err == nil
 }
 
 // Empty reports whether no token is configured.

@@ -110,16 +110,9 @@ type Users struct {
 func NewUsers(viewers ...NamedToken) *Users {
 	u := &Users{}
 	for _, v := range viewers {
-		var h Hash
-		if IsHash(v.Token) {
-			var err error
-			if h, err = ParseHash(v.Token); err != nil {
-				continue
-			}
-		} else {
-			h = HashOf(v.Token)
+		if h, ok := configuredHash(v.Token); ok {
+			u.users = append(u.users, User{Name: v.Name, Hash: h})
 		}
-		u.users = append(u.users, User{Name: v.Name, Hash: h})
 	}
 	return u
 }

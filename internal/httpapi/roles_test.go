@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/session"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -34,30 +34,12 @@ const (
 	leeToken  = "lee-viewer-token-01234"
 )
 
-// testClock is a settable clock for the session tests.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // rolesServer is a server with private boards, an admin token, two viewers
 // (dana and lee), a real memory engine with one answer in it and a real
 // alert service with two open follow-ups.
 type rolesServer struct {
 	*httptest.Server
-	clock   *testClock
+	clock   *storetest.Clock
 	metrics *metrics.Metrics
 }
 
@@ -65,7 +47,8 @@ var rolesKey = []byte("a-session-key-of-at-least-32-chars!!")
 
 func newRolesServer(t *testing.T, edit func(d *httpapi.Deps)) *rolesServer {
 	t.Helper()
-	clock := &testClock{now: time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)}
+	clock := &storetest.Clock{}
+	clock.Set(time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC))
 	cal := window.MustCalendar(time.UTC)
 	eng := memstore.New(store.Options{Rollups: store.DefaultRollups(), Calendar: cal, Retention: store.DefaultRetention(), Now: clock.Now})
 	if _, err := eng.Record(context.Background(), []store.Response{{ID: "r0", Score: 9, At: clock.Now().Add(-time.Minute)}}); err != nil {
@@ -383,17 +366,17 @@ func TestSessionRefused(t *testing.T) {
 	}
 
 	// Expired on the server's clock, whatever the browser keeps.
-	s.clock.Add(time.Hour - time.Second)
+	s.clock.Advance(time.Hour - time.Second)
 	if open(ck) != 200 {
 		t.Error("a session is refused before it expires")
 	}
-	s.clock.Add(time.Second)
+	s.clock.Advance(time.Second)
 	if open(ck) != 401 {
 		t.Error("an expired session still opens the API")
 	}
 
 	// Signing out clears the cookie.
-	s.clock.Add(-time.Hour)
+	s.clock.Advance(-time.Hour)
 	code, who := s.whoami(t, req{cookie: ck})
 	if code != 200 {
 		t.Fatalf("whoami: %d", code)
@@ -616,7 +599,7 @@ func TestSigninFailureLimit(t *testing.T) {
 	if res, _ := s.signIn(t, danaToken, "/", map[string]string{"X-Forwarded-For": "10.9.9.9"}); res.StatusCode != 429 {
 		t.Errorf("with a forged X-Forwarded-For: %d, want 429", res.StatusCode)
 	}
-	s.clock.Add(3 * time.Second)
+	s.clock.Advance(3 * time.Second)
 	if res, ck := s.signIn(t, danaToken, "/", nil); res.StatusCode != 303 || ck == nil {
 		t.Errorf("after the refill: %d", res.StatusCode)
 	}

@@ -204,7 +204,9 @@ func (a *API) sessionOf(r *http.Request) (session.Session, bool) {
 		held = a.ViewerTokens.Holds(s.User, s.TokenID, a.sessions.TokenID)
 	}
 	if !held {
-		a.Logger.Info("session refused: its token is no longer configured", slog.String("user", s.User))
+		// Debug: the browser sends the cookie with every request until
+		// it signs in again.
+		a.Logger.Debug("session refused: its token is no longer configured", slog.String("user", s.User))
 		return session.Session{}, false
 	}
 	return s, true

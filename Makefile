@@ -8,6 +8,8 @@ BIN      ?= bin/pulseboard
 DEMO_TOKEN ?= demo-ingest-token
 DEMO_WEBHOOK_SECRET ?= demo-webhook-secret
 DEMO_ADMIN_TOKEN ?= demo-admin-token
+# A demo viewer, "demo", to sign in at /signin with.
+DEMO_VIEWER_TOKENS ?= demo:demo-viewer-token
 
 .PHONY: run build test test-deps bench bench-store loadtest screenshots generate check-generated lint fuzz clean
 
@@ -20,6 +22,7 @@ run:
 	PULSEBOARD_PUBLIC_BOARDS=$${PULSEBOARD_PUBLIC_BOARDS:-true} \
 	PULSEBOARD_INGEST_TOKENS=$${PULSEBOARD_INGEST_TOKENS:-$(DEMO_TOKEN)} \
 	PULSEBOARD_ADMIN_TOKENS=$${PULSEBOARD_ADMIN_TOKENS:-$(DEMO_ADMIN_TOKEN)} \
+	PULSEBOARD_VIEWER_TOKENS=$${PULSEBOARD_VIEWER_TOKENS:-$(DEMO_VIEWER_TOKENS)} \
 	PULSEBOARD_WEBHOOK_SECRET=$${PULSEBOARD_WEBHOOK_SECRET:-$(DEMO_WEBHOOK_SECRET)} \
 	PULSEBOARD_WEBHOOKS=$${PULSEBOARD_WEBHOOKS:-config/webhooks.example.yaml} \
 	$(GO) run ./cmd/pulseboard --demo

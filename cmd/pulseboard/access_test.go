@@ -16,6 +16,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/config"
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
@@ -284,5 +285,32 @@ func TestTokenCommand(t *testing.T) {
 	}
 	if code := run([]string{"token", "--board", "floor"}, func(string) string { return "" }, &out, &errs); code != 2 {
 		t.Fatalf("--board without --screen: exit %d", code)
+	}
+
+	// A viewer's entry is what viewer_tokens takes, and opens as the token.
+	out.Reset()
+	if code := run([]string{"token", "--viewer", "Dana O'Neil"}, func(string) string { return "" }, &out, &errs); code != 0 {
+		t.Fatalf("--viewer: exit %d: %s", code, errs.String())
+	}
+	var entry string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "token: "); ok {
+			tok = v
+		}
+		if v, ok := strings.CutPrefix(line, "  Dana O'Neil:"); ok {
+			entry = "Dana O'Neil:" + v
+		}
+	}
+	cfg, err := config.Load([]string{"--config", "", "--viewer-tokens", entry}, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("the printed entry %q: %v\n%s", entry, err, out.String())
+	}
+	if u, ok := auth.NewUsers(cfg.ViewerTokens...).Match(tok); !ok || u.Name != "Dana O'Neil" {
+		t.Errorf("the printed entry %q does not open as the token", entry)
+	}
+	for _, bad := range [][]string{{"token", "--viewer", "<b>"}, {"token", "--viewer", "dana", "--board", "floor", "--screen", "tv"}} {
+		if code := run(bad, func(string) string { return "" }, &out, &errs); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
 	}
 }

@@ -479,7 +479,8 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("image %q is not pinned", c.Image)
 	}
 	env := map[string]string{}
-	secrets := map[string]string{"PULSEBOARD_REDIS_URL": "redis+cluster://redis-0:6379,redis-1:6379/", "PULSEBOARD_INGEST_TOKENS": token, "PULSEBOARD_ADMIN_TOKENS": adminToken}
+	secrets := map[string]string{"PULSEBOARD_REDIS_URL": "redis+cluster://redis-0:6379,redis-1:6379/", "PULSEBOARD_INGEST_TOKENS": token, "PULSEBOARD_ADMIN_TOKENS": adminToken,
+		"PULSEBOARD_VIEWER_TOKENS": "dana:" + viewerToken, "PULSEBOARD_SESSION_KEY": "a-session-key-of-at-least-32-chars"}
 	for _, e := range c.Env {
 		switch {
 		case e.Value != nil:

@@ -29,6 +29,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/redisurl"
+	"github.com/pulseboard/pulseboard/internal/session"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
@@ -175,6 +176,10 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Warn(w)
 		}
 	}
+	sessions, err := m.sessionCodec()
+	if err != nil {
+		return err
+	}
 	handler := httpapi.New(httpapi.Deps{
 		Recorder:       m.store,
 		Querier:        m.store,
@@ -184,6 +189,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Screens:        m.live,
 		IngestTokens:   auth.NewTokens(tokens...),
 		AdminTokens:    auth.NewTokens(cfg.AdminTokens...),
+		ViewerTokens:   auth.NewUsers(cfg.ViewerTokens...),
+		Sessions:       sessions,
+		SessionTTL:     cfg.SessionTTL,
+		TrustedProxies: cfg.TrustedProxies,
+		TrustedAdmins:  cfg.TrustedAdminUsers,
 		PublicBoards:   cfg.PublicBoards,
 		IngestRate:     cfg.IngestRate,
 		IngestBurst:    cfg.MaxBatch,
@@ -201,6 +211,8 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Logger:         m.Logger,
 		Now:            m.Now,
+
+		TrustedUserHeader: cfg.TrustedUserHeader,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -228,6 +240,24 @@ func (m *Main) Run(ctx context.Context) error {
 		m.startDemo(ctx)
 	}
 	return m.startStream(decoder.Options())
+}
+
+// sessionCodec signs sign-in cookies with the configured session key, or
+// with a random one, which it says costs: sessions end at a restart, and a
+// node does not accept another node's sessions (nor, behind an SSO proxy,
+// the CSRF tokens of another node's pages).
+func (m *Main) sessionCodec() (*session.Codec, error) {
+	if m.Config.SessionKey != "" {
+		return session.NewCodec([]byte(m.Config.SessionKey)), nil
+	}
+	key, err := session.RandomKey()
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Config.ViewerTokens) > 0 || len(m.Config.AdminTokens) > 0 || m.Config.TrustedUserHeader != "" {
+		m.Logger.Warn("no session key configured (PULSEBOARD_SESSION_KEY): sign-ins use a random key of this process; they end when it restarts and are not accepted by other nodes. Set the same key on every node")
+	}
+	return session.NewCodec(key), nil
 }
 
 // startStream starts the Redis stream ingest when a stream is configured.
@@ -310,9 +340,10 @@ func (m *Main) reloadBoards(context.Context) ([]board.Board, error) {
 }
 
 // warnUnreachableBoards says once when a board can be opened by nobody: it is
-// private, has no paired screen, and no admin token is configured.
+// private, has no paired screen, and no admin, viewer or proxy user can
+// come.
 func (m *Main) warnUnreachableBoards(boards []board.Board) {
-	if m.Config.PublicBoards || len(m.Config.AdminTokens) > 0 {
+	if m.Config.PublicBoards || len(m.Config.AdminTokens) > 0 || len(m.Config.ViewerTokens) > 0 || m.Config.TrustedUserHeader != "" {
 		return
 	}
 	for _, b := range boards {

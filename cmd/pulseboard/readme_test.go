@@ -65,7 +65,7 @@ func TestReadmeCurls(t *testing.T) {
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
 	// The settings `make run` gives.
-	m := start(t, clock, "--ingest-tokens", "demo-ingest-token", "--admin-tokens", "demo-admin-token",
+	m := start(t, clock, "--ingest-tokens", "demo-ingest-token", "--admin-tokens", "demo-admin-token", "--viewer-tokens", "demo:demo-viewer-token",
 		"--webhook-secret", "demo-webhook-secret", "--webhooks", "../../config/webhooks.example.yaml")
 	dir := t.TempDir() // the README writes its example files under $TMPDIR
 	// `go run ./cmd/pulseboard` is this program, built once.

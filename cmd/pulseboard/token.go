@@ -16,6 +16,7 @@ import (
 //
 //	pulseboard token                              an ingest or admin token
 //	pulseboard token --board floor --screen lobby a display token for one screen
+//	pulseboard token --viewer dana                a viewer token for one person
 func runToken(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pulseboard token", flag.ContinueOnError)
 	// Help goes to stdout with exit 0, a mistake to stderr with exit 2; the
@@ -23,9 +24,10 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	boardName := fs.String("board", "", "make a display token for this board (prints its boards.yaml entry)")
 	screen := fs.String("screen", "", "the screen's name in boards.yaml, like lobby-tv (with --board)")
+	viewer := fs.String("viewer", "", "make a viewer token for this person (prints its viewer_tokens entry)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: pulseboard token [--board NAME --screen SCREEN]")
-		fmt.Fprintln(fs.Output(), "Prints a random token and its sha256 hash: an ingest or admin token, or with --board and --screen a display token for one screen.")
+		fmt.Fprintln(fs.Output(), "Usage: pulseboard token [--board NAME --screen SCREEN | --viewer NAME]")
+		fmt.Fprintln(fs.Output(), "Prints a random token and its sha256 hash: an ingest or admin token, with --board and --screen a display token for one screen, or with --viewer a viewer's token.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -39,8 +41,12 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if (*boardName == "") != (*screen == "") || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: pulseboard token [--board NAME --screen SCREEN]")
+	if (*boardName == "") != (*screen == "") || (*viewer != "" && *boardName != "") || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: pulseboard token [--board NAME --screen SCREEN | --viewer NAME]")
+		return 2
+	}
+	if *viewer != "" && !auth.ValidUserName(*viewer) {
+		fmt.Fprintf(stderr, "pulseboard token: --viewer %q: want %s\n", *viewer, auth.UserNameRule)
 		return 2
 	}
 	if *screen != "" && !board.ValidName(*screen) {
@@ -57,6 +63,11 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	if *boardName != "" {
 		fmt.Fprintf(stdout, "\nUnder board %s in boards.yaml:\n  access:\n    screens:\n      - {name: %s, token_sha256: %s}\n", *boardName, *screen, hash)
 		fmt.Fprintf(stdout, "\nThen open this once on the screen:\n  /boards/%s?token=%s\n", *boardName, tok)
+		return 0
+	}
+	if *viewer != "" {
+		fmt.Fprintf(stdout, "\nAdd to PULSEBOARD_VIEWER_TOKENS (comma-separated) or viewer_tokens:\n  %s:%s\n", *viewer, hash)
+		fmt.Fprintln(stdout, "\nHand out the token: it signs in at /signin, or goes in Authorization: Bearer.")
 		return 0
 	}
 	fmt.Fprintln(stdout, "\nConfigure the hash (PULSEBOARD_INGEST_TOKENS or PULSEBOARD_ADMIN_TOKENS accept it); hand out the token.")

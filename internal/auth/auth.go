@@ -2,9 +2,11 @@
 // as SHA-256 hashes and compared in constant time, so neither memory dumps,
 // config files nor response timing give a token away.
 //
-// Three roles use it: ingest tokens (write responses), admin tokens
-// (follow-up actions, reloads, pprof, every board), and display tokens, each
-// scoped to one board and named after the screen it pairs (see Screen).
+// Four kinds of token use it: ingest tokens (write responses), viewer
+// tokens (read everything and work the follow-ups, each named after its
+// person: see Users), admin tokens (a viewer that also reloads, profiles and
+// redrives), and display tokens, each scoped to one board and named after
+// the screen it pairs (see Screen).
 package auth
 
 import (
@@ -74,15 +76,21 @@ type Tokens struct {
 func NewTokens(tokens ...string) *Tokens {
 	t := &Tokens{}
 	for _, tok := range tokens {
-		if IsHash(tok) {
-			if h, err := ParseHash(tok); err == nil {
-				t.hashes = append(t.hashes, h)
-			}
-			continue
+		if h, ok := configuredHash(tok); ok {
+			t.hashes = append(t.hashes, h)
 		}
-		t.hashes = append(t.hashes, HashOf(tok))
 	}
 	return t
+}
+
+// configuredHash is the hash of a configured token, given in the clear or
+// as "sha256:<hex>"; false for a hash that does not parse.
+func configuredHash(tok string) (Hash, bool) {
+	if !IsHash(tok) {
+		return HashOf(tok), true
+	}
+	h, err := ParseHash(tok)
+	return h, err == nil
 }
 
 // Empty reports whether no token is configured.

@@ -79,3 +79,42 @@ func TestMatchScreen(t *testing.T) {
 		t.Error("no screens matched")
 	}
 }
+
+func TestUserNames(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"dana": true, "Dana O'Neil": true, "dana.smith+ops@example.com": true, "Zoë": true, "李": true,
+		"": false, " dana": false, "dana ": false, "<b>": false, "a,b": false, "a:b": false, "dana\n": false,
+		"dana\u200b": false, strings.Repeat("a", 64): true, strings.Repeat("a", 65): false, "\xff": false,
+	} {
+		if ValidUserName(name) != ok {
+			t.Errorf("ValidUserName(%q) = %v", name, !ok)
+		}
+	}
+}
+
+func TestUsers(t *testing.T) {
+	nt, err := ParseNamedToken("lee:" + HashOf("lee-token-0123456789").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := NewUsers(NamedToken{Name: "dana", Token: "dana-token-012345678"}, nt)
+	if got, ok := u.Match("lee-token-0123456789"); !ok || got.Name != "lee" {
+		t.Errorf("Match(lee's token) = %v, %v", got, ok)
+	}
+	if _, ok := u.Match("dana-token-01234567"); ok {
+		t.Error("a prefix of a token matched")
+	}
+	idOf := func(h Hash) string { return h.String()[7:19] }
+	if !u.Holds("dana", idOf(HashOf("dana-token-012345678")), idOf) || u.Holds("lee", idOf(HashOf("dana-token-012345678")), idOf) {
+		t.Error("Holds does not tie the token to its person")
+	}
+	for _, bad := range []string{"dana", "dana:", ":tok", "sha256:" + strings.Repeat("a", 64), "<b>:tok"} {
+		if _, err := ParseNamedToken(bad); err == nil {
+			t.Errorf("ParseNamedToken(%q) accepted", bad)
+		}
+	}
+	var none *Users
+	if _, ok := none.Match("x"); ok || !none.Empty() {
+		t.Error("a nil Users matches")
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -34,6 +35,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -63,6 +65,18 @@ type Config struct {
 	IngestTokens []string
 	// AdminTokens may call the admin endpoints and open every board.
 	AdminTokens []string
+	// ViewerTokens are the viewers (name:token): they read everything and
+	// work the follow-ups.
+	ViewerTokens []auth.NamedToken
+	// SessionKey signs sign-in cookies; "" makes a random one per process.
+	SessionKey string
+	// SessionTTL is how long a sign-in lasts.
+	SessionTTL time.Duration
+	// TrustedProxies may name a person in TrustedUserHeader ("" is off);
+	// TrustedAdminUsers are those of them with the admin role.
+	TrustedProxies    []netip.Prefix
+	TrustedUserHeader string
+	TrustedAdminUsers []string
 	// PublicBoards opens every board, the index and the query API without
 	// a token; otherwise a board needs a paired screen, an admin token, or
 	// its own `access: {public: true}`.
@@ -265,6 +279,14 @@ func load(args []string, getenv func(string) string, defaultFile string) (*Confi
 		}
 	}
 
+	if c.TrustedUserHeader != "" && len(c.TrustedProxies) == 0 {
+		o := lookup("trusted_user_header")
+		return nil, fmt.Errorf("config: %s: needs trusted_proxies (PULSEBOARD_TRUSTED_PROXIES), the addresses of the proxy that sets it; from anywhere else anybody could send it", o.where(final[o.name]))
+	}
+	if len(c.TrustedAdminUsers) > 0 && c.TrustedUserHeader == "" {
+		o := lookup("trusted_admin_users")
+		return nil, fmt.Errorf("config: %s: needs trusted_user_header, the header that names them", o.where(final[o.name]))
+	}
 	if c.AlertSecret == "" && c.Alerts.HasReceivers() {
 		o := lookup("alert_secret")
 		return nil, fmt.Errorf("config: %s: must be set when alerts name webhook receivers (deliveries are signed with it)", o.env)

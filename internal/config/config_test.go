@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -81,6 +83,7 @@ func defaults() *Config {
 		IngestRate:        50000,
 		MaxScreensPerIP:   256,
 		Alerts:            alert.DefaultConfig(),
+		SessionTTL:        12 * time.Hour,
 	}
 	c.RedisMinReplicasTimeout = time.Second
 	return c
@@ -231,6 +234,21 @@ var badValues = []struct {
 	{"ingest_tokens", "aaaaaaaaaaaaaaaaaaaa,bbbbbbbb bbbbbbbbbbbb", "token 2 contains a space"},
 	{"ingest_tokens", "sha256:abcd", "token 1: want sha256: and 64 hex digits"},
 	{"admin_tokens", "tiny-admin", "token 1 is shorter than 16 characters"},
+	{"viewer_tokens", "aaaaaaaaaaaaaaaaaaaa", "viewer 1: want name:token"},
+	{"viewer_tokens", "dana:tiny-token", `viewer "dana": token 1 is shorter than 16 characters`},
+	{"viewer_tokens", "<b>dana</b>:aaaaaaaaaaaaaaaaaaaa", "viewer 1: name"},
+	{"viewer_tokens", "sha256:aaaaaaaaaaaaaaaaaaaa", "a viewer needs a name"},
+	{"viewer_tokens", "dana:sha256:abcd", "want sha256: and 64 hex digits"},
+	{"viewer_tokens", "dana:aaaaaaaaaaaaaaaaaaaa,lee:aaaaaaaaaaaaaaaaaaaa", `viewers "dana" and "lee" have the same token`},
+	{"session_key", "too-short-for-a-key", "at least 32 characters"},
+	{"session_key", "a key with spaces that is long enough to pass", "without spaces"},
+	{"session_ttl", "1m", "from 5m to 30d"},
+	{"session_ttl", "31d", "from 5m to 30d"},
+	{"trusted_proxies", "10.0.0.0/33", "not an IP address or a CIDR prefix"},
+	{"trusted_proxies", "proxy.example.com", "not an IP address or a CIDR prefix"},
+	{"trusted_user_header", "X Forwarded User", "must be a header name"},
+	{"trusted_user_header", "Authorization", "is not a user header"},
+	{"trusted_admin_users", "<script>", "a user name is"},
 	{"public_boards", "open", "must be one of 1, 0, true, false, yes, no"},
 	{"ingest_rate", "-1", "must be a number, 0 for no limit"},
 	{"ingest_rate", "fast", "must be a number, 0 for no limit"},
@@ -306,7 +324,8 @@ func TestEveryValidatorRejects(t *testing.T) {
 		}
 	}
 
-	secret := map[string]bool{"ingest_tokens": true, "webhook_secret": true, "admin_tokens": true, "alert_secret": true}
+	secret := map[string]bool{"ingest_tokens": true, "webhook_secret": true, "admin_tokens": true, "alert_secret": true,
+		"viewer_tokens": true, "session_key": true}
 	for _, b := range badValues {
 		for _, src := range []string{"flag", "env", "file"} {
 			t.Run(b.name+"/"+src+"/"+b.raw, func(t *testing.T) {
@@ -492,15 +511,28 @@ admin_tokens: [sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923a
 public_boards: yes
 ingest_rate: 0
 max_screens_per_ip: 10
+viewer_tokens: ["dana:cccccccccccccccc", "Lee O'Neil:sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"]
+session_key: 0123456789abcdef0123456789abcdef
+session_ttl: 8h
+trusted_proxies: [10.1.2.3, "192.168.0.0/16", "::ffff:10.9.9.9"]
+trusted_user_header: x-forwarded-user
+trusted_admin_users: [ops@example.com]
 `), check: func(t *testing.T, c *Config) {
 			paris, _ := time.LoadLocation("Europe/Paris")
 			want := &Config{
-				Addr:              "127.0.0.1:9090",
-				RedisURL:          "rediss://:pw@redis.example.com:6380/2",
-				RedisTimeout:      3 * time.Second,
-				ConfigFile:        c.ConfigFile,
-				IngestTokens:      []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
-				AdminTokens:       []string{"sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"},
+				Addr:         "127.0.0.1:9090",
+				RedisURL:     "rediss://:pw@redis.example.com:6380/2",
+				RedisTimeout: 3 * time.Second,
+				ConfigFile:   c.ConfigFile,
+				IngestTokens: []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"},
+				AdminTokens:  []string{"sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"},
+				ViewerTokens: []auth.NamedToken{{Name: "dana", Token: "cccccccccccccccc"},
+					{Name: "Lee O'Neil", Token: "sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"}},
+				SessionKey:        "0123456789abcdef0123456789abcdef",
+				SessionTTL:        8 * time.Hour,
+				TrustedProxies:    []netip.Prefix{netip.MustParsePrefix("10.1.2.3/32"), netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("10.9.9.9/32")},
+				TrustedUserHeader: "X-Forwarded-User",
+				TrustedAdminUsers: []string{"ops@example.com"},
 				PublicBoards:      true,
 				MaxScreensPerIP:   10,
 				AllowedOrigins:    []string{"https://wall.example.com", "http://localhost:3000"},
@@ -898,7 +930,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 39 || len(Options()) != 42 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 45 || len(Options()) != 48 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

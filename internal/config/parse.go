@@ -113,23 +113,31 @@ const minTokenLen = 16
 func parseTokens(raw string) ([]string, error) {
 	var out []string
 	for i, tok := range splitList(raw, ",") {
-		if auth.IsHash(tok) {
-			if _, err := auth.ParseHash(tok); err != nil {
-				return nil, fmt.Errorf("token %d: %w", i+1, err)
-			}
-		} else if len(tok) < minTokenLen {
-			return nil, fmt.Errorf("token %d is shorter than %d characters", i+1, minTokenLen)
-		}
-		for _, r := range tok {
-			if r <= ' ' || r > '~' {
-				return nil, fmt.Errorf("token %d contains a space or a character that is not printable ASCII", i+1)
-			}
+		if err := checkToken(i, tok); err != nil {
+			return nil, err
 		}
 		if !slices.Contains(out, tok) {
 			out = append(out, tok)
 		}
 	}
 	return out, nil
+}
+
+// checkToken validates the i-th (from 0) configured token.
+func checkToken(i int, tok string) error {
+	if auth.IsHash(tok) {
+		if _, err := auth.ParseHash(tok); err != nil {
+			return fmt.Errorf("token %d: %w", i+1, err)
+		}
+	} else if len(tok) < minTokenLen {
+		return fmt.Errorf("token %d is shorter than %d characters", i+1, minTokenLen)
+	}
+	for _, r := range tok {
+		if r <= ' ' || r > '~' {
+			return fmt.Errorf("token %d contains a space or a character that is not printable ASCII", i+1)
+		}
+	}
+	return nil
 }
 
 func parseOrigins(raw string) ([]string, error) {

@@ -21,7 +21,8 @@ import (
 //   - public_boards on: everyone reads every board, the index overview and
 //     the query API (a demo, or a server only a trusted network reaches);
 //   - a board with `access: {public: true}`: everyone reads that board;
-//   - an admin bearer token: reads everything;
+//   - a viewer or an admin (identity.go: a bearer token, a signed-in
+//     session, or a trusted proxy's user): reads everything;
 //   - a paired screen: reads the one board it was paired with. Pairing is
 //     opening /boards/NAME?token=DISPLAY-TOKEN once; the server answers with
 //     an HttpOnly cookie scoped to that board's path and a redirect that
@@ -49,13 +50,16 @@ const (
 // credentials are what a request presented, kept after the request is gone
 // so a live socket can be re-checked when its board's definition changes.
 type credentials struct {
-	public bool // public_boards is on
-	admin  bool
+	public bool   // public_boards is on
+	reader bool   // a viewer or an admin
 	screen string // the display token from the cookie, "" when none
 }
 
 func (a *API) credentialsOf(r *http.Request) credentials {
-	cr := credentials{public: a.PublicBoards, admin: a.AdminTokens.Valid(auth.Bearer(r))}
+	// An invalid proxy header reads as nobody here; the guarded routes
+	// answer it with its 400.
+	p, _ := a.identify(r)
+	cr := credentials{public: a.PublicBoards, reader: p.MayRead()}
 	if ck, err := r.Cookie(screenCookie); err == nil {
 		cr.screen = ck.Value
 	}
@@ -65,7 +69,7 @@ func (a *API) credentialsOf(r *http.Request) credentials {
 // check decides a board's access for these credentials.
 func (cr credentials) check(def board.Board) grant {
 	switch {
-	case cr.public || def.Public || cr.admin:
+	case cr.public || def.Public || cr.reader:
 		return granted
 	case cr.screen == "":
 		return noAccess
@@ -85,29 +89,18 @@ func (cr credentials) socketAccess() live.Access {
 // overview: numbers across every board.
 func (a *API) canQuery(r *http.Request) bool {
 	cr := a.credentialsOf(r)
-	return cr.public || cr.admin
+	return cr.public || cr.reader
 }
 
-// requireQuery guards the query API.
+// requireQuery guards the query API: open in public mode, else a viewer's
+// (requireViewer).
 func (a *API) requireQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	guarded := a.requireViewer(next)
 	return func(c echo.Context) error {
-		if !a.canQuery(c.Request()) {
-			return fault.New(fault.Unauthorized, "the query API needs an admin token (Authorization: Bearer <token>) unless public_boards is on")
+		if a.PublicBoards {
+			return next(c)
 		}
-		return next(c)
-	}
-}
-
-// requireAdmin guards admin endpoints: follow-up actions, reloads, pprof.
-func (a *API) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if a.AdminTokens.Empty() {
-			return fault.New(fault.Forbidden, "no admin token is configured (PULSEBOARD_ADMIN_TOKENS)")
-		}
-		if !a.AdminTokens.Valid(auth.Bearer(c.Request())) {
-			return fault.New(fault.Unauthorized, "a valid admin token is required: send Authorization: Bearer <token>")
-		}
-		return next(c)
+		return guarded(c)
 	}
 }
 
@@ -124,7 +117,7 @@ func boardAccessError(g grant, name string) error {
 	if g == revoked {
 		return fault.New(fault.Forbidden, "this screen's pairing does not open board %q: it was revoked, or belongs to another board", name)
 	}
-	return fault.New(fault.Unauthorized, "board %q is private: pair this screen by opening /boards/%s?token=<display token>, or send an admin token", name, name)
+	return fault.New(fault.Unauthorized, "board %q is private: pair this screen by opening /boards/%s?token=<display token>, sign in at /signin, or send a viewer or admin token", name, name)
 }
 
 // pair handles /boards/NAME?token=...: a display token of this board sets the

@@ -17,7 +17,7 @@ import (
 
 const testAdminToken = "test-admin-token-0123"
 
-// TestAdminAPI: the follow-up endpoints need an admin token, answer 404
+// TestAdminAPI: the follow-up endpoints need a viewer or admin token, answer 404
 // for an unknown follow-up, 409 for a claim that is not allowed, 422 or
 // 400 for a bad body, and move a follow-up open → claimed → resolved.
 func TestAdminAPI(t *testing.T) {
@@ -45,9 +45,10 @@ func TestAdminAPI(t *testing.T) {
 		status                          int
 		has                             string
 	}{
-		{srv.URL, "GET", "/api/v1/followups", "", "", 401, "admin token"},
-		{srv.URL, "GET", "/api/v1/followups", "wrong-token-0123456789", "", 401, "admin token"},
-		{off.URL, "GET", "/api/v1/followups", testAdminToken, "", 403, "PULSEBOARD_ADMIN_TOKENS"},
+		{srv.URL, "GET", "/api/v1/followups", "", "", 401, "needs the viewer role"},
+		{srv.URL, "GET", "/api/v1/followups", "wrong-token-0123456789", "", 401, "needs the viewer role"},
+		{srv.URL, "GET", "/api/v1/alerts/dead-letters", "", "", 401, "needs the admin role"},
+		{off.URL, "GET", "/api/v1/alerts/dead-letters", testAdminToken, "", 403, "PULSEBOARD_ADMIN_TOKENS"},
 		{srv.URL, "GET", "/api/v1/followups", testAdminToken, "", 200, `"count":2`},
 		{srv.URL, "POST", "/api/v1/followups/crm%2F42%20a/resolve", testAdminToken, `{"by":"dana"}`, 200, `"id":"crm/42 a"`},
 		{srv.URL, "GET", "/api/v1/followups?status=later", testAdminToken, "", 400, "status must be"},

@@ -98,7 +98,7 @@ func TestConfiguredDimensions(t *testing.T) {
 		t.Errorf("by region: %d %s", code, body)
 	}
 	if code, body := get("window=1h&queue=vip"); code != http.StatusBadRequest ||
-		!strings.Contains(body, `unknown query parameter \"queue\" (want window, by, or a filter: channel, segment, journey, team, agent, region)`) {
+		!strings.Contains(body, `unknown query parameter \"queue\" (want window, from, to, format, by, or a filter: channel, segment, journey, team, agent, region)`) {
 		t.Errorf("unknown filter: %d %s", code, body)
 	}
 	if code, body := get("window=1h&by=queue"); code != http.StatusBadRequest || !strings.Contains(body, `unknown dimension \"queue\"`) {

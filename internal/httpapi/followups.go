@@ -10,11 +10,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/fault"
 )
 
 // The follow-up inbox: GET /api/v1/followups, and the claim, resolve and
-// reassign transitions of one follow-up. Admin only (routes.go).
+// reassign transitions of one follow-up. Viewers and admins (routes.go); a
+// named person (a viewer token, a session, a proxy user) acts under their
+// own name, so the record says who really did it.
 
 // Limits of the follow-up actions' bodies.
 const (
@@ -97,7 +100,7 @@ func (a *API) reassignFollowUp(c echo.Context) error {
 	if err := dec.Decode(&body); err != nil {
 		return fault.New(fault.BadRequest, `body must be JSON like {"by": "dana", "queue": "pharma-specialists", "to": "lee"}`)
 	}
-	if err := checkActor("by", body.By, false); err != nil {
+	if body.By, err = a.actAs(c, body.By); err != nil {
 		return err
 	}
 	if body.To != nil {
@@ -130,15 +133,13 @@ type followUpAction struct {
 	Note string `json:"note"`
 }
 
+// decodeAction reads the body; "by" is checked by actAs.
 func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
 	var act followUpAction
 	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxAdminBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&act); err != nil {
 		return act, fault.New(fault.BadRequest, `body must be JSON like {"by": "dana"%s}`, map[bool]string{true: `, "note": "called back"`}[withNote])
-	}
-	if err := checkActor("by", act.By, false); err != nil {
-		return act, err
 	}
 	if !withNote && act.Note != "" {
 		return act, fault.New(fault.Invalid, "note: only resolve takes a note")
@@ -149,6 +150,37 @@ func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
 	return act, nil
 }
 
+// decodeActionAs decodes the action of the request's principal, its "by"
+// checked by actAs.
+func (a *API) decodeActionAs(c echo.Context, withNote bool) (followUpAction, error) {
+	act, err := decodeAction(c, withNote)
+	if err != nil {
+		return act, err
+	}
+	act.By, err = a.actAs(c, act.By)
+	return act, err
+}
+
+// actAs says who acts: a named principal (a viewer token, a session, a
+// proxy user) acts under their own name, which "by" defaults to and may not
+// differ from; an admin token, which names nobody, says who acts in "by".
+func (a *API) actAs(c echo.Context, by string) (string, error) {
+	p, err := a.principal(c)
+	if err != nil {
+		return "", err
+	}
+	if by == "" {
+		by = p.Name
+	}
+	if err := checkActor("by", by, false); err != nil {
+		return "", err
+	}
+	if p.Name != "" && p.Role < auth.Admin && by != p.Name {
+		return "", fault.New(fault.Forbidden, "by: %s acts under their own name; leave by out or send %q", p.Name, p.Name)
+	}
+	return by, nil
+}
+
 // changeFollowUp runs one follow-up transition (claim, resolve) from a
 // request: the id in the path, the action in the body, and the follow-up as
 // it is afterwards in the answer.
@@ -157,7 +189,7 @@ func (a *API) changeFollowUp(c echo.Context, withNote bool, change func(ctx cont
 	if err != nil {
 		return err
 	}
-	act, err := decodeAction(c, withNote)
+	act, err := a.decodeActionAs(c, withNote)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -20,6 +21,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/metrics"
+	"github.com/pulseboard/pulseboard/internal/session"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/webhook"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -81,6 +83,21 @@ type Deps struct {
 	IngestTokens *auth.Tokens
 	// AdminTokens open the admin endpoints and every board.
 	AdminTokens *auth.Tokens
+	// ViewerTokens, each named after its person, read the query API,
+	// every board and the console, and work the follow-ups (identity.go).
+	ViewerTokens *auth.Users
+	// Sessions signs the sign-in cookie; nil makes a random key (sessions
+	// then end with the process and are not shared across nodes).
+	Sessions *session.Codec
+	// SessionTTL is how long a sign-in lasts; 0 is DefaultSessionTTL.
+	SessionTTL time.Duration
+	// TrustedUserHeader names the person in a request from a trusted
+	// proxy (oauth2-proxy's X-Forwarded-User); "" is off.
+	TrustedUserHeader string
+	// TrustedProxies are the peers whose TrustedUserHeader is believed.
+	TrustedProxies []netip.Prefix
+	// TrustedAdmins are proxy users with the admin role, not viewer.
+	TrustedAdmins []string
 	// PublicBoards opens every board and the query API without a token.
 	PublicBoards bool
 	// IngestRate is each ingest token's responses per second (0: no
@@ -121,7 +138,13 @@ type API struct {
 	Deps
 	overview *board.Board
 	limits   *rateLimits
+	sessions *session.Codec
+	signins  signinLimits
 }
+
+// DefaultSessionTTL is how long a sign-in lasts: a working day and then
+// some, so a supervisor signs in once a shift.
+const DefaultSessionTTL = 12 * time.Hour
 
 // New builds the Echo instance with every route.
 func New(d Deps) *echo.Echo {
@@ -134,7 +157,19 @@ func New(d Deps) *echo.Echo {
 	if d.Retention == (store.Retention{}) {
 		d.Retention = store.DefaultRetention()
 	}
-	a := &API{Deps: d, overview: overview(d.Rollups, d.Logger), limits: newRateLimits(d.IngestRate, d.IngestBurst)}
+	if d.SessionTTL <= 0 {
+		d.SessionTTL = DefaultSessionTTL
+	}
+	a := &API{Deps: d, overview: overview(d.Rollups, d.Logger), limits: newRateLimits(d.IngestRate, d.IngestBurst), sessions: d.Sessions}
+	if a.sessions == nil {
+		// Only tests and embedders get here: the program makes the codec
+		// and says what a random key means (cmd/pulseboard).
+		key, err := session.RandomKey()
+		if err != nil {
+			panic(err) // crypto/rand does not fail on supported platforms
+		}
+		a.sessions = session.NewCodec(key)
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -88,7 +88,8 @@ func wellFormedID(id string) bool {
 
 // securityHeaders sends a Content-Security-Policy that allows no inline
 // script (the board script is a file), inline styles only as attributes
-// the server computed, and sockets and fetches to this origin alone; plus
+// the server computed, forms posted to this origin only (sign-in, the
+// console), and sockets and fetches to this origin alone; plus
 // the frame-ancestors the operator allows, for embedding boards in an
 // existing wall system.
 func securityHeaders(frameAncestors []string) echo.MiddlewareFunc {
@@ -96,13 +97,18 @@ func securityHeaders(frameAncestors []string) echo.MiddlewareFunc {
 		frameAncestors = []string{"'self'"}
 	}
 	csp := "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-		"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors " + strings.Join(frameAncestors, " ")
+		"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors " + strings.Join(frameAncestors, " ")
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
 			h.Set("Content-Security-Policy", csp)
 			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("Referrer-Policy", "no-referrer")
+			// same-origin, not no-referrer: nothing (a board address
+			// with its pairing token, say) goes to another site, and
+			// the browser names this origin in the Origin header of
+			// its own POSTs, which checkCSRF needs; under no-referrer
+			// Chromium sends "Origin: null" there.
+			h.Set("Referrer-Policy", "same-origin")
 			return next(c)
 		}
 	}

@@ -39,23 +39,32 @@ func (a *API) routes(e *echo.Echo) {
 	v1.GET("/boards", a.listBoards)
 	v1.GET("/boards/:name", a.getBoard)
 
-	// admin.go, behind the admin token. pprof too: profiles reveal code
+	// signin.go: the session cookie of viewers and admins (identity.go).
+	e.GET("/signin", a.getSignin)
+	e.POST("/signin", a.postSignin)
+	e.POST("/signout", a.postSignout)
+	v1.GET("/me", a.getMe, a.requireViewer)
+
+	// admin.go, behind the admin role. pprof too: profiles reveal code
 	// paths and cost CPU, so they are not for everyone who can reach the
 	// port.
 	admin := v1.Group("/admin", a.requireAdmin)
 	admin.POST("/reload", a.postReload)
 	e.GET("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(servePprof)), a.requireAdmin)
 
-	// followups.go, alerts.go: the admin API over the alert state. The
-	// admin token first, then the bound on its calls into the alert state.
-	state := guarded{v1, []echo.MiddlewareFunc{a.requireAdmin, a.boundAlerts}}
+	// followups.go, alerts.go: the API over the alert state. The role
+	// first (viewers work the follow-ups and read the raised alerts; dead
+	// letters hold whole deliveries and receivers' errors: admin), then the
+	// bound on its calls into the alert state.
+	state := guarded{v1, []echo.MiddlewareFunc{a.requireViewer, a.boundAlerts}}
 	state.GET("/followups", a.listFollowUps)
 	state.POST("/followups/:id/claim", a.claimFollowUp)
 	state.POST("/followups/:id/resolve", a.resolveFollowUp)
 	state.POST("/followups/:id/reassign", a.reassignFollowUp)
 	state.GET("/alerts", a.listAlerts)
-	state.GET("/alerts/dead-letters", a.listDeadLetters)
-	state.POST("/alerts/dead-letters/:id/retry", a.retryDeadLetter)
+	adminState := guarded{v1, []echo.MiddlewareFunc{a.requireAdmin, a.boundAlerts}}
+	adminState.GET("/alerts/dead-letters", a.listDeadLetters)
+	adminState.POST("/alerts/dead-letters/:id/retry", a.retryDeadLetter)
 }
 
 // guarded is a group of routes that share their middleware, declared once.

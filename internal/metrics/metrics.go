@@ -23,6 +23,7 @@ type Metrics struct {
 	droppedScreens prometheus.Counter
 	broadcastLag   prometheus.Histogram
 	redisErrors    *prometheus.CounterVec
+	proxyIgnored   prometheus.Counter
 }
 
 // New registers every metric, with the runtime and process collectors.
@@ -53,12 +54,16 @@ func New() *Metrics {
 			Help:    "Time to compute and send one board update to all its screens' queues.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		proxyIgnored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulseboard_sso_header_ignored_total",
+			Help: "Requests whose single-sign-on user header was ignored because they did not come from a trusted proxy.",
+		}),
 		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulseboard_redis_errors_total",
 			Help: "Failed Redis commands (and failed dials), by command; a nil reply is not a failure.",
 		}, []string{"command"}),
 	}
-	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.droppedScreens, m.broadcastLag, m.redisErrors)
+	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.droppedScreens, m.broadcastLag, m.redisErrors, m.proxyIgnored)
 	return m
 }
 
@@ -76,6 +81,9 @@ func (m *Metrics) Ingest(status int, took time.Duration, accepted, updated, dupl
 	m.responses.WithLabelValues("duplicate").Add(float64(duplicates))
 	m.responses.WithLabelValues("stale").Add(float64(stale))
 }
+
+// ProxyHeaderIgnored counts a single-sign-on header from an untrusted peer.
+func (m *Metrics) ProxyHeaderIgnored() { m.proxyIgnored.Inc() }
 
 // ScreenDropped counts a screen closed as too slow.
 func (m *Metrics) ScreenDropped() { m.droppedScreens.Inc() }

@@ -249,6 +249,11 @@ func (m *Main) startStream(opts ingest.Options) error {
 // boardsWatchEvery is how often the boards file is checked for edits.
 const boardsWatchEvery = 2 * time.Second
 
+// templateValuesEvery is how often board templates look for new values
+// (a team's first answer): one grouped query of the node's replica per
+// template, so a new team has its board within seconds.
+const templateValuesEvery = 2 * time.Second
+
 // startLive starts the aggregator (this node's replica of the counters),
 // the board registry, the broadcaster that pushes boards to screens, and
 // the boards file watch.
@@ -279,6 +284,12 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	})
 	m.bg.run(func() { m.agg.Run(ctx) })
 	m.bg.run(func() { m.live.Run(ctx) })
+	m.bg.run(func() {
+		// A template's board whose value left the 30-day window stays while
+		// a screen shows it.
+		watched := func(name string) bool { return m.live.Clients()[name] > 0 }
+		m.boards.FollowValues(ctx, templateValuesEvery, m.Now, watched, m.Logger)
+	})
 	if path != "" {
 		m.bg.run(func() {
 			board.WatchFile(ctx, path, boardsWatchEvery, m.Config.Rollups, data, func(b []board.Board) {

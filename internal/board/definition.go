@@ -53,6 +53,13 @@ type Board struct {
 	// paired with it. Removing a screen revokes it at the next reload.
 	Public  bool
 	Screens []auth.Screen
+	// ForEach makes the definition a template (template.go): not a board
+	// itself, but one board per value of a dimension.
+	ForEach *ForEach
+	// Template and Value name an instance's template and the value its
+	// tiles are filtered to; both are "" for a plain board.
+	Template string
+	Value    string
 }
 
 // Tile is a validated tile: everything Compute needs, with the board's
@@ -92,6 +99,7 @@ type boardYAML struct {
 	Thresholds *thresholdsYAML   `yaml:"thresholds"`
 	Privacy    privacyYAML       `yaml:"privacy"`
 	Access     accessYAML        `yaml:"access"`
+	ForEach    *forEachYAML      `yaml:"for_each"`
 	Tiles      []tileYAML        `yaml:"tiles"`
 }
 
@@ -209,6 +217,14 @@ func (by boardYAML) compile(rollups []store.Rollup) (Board, error) {
 		}
 		ids[t.ID] = true
 		b.Tiles = append(b.Tiles, t)
+	}
+	if b.ForEach, err = by.ForEach.compile(); err != nil {
+		return Board{}, err
+	}
+	if b.ForEach != nil {
+		if err := b.checkTemplate(rollups); err != nil {
+			return Board{}, err
+		}
 	}
 	return b, nil
 }

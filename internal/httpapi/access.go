@@ -3,7 +3,6 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -116,7 +115,22 @@ func (a *API) boardDef(name string) (board.Board, error) {
 	if d, ok := a.Boards.Board(name); ok {
 		return d, nil
 	}
-	return board.Board{}, fault.New(fault.NotFound, "no board named %q", name)
+	return board.Board{}, a.noBoard(name)
+}
+
+// noBoard is the 404 for a name the registry does not serve; a template's
+// own name gets told where its boards are.
+func (a *API) noBoard(name string) error {
+	if a.isTemplate(name) {
+		return fault.New(fault.NotFound, "%q is a board template, not a board: its boards are /boards/%s/<value> (GET /api/v1/boards lists them)", name, name)
+	}
+	return fault.New(fault.NotFound, "no board named %q", name)
+}
+
+// isTemplate reports whether name is a board template's.
+func (a *API) isTemplate(name string) bool {
+	_, ok := a.instanceNames(name)
+	return ok
 }
 
 // boardAccessError is the API's answer to a board it may not read.
@@ -124,7 +138,7 @@ func boardAccessError(g grant, name string) error {
 	if g == revoked {
 		return fault.New(fault.Forbidden, "this screen's pairing does not open board %q: it was revoked, or belongs to another board", name)
 	}
-	return fault.New(fault.Unauthorized, "board %q is private: pair this screen by opening /boards/%s?token=<display token>, or send an admin token", name, name)
+	return fault.New(fault.Unauthorized, "board %q is private: pair this screen by opening %s?token=<display token>, or send an admin token", name, board.URLPath(name))
 }
 
 // pair handles /boards/NAME?token=...: a display token of this board sets the
@@ -138,16 +152,26 @@ func (a *API) pair(c echo.Context, def board.Board, token string) error {
 			"Check the link, or ask for a new display token for "+def.Name+".")
 	}
 	req := c.Request()
+	// A template's screens open all its boards: the cookie covers
+	// /boards/TEMPLATE/..., so a rotation through them (rotate=T/*) needs
+	// one pairing.
+	path := "/boards/" + def.Name
+	if def.Template != "" {
+		path = "/boards/" + def.Template
+	}
 	c.SetCookie(&http.Cookie{
-		Name: screenCookie, Value: token, Path: "/boards/" + def.Name,
+		Name: screenCookie, Value: token, Path: path,
 		MaxAge: int(screenCookieAge / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: req.TLS != nil || strings.EqualFold(req.Header.Get("X-Forwarded-Proto"), "https"),
 	})
 	a.Logger.Info("screen paired", slog.String("board", def.Name), slog.String("screen", screen.Name), slog.String("remote", c.RealIP()))
 	q := req.URL.Query()
 	q.Del("token")
-	target := url.URL{Path: "/boards/" + def.Name, RawQuery: q.Encode()}
-	return c.Redirect(http.StatusSeeOther, target.String())
+	target := board.URLPath(def.Name)
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	return c.Redirect(http.StatusSeeOther, target)
 }
 
 // deniedRefreshSeconds is how often a refused screen tries again.
@@ -165,8 +189,17 @@ func (a *API) renderDenied(c echo.Context, status int, def board.Board, screen v
 func (a *API) renderNoAccess(c echo.Context, g grant, def board.Board, screen views.ScreenOptions) error {
 	if g == revoked {
 		return a.renderDenied(c, http.StatusForbidden, def, screen, "This screen is no longer paired with this board.",
-			"Its pairing was revoked. To pair it again, open /boards/"+def.Name+"?token=<display token> on this screen.")
+			"Its pairing was revoked. To pair it again, open "+board.URLPath(def.Name)+"?token=<display token> on this screen.")
 	}
 	return a.renderDenied(c, http.StatusUnauthorized, def, screen, "This board is private.",
-		"To pair this screen, open /boards/"+def.Name+"?token=<display token> on it once. `pulseboard token --board "+def.Name+"` makes a token.")
+		"To pair this screen, open "+board.URLPath(def.Name)+"?token=<display token> on it once. `pulseboard token --board "+tokenBoard(def)+"` makes a token.")
+}
+
+// tokenBoard is the board a display token is made for: a template's
+// screens are paired with the template, and open all its boards.
+func tokenBoard(def board.Board) string {
+	if def.Template != "" {
+		return def.Template
+	}
+	return def.Name
 }

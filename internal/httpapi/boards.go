@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,7 +19,8 @@ import (
 
 // Boards: the JSON API (GET /api/v1/boards, /api/v1/boards/{name}), the
 // full-screen page (GET /boards/{name}) and the live socket's entry
-// (GET /boards/{name}/live). Who may read a board is decided in access.go;
+// (GET /boards/{name}/live); a template's boards (board/template.go) are
+// the same at /boards/{template}/{value}. Who may read a board is decided in access.go;
 // the kiosk options of a page's address in screen_options.go.
 
 type boardSummary struct {
@@ -26,16 +28,52 @@ type boardSummary struct {
 	Title string `json:"title"`
 	URL   string `json:"url"`
 	Live  string `json:"live"`
+	// Template and Value name an instance's template and its value.
+	Template string `json:"template,omitempty"`
+	Value    string `json:"value,omitempty"`
 }
 
-// listBoards answers GET /api/v1/boards.
+// templateSummary lists a template: not a board itself (no url), but its
+// boards, one per value, sorted by value.
+type templateSummary struct {
+	Name    string         `json:"name"`
+	Title   string         `json:"title"`
+	ForEach forEachSummary `json:"for_each"`
+	// Boards are its instances now.
+	Boards []boardSummary `json:"boards"`
+}
+
+type forEachSummary struct {
+	Dimension string `json:"dimension"`
+	// Values is the listed set; absent when the values are those seen in
+	// the last 30 days.
+	Values []string `json:"values,omitempty"`
+}
+
+func summaryOf(d board.Board) boardSummary {
+	return boardSummary{Name: d.Name, Title: d.Title, URL: board.URLPath(d.Name), Live: board.LivePath(d.Name), Template: d.Template, Value: d.Value}
+}
+
+// listBoards answers GET /api/v1/boards: every board ("boards", the
+// instances of templates included, in the file's order), and the
+// templates with their boards ("templates").
 func (a *API) listBoards(c echo.Context) error {
-	defs := a.Boards.Boards()
-	out := make([]boardSummary, len(defs))
-	for i, d := range defs {
-		out[i] = boardSummary{Name: d.Name, Title: d.Title, URL: "/boards/" + d.Name, Live: "/boards/" + d.Name + "/live"}
+	out := []boardSummary{}
+	tpls := []templateSummary{}
+	for _, e := range a.Boards.Index() {
+		if e.ForEach == nil {
+			out = append(out, summaryOf(e.Board))
+			continue
+		}
+		ts := templateSummary{Name: e.Name, Title: e.Title, Boards: []boardSummary{},
+			ForEach: forEachSummary{Dimension: string(e.ForEach.Dimension), Values: e.ForEach.Values}}
+		for _, in := range e.Instances {
+			ts.Boards = append(ts.Boards, summaryOf(in))
+			out = append(out, summaryOf(in))
+		}
+		tpls = append(tpls, ts)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"boards": out})
+	return c.JSON(http.StatusOK, map[string]any{"boards": out, "templates": tpls})
 }
 
 type boardAnswer struct {
@@ -48,7 +86,11 @@ type boardAnswer struct {
 // getBoard answers GET /api/v1/boards/{name}: the view a screen would show
 // now, computed from this node's aggregator.
 func (a *API) getBoard(c echo.Context) error {
-	def, err := a.boardDef(c.Param("name"))
+	name, err := boardParam(c)
+	if err != nil {
+		return err
+	}
+	def, err := a.boardDef(name)
 	if err != nil {
 		return err
 	}
@@ -68,13 +110,50 @@ func (a *API) getBoard(c echo.Context) error {
 // boardLive upgrades to the board's WebSocket. Access is checked by the
 // live side at connect and at every change of the board's definition, so a
 // revoked screen is told so on its socket.
+//
+// /boards/T/live is the socket of board T, but for a template T it is the
+// page of T's board for the value "live" (whose socket is
+// /boards/T/live/live): names are one namespace, and a template has no
+// socket of its own, so the path is never ambiguous and no value needs to
+// be forbidden.
 func (a *API) boardLive(c echo.Context) error {
+	if c.Param("value") == "" && a.isTemplate(c.Param("name")) {
+		return a.boardPage(c, c.Param("name")+"/live")
+	}
+	name, err := boardParam(c)
+	if err != nil {
+		return err
+	}
 	may := a.credentialsOf(c.Request()).socketAccess()
-	err := a.Screens.Serve(c.Response(), c.Request(), c.Param("name"), may)
+	err = a.Screens.Serve(c.Response(), c.Request(), name, may)
 	if errors.Is(err, live.ErrNoBoard) {
-		return fault.New(fault.NotFound, "no board named %q", c.Param("name"))
+		return a.noBoard(name)
 	}
 	return err
+}
+
+// boardParam is the board a request's path names: :name, or for a
+// template's board :name/:value. A value is a response's dimension value
+// (letters, digits, space, -_.@), so the path carries it escaped (a space
+// as %20); Echo hands over the raw segment when the path had escapes its
+// default encoding would not make (%40 for @), so it is unescaped here,
+// exactly once. A value that is not valid names no board: 404.
+func boardParam(c echo.Context) (string, error) {
+	name, raw := c.Param("name"), c.Param("value")
+	if raw == "" {
+		return name, nil
+	}
+	v := raw
+	if c.Request().URL.RawPath != "" {
+		var err error
+		if v, err = url.PathUnescape(raw); err != nil {
+			v = raw
+		}
+	}
+	if !board.ValidValue(v) {
+		return "", fault.New(fault.NotFound, "no board named %q: %q is not a value a board template has a board for", name+"/"+v, v)
+	}
+	return name + "/" + v, nil
 }
 
 // firstPaintWait is how long a board page waits for a node that is still
@@ -84,7 +163,14 @@ const firstPaintWait = 3 * time.Second
 // getBoardPage renders a full-screen board with its current numbers; the
 // page's script then follows the live socket.
 func (a *API) getBoardPage(c echo.Context) error {
-	name := c.Param("name")
+	name, err := boardParam(c)
+	if err != nil {
+		name = c.Param("name") + "/" + c.Param("value")
+	}
+	return a.boardPage(c, name)
+}
+
+func (a *API) boardPage(c echo.Context, name string) error {
 	screen := a.screenOptions(c, name)
 	def, err := a.boardDef(name)
 	if err != nil {
@@ -117,12 +203,16 @@ const notFoundRefreshSeconds = 60
 // renderBoardNotFound answers a board page for a board that does not exist:
 // an HTML page a screen recovers from, or problem JSON for API clients.
 func (a *API) renderBoardNotFound(c echo.Context, name string, screen views.ScreenOptions) error {
-	err := fault.New(fault.NotFound, "no board named %q", name)
+	err := a.noBoard(name)
 	if !wantsHTML(c.Request()) {
 		return err
 	}
+	msg := fmt.Sprintf("There is no board named %q.", name)
+	if a.isTemplate(name) {
+		msg = fmt.Sprintf("%q is a board template: it has a board for each value, like /boards/%s/<value>. The index lists them.", name, name)
+	}
 	return render(c, http.StatusNotFound, views.NotFound(views.NotFoundPage{
-		Message: fmt.Sprintf("There is no board named %q.", name), RefreshSeconds: notFoundRefreshSeconds, Screen: screen,
+		Message: msg, RefreshSeconds: notFoundRefreshSeconds, Screen: screen,
 	}))
 }
 

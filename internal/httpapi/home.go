@@ -73,10 +73,20 @@ func (a *API) getHome(c echo.Context) error {
 }
 
 func (a *API) boardLinks() []views.BoardLink {
-	defs := a.Boards.Boards()
-	out := make([]views.BoardLink, len(defs))
-	for i, d := range defs {
-		out[i] = views.BoardLink{Name: d.Name, Title: d.Title, Tiles: len(d.Tiles)}
+	index := a.Boards.Index()
+	out := make([]views.BoardLink, len(index))
+	for i, e := range index {
+		out[i] = linkOf(e.Board)
+		if e.ForEach != nil {
+			out[i].ForEach, out[i].Listed = string(e.ForEach.Dimension), e.ForEach.Values != nil
+			for _, in := range e.Instances {
+				out[i].Instances = append(out[i].Instances, linkOf(in))
+			}
+		}
 	}
 	return out
+}
+
+func linkOf(d board.Board) views.BoardLink {
+	return views.BoardLink{Name: d.Name, Title: d.Title, Tiles: len(d.Tiles), Path: board.URLPath(d.Name)}
 }

@@ -55,8 +55,14 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	hash := auth.HashOf(tok).String()
 	fmt.Fprintf(stdout, "token: %s\nhash:  %s\n", tok, hash)
 	if *boardName != "" {
-		fmt.Fprintf(stdout, "\nUnder board %s in boards.yaml:\n  access:\n    screens:\n      - {name: %s, token_sha256: %s}\n", *boardName, *screen, hash)
-		fmt.Fprintf(stdout, "\nThen open this once on the screen:\n  /boards/%s?token=%s\n", *boardName, tok)
+		// --board team/billing: a template's screens are paired with the
+		// template, and open every one of its boards.
+		def := *boardName
+		if tpl, _, ok := board.SplitName(def); ok {
+			def = tpl
+		}
+		fmt.Fprintf(stdout, "\nUnder board %s in boards.yaml:\n  access:\n    screens:\n      - {name: %s, token_sha256: %s}\n", def, *screen, hash)
+		fmt.Fprintf(stdout, "\nThen open this once on the screen:\n  %s?token=%s\n", board.URLPath(*boardName), tok)
 		return 0
 	}
 	fmt.Fprintln(stdout, "\nConfigure the hash (PULSEBOARD_INGEST_TOKENS or PULSEBOARD_ADMIN_TOKENS accept it); hand out the token.")

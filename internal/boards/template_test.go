@@ -64,7 +64,7 @@ func engines(t *testing.T) map[string]func(store.Options) store.Store {
 	}
 }
 
-func startLive(t *testing.T, newEngine func(store.Options) store.Store) *live {
+func startLive(t testing.TB, newEngine func(store.Options) store.Store) *live {
 	clock := &storetest.Clock{}
 	clock.Set(storetest.Start)
 	l := &live{clock: clock, opts: storetest.Options(t, clock)}
@@ -316,5 +316,42 @@ func checkInstances(t *testing.T, l *live, r *Registry) {
 		if got, want := v.Tiles[1].Figure.Responses, l.brute(cal.Span(window.Rolling30d, now), team).Responses(); got != want {
 			t.Errorf("%s: 30d count %d, brute force %d", name, got, want)
 		}
+	}
+}
+
+// BenchmarkRefresh measures finding a template's values: 40 teams, 240,000
+// answers over 30 days, in the memory engine's replica (docs/BENCHMARKS.md).
+func BenchmarkRefresh(b *testing.B) {
+	l := startLive(b, func(o store.Options) store.Store { return memstore.New(o) })
+	rng := rand.New(rand.NewPCG(1, 2))
+	batch := make([]store.Response, 0, 1000)
+	for i := range 240_000 {
+		batch = append(batch, store.Response{ID: fmt.Sprintf("r%d", i), Score: rng.IntN(11), AtGiven: true,
+			At:   l.clock.Now().Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour)))),
+			Dims: store.Dims{Channel: "phone", Team: fmt.Sprintf("team-%d", rng.IntN(40)), Agent: fmt.Sprintf("ag%d", rng.IntN(480))}})
+		if len(batch) == cap(batch) {
+			if _, err := l.eng.Record(context.Background(), batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	for !l.agg.Status().Ready {
+		time.Sleep(time.Millisecond)
+	}
+	defs, err := board.Parse([]byte(templateYAML), store.DefaultRollups())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := New(l.agg, board.Computer{Calendar: l.opts.Calendar, MinSample: 3}, defs)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := r.Refresh(l.clock.Now(), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if n := len(instanceNames(r, "team")); n != 40 {
+		b.Fatalf("%d instances, want 40", n)
 	}
 }

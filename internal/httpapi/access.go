@@ -192,14 +192,5 @@ func (a *API) renderNoAccess(c echo.Context, g grant, def board.Board, screen vi
 			"Its pairing was revoked. To pair it again, open "+board.URLPath(def.Name)+"?token=<display token> on this screen.")
 	}
 	return a.renderDenied(c, http.StatusUnauthorized, def, screen, "This board is private.",
-		"To pair this screen, open "+board.URLPath(def.Name)+"?token=<display token> on it once. `pulseboard token --board "+tokenBoard(def)+"` makes a token.")
-}
-
-// tokenBoard is the board a display token is made for: a template's
-// screens are paired with the template, and open all its boards.
-func tokenBoard(def board.Board) string {
-	if def.Template != "" {
-		return def.Template
-	}
-	return def.Name
+		"To pair this screen, open "+board.URLPath(def.Name)+"?token=<display token> on it once. `pulseboard token --board "+def.Name+"` makes a token.")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/live"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
 func postTeam(t *testing.T, c client, id string, score int, team string) {
@@ -217,4 +218,33 @@ func TestTemplateAccess(t *testing.T) {
 	if res, _ := tv.get("/boards/wall"); res.StatusCode != 401 {
 		t.Errorf("the template's screen opened another board: %d", res.StatusCode)
 	}
+}
+
+// TestTemplateBoardOutlivesItsWindowWhileWatched: 31 days after a team's
+// last answer its board is gone, unless a screen shows it; then it stays
+// until the screen leaves (the program hands the broadcaster's screen
+// counts to the registry).
+func TestTemplateBoardOutlivesItsWindowWhileWatched(t *testing.T) {
+	clock := &storetest.Clock{}
+	clock.Set(time.Now())
+	m := start(t, clock)
+	c := client{t: t, base: "http://" + m.Addr()}
+	postTeam(t, c, "w-1", 9, "watched")
+	postTeam(t, c, "u-1", 9, "unwatched")
+	eventually(t, "both boards", 10*time.Second, func() bool {
+		return c.get("/boards/team/watched").status == 200 && c.get("/boards/team/unwatched").status == 200
+	})
+	s := watch(t, m.Addr(), "team/watched")
+	clock.Advance(31 * 24 * time.Hour)
+	postTeam(t, c, "f-1", 9, "fresh") // the node hears from its store after the jump
+	eventually(t, "the unwatched board's removal", 10*time.Second, func() bool {
+		return c.get("/boards/team/unwatched").status == 404 && c.get("/boards/team/fresh").status == 200
+	})
+	if r := c.get("/boards/team/watched"); r.status != 200 {
+		t.Fatalf("the watched board went while a screen showed it: %d", r.status)
+	}
+	s.conn.Close()
+	eventually(t, "the board's removal once nobody watches", 10*time.Second, func() bool {
+		return c.get("/boards/team/watched").status == 404
+	})
 }

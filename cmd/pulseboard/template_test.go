@@ -178,7 +178,8 @@ func TestTemplateHostilePaths(t *testing.T) {
 // TestTemplateAccess: a template's boards are as private as the template,
 // and a screen paired through any of them is paired with all of them (its
 // cookie covers /boards/TEMPLATE), so rotate=T/* needs one pairing; it
-// opens no other board.
+// opens no other board. A screen with `value:` opens its value's board
+// only.
 func TestTemplateAccess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "boards.yaml")
 	yaml := fmt.Sprintf(`boards:
@@ -187,9 +188,9 @@ func TestTemplateAccess(t *testing.T) {
 - name: team
   title: "Team {value}"
   for_each: {dimension: team, values: [billing, sales]}
-  access: {screens: [{name: team-tv, token_sha256: %s}]}
+  access: {screens: [{name: team-tv, token_sha256: %s}, {name: sales-tv, token_sha256: %s, value: sales}]}
   tiles: [{id: n, view: headline, window: 1h}]
-`, auth.HashOf(lobbyToken))
+`, auth.HashOf(lobbyToken), auth.HashOf(otherTVToken))
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +218,22 @@ func TestTemplateAccess(t *testing.T) {
 	}
 	if res, _ := tv.get("/boards/wall"); res.StatusCode != 401 {
 		t.Errorf("the template's screen opened another board: %d", res.StatusCode)
+	}
+
+	// A screen paired with one value's board opens that one only.
+	sales := newTVBrowser(t, "http://"+m.Addr())
+	res, _ = sales.get("/boards/team/sales?token=" + otherTVToken)
+	if ck := res.Cookies(); res.StatusCode != 303 || len(ck) != 1 || ck[0].Path != "/boards/team/sales" {
+		t.Fatalf("pairing with sales only: %d, cookies %v", res.StatusCode, ck)
+	}
+	if res, _ := sales.get("/boards/team/sales"); res.StatusCode != 200 {
+		t.Errorf("sales screen on sales: %d", res.StatusCode)
+	}
+	if res, _ := sales.get("/boards/team/billing"); res.StatusCode != 401 {
+		t.Errorf("sales screen on billing: %d, want 401", res.StatusCode)
+	}
+	if res, _ := sales.get("/boards/team/billing?token=" + otherTVToken); res.StatusCode != 403 {
+		t.Errorf("sales screen's token at billing: %d, want 403", res.StatusCode)
 	}
 }
 

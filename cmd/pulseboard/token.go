@@ -57,11 +57,11 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	if *boardName != "" {
 		// --board team/billing: a template's screens are paired with the
 		// template, and open every one of its boards.
-		def := *boardName
-		if tpl, _, ok := board.SplitName(def); ok {
-			def = tpl
+		def, note := *boardName, ""
+		if tpl, v, ok := board.SplitName(def); ok {
+			def, note = tpl, fmt.Sprintf("   # every board of %s; add value: %q for %s only", tpl, v, *boardName)
 		}
-		fmt.Fprintf(stdout, "\nUnder board %s in boards.yaml:\n  access:\n    screens:\n      - {name: %s, token_sha256: %s}\n", def, *screen, hash)
+		fmt.Fprintf(stdout, "\nUnder board %s in boards.yaml:\n  access:\n    screens:\n      - {name: %s, token_sha256: %s}%s\n", def, *screen, hash, note)
 		fmt.Fprintf(stdout, "\nThen open this once on the screen:\n  %s?token=%s\n", board.URLPath(*boardName), tok)
 		return 0
 	}

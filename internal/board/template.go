@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/ingest"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -26,6 +27,9 @@ type ForEach struct {
 	// Values is the listed set, sorted; nil means every value seen in the
 	// last DiscoveryWindow.
 	Values []string
+	// Only holds, by value, the screens paired with that value's board
+	// alone (`value:` on a screen); the template's Screens open them all.
+	Only map[string][]auth.Screen
 }
 
 // DiscoveryWindow is how far back a template without listed values looks
@@ -114,6 +118,11 @@ func (b Board) checkTemplate(rollups []store.Rollup) error {
 			return errors.New("for_each: agent puts agent names in addresses and titles, but the board's privacy does not allow agent names (privacy: {show_agents: true})")
 		}
 	}
+	for v, screens := range b.ForEach.Only {
+		if b.ForEach.Values != nil && !slices.Contains(b.ForEach.Values, v) {
+			return fmt.Errorf("access: screen %s: value %q is not one of for_each's values", screens[0].Name, v)
+		}
+	}
 	if b.ForEach.Values == nil {
 		if _, err := store.PlanQuery(rollups, store.Query{By: []store.Dimension{d}}); err != nil {
 			return fmt.Errorf("for_each %s: finding its values: %w", d, err)
@@ -139,7 +148,8 @@ func (b Board) checkTemplate(rollups []store.Rollup) error {
 // Instance is the board of a template for one value: every tile, and the
 // board's own filters (which place threshold banners), filtered to it. It
 // keeps the template's access: public, and the screens paired with the
-// template open every one of its boards. value must be valid
+// template open every one of its boards; a screen with `value:` opens only
+// its value's. value must be valid
 // (ValidValue); b must be a template.
 func (b Board) Instance(value string) Board {
 	d := b.ForEach.Dimension
@@ -158,7 +168,7 @@ func (b Board) Instance(value string) Board {
 		t.Filters = withFilter(t.Filters, d, value)
 		in.Tiles[i] = t
 	}
-	in.Screens = slices.Clone(b.Screens)
+	in.Screens = append(slices.Clone(b.Screens), b.ForEach.Only[value]...)
 	return in
 }
 

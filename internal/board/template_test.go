@@ -59,6 +59,18 @@ func TestTemplateParse(t *testing.T) {
 			t.Errorf("template tile %s got a team filter: %v", tile.ID, tile.Filters)
 		}
 	}
+	// Screens: the template's open every board, a screen with a value
+	// only its own.
+	paired, err := Parse([]byte("boards:\n- {name: t, for_each: team, access: {screens: [{name: all, token_sha256: "+testHash+"}, {name: one, token_sha256: sha256:"+strings.Repeat("ab", 32)+", value: billing}]}, tiles: [{id: a, view: count, window: 1h}]}"), store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := paired[0].Instance("billing").Screens; len(got) != 2 || got[0].Name != "all" || got[1].Name != "one" {
+		t.Errorf("billing's screens %+v, want all and one", got)
+	}
+	if got := paired[0].Instance("sales").Screens; len(got) != 1 || got[0].Name != "all" {
+		t.Errorf("sales' screens %+v, want all only", got)
+	}
 	if got := listed.Instance("sms").Title; got != "listed · sms" {
 		t.Errorf("title without {value}: %q", got)
 	}
@@ -90,6 +102,9 @@ func TestTemplateRejects(t *testing.T) {
 		{"boards:\n- {name: t, for_each: team, tiles: [{id: a, view: count, window: 1h, filters: {team: sales}}]}", "tile a filters team=sales"},
 		{"boards:\n- {name: t, for_each: team, tiles: [{id: a, view: breakdown, by: team, window: 1h}]}", "tile a breaks down by team"},
 		{"boards:\n- {name: t, for_each: agent, " + tile + "}", "for_each: agent puts agent names"},
+		{"boards:\n- {name: t, access: {screens: [{name: tv, token_sha256: " + testHash + ", value: a}]}, " + tile + "}", "only for a template's screens"},
+		{"boards:\n- {name: t, for_each: team, access: {screens: [{name: tv, token_sha256: " + testHash + ", value: \"a/b\"}]}, " + tile + "}", `screen tv: value "a/b"`},
+		{"boards:\n- {name: t, for_each: {dimension: team, values: [a]}, access: {screens: [{name: tv, token_sha256: " + testHash + ", value: b}]}, " + tile + "}", `value "b" is not one of for_each's values`},
 		// The default rollups have (team, agent) but no (segment, team).
 		{"boards:\n- {name: t, for_each: team, tiles: [{id: a, view: breakdown, by: segment, window: 1h}]}", "tile a, filtered by team for each board"},
 	} {

@@ -152,13 +152,7 @@ func (a *API) pair(c echo.Context, def board.Board, token string) error {
 			"Check the link, or ask for a new display token for "+def.Name+".")
 	}
 	req := c.Request()
-	// A template's screens open all its boards: the cookie covers
-	// /boards/TEMPLATE/..., so a rotation through them (rotate=T/*) needs
-	// one pairing.
-	path := "/boards/" + def.Name
-	if def.Template != "" {
-		path = "/boards/" + def.Template
-	}
+	path := a.cookiePath(def, token)
 	c.SetCookie(&http.Cookie{
 		Name: screenCookie, Value: token, Path: path,
 		MaxAge: int(screenCookieAge / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode,
@@ -193,4 +187,23 @@ func (a *API) renderNoAccess(c echo.Context, g grant, def board.Board, screen vi
 	}
 	return a.renderDenied(c, http.StatusUnauthorized, def, screen, "This board is private.",
 		"To pair this screen, open "+board.URLPath(def.Name)+"?token=<display token> on it once. `pulseboard token --board "+def.Name+"` makes a token.")
+}
+
+// cookiePath is where a pairing's cookie goes: the board's page and socket.
+// A screen of a whole template opens all its boards, so its cookie covers
+// /boards/TEMPLATE/... and a rotation through them (rotate=T/*) needs one
+// pairing; a screen paired with one value's board (`value:`) gets that
+// board's path only.
+func (a *API) cookiePath(def board.Board, token string) string {
+	if def.Template == "" {
+		return "/boards/" + def.Name
+	}
+	for _, e := range a.Boards.Index() {
+		if e.Name == def.Template && e.ForEach != nil {
+			if _, ok := auth.MatchScreen(e.Screens, token); ok {
+				return "/boards/" + def.Template
+			}
+		}
+	}
+	return board.URLPath(def.Name)
 }

@@ -71,7 +71,8 @@ func TestTemplateBoardForNewTeam(t *testing.T) {
 			if got := templateBoards(t, c, "team"); !slices.Equal(got, []string{"/boards/team/billing", "/boards/team/first%20line"}) {
 				t.Errorf("GET /api/v1/boards: team's boards %v", got)
 			}
-			if home := c.get("/"); !strings.Contains(home.raw, `href="/boards/team/first%20line"`) || !strings.Contains(home.raw, `data-testid="template-team"`) {
+			if home := c.get("/"); !strings.Contains(home.raw, `href="/boards/team/first%20line"`) || !strings.Contains(home.raw, `data-testid="template-team"`) ||
+				!strings.Contains(home.raw, `>Team …</h2>`) || !strings.Contains(home.raw, `>Team first line</span>`) {
 				t.Errorf("the index does not list the new team's board")
 			}
 			// rotate=team/* goes through the template's boards by value.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,6 +79,8 @@ func (a *API) boardLinks() []views.BoardLink {
 	for i, e := range index {
 		out[i] = linkOf(e.Board)
 		if e.ForEach != nil {
+			// "Team {value}" heads its boards as "Team …".
+			out[i].Title = strings.ReplaceAll(e.Title, board.ValuePlaceholder, "…")
 			out[i].ForEach, out[i].Listed = string(e.ForEach.Dimension), e.ForEach.Values != nil
 			for _, in := range e.Instances {
 				out[i].Instances = append(out[i].Instances, linkOf(in))

@@ -275,7 +275,7 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	})
 	m.boardsPath = path
 	m.warnUnreachableBoards(defs)
-	m.metrics.Screens(m.live.Clients)
+	m.metrics.Screens(func() map[string]int { return screensByTemplate(m.live.Clients()) })
 	m.metrics.GaugeFunc("pulseboard_aggregator_stale", "1 while the node cannot read its store and boards show their last numbers.", func() float64 {
 		if m.agg.Status().Stale {
 			return 1
@@ -300,6 +300,20 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	}
 	m.Logger.Info("boards", slog.String("file", path), slog.Any("boards", board.Names(defs)))
 	return nil
+}
+
+// screensByTemplate counts a template's screens under "T/*", so the
+// metric's labels name no value (team or agent names are user data, and
+// /metrics is open) and stay as few as the boards file's definitions.
+func screensByTemplate(clients map[string]int) map[string]int {
+	out := make(map[string]int, len(clients))
+	for name, n := range clients {
+		if tpl, _, ok := board.SplitName(name); ok {
+			name = tpl + "/*"
+		}
+		out[name] += n
+	}
+	return out
 }
 
 // reloadBoards re-reads the boards file at once (the admin reload); a file

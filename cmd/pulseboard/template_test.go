@@ -112,6 +112,10 @@ func TestTemplateBoardForNewTeam(t *testing.T) {
 			if n := s.tiles["nps-1h"].Figure.Responses; n != 5 {
 				t.Errorf("first line's board counts %d answers, want its 5", n)
 			}
+			// /metrics counts the template's screens together and names no team.
+			if met := c.get("/metrics").raw; !strings.Contains(met, `pulseboard_ws_clients{board="team/*"} 1`) || strings.Contains(met, "first line") {
+				t.Errorf("/metrics: %s", grepLines(met, "pulseboard_ws_clients"))
+			}
 			b := c.get("/api/v1/boards/team/first%20line")
 			if b.status != 200 || b.body["title"] != "Team first line" || b.body["board"] != "team/first line" {
 				t.Errorf("GET /api/v1/boards/team/first%%20line: %d %s", b.status, b.raw)
@@ -195,7 +199,19 @@ func TestTemplateAccess(t *testing.T) {
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, _ := startNow(t, "--boards", path, "--public-boards=false", "--admin-tokens", adminToken)
+	m, c := startNow(t, "--boards", path, "--public-boards=false", "--admin-tokens", adminToken)
+	// The open board list and index name no value of a private template:
+	// values are user data. An admin sees them.
+	list := c.get("/api/v1/boards")
+	if strings.Contains(list.raw, "sales") || !strings.Contains(list.raw, `"private_boards":2`) {
+		t.Errorf("GET /api/v1/boards names a private template's values: %s", list.raw)
+	}
+	if home := c.get("/"); strings.Contains(home.raw, "sales") || !strings.Contains(home.raw, "2 private boards") {
+		t.Errorf("the index names a private template's values")
+	}
+	if r := c.do("GET", "/api/v1/boards", "", adminToken, nil); !strings.Contains(r.raw, `"url":"/boards/team/sales"`) {
+		t.Errorf("an admin's board list lacks the template's boards: %s", r.raw)
+	}
 	tv := newTVBrowser(t, "http://"+m.Addr())
 	if res, _ := tv.get("/boards/team/sales"); res.StatusCode != 401 {
 		t.Fatalf("unpaired: %d", res.StatusCode)

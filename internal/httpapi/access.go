@@ -75,6 +75,15 @@ func (cr credentials) check(def board.Board) grant {
 	return revoked
 }
 
+// showsValues reports whether these credentials may see a template's
+// values, which name its boards in the open board list and index. Values
+// are user data (team names; agent names with for_each: agent), so they
+// are listed only for a public template, in public mode, or to an admin;
+// others see the template and how many boards it has.
+func (cr credentials) showsValues(tpl board.Board) bool {
+	return cr.public || cr.admin || tpl.Public
+}
+
 // socketAccess is the live package's view of the same decision.
 func (cr credentials) socketAccess() live.Access {
 	return func(def board.Board) bool { return cr.check(def) == granted }

@@ -39,14 +39,16 @@ type templateSummary struct {
 	Name    string         `json:"name"`
 	Title   string         `json:"title"`
 	ForEach forEachSummary `json:"for_each"`
-	// Boards are its instances now.
-	Boards []boardSummary `json:"boards"`
+	// Boards are its instances now; Private counts those not listed, for
+	// a request that may not see a private template's values.
+	Boards  []boardSummary `json:"boards"`
+	Private int            `json:"private_boards,omitempty"`
 }
 
 type forEachSummary struct {
 	Dimension string `json:"dimension"`
 	// Values is the listed set; absent when the values are those seen in
-	// the last 30 days.
+	// the last 30 days, or not shown to this request.
 	Values []string `json:"values,omitempty"`
 }
 
@@ -56,8 +58,10 @@ func summaryOf(d board.Board) boardSummary {
 
 // listBoards answers GET /api/v1/boards: every board ("boards", the
 // instances of templates included, in the file's order), and the
-// templates with their boards ("templates").
+// templates with their boards ("templates"). A private template's boards
+// are counted, not named, unless the request may see its values.
 func (a *API) listBoards(c echo.Context) error {
+	cr := a.credentialsOf(c.Request())
 	out := []boardSummary{}
 	tpls := []templateSummary{}
 	for _, e := range a.Boards.Index() {
@@ -67,6 +71,11 @@ func (a *API) listBoards(c echo.Context) error {
 		}
 		ts := templateSummary{Name: e.Name, Title: e.Title, Boards: []boardSummary{},
 			ForEach: forEachSummary{Dimension: string(e.ForEach.Dimension), Values: e.ForEach.Values}}
+		if !cr.showsValues(e.Board) {
+			ts.Private, ts.ForEach.Values = len(e.Instances), nil
+			tpls = append(tpls, ts)
+			continue
+		}
 		for _, in := range e.Instances {
 			ts.Boards = append(ts.Boards, summaryOf(in))
 			out = append(out, summaryOf(in))

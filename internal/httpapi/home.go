@@ -49,7 +49,7 @@ func overview(rollups []store.Rollup, logger *slog.Logger) *board.Board {
 func (a *API) getHome(c echo.Context) error {
 	now := a.Now().In(a.Calendar.Location())
 	d := views.HomeData{
-		Boards:         a.boardLinks(),
+		Boards:         a.boardLinks(a.credentialsOf(c.Request())),
 		Zone:           a.Calendar.Location().String(),
 		Updated:        now.Format("15:04:05"),
 		RefreshSeconds: homeRefreshSeconds,
@@ -73,7 +73,7 @@ func (a *API) getHome(c echo.Context) error {
 	return render(c, http.StatusOK, views.Home(d))
 }
 
-func (a *API) boardLinks() []views.BoardLink {
+func (a *API) boardLinks(cr credentials) []views.BoardLink {
 	index := a.Boards.Index()
 	out := make([]views.BoardLink, len(index))
 	for i, e := range index {
@@ -82,6 +82,10 @@ func (a *API) boardLinks() []views.BoardLink {
 			// "Team {value}" heads its boards as "Team …".
 			out[i].Title = strings.ReplaceAll(e.Title, board.ValuePlaceholder, "…")
 			out[i].ForEach, out[i].Listed = string(e.ForEach.Dimension), e.ForEach.Values != nil
+			if !cr.showsValues(e.Board) {
+				out[i].Private = len(e.Instances)
+				continue
+			}
 			for _, in := range e.Instances {
 				out[i].Instances = append(out[i].Instances, linkOf(in))
 			}

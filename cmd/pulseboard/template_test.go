@@ -213,8 +213,18 @@ func TestTemplateAccess(t *testing.T) {
 		t.Errorf("an admin's board list lacks the template's boards: %s", r.raw)
 	}
 	tv := newTVBrowser(t, "http://"+m.Addr())
-	if res, _ := tv.get("/boards/team/sales"); res.StatusCode != 401 {
-		t.Fatalf("unpaired: %d", res.StatusCode)
+	// Unpaired, a board that exists and one that does not are refused
+	// alike (page, JSON, socket): values cannot be probed.
+	for _, v := range []string{"sales", "nope"} {
+		if res, _ := tv.get("/boards/team/" + v); res.StatusCode != 401 {
+			t.Errorf("unpaired page of %s: %d, want 401", v, res.StatusCode)
+		}
+		if r := c.get("/api/v1/boards/team/" + v); r.status != 401 {
+			t.Errorf("unpaired GET /api/v1/boards/team/%s: %d, want 401", v, r.status)
+		}
+		if _, res, err := tv.dialAs("team/" + v); err == nil || res == nil || res.StatusCode != 401 {
+			t.Errorf("unpaired socket of %s: %v %v, want 401 before the upgrade", v, res, err)
+		}
 	}
 	res, _ := tv.get("/boards/team/billing?token=" + lobbyToken + "&kiosk=1")
 	if res.StatusCode != 303 || res.Header.Get("Location") != "/boards/team/billing?kiosk=1" {
@@ -235,6 +245,9 @@ func TestTemplateAccess(t *testing.T) {
 	}
 	if res, _ := tv.get("/boards/wall"); res.StatusCode != 401 {
 		t.Errorf("the template's screen opened another board: %d", res.StatusCode)
+	}
+	if res, _ := tv.get("/boards/team/nope"); res.StatusCode != 404 {
+		t.Errorf("paired screen on a value with no board: %d, want 404", res.StatusCode)
 	}
 
 	// A screen paired with one value's board opens that one only.

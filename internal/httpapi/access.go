@@ -138,8 +138,36 @@ func (a *API) noBoard(name string) error {
 
 // isTemplate reports whether name is a board template's.
 func (a *API) isTemplate(name string) bool {
-	_, ok := a.instanceNames(name)
+	_, ok := a.template(name)
 	return ok
+}
+
+// template finds a board template's definition.
+func (a *API) template(name string) (board.Board, bool) {
+	for _, e := range a.Boards.Index() {
+		if e.Name == name && e.ForEach != nil {
+			return e.Board, true
+		}
+	}
+	return board.Board{}, false
+}
+
+// lookup finds the board a request names, for the access check that comes
+// first. A template's value without a board (yet) gets a stand-in, the
+// board it would be, with the template's access: a request that may not
+// open the template is refused alike for a board that exists and one that
+// does not, so a private template's values (team or agent names) cannot be
+// probed one by one; one that may open it then gets the 404 (exists false).
+func (a *API) lookup(name string) (def board.Board, exists bool, err error) {
+	if d, ok := a.Boards.Board(name); ok {
+		return d, true, nil
+	}
+	if tpl, v, ok := board.SplitName(name); ok && board.ValidValue(v) {
+		if t, ok := a.template(tpl); ok {
+			return t.Instance(v), false, nil
+		}
+	}
+	return board.Board{}, false, a.noBoard(name)
 }
 
 // boardAccessError is the API's answer to a board it may not read.
@@ -207,11 +235,9 @@ func (a *API) cookiePath(def board.Board, token string) string {
 	if def.Template == "" {
 		return "/boards/" + def.Name
 	}
-	for _, e := range a.Boards.Index() {
-		if e.Name == def.Template && e.ForEach != nil {
-			if _, ok := auth.MatchScreen(e.Screens, token); ok {
-				return "/boards/" + def.Template
-			}
+	if t, ok := a.template(def.Template); ok {
+		if _, ok := auth.MatchScreen(t.Screens, token); ok {
+			return "/boards/" + def.Template
 		}
 	}
 	return board.URLPath(def.Name)

@@ -99,12 +99,15 @@ func (a *API) getBoard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	def, err := a.boardDef(name)
+	def, exists, err := a.lookup(name)
 	if err != nil {
 		return err
 	}
 	if g := a.credentialsOf(c.Request()).check(def); g != granted {
 		return boardAccessError(g, def.Name)
+	}
+	if !exists {
+		return a.noBoard(name)
 	}
 	v, st, err := a.Boards.Compute(def, a.Now())
 	if errors.Is(err, aggregate.ErrNotReady) {
@@ -133,7 +136,19 @@ func (a *API) boardLive(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	may := a.credentialsOf(c.Request()).socketAccess()
+	cr := a.credentialsOf(c.Request())
+	if _, _, ok := board.SplitName(name); ok {
+		// A template's board is refused before the upgrade, whether it
+		// exists or not, so its values cannot be probed (lookup).
+		def, _, err := a.lookup(name)
+		if err != nil {
+			return err
+		}
+		if g := cr.check(def); g != granted {
+			return boardAccessError(g, name)
+		}
+	}
+	may := cr.socketAccess()
 	err = a.Screens.Serve(c.Response(), c.Request(), name, may)
 	if errors.Is(err, live.ErrNoBoard) {
 		return a.noBoard(name)
@@ -181,7 +196,7 @@ func (a *API) getBoardPage(c echo.Context) error {
 
 func (a *API) boardPage(c echo.Context, name string) error {
 	screen := a.screenOptions(c, name)
-	def, err := a.boardDef(name)
+	def, exists, err := a.lookup(name)
 	if err != nil {
 		return a.renderBoardNotFound(c, name, screen)
 	}
@@ -190,6 +205,9 @@ func (a *API) boardPage(c echo.Context, name string) error {
 	}
 	if g := a.credentialsOf(c.Request()).check(def); g != granted {
 		return a.renderNoAccess(c, g, def, screen)
+	}
+	if !exists {
+		return a.renderBoardNotFound(c, name, screen)
 	}
 	v, st, err := a.viewWhenReady(c.Request().Context(), def)
 	if errors.Is(err, aggregate.ErrNotReady) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/live"
+	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
@@ -294,4 +296,20 @@ func TestTemplateBoardOutlivesItsWindowWhileWatched(t *testing.T) {
 	eventually(t, "the board's removal once nobody watches", 10*time.Second, func() bool {
 		return c.get("/boards/team/watched").status == 404
 	})
+}
+
+// TestTemplateBoardRightAfterStart: a TV that loads a team's board while
+// its node is still warming up (a restart, a deploy) gets the board, not
+// the not-found page: the page waits for the first look for values.
+func TestTemplateBoardRightAfterStart(t *testing.T) {
+	args := []string{"--redis-url", redistest.URL(t), "--tenant", redistest.Namespace(t)}
+	first, c := startNow(t, args...)
+	postTeam(t, c, "r-1", 9, "billing")
+	if err := first.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, c = startNow(t, args...)
+	if r := c.get("/boards/team/billing"); r.status != 200 {
+		t.Fatalf("right after start: %d", r.status)
+	}
 }

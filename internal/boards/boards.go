@@ -52,8 +52,10 @@ type Registry struct {
 	byName map[string]int
 	// gen counts Sets, so a Refresh that raced one does not apply values
 	// found for the old definitions.
-	gen  uint64
-	subs []chan struct{}
+	gen uint64
+	// discovered is set by the first Refresh that succeeds.
+	discovered bool
+	subs       []chan struct{}
 }
 
 // New makes a registry holding defs, whose views comp computes from src.
@@ -174,6 +176,15 @@ func (r *Registry) signal() {
 	}
 }
 
+// Discovered reports whether a Refresh has found the templates' values
+// since start: until then (the node is warming up) a template's board that
+// is not there yet may only not have been found yet.
+func (r *Registry) Discovered() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.discovered
+}
+
 // Change is what a Refresh changed: the instances it added and removed.
 type Change struct {
 	Added, Removed []string
@@ -230,10 +241,12 @@ func (r *Registry) Refresh(now time.Time, watched func(name string) bool) (Chang
 		}
 		found[key] = vals
 	}
+	r.mu.Lock()
+	r.discovered = true
 	if len(ch.Added) == 0 && len(ch.Removed) == 0 {
+		r.mu.Unlock()
 		return ch, nil
 	}
-	r.mu.Lock()
 	if r.gen != gen {
 		r.mu.Unlock()
 		return Change{}, nil // a reload landed meanwhile: the next Refresh looks at its templates

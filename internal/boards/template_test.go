@@ -182,8 +182,8 @@ func TestTemplateInstancesAgainstBruteForce(t *testing.T) {
 			comp := board.Computer{Calendar: l.opts.Calendar, MinSample: 3}
 			r := New(l.agg, comp, defs)
 			signals := r.Subscribe()
-			if got := instanceNames(r, "team"); got != nil {
-				t.Fatalf("instances before the first Refresh: %v", got)
+			if got := instanceNames(r, "team"); got != nil || r.Discovered() {
+				t.Fatalf("instances before the first Refresh: %v, discovered %v", got, r.Discovered())
 			}
 			if got := instanceNames(r, "pair"); !slices.Equal(got, []string{"pair/nobody", "pair/sales"}) {
 				t.Fatalf("a listed template's boards %v, want its values at once, sorted", got)
@@ -191,6 +191,9 @@ func TestTemplateInstancesAgainstBruteForce(t *testing.T) {
 			ch, err := r.Refresh(l.clock.Now(), nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !r.Discovered() {
+				t.Fatal("not discovered after a Refresh that succeeded")
 			}
 			want := l.teamsSeen()
 			if !slices.Equal(want, []string{"a@b.c", "billing", "first line", "sales"}) {

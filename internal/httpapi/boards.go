@@ -207,7 +207,9 @@ func (a *API) boardPage(c echo.Context, name string) error {
 		return a.renderNoAccess(c, g, def, screen)
 	}
 	if !exists {
-		return a.renderBoardNotFound(c, name, screen)
+		if def, exists = a.awaitDiscovery(c.Request().Context(), name); !exists {
+			return a.renderBoardNotFound(c, name, screen)
+		}
 	}
 	v, st, err := a.viewWhenReady(c.Request().Context(), def)
 	if errors.Is(err, aggregate.ErrNotReady) {
@@ -241,6 +243,28 @@ func (a *API) renderBoardNotFound(c echo.Context, name string, screen views.Scre
 	return render(c, http.StatusNotFound, views.NotFound(views.NotFoundPage{
 		Message: msg, RefreshSeconds: notFoundRefreshSeconds, Screen: screen,
 	}))
+}
+
+// awaitDiscovery waits, on a node that has not found its templates'
+// values yet (it is warming up), up to firstPaintWait for a template's
+// board to appear, so a TV that loads its page just after a restart gets
+// its board rather than the not-found page. Once the values were found a
+// missing board is missing: no wait (a probe costs nothing).
+func (a *API) awaitDiscovery(ctx context.Context, name string) (board.Board, bool) {
+	limit := time.NewTimer(firstPaintWait)
+	defer limit.Stop()
+	retry := time.NewTicker(50 * time.Millisecond)
+	defer retry.Stop()
+	for !a.Boards.Discovered() {
+		select {
+		case <-ctx.Done():
+			return board.Board{}, false
+		case <-limit.C:
+			return board.Board{}, false
+		case <-retry.C:
+		}
+	}
+	return a.Boards.Board(name)
 }
 
 // viewWhenReady computes a board at a.Now, waiting up to firstPaintWait

@@ -44,6 +44,9 @@ func newFakeBoards(t *testing.T) *fakeBoards {
 
 func (f *fakeBoards) Boards() []board.Board { return f.defs }
 
+// Discovered: this fake finds no values, and is done at once.
+func (f *fakeBoards) Discovered() bool { return true }
+
 // Index lists the definitions; templates have no boards here.
 func (f *fakeBoards) Index() []boards.Entry {
 	out := make([]boards.Entry, len(f.defs))

@@ -53,6 +53,8 @@ type Boards interface {
 	Boards() []board.Board
 	Board(name string) (board.Board, bool)
 	Index() []boards.Entry
+	// Discovered is false until the templates' values were first found.
+	Discovered() bool
 	Compute(def board.Board, now time.Time) (board.View, aggregate.Status, error)
 }
 

@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
@@ -312,4 +315,30 @@ func TestTemplateBoardRightAfterStart(t *testing.T) {
 	if r := c.get("/boards/team/billing"); r.status != 200 {
 		t.Fatalf("right after start: %d", r.status)
 	}
+}
+
+// TestBrowserTemplateBoard: in Chromium, the board of a team whose name
+// holds a space follows its live socket (the script connects to the
+// page's data-live, the value escaped) and shows that team's numbers.
+func TestBrowserTemplateBoard(t *testing.T) {
+	ctx := browser(t)
+	m, c := startNow(t)
+	postTeam(t, c, "s-1", 10, "first line")
+	eventually(t, "the team's board", 10*time.Second, func() bool { return c.get("/boards/team/first%20line").status == 200 })
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+m.Addr()+"/boards/team/first%20line"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := textOf(ctx, `[data-testid="board-title"]`); got != "Team first line" {
+		t.Fatalf("title %q", got)
+	}
+	eventually(t, "status live", 5*time.Second, func() bool { return textOf(ctx, `[data-testid="status"]`) == "live" })
+	for i, score := range []int{0, 2, 9} {
+		postTeam(t, c, fmt.Sprintf("s-%d", i+2), score, "first line")
+		postTeam(t, c, fmt.Sprintf("o-%d", i), 10, "other")
+	}
+	_, want := c.overall("window=1h&team=first%20line")
+	eventually(t, "the team's headline "+board.FormatScore(want.(float64)), 3*time.Second, func() bool {
+		return textOf(ctx, `[data-testid="tile-nps-1h"] [data-testid="score"]`) == board.FormatScore(want.(float64))
+	})
 }

@@ -28,7 +28,9 @@
 
   function connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const sock = new WebSocket(`${proto}//${location.host}/boards/${encodeURIComponent(board)}/live`);
+    // The server writes the socket's path (a template's board has its value
+    // escaped in it: /boards/team/first%20line/live).
+    const sock = new WebSocket(`${proto}//${location.host}${body.dataset.live}`);
     ws = sock;
     sock.onopen = () => { backoff = BACKOFF_MIN_MS; };
     sock.onmessage = (ev) => {

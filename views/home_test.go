@@ -20,7 +20,9 @@ func TestHomeRendersIndexAndOverview(t *testing.T) {
 		{ID: "nps-today", View: board.Headline, Title: "Today", Cols: 1, Height: 1, Figure: &empty},
 	}}
 	var buf bytes.Buffer
-	err := Home(HomeData{Boards: []BoardLink{{Name: "floor", Title: "Floor", Tiles: 8}}, Overview: &over,
+	err := Home(HomeData{Boards: []BoardLink{{Name: "floor", Title: "Floor", Tiles: 8, Path: "/boards/floor"},
+		{Name: "team", Title: "Team {value}", Tiles: 5, ForEach: "team", Instances: []BoardLink{
+			{Name: "team/first line", Title: "Team first line <b>", Tiles: 5, Path: "/boards/team/first%20line"}}}}, Overview: &over,
 		Zone: "UTC", Updated: "10:00:00", RefreshSeconds: 10}).Render(context.Background(), &buf)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +32,9 @@ func TestHomeRendersIndexAndOverview(t *testing.T) {
 		`data-testid="board-floor"`, `href="/boards/floor"`, `8 tiles`,
 		`data-testid="overview"`, `data-testid="tile-nps-1h"`, `>+75<`, `>—<`, `no data`,
 		`<meta name="pulseboard-refresh" content="10">`, `src="/static/refresh.js"`,
+		// A template, with its boards: addresses escaped, titles as text.
+		`data-testid="template-team"`, `One board per team`, `seen in the last 30 days`,
+		`href="/boards/team/first%20line"`, `data-testid="board-team/first line"`, `Team first line &lt;b&gt;`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("rendered page lacks %q", want)

@@ -69,6 +69,8 @@ func TestAccessibility(t *testing.T) {
 		{"floor board", demo + "/boards/floor", `[data-testid="status"]`},
 		{"supervisor board", demo + "/boards/supervisor", `[data-testid="status"]`},
 		{"team board", demo + "/boards/team-billing", `[data-testid="status"]`},
+		{"team template's board", demo + "/boards/team/tech-support", `[data-testid="status"]`},
+		{"board template's own name", demo + "/boards/team", `[data-testid="not-found"]`},
 		{"kiosk rotation", demo + "/boards/floor?kiosk=1&rotate=floor,supervisor&every=30s", `[data-testid="status"]`},
 		{"private-board notice", private + "/boards/wall", `[data-testid="denied-message"]`},
 		{"board with mistyped options", demo + "/boards/floor?rotate=floor,nope&quiet=25-6", `[data-testid="screen-notes"]`},

@@ -283,6 +283,15 @@ func TestTokenCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "{name: lobby-tv, token_sha256: "+hash+"}") || !strings.Contains(out.String(), "/boards/floor?token="+tok) {
 		t.Fatalf("output:\n%s", out.String())
 	}
+	// A template's board: the entry goes under the template, the address
+	// is the board's, its value escaped.
+	out.Reset()
+	if code := run([]string{"token", "--board", "team/first line", "--screen", "team-tv"}, func(string) string { return "" }, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "Under board team in boards.yaml") || !strings.Contains(out.String(), "/boards/team/first%20line?token=") {
+		t.Fatalf("output for a template's board:\n%s", out.String())
+	}
 	if code := run([]string{"token", "--board", "floor"}, func(string) string { return "" }, &out, &errs); code != 2 {
 		t.Fatalf("--board without --screen: exit %d", code)
 	}

@@ -148,11 +148,13 @@ func TestScreenshots(t *testing.T) {
 	}
 	ctx := browser(t)
 	base := "http://" + startDemo(t).Addr()
-	for _, name := range []string{"floor", "supervisor", "team-billing"} {
+	// team/tech-support is a board of the team template: its file is
+	// named after the template and the team.
+	for _, name := range []string{"floor", "supervisor", "team-billing", "team/tech-support"} {
 		for _, size := range [][2]int64{{1366, 768}, {1920, 1080}, {3840, 2160}} {
 			err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(size[0], size[1]),
-				chromedp.Navigate(base+"/boards/"+name),
+				chromedp.Navigate(base+board.URLPath(name)),
 				chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`)),
 				chromedp.Sleep(1500*time.Millisecond), // the socket's snapshot and the number tweens settle
 			)
@@ -178,7 +180,15 @@ func TestScreenshots(t *testing.T) {
 			if overflow {
 				t.Errorf("%s at %dx%d does not fit the screen", name, size[0], size[1])
 			}
-			out := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, size[0], size[1]))
+			file := name
+			if tpl, team, ok := board.SplitName(name); ok {
+				// The title says which team (the template's "Team {value}").
+				if got := textOf(ctx, `[data-testid="board-title"]`); got != "Team "+team {
+					t.Errorf("%s: title %q, want it to name the team", name, got)
+				}
+				file = "template-" + tpl + "-" + team
+			}
+			out := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", file, size[0], size[1]))
 			if err := os.WriteFile(out, shot, 0o644); err != nil {
 				t.Fatal(err)
 			}

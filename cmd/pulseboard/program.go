@@ -281,6 +281,11 @@ func (m *Main) startStream(opts ingest.Options) error {
 // boardsWatchEvery is how often the boards file is checked for edits.
 const boardsWatchEvery = 2 * time.Second
 
+// templateValuesEvery is how often board templates look for new values
+// (a team's first answer): one grouped query of the node's replica per
+// template, so a new team has its board within seconds.
+const templateValuesEvery = 2 * time.Second
+
 // startLive starts the aggregator (this node's replica of the counters),
 // the board registry, the broadcaster that pushes boards to screens, and
 // the boards file watch.
@@ -302,7 +307,7 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	})
 	m.boardsPath = path
 	m.warnUnreachableBoards(defs)
-	m.metrics.Screens(m.live.Clients)
+	m.metrics.Screens(func() map[string]int { return screensByTemplate(m.live.Clients()) })
 	m.metrics.GaugeFunc("pulseboard_aggregator_stale", "1 while the node cannot read its store and boards show their last numbers.", func() float64 {
 		if m.agg.Status().Stale {
 			return 1
@@ -311,6 +316,12 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	})
 	m.bg.run(func() { m.agg.Run(ctx) })
 	m.bg.run(func() { m.live.Run(ctx) })
+	m.bg.run(func() {
+		// A template's board whose value left the 30-day window stays while
+		// a screen shows it.
+		watched := func(name string) bool { return m.live.Clients()[name] > 0 }
+		m.boards.FollowValues(ctx, templateValuesEvery, m.Now, watched, m.Logger)
+	})
 	if path != "" {
 		m.bg.run(func() {
 			board.WatchFile(ctx, path, boardsWatchEvery, m.Config.Dimensions, m.Config.Rollups, data, func(b []board.Board) {
@@ -321,6 +332,20 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	}
 	m.Logger.Info("boards", slog.String("file", path), slog.Any("boards", board.Names(defs)))
 	return nil
+}
+
+// screensByTemplate counts a template's screens under "T/*", so the
+// metric's labels name no value (team or agent names are user data, and
+// /metrics is open) and stay as few as the boards file's definitions.
+func screensByTemplate(clients map[string]int) map[string]int {
+	out := make(map[string]int, len(clients))
+	for name, n := range clients {
+		if tpl, _, ok := board.SplitName(name); ok {
+			name = tpl + "/*"
+		}
+		out[name] += n
+	}
+	return out
 }
 
 // reloadBoards re-reads the boards file at once (the admin reload); a file

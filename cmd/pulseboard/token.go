@@ -61,8 +61,14 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	hash := auth.HashOf(tok).String()
 	fmt.Fprintf(stdout, "token: %s\nhash:  %s\n", tok, hash)
 	if *boardName != "" {
-		fmt.Fprintf(stdout, "\nUnder board %s in boards.yaml:\n  access:\n    screens:\n      - {name: %s, token_sha256: %s}\n", *boardName, *screen, hash)
-		fmt.Fprintf(stdout, "\nThen open this once on the screen:\n  /boards/%s?token=%s\n", *boardName, tok)
+		// --board team/billing: a template's screens are paired with the
+		// template, and open every one of its boards.
+		def, note := *boardName, ""
+		if tpl, v, ok := board.SplitName(def); ok {
+			def, note = tpl, fmt.Sprintf("   # every board of %s; add value: %q for %s only", tpl, v, *boardName)
+		}
+		fmt.Fprintf(stdout, "\nUnder board %s in boards.yaml:\n  access:\n    screens:\n      - {name: %s, token_sha256: %s}%s\n", def, *screen, hash, note)
+		fmt.Fprintf(stdout, "\nThen open this once on the screen:\n  %s?token=%s\n", board.URLPath(*boardName), tok)
 		return 0
 	}
 	if *viewer != "" {

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/ingest"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -54,6 +55,13 @@ type Board struct {
 	// paired with it. Removing a screen revokes it at the next reload.
 	Public  bool
 	Screens []auth.Screen
+	// ForEach makes the definition a template (template.go): not a board
+	// itself, but one board per value of a dimension.
+	ForEach *ForEach
+	// Template and Value name an instance's template and the value its
+	// tiles are filtered to; both are "" for a plain board.
+	Template string
+	Value    string
 }
 
 // Tile is a validated tile: everything Compute needs, with the board's
@@ -97,6 +105,7 @@ type boardYAML struct {
 	Thresholds *thresholdsYAML   `yaml:"thresholds"`
 	Privacy    privacyYAML       `yaml:"privacy"`
 	Access     accessYAML        `yaml:"access"`
+	ForEach    *forEachYAML      `yaml:"for_each"`
 	Tiles      []tileYAML        `yaml:"tiles"`
 }
 
@@ -110,6 +119,8 @@ type accessYAML struct {
 type screenYAML struct {
 	Name        string `yaml:"name"`
 	TokenSHA256 string `yaml:"token_sha256"`
+	// Value pairs a template's screen with the board of one value only.
+	Value string `yaml:"value"`
 }
 
 type thresholdsYAML struct {
@@ -194,7 +205,8 @@ func (by boardYAML) compile(schema store.Schema, rollups []store.Rollup) (Board,
 	if err != nil {
 		return Board{}, err
 	}
-	if b.Public, b.Screens, err = by.Access.compile(); err != nil {
+	var only map[string][]auth.Screen
+	if b.Public, b.Screens, only, err = by.Access.compile(); err != nil {
 		return Board{}, err
 	}
 	b.Filters = filters
@@ -217,27 +229,52 @@ func (by boardYAML) compile(schema store.Schema, rollups []store.Rollup) (Board,
 		ids[t.ID] = true
 		b.Tiles = append(b.Tiles, t)
 	}
+	if b.ForEach, err = by.ForEach.compile(schema); err != nil {
+		return Board{}, err
+	}
+	if b.ForEach != nil {
+		b.ForEach.Only = only
+		if err := b.checkTemplate(rollups); err != nil {
+			return Board{}, err
+		}
+	} else if len(only) > 0 {
+		return Board{}, errors.New("access: a screen's value is only for a template's screens (with for_each)")
+	}
 	return b, nil
 }
 
-func (a accessYAML) compile() (bool, []auth.Screen, error) {
+// compile returns the board's screens, and apart, by value, the screens of
+// a template paired with one of its boards only.
+func (a accessYAML) compile() (bool, []auth.Screen, map[string][]auth.Screen, error) {
 	var out []auth.Screen
+	var only map[string][]auth.Screen
 	names, hashes := map[string]bool{}, map[auth.Hash]bool{}
 	for i, sy := range a.Screens {
 		if !nameRE.MatchString(sy.Name) {
-			return false, nil, fmt.Errorf("access: screen %d: name %q: want 1 to 64 of a-z 0-9 _ -", i+1, sy.Name)
+			return false, nil, nil, fmt.Errorf("access: screen %d: name %q: want 1 to 64 of a-z 0-9 _ -", i+1, sy.Name)
 		}
 		h, err := auth.ParseHash(sy.TokenSHA256)
 		if err != nil {
-			return false, nil, fmt.Errorf("access: screen %s: token_sha256: %w", sy.Name, err)
+			return false, nil, nil, fmt.Errorf("access: screen %s: token_sha256: %w", sy.Name, err)
 		}
 		if names[sy.Name] || hashes[h] {
-			return false, nil, fmt.Errorf("access: screen %s: its name or token is used twice on this board", sy.Name)
+			return false, nil, nil, fmt.Errorf("access: screen %s: its name or token is used twice on this board", sy.Name)
 		}
 		names[sy.Name], hashes[h] = true, true
-		out = append(out, auth.Screen{Name: sy.Name, Hash: h})
+		sc := auth.Screen{Name: sy.Name, Hash: h}
+		switch {
+		case sy.Value == "":
+			out = append(out, sc)
+		case !ValidValue(sy.Value):
+			return false, nil, nil, fmt.Errorf("access: screen %s: value %q: %s", sy.Name, sy.Value, ingest.ValueProblem(sy.Value))
+		default:
+			if only == nil {
+				only = map[string][]auth.Screen{}
+			}
+			only[sy.Value] = append(only[sy.Value], sc)
+		}
 	}
-	return a.Public, out, nil
+	return a.Public, out, only, nil
 }
 
 func parseFilters(schema store.Schema, m map[string]string) (map[store.Dimension]string, error) {

@@ -15,7 +15,7 @@ func TestShippedBoardsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(Names(boards), ","); got != "floor,supervisor,team-billing" {
+	if got := strings.Join(Names(boards), ","); got != "floor,supervisor,team,team-billing" {
 		t.Fatalf("boards %s", got)
 	}
 	team := boards[2]

@@ -142,6 +142,11 @@ func TestRegistryComputesViews(t *testing.T) {
 	if last.To.Before(now) || last.To.After(now.Add(time.Minute)) {
 		t.Fatalf("queried a span ending %v, want one ending by the end of %v's minute", last.To, now)
 	}
+	// A Refresh on a node still warming up fails and discovers nothing.
+	warming := New(&notReady{}, board.Computer{Calendar: window.MustCalendar(time.UTC)}, shipped(t))
+	if _, err := warming.Refresh(now, nil); !errors.Is(err, aggregate.ErrNotReady) || warming.Discovered() {
+		t.Fatalf("Refresh while warming up: %v, discovered %v", err, warming.Discovered())
+	}
 	if _, _, err := r.View("lobby", now); !errors.Is(err, ErrNoBoard) {
 		t.Fatalf("View(lobby): %v, want ErrNoBoard", err)
 	}
@@ -152,3 +157,8 @@ func TestRegistryComputesViews(t *testing.T) {
 		t.Fatalf("Compute(own): %q, %v", v.Board, err)
 	}
 }
+
+// notReady is an aggregator still warming up.
+type notReady struct{ fakeSource }
+
+func (*notReady) Query(store.Query) ([]store.Group, error) { return nil, aggregate.ErrNotReady }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -80,6 +79,16 @@ func (cr credentials) check(def board.Board) grant {
 	return revoked
 }
 
+// showsValues reports whether these credentials may see a template's
+// values, which name its boards in the open board list and index. Values
+// are user data (team names; agent names with for_each: agent), so they
+// are listed only for a public template, in public mode, or to a viewer or
+// an admin (who may open every board anyway); others see the template and
+// how many boards it has.
+func (cr credentials) showsValues(tpl board.Board) bool {
+	return cr.public || cr.reader || tpl.Public
+}
+
 // socketAccess is the live package's view of the same decision.
 func (cr credentials) socketAccess() live.Access {
 	return func(def board.Board) bool { return cr.check(def) == granted }
@@ -109,7 +118,50 @@ func (a *API) boardDef(name string) (board.Board, error) {
 	if d, ok := a.Boards.Board(name); ok {
 		return d, nil
 	}
-	return board.Board{}, fault.New(fault.NotFound, "no board named %q", name)
+	return board.Board{}, a.noBoard(name)
+}
+
+// noBoard is the 404 for a name the registry does not serve; a template's
+// own name gets told where its boards are.
+func (a *API) noBoard(name string) error {
+	if a.isTemplate(name) {
+		return fault.New(fault.NotFound, "%q is a board template, not a board: its boards are /boards/%s/<value> (GET /api/v1/boards lists them)", name, name)
+	}
+	return fault.New(fault.NotFound, "no board named %q", name)
+}
+
+// isTemplate reports whether name is a board template's.
+func (a *API) isTemplate(name string) bool {
+	_, ok := a.template(name)
+	return ok
+}
+
+// template finds a board template's definition.
+func (a *API) template(name string) (board.Board, bool) {
+	for _, e := range a.Boards.Index() {
+		if e.Name == name && e.ForEach != nil {
+			return e.Board, true
+		}
+	}
+	return board.Board{}, false
+}
+
+// lookup finds the board a request names, for the access check that comes
+// first. A template's value without a board (yet) gets a stand-in, the
+// board it would be, with the template's access: a request that may not
+// open the template is refused alike for a board that exists and one that
+// does not, so a private template's values (team or agent names) cannot be
+// probed one by one; one that may open it then gets the 404 (exists false).
+func (a *API) lookup(name string) (def board.Board, exists bool, err error) {
+	if d, ok := a.Boards.Board(name); ok {
+		return d, true, nil
+	}
+	if tpl, v, ok := board.SplitName(name); ok && board.ValidValue(v) {
+		if t, ok := a.template(tpl); ok {
+			return t.Instance(v), false, nil
+		}
+	}
+	return board.Board{}, false, a.noBoard(name)
 }
 
 // boardAccessError is the API's answer to a board it may not read.
@@ -117,7 +169,7 @@ func boardAccessError(g grant, name string) error {
 	if g == revoked {
 		return fault.New(fault.Forbidden, "this screen's pairing does not open board %q: it was revoked, or belongs to another board", name)
 	}
-	return fault.New(fault.Unauthorized, "board %q is private: pair this screen by opening /boards/%s?token=<display token>, sign in at /signin, or send a viewer or admin token", name, name)
+	return fault.New(fault.Unauthorized, "board %q is private: pair this screen by opening %s?token=<display token>, sign in at /signin, or send a viewer or admin token", name, board.URLPath(name))
 }
 
 // pair handles /boards/NAME?token=...: a display token of this board sets the
@@ -131,16 +183,20 @@ func (a *API) pair(c echo.Context, def board.Board, token string) error {
 			"Check the link, or ask for a new display token for "+def.Name+".")
 	}
 	req := c.Request()
+	path := a.cookiePath(def, token)
 	c.SetCookie(&http.Cookie{
-		Name: screenCookie, Value: token, Path: "/boards/" + def.Name,
+		Name: screenCookie, Value: token, Path: path,
 		MaxAge: int(screenCookieAge / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: req.TLS != nil || strings.EqualFold(req.Header.Get("X-Forwarded-Proto"), "https"),
 	})
 	a.Logger.Info("screen paired", slog.String("board", def.Name), slog.String("screen", screen.Name), slog.String("remote", c.RealIP()))
 	q := req.URL.Query()
 	q.Del("token")
-	target := url.URL{Path: "/boards/" + def.Name, RawQuery: q.Encode()}
-	return c.Redirect(http.StatusSeeOther, target.String())
+	target := board.URLPath(def.Name)
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	return c.Redirect(http.StatusSeeOther, target)
 }
 
 // deniedRefreshSeconds is how often a refused screen tries again.
@@ -158,8 +214,25 @@ func (a *API) renderDenied(c echo.Context, status int, def board.Board, screen v
 func (a *API) renderNoAccess(c echo.Context, g grant, def board.Board, screen views.ScreenOptions) error {
 	if g == revoked {
 		return a.renderDenied(c, http.StatusForbidden, def, screen, "This screen is no longer paired with this board.",
-			"Its pairing was revoked. To pair it again, open /boards/"+def.Name+"?token=<display token> on this screen.")
+			"Its pairing was revoked. To pair it again, open "+board.URLPath(def.Name)+"?token=<display token> on this screen.")
 	}
 	return a.renderDenied(c, http.StatusUnauthorized, def, screen, "This board is private.",
-		"To pair this screen, open /boards/"+def.Name+"?token=<display token> on it once. `pulseboard token --board "+def.Name+"` makes a token.")
+		"To pair this screen, open "+board.URLPath(def.Name)+"?token=<display token> on it once. `pulseboard token --board "+def.Name+"` makes a token.")
+}
+
+// cookiePath is where a pairing's cookie goes: the board's page and socket.
+// A screen of a whole template opens all its boards, so its cookie covers
+// /boards/TEMPLATE/... and a rotation through them (rotate=T/*) needs one
+// pairing; a screen paired with one value's board (`value:`) gets that
+// board's path only.
+func (a *API) cookiePath(def board.Board, token string) string {
+	if def.Template == "" {
+		return "/boards/" + def.Name
+	}
+	if t, ok := a.template(def.Template); ok {
+		if _, ok := auth.MatchScreen(t.Screens, token); ok {
+			return "/boards/" + def.Template
+		}
+	}
+	return board.URLPath(def.Name)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/aggregate"
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/boards"
 	"github.com/pulseboard/pulseboard/internal/httpapi"
 	"github.com/pulseboard/pulseboard/internal/ingest"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -42,6 +43,18 @@ func newFakeBoards(t *testing.T) *fakeBoards {
 }
 
 func (f *fakeBoards) Boards() []board.Board { return f.defs }
+
+// Discovered: this fake finds no values, and is done at once.
+func (f *fakeBoards) Discovered() bool { return true }
+
+// Index lists the definitions; templates have no boards here.
+func (f *fakeBoards) Index() []boards.Entry {
+	out := make([]boards.Entry, len(f.defs))
+	for i, d := range f.defs {
+		out[i] = boards.Entry{Board: d}
+	}
+	return out
+}
 
 func (f *fakeBoards) Board(name string) (board.Board, bool) {
 	for _, d := range f.defs {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -48,7 +49,7 @@ func overview(rollups []store.Rollup, logger *slog.Logger) *board.Board {
 func (a *API) getHome(c echo.Context) error {
 	now := a.Now().In(a.Calendar.Location())
 	d := views.HomeData{
-		Boards:         a.boardLinks(),
+		Boards:         a.boardLinks(a.credentialsOf(c.Request())),
 		Zone:           a.Calendar.Location().String(),
 		Updated:        now.Format("15:04:05"),
 		RefreshSeconds: homeRefreshSeconds,
@@ -72,11 +73,27 @@ func (a *API) getHome(c echo.Context) error {
 	return render(c, http.StatusOK, views.Home(d))
 }
 
-func (a *API) boardLinks() []views.BoardLink {
-	defs := a.Boards.Boards()
-	out := make([]views.BoardLink, len(defs))
-	for i, d := range defs {
-		out[i] = views.BoardLink{Name: d.Name, Title: d.Title, Tiles: len(d.Tiles)}
+func (a *API) boardLinks(cr credentials) []views.BoardLink {
+	index := a.Boards.Index()
+	out := make([]views.BoardLink, len(index))
+	for i, e := range index {
+		out[i] = linkOf(e.Board)
+		if e.ForEach != nil {
+			// "Team {value}" heads its boards as "Team …".
+			out[i].Title = strings.ReplaceAll(e.Title, board.ValuePlaceholder, "…")
+			out[i].ForEach, out[i].Listed = string(e.ForEach.Dimension), e.ForEach.Values != nil
+			if !cr.showsValues(e.Board) {
+				out[i].Private = len(e.Instances)
+				continue
+			}
+			for _, in := range e.Instances {
+				out[i].Instances = append(out[i].Instances, linkOf(in))
+			}
+		}
 	}
 	return out
+}
+
+func linkOf(d board.Board) views.BoardLink {
+	return views.BoardLink{Name: d.Name, Title: d.Title, Tiles: len(d.Tiles), Path: board.URLPath(d.Name)}
 }

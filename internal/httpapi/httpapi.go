@@ -19,6 +19,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/boards"
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/session"
@@ -48,10 +49,14 @@ type Decoder interface {
 }
 
 // Boards is the board registry as the API reads it: the current
-// definitions, and the view of one computed at a given time.
+// definitions (Index: templates with their instances), and the view of one
+// computed at a given time.
 type Boards interface {
 	Boards() []board.Board
 	Board(name string) (board.Board, bool)
+	Index() []boards.Entry
+	// Discovered is false until the templates' values were first found.
+	Discovered() bool
 	Compute(def board.Board, now time.Time) (board.View, aggregate.Status, error)
 }
 

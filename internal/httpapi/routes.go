@@ -34,10 +34,15 @@ func (a *API) routes(e *echo.Echo) {
 	v1.POST("/webhooks/generic/:name", a.postGeneric)
 
 	// boards.go: access is per board (access.go), checked by each handler.
+	// A template's boards are /boards/TEMPLATE/VALUE (boardLive says how
+	// /boards/TEMPLATE/live is told apart from a socket).
 	e.GET("/boards/:name", a.getBoardPage)
 	e.GET("/boards/:name/live", a.boardLive)
+	e.GET("/boards/:name/:value", a.getBoardPage)
+	e.GET("/boards/:name/:value/live", a.boardLive)
 	v1.GET("/boards", a.listBoards)
 	v1.GET("/boards/:name", a.getBoard)
+	v1.GET("/boards/:name/:value", a.getBoard)
 
 	// signin.go: the session cookie of viewers and admins (identity.go).
 	e.GET("/signin", a.getSignin)

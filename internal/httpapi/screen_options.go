@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/views"
 )
 
@@ -34,7 +35,10 @@ var (
 // showing board current. usable says whether this screen can show a board
 // (it exists and the screen may open it). Every value that cannot be used is
 // named in Notes with what happens instead; the rest still apply.
-func screenOptions(q url.Values, current string, usable func(name string) (bool, string)) views.ScreenOptions {
+//
+// An entry "T/*" names every current board of template T, sorted by value
+// (expand returns them, or ok false when T is no template).
+func screenOptions(q url.Values, current string, usable func(name string) (bool, string), expand func(template string) (names []string, ok bool)) views.ScreenOptions {
 	var o views.ScreenOptions
 	note := func(format string, a ...any) { o.Notes = append(o.Notes, fmt.Sprintf(format, a...)) }
 
@@ -86,14 +90,23 @@ func screenOptions(q url.Values, current string, usable func(name string) (bool,
 		var shown []string
 		for _, name := range strings.Split(spec, ",") {
 			name = strings.TrimSpace(name)
-			if name == "" || slices.Contains(shown, name) {
-				continue
+			names := []string{name}
+			if tpl, ok := strings.CutSuffix(name, "/*"); ok {
+				if names, ok = expand(tpl); !ok {
+					note("rotate: no board template named %q; skipped", tpl)
+					continue
+				}
 			}
-			if ok, why := usable(name); !ok {
-				note("rotate: %s; skipped", why)
-				continue
+			for _, name := range names {
+				if name == "" || slices.Contains(shown, name) {
+					continue
+				}
+				if ok, why := usable(name); !ok {
+					note("rotate: %s; skipped", why)
+					continue
+				}
+				shown = append(shown, name)
 			}
-			shown = append(shown, name)
 		}
 		switch {
 		case len(shown) == 0:
@@ -126,9 +139,12 @@ func (a *API) screenOptions(c echo.Context, current string) views.ScreenOptions 
 			return false, fmt.Sprintf("no board named %q", name)
 		}
 		return true, ""
-	})
+	}, a.instanceNames)
 	if o.Next != "" {
-		o.Next = (&url.URL{Path: "/boards/" + o.Next, RawQuery: withoutToken(c.Request().URL.RawQuery)}).String()
+		o.Next = board.URLPath(o.Next)
+		if q := withoutToken(c.Request().URL.RawQuery); q != "" {
+			o.Next += "?" + q
+		}
 	}
 	return o
 }
@@ -145,4 +161,19 @@ func withoutToken(raw string) string {
 		kept = append(kept, part)
 	}
 	return strings.Join(kept, "&")
+}
+
+// instanceNames are a template's current boards, sorted by value; ok is
+// false when no template has that name.
+func (a *API) instanceNames(template string) ([]string, bool) {
+	for _, e := range a.Boards.Index() {
+		if e.Name == template && e.ForEach != nil {
+			names := make([]string, len(e.Instances))
+			for i, in := range e.Instances {
+				names[i] = in.Name
+			}
+			return names, true
+		}
+	}
+	return nil, false
 }

@@ -15,10 +15,19 @@ import (
 func TestScreenOptions(t *testing.T) {
 	exists := func(name string) (bool, string) {
 		switch name {
-		case "floor", "supervisor", "team-billing":
+		case "floor", "supervisor", "team-billing", "team/billing", "team/sales", "team/first line":
 			return true, ""
 		}
 		return false, fmt.Sprintf("no board named %q", name)
+	}
+	templates := func(name string) ([]string, bool) {
+		switch name {
+		case "team":
+			return []string{"team/billing", "team/first line", "team/sales"}, true
+		case "empty":
+			return nil, true
+		}
+		return nil, false
 	}
 	for _, tc := range []struct {
 		query, current string
@@ -43,12 +52,20 @@ func TestScreenOptions(t *testing.T) {
 		{"quiet=night", "floor", views.ScreenOptions{Notes: []string{"quiet=night: want two different hours from 0 to 23, like 22-6; not dimming"}}},
 		{"quiet=6-6", "floor", views.ScreenOptions{Notes: []string{"quiet=6-6: want two different hours from 0 to 23, like 22-6; not dimming"}}},
 		{"kiosk=yes", "floor", views.ScreenOptions{Notes: []string{"kiosk=yes: want 1; the cursor stays visible"}}},
+		// A template's boards, sorted by value, wherever the template is named.
+		{"rotate=team/*", "floor", views.ScreenOptions{Next: "team/billing", EverySeconds: 30}},
+		{"rotate=team/*", "team/billing", views.ScreenOptions{Next: "team/first line", EverySeconds: 30}},
+		{"rotate=team/*", "team/first line", views.ScreenOptions{Next: "team/sales", EverySeconds: 30}},
+		{"rotate=floor,team/*", "team/sales", views.ScreenOptions{Next: "floor", EverySeconds: 30}},
+		{"rotate=team/billing,team/*,floor", "team/billing", views.ScreenOptions{Next: "team/first line", EverySeconds: 30}},
+		{"rotate=teams/*,floor", "supervisor", views.ScreenOptions{Next: "floor", EverySeconds: 30, Notes: []string{`rotate: no board template named "teams"; skipped`}}},
+		{"rotate=empty/*", "floor", views.ScreenOptions{Notes: []string{"rotate=empty/*: none of these boards can be shown here; not rotating"}}},
 	} {
 		q, err := url.ParseQuery(tc.query)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := screenOptions(q, tc.current, exists); !reflect.DeepEqual(got, tc.want) {
+		if got := screenOptions(q, tc.current, exists, templates); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("?%s on %s:\n got %+v\nwant %+v", tc.query, tc.current, got, tc.want)
 		}
 	}

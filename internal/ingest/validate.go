@@ -227,6 +227,11 @@ func (c *checker) dim(field string, p *string, required bool) string {
 	return *p
 }
 
+// ValueProblem explains why a dimension value is unusable, or returns "":
+// the one rule for values, also applied to values that arrive in a board
+// template's URL or its listed set.
+func ValueProblem(s string) string { return dimProblem(s) }
+
 // dimProblem explains why a dimension value is unusable, or returns "".
 // Values become parts of storage keys and group names joined by "/", and
 // appear on a wallboard, so they are limited to a safe, visible alphabet.

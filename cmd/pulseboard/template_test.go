@@ -195,6 +195,9 @@ func TestTemplateAccess(t *testing.T) {
 	yaml := fmt.Sprintf(`boards:
 - name: wall
   tiles: [{id: n, view: headline, window: 1h}]
+- name: open
+  access: {public: true}
+  tiles: [{id: n, view: headline, window: 1h}]
 - name: team
   title: "Team {value}"
   for_each: {dimension: team, values: [billing, sales]}
@@ -253,6 +256,29 @@ func TestTemplateAccess(t *testing.T) {
 	}
 	if res, _ := tv.get("/boards/team/nope"); res.StatusCode != 404 {
 		t.Errorf("paired screen on a value with no board: %d, want 404", res.StatusCode)
+	}
+
+	// Rotation through a private template: a page that may not list its
+	// values (a public board, a missing one) goes on to /boards/team/*,
+	// which sends the paired screen to its first board and refuses others.
+	anon := newTVBrowser(t, "http://"+m.Addr())
+	for p, q := range map[string]string{"/boards/open": "rotate=open,team/*", "/boards/nope": "rotate=team/*"} {
+		_, body := anon.get(p+"?"+q, "Accept", "text/html")
+		if !strings.Contains(body, `content="/boards/team/%2A?`+q+`"`) || strings.Contains(body, "billing") || strings.Contains(body, "sales") {
+			t.Errorf("GET %s: the rotation names a private template's values, or does not go on to team/*", p)
+		}
+	}
+	if res, body := anon.get("/boards/team/%2A?rotate=open,team/*", "Accept", "text/html"); res.StatusCode != 401 || strings.Contains(body, "billing") {
+		t.Errorf("unpaired /boards/team/*: %d", res.StatusCode)
+	}
+	if res, _ := tv.get("/boards/team/%2A?rotate=open,team/*"); res.StatusCode != 303 || res.Header.Get("Location") != "/boards/team/billing?rotate=open,team/*" {
+		t.Errorf("paired /boards/team/*: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if _, body := tv.get("/boards/team/sales?rotate=open,team/*"); !strings.Contains(body, `content="/boards/open?rotate=open,team/*"`) {
+		t.Errorf("paired screen's rotation from sales does not go on to open")
+	}
+	if _, body := tv.get("/boards/team/billing?rotate=open,team/*"); !strings.Contains(body, `content="/boards/team/sales?rotate=open,team/*"`) {
+		t.Errorf("paired screen's rotation from billing does not go on to sales")
 	}
 
 	// A screen paired with one value's board opens that one only.

@@ -187,6 +187,11 @@ const firstPaintWait = 3 * time.Second
 // getBoardPage renders a full-screen board with its current numbers; the
 // page's script then follows the live socket.
 func (a *API) getBoardPage(c echo.Context) error {
+	if v, err := url.PathUnescape(c.Param("value")); err == nil && v == anyValue {
+		if t, ok := a.template(c.Param("name")); ok {
+			return a.firstBoard(c, t)
+		}
+	}
 	name, err := boardParam(c)
 	if err != nil {
 		name = c.Param("name") + "/" + c.Param("value")

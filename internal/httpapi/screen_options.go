@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -134,12 +135,29 @@ func fmtEvery(d time.Duration) string {
 func (a *API) screenOptions(c echo.Context, current string) views.ScreenOptions {
 	q := c.Request().URL.Query()
 	q.Del("token")
+	cr := a.credentialsOf(c.Request())
 	o := screenOptions(q, current, func(name string) (bool, string) {
+		if tpl, v, ok := board.SplitName(name); ok && v == anyValue && a.isTemplate(tpl) {
+			return true, ""
+		}
 		if _, err := a.boardDef(name); err != nil {
 			return false, fmt.Sprintf("no board named %q", name)
 		}
 		return true, ""
-	}, a.instanceNames)
+	}, func(tpl string) ([]string, bool) {
+		t, ok := a.template(tpl)
+		if !ok {
+			return nil, false
+		}
+		if cr.showsValues(t) || cr.check(t) == granted {
+			return a.instanceNames(tpl)
+		}
+		// This page may not list a private template's values (a paired
+		// screen's cookie for it is not sent here): the rotation goes on
+		// to T/*, whose page sends a screen paired with it to its first
+		// board.
+		return []string{tpl + "/" + anyValue}, true
+	})
 	if o.Next != "" {
 		o.Next = board.URLPath(o.Next)
 		if q := withoutToken(c.Request().URL.RawQuery); q != "" {
@@ -161,6 +179,29 @@ func withoutToken(raw string) string {
 		kept = append(kept, part)
 	}
 	return strings.Join(kept, "&")
+}
+
+// anyValue stands for "the template's first board" in a rotation
+// (/boards/T/*): it is not a value (values hold no "*").
+const anyValue = "*"
+
+// firstBoard answers /boards/T/*: a screen that may open template T goes on
+// to its first board (by value), keeping its options; any other is refused
+// as by the template's boards, and learns no value.
+func (a *API) firstBoard(c echo.Context, tpl board.Board) error {
+	screen := a.screenOptions(c, tpl.Name+"/"+anyValue)
+	if g := a.credentialsOf(c.Request()).check(tpl); g != granted {
+		return a.renderNoAccess(c, g, tpl, screen)
+	}
+	names, _ := a.instanceNames(tpl.Name)
+	if len(names) == 0 {
+		return a.renderBoardNotFound(c, tpl.Name+"/"+anyValue, screen)
+	}
+	target := board.URLPath(names[0])
+	if q := withoutToken(c.Request().URL.RawQuery); q != "" {
+		target += "?" + q
+	}
+	return c.Redirect(http.StatusSeeOther, target)
 }
 
 // instanceNames are a template's current boards, sorted by value; ok is

@@ -201,7 +201,7 @@ func ParseConfig(text string, schema store.Schema, rollups []store.Rollup, parse
 	if c.SLA, err = parseSLA(y.SLA, parseDuration); err != nil {
 		return c, fmt.Errorf("sla: %w", err)
 	}
-	if err := parseQueues(&c, y, parseDuration); err != nil {
+	if err := parseQueues(&c, y, schema, parseDuration); err != nil {
 		return c, err
 	}
 	if c.Webhooks, err = parseURLs("webhooks", y.Webhooks); err != nil {

@@ -150,7 +150,7 @@ const maxQueueLabel = 64
 
 // parseQueues reads queues, routing and default_queue into c, whose SLA is
 // parsed already (a queue without sla takes it).
-func parseQueues(c *Config, y configYAML, parseDuration func(string) (time.Duration, error)) error {
+func parseQueues(c *Config, y configYAML, schema store.Schema, parseDuration func(string) (time.Duration, error)) error {
 	seen := map[string]bool{}
 	for i, qy := range y.Queues {
 		where := fmt.Sprintf("queues[%d]", i)
@@ -210,7 +210,7 @@ func parseQueues(c *Config, y configYAML, parseDuration func(string) (time.Durat
 		r := Route{Match: map[store.Dimension][]string{}, Queue: ry.Queue}
 		for _, k := range slices.Sorted(maps.Keys(ry.Match)) {
 			vs := ry.Match[k]
-			d, err := store.ParseDimension(k)
+			d, err := schema.Parse(k)
 			if err != nil {
 				return fmt.Errorf("%s.match: %w", where, err)
 			}

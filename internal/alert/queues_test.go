@@ -488,3 +488,41 @@ func TestNoQueuesStoresAsBefore(t *testing.T) {
 		})
 	}
 }
+
+// TestRouteByJourneyAndCustomDimension: rules may name journey and a
+// dimension of the operator's own, which a follow-up keeps (FollowUp.Dims),
+// and a dimension the schema lacks is refused.
+func TestRouteByJourneyAndCustomDimension(t *testing.T) {
+	schema, err := store.NewSchema("region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = `
+queues: [{name: pharma}, {name: north}, {name: floor}]
+routing:
+  - {match: {journey: pharma}, queue: pharma}
+  - {match: {region: north}, queue: north}
+default_queue: floor
+`
+	c, err := ParseConfig(text, schema, store.DefaultRollups(), time.ParseDuration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		f    FollowUp
+		want string
+	}{
+		{FollowUp{Journey: "pharma", Custom: map[string]string{"region": "north"}}, "pharma"},
+		{FollowUp{Journey: "new order", Custom: map[string]string{"region": "north"}}, "north"},
+		{FollowUp{Journey: "new order", Custom: map[string]string{"region": "south"}}, "floor"},
+		{FollowUp{}, "floor"},
+	} {
+		if got := c.Route(tc.f.Dims()); got.Name != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.f, got.Name, tc.want)
+		}
+	}
+	if _, err := ParseConfig(text, store.DefaultSchema(), store.DefaultRollups(), time.ParseDuration); err == nil ||
+		!strings.Contains(err.Error(), `routing[1].match`) || !strings.Contains(err.Error(), `"region"`) {
+		t.Errorf("region without the dimension configured: %v", err)
+	}
+}

@@ -188,7 +188,8 @@ func inboxItem(it alert.Item, now time.Time, loc *time.Location, agents bool) vi
 	case it.Due.After(now):
 		v.Due = "in " + board.FormatAge(it.Due.Sub(now))
 	default:
-		v.Due = board.FormatAge(now.Sub(it.Due)) + " ago"
+		// The page reads "Overdue by 1 h 05".
+		v.Due = board.FormatAge(now.Sub(it.Due))
 	}
 	return v
 }

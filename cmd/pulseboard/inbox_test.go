@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
@@ -189,4 +194,106 @@ func shoot(t *testing.T, ctx context.Context, sizes [][2]int64, name string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestInboxResolveSeenOnAnotherNode: two processes on one Redis. A
+// supervisor signs in on node a and resolves a follow-up with the inbox
+// page's form; node b's API and its supervisor board's follow-ups tile stop
+// listing it, as its inbox page does.
+func TestInboxResolveSeenOnAnotherNode(t *testing.T) {
+	ns := redistest.Tenant(t, redistest.Client(t))
+	env := []string{"PULSEBOARD_INGEST_TOKENS=" + token, "PULSEBOARD_REDIS_URL=" + redistest.URL(t), "PULSEBOARD_TENANT=" + ns,
+		"PULSEBOARD_VIEWER_TOKENS=dana:" + viewerToken, "PULSEBOARD_SESSION_KEY=a-session-key-of-at-least-32-chars",
+		"PULSEBOARD_ALERTS=" + inboxAlerts, "PULSEBOARD_TIMEZONE=UTC"}
+	a, b := startProcess(t, env), startProcess(t, env)
+	ca, cb := client{t: t, base: "http://" + a.addr}, client{t: t, base: "http://" + b.addr}
+	inboxAnswers(t, ca, viewerToken, time.Now())
+
+	// What node b shows: the ids its supervisor board's follow-ups tile
+	// lists and its open count, and the open ids of its API.
+	type tile struct {
+		ID        string `json:"id"`
+		FollowUps *struct {
+			Open, Closed int
+			Items        []struct{ ID string }
+		} `json:"follow_ups"`
+	}
+	boardB := func() (ids string, open, closed int) {
+		var sup struct{ Tiles []tile }
+		if json.Unmarshal([]byte(cb.get("/api/v1/boards/supervisor").raw), &sup) != nil {
+			return "", -1, -1
+		}
+		for _, tl := range sup.Tiles {
+			if tl.ID == "followups" && tl.FollowUps != nil {
+				var out []string
+				for _, it := range tl.FollowUps.Items {
+					out = append(out, it.ID)
+				}
+				return strings.Join(out, ","), tl.FollowUps.Open, tl.FollowUps.Closed
+			}
+		}
+		return "", -1, -1
+	}
+	apiB := func() string {
+		var l struct {
+			FollowUps []alert.Item `json:"follow_ups"`
+		}
+		r := cb.do("GET", "/api/v1/followups", "", viewerToken, nil)
+		if r.status != 200 || json.Unmarshal([]byte(r.raw), &l) != nil {
+			return ""
+		}
+		var out []string
+		for _, f := range l.FollowUps {
+			out = append(out, f.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	// The shipped supervisor board's tile lists the oldest three.
+	eventually(t, "node b's board lists the oldest three of four follow-ups", 10*time.Second, func() bool {
+		ids, open, _ := boardB()
+		return ids == "in-1,in-2,in-3" && open == 4
+	})
+
+	// Sign in on a, read the inbox's CSRF token, post its resolve form.
+	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, path string, form url.Values, ck *http.Cookie) (*http.Response, string) {
+		req, _ := http.NewRequest(method, ca.base+path, strings.NewReader(form.Encode()))
+		if method == "POST" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", ca.base)
+		}
+		if ck != nil {
+			req.AddCookie(ck)
+		}
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
+	}
+	res, _ := send("POST", "/signin", url.Values{"token": {viewerToken}, "next": {"/console/inbox"}}, nil)
+	var ck *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "pb_session" {
+			ck = c
+		}
+	}
+	if res.StatusCode != 303 || ck == nil {
+		t.Fatalf("sign-in on a: %d", res.StatusCode)
+	}
+	_, page := send("GET", "/console/inbox", nil, ck)
+	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on a's inbox:\n%s", page)
+	}
+	res, _ = send("POST", "/console/inbox/in-1/resolve", url.Values{"csrf_token": {m[1]}, "note": {"called back"}}, ck)
+	if res.StatusCode != 303 {
+		t.Fatalf("resolve on a's page: %d", res.StatusCode)
+	}
+	eventually(t, "node b stops listing in-1", 10*time.Second, func() bool {
+		ids, open, closed := boardB()
+		return ids == "in-2,in-3,in-4" && open == 3 && closed == 1 && apiB() == "in-2,in-3,in-4"
+	})
 }

@@ -148,6 +148,7 @@ func TestBrowserInbox(t *testing.T) {
 		t.Fatalf("open resolve: %v", err)
 	}
 	axeAt("inbox with the resolve form open")
+	shoot(t, ctx, [][2]int64{{390, 844}}, "inbox-resolve-form")
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844),
 		chromedp.SendKeys(chromedp.CSS(`tr[data-id="in-1"] [data-testid="inbox-note"]`), "Called back, refund of the double charge sent."),
 		chromedp.Click(chromedp.CSS(`tr[data-id="in-1"] [data-testid="inbox-resolve"]`)),
@@ -169,6 +170,32 @@ func TestBrowserInbox(t *testing.T) {
 		t.Errorf("resolved: %d %s", r.status, r.raw)
 	}
 	shoot(t, ctx, sizes, "inbox-after-resolve")
+
+	// Reassign in-3 to the pharma specialists and to lee.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768),
+		chromedp.Click(chromedp.CSS(`tr[data-id="in-3"] [data-testid="inbox-reassign-open"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-id="in-3"] [data-testid="inbox-to-queue"]`)),
+		chromedp.SetValue(chromedp.CSS(`tr[data-id="in-3"] [data-testid="inbox-to-queue"]`), "pharma-specialists"),
+		chromedp.SendKeys(chromedp.CSS(`tr[data-id="in-3"] [data-testid="inbox-to-person"]`), "lee"),
+	); err != nil {
+		t.Fatalf("open reassign: %v", err)
+	}
+	axeAt("inbox with the reassign form open")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-id="in-3"] [data-testid="inbox-reassign"]`))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the page says in-3 is reassigned", 10*time.Second, func() bool {
+		return textOf(ctx, `[data-testid="inbox-flash"]`) == "Follow-up in-3 is reassigned."
+	})
+	if got := textOf(ctx, `tr[data-id="in-3"] td[data-label="Queue"]`); got != "Pharma specialists" {
+		t.Errorf("in-3's queue reads %q", got)
+	}
+	if got := strings.TrimSpace(textOf(ctx, `tr[data-id="in-3"] td[data-label="Claimed by"]`)); got != "lee" {
+		t.Errorf("in-3 claimed by %q", got)
+	}
+	if got := textOf(ctx, `tr[data-id="in-3"] td[data-label="Last step"]`); !strings.Contains(got, "dana reassigned to Pharma specialists for lee") {
+		t.Errorf("in-3's last step reads %q", got)
+	}
 }
 
 // shoot photographs the page at each size into PULSEBOARD_SCREENSHOTS (a

@@ -135,8 +135,12 @@ func (a *API) renderInbox(c echo.Context, v inboxView) error {
 		page.Queues = append(page.Queues, views.InboxChoice{Value: q.Name, Label: q.Label, Count: countLabel(counts[q.Name], len(all) >= alert.ListLimit)})
 	}
 	page.Capped = len(list) >= alert.ListLimit
+	labels := map[string]string{}
+	for _, q := range queues {
+		labels[q.Name] = q.Label
+	}
 	for _, it := range list {
-		page.Items = append(page.Items, inboxItem(it, now, loc, page.Agents))
+		page.Items = append(page.Items, inboxItem(it, now, loc, page.Agents, labels))
 	}
 	return render(c, v.code, views.Inbox(page))
 }
@@ -170,12 +174,12 @@ func hasQueue(qs []alert.Queue, name string) bool {
 // inboxItem is a follow-up as the page shows it. The comment is redacted
 // as boards redact it (internal/redact): the page is read at a desk, but
 // it may be shown on a shared screen or a screenshot.
-func inboxItem(it alert.Item, now time.Time, loc *time.Location, agents bool) views.InboxItem {
+func inboxItem(it alert.Item, now time.Time, loc *time.Location, agents bool, labels map[string]string) views.InboxItem {
 	base := inboxPath + "/" + url.PathEscape(it.ID)
 	v := views.InboxItem{
 		ID: it.ID, Score: it.Score, Comment: redact.Comment(it.Comment), Channel: it.Channel, Journey: it.Journey, Team: it.Team,
 		QueueLabel: it.QueueLabel, Age: board.FormatAge(now.Sub(it.At)), Overdue: it.Overdue, ClaimedBy: it.ClaimedBy,
-		Resolved: it.Status == alert.Resolved, LastStep: lastStep(it.History, loc),
+		Resolved: it.Status == alert.Resolved, LastStep: lastStep(it.History, loc, labels),
 		ClaimPath: base + "/claim", ResolvePath: base + "/resolve", ReassignPath: base + "/reassign",
 	}
 	if agents {
@@ -194,8 +198,9 @@ func inboxItem(it alert.Item, now time.Time, loc *time.Location, agents bool) vi
 	return v
 }
 
-// lastStep says the last thing done to a follow-up, in words.
-func lastStep(h []alert.Step, loc *time.Location) string {
+// lastStep says the last thing done to a follow-up, in words, naming
+// queues by their labels (a queue no longer configured by its name).
+func lastStep(h []alert.Step, loc *time.Location, labels map[string]string) string {
 	if len(h) == 0 {
 		return ""
 	}
@@ -203,7 +208,11 @@ func lastStep(h []alert.Step, loc *time.Location) string {
 	var b strings.Builder
 	b.WriteString(s.At.In(loc).Format("15:04") + " " + s.By + " " + s.Action)
 	if s.Queue != "" {
-		b.WriteString(" to " + s.Queue)
+		q := s.Queue
+		if l, ok := labels[q]; ok {
+			q = l
+		}
+		b.WriteString(" to " + q)
 	}
 	switch {
 	case s.To != "":

@@ -220,7 +220,7 @@ func TestInboxActions(t *testing.T) {
 		t.Errorf("after reassign: %+v", f)
 	}
 	_, body = s.do(t, req{path: "/console/inbox?queue=pharma", cookie: ck})
-	if inboxIDs(body) != "d1,p2" || !strings.Contains(body, "dana reassigned to pharma for lee") {
+	if inboxIDs(body) != "d1,p2" || !strings.Contains(body, "dana reassigned to Pharma specialists for lee") {
 		t.Errorf("pharma after the move: %q", inboxIDs(body))
 	}
 	for _, c := range []struct {

@@ -237,6 +237,10 @@ func TestInboxActions(t *testing.T) {
 			t.Errorf("reassign %v: %d, want %d with %q", c.form, res.StatusCode, c.status, c.has)
 		}
 	}
+	if res, body := post(ck, "/console/inbox/p2/resolve", url.Values{"csrf_token": {tok}, "note": {strings.Repeat("é", 2001)}}, nil); res.StatusCode != 422 ||
+		!strings.Contains(body, "note: at most 2000 characters") {
+		t.Errorf("a note too long: %d", res.StatusCode)
+	}
 	if res, body := post(ck, "/console/inbox/nope/claim", url.Values{"csrf_token": {tok}}, nil); res.StatusCode != 404 || !strings.Contains(body, `no follow-up &#34;nope&#34;`) {
 		t.Errorf("claim of an unknown id: %d", res.StatusCode)
 	}

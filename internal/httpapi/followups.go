@@ -70,16 +70,12 @@ func queueViews(qs []alert.Queue) []queueView {
 
 // claimFollowUp answers POST /api/v1/followups/{id}/claim {"by"}.
 func (a *API) claimFollowUp(c echo.Context) error {
-	return a.changeFollowUp(c, false, func(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error) {
-		return svc.Claim(ctx, id, act.By)
-	})
+	return a.changeFollowUp(c, false, claimChange)
 }
 
 // resolveFollowUp answers POST /api/v1/followups/{id}/resolve {"by","note"}.
 func (a *API) resolveFollowUp(c echo.Context) error {
-	return a.changeFollowUp(c, true, func(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error) {
-		return svc.Resolve(ctx, id, act.By, act.Note)
-	})
+	return a.changeFollowUp(c, true, resolveChange)
 }
 
 // reassignFollowUp answers POST /api/v1/followups/{id}/reassign
@@ -100,22 +96,31 @@ func (a *API) reassignFollowUp(c echo.Context) error {
 	if err := dec.Decode(&body); err != nil {
 		return fault.New(fault.BadRequest, `body must be JSON like {"by": "dana", "queue": "pharma-specialists", "to": "lee"}`)
 	}
-	if body.By, err = a.actAs(c, body.By); err != nil {
+	it, err := a.reassign(c, svc, id, alert.Reassignment{By: body.By, Queue: body.Queue, Person: body.To})
+	if err != nil {
 		return err
 	}
-	if body.To != nil {
-		if err := checkActor("to", *body.To, true); err != nil {
-			return err
+	return c.JSON(http.StatusOK, it)
+}
+
+// reassign checks a reassignment from a request (the API's or the inbox
+// page's) and runs it: who acts (actAs), the person it goes to, that it
+// says where it goes.
+func (a *API) reassign(c echo.Context, svc Alerts, id string, r alert.Reassignment) (alert.Item, error) {
+	var err error
+	if r.By, err = a.actAs(c, r.By); err != nil {
+		return alert.Item{}, err
+	}
+	if r.Person != nil {
+		if err := checkActor("to", *r.Person, true); err != nil {
+			return alert.Item{}, err
 		}
 	}
-	if body.Queue == "" && body.To == nil {
-		return fault.New(fault.Invalid, `queue, to: say where it goes: a queue, a person ("to"; "" clears the claim), or both`)
+	if r.Queue == "" && r.Person == nil {
+		return alert.Item{}, fault.New(fault.Invalid, `queue, to: say where it goes: a queue, a person ("to"; "" clears the claim), or both`)
 	}
-	it, err := svc.Reassign(c.Request().Context(), id, alert.Reassignment{By: body.By, Queue: body.Queue, Person: body.To})
-	if err != nil {
-		return alertsFault(err, id)
-	}
-	return c.JSON(http.StatusOK, it)
+	it, err := svc.Reassign(c.Request().Context(), id, r)
+	return it, alertsFault(err, id)
 }
 
 // checkActor checks a person's name: 1 to maxActorChars characters, or
@@ -141,24 +146,7 @@ func decodeAction(c echo.Context, withNote bool) (followUpAction, error) {
 	if err := dec.Decode(&act); err != nil {
 		return act, fault.New(fault.BadRequest, `body must be JSON like {"by": "dana"%s}`, map[bool]string{true: `, "note": "called back"`}[withNote])
 	}
-	if !withNote && act.Note != "" {
-		return act, fault.New(fault.Invalid, "note: only resolve takes a note")
-	}
-	if utf8.RuneCountInString(act.Note) > maxNoteChars {
-		return act, fault.New(fault.Invalid, "note: at most %d characters", maxNoteChars)
-	}
 	return act, nil
-}
-
-// decodeActionAs decodes the action of the request's principal, its "by"
-// checked by actAs.
-func (a *API) decodeActionAs(c echo.Context, withNote bool) (followUpAction, error) {
-	act, err := decodeAction(c, withNote)
-	if err != nil {
-		return act, err
-	}
-	act.By, err = a.actAs(c, act.By)
-	return act, err
 }
 
 // actAs says who acts: a named principal (a viewer token, a session, a
@@ -181,21 +169,49 @@ func (a *API) actAs(c echo.Context, by string) (string, error) {
 	return by, nil
 }
 
-// changeFollowUp runs one follow-up transition (claim, resolve) from a
-// request: the id in the path, the action in the body, and the follow-up as
-// it is afterwards in the answer.
-func (a *API) changeFollowUp(c echo.Context, withNote bool, change func(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error)) error {
+// followUpChange is one follow-up transition: claim or resolve.
+type followUpChange func(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error)
+
+func claimChange(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error) {
+	return svc.Claim(ctx, id, act.By)
+}
+
+func resolveChange(ctx context.Context, svc Alerts, id string, act followUpAction) (alert.FollowUp, error) {
+	return svc.Resolve(ctx, id, act.By, act.Note)
+}
+
+// changeFollowUp runs one follow-up transition (claim, resolve) from an
+// API request: the id in the path, the action in the JSON body, and the
+// follow-up as it is afterwards in the answer.
+func (a *API) changeFollowUp(c echo.Context, withNote bool, change followUpChange) error {
 	svc, id, err := a.alertsAndID(c)
 	if err != nil {
 		return err
 	}
-	act, err := a.decodeActionAs(c, withNote)
+	act, err := decodeAction(c, withNote)
 	if err != nil {
 		return err
 	}
-	f, err := change(c.Request().Context(), svc, id, act)
+	f, err := a.applyChange(c, svc, id, act, withNote, change)
 	if err != nil {
-		return alertsFault(err, id)
+		return err
 	}
 	return c.JSON(http.StatusOK, f)
+}
+
+// applyChange checks an action from a request (the API's or the inbox
+// page's): who acts (actAs), the note, and runs the transition.
+func (a *API) applyChange(c echo.Context, svc Alerts, id string, act followUpAction, withNote bool, change followUpChange) (alert.FollowUp, error) {
+	if !withNote && act.Note != "" {
+		return alert.FollowUp{}, fault.New(fault.Invalid, "note: only resolve takes a note")
+	}
+	if utf8.RuneCountInString(act.Note) > maxNoteChars {
+		return alert.FollowUp{}, fault.New(fault.Invalid, "note: at most %d characters", maxNoteChars)
+	}
+	var err error
+	if act.By, err = a.actAs(c, act.By); err != nil {
+		return alert.FollowUp{}, err
+	}
+	f, err := change(c.Request().Context(), svc, id, act)
+	return f, alertsFault(err, id)
 }

@@ -67,6 +67,14 @@ func (a *API) routes(e *echo.Echo) {
 	state.POST("/followups/:id/resolve", a.resolveFollowUp)
 	state.POST("/followups/:id/reassign", a.reassignFollowUp)
 	state.GET("/alerts", a.listAlerts)
+	// inbox.go: the follow-up inbox page of the console, the same checks
+	// and transitions as above; its forms' refusals are shown on the page
+	// (inboxErrors, outermost, so it sees requireViewer's too).
+	e.GET("/console/inbox", a.getInbox, a.requireViewer, a.boundAlerts)
+	inbox := guarded{e.Group("/console/inbox"), []echo.MiddlewareFunc{a.inboxErrors, a.requireViewer, a.boundAlerts}}
+	inbox.POST("/:id/claim", a.postInboxClaim)
+	inbox.POST("/:id/resolve", a.postInboxResolve)
+	inbox.POST("/:id/reassign", a.postInboxReassign)
 	adminState := guarded{v1, []echo.MiddlewareFunc{a.requireAdmin, a.boundAlerts}}
 	adminState.GET("/alerts/dead-letters", a.listDeadLetters)
 	adminState.POST("/alerts/dead-letters/:id/retry", a.retryDeadLetter)

@@ -70,7 +70,13 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 			m.Logger.Info("alerts: moved follow-ups to the current key layout", slog.Int("follow_ups", n))
 		}
 		eng = re
-		changes = redisstore.NewGroup(m.redis, cfg.Tenant, alertGroup, node, alertClaimIdle)
+		group := redisstore.NewGroup(m.redis, cfg.Tenant, alertGroup, node, alertClaimIdle)
+		// Before the node serves: a group first made by the alert loop's
+		// first read would skip the detractors acknowledged before it.
+		if err := group.Ensure(ctx); err != nil {
+			m.Logger.Warn("alerts: cannot create the change log consumer group yet; the first read retries", slog.Any("err", err))
+		}
+		changes = group
 		claimer = jobs.NewRedisClaimer(m.redis, cfg.Tenant)
 	}
 	m.alerts = alert.New(alert.Options{

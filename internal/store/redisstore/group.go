@@ -33,10 +33,21 @@ type groupRediser interface {
 }
 
 // NewGroup makes a reader of the tenant's change log in group name, as
-// consumer (unique per node). The group starts at the log's end when it is
-// first created: changes recorded before it existed are not read.
+// consumer (unique per node). Ensure creates the group at the log's end:
+// changes recorded before it existed are not read.
 func NewGroup(rdb groupRediser, tenant, name, consumer string, minIdle time.Duration) *Group {
 	return &Group{rdb: rdb, stream: rediskeys.For(tenant).ChangeLog(), name: name, consumer: consumer, minIdle: minIdle}
+}
+
+// Ensure creates the group at the log's end if it does not exist yet. A
+// node runs it before it serves, so every change acknowledged from then on
+// is read; a group created only at the first Read would skip what was
+// recorded in between.
+func (g *Group) Ensure(ctx context.Context) error {
+	if err := g.rdb.XGroupCreateMkStream(ctx, g.stream, g.name, "$").Err(); err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+		return classify(err, "create the change log consumer group")
+	}
+	return nil
 }
 
 // Read returns entries to handle: first those another consumer left pending
@@ -44,8 +55,15 @@ func NewGroup(rdb groupRediser, tenant, name, consumer string, minIdle time.Dura
 func (g *Group) Read(ctx context.Context, block time.Duration) ([]store.LogEntry, error) {
 	entries, err := g.read(ctx, block)
 	if errors.Is(err, errNoGroup) {
-		// First start, or a Redis that lost its data: (re)create the group.
-		if err := g.rdb.XGroupCreateMkStream(ctx, g.stream, g.name, "$").Err(); err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+		// The group is gone although Ensure made it: Redis lost its data
+		// (a restart without persistence, a flush), the log with it. The
+		// log holds only what was recorded since, none of it read yet:
+		// re-create the group at its start, not its end, or every change
+		// acknowledged between the loss and this read is skipped. (Where
+		// Ensure failed at start, on a log no group ever read, this reads
+		// the whole log once: its detractors without a follow-up get one,
+		// late.)
+		if err := g.rdb.XGroupCreateMkStream(ctx, g.stream, g.name, "0").Err(); err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
 			return nil, classify(err, "create the change log consumer group")
 		}
 		entries, err = g.read(ctx, block)

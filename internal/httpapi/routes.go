@@ -33,6 +33,9 @@ func (a *API) routes(e *echo.Echo) {
 	v1.POST("/webhooks/asknicely", a.postAskNicely)
 	v1.POST("/webhooks/generic/:name", a.postGeneric)
 
+	// console.go: the supervisor console, guarded like the query API.
+	e.GET("/console", a.getConsole, a.requireQueryPage)
+
 	// boards.go: access is per board (access.go), checked by each handler.
 	e.GET("/boards/:name", a.getBoardPage)
 	e.GET("/boards/:name/live", a.boardLive)

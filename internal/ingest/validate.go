@@ -347,3 +347,8 @@ func (p *Problems) Err(total int) error {
 	}
 	return &fault.Error{Code: code, Message: msg, Details: slices.Clone(p.details)}
 }
+
+// ValueProblem explains why a dimension value would be refused at ingest,
+// or returns "". No stored group can hold such a value, so a query for one
+// (a console address someone edited) is a mistake to report, not to run.
+func ValueProblem(s string) string { return dimProblem(s) }

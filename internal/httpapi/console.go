@@ -1,0 +1,742 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pulseboard/pulseboard/internal/board"
+	"github.com/pulseboard/pulseboard/internal/fault"
+	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+	"github.com/pulseboard/pulseboard/views"
+)
+
+// The supervisor console (GET /console): the query API as a page. Its
+// address holds the whole view (window, by, the dimension filters, as GET
+// /api/v1/nps reads them, plus sort and answer), so a link reproduces it
+// and the back button walks back through the drill-down. The numbers come
+// from the same store query as the API (parseNPSQuery, Querier.Query,
+// nps.Summarize), never from a board's replica, so the console and the
+// API agree to the digit. static/console.js refreshes the results every
+// consolePollSeconds by asking the same address for the results part only
+// (the consolePartHeader header); docs/ARCHITECTURE.md says why a poll.
+
+// consolePollSeconds is how often an open console refreshes its numbers.
+const consolePollSeconds = 10
+
+// consolePartHeader asks for the results part of the page alone, the part
+// the poll swaps in.
+const consolePartHeader = "X-Pulseboard-Part"
+
+// consoleAnswersShown is how many recent answers the answers list shows.
+const consoleAnswersShown = 50
+
+// consoleSparkPoints is the most points a row's sparkline has.
+const consoleSparkPoints = 24
+
+// ChangeLog is the engine's change log as the console reads it: its newest
+// entries, to list the recent answers of a group (an agent).
+type ChangeLog interface {
+	History(ctx context.Context, n int) ([]store.LogEntry, error)
+}
+
+// consoleAudience is what the person looking at the console may see. It is
+// the one place a role decides what the console shows.
+type consoleAudience struct {
+	// showAgents lets agent names appear: the agent breakdown, the agent
+	// filter and the agent of each answer.
+	showAgents bool
+}
+
+// consoleAudienceOf decides what a request may see. Today only requests
+// that may read the query API reach the console (requireQuery: an admin
+// token, or public_boards), and the query API already answers by=agent to
+// them, so they see agent names, as a board with privacy show_agents does.
+// The roles to come decide here (e.g. a viewer role without agent names):
+// every agent name the console shows passes through this value.
+func (a *API) consoleAudienceOf(*http.Request) consoleAudience {
+	return consoleAudience{showAgents: true}
+}
+
+// requireQueryPage guards the console as requireQuery guards the query
+// API, and shows a browser a page that says what to do instead of problem
+// JSON.
+func (a *API) requireQueryPage(next echo.HandlerFunc) echo.HandlerFunc {
+	guarded := a.requireQuery(next)
+	return func(c echo.Context) error {
+		err := guarded(c)
+		if fe, ok := fault.As(err); ok && fe.Code == fault.Unauthorized && wantsHTML(c.Request()) {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="pulseboard"`)
+			return render(c, http.StatusUnauthorized, views.ConsoleDenied())
+		}
+		return err
+	}
+}
+
+// consoleView is one console address, parsed.
+type consoleView struct {
+	npsQuery
+	// Params are the API's parameters of the view (window, by, filters),
+	// without empty ones: the export link and every drill link start from
+	// them.
+	Params url.Values
+	Sort   string
+	Answer string
+}
+
+// consoleOwn are the console's parameters that GET /api/v1/nps does not
+// take.
+var consoleOwn = []string{"sort", "answer"}
+
+// parseConsole reads a console address. The API's parameters go through
+// the API's parser; empty ones (a form's "any") are dropped first.
+func (a *API) parseConsole(params url.Values, now time.Time, aud consoleAudience) (consoleView, error) {
+	v := consoleView{Params: url.Values{}, Sort: params.Get("sort"), Answer: params.Get("answer")}
+	for k, vals := range params {
+		if slices.Contains(consoleOwn, k) || len(vals) == 0 || strings.TrimSpace(vals[0]) == "" {
+			continue
+		}
+		v.Params[k] = vals[:1]
+	}
+	pq, err := a.parseNPSQuery(v.Params, now)
+	if err != nil {
+		return v, err
+	}
+	for _, d := range consoleDims(a.Rollups) {
+		val, ok := pq.Query.Filters[d]
+		if !ok {
+			continue
+		}
+		if p := ingest.ValueProblem(val); p != "" {
+			return v, fault.New(fault.BadRequest, "%s: %s", d, p)
+		}
+	}
+	if !aud.showAgents {
+		if _, ok := pq.Query.Filters[store.Agent]; ok || slices.Contains(pq.Query.By, store.Agent) {
+			return v, fault.New(fault.Forbidden, "agent names are not shown to you: remove agent from by and the filters")
+		}
+	}
+	if _, err := store.PlanQuery(a.Rollups, pq.Query); err != nil {
+		return v, fault.New(fault.BadRequest, "%v", err)
+	}
+	if _, ok := consoleSorts[strings.TrimPrefix(v.Sort, "-")]; !ok && v.Sort != "" {
+		return v, fault.New(fault.BadRequest, "sort: unknown column %q (want one of group, nps, n, promoters, passives, detractors, with - for descending)", v.Sort)
+	}
+	v.npsQuery = pq
+	return v, nil
+}
+
+// getConsole renders the console, or only its results for the poll.
+func (a *API) getConsole(c echo.Context) error {
+	req := c.Request()
+	if req.URL.RawQuery == "" {
+		return c.Redirect(http.StatusSeeOther, "/console?"+a.consoleLanding().Encode())
+	}
+	// The console's form submits to itself; the rest of the site keeps
+	// form-action 'none'.
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"), "form-action 'none'", "form-action 'self'", 1))
+	h.Set("Vary", consolePartHeader)
+	now := a.Now()
+	aud := a.consoleAudienceOf(req)
+	v, err := a.parseConsole(c.QueryParams(), now, aud)
+	page := views.ConsolePage{PollSeconds: consolePollSeconds, Title: "Console"}
+	status := http.StatusOK
+	if err != nil {
+		fe, ok := fault.As(err)
+		if !ok {
+			return err
+		}
+		page.Error, status = fe.Message, statusOf(fe.Code)
+		page.Form = a.consoleForm(req.Context(), consoleView{Params: url.Values{}}, now, aud)
+		return render(c, status, views.Console(page))
+	}
+	res, err := a.consoleResults(req.Context(), v, now, aud)
+	if errors.Is(err, store.ErrNoRollup) {
+		return fault.New(fault.BadRequest, "%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	page.Results = res
+	if req.Header.Get(consolePartHeader) == "results" {
+		return render(c, http.StatusOK, views.ConsoleResultsPart(res))
+	}
+	page.Form = a.consoleForm(req.Context(), v, now, aud)
+	return render(c, status, views.Console(page))
+}
+
+// consoleLanding is the view of a bare /console: today by team, or by the
+// first dimension the rollups cover.
+func (a *API) consoleLanding() url.Values {
+	v := url.Values{"window": {window.Today.Name}}
+	dims := consoleDims(a.Rollups)
+	if slices.Contains(dims, store.Team) {
+		v.Set("by", string(store.Team))
+	} else if len(dims) > 0 {
+		v.Set("by", string(dims[0]))
+	}
+	return v
+}
+
+// consoleDims lists the dimensions some rollup counts, in canonical order:
+// the ones a breakdown or a filter can name.
+func consoleDims(rollups []store.Rollup) []store.Dimension {
+	var out []store.Dimension
+	for _, d := range store.Dimensions {
+		for _, r := range rollups {
+			if r.Has(d) {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// coveredBreakdowns lists every combination of dimensions a configured
+// rollup can break down by together with the filters: every subset of
+// each rollup's dimensions, fewest dimensions first.
+func coveredBreakdowns(rollups []store.Rollup, filters map[store.Dimension]string, aud consoleAudience) [][]store.Dimension {
+	seen := map[string]bool{}
+	var out [][]store.Dimension
+	for _, r := range rollups {
+		dims := r.Dims()
+		for mask := 0; mask < 1<<len(dims); mask++ {
+			var by []store.Dimension
+			for i, d := range dims {
+				if mask&(1<<i) != 0 {
+					by = append(by, d)
+				}
+			}
+			key := dimsParam(by)
+			if seen[key] || (!aud.showAgents && slices.Contains(by, store.Agent)) {
+				continue
+			}
+			if _, ok := store.Covering(rollups, withFilters(by, filters)); !ok {
+				continue
+			}
+			seen[key] = true
+			out = append(out, by)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if len(out[i]) != len(out[j]) {
+			return len(out[i]) < len(out[j])
+		}
+		return dimRank(out[i]) < dimRank(out[j])
+	})
+	return out
+}
+
+// dimRank orders combinations of equal length by the canonical order of
+// their dimensions.
+func dimRank(by []store.Dimension) string {
+	var b strings.Builder
+	for _, d := range by {
+		fmt.Fprintf(&b, "%02d", slices.Index(store.Dimensions, d))
+	}
+	return b.String()
+}
+
+func withFilters(by []store.Dimension, filters map[store.Dimension]string) []store.Dimension {
+	need := slices.Clone(by)
+	for d := range filters {
+		if !slices.Contains(need, d) {
+			need = append(need, d)
+		}
+	}
+	return need
+}
+
+func dimsParam(by []store.Dimension) string {
+	parts := make([]string, len(by))
+	for i, d := range by {
+		parts[i] = string(d)
+	}
+	return strings.Join(parts, ",")
+}
+
+// consoleForm builds the form: every window, grouped; the breakdowns the
+// rollups cover with the current filters; and each filter with the values
+// seen in the window.
+func (a *API) consoleForm(ctx context.Context, v consoleView, now time.Time, aud consoleAudience) views.ConsoleForm {
+	cur := v.Window.Name
+	if cur == "" {
+		cur = defaultWindow
+	}
+	f := views.ConsoleForm{Sort: v.Sort}
+	groups := []views.ConsoleOptionGroup{{Label: "Rolling"}, {Label: "Calendar"}}
+	for _, w := range window.All {
+		i := 0
+		if w.Period != window.NoPeriod {
+			i = 1
+		}
+		groups[i].Options = append(groups[i].Options, views.ConsoleOption{Value: w.Name, Label: windowOption(a.Calendar.Label(w)), Selected: w.Name == cur})
+	}
+	f.Windows = groups
+	filters := v.Query.Filters
+	curBy := dimsParam(v.Query.By)
+	for _, by := range coveredBreakdowns(a.Rollups, filters, aud) {
+		label := "overall (no breakdown)"
+		if len(by) > 0 {
+			label = strings.ReplaceAll(dimsParam(by), ",", " + ")
+		}
+		f.By = append(f.By, views.ConsoleOption{Value: dimsParam(by), Label: label, Selected: dimsParam(by) == curBy})
+	}
+	span := a.Calendar.Span(v.Window, now)
+	if v.Window.Name == "" {
+		w, _ := window.Parse(defaultWindow)
+		span = a.Calendar.Span(w, now)
+	}
+	for _, d := range consoleDims(a.Rollups) {
+		if d == store.Agent && !aud.showAgents {
+			continue
+		}
+		fl := views.ConsoleFilter{Name: string(d), Value: filters[d]}
+		fl.Values = a.valuesSeen(ctx, d, filters, span)
+		if fl.Value != "" && !slices.Contains(fl.Values, fl.Value) {
+			fl.Values = append([]string{fl.Value}, fl.Values...)
+		}
+		fl.Datalist = len(fl.Values) > consoleSelectMax
+		f.Filters = append(f.Filters, fl)
+	}
+	return f
+}
+
+// windowOption shortens a window's label for its option: its group says
+// "Rolling", and a phone has room for "today", not "today since 00:00".
+func windowOption(label string) string {
+	label = strings.TrimPrefix(label, "rolling ")
+	if i := strings.Index(label, " since "); i > 0 {
+		label = label[:i]
+	}
+	return label
+}
+
+// consoleSelectMax is the most values a filter offers as a select; more
+// (agents, typically) become a text field with suggestions.
+const consoleSelectMax = 60
+
+// valuesSeen lists the values of d in the span, among answers that pass
+// the other filters when a rollup covers them together, else among all.
+// A failure leaves the list empty: the field still takes a typed value.
+func (a *API) valuesSeen(ctx context.Context, d store.Dimension, filters map[store.Dimension]string, span window.Span) []string {
+	others := map[store.Dimension]string{}
+	for k, val := range filters {
+		if k != d {
+			others[k] = val
+		}
+	}
+	if _, ok := store.Covering(a.Rollups, withFilters([]store.Dimension{d}, others)); !ok {
+		others = map[store.Dimension]string{}
+	}
+	groups, err := a.Querier.Query(ctx, store.Query{By: []store.Dimension{d}, Filters: others, Span: span})
+	if err != nil {
+		a.Logger.Debug("console: values of a filter", "dimension", d, "err", err)
+		return nil
+	}
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, g.Key[d])
+	}
+	sort.Strings(out)
+	return out
+}
+
+// consoleSorts are the sortable columns, each ascending.
+var consoleSorts = map[string]func(x, y consoleRow) int{
+	"group":      func(x, y consoleRow) int { return strings.Compare(x.key, y.key) },
+	"nps":        func(x, y consoleRow) int { return cmpOpt(x.s.NPS, y.s.NPS) },
+	"n":          func(x, y consoleRow) int { return cmpInt(x.s.Responses, y.s.Responses) },
+	"promoters":  func(x, y consoleRow) int { return cmpOpt(x.s.PromoterShare, y.s.PromoterShare) },
+	"passives":   func(x, y consoleRow) int { return cmpOpt(x.s.PassiveShare, y.s.PassiveShare) },
+	"detractors": func(x, y consoleRow) int { return cmpOpt(x.s.DetractorShare, y.s.DetractorShare) },
+}
+
+func cmpInt(x, y int64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+func cmpOpt(x, y *float64) int {
+	switch {
+	case x == nil && y == nil:
+		return 0
+	case x == nil:
+		return 1
+	case y == nil:
+		return -1
+	case *x < *y:
+		return -1
+	case *x > *y:
+		return 1
+	}
+	return 0
+}
+
+// consoleRow is one group while the results are built.
+type consoleRow struct {
+	g   store.Group
+	key string // the group's values in by order, for sorting and sparklines
+	s   nps.Summary
+}
+
+func groupKey(by []store.Dimension, key map[store.Dimension]string) string {
+	parts := make([]string, len(by))
+	for i, d := range by {
+		parts[i] = key[d]
+	}
+	return strings.Join(parts, "/")
+}
+
+// sortRows orders rows by a sort parameter; groups without a score (no
+// responses) stay last either way, and ties keep the API's key order.
+func sortRows(rows []consoleRow, sortParam string) {
+	col, desc := strings.TrimPrefix(sortParam, "-"), strings.HasPrefix(sortParam, "-")
+	cmp, ok := consoleSorts[col]
+	if !ok {
+		return
+	}
+	slices.SortStableFunc(rows, func(x, y consoleRow) int {
+		if ex, ey := x.s.Responses == 0, y.s.Responses == 0; ex != ey {
+			if ex {
+				return 1
+			}
+			return -1
+		}
+		if desc {
+			return cmp(y, x)
+		}
+		return cmp(x, y)
+	})
+}
+
+// consoleResults runs the view's query and builds the results part.
+func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, aud consoleAudience) (views.ConsoleResults, error) {
+	q := v.Query
+	groups, err := a.Querier.Query(ctx, q)
+	if err != nil {
+		return views.ConsoleResults{}, err
+	}
+	loc := a.Calendar.Location()
+	label := a.Calendar.Label(v.Window)
+	if v.Defaulted {
+		label += " (the default window)"
+	}
+	res := views.ConsoleResults{
+		Label:      label,
+		Range:      spanText(q.Span, loc),
+		Updated:    now.In(loc).Format("15:04:05"),
+		ExportHref: "/api/v1/nps?" + withParam(v.Params, "format", "csv").Encode(),
+		APIHref:    "/api/v1/nps?" + v.Params.Encode(),
+	}
+	for _, d := range consoleDims(a.Rollups) {
+		if val, ok := q.Filters[d]; ok {
+			res.Filters = append(res.Filters, views.ConsoleLink{
+				Label: string(d) + ": " + val,
+				Href:  consoleHref(without(v.Params, string(d)), v.Sort, ""),
+				Test:  "filter-" + string(d),
+			})
+		}
+	}
+	rows := make([]consoleRow, len(groups))
+	for i, g := range groups {
+		rows[i] = consoleRow{g: g, key: groupKey(q.By, g.Key), s: nps.Summarize(g.Counts, a.MinSample)}
+	}
+	sortRows(rows, v.Sort)
+	spark, sparkLabel, err := a.sparklines(ctx, q, now)
+	if err != nil {
+		return res, err
+	}
+	res.SparkLabel = sparkLabel
+	res.Columns = a.consoleColumns(v)
+	for _, r := range rows {
+		res.Rows = append(res.Rows, a.consoleRowView(v, r, spark[r.key], aud))
+	}
+	if len(res.Rows) == 0 {
+		res.Empty = "No answers in this window with these filters."
+	}
+	if len(q.By) == 0 && a.ChangeLog != nil {
+		ans, err := a.consoleAnswers(ctx, v, now, aud)
+		if err != nil {
+			return res, err
+		}
+		res.Answers = &ans
+	}
+	return res, nil
+}
+
+// spanText writes a span in the center's zone: "Dec 1 13:07 – 14:08".
+func spanText(s window.Span, loc *time.Location) string {
+	from, to := s.From.In(loc), s.To.In(loc)
+	if from.YearDay() == to.YearDay() && from.Year() == to.Year() {
+		return from.Format("Jan 2 15:04") + " – " + to.Format("15:04")
+	}
+	return from.Format("Jan 2 15:04") + " – " + to.Format("Jan 2 15:04")
+}
+
+func withParam(p url.Values, k, val string) url.Values {
+	out := url.Values{}
+	for key, vals := range p {
+		out[key] = slices.Clone(vals)
+	}
+	out.Set(k, val)
+	return out
+}
+
+func without(p url.Values, keys ...string) url.Values {
+	out := url.Values{}
+	for key, vals := range p {
+		if !slices.Contains(keys, key) {
+			out[key] = slices.Clone(vals)
+		}
+	}
+	return out
+}
+
+// consoleHref is a console address: the API's parameters, then the
+// console's own.
+func consoleHref(p url.Values, sortParam, answer string) string {
+	q := without(p)
+	if sortParam != "" {
+		q.Set("sort", sortParam)
+	}
+	if answer != "" {
+		q.Set("answer", answer)
+	}
+	return "/console?" + q.Encode()
+}
+
+// consoleColumns are the table's headers: the key columns, then the
+// figures; each sortable header links to the same view sorted by it, and
+// the current sort column to its reverse.
+func (a *API) consoleColumns(v consoleView) []views.ConsoleColumn {
+	col := func(label, key, def string) views.ConsoleColumn {
+		c := views.ConsoleColumn{Label: label, Key: key}
+		next := def + key
+		switch v.Sort {
+		case key:
+			c.Sort, next = "ascending", "-"+key
+		case "-" + key:
+			c.Sort, next = "descending", key
+		}
+		if key == "group" && v.Sort == "" {
+			c.Sort, next = "ascending", "-group"
+		}
+		c.Href = consoleHref(v.Params, next, "")
+		return c
+	}
+	var out []views.ConsoleColumn
+	for i, d := range v.Query.By {
+		if i == 0 {
+			out = append(out, col(string(d), "group", ""))
+			continue
+		}
+		out = append(out, views.ConsoleColumn{Label: string(d)})
+	}
+	if len(v.Query.By) == 0 {
+		out = append(out, views.ConsoleColumn{Label: "group"})
+	}
+	out = append(out,
+		col("NPS", "nps", "-"),
+		views.ConsoleColumn{Label: "95% interval"},
+		col("n", "n", "-"),
+		col("promoters", "promoters", "-"),
+		col("passives", "passives", "-"),
+		col("detractors", "detractors", "-"),
+		views.ConsoleColumn{Label: "trend"},
+		views.ConsoleColumn{Label: "drill down"},
+	)
+	return out
+}
+
+// consoleRowView formats one group and its drill-down links.
+func (a *API) consoleRowView(v consoleView, r consoleRow, points []board.Point, aud consoleAudience) views.ConsoleRow {
+	f := board.FigureOf("", r.g.Counts, board.DefaultThresholds, a.MinSample)
+	row := views.ConsoleRow{
+		Score: f.Score, Band: f.Band, LowSample: r.s.LowSample, Responses: r.s.Responses,
+		Promoters: f.Promoters, Passives: f.Passives, Detractors: f.Detractors,
+		NPS: optText(r.s.NPS), CILow: optText(r.s.CILow), CIHigh: optText(r.s.CIHigh), Points: points,
+	}
+	if r.s.NPS != nil {
+		row.Interval = board.FormatScore(*r.s.CILow) + " to " + board.FormatScore(*r.s.CIHigh)
+		row.Margin = f.Margin
+	}
+	// The next level keeps the view's filters and adds the row's key.
+	next := without(v.Params, "by")
+	for _, d := range v.Query.By {
+		next.Set(string(d), r.g.Key[d])
+	}
+	filters := map[store.Dimension]string{}
+	for d, val := range v.Query.Filters {
+		filters[d] = val
+	}
+	for d, val := range r.g.Key {
+		filters[d] = val
+	}
+	for _, d := range a.nextBreakdowns(v.Query.By, filters, aud) {
+		row.Drills = append(row.Drills, views.ConsoleLink{
+			Label: "by " + string(d), Href: consoleHref(withParam(next, "by", string(d)), "", ""), Test: "drill-" + string(d),
+		})
+	}
+	if a.ChangeLog != nil && len(v.Query.By) > 0 {
+		row.Drills = append(row.Drills, views.ConsoleLink{Label: "answers", Href: consoleHref(next, "", ""), Test: "drill-answers"})
+	}
+	first := ""
+	if len(row.Drills) > 0 {
+		first = row.Drills[0].Href
+	}
+	for _, d := range v.Query.By {
+		row.Keys = append(row.Keys, views.ConsoleLink{Label: r.g.Key[d], Href: first, Test: "key-" + string(d)})
+	}
+	if len(v.Query.By) == 0 {
+		row.Keys = []views.ConsoleLink{{Label: "all answers", Test: "key-all"}}
+	}
+	row.Test = "row-" + r.key
+	if r.key == "" {
+		row.Test = "row-all"
+	}
+	return row
+}
+
+func optText(x *float64) string {
+	if x == nil {
+		return ""
+	}
+	return fmt.Sprintf("%g", *x)
+}
+
+// nextBreakdowns are the dimensions a group can be broken down by next:
+// those a rollup covers together with its filters, the ones after the
+// current breakdown in canonical order first (a team's agents before its
+// channels).
+func (a *API) nextBreakdowns(by []store.Dimension, filters map[store.Dimension]string, aud consoleAudience) []store.Dimension {
+	last := -1
+	for _, d := range by {
+		last = max(last, slices.Index(store.Dimensions, d))
+	}
+	var after, before []store.Dimension
+	for _, d := range consoleDims(a.Rollups) {
+		if _, ok := filters[d]; ok || (d == store.Agent && !aud.showAgents) {
+			continue
+		}
+		if _, ok := store.Covering(a.Rollups, withFilters([]store.Dimension{d}, filters)); !ok {
+			continue
+		}
+		if slices.Index(store.Dimensions, d) > last {
+			after = append(after, d)
+		} else {
+			before = append(before, d)
+		}
+	}
+	return append(after, before...)
+}
+
+// sparkStep is one way to cut a span into bucket-aligned steps.
+type sparkStep struct {
+	gran window.Gran
+	n    int64
+	text string
+}
+
+// sparkSteps are the steps a sparkline may take, finest first. Every step
+// boundary is a bucket boundary of its granularity, so each sub-span is
+// composed exactly from the buckets its granularity keeps.
+var sparkSteps = []sparkStep{
+	{window.Minute, 1, "1 min"}, {window.Minute, 2, "2 min"}, {window.Minute, 5, "5 min"}, {window.Minute, 10, "10 min"},
+	{window.Minute, 15, "15 min"}, {window.Minute, 30, "30 min"},
+	{window.Hour, 1, "1 h"}, {window.Hour, 2, "2 h"}, {window.Hour, 3, "3 h"}, {window.Hour, 4, "4 h"}, {window.Hour, 6, "6 h"}, {window.Hour, 12, "12 h"},
+	{window.Day, 1, "1 day"}, {window.Day, 2, "2 days"}, {window.Day, 3, "3 days"}, {window.Day, 4, "4 days"}, {window.Day, 5, "5 days"}, {window.Day, 7, "7 days"},
+	{window.Day, 14, "14 days"}, {window.Day, 30, "30 days"},
+}
+
+// Where a sparkline's steps may cut a span: minute boundaries only within
+// the shortest minute retention the config allows (25h), hour boundaries
+// within the shortest hour retention (31d); older spans are cut at days.
+const (
+	sparkMinuteReach = 25 * time.Hour
+	sparkHourReach   = 31 * 24 * time.Hour
+)
+
+// sparkSpans cuts a span into at most max steps, the finest that fit.
+func sparkSpans(cal window.Calendar, s window.Span, now time.Time, maxPoints int) ([]window.Span, string) {
+	age := now.Sub(s.From)
+	for _, st := range sparkSteps {
+		if (st.gran == window.Minute && age > sparkMinuteReach) || (st.gran == window.Hour && age > sparkHourReach) {
+			continue
+		}
+		first := floorMultiple(cal.Bucket(st.gran, s.From), st.n)
+		last := floorMultiple(cal.Bucket(st.gran, s.To.Add(-time.Nanosecond)), st.n)
+		if (last-first)/st.n+1 > int64(maxPoints) {
+			continue
+		}
+		var out []window.Span
+		for id := first; id <= last; id += st.n {
+			from, to := cal.Start(st.gran, id), cal.Start(st.gran, id+st.n)
+			if from.Before(s.From) {
+				from = s.From
+			}
+			if to.After(s.To) {
+				to = s.To
+			}
+			out = append(out, window.Span{From: from, To: to})
+		}
+		return out, st.text
+	}
+	return []window.Span{s}, "the whole window"
+}
+
+func floorMultiple(id, n int64) int64 {
+	m := id % n
+	if m < 0 {
+		m += n
+	}
+	return id - m
+}
+
+// sparklines queries the view's breakdown once per step of its span and
+// gives each group its points, oldest first.
+func (a *API) sparklines(ctx context.Context, q store.Query, now time.Time) (map[string][]board.Point, string, error) {
+	spans, text := sparkSpans(a.Calendar, q.Span, now, consoleSparkPoints)
+	loc := a.Calendar.Location()
+	out := map[string][]board.Point{}
+	for i, s := range spans {
+		sub := q
+		sub.Span = s
+		groups, err := a.Querier.Query(ctx, sub)
+		if err != nil {
+			return nil, "", fmt.Errorf("console sparkline step %d: %w", i, err)
+		}
+		for _, g := range groups {
+			k := groupKey(q.By, g.Key)
+			pts := out[k]
+			if pts == nil {
+				pts = make([]board.Point, len(spans))
+				for j, sp := range spans {
+					pts[j] = board.Point{Label: sp.From.In(loc).Format("Jan 2 15:04"), Band: board.None}
+				}
+				out[k] = pts
+			}
+			f := board.FigureOf("", g.Counts, board.DefaultThresholds, a.MinSample)
+			pts[i].NPS, pts[i].Responses, pts[i].Band = f.NPS, f.Responses, f.Band
+		}
+	}
+	return out, fmt.Sprintf("%d steps of %s", len(spans), text), nil
+}

@@ -1,0 +1,191 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/redact"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/views"
+)
+
+// The console's answers list: the newest answers of one group (an agent, a
+// team, anything the filters name), read from the engine's change log, the
+// only place answers are kept one by one. No engine keeps an index of
+// answers by dimension, so the console reads the log's newest entries and
+// filters them, and says how far back that reached.
+
+// Bounds of one read of the change log. The log is read newest first in
+// growing reads (historyFirst entries, then about eight times as many)
+// until it holds enough answers of the group, reaches its start, or has
+// read historyMaxChanges answers: one batch entry may hold a thousand
+// answers, so the next read is sized from the answers per entry so far.
+const (
+	historyFirst      = 256
+	historyMaxChanges = 100_000
+)
+
+// answerScan is what one pass over the log found.
+type answerScan struct {
+	found []store.Answer
+	// scanned is how many answers were read; oldest the earliest time
+	// among them; whole is true when the read reached the log's start.
+	scanned int
+	oldest  time.Time
+	whole   bool
+}
+
+// scanAnswers reads the change log for the newest answers that keep passes,
+// at most limit; newer versions of an answer hide older ones.
+func (a *API) scanAnswers(ctx context.Context, limit int, prefilter [][]byte, keep func(store.Answer) bool) (answerScan, error) {
+	n := historyFirst
+	for {
+		entries, err := a.ChangeLog.History(ctx, n)
+		if err != nil {
+			return answerScan{}, fmt.Errorf("read the change log for recent answers: %w", err)
+		}
+		scan := scanEntries(entries, limit, prefilter, keep)
+		scan.whole = len(entries) < n
+		if len(scan.found) >= limit || scan.whole || scan.scanned >= historyMaxChanges {
+			return scan, nil
+		}
+		perEntry := max(1, scan.scanned/max(1, len(entries)))
+		n = min(n*8, max(n+1, historyMaxChanges/perEntry))
+	}
+}
+
+// scanEntries walks entries newest first. A change whose payload lacks one
+// of the prefilter strings is skipped without decoding, unless it is an
+// update (its id then hides the older versions).
+func scanEntries(entries []store.LogEntry, limit int, prefilter [][]byte, keep func(store.Answer) bool) answerScan {
+	var scan answerScan
+	seen := map[string]bool{}
+	for i := len(entries) - 1; i >= 0 && len(scan.found) < limit; i-- {
+		ch := entries[i].Changes
+		for j := len(ch) - 1; j >= 0 && len(scan.found) < limit; j-- {
+			c := ch[j]
+			scan.scanned++
+			at := time.Unix(c.New.At, 0).UTC()
+			if scan.oldest.IsZero() || at.Before(scan.oldest) {
+				scan.oldest = at
+			}
+			if c.Old == nil && !containsAll(c.Payload, prefilter) {
+				continue
+			}
+			var p store.Payload
+			if err := json.Unmarshal(c.Payload, &p); err != nil {
+				continue // payloads are written by the engine; a bad one is not worth a page
+			}
+			if seen[p.ID] {
+				continue
+			}
+			seen[p.ID] = true
+			if ans := (store.Answer{Payload: p, At: at}); keep(ans) {
+				scan.found = append(scan.found, ans)
+			}
+		}
+	}
+	return scan
+}
+
+func containsAll(b []byte, subs [][]byte) bool {
+	for _, s := range subs {
+		if !bytes.Contains(b, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// payloadDims are an answer's dimension values.
+func payloadDims(p store.Payload) store.Dims {
+	return store.Dims{Channel: p.Channel, Segment: p.Segment, Team: p.Team, Agent: p.Agent}
+}
+
+// consoleAnswers lists the view's newest answers in its window, with their
+// comments redacted as boards redact them, and agent names only for an
+// audience that may see them.
+func (a *API) consoleAnswers(ctx context.Context, v consoleView, now time.Time, aud consoleAudience) (views.ConsoleAnswers, error) {
+	q := v.Query
+	// A payload holds "team":"billing" for team=billing: dimension values
+	// need no JSON escaping (ingest allows letters, digits, space, -_.@).
+	var prefilter [][]byte
+	for d, val := range q.Filters {
+		prefilter = append(prefilter, []byte(fmt.Sprintf("%q:%q", string(d), val)))
+	}
+	keep := func(ans store.Answer) bool {
+		if !q.Span.Contains(ans.At) {
+			return false
+		}
+		dims := payloadDims(ans.Payload)
+		for d, val := range q.Filters {
+			if dims.Get(d) != val {
+				return false
+			}
+		}
+		return v.Answer == "" || ans.ID == v.Answer
+	}
+	limit := consoleAnswersShown
+	if v.Answer != "" {
+		limit = 1
+	}
+	scan, err := a.scanAnswers(ctx, limit, prefilter, keep)
+	if err != nil {
+		return views.ConsoleAnswers{}, err
+	}
+	loc := a.Calendar.Location()
+	out := views.ConsoleAnswers{ShowAgents: aud.showAgents, BackHref: consoleHref(v.Params, v.Sort, "")}
+	for _, ans := range scan.found {
+		out.Answers = append(out.Answers, a.answerView(ans, v, aud, now))
+	}
+	switch {
+	case v.Answer != "" && len(out.Answers) == 0:
+		out.Note = fmt.Sprintf("Answer %q is not among the %d newest answers this server still lists for this view.", v.Answer, scan.scanned)
+	case v.Answer != "":
+		out.Detail = &out.Answers[0]
+		out.Answers = nil
+	case len(scan.found) >= limit:
+		out.Note = fmt.Sprintf("The %d newest answers of this view.", limit)
+	case scan.scanned == 0:
+		out.Note = "The change log holds no answers yet."
+	case scan.whole && !scan.oldest.After(q.Span.From):
+		out.Note = "Every answer of this view in the window."
+	default:
+		out.Note = fmt.Sprintf("Answers are listed from the %s newest this server keeps, reaching back to %s; older answers in this window count above but are not listed.",
+			fmtCount(scan.scanned), scan.oldest.In(loc).Format("Jan 2 15:04"))
+	}
+	return out, nil
+}
+
+func fmtCount(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// answerView formats one answer: redacted comment, the agent only for an
+// audience that may see agent names.
+func (a *API) answerView(ans store.Answer, v consoleView, aud consoleAudience, now time.Time) views.ConsoleAnswer {
+	loc := a.Calendar.Location()
+	at, today := ans.At.In(loc), now.In(loc)
+	when := at.Format("Jan 2 15:04")
+	if y, m, d := at.Date(); y == today.Year() && m == today.Month() && d == today.Day() {
+		when = at.Format("15:04")
+	}
+	av := views.ConsoleAnswer{
+		ID: ans.ID, At: when, AtISO: ans.At.Format(time.RFC3339), Score: ans.Score, Class: nps.ClassOf(ans.Score).String(),
+		Channel: ans.Channel, Segment: ans.Segment, Team: ans.Team,
+		Comment: redact.Comment(ans.Comment), Tags: ans.Tags,
+		Href: consoleHref(v.Params, v.Sort, ans.ID),
+	}
+	if aud.showAgents {
+		av.Agent = ans.Agent
+	}
+	return av
+}

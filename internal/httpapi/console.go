@@ -137,6 +137,27 @@ func (a *API) parseConsole(params url.Values, now time.Time, aud consoleAudience
 	return v, nil
 }
 
+// looseView keeps what can be kept of an address that parseConsole
+// refused, so the form shows the person's picks for them to correct.
+func looseView(params url.Values) consoleView {
+	v := consoleView{Params: url.Values{}, Sort: params.Get("sort")}
+	v.Query.Filters = map[store.Dimension]string{}
+	if w, err := window.Parse(params.Get("window")); err == nil {
+		v.Window = w
+	}
+	for k, vals := range params {
+		if d, err := store.ParseDimension(k); err == nil && vals[0] != "" && ingest.ValueProblem(vals[0]) == "" {
+			v.Query.Filters[d] = vals[0]
+		}
+	}
+	for _, part := range strings.Split(params.Get("by"), ",") {
+		if d, err := store.ParseDimension(part); err == nil {
+			v.Query.By = append(v.Query.By, d)
+		}
+	}
+	return v
+}
+
 // getConsole renders the console, or only its results for the poll.
 func (a *API) getConsole(c echo.Context) error {
 	req := c.Request()
@@ -159,7 +180,7 @@ func (a *API) getConsole(c echo.Context) error {
 			return err
 		}
 		page.Error, status = fe.Message, statusOf(fe.Code)
-		page.Form = a.consoleForm(req.Context(), consoleView{Params: url.Values{}}, now, aud)
+		page.Form = a.consoleForm(req.Context(), looseView(c.QueryParams()), now, aud)
 		return render(c, status, views.Console(page))
 	}
 	res, err := a.consoleResults(req.Context(), v, now, aud)
@@ -473,8 +494,8 @@ func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, 
 	if len(res.Rows) == 0 {
 		res.Empty = "No answers in this window with these filters."
 	}
-	if len(q.By) == 0 && a.ChangeLog != nil {
-		ans, err := a.consoleAnswers(ctx, v, now, aud)
+	if len(q.By) == 0 && a.ChangeLog != nil && len(groups) == 1 {
+		ans, err := a.consoleAnswers(ctx, v, groups[0].Counts.Responses(), now, aud)
 		if err != nil {
 			return res, err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/nps"
@@ -32,10 +33,12 @@ const (
 // answerScan is what one pass over the log found.
 type answerScan struct {
 	found []store.Answer
-	// scanned is how many answers were read; oldest the earliest time
-	// among them; whole is true when the read reached the log's start.
+	// scanned is how many changes were read; since is when the oldest of
+	// them was recorded (zero when the engine's positions carry no time:
+	// the memory engine); whole is true when the read reached the log's
+	// start.
 	scanned int
-	oldest  time.Time
+	since   time.Time
 	whole   bool
 }
 
@@ -50,6 +53,9 @@ func (a *API) scanAnswers(ctx context.Context, limit int, prefilter [][]byte, ke
 		}
 		scan := scanEntries(entries, limit, prefilter, keep)
 		scan.whole = len(entries) < n
+		if len(entries) > 0 && entries[0].Pos.Ms > 0 {
+			scan.since = time.UnixMilli(int64(entries[0].Pos.Ms))
+		}
 		if len(scan.found) >= limit || scan.whole || scan.scanned >= historyMaxChanges {
 			return scan, nil
 		}
@@ -70,9 +76,6 @@ func scanEntries(entries []store.LogEntry, limit int, prefilter [][]byte, keep f
 			c := ch[j]
 			scan.scanned++
 			at := time.Unix(c.New.At, 0).UTC()
-			if scan.oldest.IsZero() || at.Before(scan.oldest) {
-				scan.oldest = at
-			}
 			if c.Old == nil && !containsAll(c.Payload, prefilter) {
 				continue
 			}
@@ -109,7 +112,10 @@ func payloadDims(p store.Payload) store.Dims {
 // consoleAnswers lists the view's newest answers in its window, with their
 // comments redacted as boards redact them, and agent names only for an
 // audience that may see them.
-func (a *API) consoleAnswers(ctx context.Context, v consoleView, now time.Time, aud consoleAudience) (views.ConsoleAnswers, error) {
+//
+// total is how many answers the view has in the window (its counters),
+// so the page can say how many of them the log could still list.
+func (a *API) consoleAnswers(ctx context.Context, v consoleView, total int64, now time.Time, aud consoleAudience) (views.ConsoleAnswers, error) {
 	q := v.Query
 	// A payload holds "team":"billing" for team=billing: dimension values
 	// need no JSON escaping (ingest allows letters, digits, space, -_.@).
@@ -137,26 +143,33 @@ func (a *API) consoleAnswers(ctx context.Context, v consoleView, now time.Time, 
 	if err != nil {
 		return views.ConsoleAnswers{}, err
 	}
+	// Newest answered first: the log's order is the order they were
+	// recorded in, which a late or imported answer does not follow.
+	slices.SortStableFunc(scan.found, func(x, y store.Answer) int { return y.At.Compare(x.At) })
 	loc := a.Calendar.Location()
 	out := views.ConsoleAnswers{ShowAgents: aud.showAgents, BackHref: consoleHref(v.Params, v.Sort, "")}
 	for _, ans := range scan.found {
 		out.Answers = append(out.Answers, a.answerView(ans, v, aud, now))
 	}
+	recorded := ""
+	if !scan.since.IsZero() {
+		recorded = " (recorded since " + scan.since.In(loc).Format("Jan 2 15:04") + ")"
+	}
 	switch {
 	case v.Answer != "" && len(out.Answers) == 0:
-		out.Note = fmt.Sprintf("Answer %q is not among the %d newest answers this server still lists for this view.", v.Answer, scan.scanned)
+		out.Note = fmt.Sprintf("Answer %q is not among the %s changes this server still keeps in its change log%s for this view.", v.Answer, fmtCount(scan.scanned), recorded)
 	case v.Answer != "":
 		out.Detail = &out.Answers[0]
 		out.Answers = nil
+	case int64(len(scan.found)) >= total:
+		out.Note = fmt.Sprintf("All %s answers of this view in the window.", fmtCount(int(total)))
 	case len(scan.found) >= limit:
-		out.Note = fmt.Sprintf("The %d newest answers of this view.", limit)
-	case scan.scanned == 0:
-		out.Note = "The change log holds no answers yet."
-	case scan.whole && !scan.oldest.After(q.Span.From):
-		out.Note = "Every answer of this view in the window."
+		out.Note = fmt.Sprintf("The %d newest of %s answers of this view in the window.", limit, fmtCount(int(total)))
 	default:
-		out.Note = fmt.Sprintf("Answers are listed from the %s newest this server keeps, reaching back to %s; older answers in this window count above but are not listed.",
-			fmtCount(scan.scanned), scan.oldest.In(loc).Format("Jan 2 15:04"))
+		// The log keeps the newest changes by when they were recorded, not
+		// by when they were answered: say what it could and could not list.
+		out.Note = fmt.Sprintf("%s of %s answers of this view in the window are listed: the others were recorded before the oldest of the %s changes this server still keeps in its change log%s.",
+			fmtCount(len(scan.found)), fmtCount(int(total)), fmtCount(scan.scanned), recorded)
 	}
 	return out, nil
 }

@@ -310,7 +310,7 @@ func (a *API) consoleForm(ctx context.Context, v consoleView, now time.Time, aud
 	filters := v.Query.Filters
 	curBy := dimsParam(v.Query.By)
 	for _, by := range coveredBreakdowns(a.Rollups, filters, aud) {
-		label := "overall (no breakdown)"
+		label := "overall"
 		if len(by) > 0 {
 			label = strings.ReplaceAll(dimsParam(by), ",", " + ")
 		}
@@ -612,7 +612,7 @@ func (a *API) consoleRowView(v consoleView, r consoleRow, points []board.Point, 
 	for d, val := range r.g.Key {
 		filters[d] = val
 	}
-	for _, d := range a.nextBreakdowns(v.Query.By, filters, aud) {
+	for _, d := range a.nextBreakdowns(filters, aud) {
 		row.Drills = append(row.Drills, views.ConsoleLink{
 			Label: "by " + string(d), Href: consoleHref(withParam(next, "by", string(d)), "", ""), Test: "drill-" + string(d),
 		})
@@ -646,11 +646,13 @@ func optText(x *float64) string {
 
 // nextBreakdowns are the dimensions a group can be broken down by next:
 // those a rollup covers together with its filters, the ones after the
-// current breakdown in canonical order first (a team's agents before its
-// channels).
-func (a *API) nextBreakdowns(by []store.Dimension, filters map[store.Dimension]string, aud consoleAudience) []store.Dimension {
+// finest filtered dimension in canonical order first (a team's agents
+// before its channels).
+func (a *API) nextBreakdowns(filters map[store.Dimension]string, aud consoleAudience) []store.Dimension {
+	// The view's level is the finest dimension it names: its filters hold
+	// the breakdown's dimensions with the row's values.
 	last := -1
-	for _, d := range by {
+	for d := range filters {
 		last = max(last, slices.Index(store.Dimensions, d))
 	}
 	var after, before []store.Dimension

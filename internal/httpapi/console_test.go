@@ -426,6 +426,22 @@ func TestConsoleDrillDown(t *testing.T) {
 			t.Errorf("channel %q of billing drills to %s", r.key, u)
 		}
 	}
+	// A team's own page (no breakdown) offers its agents first, then its
+	// channels, keeping the team.
+	all := byTestID(s.page("window=24h&team=billing"), "row-all")
+	if len(all) != 1 {
+		t.Fatal("no overall row for team=billing")
+	}
+	var order []string
+	for _, a := range findAll(all[0], "data-testid", func(v string) bool { return strings.HasPrefix(v, "drill-") }) {
+		order = append(order, attr(a, "data-testid"))
+		if u, _ := url.Parse(attr(a, "href")); u.Query().Get("team") != "billing" {
+			t.Errorf("team=billing drills to %s", u)
+		}
+	}
+	if !slices.Equal(order, []string{"drill-agent", "drill-channel"}) {
+		t.Errorf("team=billing offers %v, want its agents, then its channels", order)
+	}
 	// Follow a team with a space to its agents, then an agent with @.
 	var vip consoleRow
 	for _, r := range rows(s.page("window=30d&by=team")) {

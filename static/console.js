@@ -2,16 +2,11 @@
 // visible, ask the page's own address for its results part (the
 // X-Pulseboard-Part header) and swap it in when it changed. Nothing is
 // swapped while focus is inside the results, so a keyboard user never
-// loses their place; the next poll catches up. Changing a field of the
-// form submits it, so the address (and the back button) follow every pick.
+// loses their place; the next poll catches up. The form is submitted by its
+// button only: a select that navigated on change would move a keyboard
+// user away at every arrow key (WCAG 3.2.2).
 (function () {
   'use strict';
-  var form = document.querySelector('.console-form');
-  if (form) {
-    form.addEventListener('change', function (e) {
-      if (e.target && e.target.tagName === 'SELECT') form.requestSubmit ? form.requestSubmit() : form.submit();
-    });
-  }
   var results = document.getElementById('console-results');
   var seconds = Number(document.body.getAttribute('data-poll'));
   if (!results || !(seconds > 0) || !results.firstElementChild) return;

@@ -24,13 +24,14 @@ import (
 // growing reads (historyFirst entries, then about eight times as many)
 // until it holds enough answers of the group, reaches its start, or has
 // read historyMaxChanges answers: one batch entry may hold a thousand
-// answers, so the next read is sized from the answers per entry so far.
+// answers (an import), so the first read is small and the next is sized
+// from the answers per entry so far.
 // The bound is the cost of a view whose answers the log no longer holds:
 // on Redis 20,000 changes are about 6 MB (some 300 bytes a change with the
 // default rollups, measured on demo answers) read on every refresh of an open
 // console (every consolePollSeconds), which a few supervisors' tabs bear.
 const (
-	historyFirst      = 256
+	historyFirst      = 16
 	historyMaxChanges = 20_000
 )
 

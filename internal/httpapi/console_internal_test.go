@@ -190,3 +190,66 @@ func TestSortRowsEmptyLast(t *testing.T) {
 		}
 	}
 }
+
+// countingLog is a change log of fixed entries that counts the changes
+// each History call hands out.
+type countingLog struct {
+	entries []store.LogEntry
+	reads   []int
+}
+
+func (l *countingLog) History(_ context.Context, n int) ([]store.LogEntry, error) {
+	out := l.entries[max(0, len(l.entries)-n):]
+	changes := 0
+	for _, e := range out {
+		changes += len(e.Changes)
+	}
+	l.reads = append(l.reads, changes)
+	return out, nil
+}
+
+// TestScanAnswersBounded: a log of import-sized entries (1000 answers
+// each) is read in small steps and never past historyMaxChanges by more
+// than one entry; a log of single answers grows its reads until it finds
+// enough.
+func TestScanAnswersBounded(t *testing.T) {
+	mk := func(entries, per int) *countingLog {
+		l := &countingLog{}
+		for i := range entries {
+			var e store.LogEntry
+			for j := range per {
+				p := store.PayloadOf(store.Response{ID: "x", Score: 9, Dims: store.Dims{Team: "other"}})
+				if i == 0 && j == 0 {
+					p = store.PayloadOf(store.Response{ID: "wanted", Score: 9, Dims: store.Dims{Team: "t"}})
+				}
+				e.Changes = append(e.Changes, store.Change{New: store.Entry{At: int64(i)}, Payload: p})
+			}
+			l.entries = append(l.entries, e)
+		}
+		return l
+	}
+	keep := func(a store.Answer) bool { return a.Team == "t" }
+	pre := [][]byte{[]byte(`"team":"t"`)}
+	for _, c := range []struct{ entries, per int }{{500, 1000}, {100_000, 1}} {
+		l := mk(c.entries, c.per)
+		a := &API{Deps: Deps{ChangeLog: l}}
+		scan, err := a.scanAnswers(context.Background(), 50, pre, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range l.reads {
+			if r > historyMaxChanges+c.per {
+				t.Errorf("%d entries of %d: a read of %d changes (reads %v)", c.entries, c.per, r, l.reads)
+			}
+		}
+		if scan.scanned < historyMaxChanges || len(scan.found) != 0 {
+			t.Errorf("%d entries of %d: scanned %d, found %d (the one wanted answer is older than the bound)", c.entries, c.per, scan.scanned, len(scan.found))
+		}
+	}
+	// A short log is read whole and its one answer found.
+	l := mk(300, 1)
+	scan, err := (&API{Deps: Deps{ChangeLog: l}}).scanAnswers(context.Background(), 50, pre, keep)
+	if err != nil || len(scan.found) != 1 || scan.found[0].ID != "wanted" || !scan.whole {
+		t.Errorf("short log: %+v %v", scan, err)
+	}
+}

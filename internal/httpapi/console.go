@@ -191,11 +191,31 @@ func (a *API) getConsole(c echo.Context) error {
 		return err
 	}
 	page.Results = res
+	// The tab and the history list name the view.
+	page.Title = consoleTitle(v)
 	if req.Header.Get(consolePartHeader) == "results" {
 		return render(c, http.StatusOK, views.ConsoleResultsPart(res))
 	}
 	page.Form = a.consoleForm(req.Context(), v, now, aud)
 	return render(c, status, views.Console(page))
+}
+
+// consoleTitle names a view: "billing, today by agent · Console".
+func consoleTitle(v consoleView) string {
+	var vals []string
+	for _, d := range store.Dimensions {
+		if val, ok := v.Query.Filters[d]; ok {
+			vals = append(vals, val)
+		}
+	}
+	t := v.Window.Name
+	if len(vals) > 0 {
+		t = strings.Join(vals, ", ") + ", " + t
+	}
+	if len(v.Query.By) > 0 {
+		t += " by " + strings.ReplaceAll(dimsParam(v.Query.By), ",", " + ")
+	}
+	return t + " · Console"
 }
 
 // consoleLanding is the view of a bare /console: today by team, or by the

@@ -580,6 +580,9 @@ func TestConsoleEscaping(t *testing.T) {
 			t.Errorf("the page holds the unencoded %q", raw)
 		}
 	}
+	if !strings.Contains(body, "<title>Pulseboard · vip@desk, 30d by agent · Console</title>") {
+		t.Error("the page's title does not name the view")
+	}
 	for _, enc := range []string{"team=vip%40desk", "agent=c.d%40x", "agent=Ana+Lima"} {
 		if !strings.Contains(body, enc) {
 			t.Errorf("the page has no link with %q", enc)

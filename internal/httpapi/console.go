@@ -741,9 +741,36 @@ func sparkSpans(cal window.Calendar, s window.Span, now time.Time, maxPoints int
 			}
 			out = append(out, window.Span{From: from, To: to})
 		}
-		return out, st.text
+		return mergeStubs(out, st.length()), st.text
 	}
 	return []window.Span{s}, "the whole window"
+}
+
+// length is the step's nominal length (a day step of a DST day differs).
+func (st sparkStep) length() time.Duration {
+	unit := time.Minute
+	switch st.gran {
+	case window.Hour:
+		unit = time.Hour
+	case window.Day:
+		unit = 24 * time.Hour
+	}
+	return time.Duration(st.n) * unit
+}
+
+// mergeStubs folds a first or last step shorter than half a step into its
+// neighbour: the current minute of "today" alone would be a point of two
+// answers, a spike at the end of every line that says nothing.
+func mergeStubs(spans []window.Span, step time.Duration) []window.Span {
+	if len(spans) >= 3 && spans[len(spans)-1].To.Sub(spans[len(spans)-1].From) < step/2 {
+		spans[len(spans)-2].To = spans[len(spans)-1].To
+		spans = spans[:len(spans)-1]
+	}
+	if len(spans) >= 3 && spans[0].To.Sub(spans[0].From) < step/2 {
+		spans[1].From = spans[0].From
+		spans = spans[1:]
+	}
+	return spans
 }
 
 func floorMultiple(id, n int64) int64 {

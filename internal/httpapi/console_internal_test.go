@@ -51,6 +51,11 @@ func TestSparkSpans(t *testing.T) {
 					if !st.From.Before(st.To) || (i > 0 && !st.From.Equal(steps[i-1].To)) {
 						t.Fatalf("%s: step %d (%s–%s) does not follow the one before", what, i, st.From, st.To)
 					}
+					// No stub of a step at either end (a point of a few
+					// answers): each is at least half of a full step.
+					if mid := steps[len(steps)/2]; len(steps) >= 3 && 2*st.To.Sub(st.From) < mid.To.Sub(mid.From) {
+						t.Errorf("%s: step %d is %s, under half a step", what, i, st.To.Sub(st.From))
+					}
 					if i == 0 {
 						continue
 					}

@@ -66,7 +66,8 @@ type ConsoleColumn struct {
 // ConsoleResults are the part of the page the poll refreshes.
 type ConsoleResults struct {
 	Label, Range, Updated string
-	// Coarse says, when an edge of the span was widened, what that means.
+	// Coarse says, when an edge of the span was widened, what that means;
+	// Label then names the span read, and Range is not shown.
 	Coarse              string
 	Filters             []ConsoleLink // the current filters, each linking to the view without it
 	Columns             []ConsoleColumn

@@ -587,8 +587,8 @@ func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, 
 		APIHref:    "/api/v1/nps?" + v.Params.Encode(),
 	}
 	if v.Cover.Coarse() {
-		res.Coarse = "An edge of the range falls where the buckets fine enough for it are no longer kept, so the numbers, the trend and the answers count " +
-			a.Calendar.RangeLabel(q.Span, now) + " instead of the " + a.Calendar.RangeLabel(v.Cover.Asked, now) + " asked for."
+		// The label names the widened span; say what it holds and why.
+		res.Coarse = "Only whole hours or days are kept that far back: the numbers, the trend and the answers all count the widened span."
 	}
 	for _, d := range a.consoleDims() {
 		if val, ok := q.Filters[d]; ok {

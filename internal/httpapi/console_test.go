@@ -846,8 +846,11 @@ func TestConsoleRange(t *testing.T) {
 			old := url.Values{"from": {from.AddDate(0, 0, -2).Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "by": {"region"}, "team": {"sales"}}
 			s.checkLikeAPI(old.Encode(), []string{"region"})
 			doc = s.page(old.Encode())
-			if n := byTestID(doc, "coarse-note"); len(n) != 1 || !strings.Contains(text(n[0]), "09:00") || !strings.Contains(text(n[0]), "09:13") {
-				t.Errorf("a widened range's note: %v", n)
+			if n := byTestID(doc, "coarse-note"); len(n) != 1 || !strings.Contains(text(n[0]), "widened span") {
+				t.Errorf("a widened range has no note: %v", n)
+			}
+			if l := text(byTestID(doc, "results-label")[0]); !strings.Contains(l, "09:13") || !strings.Contains(l, "widened to") || !strings.Contains(l, "09:00") {
+				t.Errorf("a widened range's heading %q does not name the span asked and the span read", l)
 			}
 			// A named window wins over the form's from/to.
 			res = s.do("/console?window=7d&by=team&" + url.Values{"from": {local(from)}, "to": {local(to)}}.Encode())

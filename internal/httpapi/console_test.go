@@ -512,7 +512,8 @@ func TestConsoleDrillDown(t *testing.T) {
 }
 
 // TestConsoleAnswers: the answers list holds exactly the view's answers in
-// the window, newest first, comments redacted; an answer's own page shows
+// the window (filters on journey and the operator's region too), newest
+// first, comments redacted; an answer's own page shows
 // it; the note says how many of the window's answers it could list.
 func TestConsoleAnswers(t *testing.T) {
 	for _, engine := range []string{"memory", "redis"} {
@@ -547,6 +548,29 @@ func TestConsoleAnswers(t *testing.T) {
 			}
 			if note := text(byTestID(doc, "answers-note")[0]); note != fmt.Sprintf("All %d answers of this view in the window.", len(want)) {
 				t.Errorf("24h: note %q", note)
+			}
+			// The operator's own dimension and journey filter the log's
+			// payloads too (region is in the payload's "dims").
+			for _, c := range []struct {
+				w       window.Window
+				filters string
+				keep    func(store.Response) bool
+			}{
+				{window.Rolling2h, "team=sales&region=north", func(r store.Response) bool { return r.Dims.Team == "sales" && r.Dims.Get(region) == "north" }},
+				{window.Rolling1h, "journey=pharma&channel=chat", func(r store.Response) bool { return r.Dims.Journey == "pharma" && r.Dims.Channel == "chat" }},
+			} {
+				query := "window=" + c.w.Name + "&" + c.filters
+				span := cal.Span(c.w, s.clock.Now())
+				var want []string
+				for _, r := range recorded {
+					if c.keep(r) && span.Contains(r.At) {
+						want = append(want, r.ID)
+					}
+				}
+				got := listed(s.page(query))
+				if len(want) == 0 || len(want) > 50 || !sameSet(got, want) {
+					t.Errorf("%s: answers listed %v, want %v", query, got, want)
+				}
 			}
 			// A view with more: 50 of its answers, newest first.
 			want = matches(window.Rolling7d, "sales", "Dee")

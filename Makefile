@@ -74,11 +74,12 @@ loadtest:
 	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients 2000 -boards 20 -rate 200 -duration 15s -settle 5s -bare-hub
 	@redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true
 
-# Photographs every shipped board at 1920x1080 and 3840x2160 from the real
-# server with demo traffic, in headless Chromium, into docs/screenshots/.
+# Photographs every shipped board at 1920x1080 and 3840x2160, and the
+# console, from the real server with demo traffic, in headless Chromium,
+# into docs/screenshots/.
 screenshots:
 	mkdir -p docs/screenshots
-	PULSEBOARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./cmd/pulseboard
+	PULSEBOARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^(TestScreenshots|TestConsoleScreenshots)$$' ./cmd/pulseboard
 
 generate:
 	$(GO) tool templ generate

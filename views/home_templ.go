@@ -169,7 +169,7 @@ func Home(d HomeData) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<footer class=\"foot\">JSON: <a href=\"/api/v1/nps?window=1h&by=channel\">/api/v1/nps?window=1h&amp;by=channel</a> · <a href=\"/api/v1/boards\">/api/v1/boards</a> · health: <a href=\"/readyz\">/readyz</a> · supervisors: <a href=\"/console/inbox\" data-testid=\"inbox-link\">follow-up inbox</a></footer></body>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<footer class=\"foot\"><a href=\"/console\">Supervisor console</a> · <a href=\"/console/inbox\" data-testid=\"inbox-link\">Follow-up inbox</a> · JSON: <a href=\"/api/v1/nps?window=1h&by=channel\">/api/v1/nps?window=1h&amp;by=channel</a> · <a href=\"/api/v1/boards\">/api/v1/boards</a> · health: <a href=\"/readyz\">/readyz</a></footer></body>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -183,6 +183,7 @@ func (m *Main) Run(ctx context.Context) error {
 	handler := httpapi.New(httpapi.Deps{
 		Recorder:       m.store,
 		Querier:        m.store,
+		ChangeLog:      m.store,
 		Pinger:         m.store,
 		Decoder:        decoder,
 		Boards:         m.boards,

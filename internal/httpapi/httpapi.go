@@ -112,6 +112,9 @@ type Deps struct {
 	// ReloadBoards re-reads the boards file now (admin); nil when boards
 	// come from the built-in set.
 	ReloadBoards func(ctx context.Context) ([]board.Board, error)
+	// ChangeLog lists a group's recent answers on the console; nil lists
+	// none.
+	ChangeLog ChangeLog
 	// Alerts serves follow-ups, alerts and dead letters; nil answers 404.
 	Alerts Alerts
 	// AlertsTimeout bounds a request's calls into the alert state, so a

@@ -33,6 +33,11 @@ func (a *API) routes(e *echo.Echo) {
 	v1.POST("/webhooks/asknicely", a.postAskNicely)
 	v1.POST("/webhooks/generic/:name", a.postGeneric)
 
+	// console.go: the supervisor console, guarded like the query API
+	// (viewers, or anyone in public mode; a browser not signed in is sent
+	// to /signin and back).
+	e.GET("/console", a.getConsole, a.requireQuery)
+
 	// boards.go: access is per board (access.go), checked by each handler.
 	// A template's boards are /boards/TEMPLATE/VALUE (boardLive says how
 	// /boards/TEMPLATE/live is told apart from a socket).

@@ -22,8 +22,7 @@ import (
 func inboxServer(t *testing.T) (*rolesServer, alert.Engine) {
 	t.Helper()
 	eng := alert.NewMemory()
-	var s *rolesServer
-	s = newRolesServer(t, func(d *httpapi.Deps) {
+	s := newRolesServer(t, func(d *httpapi.Deps) {
 		now := d.Now()
 		open := func(id, queue, comment string, age, sla time.Duration) {
 			at := now.Add(-age)

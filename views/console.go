@@ -16,6 +16,10 @@ type ConsolePage struct {
 	Form        ConsoleForm
 	Results     ConsoleResults
 	PollSeconds int
+	// SignIn, when set, is the sign-in address that comes back to this
+	// view: the reader is anonymous (public mode) and sees no agent names
+	// until signed in.
+	SignIn string
 }
 
 // ConsoleForm picks a window or a range, a breakdown and filters.

@@ -251,6 +251,9 @@ func (a *API) getConsole(c echo.Context) error {
 	}
 	v, err := a.parseConsole(c.QueryParams(), aud)
 	page := views.ConsolePage{PollSeconds: consolePollSeconds, Title: "Console"}
+	if !aud.showAgents {
+		page.SignIn = signInHref(req)
+	}
 	status := http.StatusOK
 	if err != nil {
 		fe, ok := fault.As(err)

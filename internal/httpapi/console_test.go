@@ -787,6 +787,9 @@ func TestConsoleAudience(t *testing.T) {
 			t.Errorf("anonymous: the page shows %q", agent)
 		}
 	}
+	if !strings.Contains(body, `data-testid="console-signin"`) || !strings.Contains(body, `/signin?next=%2Fconsole%3Fwindow%3D30d%26by%3Dteam`) {
+		t.Errorf("anonymous: no sign-in link back to the view")
+	}
 	code, body = s.get("/console?window=30d&team=billing", anon...)
 	if doc, _ := html.Parse(strings.NewReader(body)); code != http.StatusOK || len(byTestID(doc, "answers")) != 1 {
 		t.Fatalf("anonymous answers: %d", code)
@@ -805,6 +808,9 @@ func TestConsoleAudience(t *testing.T) {
 	code, body = s.get("/console?window=30d&by=team")
 	if code != http.StatusOK || !strings.Contains(body, "drill-agent") || !strings.Contains(body, `name="agent"`) {
 		t.Errorf("viewer: %d, no agents offered", code)
+	}
+	if strings.Contains(body, `data-testid="console-signin"`) {
+		t.Errorf("viewer: offered to sign in")
 	}
 }
 

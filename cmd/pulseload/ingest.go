@@ -33,6 +33,11 @@ type loader struct {
 var (
 	channels = []string{"phone", "chat", "email", "sms"}
 	teams    = []string{"billing", "tech-support", "onboarding", "retention", "sales"}
+	// Every response carries every built-in dimension, as the demo's do, so
+	// it counts in all nine default rollups (journey and channel+journey
+	// included): the full write cost of a real answer.
+	segments = []string{"consumer", "smb", "enterprise"}
+	journeys = []string{"new order", "billing question", "technical support", "cancellation", "pharma", "medical devices"}
 )
 
 func (l *loader) body(n int64, size int, rng *rand.Rand) []byte {
@@ -43,8 +48,9 @@ func (l *loader) body(n int64, size int, rng *rand.Rand) []byte {
 		if l.spread > 0 {
 			at = fmt.Sprintf(`,"at":%q`, now.Add(-time.Duration(rng.Int64N(int64(l.spread)))).UTC().Format(time.RFC3339))
 		}
-		fmt.Fprintf(&b, `{"id":"load-%s-%d","score":%d,"channel":%q,"team":%q,"agent":"agent-%02d"%s}`+"\n",
-			l.run, n+int64(i), rng.IntN(11), channels[rng.IntN(len(channels))], teams[rng.IntN(len(teams))], rng.IntN(60), at)
+		fmt.Fprintf(&b, `{"id":"load-%s-%d","score":%d,"channel":%q,"segment":%q,"journey":%q,"team":%q,"agent":"agent-%02d"%s}`+"\n",
+			l.run, n+int64(i), rng.IntN(11), channels[rng.IntN(len(channels))], segments[rng.IntN(len(segments))],
+			journeys[rng.IntN(len(journeys))], teams[rng.IntN(len(teams))], rng.IntN(60), at)
 	}
 	return b.Bytes()
 }

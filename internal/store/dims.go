@@ -31,9 +31,12 @@ const MaxDimensions = 8
 // maxCustom is how many dimensions an operator may add to the built-ins.
 const maxCustom = MaxDimensions - 5
 
-// reserved are the names of a response's other fields: a custom dimension
-// named like one would be ambiguous as a top-level field of the API.
-var reserved = []string{"id", "score", "comment", "tags", "at", "version", "all", "dims"}
+// reserved are the names of a response's other fields, and of the query
+// API's and the console's own parameters: a custom dimension named like one
+// would be ambiguous as a top-level field of a response, or as a filter
+// (?window=, ?from=…) of GET /api/v1/nps and /console.
+var reserved = []string{"id", "score", "comment", "tags", "at", "version", "all", "dims",
+	"window", "from", "to", "by", "format", "sort", "answer"}
 
 // Schema is the ordered set of dimensions a deployment counts: the
 // built-ins in their fixed order, then the operator's own sorted by name, so
@@ -82,7 +85,7 @@ func checkCustomName(name string) error {
 		return fmt.Errorf("dimension %q is built in; list only your own", name)
 	}
 	if slices.Contains(reserved, name) {
-		return fmt.Errorf("dimension %q would collide with the response field of that name", name)
+		return fmt.Errorf("dimension %q would collide with the response field or query parameter of that name", name)
 	}
 	ok := len(name) >= 1 && len(name) <= 32 && 'a' <= name[0] && name[0] <= 'z'
 	for i := 0; ok && i < len(name); i++ {

@@ -121,8 +121,6 @@ type ConsoleAnswer struct {
 	Href          string
 }
 
-func fmtShare(p float64) string { return fmt.Sprintf("%.0f%%", p) }
-
 // sparkText says a sparkline in words for screen readers: its first and
 // last scores.
 func sparkText(points []board.Point, label string) string {

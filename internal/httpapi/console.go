@@ -252,7 +252,7 @@ func (a *API) getConsole(c echo.Context) error {
 	v, err := a.parseConsole(c.QueryParams(), aud)
 	page := views.ConsolePage{PollSeconds: consolePollSeconds, Title: "Console"}
 	if !aud.showAgents {
-		page.SignIn = signInHref(req)
+		page.SignIn = signInHref(req.URL.RequestURI())
 	}
 	status := http.StatusOK
 	if err != nil {

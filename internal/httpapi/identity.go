@@ -237,7 +237,7 @@ func (a *API) requireRole(role auth.Role, next echo.HandlerFunc) echo.HandlerFun
 		case p.Role != auth.NoRole:
 			return fault.New(fault.Forbidden, "this needs the %s role; %s has the %s role", role, p.Label(), p.Role)
 		case wantsHTML(c.Request()):
-			return c.Redirect(http.StatusSeeOther, signInHref(c.Request()))
+			return c.Redirect(http.StatusSeeOther, signInHref(c.Request().URL.RequestURI()))
 		case role == auth.Admin && a.AdminTokens.Empty() && len(a.TrustedAdmins) == 0:
 			return fault.New(fault.Forbidden, "no admin token is configured (PULSEBOARD_ADMIN_TOKENS)")
 		default:
@@ -328,7 +328,7 @@ func (a *API) csrfToken(c echo.Context) string {
 	return p.CSRF
 }
 
-// signInHref is the sign-in page's address that comes back to r's page.
-func signInHref(r *http.Request) string {
-	return "/signin?" + url.Values{"next": {r.URL.RequestURI()}}.Encode()
+// signInHref is the sign-in page's address that comes back to next.
+func signInHref(next string) string {
+	return "/signin?" + url.Values{"next": {next}}.Encode()
 }

@@ -84,7 +84,7 @@ func (a *API) renderInbox(c echo.Context, v inboxView) error {
 	now := a.Now()
 	loc := a.Calendar.Location()
 	page := views.InboxPage{
-		CSRF: a.csrfToken(c), SigninPath: "/signin?" + url.Values{"next": {inboxPath}}.Encode(),
+		CSRF: a.csrfToken(c), SigninPath: signInHref(inboxPath),
 		Flash: v.flash, Error: v.err, Agents: p.MaySeeAgentNames(),
 		Updated: now.In(loc).Format("15:04"), Zone: loc.String(),
 	}

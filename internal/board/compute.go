@@ -115,6 +115,7 @@ func (c Computer) Compute(b Board, src Source, now time.Time) (View, error) {
 		snap = c.Alerts.Snapshot()
 		v.Tiles = append(v.Tiles, c.banner(b, snap))
 	}
+	series := changeSeries(b)
 	for _, t := range b.Tiles {
 		if t.View == FollowUps {
 			fu := c.followUps(t, snap, now)
@@ -122,7 +123,7 @@ func (c Computer) Compute(b Board, src Source, now time.Time) (View, error) {
 				Cols: t.Cols, Height: t.Rows, FollowUps: fu, Empty: fu.Open == 0 && fu.Closed == 0})
 			continue
 		}
-		tv, err := c.tile(t, src, now)
+		tv, err := c.tile(t, src, now, series)
 		if err != nil {
 			return View{}, fmt.Errorf("board %s tile %s: %w", b.Name, t.ID, err)
 		}
@@ -131,7 +132,9 @@ func (c Computer) Compute(b Board, src Source, now time.Time) (View, error) {
 	return v, nil
 }
 
-func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
+// tile computes one tile; series is how many change marks its board shows
+// (changeSeries).
+func (c Computer) tile(t Tile, src Source, now time.Time, series int) (TileView, error) {
 	tv := TileView{ID: t.ID, View: t.View, Title: t.Title, Cols: t.Cols, Height: t.Rows}
 	if t.View != Comments {
 		tv.Window = c.label(t, now)
@@ -145,7 +148,7 @@ func (c Computer) tile(t Tile, src Source, now time.Time) (TileView, error) {
 		f := FigureOf(t.Title, d, t.Thresholds, c.MinSample)
 		tv.Figure = &f
 		if t.View == Headline {
-			tv.Change, err = c.change(t, src, d, now)
+			tv.Change, err = c.change(t, src, d, now, series)
 		}
 		return tv, err
 	case Breakdown, Leaderboard:
@@ -211,26 +214,97 @@ func (c Computer) total(t Tile, src Source, span window.Span) (nps.Distribution,
 	return groups[0].Counts, nil
 }
 
-// change compares a headline with the period of the same length just before
-// it. Only windows up to 8h have one: the period before a 24h window would
-// need minute buckets older than they are kept.
-func (c Computer) change(t Tile, src Source, cur nps.Distribution, now time.Time) (*ChangeView, error) {
-	if t.Range != nil || t.Window.Length == 0 || t.Window.Length > window.Rolling8h.Length {
+// changeBaseline is what a headline's change is measured against: the
+// seven days before its window (a whole week, so each weekday and hour is in
+// it once).
+const changeBaseline = 7 * 24 * time.Hour
+
+// hasChange says whether a headline gets a change mark: windows up to 8h,
+// whose answers are stepped through minute by minute for the last hour and
+// hour by hour before (minute buckets are kept for 26 h).
+func hasChange(t Tile) bool {
+	return t.View == Headline && t.Range == nil && t.Window.Length > 0 && t.Window.Length <= window.Rolling8h.Length
+}
+
+// changeSeries counts the headlines of a board that get a change mark: the
+// detectors share the board's daily false-alarm budget (nps.Detector).
+func changeSeries(b Board) int {
+	n := 0
+	for _, t := range b.Tiles {
+		if hasChange(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// change compares a headline with the seven days before its window. The
+// mark is not a test of the two figures (re-evaluated at every tick, that
+// would fire many times a day on noise) but a CUSUM over the window's
+// answers against the week (nps.Detector), which holds the board's false
+// marks to 5% of quiet days. It is shown only when it agrees with the sign
+// of the delta on the tile.
+func (c Computer) change(t Tile, src Source, cur nps.Distribution, now time.Time, series int) (*ChangeView, error) {
+	if !hasChange(t) {
 		return nil, nil
 	}
 	span := c.Calendar.Span(t.Window, now)
-	prev, err := c.total(t, src, window.Span{From: span.From.Add(-t.Window.Length), To: span.From})
+	base, err := c.total(t, src, window.Span{From: span.From.Add(-changeBaseline), To: span.From})
 	if err != nil {
 		return nil, err
 	}
-	ch := nps.Compare(prev, cur)
-	if _, ok := prev.NPS(); !ok {
+	was, ok := base.NPS()
+	if !ok {
 		return nil, nil
 	}
-	if _, ok := cur.NPS(); !ok {
+	is, ok := cur.NPS()
+	if !ok {
 		return nil, nil
 	}
-	return &ChangeView{Delta: FormatScore(ch.Delta), Significant: ch.Significant, Against: "previous " + c.Calendar.Label(t.Window)[len("rolling "):]}, nil
+	cv := &ChangeView{Delta: FormatScore(is - was), Against: "last 7 days"}
+	det, ok := nps.NewDetector(base, series, float64(base.Responses())/7)
+	if !ok {
+		return cv, nil
+	}
+	steps, err := c.steps(t, src, span)
+	if err != nil {
+		return nil, err
+	}
+	signal := det.Signal(det.Run(steps))
+	cv.Significant = (signal < 0 && is < was) || (signal > 0 && is > was)
+	return cv, nil
+}
+
+// steps cuts a span into the CUSUM's steps, oldest first: whole hours,
+// then the last hour minute by minute. Coarser steps are never looser (see
+// nps.Detector), and every step is an exact query.
+func (c Computer) steps(t Tile, src Source, span window.Span) ([]nps.Distribution, error) {
+	var edges []time.Time
+	fine := span.To.Add(-time.Hour)
+	for at := span.From; at.Before(fine); at = at.Add(time.Hour) {
+		edges = append(edges, at)
+	}
+	at := fine
+	if span.From.After(fine) {
+		at = span.From
+	}
+	for ; at.Before(span.To); at = at.Add(time.Minute) {
+		edges = append(edges, at)
+	}
+	edges = append(edges, span.To)
+	out := make([]nps.Distribution, 0, len(edges)-1)
+	for i := range len(edges) - 1 {
+		to := edges[i+1]
+		if to.After(span.To) {
+			to = span.To
+		}
+		d, err := c.total(t, src, window.Span{From: edges[i], To: to})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 func (c Computer) rows(t Tile, tv TileView, src Source, now time.Time) (TileView, error) {

@@ -17,7 +17,7 @@ import (
 
 // fixture records answers into a real memory engine and follows it with a
 // real aggregator.
-func fixture(t *testing.T, answers []store.Response) (*aggregate.Aggregator, Computer, time.Time) {
+func fixture(t testing.TB, answers []store.Response) (*aggregate.Aggregator, Computer, time.Time) {
 	clock := &storetest.Clock{}
 	clock.Set(storetest.Start)
 	opts := storetest.Options(t, clock)

@@ -49,7 +49,7 @@ func TestDayTrendAcrossSkippedMidnight(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := Computer{Calendar: opts.Calendar, MinSample: 3}
-		tv, err := c.tile(Tile{ID: "trend", View: Trend, Window: window.Rolling7d, Step: window.Day}, engineSource{eng}, now)
+		tv, err := c.tile(Tile{ID: "trend", View: Trend, Window: window.Rolling7d, Step: window.Day}, engineSource{eng}, now, 0)
 		eng.Close()
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,104 @@
+package board
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/window"
+)
+
+// week returns a week of answers before the last hour, 20 an hour, drawn
+// with promoter, passive and detractor shares 50/30/20 (NPS +30), and then
+// n answers in the last hour drawn with shares now.
+func week(rng *rand.Rand, n int, now [3]float64) []store.Response {
+	draw := func(theta [3]float64) int {
+		u := rng.Float64()
+		switch {
+		case u < theta[0]:
+			return 10
+		case u < theta[0]+theta[1]:
+			return 7
+		}
+		return 2
+	}
+	var rs []store.Response
+	for i := range 7 * 24 * 20 {
+		ago := time.Hour + time.Duration(i)*3*time.Minute
+		rs = append(rs, answer(fmt.Sprintf("w%d", i), draw([3]float64{0.5, 0.3, 0.2}), "billing", "Ana", "phone", ago, ""))
+	}
+	for i := range n {
+		ago := time.Duration(i) * time.Hour / time.Duration(n+1)
+		rs = append(rs, answer(fmt.Sprintf("h%d", i), draw(now), "billing", "Ana", "phone", ago, ""))
+	}
+	return rs
+}
+
+// TestChangeMark: a headline's change is its window against the seven days
+// before, marked by the sequential detector only when the answers really
+// moved, in the direction of the delta.
+func TestChangeMark(t *testing.T) {
+	b := Board{Name: "b", Tiles: []Tile{{ID: "h", View: Headline, Window: window.Rolling1h}}}
+	for _, tc := range []struct {
+		name  string
+		n     int
+		now   [3]float64
+		mark  bool
+		minus bool
+	}{
+		{"as usual", 120, [3]float64{0.5, 0.3, 0.2}, false, false},
+		{"a collapse", 120, [3]float64{0.2, 0.3, 0.5}, true, true},
+		{"a surge", 120, [3]float64{0.85, 0.1, 0.05}, true, false},
+		{"a dip on a handful", 4, [3]float64{0, 0, 1}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			agg, comp, now := fixture(t, week(rand.New(rand.NewPCG(4, uint64(tc.n))), tc.n, tc.now))
+			v, err := comp.Compute(b, agg, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := tileByID(t, v, "h").Change
+			if c == nil {
+				t.Fatal("no change on a 1h headline with a week before it")
+			}
+			if c.Against != "last 7 days" {
+				t.Errorf("against %q", c.Against)
+			}
+			if c.Significant != tc.mark {
+				t.Errorf("%s: significant %v (delta %s), want %v", tc.name, c.Significant, c.Delta, tc.mark)
+			}
+			if tc.mark && (c.Delta[0] == '+') == tc.minus {
+				t.Errorf("%s: delta %s", tc.name, c.Delta)
+			}
+		})
+	}
+}
+
+// TestChangeSteps: the detector's steps partition the window exactly, whole
+// hours first, then the last hour's minutes.
+func TestChangeSteps(t *testing.T) {
+	rs := week(rand.New(rand.NewPCG(1, 1)), 50, [3]float64{0.5, 0.3, 0.2})
+	agg, comp, now := fixture(t, rs)
+	for _, w := range []window.Window{window.Rolling15m, window.Rolling1h, window.Rolling8h} {
+		tile := Tile{ID: "h", View: Headline, Window: w}
+		span := comp.Calendar.Span(w, now)
+		steps, err := comp.steps(tile, agg, span)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := comp.total(tile, agg, span)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := nps.Pool(steps...); got != whole {
+			t.Errorf("%s: steps add up to %v, the window holds %v", w.Name, got, whole)
+		}
+		wantSteps := min(int(w.Length/time.Minute), 60) + int(max(w.Length-time.Hour, 0)/time.Hour)
+		if len(steps) != wantSteps {
+			t.Errorf("%s: %d steps, want %d", w.Name, len(steps), wantSteps)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 // Package nps is the Net Promoter Score arithmetic: score classes, the score
-// itself, pooling, the adjusted-Wald interval and the significance of a
-// change, and Summary, a group's figures rounded once for publishing. It
+// itself, pooling, the adjusted-Wald interval, Summary (a group's figures
+// rounded once for publishing), and the statistics of a wall watched all
+// day: change detection (sequential.go), shrinkage (shrink.go) and funnel
+// limits (funnel.go). It
 // does no I/O; every figure Pulseboard shows derives from a Distribution
 // through this package, and every published one through Summarize.
 package nps
@@ -169,31 +171,3 @@ func (d Distribution) LowSample(min int64) bool { return d.Responses() < min }
 
 // DefaultMinSample is the low-sample threshold when config sets none.
 const DefaultMinSample = 30
-
-// Change compares two distributions (two windows, or a team against the
-// whole center).
-type Change struct {
-	// Delta is NPS(b) − NPS(a) in points; meaningful only when both have
-	// responses.
-	Delta float64
-	// Significant is true when the difference of the adjusted estimates
-	// exceeds 1.96 standard errors of that difference, i.e. what the two
-	// intervals together allow.
-	Significant bool
-}
-
-// Compare tells whether moving from a to b is a real change or noise.
-func Compare(a, b Distribution) Change {
-	var c Change
-	na, okA := a.NPS()
-	nb, okB := b.NPS()
-	if !okA || !okB {
-		return c
-	}
-	c.Delta = nb - na
-	da, va, ma := a.adjusted()
-	db, vb, mb := b.adjusted()
-	se := math.Sqrt(va/ma + vb/mb)
-	c.Significant = math.Abs(db-da) > z95*se
-	return c
-}

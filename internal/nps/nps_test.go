@@ -96,17 +96,3 @@ func TestMeanAndCounts(t *testing.T) {
 	}
 }
 
-func TestCompare(t *testing.T) {
-	// Small samples: a 10-point swing is noise.
-	if c := Compare(dist(12, 4, 4), dist(14, 3, 3)); c.Significant {
-		t.Errorf("n=20 swing flagged significant: %+v", c)
-	}
-	// Large samples: a 30-point swing is real.
-	c := Compare(dist(400, 300, 300), dist(550, 300, 150))
-	if !c.Significant || math.Abs(c.Delta-30) > 1e-9 {
-		t.Errorf("n=1000 swing of 30 points: %+v", c)
-	}
-	if c := Compare(Distribution{}, dist(1, 0, 0)); c.Significant {
-		t.Error("comparison with no data must not be significant")
-	}
-}

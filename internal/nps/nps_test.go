@@ -95,4 +95,3 @@ func TestMeanAndCounts(t *testing.T) {
 		t.Error("Mean of nothing must be undefined")
 	}
 }
-

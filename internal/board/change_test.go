@@ -102,3 +102,60 @@ func TestChangeSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderboardShrinkage: a leaderboard ranks what the data can tell
+// apart and groups the rest as in line with the team.
+func TestLeaderboardShrinkage(t *testing.T) {
+	b := Board{Name: "b", Tiles: []Tile{{ID: "l", View: Leaderboard, By: store.Agent, Window: window.Rolling8h, Top: 20}}}
+	rows := func(t *testing.T, rs []store.Response) []Row {
+		agg, comp, now := fixture(t, rs)
+		v, err := comp.Compute(b, agg, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tileByID(t, v, "l").Rows
+	}
+	t.Run("noise only", func(t *testing.T) {
+		// Twelve agents whose answers come from one and the same mix: any
+		// order among them is noise.
+		rng := rand.New(rand.NewPCG(12, 30))
+		var rs []store.Response
+		for a := range 12 {
+			for i := range 30 {
+				score := []int{10, 10, 10, 10, 10, 8, 8, 8, 3, 3}[rng.IntN(10)]
+				rs = append(rs, answer(fmt.Sprintf("%d-%d", a, i), score, "billing", fmt.Sprintf("agent %02d", a), "phone", time.Duration(i)*time.Minute, ""))
+			}
+		}
+		inLine := 0
+		for _, r := range rows(t, rs) {
+			if r.InLine {
+				inLine++
+			}
+			if r.Estimate == "" || r.Interval == "" {
+				t.Errorf("%s: no estimate or interval", r.Label)
+			}
+		}
+		if inLine < 11 {
+			t.Errorf("%d of 12 agents with the same mix shown in line with the team; want at least 11", inLine)
+		}
+	})
+	t.Run("three perfect answers do not top three hundred good ones", func(t *testing.T) {
+		var rs []store.Response
+		for i := range 3 {
+			rs = append(rs, answer(fmt.Sprintf("lucky%d", i), 10, "billing", "Lucky", "phone", time.Minute, ""))
+		}
+		for i := range 300 { // +40
+			rs = append(rs, answer(fmt.Sprintf("steady%d", i), []int{10, 10, 10, 10, 10, 10, 8, 8, 2, 2}[i%10], "billing", "Steady", "phone", time.Minute, ""))
+		}
+		for i := range 300 { // −20
+			rs = append(rs, answer(fmt.Sprintf("low%d", i), []int{10, 8, 8, 2, 2}[i%5], "billing", "Struggling", "phone", time.Minute, ""))
+		}
+		got := ""
+		for _, r := range rows(t, rs) {
+			got += fmt.Sprintf("%d:%s:%v ", r.Rank, r.Label, r.InLine)
+		}
+		if want := "1:Steady:false 0:Lucky:true 2:Struggling:false "; got != want {
+			t.Errorf("leaderboard\n got %s\nwant %s", got, want)
+		}
+	})
+}

@@ -56,9 +56,19 @@ type ChangeView struct {
 // Row is one line of a breakdown or leaderboard.
 type Row struct {
 	Figure
-	// Rank is 1-based on leaderboards; 0 means unranked (below the minimum
-	// sample) or a plain breakdown.
+	// Rank is 1-based on leaderboards; 0 means unranked: below the minimum
+	// sample, in line with the parent, or a plain breakdown.
 	Rank int `json:"rank,omitempty"`
+	// Estimate is a leaderboard row's NPS shrunk towards its parent (the
+	// tile's groups pooled; nps.Prior.Shrink), "+41", and Interval its 95%
+	// range, "+30 to +52": what the ranking goes by, so a +100 on three
+	// answers does not top a +60 on three hundred.
+	Estimate string `json:"estimate,omitempty"`
+	Interval string `json:"interval,omitempty"`
+	// InLine marks a leaderboard row whose interval holds the parent's NPS:
+	// the data cannot tell it from its team, so it is shown in one unranked
+	// group, "in line with the team", rather than in an order of noise.
+	InLine bool `json:"in_line,omitempty"`
 	// Move is how many places the row climbed (negative: fell) against the
 	// same ranking one hour earlier; New marks a row that was not ranked
 	// then.
@@ -385,24 +395,56 @@ func (c Computer) ranked(t Tile, src Source, span window.Span) ([]Row, error) {
 	if t.View == Breakdown {
 		return rows, nil
 	}
-	// Leaderboard: ranked groups (enough responses) by score, ties by
-	// volume; unranked ones after them, by volume.
+	// Leaderboard: each group shrunk towards the pooled parent; those whose
+	// interval leaves the parent's NPS ranked by their estimate, those in
+	// line with it in one unranked group between, volume first; groups
+	// below the minimum sample last, by volume.
+	counts := make([]nps.Distribution, len(groups))
+	for i, g := range groups {
+		counts[i] = g.Counts
+	}
+	prior := nps.FitPrior(counts)
+	parent, _ := prior.Parent.NPS()
+	est := make(map[string]float64, len(rows))
+	for i := range rows {
+		if rows[i].Responses == 0 {
+			continue
+		}
+		s := prior.Shrink(groups[i].Counts)
+		est[rows[i].Label] = s.Estimate
+		rows[i].Estimate = FormatScore(s.Estimate)
+		rows[i].Interval = FormatScore(s.Low) + " to " + FormatScore(s.High)
+		rows[i].InLine = !rows[i].LowSample && s.InLine(parent)
+	}
+	// class orders the groups: 0 the best (worst on a Worst board) of those
+	// apart from the parent, 1 in line, 2 the other side, 3 too few answers.
+	class := func(r Row) int {
+		switch {
+		case r.LowSample:
+			return 3
+		case r.InLine:
+			return 1
+		case (est[r.Label] > parent) != t.Worst:
+			return 0
+		}
+		return 2
+	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
-		if a.LowSample != b.LowSample {
-			return !a.LowSample
+		ca, cb := class(a), class(b)
+		if ca != cb {
+			return ca < cb
 		}
-		if !a.LowSample && a.NPS != nil && b.NPS != nil && *a.NPS != *b.NPS {
-			if t.Worst {
-				return *a.NPS < *b.NPS
-			}
-			return *a.NPS > *b.NPS
+		if (ca == 0 || ca == 2) && est[a.Label] != est[b.Label] {
+			return (est[a.Label] > est[b.Label]) != t.Worst
 		}
 		return a.Responses > b.Responses
 	})
+	rank := 0
 	for i := range rows {
-		if !rows[i].LowSample {
-			rows[i].Rank = i + 1
+		if c := class(rows[i]); c == 0 || c == 2 {
+			rank++
+			rows[i].Rank = rank
 		}
 	}
 	return rows, nil

@@ -124,15 +124,13 @@ func TestComputeShippedBoards(t *testing.T) {
 
 func TestLeaderboardMovement(t *testing.T) {
 	var rs []store.Response
-	for i := range 3 {
+	for i := range 40 {
 		rs = append(rs, answer(fmt.Sprintf("a%d", i), 10, "billing", "Ana Lima", "phone", 2*time.Hour, ""))
 		rs = append(rs, answer(fmt.Sprintf("b%d", i), 5, "billing", "Ben Okafor", "phone", 2*time.Hour, ""))
-	}
-	for i := range 10 {
-		rs = append(rs, answer(fmt.Sprintf("b-late%d", i), 10, "billing", "Ben Okafor", "phone", 10*time.Minute, ""))
-	}
-	for i := range 3 {
 		rs = append(rs, answer(fmt.Sprintf("c%d", i), 9, "billing", "Chloe Martin", "chat", 20*time.Minute, ""))
+	}
+	for i := range 100 {
+		rs = append(rs, answer(fmt.Sprintf("b-late%d", i), 10, "billing", "Ben Okafor", "phone", 10*time.Minute, ""))
 	}
 	agg, comp, now := fixture(t, rs)
 	boards, err := Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
@@ -147,9 +145,10 @@ func TestLeaderboardMovement(t *testing.T) {
 	for _, r := range tileByID(t, v, "agents").Rows {
 		got += fmt.Sprintf("%d:%s:%+d:%v ", r.Rank, r.Label, r.Move, r.New)
 	}
-	// An hour ago: Ana (+100) 1st, Ben (−100) 2nd, Chloe not there yet.
-	// Now: Ana and Chloe tie on +100 with 3 answers each (the tie keeps
-	// label order), Ben climbs to +54 but falls to third.
+	// An hour ago: Ana (+100 of 40) 1st, Ben (−100 of 40) 2nd, Chloe not
+	// there yet. Now, against the team's +64: Ana and Chloe tie on +100
+	// with 40 answers each (the tie keeps label order), Ben climbs to +43
+	// of 140 but falls to third, below the team.
 	want := "1:Ana Lima:+0:false 2:Chloe Martin:+0:true 3:Ben Okafor:-1:false "
 	if got != want {
 		t.Errorf("leaderboard\n got %s\nwant %s", got, want)

@@ -43,6 +43,7 @@ type TileView struct {
 	Answers      []AnswerView   `json:"answers,omitempty"`      // comments
 	FollowUps    *FollowUpsView `json:"follow_ups,omitempty"`   // followups
 	Banners      []BannerView   `json:"banners,omitempty"`      // the alert banner
+	Funnel       *FunnelView    `json:"funnel,omitempty"`       // funnel
 	Empty        bool           `json:"empty,omitempty"`        // nothing to show yet
 }
 
@@ -165,6 +166,8 @@ func (c Computer) tile(t Tile, src Source, now time.Time, series int) (TileView,
 		return c.rows(t, tv, src, now)
 	case Trend:
 		return c.trend(t, tv, src, now)
+	case Funnel:
+		return c.funnel(t, tv, src, c.span(t, now))
 	case Distribution:
 		d, err := c.total(t, src, c.span(t, now))
 		if err != nil {

@@ -29,6 +29,7 @@ const (
 	Distribution Kind = "distribution"
 	Comments     Kind = "comments"
 	Count        Kind = "count"
+	Funnel       Kind = "funnel"
 	// FollowUps is the detractor follow-up queue: open and overdue with
 	// their age, and the share closed within the SLA today.
 	FollowUps Kind = "followups"
@@ -37,7 +38,7 @@ const (
 	Banners Kind = "banners"
 )
 
-var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count, FollowUps}
+var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count, FollowUps, Funnel}
 
 // BannerID is the id of every board's alert banner tile; no configured tile
 // may use it.
@@ -342,7 +343,7 @@ func (ty tileYAML) compile(schema store.Schema, boardFilters map[store.Dimension
 	if err := t.compileSpan(ty); err != nil {
 		return Tile{}, err
 	}
-	if t.View == Breakdown || t.View == Leaderboard {
+	if t.View == Breakdown || t.View == Leaderboard || t.View == Funnel {
 		if t.By, err = schema.Parse(ty.By); err != nil {
 			return Tile{}, fmt.Errorf("by: %w", err)
 		}
@@ -350,7 +351,7 @@ func (ty tileYAML) compile(schema store.Schema, boardFilters map[store.Dimension
 			return Tile{}, errors.New("breaks down by agent, but the board's privacy does not allow agent names (privacy: {show_agents: true})")
 		}
 	} else if ty.By != "" {
-		return Tile{}, fmt.Errorf("by is only for breakdown and leaderboard tiles")
+		return Tile{}, fmt.Errorf("by is only for breakdown, leaderboard and funnel tiles")
 	}
 	if t.View == Leaderboard {
 		if t.Top == 0 {
@@ -456,6 +457,8 @@ func parseSize(size string, k Kind) (cols, rows int, err error) {
 			return 1, 2, nil
 		case Trend, Comments, FollowUps:
 			return 2, 1, nil
+		case Funnel:
+			return 2, 2, nil
 		default:
 			return 1, 1, nil
 		}

@@ -46,10 +46,15 @@ func NewFunnel(parent Distribution) (Funnel, bool) {
 // Limits returns the lower and upper limits at n answers for quantile z,
 // clipped to [−100, 100].
 func (f Funnel) Limits(n int64, z float64) (low, high float64) {
+	return f.LimitsAt(float64(n), z)
+}
+
+// LimitsAt is Limits at a fractional n, for drawing the funnel's curves.
+func (f Funnel) LimitsAt(n, z float64) (low, high float64) {
 	if n <= 0 {
 		return -100, 100
 	}
-	m := z * f.sd1 / math.Sqrt(float64(n))
+	m := z * f.sd1 / math.Sqrt(n)
 	return math.Max(-100, f.Center-m), math.Min(100, f.Center+m)
 }
 

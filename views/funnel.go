@@ -107,11 +107,22 @@ func funnelLayout(f *board.FunnelView) funnelPlot {
 		}
 	}
 	slices.SortStableFunc(outliers, func(a, b int) int { return cmp.Compare(far(f.Points[b]), far(f.Points[a])) })
-	// Name the farthest outliers whose label does not run into one already
-	// placed (or out of the plot); widths are estimated from the text.
+	// Name the farthest outliers where a label fits: on the dot's right,
+	// else its left, running into no other label, no other dot and not out
+	// of the plot (widths are estimated from the text).
 	type box struct{ x0, y0, x1, y1 float64 }
+	overlaps := func(a, b box) bool { return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1 }
+	dots := make([]box, len(f.Points))
+	for i, pt := range f.Points {
+		cx, cy := x(float64(pt.Responses)), y(pt.NPS)
+		dots[i] = box{cx - 11, cy - 11, cx + 11, cy + 11}
+	}
 	var placed []box
-	labelled := map[int]bool{}
+	type label struct {
+		x      float64
+		anchor string
+	}
+	labels := map[int]label{}
 	for _, i := range outliers {
 		if len(placed) == funnelMaxLabels {
 			break
@@ -119,29 +130,32 @@ func funnelLayout(f *board.FunnelView) funnelPlot {
 		pt := f.Points[i]
 		cx, cy := x(float64(pt.Responses)), y(pt.NPS)
 		w := 17 * float64(len([]rune(pt.Label+" "+pt.Score)))
-		b := box{cx + 18, cy - 22, cx + 18 + w, cy + 12}
-		if cx > (funnelLeft+funnelRight)/2 {
-			b.x0, b.x1 = cx-18-w, cx-18
-		}
-		ok := b.x0 >= funnelLeft && b.x1 <= 1000
-		for _, o := range placed {
-			if b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1 {
-				ok = false
+		for _, side := range []label{{cx + 16, "start"}, {cx - 16, "end"}} {
+			b := box{side.x, cy - 22, side.x + w, cy + 12}
+			if side.anchor == "end" {
+				b.x0, b.x1 = side.x-w, side.x
 			}
-		}
-		if ok {
-			placed = append(placed, b)
-			labelled[i] = true
+			ok := b.x0 >= funnelLeft-80 && b.x1 <= 1000
+			for j, d := range dots {
+				ok = ok && (j == i || !overlaps(b, d))
+			}
+			for _, o := range placed {
+				ok = ok && !overlaps(b, o)
+			}
+			if ok {
+				placed = append(placed, b)
+				labels[i] = side
+				break
+			}
 		}
 	}
 	for i, pt := range f.Points {
 		cx, cy := x(float64(pt.Responses)), y(pt.NPS)
-		d := funnelDot{X: fmt.Sprintf("%.1f", cx), Y: fmt.Sprintf("%.1f", cy), Point: pt, Labelled: labelled[i], Anchor: "start"}
-		lx := cx + 18
-		if cx > (funnelLeft+funnelRight)/2 {
-			lx, d.Anchor = cx-18, "end"
+		d := funnelDot{X: fmt.Sprintf("%.1f", cx), Y: fmt.Sprintf("%.1f", cy), Point: pt}
+		if l, ok := labels[i]; ok {
+			d.Labelled, d.Anchor = true, l.anchor
+			d.LabelX, d.LabelY = fmt.Sprintf("%.1f", l.x), fmt.Sprintf("%.1f", cy+10)
 		}
-		d.LabelX, d.LabelY = fmt.Sprintf("%.1f", lx), fmt.Sprintf("%.1f", cy+10)
 		p.Dots = append(p.Dots, d)
 	}
 	p.Summary = funnelSummary(f)

@@ -23,7 +23,7 @@ func TestBoardTiles(t *testing.T) {
 		{ID: "c", View: board.Count, Title: "Responses", Cols: 1, Height: 1, Figure: &board.Figure{Responses: 12345}},
 		{ID: "b", View: board.Breakdown, Title: "Channels", Cols: 1, Height: 2, Rows: []board.Row{{Figure: phone}}},
 		{ID: "l", View: board.Leaderboard, Title: "Agents", Cols: 1, Height: 2, Rows: []board.Row{
-			{Figure: good, Rank: 1, Move: 2}, {Figure: phone, Rank: 0}}},
+			{Figure: good, Rank: 1, Move: 2}, {Figure: phone, Rank: 0}, {Figure: phone, InLine: true}}},
 		{ID: "t", View: board.Trend, Title: "Trend", Cols: 2, Height: 1, Points: []board.Point{
 			{Label: "10:00", NPS: ptr(30)}, {Label: "11:00"}, {Label: "12:00", NPS: ptr(35)}, {Label: "13:00", NPS: ptr(20), Band: board.Watch}}},
 		{ID: "d", View: board.Distribution, Title: "Scores", Cols: 1, Height: 1, Distribution: &board.DistView{Mean: "7.9", Responses: 5}},
@@ -42,6 +42,7 @@ func TestBoardTiles(t *testing.T) {
 		`data-testid="count" data-key="count" data-num="12345" data-fmt="int">12,345<`,
 		`data-testid="row-phone"`, `data-testid="row-score"`, `−33`,
 		`▲2`, `grid-column:span 2;grid-row:span 1`,
+		`<span class="rank in-line" title="in line with the team: the data cannot tell it apart" aria-label="in line with the team">≈</span>`,
 		`<polyline class="line"`, `class="dot band-watch"`,
 		`mean <b>7.9</b>`,
 		`call me &lt;b&gt;now&lt;/b&gt;`, // comments are escaped

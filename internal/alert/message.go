@@ -1,6 +1,8 @@
 package alert
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -77,6 +79,32 @@ func clip(s string, n int) string {
 	}
 	r := []rune(s)
 	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
+
+// marshalText encodes a chat message as JSON without HTML escapes: "<"
+// stays "<", not "\u003c", so the bodies (and the dead letters an operator
+// reads) show the text as the chat will. JSON needs no HTML escaping, and
+// the chats decode both alike.
+func marshalText(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// noControls drops control characters but newlines: they have no place
+// in a chat message, and some (a bell, an escape) mean something to a
+// terminal that shows the log or the JSON.
+func noControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // oneLine folds newlines and tabs into spaces, for titles and summaries.

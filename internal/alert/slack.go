@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -17,8 +16,10 @@ import (
 // comment cannot ping a channel or hide a link behind words. Nothing else is
 // entity-encoded: Slack decodes only these three.
 func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return slackEscaper.Replace(noControls(s))
 }
+
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // slackEmphasis neutralises mrkdwn's emphasis markers (* _ ~ `) in user
 // text by following each with a zero-width space, so a comment cannot make
@@ -121,5 +122,5 @@ func slack(m message) ([]byte, error) {
 	if m.Note != "" {
 		out.Blocks = append(out.Blocks, slackBlock{Type: "context", Elements: []any{mrkdwn(slackText(m.Note))}})
 	}
-	return json.Marshal(out)
+	return marshalText(out)
 }

@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -80,25 +79,13 @@ func richText(runs ...teamsRun) teamsRichText {
 	return teamsRichText{Type: "RichTextBlock", Inlines: runs}
 }
 
-// teamsNeutral keeps text from being read as anything but text where a
-// host might: TextRuns carry no Markdown, and control characters other
-// than newlines are dropped (they have no place in a card).
-func teamsNeutral(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\n' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-}
-
 // teams encodes a message as a Teams Workflows webhook body.
 func teams(m message) ([]byte, error) {
 	card := teamsCard{
 		Schema: "http://adaptivecards.io/schemas/adaptive-card.json", Type: "AdaptiveCard", Version: teamsCardVersion,
-		FallbackText: teamsNeutral(m.Summary),
+		FallbackText: noControls(m.Summary),
 	}
-	title := run(teamsNeutral(m.Title))
+	title := run(noControls(m.Title))
 	title.Weight, title.Size = "Bolder", "Medium"
 	switch m.Tone {
 	case "attention":
@@ -109,7 +96,7 @@ func teams(m message) ([]byte, error) {
 	card.Body = append(card.Body, richText(title))
 	if m.Quote != "" {
 		q := teamsContainer{Type: "Container", Style: "emphasis"}
-		for _, line := range strings.Split(teamsNeutral(m.Quote), "\n") {
+		for _, line := range strings.Split(noControls(m.Quote), "\n") {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
@@ -123,25 +110,25 @@ func teams(m message) ([]byte, error) {
 	}
 	for _, s := range m.Sections {
 		if s.Heading != "" {
-			h := run(teamsNeutral(s.Heading))
+			h := run(noControls(s.Heading))
 			h.Weight = "Bolder"
 			blk := richText(h)
 			blk.Spacing, blk.Separator = "Medium", true
 			card.Body = append(card.Body, blk)
 		}
 		for _, f := range s.Facts {
-			label := run(teamsNeutral(f.Label) + ": ")
+			label := run(noControls(f.Label) + ": ")
 			label.Weight = "Bolder"
-			card.Body = append(card.Body, richText(label, run(teamsNeutral(f.Value))))
+			card.Body = append(card.Body, richText(label, run(noControls(f.Value))))
 		}
 	}
 	if m.Note != "" {
-		n := run(teamsNeutral(m.Note))
+		n := run(noControls(m.Note))
 		n.IsSubtle, n.Size = true, "Small"
 		card.Body = append(card.Body, richText(n))
 	}
 	if m.Link != nil {
 		card.Actions = []any{teamsOpenURL{Type: "Action.OpenUrl", Title: m.Link.Label, URL: m.Link.URL, Style: "positive"}}
 	}
-	return json.Marshal(teamsMessage{Type: "message", Attachments: []teamsAttachment{{ContentType: ContentTypeAdaptiveCard, Content: card}}})
+	return marshalText(teamsMessage{Type: "message", Attachments: []teamsAttachment{{ContentType: ContentTypeAdaptiveCard, Content: card}}})
 }

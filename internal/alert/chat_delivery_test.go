@@ -82,7 +82,6 @@ func chatConfig(rs ...*chatReceiver) Config {
 	return c
 }
 
-
 // TestChatDeliveryRetryAfter: a Slack and a Teams receiver each get the
 // detractor in their own format, unsigned; their 429 with Retry-After: 1
 // holds the retry back a second although the backoff is 50 ms; Slack's

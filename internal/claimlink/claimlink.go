@@ -102,3 +102,12 @@ type Links struct {
 func (l Links) Claim(id string, now time.Time) string {
 	return strings.TrimSuffix(l.Base, "/") + l.Signer.Path(ActionClaim, id, now.Add(l.TTL))
 }
+
+// keyLabel names the claim links' key among the keys derived from the
+// session key.
+const keyLabel = "claim-link"
+
+// FromSessionKey is the signer whose key is derived from the session key
+// (session.Codec.Derive): every node that shares the session key checks
+// every node's links, and changing the session key ends them too.
+func FromSessionKey(derive func(label string) []byte) *Signer { return New(derive(keyLabel)) }

@@ -283,4 +283,3 @@ func TestClaimLinkSignedIn(t *testing.T) {
 		}
 	})
 }
-

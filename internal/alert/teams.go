@@ -116,10 +116,15 @@ func teams(m message) ([]byte, error) {
 			blk.Spacing, blk.Separator = "Medium", true
 			card.Body = append(card.Body, blk)
 		}
-		for _, f := range s.Facts {
+		for i, f := range s.Facts {
 			label := run(noControls(f.Label) + ": ")
 			label.Weight = "Bolder"
-			card.Body = append(card.Body, richText(label, run(noControls(f.Value))))
+			line := richText(label, run(noControls(f.Value)))
+			if i > 0 || s.Heading != "" {
+				// One fact a line, close together: a list, read on a phone.
+				line.Spacing = "None"
+			}
+			card.Body = append(card.Body, line)
 		}
 	}
 	if m.Note != "" {

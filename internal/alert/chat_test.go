@@ -113,6 +113,11 @@ func TestChatMessagesGolden(t *testing.T) {
 		"threshold-raised":   thresholdEvent(EventThresholdRaised),
 		"threshold-resolved": thresholdEvent(EventThresholdResolved),
 		"digest-daily":       digestEvent(),
+		"followup-reassigned": func() ReassignedEvent {
+			f := detractorEvent("Wants a refund", "Ana Lima", "billing").FollowUp
+			f.Status, f.ClaimedBy = Claimed, "lee"
+			return ReassignedEvent{Event: EventReassigned, ID: "followup.reassigned:r-1@1", FollowUp: f}
+		}(),
 	}
 	for name, ev := range events {
 		for _, k := range []Kind{KindSlack, KindTeams} {
@@ -326,8 +331,8 @@ func checkTeamsMessage(t *testing.T, b []byte) {
 // with a well-formed card.
 func TestTeamsMessagesWellFormed(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.teams.json"))
-	if len(files) < 4 {
-		t.Fatalf("want the 4 Teams goldens, have %v", files)
+	if len(files) < 5 {
+		t.Fatalf("want the 5 Teams goldens, have %v", files)
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)

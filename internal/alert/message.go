@@ -146,19 +146,6 @@ func score(v *float64) string {
 
 func scoreOf(v float64) string { return score(&v) }
 
-// dimLabels name the built-in dimensions in messages.
-var dimLabels = map[store.Dimension]string{
-	store.Channel: "Channel", store.Segment: "Segment", store.Journey: "Journey", store.Team: "Team", store.Agent: "Agent",
-}
-
-func dimLabel(d store.Dimension) string {
-	if l, ok := dimLabels[d]; ok {
-		return l
-	}
-	s := string(d)
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // scope names an alert's filters: "team billing, channel phone"; "the
 // whole center" without any.
 func scope(filters map[store.Dimension]string) string {

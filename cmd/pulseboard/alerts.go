@@ -13,7 +13,9 @@ import (
 
 	configfiles "github.com/pulseboard/pulseboard/config"
 	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/claimlink"
 	"github.com/pulseboard/pulseboard/internal/jobs"
+	"github.com/pulseboard/pulseboard/internal/session"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -30,7 +32,7 @@ const (
 // startAlerts starts alerting: on the memory engine with in-process state
 // and a local job claimer, on Redis with state shared by every node, the
 // change log read in a consumer group, and job ticks claimed in Redis.
-func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
+func (m *Main) startAlerts(ctx context.Context, cal window.Calendar, sessions *session.Codec) error {
 	cfg := m.Config
 	ac := cfg.Alerts
 	if cfg.Demo && len(ac.Thresholds) == 0 {
@@ -79,10 +81,20 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar) error {
 		changes = group
 		claimer = jobs.NewRedisClaimer(m.redis, cfg.Tenant)
 	}
-	m.alerts = alert.New(alert.Options{
+	opts := alert.Options{
 		Config: ac, Secret: cfg.AlertSecret, Engine: eng, Changes: changes, Querier: m.store,
 		Calendar: cal, Rollups: cfg.Rollups, Now: m.Now, Logger: m.Logger, MinSample: int64(cfg.MinSample),
-	})
+	}
+	switch {
+	case cfg.PublicURL != "":
+		opts.Links = claimlink.Links{Base: cfg.PublicURL, Signer: claimlink.FromSessionKey(sessions.Derive), TTL: ac.ClaimLinkTTL}
+		if cfg.SessionKey == "" && ac.HasChat() {
+			m.Logger.Warn("claim links are signed with a random key of this process (no PULSEBOARD_SESSION_KEY): they stop working when it restarts and on other nodes. Set the same key on every node")
+		}
+	case ac.HasChat():
+		m.Logger.Info("chat messages carry no claim link: set PULSEBOARD_PUBLIC_URL to the server's address to add one")
+	}
+	m.alerts = alert.New(opts)
 	m.alertMetrics()
 	sched, err := jobs.New(jobs.Options{Claimer: claimer, Clock: jobClock, Location: cal.Location(), Node: node, Logger: m.Logger}, m.alerts.Jobs()...)
 	if err != nil {

@@ -155,7 +155,12 @@ func (m *Main) Run(ctx context.Context) error {
 		tokens = []string{tok}
 		m.Logger.Warn("no ingest token configured; made one for this run (set PULSEBOARD_INGEST_TOKENS to keep one)", slog.String("token", tok))
 	}
-	if err := m.startAlerts(ctx, cal); err != nil {
+	// Before alerting: claim links are signed with a key derived from it.
+	sessions, err := m.sessionCodec()
+	if err != nil {
+		return err
+	}
+	if err := m.startAlerts(ctx, cal, sessions); err != nil {
 		return err
 	}
 	if err := m.startLive(opts, cal); err != nil {
@@ -175,10 +180,6 @@ func (m *Main) Run(ctx context.Context) error {
 		for _, w := range hooks.Warnings() {
 			m.Logger.Warn(w)
 		}
-	}
-	sessions, err := m.sessionCodec()
-	if err != nil {
-		return err
 	}
 	handler := httpapi.New(httpapi.Deps{
 		Recorder:       m.store,

@@ -41,9 +41,12 @@ const (
 // receiver. Its ID is stable, so enqueuing it twice is one delivery, and a
 // receiver that sees an ID twice has seen a retry.
 type Delivery struct {
-	ID        string          `json:"id"`
-	Event     string          `json:"event"`
-	URL       string          `json:"url"`
+	ID    string `json:"id"`
+	Event string `json:"event"`
+	URL   string `json:"url"`
+	// Kind is the receiver's format ("" for a generic webhook, and in
+	// deliveries queued before kinds existed): Body is already in it.
+	Kind      Kind            `json:"kind,omitempty"`
 	Body      json.RawMessage `json:"body"`
 	Attempts  int             `json:"attempts"`
 	Created   time.Time       `json:"created"`

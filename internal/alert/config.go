@@ -26,6 +26,13 @@ type Config struct {
 	MaxAge time.Duration
 	// Webhooks receive detractor and threshold events.
 	Webhooks []string
+	// Kinds are the receivers that are not generic signed webhooks: each
+	// URL's message format (KindSlack, KindTeams), wherever it is listed.
+	// A URL not in it is KindWebhook.
+	Kinds map[string]Kind
+	// ClaimLinkTTL is how long the claim link of a detractor's chat
+	// message works.
+	ClaimLinkTTL time.Duration
 	// Retries is how many attempts a delivery gets before it becomes a dead
 	// letter; Backoff the wait after the first failure, doubled after each
 	// further one up to MaxBackoff; Timeout bounds one attempt.
@@ -97,6 +104,7 @@ func DefaultConfig() Config {
 		Keep:            30 * 24 * time.Hour,
 		EvaluateEvery:   time.Minute,
 		Digest:          Digest{At: "08:00", Hour: 8, Weekday: time.Monday},
+		ClaimLinkTTL:    72 * time.Hour,
 		SweepEvery:      time.Hour,
 		SelfCheckEvery:  time.Minute,
 	}
@@ -105,23 +113,24 @@ func DefaultConfig() Config {
 // The YAML shapes; durations are strings parsed by the caller's parser, so
 // they read like every other duration of the configuration.
 type configYAML struct {
-	DetractorCutoff *int       `yaml:"detractor_cutoff"`
-	MaxAge          string     `yaml:"max_age"`
-	Webhooks        []string   `yaml:"webhooks"`
-	Retries         *int       `yaml:"retries"`
-	Backoff         string     `yaml:"backoff"`
-	MaxBackoff      string     `yaml:"max_backoff"`
-	Timeout         string     `yaml:"timeout"`
-	SLA             string     `yaml:"sla"`
-	Keep            string     `yaml:"keep"`
-	Queues          queuesYAML `yaml:"queues"`
-	Routing         routesYAML `yaml:"routing"`
-	DefaultQueue    string     `yaml:"default_queue"`
-	Thresholds      []ruleYAML `yaml:"thresholds"`
-	EvaluateEvery   string     `yaml:"evaluate_every"`
-	Digest          digestYAML `yaml:"digest"`
-	SweepEvery      string     `yaml:"sweep_every"`
-	SelfCheckEvery  string     `yaml:"self_check_every"`
+	DetractorCutoff *int          `yaml:"detractor_cutoff"`
+	MaxAge          string        `yaml:"max_age"`
+	Webhooks        receiversYAML `yaml:"webhooks"`
+	ClaimLinkTTL    string        `yaml:"claim_link_ttl"`
+	Retries         *int          `yaml:"retries"`
+	Backoff         string        `yaml:"backoff"`
+	MaxBackoff      string        `yaml:"max_backoff"`
+	Timeout         string        `yaml:"timeout"`
+	SLA             string        `yaml:"sla"`
+	Keep            string        `yaml:"keep"`
+	Queues          queuesYAML    `yaml:"queues"`
+	Routing         routesYAML    `yaml:"routing"`
+	DefaultQueue    string        `yaml:"default_queue"`
+	Thresholds      []ruleYAML    `yaml:"thresholds"`
+	EvaluateEvery   string        `yaml:"evaluate_every"`
+	Digest          digestYAML    `yaml:"digest"`
+	SweepEvery      string        `yaml:"sweep_every"`
+	SelfCheckEvery  string        `yaml:"self_check_every"`
 }
 
 type ruleYAML struct {
@@ -135,9 +144,9 @@ type ruleYAML struct {
 }
 
 type digestYAML struct {
-	At       string   `yaml:"at"`
-	Weekday  string   `yaml:"weekday"`
-	Webhooks []string `yaml:"webhooks"`
+	At       string        `yaml:"at"`
+	Weekday  string        `yaml:"weekday"`
+	Webhooks receiversYAML `yaml:"webhooks"`
 }
 
 var ruleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -180,6 +189,7 @@ func ParseConfig(text string, schema store.Schema, rollups []store.Rollup, parse
 		{"evaluate_every", y.EvaluateEvery, &c.EvaluateEvery, time.Second},
 		{"sweep_every", y.SweepEvery, &c.SweepEvery, time.Second},
 		{"self_check_every", y.SelfCheckEvery, &c.SelfCheckEvery, time.Second},
+		{"claim_link_ttl", y.ClaimLinkTTL, &c.ClaimLinkTTL, 5 * time.Minute},
 	}
 	for _, d := range durations {
 		if d.raw == "" {
@@ -194,6 +204,9 @@ func ParseConfig(text string, schema store.Schema, rollups []store.Rollup, parse
 		}
 		*d.into = v
 	}
+	if c.ClaimLinkTTL > maxClaimLinkTTL {
+		return c, fmt.Errorf("claim_link_ttl: must be at most %s", maxClaimLinkTTL)
+	}
 	if c.MaxBackoff < c.Backoff {
 		return c, errors.New("max_backoff: must be at least backoff")
 	}
@@ -204,10 +217,10 @@ func ParseConfig(text string, schema store.Schema, rollups []store.Rollup, parse
 	if err := parseQueues(&c, y, schema, parseDuration); err != nil {
 		return c, err
 	}
-	if c.Webhooks, err = parseURLs("webhooks", y.Webhooks); err != nil {
+	if c.Webhooks, err = c.parseReceivers("webhooks", y.Webhooks); err != nil {
 		return c, err
 	}
-	if c.Digest, err = parseDigest(y.Digest); err != nil {
+	if c.Digest, err = c.parseDigest(y.Digest); err != nil {
 		return c, err
 	}
 	seen := map[string]bool{}
@@ -225,21 +238,40 @@ func ParseConfig(text string, schema store.Schema, rollups []store.Rollup, parse
 	return c, nil
 }
 
-func parseURLs(field string, raw []string) ([]string, error) {
+// parseReceivers reads a list of receivers: URLs, and the kind of each
+// one that is not a generic webhook into c.Kinds.
+func (c *Config) parseReceivers(field string, raw receiversYAML) ([]string, error) {
 	var out []string
-	for i, s := range raw {
-		u, err := url.Parse(s)
+	for i, r := range raw {
+		u, err := url.Parse(r.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%s[%d]: %q must be an http:// or https:// URL", field, i, s)
+			return nil, fmt.Errorf("%s[%d]: %q must be an http:// or https:// URL", field, i, r.URL)
 		}
-		if !slices.Contains(out, s) {
-			out = append(out, s)
+		kind := KindWebhook
+		if r.Kind != "" {
+			if kind, err = ParseKind(r.Kind); err != nil {
+				return nil, fmt.Errorf("%s[%d].kind: %w", field, i, err)
+			}
+		}
+		// One URL is one receiver: it gets one format wherever it is
+		// listed, and a URL listed bare elsewhere takes the kind given.
+		if old, ok := c.Kinds[r.URL]; ok && r.Kind != "" && old != kind {
+			return nil, fmt.Errorf("%s[%d].kind: %q is a %s receiver elsewhere in the alerts section; one URL has one kind", field, i, r.URL, old)
+		}
+		if r.Kind != "" {
+			if c.Kinds == nil {
+				c.Kinds = map[string]Kind{}
+			}
+			c.Kinds[r.URL] = kind
+		}
+		if !slices.Contains(out, r.URL) {
+			out = append(out, r.URL)
 		}
 	}
 	return out, nil
 }
 
-func parseDigest(y digestYAML) (Digest, error) {
+func (c *Config) parseDigest(y digestYAML) (Digest, error) {
 	d := DefaultConfig().Digest
 	if y.At != "" {
 		t, err := time.Parse("15:04", y.At)
@@ -259,7 +291,7 @@ func parseDigest(y digestYAML) (Digest, error) {
 		d.Weekday = wd
 	}
 	var err error
-	d.Webhooks, err = parseURLs("digest.webhooks", y.Webhooks)
+	d.Webhooks, err = c.parseReceivers("digest.webhooks", y.Webhooks)
 	return d, err
 }
 

@@ -11,8 +11,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // leaseMargin is how much longer than one attempt's timeout a lease lasts:
@@ -84,14 +88,20 @@ func (s *Service) attempt(ctx context.Context, d Delivery) {
 	if d.Attempts >= s.o.Config.Retries {
 		d.Buried = &now
 		s.o.Logger.Error("alerts: delivery given up; moved to the dead letters", slog.String("delivery", d.ID),
-			slog.String("url", d.URL), slog.Int("attempts", d.Attempts), slog.Any("err", err))
+			slog.String("url", logURL(d)), slog.Int("attempts", d.Attempts), slog.Any("err", err))
 		if err := s.o.Engine.Bury(wctx, d); err != nil {
 			s.o.Logger.Warn("alerts: cannot bury a delivery", slog.String("delivery", d.ID), slog.Any("err", err))
 		}
 		return
 	}
 	wait := s.backoff(d.Attempts)
-	s.o.Logger.Warn("alerts: delivery failed; will retry", slog.String("delivery", d.ID), slog.String("url", d.URL),
+	// A receiver that says when to come back (Slack and Teams past their
+	// rate limits: 429 with Retry-After) is not asked sooner.
+	var ans *answerError
+	if errors.As(err, &ans) && ans.retryAfter > wait {
+		wait = ans.retryAfter
+	}
+	s.o.Logger.Warn("alerts: delivery failed; will retry", slog.String("delivery", d.ID), slog.String("url", logURL(d)),
 		slog.Int("attempt", d.Attempts), slog.Duration("in", wait), slog.Any("err", err))
 	if err := s.o.Engine.Retry(wctx, d, now.Add(wait)); errors.Is(err, ErrLeaseLost) {
 		s.o.Logger.Info("alerts: the failed delivery was taken over by another claim meanwhile; it retries there", slog.String("delivery", d.ID))
@@ -124,20 +134,98 @@ func (s *Service) send(ctx context.Context, d Delivery) error {
 	req.Header.Set("User-Agent", "Pulseboard-Alerts/1")
 	req.Header.Set(HeaderEvent, d.Event)
 	req.Header.Set(HeaderDelivery, d.ID)
-	req.Header.Set(HeaderSignature, Sign(s.secret, d.Body, s.o.Now()))
+	if d.Kind == "" || d.Kind == KindWebhook {
+		// Chat receivers verify nothing; the signature is for
+		// receivers that know the alert secret.
+		req.Header.Set(HeaderSignature, Sign(s.secret, d.Body, s.o.Now()))
+	}
 	res, err := s.http.Do(req)
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
+	excerpt, _ := io.ReadAll(io.LimitReader(res.Body, maxExcerpt))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode >= 300 && res.StatusCode <= 399 {
 		return fmt.Errorf("receiver answered %s to %s: %w", res.Status, res.Header.Get("Location"), errRedirect)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return fmt.Errorf("receiver answered %s", res.Status)
+		return &answerError{status: res.Status, body: printable(excerpt), retryAfter: retryAfter(res.Header.Get("Retry-After"), s.o.Now())}
 	}
 	return nil
+}
+
+// logURL is a delivery's receiver as logs name it. A Slack or Teams
+// webhook URL is itself the credential that posts to the channel (its path,
+// or its sig parameter), so only its scheme and host are logged; a generic
+// receiver's URL is logged whole, as before.
+func logURL(d Delivery) string {
+	if d.Kind == "" || d.Kind == KindWebhook {
+		return d.URL
+	}
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		return string(d.Kind) + " receiver"
+	}
+	return string(d.Kind) + " receiver " + u.Scheme + "://" + u.Host + "/…"
+}
+
+// maxExcerpt bounds what of a refusal's body the last error keeps: Slack
+// says why in a word ("invalid_blocks", "no_service"), Teams in a line.
+const maxExcerpt = 200
+
+// maxRetryAfter bounds a receiver's Retry-After: a delivery waits at most
+// this long for one attempt, whatever a receiver asks.
+const maxRetryAfter = time.Hour
+
+// answerError is a receiver's refusal: its status, the start of its body,
+// and how long it asked to wait (0: it did not say).
+type answerError struct {
+	status     string
+	body       string
+	retryAfter time.Duration
+}
+
+func (e *answerError) Error() string {
+	msg := "receiver answered " + e.status
+	if e.body != "" {
+		msg += ": " + e.body
+	}
+	if e.retryAfter > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.retryAfter)
+	}
+	return msg
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date, at most
+// maxRetryAfter; 0 when absent or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		d = time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, maxRetryAfter))
+}
+
+// printable is a body excerpt fit for a log line and the dead letters:
+// one line of printable text.
+func printable(b []byte) string {
+	s := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, string(b))
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // leaseToken names one claim: random, so a node can tell its own lease

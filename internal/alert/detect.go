@@ -194,25 +194,63 @@ func (s *Service) payload(pos store.Position, c store.Change, cost string) (stor
 	return p, true
 }
 
-// enqueue queues one event for each receiver.
+// enqueue queues one event for each receiver, in each receiver's format
+// (each format encoded once).
 func (s *Service) enqueue(ctx context.Context, id, event string, body any, urls []string) error {
 	if len(urls) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return fmt.Errorf("encode %s event: %w", event, err)
-	}
 	now := s.o.Now()
+	bodies := map[Kind][]byte{}
 	ds := make([]Delivery, len(urls))
 	for i, u := range urls {
+		k := s.o.Config.KindOf(u)
+		b, ok := bodies[k]
+		if !ok {
+			var err error
+			if b, err = s.encode(k, body, now); err != nil {
+				return fmt.Errorf("encode %s event for a %s receiver: %w", event, k, err)
+			}
+			bodies[k] = b
+		}
 		ds[i] = Delivery{ID: deliveryID(id, u), Event: event, URL: u, Body: b, Created: now}
+		if k != KindWebhook {
+			ds[i].Kind = k
+		}
 	}
 	if err := s.o.Engine.Enqueue(ctx, ds...); err != nil {
 		return fmt.Errorf("queue %s deliveries: %w", event, err)
 	}
 	signal(s.kick)
 	return nil
+}
+
+// encode writes an event body in a receiver's format: the event as JSON
+// for a webhook, a chat message for Slack and Teams.
+func (s *Service) encode(k Kind, body any, now time.Time) ([]byte, error) {
+	if k == KindWebhook {
+		return json.Marshal(body)
+	}
+	env := messageEnv{now: now, loc: s.o.Calendar.Location(), queue: func(name string) string {
+		if q, ok := s.o.Config.Queue(name); ok {
+			return q.Label
+		}
+		return name
+	}}
+	if s.o.Links != nil {
+		env.claim = func(id string) string { return s.o.Links.Claim(id, now) }
+	}
+	m, ok := env.messageOf(body)
+	if !ok {
+		return nil, fmt.Errorf("no chat message for %T", body)
+	}
+	switch k {
+	case KindSlack:
+		return slack(m)
+	case KindTeams:
+		return teams(m)
+	}
+	return nil, fmt.Errorf("unknown receiver kind %q", k)
 }
 
 // FeedChanges follows the memory engine's change log from where it was

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -165,4 +166,19 @@ type ReassignedEvent struct {
 	Event    string   `json:"event"`
 	ID       string   `json:"id"`
 	FollowUp FollowUp `json:"follow_up"`
+}
+
+// errPeek aborts the Update that FollowUp reads with.
+var errPeek = errors.New("read only")
+
+// FollowUp reads one follow-up as the inbox lists it; ErrNotFound when
+// there is none. The engines read a single follow-up only inside Update
+// (atomically, on Redis under WATCH); an fn that refuses every change makes
+// that a plain read, and neither engine writes anything then.
+func (s *Service) FollowUp(ctx context.Context, id string) (Item, error) {
+	f, err := s.o.Engine.Update(ctx, id, func(*FollowUp) error { return errPeek })
+	if err != nil && !errors.Is(err, errPeek) {
+		return Item{}, err
+	}
+	return s.item(f, s.o.Now()), nil
 }

@@ -111,10 +111,10 @@ func (c Config) Route(d store.Dims) Queue {
 
 // queueYAML and routeYAML are the YAML shapes of a queue and a rule.
 type queueYAML struct {
-	Name     string   `yaml:"name"`
-	Label    string   `yaml:"label"`
-	SLA      string   `yaml:"sla"`
-	Webhooks []string `yaml:"webhooks"`
+	Name     string        `yaml:"name"`
+	Label    string        `yaml:"label"`
+	SLA      string        `yaml:"sla"`
+	Webhooks receiversYAML `yaml:"webhooks"`
 }
 
 type routeYAML struct {
@@ -176,7 +176,7 @@ func parseQueues(c *Config, y configYAML, schema store.Schema, parseDuration fun
 			q.SLA = sla
 		}
 		var err error
-		if q.Webhooks, err = parseURLs(where+".webhooks", qy.Webhooks); err != nil {
+		if q.Webhooks, err = c.parseReceivers(where+".webhooks", qy.Webhooks); err != nil {
 			return err
 		}
 		c.Queues = append(c.Queues, q)

@@ -84,12 +84,15 @@ func (c Config) receivers() []receiverList {
 	return out
 }
 
-// HasReceivers reports whether any receiver is configured (deliveries
-// then need a signing secret).
+// HasReceivers reports whether any generic webhook receiver is
+// configured: their deliveries are signed, so they need the alert secret.
+// Slack and Teams receivers verify no signature and need none.
 func (c Config) HasReceivers() bool {
 	for _, l := range c.receivers() {
-		if len(l.urls) > 0 {
-			return true
+		for _, u := range l.urls {
+			if c.KindOf(u) == KindWebhook {
+				return true
+			}
 		}
 	}
 	return false

@@ -42,9 +42,18 @@ type Options struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 
+	// Links makes the claim links of chat messages; nil: messages carry
+	// none (public_url is not set).
+	Links ClaimLinks
+
 	// MinSample marks digest groups with fewer responses low_sample, as
 	// the API does (config's min_sample); 0 marks none.
 	MinSample int64
+}
+
+// ClaimLinks makes the link that claims a follow-up (claimlink.Links).
+type ClaimLinks interface {
+	Claim(id string, now time.Time) string
 }
 
 // Service is one node's part of alerting: it turns detractors in the change

@@ -72,6 +72,10 @@ type Config struct {
 	SessionKey string
 	// SessionTTL is how long a sign-in lasts.
 	SessionTTL time.Duration
+	// PublicURL is the server's address as people reach it
+	// (https://pulse.example.com, no trailing slash): the base of the claim
+	// links in chat messages; "" makes messages without links.
+	PublicURL string
 	// TrustedProxies may name a person in TrustedUserHeader ("" is off);
 	// TrustedAdminUsers are those of them with the admin role.
 	TrustedProxies    []netip.Prefix

@@ -287,6 +287,9 @@ var badValues = []struct {
 	{"webhooks", "/no/such/webhooks.yaml", "cannot read the webhooks file"},
 	{"frame_ancestors", "wall.example.com", "is not 'self', 'none' or an origin"},
 	{"frame_ancestors", "'none' 'self'", "must stand alone"},
+	{"public_url", "pulse.example.com", "must be the server's address"},
+	{"public_url", "https://pulse.example.com/board", "no path"},
+	{"public_url", "javascript:alert(1)", "must be the server's address"},
 	{"min_sample", "1.5", "must be a positive integer"},
 	{"retention.minute", "24h", "must be at least 25h"},
 	{"retention.minute", "long", "must be a duration"},
@@ -930,7 +933,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 45 || len(Options()) != 48 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 46 || len(Options()) != 49 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

@@ -110,6 +110,12 @@ var options = []option{
 		parse:  func(c *Config, raw string) (err error) { c.SessionKey, err = parseSessionKey(raw); return },
 	},
 	{
+		name: "public_url", env: "PULSEBOARD_PUBLIC_URL", flag: "public-url", yaml: "public_url",
+		def: "", defDoc: "(none: chat messages carry no claim link)",
+		help:  "the server's address as people reach it, like https://pulse.example.com: the base of the claim links in Slack and Teams messages (signed with session_key)",
+		parse: func(c *Config, raw string) (err error) { c.PublicURL, err = parsePublicURL(raw); return },
+	},
+	{
 		name: "session_ttl", env: "PULSEBOARD_SESSION_TTL", flag: "session-ttl", yaml: "session_ttl",
 		def:   "12h",
 		help:  "how long a sign-in lasts, 5m to 30d",

@@ -446,6 +446,21 @@ func parseStreamKey(raw string) (string, error) {
 
 // parseSecret accepts "" (off) or a secret of at least 16 printable
 // characters.
+// parsePublicURL reads the server's public address: http(s), a host, no
+// path, query or fragment (links add their own path, and the pages they
+// lead to are at the root).
+func parsePublicURL(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q must be the server's address, like https://pulse.example.com (no path, no query)", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
 func parseSecret(raw string) (string, error) {
 	if raw == "" {
 		return "", nil

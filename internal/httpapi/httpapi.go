@@ -20,6 +20,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/boards"
+	"github.com/pulseboard/pulseboard/internal/claimlink"
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/session"
@@ -68,6 +69,7 @@ type Screens interface {
 // Alerts is the alert service as the admin API uses it.
 type Alerts interface {
 	Inbox(ctx context.Context, filter alert.InboxFilter) ([]alert.Item, error)
+	FollowUp(ctx context.Context, id string) (alert.Item, error)
 	Queues() []alert.Queue
 	Claim(ctx context.Context, id, by string) (alert.FollowUp, error)
 	Resolve(ctx context.Context, id, by, note string) (alert.FollowUp, error)
@@ -148,6 +150,11 @@ type API struct {
 	limits   *rateLimits
 	sessions *session.Codec
 	signins  signinLimits
+	// links checks claim links (links.go); linkCSRFKey makes the CSRF
+	// tokens of their page for browsers not signed in. Both are derived
+	// from the session key.
+	links       *claimlink.Signer
+	linkCSRFKey []byte
 }
 
 // DefaultSessionTTL is how long a sign-in lasts: a working day and then
@@ -178,6 +185,8 @@ func New(d Deps) *echo.Echo {
 		}
 		a.sessions = session.NewCodec(key)
 	}
+	a.links = claimlink.FromSessionKey(a.sessions.Derive)
+	a.linkCSRFKey = a.sessions.Derive("claim-link-csrf")
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -80,6 +80,10 @@ func (a *API) routes(e *echo.Echo) {
 	inbox.POST("/:id/claim", a.postInboxClaim)
 	inbox.POST("/:id/resolve", a.postInboxResolve)
 	inbox.POST("/:id/reassign", a.postInboxReassign)
+	// links.go: the claim links of chat messages; the link is the
+	// permission, so no role (GET shows, POST claims).
+	e.GET("/links/:action/:id", a.getLink, a.boundAlerts)
+	e.POST("/links/:action/:id", a.postLink, a.boundAlerts)
 	adminState := guarded{v1, []echo.MiddlewareFunc{a.requireAdmin, a.boundAlerts}}
 	adminState.GET("/alerts/dead-letters", a.listDeadLetters)
 	adminState.POST("/alerts/dead-letters/:id/retry", a.retryDeadLetter)

@@ -35,6 +35,10 @@ func (s stalledAlerts) Inbox(ctx context.Context, _ alert.InboxFilter) ([]alert.
 
 func (stalledAlerts) Queues() []alert.Queue { return nil }
 
+func (s stalledAlerts) FollowUp(ctx context.Context, _ string) (alert.Item, error) {
+	return alert.Item{}, s.wait(ctx)
+}
+
 func (s stalledAlerts) Reassign(ctx context.Context, _ string, _ alert.Reassignment) (alert.Item, error) {
 	return alert.Item{}, s.wait(ctx)
 }

@@ -183,6 +183,25 @@ func sortedKeys(m map[string]int) []string {
 // Checked is the run's log, which Main fills.
 var Checked = &Log{}
 
+// validator is the run's, made by Main.
+var validator *Validator
+
+// Wrap makes a client's own transport (an httptest.Server's Client(), say)
+// check what it carries too, into Checked. Before Main ran it returns rt
+// unchanged.
+func Wrap(rt http.RoundTripper) http.RoundTripper {
+	if validator == nil {
+		return rt
+	}
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if _, done := rt.(*Transport); done {
+		return rt
+	}
+	return &Transport{Base: rt, Validator: validator, Log: Checked}
+}
+
 // Main installs the checking transport as http.DefaultTransport (and so
 // http.DefaultClient's, and every client's without a Transport of its
 // own), runs the tests with run (m.Run, or a wrapper of it), then fails the
@@ -195,6 +214,7 @@ func Main(m *testing.M, run func(*testing.M) int) int {
 		fmt.Fprintln(os.Stderr, "openapitest:", err)
 		return 1
 	}
+	validator = v
 	http.DefaultTransport = &Transport{Base: http.DefaultTransport, Validator: v, Log: Checked}
 	if run == nil {
 		run = func(m *testing.M) int { return m.Run() }

@@ -81,12 +81,16 @@ screenshots:
 	mkdir -p docs/screenshots
 	PULSEBOARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^(TestScreenshots|TestConsoleScreenshots)$$' ./cmd/pulseboard
 
+# templ's generated code, and docs/openapi.json: a copy of the OpenAPI
+# document the server embeds (internal/openapi/openapi.json, the one to edit).
 generate:
 	$(GO) tool templ generate
+	cp internal/openapi/openapi.json docs/openapi.json
 
 # CI: generated code must be committed and current.
 check-generated: generate
 	@git diff --exit-code -- views || { echo "generated templ code is out of date: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- docs/openapi.json || { echo "docs/openapi.json differs from internal/openapi/openapi.json: run make generate and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- views)" || { echo "untracked generated files in views/: commit them"; git status --porcelain -- views; exit 1; }
 
 lint:

@@ -75,6 +75,7 @@ func TestAccessibility(t *testing.T) {
 		{"private-board notice", private + "/boards/wall", `[data-testid="denied-message"]`},
 		{"board with mistyped options", demo + "/boards/floor?rotate=floor,nope&quiet=25-6", `[data-testid="screen-notes"]`},
 		{"missing board", demo + "/boards/nope", `[data-testid="not-found"]`},
+		{"API reference", demo + "/api/v1/docs", `[data-testid="apidoc"]`},
 	}
 	for _, size := range [][2]int64{{1920, 1080}, {1366, 768}} {
 		for _, p := range pages {

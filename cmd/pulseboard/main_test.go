@@ -24,11 +24,15 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/config"
+	"github.com/pulseboard/pulseboard/internal/openapi/openapitest"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+// TestMain stops the shared Redis servers after the run, and checks every
+// response the tests read from a server against docs/openapi.json
+// (openapitest; with -v it lists the (route, status) pairs it checked).
+func TestMain(m *testing.M) { os.Exit(openapitest.Main(m, redistest.Run)) }
 
 const token = "test-ingest-token-0123"
 

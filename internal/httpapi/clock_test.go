@@ -74,7 +74,8 @@ func (f *fakeBoards) Compute(def board.Board, now time.Time) (board.View, aggreg
 			return board.View{}, aggregate.Status{}, err
 		}
 	}
-	return board.View{Board: def.Name, Title: def.Title}, aggregate.Status{Epoch: "e-1", Ready: true}, nil
+	// No tiles, but a list of them, as a real view's JSON always has.
+	return board.View{Board: def.Name, Title: def.Title, Tiles: []board.TileView{}}, aggregate.Status{Epoch: "e-1", Ready: true}, nil
 }
 
 func (f *fakeBoards) computedAt(name string) []time.Time {

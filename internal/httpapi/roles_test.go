@@ -22,6 +22,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/auth"
 	"github.com/pulseboard/pulseboard/internal/httpapi"
 	"github.com/pulseboard/pulseboard/internal/metrics"
+	"github.com/pulseboard/pulseboard/internal/openapi/openapitest"
 	"github.com/pulseboard/pulseboard/internal/session"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
@@ -75,6 +76,9 @@ func newRolesServer(t *testing.T, edit func(d *httpapi.Deps)) *rolesServer {
 	}
 	srv := httptest.NewServer(httpapi.New(d))
 	t.Cleanup(srv.Close)
+	// The server's own client checks its answers against the OpenAPI
+	// document too (TestMain).
+	srv.Client().Transport = openapitest.Wrap(srv.Client().Transport)
 	return &rolesServer{Server: srv, clock: clock, metrics: m}
 }
 

@@ -32,6 +32,9 @@ func (a *API) routes(e *echo.Echo) {
 	v1.POST("/webhooks/delighted", a.postDelighted)
 	v1.POST("/webhooks/asknicely", a.postAskNicely)
 	v1.POST("/webhooks/generic/:name", a.postGeneric)
+	// apidocs.go: this API's OpenAPI document, and the page made from it.
+	v1.GET("/openapi.json", a.getOpenAPI)
+	v1.GET("/docs", a.getAPIDocs)
 
 	// console.go: the supervisor console, guarded like the query API
 	// (viewers, or anyone in public mode; a browser not signed in is sent

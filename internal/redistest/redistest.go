@@ -212,13 +212,20 @@ var (
 // Main wraps a package's TestMain: it stops the shared server and cluster
 // after the tests ran. Use it as `func TestMain(m *testing.M) { redistest.Main(m) }`.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main without the exit, for a TestMain that wraps the run (with
+// openapitest.Main, say): it runs the tests, stops the shared servers and
+// returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	for _, b := range []*sharedBackend{sharedServer, sharedCluster} {
 		if b.stop != nil {
 			b.stop()
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // URL returns the address of the package's shared Redis, starting it on

@@ -68,7 +68,10 @@ func ParseConfig(text string, schema store.Schema, rollups []store.Rollup) ([]En
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(text)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("must be a list of {by: [dimensions], window: NAME} entries: %w", err)
+		// yaml.v3 lists type errors on lines of their own; config errors
+		// are one line.
+		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", ";")), " ")
+		return nil, fmt.Errorf("must be a list of {by: [dimensions], window: NAME} entries: %s", msg)
 	}
 	if len(raw) > MaxEntries {
 		return nil, fmt.Errorf("%d entries: at most %d", len(raw), MaxEntries)

@@ -68,9 +68,7 @@ const MaxLabelLen = 64
 
 // Options configure the gauges.
 type Options struct {
-	Entries []Entry
-	// Schema orders the dimension labels.
-	Schema   store.Schema
+	Entries  []Entry
 	Calendar window.Calendar
 	// Now is the program's clock: it places the windows and judges
 	// staleness. Nil is time.Now.
@@ -87,15 +85,24 @@ type Options struct {
 
 // Gauges is the prometheus.Collector of the NPS series.
 type Gauges struct {
-	q      Querier
-	opts   Options
-	labels []store.Dimension // every entry's dimensions, in schema order
-
-	score, responses, promoters, passives, detractors *prometheus.Desc
-	stale, lastSuccess, dropped                       *prometheus.Desc
+	q     Querier
+	opts  Options
+	descs []entryDescs // one per entry
 
 	mu      sync.RWMutex
 	entries []entryState
+}
+
+// entryDescs are the descriptors of one entry's series. Each entry has its
+// own label names (window, by and its rollup's dimensions), so the group
+// series of two entries are one family with different labels, which
+// Prometheus takes but a checked collector may not describe; Gauges is an
+// unchecked collector for that reason, and the tests gather it with a
+// pedantic registry instead.
+type entryDescs struct {
+	dims                                              []store.Dimension
+	score, responses, promoters, passives, detractors *prometheus.Desc
+	stale, lastSuccess, dropped                       *prometheus.Desc
 }
 
 // entryState is the snapshot of one entry. The refresh loop writes it
@@ -108,12 +115,24 @@ type entryState struct {
 	warned  bool      // the cap's warning was logged
 }
 
-// row is one group's label values (schema order, "" for a dimension the
-// entry does not have) and counts.
+// row is one group's label values (the entry's dimensions, in schema
+// order) and counts.
 type row struct {
 	values []string
 	counts nps.Distribution
 }
+
+// Help texts, one per family whichever entry a series belongs to.
+const (
+	helpScore       = "Net Promoter Score, -100 to 100, of a group over the window (metrics.nps); absent while the entry is stale."
+	helpResponses   = "Responses of a group over the window (metrics.nps)."
+	helpPromoters   = "Promoters (9-10) of a group over the window (metrics.nps)."
+	helpPassives    = "Passives (7-8) of a group over the window (metrics.nps)."
+	helpDetractors  = "Detractors (0-6) of a group over the window (metrics.nps)."
+	helpStale       = "1 while an entry's numbers cannot be refreshed from the store (its group series are then absent), else 0."
+	helpLastSuccess = "When an entry was last refreshed from the store, in Unix seconds."
+	helpDropped     = "Groups (five series each) left out because the entry had more than max_groups, summed over refreshes."
+)
 
 // New makes the collector; Run fills it.
 func New(q Querier, opts Options) *Gauges {
@@ -133,36 +152,31 @@ func New(q Querier, opts Options) *Gauges {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &Gauges{q: q, opts: opts, entries: make([]entryState, len(opts.Entries))}
-	for _, d := range opts.Schema.Dimensions() {
-		for _, e := range opts.Entries {
-			if e.Rollup.Has(d) {
-				g.labels = append(g.labels, d)
-				break
-			}
-		}
-	}
-	group := []string{"window", "by"}
-	for _, d := range g.labels {
-		group = append(group, string(d))
-	}
 	entry := []string{"window", "by"}
-	g.score = prometheus.NewDesc("pulseboard_nps_score", "Net Promoter Score, -100 to 100, of a group over the window (metrics.nps); absent while the entry is stale.", group, nil)
-	g.responses = prometheus.NewDesc("pulseboard_nps_responses", "Responses of a group over the window (metrics.nps).", group, nil)
-	g.promoters = prometheus.NewDesc("pulseboard_nps_promoters", "Promoters (9-10) of a group over the window (metrics.nps).", group, nil)
-	g.passives = prometheus.NewDesc("pulseboard_nps_passives", "Passives (7-8) of a group over the window (metrics.nps).", group, nil)
-	g.detractors = prometheus.NewDesc("pulseboard_nps_detractors", "Detractors (0-6) of a group over the window (metrics.nps).", group, nil)
-	g.stale = prometheus.NewDesc("pulseboard_nps_stale", "1 while an entry's numbers cannot be refreshed from the store (its group series are then absent), else 0.", entry, nil)
-	g.lastSuccess = prometheus.NewDesc("pulseboard_nps_last_success_timestamp_seconds", "When an entry was last refreshed from the store, in Unix seconds.", entry, nil)
-	g.dropped = prometheus.NewDesc("pulseboard_nps_series_dropped_total", "Groups (five series each) left out because the entry had more than max_groups, summed over refreshes.", entry, nil)
+	for _, e := range opts.Entries {
+		dims := e.Rollup.Dims()
+		group := slices.Clone(entry)
+		for _, d := range dims {
+			group = append(group, string(d))
+		}
+		g.descs = append(g.descs, entryDescs{
+			dims:        dims,
+			score:       prometheus.NewDesc("pulseboard_nps_score", helpScore, group, nil),
+			responses:   prometheus.NewDesc("pulseboard_nps_responses", helpResponses, group, nil),
+			promoters:   prometheus.NewDesc("pulseboard_nps_promoters", helpPromoters, group, nil),
+			passives:    prometheus.NewDesc("pulseboard_nps_passives", helpPassives, group, nil),
+			detractors:  prometheus.NewDesc("pulseboard_nps_detractors", helpDetractors, group, nil),
+			stale:       prometheus.NewDesc("pulseboard_nps_stale", helpStale, entry, nil),
+			lastSuccess: prometheus.NewDesc("pulseboard_nps_last_success_timestamp_seconds", helpLastSuccess, entry, nil),
+			dropped:     prometheus.NewDesc("pulseboard_nps_series_dropped_total", helpDropped, entry, nil),
+		})
+	}
 	return g
 }
 
-// Describe sends every descriptor: the label names are fixed at New.
-func (g *Gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{g.score, g.responses, g.promoters, g.passives, g.detractors, g.stale, g.lastSuccess, g.dropped} {
-		ch <- d
-	}
-}
+// Describe describes nothing: Gauges is an unchecked collector (see
+// entryDescs).
+func (g *Gauges) Describe(chan<- *prometheus.Desc) {}
 
 // Collect sends the snapshot; it never queries the store.
 func (g *Gauges) Collect(ch chan<- prometheus.Metric) {
@@ -170,14 +184,14 @@ func (g *Gauges) Collect(ch chan<- prometheus.Metric) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	for i, e := range g.opts.Entries {
-		st := g.entries[i]
+		st, d := g.entries[i], g.descs[i]
 		w, by := e.Window.Name, e.Rollup.Name()
 		fresh := st.ok && now.Sub(st.lastOK) <= staleIntervals*g.opts.Every
-		ch <- prometheus.MustNewConstMetric(g.stale, prometheus.GaugeValue, boolValue(!fresh), w, by)
+		ch <- prometheus.MustNewConstMetric(d.stale, prometheus.GaugeValue, boolValue(!fresh), w, by)
 		if !st.lastOK.IsZero() {
-			ch <- prometheus.MustNewConstMetric(g.lastSuccess, prometheus.GaugeValue, float64(st.lastOK.UnixMilli())/1e3, w, by)
+			ch <- prometheus.MustNewConstMetric(d.lastSuccess, prometheus.GaugeValue, float64(st.lastOK.UnixMilli())/1e3, w, by)
 		}
-		ch <- prometheus.MustNewConstMetric(g.dropped, prometheus.CounterValue, st.dropped, w, by)
+		ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, st.dropped, w, by)
 		if !fresh {
 			continue
 		}
@@ -185,12 +199,12 @@ func (g *Gauges) Collect(ch chan<- prometheus.Metric) {
 			lv := append([]string{w, by}, r.values...)
 			c := r.counts
 			if s, ok := c.NPS(); ok {
-				ch <- prometheus.MustNewConstMetric(g.score, prometheus.GaugeValue, s, lv...)
+				ch <- prometheus.MustNewConstMetric(d.score, prometheus.GaugeValue, s, lv...)
 			}
-			ch <- prometheus.MustNewConstMetric(g.responses, prometheus.GaugeValue, float64(c.Responses()), lv...)
-			ch <- prometheus.MustNewConstMetric(g.promoters, prometheus.GaugeValue, float64(c.Promoters()), lv...)
-			ch <- prometheus.MustNewConstMetric(g.passives, prometheus.GaugeValue, float64(c.Passives()), lv...)
-			ch <- prometheus.MustNewConstMetric(g.detractors, prometheus.GaugeValue, float64(c.Detractors()), lv...)
+			ch <- prometheus.MustNewConstMetric(d.responses, prometheus.GaugeValue, float64(c.Responses()), lv...)
+			ch <- prometheus.MustNewConstMetric(d.promoters, prometheus.GaugeValue, float64(c.Promoters()), lv...)
+			ch <- prometheus.MustNewConstMetric(d.passives, prometheus.GaugeValue, float64(c.Passives()), lv...)
+			ch <- prometheus.MustNewConstMetric(d.detractors, prometheus.GaugeValue, float64(c.Detractors()), lv...)
 		}
 	}
 }
@@ -219,7 +233,7 @@ func (g *Gauges) Refresh(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		rows, dropped, err := g.read(ctx, e, now)
+		rows, dropped, err := g.read(ctx, e, g.descs[i].dims, now)
 		g.mu.Lock()
 		st := &g.entries[i]
 		wasOK, hadOK := st.ok, !st.lastOK.IsZero()
@@ -249,7 +263,7 @@ func (g *Gauges) Refresh(ctx context.Context) {
 
 // read queries one entry and applies its cap: the groups with the most
 // responses are kept (ties by label values, so the choice is stable).
-func (g *Gauges) read(ctx context.Context, e Entry, now time.Time) ([]row, int, error) {
+func (g *Gauges) read(ctx context.Context, e Entry, dims []store.Dimension, now time.Time) ([]row, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.opts.Timeout)
 	defer cancel()
 	groups, err := g.q.Query(ctx, store.Query{By: e.Rollup.Dims(), Span: g.opts.Calendar.Span(e.Window, now)})
@@ -261,8 +275,8 @@ func (g *Gauges) read(ctx context.Context, e Entry, now time.Time) ([]row, int, 
 		if gr.Counts.Responses() == 0 {
 			continue
 		}
-		vals := make([]string, len(g.labels))
-		for j, d := range g.labels {
+		vals := make([]string, len(dims))
+		for j, d := range dims {
 			vals[j] = boundLabel(gr.Key[d])
 		}
 		rows = append(rows, row{values: vals, counts: gr.Counts})

@@ -110,6 +110,7 @@ type entryDescs struct {
 type entryState struct {
 	rows    []row
 	ok      bool      // the last refresh succeeded
+	failing bool      // a failure was logged and no success since
 	lastOK  time.Time // when a refresh last succeeded
 	dropped float64   // groups dropped by the cap, over every refresh
 	warned  bool      // the cap's warning was logged
@@ -236,22 +237,25 @@ func (g *Gauges) Refresh(ctx context.Context) {
 		rows, dropped, err := g.read(ctx, e, g.descs[i].dims, now)
 		g.mu.Lock()
 		st := &g.entries[i]
-		wasOK, hadOK := st.ok, !st.lastOK.IsZero()
+		wasFailing := st.failing
 		if err != nil {
 			st.ok, st.rows = false, nil
+			// A refresh cut short by the program's stop is no outage.
+			st.failing = st.failing || ctx.Err() == nil
 		} else {
-			st.ok, st.rows, st.lastOK = true, rows, now
+			st.ok, st.rows, st.lastOK, st.failing = true, rows, now, false
 			st.dropped += float64(dropped)
 		}
 		warn := dropped > 0 && !st.warned
 		st.warned = st.warned || warn
+		failed := st.failing && !wasFailing
 		g.mu.Unlock()
 
 		log := g.opts.Logger.With(slog.String("by", e.Rollup.Name()), slog.String("window", e.Window.Name))
 		switch {
-		case err != nil && (wasOK || !hadOK) && ctx.Err() == nil:
+		case failed:
 			log.Warn("nps gauges: cannot read the store; the entry's series are dropped and pulseboard_nps_stale is 1 until it answers", slog.Any("err", err))
-		case err == nil && !wasOK && hadOK:
+		case err == nil && wasFailing:
 			log.Info("nps gauges: the store answers again")
 		}
 		if warn {

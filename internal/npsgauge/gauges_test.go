@@ -456,3 +456,25 @@ func TestBoundLabel(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// TestFailingFromStart: a store that never answers is logged once, not at
+// every refresh, and its recovery once.
+func TestFailingFromStart(t *testing.T) {
+	t.Parallel()
+	opts := options()
+	s := memstore.New(opts)
+	defer s.Close()
+	f := &failing{Querier: s, fail: true}
+	var logs bytes.Buffer
+	g := New(f, Options{Entries: entries(t, `[{by: [team], window: 1h}]`), Calendar: opts.Calendar, Now: opts.Now,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for range 3 {
+		g.Refresh(context.Background())
+	}
+	f.set(false)
+	g.Refresh(context.Background())
+	g.Refresh(context.Background())
+	if n, m := strings.Count(logs.String(), "cannot read the store"), strings.Count(logs.String(), "answers again"); n != 1 || m != 1 {
+		t.Errorf("logged the failure %d times and the recovery %d times:\n%s", n, m, logs.String())
+	}
+}

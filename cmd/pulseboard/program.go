@@ -28,6 +28,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/ingest/redisstream"
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/metrics"
+	"github.com/pulseboard/pulseboard/internal/npsgauge"
 	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/session"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -318,6 +319,7 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	})
 	m.bg.run(func() { m.agg.Run(ctx) })
 	m.bg.run(func() { m.live.Run(ctx) })
+	m.startNPSGauges(ctx, cal)
 	m.bg.run(func() {
 		// A template's board whose value left the 30-day window stays while
 		// a screen shows it.
@@ -334,6 +336,21 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	}
 	m.Logger.Info("boards", slog.String("file", path), slog.Any("boards", board.Names(defs)))
 	return nil
+}
+
+// startNPSGauges exports the configured NPS gauges (metrics.nps): one
+// store query per entry every 15 s, with the loops of the live side, which
+// stop before the store closes.
+func (m *Main) startNPSGauges(ctx context.Context, cal window.Calendar) {
+	if len(m.Config.NPSMetrics) == 0 {
+		return
+	}
+	g := npsgauge.New(m.store, npsgauge.Options{
+		Entries: m.Config.NPSMetrics, Calendar: cal,
+		Now: m.Now, Timeout: m.Config.RedisTimeout, Logger: m.Logger,
+	})
+	m.metrics.RegisterPrivate(g)
+	m.bg.run(func() { g.Run(ctx) })
 }
 
 // screensByTemplate counts a template's screens under "T/*", so the

@@ -36,6 +36,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/alert"
 	"github.com/pulseboard/pulseboard/internal/auth"
+	"github.com/pulseboard/pulseboard/internal/npsgauge"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -155,6 +156,8 @@ type Config struct {
 	// section.
 	AlertSecret string
 	Alerts      alert.Config
+	// NPSMetrics are the NPS gauges exported on /metrics (metrics.nps).
+	NPSMetrics []npsgauge.Entry
 }
 
 // OptionDoc documents one setting, for Usage and the README.
@@ -434,6 +437,18 @@ func walk(path string, m *yaml.Node, prefix string, out map[string]string) error
 // not set at all. A list is accepted for list options only and joined with
 // the option's separator.
 func scalarOrList(o *option, v *yaml.Node) (string, bool, error) {
+	if o.sequence {
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+			return "", false, nil
+		case v.Kind == yaml.ScalarNode:
+			return v.Value, true, nil // the same YAML or JSON text the environment takes
+		case v.Kind != yaml.SequenceNode:
+			return "", false, errors.New("must be a list")
+		}
+		b, err := yaml.Marshal(v)
+		return string(b), err == nil, err
+	}
 	if o.mapping {
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
 			return "", false, nil

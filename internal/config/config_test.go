@@ -313,6 +313,9 @@ var badValues = []struct {
 	{"alert_secret", "short", "at least 16"},
 	{"alerts", "{detractor_cutoff: 11}", "detractor_cutoff: must be a score 0 to 10"},
 	{"alerts", "{thresholds: [{name: low, window: 1h, below: 0, by: [zone]}]}", "thresholds[0] (low): by:"},
+	{"metrics.nps", "[{by: [team], window: 1h}, {by: [channel, agent], window: 1h}]", "[1].by: no rollup channel+agent; rollups are all, channel,"},
+	{"metrics.nps", "[{by: [agent], window: 1h}]", "add allow_agent: true"},
+	{"metrics.nps", "[{by: [team], window: 1h, colour: red}]", "field colour not found"},
 }
 
 func TestEveryValidatorRejects(t *testing.T) {
@@ -1061,5 +1064,46 @@ func TestDimensions(t *testing.T) {
 	p = writeYAML(t, "alerts:\n  thresholds:\n    - {name: north, by: [region], below: 0}\n")
 	if _, err = load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err == nil || !strings.Contains(err.Error(), `unknown dimension "region"`) {
 		t.Errorf("an alert over an unconfigured dimension: %v", err)
+	}
+}
+
+// TestNPSMetricsSection: metrics.nps is a list of mappings under metrics in
+// the file, YAML or JSON text in the environment; its entries name the
+// rollups configured before it, custom dimensions included.
+func TestNPSMetricsSection(t *testing.T) {
+	t.Parallel()
+	p := writeYAML(t, `
+dimensions: [region]
+rollups: [team, "channel+journey", "region+team"]
+metrics:
+  nps:
+    - {by: [team], window: 1h}
+    - {by: [channel, journey], window: 24h, max_groups: 100}
+    - by: [region, team]
+      window: today
+`)
+	c, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range c.NPSMetrics {
+		names = append(names, fmt.Sprintf("%s/%d", e.Name(), e.MaxGroups))
+	}
+	if got := strings.Join(names, " "); got != "team@1h/500 channel+journey@24h/100 team+region@today/500" {
+		t.Errorf("entries %s", got)
+	}
+	c, err = load(nil, fakeEnv(map[string]string{"PULSEBOARD_METRICS_NPS": `[{"by": ["channel"], "window": "15m"}]`}), absent(t))
+	if err != nil || len(c.NPSMetrics) != 1 || c.NPSMetrics[0].Name() != "channel@15m" {
+		t.Fatalf("from the environment: %v %+v", err, c)
+	}
+	// A rollup the entry needs but the rollups setting does not list.
+	_, err = load(nil, fakeEnv(map[string]string{"PULSEBOARD_ROLLUPS": "team", "PULSEBOARD_METRICS_NPS": "[{by: [channel], window: 1h}]"}), absent(t))
+	if want := `config: PULSEBOARD_METRICS_NPS="[{by: [channel], window: 1h}]": [0].by: no rollup channel; rollups are all, team`; err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	p = writeYAML(t, "metrics:\n  nps: {by: [team], window: 1h}\n")
+	if _, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err == nil || !strings.Contains(err.Error(), "metrics.nps: must be a list") {
+		t.Errorf("a mapping for the list: %v", err)
 	}
 }

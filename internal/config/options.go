@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/alert"
+	"github.com/pulseboard/pulseboard/internal/npsgauge"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -29,6 +30,9 @@ type option struct {
 	// mapping marks a setting whose file value is a YAML mapping, handed to
 	// parse as YAML text (the environment and the flag give the text).
 	mapping bool
+	// sequence marks a setting whose file value is a YAML list of
+	// mappings, handed to parse as YAML text like a mapping's.
+	sequence bool
 	// redact, when set, is how a value is shown in an error message; "" means
 	// the value is not shown at all.
 	redact func(raw string) string
@@ -405,6 +409,17 @@ var options = []option{
 		help:   "let alert webhooks reach receivers on loopback, link-local, private and unspecified addresses (1/0, true/false, yes/no); refused otherwise, also when a name resolves there",
 		isBool: true,
 		parse:  func(c *Config, raw string) (err error) { c.Alerts.AllowPrivateReceivers, err = parseBool(raw); return },
+	},
+	{
+		// After rollups: each entry names one.
+		name: "metrics.nps", env: "PULSEBOARD_METRICS_NPS", flag: "metrics-nps", yaml: "metrics.nps",
+		def: "", defDoc: "(none: no NPS series on /metrics)",
+		help:     "NPS gauges on /metrics for viewers and admins (see config/pulseboard.example.yaml): a list of {by: [dimensions of a configured rollup], window: NAME, max_groups: 500}; agent needs allow_agent: true; as YAML or JSON text in the environment or flag",
+		sequence: true,
+		parse: func(c *Config, raw string) (err error) {
+			c.NPSMetrics, err = npsgauge.ParseConfig(raw, c.Dimensions, c.Rollups)
+			return
+		},
 	},
 }
 

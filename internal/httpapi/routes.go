@@ -22,7 +22,7 @@ func (a *API) routes(e *echo.Echo) {
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 	if a.Metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(a.Metrics.Handler()))
+		e.GET("/metrics", a.getMetrics) // metrics.go
 	}
 
 	v1 := e.Group("/api/v1")

@@ -16,6 +16,11 @@ import (
 // Metrics are the application's own series.
 type Metrics struct {
 	registry *prometheus.Registry
+	// private holds series that name user data and show scores (the NPS
+	// gauges): /metrics adds them only for those who may read the numbers.
+	private *prometheus.Registry
+	open    http.Handler
+	reader  http.Handler
 
 	ingestRequests *prometheus.CounterVec
 	ingestDuration prometheus.Histogram
@@ -32,6 +37,7 @@ func New() *Metrics {
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &Metrics{
 		registry: r,
+		private:  prometheus.NewRegistry(),
 		ingestRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulseboard_ingest_requests_total",
 			Help: "Ingest requests (API, webhooks), by HTTP status.",
@@ -64,13 +70,21 @@ func New() *Metrics {
 		}, []string{"command"}),
 	}
 	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.droppedScreens, m.broadcastLag, m.redisErrors, m.proxyIgnored)
+	m.open = promhttp.HandlerFor(r, promhttp.HandlerOpts{})
+	m.reader = promhttp.HandlerFor(prometheus.Gatherers{r, m.private}, promhttp.HandlerOpts{})
 	return m
 }
 
-// Handler serves the registry.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
-}
+// Handler serves the open series: counts and timings, no names.
+func (m *Metrics) Handler() http.Handler { return m.open }
+
+// ReaderHandler serves the open series and the private ones, for a
+// request that may read the numbers.
+func (m *Metrics) ReaderHandler() http.Handler { return m.reader }
+
+// RegisterPrivate registers a collector whose series name user data (team
+// names) with their scores, served by ReaderHandler only.
+func (m *Metrics) RegisterPrivate(c prometheus.Collector) { m.private.MustRegister(c) }
 
 // Ingest records one ingest request.
 func (m *Metrics) Ingest(status int, took time.Duration, accepted, updated, duplicates, stale int) {

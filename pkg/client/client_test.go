@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -413,5 +414,22 @@ func TestErrorMessage(t *testing.T) {
 	b, _ := json.Marshal(e.Problem)
 	if !strings.Contains(string(b), `"errors":[{"index":0,"field":"score"`) {
 		t.Errorf("problem JSON %s", b)
+	}
+}
+
+// TestReadmeShowsTheExample: the README's "Go client" snippet is
+// example/main.go, which the README's test runs against the real server.
+func TestReadmeShowsTheExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("example/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := string(src[bytes.Index(src, []byte("package main")):])
+	if !strings.Contains(string(readme), "## Go client\n") || !strings.Contains(string(readme), "```go\n"+code+"```\n") {
+		t.Errorf("README.md's Go client section does not show example/main.go as it is:\n%s", code)
 	}
 }

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/config"
+	pbclient "github.com/pulseboard/pulseboard/pkg/client"
 )
 
 // healthcheckTimeout bounds the container health probe.
@@ -36,15 +36,14 @@ func healthcheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), healthcheckTimeout)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
-	res, err := http.DefaultClient.Do(req)
+	// One try: the container runtime asks again on its own schedule.
+	c, err := pbclient.New("http://127.0.0.1:"+port, pbclient.WithUserAgent("pulseboard-healthcheck"), pbclient.WithRetry(pbclient.Retry{Attempts: 1}))
 	if err != nil {
 		fmt.Fprintf(stderr, "healthcheck: %v\n", err)
-		return 1
+		return 2
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "healthcheck: /healthz answered %d\n", res.StatusCode)
+	if err := c.Health(ctx); err != nil {
+		fmt.Fprintf(stderr, "healthcheck: %v\n", err)
 		return 1
 	}
 	return 0

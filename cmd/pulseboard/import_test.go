@@ -46,13 +46,13 @@ func writeFile(t *testing.T, name, text string) string {
 // distribution returns the 0..10 counts of the one group of an nps query.
 func (c client) distribution(query string) [11]int {
 	c.t.Helper()
-	r := c.get("/api/v1/nps?" + query)
-	if r.status != 200 {
-		c.t.Fatalf("GET nps?%s: %d %s", query, r.status, r.raw)
+	got := c.nps(query)
+	if len(got.Groups) != 1 {
+		c.t.Fatalf("GET nps?%s: %d groups, want 1", query, len(got.Groups))
 	}
 	var d [11]int
-	for i, v := range r.body["groups"].([]any)[0].(map[string]any)["distribution"].([]any) {
-		d[i] = int(v.(float64))
+	for i, n := range got.Groups[0].Distribution {
+		d[i] = int(n)
 	}
 	return d
 }

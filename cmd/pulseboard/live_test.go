@@ -18,6 +18,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/live"
+	pbclient "github.com/pulseboard/pulseboard/pkg/client"
 )
 
 // screen is a test WebSocket client that keeps the board state the way the
@@ -131,10 +132,7 @@ func (s *screen) headline(id string) *float64 {
 
 func postOne(t *testing.T, c client, id string, score int, team string) {
 	t.Helper()
-	r := c.post(fmt.Sprintf(`{"id":%q,"score":%d,"channel":"phone","team":%q}`, id, score, team), "application/json")
-	if r.status != 202 {
-		t.Fatalf("post: %d %s", r.status, r.raw)
-	}
+	c.record(pbclient.Response{ID: id, Score: score, Channel: "phone", Team: team})
 }
 
 // TestScreenFollowsIngest connects a screen, posts responses, and checks

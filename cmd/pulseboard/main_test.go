@@ -27,6 +27,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/openapi/openapitest"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	pbclient "github.com/pulseboard/pulseboard/pkg/client"
 )
 
 // TestMain stops the shared Redis servers after the run, and checks every
@@ -141,15 +142,76 @@ func (c client) post(body, contentType string) reply {
 
 func (c client) get(path string) reply { return c.do("GET", path, "", "", nil) }
 
-// overall returns the responses and NPS of the one group of an nps query.
+// api is the Go client of the server's API (pkg/client), with token,
+// without retries: a test sees what the server answered.
+func (c client) api(token string) *pbclient.Client {
+	c.t.Helper()
+	api, err := pbclient.New(c.base, pbclient.WithToken(token), pbclient.WithRetry(pbclient.Retry{Attempts: 1}))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return api
+}
+
+// nps asks GET /api/v1/nps?query (window, from, to, by and filters, as in
+// a URL) through the Go client, and fails the test unless it answers.
+func (c client) nps(query string) pbclient.NPS {
+	c.t.Helper()
+	vals, err := url.ParseQuery(query)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	q := pbclient.NPSQuery{Window: vals.Get("window"), Filters: map[string]string{}}
+	for key := range vals {
+		switch key {
+		case "window":
+		case "from", "to":
+			at, err := time.Parse(time.RFC3339, vals.Get(key))
+			if err != nil {
+				c.t.Fatalf("%s: %v", key, err)
+			}
+			if key == "from" {
+				q.From = at
+			} else {
+				q.To = at
+			}
+		case "by":
+			q.By = strings.Split(vals.Get(key), ",")
+		default:
+			q.Filters[key] = vals.Get(key)
+		}
+	}
+	got, err := c.api("").NPS(context.Background(), q)
+	if err != nil {
+		c.t.Fatalf("GET nps?%s: %v", query, err)
+	}
+	return got
+}
+
+// overall returns the responses and NPS (nil without responses) of the
+// one group of an nps query.
 func (c client) overall(query string) (float64, any) {
 	c.t.Helper()
-	r := c.get("/api/v1/nps?" + query)
-	if r.status != 200 {
-		c.t.Fatalf("GET nps?%s: %d %s", query, r.status, r.raw)
+	got := c.nps(query)
+	if len(got.Groups) != 1 {
+		c.t.Fatalf("GET nps?%s: %d groups, want 1", query, len(got.Groups))
 	}
-	g := r.body["groups"].([]any)[0].(map[string]any)
-	return g["responses"].(float64), g["nps"]
+	g := got.Groups[0]
+	if g.NPS == nil {
+		return float64(g.Responses), nil
+	}
+	return float64(g.Responses), *g.NPS
+}
+
+// record sends responses through the Go client with the ingest token, and
+// fails the test unless the server recorded them.
+func (c client) record(rs ...pbclient.Response) pbclient.Recorded {
+	c.t.Helper()
+	rec, err := c.api(token).SendResponses(context.Background(), pbclient.JSON, rs)
+	if err != nil {
+		c.t.Fatalf("record: %v", err)
+	}
+	return rec
 }
 
 func engines(t *testing.T) map[string][]string {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -73,6 +74,10 @@ func TestReadmeCurls(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build pulseboard: %v\n%s", err, out)
 	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmds := readmeCommands(t)
 	if len(cmds) < 15 {
 		t.Fatalf("found only %d README commands with an expected status", len(cmds))
@@ -80,6 +85,9 @@ func TestReadmeCurls(t *testing.T) {
 	for _, c := range cmds {
 		shell := strings.ReplaceAll(c.shell, "http://localhost:8080", "http://"+m.Addr())
 		shell = strings.ReplaceAll(shell, "go run ./cmd/pulseboard", bin)
+		// Other programs of the module (the Go client's example) run from
+		// its root.
+		shell = strings.ReplaceAll(shell, "go run ./", "cd "+root+" && go run ./")
 		if strings.Contains(shell, bin+" import") {
 			shell += " --server http://" + m.Addr() // the import's default is localhost:8080
 		}

@@ -18,31 +18,28 @@ import (
 	"github.com/pulseboard/pulseboard/internal/live"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	pbclient "github.com/pulseboard/pulseboard/pkg/client"
 )
 
 func postTeam(t *testing.T, c client, id string, score int, team string) {
 	t.Helper()
-	r := c.post(fmt.Sprintf(`{"id":%q,"score":%d,"channel":"chat","team":%q,"agent":"Ana Lima"}`, id, score, team), "application/json")
-	if r.status != 202 {
-		t.Fatalf("post: %d %s", r.status, r.raw)
-	}
+	c.record(pbclient.Response{ID: id, Score: score, Channel: "chat", Team: team, Agent: "Ana Lima"})
 }
 
 // templateBoards lists GET /api/v1/boards' boards of template tpl.
 func templateBoards(t *testing.T, c client, tpl string) []string {
 	t.Helper()
-	r := c.get("/api/v1/boards")
-	if r.status != 200 {
-		t.Fatalf("GET /api/v1/boards: %d %s", r.status, r.raw)
+	list, err := c.api("").Boards(context.Background())
+	if err != nil {
+		t.Fatalf("GET /api/v1/boards: %v", err)
 	}
 	var out []string
-	for _, x := range r.body["templates"].([]any) {
-		tm := x.(map[string]any)
-		if tm["name"] != tpl {
+	for _, tm := range list.Templates {
+		if tm.Name != tpl {
 			continue
 		}
-		for _, b := range tm["boards"].([]any) {
-			out = append(out, b.(map[string]any)["url"].(string))
+		for _, b := range tm.Boards {
+			out = append(out, b.URL)
 		}
 	}
 	return out

@@ -3,13 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pulseboard/pulseboard/pkg/client"
 )
 
 // loader posts responses at a target rate.
@@ -26,8 +28,9 @@ type loader struct {
 	latency     latencies // request round trip
 	sent        atomic.Int64
 	errors      atomic.Int64
-	statuses    sync.Map // status code -> *atomic.Int64
-	client      *http.Client
+	statuses    sync.Map       // status code -> *atomic.Int64
+	client      *http.Client   // its connections; main closes them at the end
+	api         *client.Client // the API's Go client over client, made by drive
 }
 
 var (
@@ -57,6 +60,15 @@ func (l *loader) body(n int64, size int, rng *rand.Rand) []byte {
 
 // drive sends until ctx ends, pacing all workers together to the rate.
 func (l *loader) drive(ctx context.Context) {
+	// The API's client, without retries: a load generator counts what the
+	// server answered, it does not hide a 503 by sending again.
+	api, err := client.New(l.base, client.WithToken(l.token), client.WithHTTPClient(l.client),
+		client.WithUserAgent("pulseload"), client.WithRetry(client.Retry{Attempts: 1}))
+	if err != nil {
+		l.errors.Add(1)
+		return
+	}
+	l.api = api
 	start := time.Now()
 	var next atomic.Int64 // responses handed out
 	var wg sync.WaitGroup
@@ -86,24 +98,27 @@ func (l *loader) drive(ctx context.Context) {
 	wg.Wait()
 }
 
+// post sends one NDJSON body, written by body with format strings (an
+// encoder would cost this process more CPU than the server it measures),
+// through the API's client.
 func (l *loader) post(ctx context.Context, body []byte) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.base+"/api/v1/responses", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+l.token)
-	req.Header.Set("Content-Type", "application/x-ndjson")
 	began := time.Now()
-	res, err := l.client.Do(req)
-	if err != nil {
-		if ctx.Err() == nil {
-			l.errors.Add(1)
-		}
-		return
-	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	res.Body.Close()
+	_, err := l.api.SendResponsesBody(ctx, client.Body{Format: client.NDJSON, Data: body})
 	now := time.Now()
-	c, _ := l.statuses.LoadOrStore(res.StatusCode, new(atomic.Int64))
+	status := http.StatusAccepted
+	if err != nil {
+		var refused *client.Error
+		if !errors.As(err, &refused) {
+			if ctx.Err() == nil {
+				l.errors.Add(1)
+			}
+			return
+		}
+		status = refused.StatusCode
+	}
+	c, _ := l.statuses.LoadOrStore(status, new(atomic.Int64))
 	c.(*atomic.Int64).Add(1)
-	if res.StatusCode != http.StatusAccepted {
+	if err != nil {
 		l.errors.Add(1)
 		return
 	}

@@ -116,8 +116,8 @@ func TestRecorded(t *testing.T) {
 	res.Stale = 4
 	b, _ = json.Marshal(api.RecordedOf(res))
 	var back api.Recorded
-	if err := json.Unmarshal(b, &back); err != nil || back.RecordResult() != res {
-		t.Errorf("reply %s reads back as %+v (%v), want %+v", b, back.RecordResult(), err, res)
+	if err := json.Unmarshal(b, &back); err != nil || api.ResultOf(back) != res {
+		t.Errorf("reply %s reads back as %+v (%v), want %+v", b, api.ResultOf(back), err, res)
 	}
 }
 

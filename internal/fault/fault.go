@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pulseboard/pulseboard/pkg/api"
 )
 
 // Code classifies an error by what the caller can do about it.
@@ -28,12 +30,10 @@ const (
 )
 
 // Detail locates one problem inside a batch: the item's index (0-based), the
-// field, and why it is wrong.
-type Detail struct {
-	Index  int    `json:"index"`
-	Field  string `json:"field,omitempty"`
-	Reason string `json:"reason"`
-}
+// field, and why it is wrong. It is the wire's item error (pkg/api), so the
+// details a validation finds are what a problem body carries, with no
+// copy between the two.
+type Detail = api.ItemError
 
 // Error is an error with a code and a client-safe message.
 type Error struct {

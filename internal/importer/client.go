@@ -1,20 +1,13 @@
 package importer
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
-	"github.com/pulseboard/pulseboard/internal/api"
-	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/pkg/client"
 )
 
 // Client settings.
@@ -30,40 +23,45 @@ const (
 	// anything is read or sent: a server that is not running fails the
 	// import in about a second, not after every retry of the first batch.
 	probeTimeout = 2 * time.Second
-	// maxReply bounds how much of a reply is read.
-	maxReply  = 1 << 20
-	userAgent = "pulseboard-import"
+	userAgent    = "pulseboard-import"
 )
 
-// responsesPath is where responses are posted.
-const responsesPath = "/api/v1/responses"
-
-// client posts NDJSON batches of responses to one server's ingest API and
-// retries while the server is unavailable. It knows nothing of files, rows
-// or progress: a Go client package for the API can be made of it.
-type client struct {
-	server   string // base URL, no trailing slash
-	token    string
-	http     *http.Client
-	own      bool // http was made here: close its idle connections at the end
-	attempts int
-	now      func() time.Time
-	sleep    func(context.Context, time.Duration) error
+// clock is the import's clock as the API client reads it.
+type clock struct {
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
 }
 
-func newClient(o Options) *client {
-	c := &client{server: o.Server, token: o.Token, http: o.HTTPClient, attempts: attempts, now: o.Now, sleep: o.Sleep}
+func (c clock) Now() time.Time                         { return c.now() }
+func (c clock) After(d time.Duration) <-chan time.Time { return c.after(d) }
+
+// apiClient is the import's client of the server's API (pkg/client): it
+// posts the batches and retries them while the server is unavailable or
+// unreachable. own says its http.Client was made here, so its idle
+// connections are closed at the end.
+type apiClient struct {
+	*client.Client
+	server string
+	http   *http.Client
+	own    bool
+}
+
+func newClient(o Options) (*apiClient, error) {
+	c := &apiClient{server: o.Server, http: o.HTTPClient}
 	if c.http == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = o.Workers
 		c.http = &http.Client{Transport: tr, Timeout: requestTimeout}
 		c.own = true
 	}
-	return c
+	var err error
+	c.Client, err = client.New(o.Server, client.WithToken(o.Token), client.WithUserAgent(userAgent), client.WithHTTPClient(c.http),
+		client.WithClock(clock{now: o.Now, after: o.After}), client.WithRetry(client.Retry{Attempts: attempts, MaxWait: maxWait}))
+	return c, err
 }
 
 // close lets go of the connections the client opened.
-func (c *client) close() {
+func (c *apiClient) close() {
 	if c.own {
 		// Connections dialed but never used would hold up a server's
 		// graceful shutdown for seconds.
@@ -75,117 +73,38 @@ func (c *client) close() {
 // be reached fails here, with the network's reason; any HTTP answer will do,
 // since the posts explain a wrong address or token with the server's own
 // reply.
-func (c *client) probe(ctx context.Context) error {
+func (c *apiClient) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.server+"/healthz", nil)
+	once, err := client.New(c.server, client.WithUserAgent(userAgent), client.WithHTTPClient(c.http), client.WithRetry(client.Retry{Attempts: 1}))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("User-Agent", userAgent)
-	res, err := c.http.Do(req)
-	if err != nil {
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			err = urlErr.Err
-		}
-		return err
+	// Any reply, an error status or a body that is not the health check's,
+	// is an answer; only the transport's *url.Error is not.
+	var urlErr *url.Error
+	if err := once.Health(ctx); errors.As(err, &urlErr) {
+		return urlErr.Err
 	}
-	res.Body.Close()
 	return nil
 }
 
-// retry is an attempt that failed and will be made again after wait.
-type retry struct {
-	why      string // the status, or the network's error
-	wait     time.Duration
-	attempt  int // the attempt about to be made, from 2
-	attempts int // of how many at most
+// post sends one NDJSON body; retrying, when not nil, hears of each retry
+// before its wait. A retry cannot count anything twice: ids are upsert
+// keys. A status it cannot get past is a *client.Error; a cancelled ctx
+// returns its cause.
+func (c *apiClient) post(ctx context.Context, ndjson []byte, retrying func(client.RetryEvent)) (client.Recorded, error) {
+	if retrying != nil {
+		ctx = client.WithRetryHook(ctx, retrying)
+	}
+	return c.SendResponsesBody(ctx, client.Body{Format: client.NDJSON, Data: ndjson})
 }
 
-// post sends one NDJSON body and returns the server's counts, retrying
-// while the server is unavailable or unreachable; retrying, when not nil,
-// hears of each retry before its wait. A retry cannot count anything
-// twice: ids are upsert keys. A status it cannot get past is a
-// *refusedError; a cancelled ctx returns its cause.
-func (c *client) post(ctx context.Context, ndjson []byte, retrying func(retry)) (api.Recorded, error) {
-	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.server+responsesPath, bytes.NewReader(ndjson))
-		if err != nil {
-			return api.Recorded{}, err
-		}
-		req.Header.Set("Content-Type", ingest.TypeNDJSON)
-		req.Header.Set("Authorization", "Bearer "+c.token)
-		req.Header.Set("User-Agent", userAgent)
-		var why string
-		wait := time.Duration(-1) // no Retry-After: back off
-		res, err := c.http.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return api.Recorded{}, context.Cause(ctx)
-			}
-			why = err.Error()
-		} else {
-			body, _ := io.ReadAll(io.LimitReader(res.Body, maxReply))
-			res.Body.Close()
-			switch res.StatusCode {
-			case http.StatusAccepted, http.StatusOK:
-				var r api.Recorded
-				if err := json.Unmarshal(body, &r); err != nil {
-					return api.Recorded{}, fmt.Errorf("unreadable reply %q: %v", truncate(string(body), 200), err)
-				}
-				return r, nil
-			case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout, http.StatusTooManyRequests:
-				why = res.Status
-				wait = c.retryAfter(res.Header.Get("Retry-After"))
-			default:
-				return api.Recorded{}, readRefusal(res, body)
-			}
-		}
-		if attempt == c.attempts {
-			return api.Recorded{}, fmt.Errorf("giving up after %d attempts: %s", attempt, why)
-		}
-		if wait < 0 {
-			wait = backoff(attempt)
-		}
-		if retrying != nil {
-			retrying(retry{why: why, wait: wait, attempt: attempt + 1, attempts: c.attempts})
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return api.Recorded{}, err
-		}
+// why is what a retry's console line says failed.
+func why(err error) string {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return e.Status
 	}
-}
-
-// retryAfter reads a Retry-After header (seconds or an HTTP date); -1 when
-// there is none.
-func (c *client) retryAfter(v string) time.Duration {
-	if v == "" {
-		return -1
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return min(time.Duration(n)*time.Second, maxWait)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(t.Sub(c.now()), 0), maxWait)
-	}
-	return -1
-}
-
-// backoff doubles from 250 ms, with jitter so workers do not retry in step.
-func backoff(attempt int) time.Duration {
-	d := min(250*time.Millisecond<<(attempt-1), 10*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits d, or returns ctx's cause when it ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	return err.Error()
 }

@@ -12,9 +12,8 @@
 // retry, or a whole re-run, counts nothing twice.
 //
 // One job per file: importer.go runs the passes, source.go opens the input,
-// sender.go shards rows into batches, client.go posts a batch and retries
-// (it knows nothing of files, so a Go client for the API can grow from it),
-// problem.go explains a refused batch, progress.go draws the progress line
+// sender.go shards rows into batches, client.go sets up the API's Go
+// client (pkg/client), which posts a batch and retries it, problem.go explains a refused batch, progress.go draws the progress line
 // and summary.go writes the report.
 package importer
 
@@ -84,9 +83,9 @@ type Options struct {
 	// Now is the clock for rows' times, elapsed times and Retry-After
 	// dates; nil is time.Now.
 	Now func() time.Time
-	// Sleep waits between attempts of a batch, or returns early with the
-	// context's cause; nil waits on a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// After times the waits between attempts of a batch, like time.After
+	// (nil).
+	After func(d time.Duration) <-chan time.Time
 	// Out gets the report: the summary and the outcome (standard output).
 	Out io.Writer
 	// Log gets messages, retries and the progress line (standard error). A
@@ -107,8 +106,8 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Sleep == nil {
-		o.Sleep = sleep
+	if o.After == nil {
+		o.After = time.After
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -178,9 +177,12 @@ func (im *importer) run(ctx context.Context) error {
 		return err
 	}
 	defer cleanup()
-	var cl *client
+	var cl *apiClient
 	if !im.opts.DryRun {
-		cl = newClient(im.opts)
+		if cl, err = newClient(im.opts); err != nil {
+			fmt.Fprintf(im.con, "import: %v\n", err)
+			return err
+		}
 		defer cl.close()
 		if err := cl.probe(ctx); err != nil {
 			err = fmt.Errorf("no server answers at %s (%v); start it, or point --server at it", im.opts.Server, err)

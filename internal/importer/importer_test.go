@@ -179,7 +179,10 @@ func TestRunAgainstTheAPI(t *testing.T) {
 		var out bytes.Buffer
 		o.File, o.Server, o.Out, o.Log = path, srv.URL, &out, &out
 		o.Now = clock.Now
-		o.Sleep = func(context.Context, time.Duration) error { return errors.New("no retries expected") }
+		o.After = func(time.Duration) <-chan time.Time {
+			t.Error("no retries expected")
+			return time.After(0)
+		}
 		res, err := Run(context.Background(), o)
 		return res, out.String(), err
 	}

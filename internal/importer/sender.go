@@ -3,7 +3,6 @@ package importer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/api"
 	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/pkg/client"
 )
 
 // sender batches valid rows and posts the batches with a few requests in
@@ -20,14 +20,14 @@ import (
 type sender struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	client *client
+	client *apiClient
 	con    *console
 	batch  int // rows per request
 
 	pending []*batch // being filled, one per worker
 	queues  []chan *batch
 	wg      sync.WaitGroup
-	enc     bytes.Buffer // one encoded row
+	enc     []byte // one encoded row, an NDJSON line
 
 	mu     sync.Mutex
 	result store.RecordResult
@@ -40,7 +40,7 @@ type batch struct {
 	lines []int
 }
 
-func newSender(ctx context.Context, cl *client, o Options, con *console) *sender {
+func newSender(ctx context.Context, cl *apiClient, o Options, con *console) *sender {
 	ctx, cancel := context.WithCancelCause(ctx)
 	s := &sender{ctx: ctx, cancel: cancel, client: cl, con: con, batch: o.Batch}
 	for range o.Workers {
@@ -64,27 +64,20 @@ func newSender(ctx context.Context, cl *client, o Options, con *console) *sender
 // add queues one valid row. It blocks while every worker is busy, which
 // keeps memory bounded, and fails once the import has failed.
 func (s *sender) add(line int, r store.Response) error {
-	s.enc.Reset()
-	enc := json.NewEncoder(&s.enc)
-	enc.SetEscapeHTML(false) // comments keep their & and <, and bytes
-	w := api.ResponseOf(r)
-	if err := enc.Encode(w); err != nil {
+	var err error
+	if s.enc, err = client.AppendResponse(s.enc[:0], api.ResponseOf(r)); err != nil {
 		return fmt.Errorf("encode line %d: %w", line, err)
 	}
-	if len(w.Custom) > 0 {
-		b := api.AppendCustom(bytes.Clone(s.enc.Bytes()), w.Custom)
-		s.enc.Reset()
-		s.enc.Write(b)
-	}
+	s.enc = append(s.enc, '\n')
 	i := shard(r.ID, len(s.pending))
 	b := s.pending[i]
-	if len(b.lines) > 0 && b.body.Len()+s.enc.Len() > maxBatchBytes {
+	if len(b.lines) > 0 && b.body.Len()+len(s.enc) > maxBatchBytes {
 		if err := s.flush(i); err != nil {
 			return err
 		}
 		b = s.pending[i]
 	}
-	b.body.Write(s.enc.Bytes())
+	b.body.Write(s.enc)
 	b.lines = append(b.lines, line)
 	if len(b.lines) >= s.batch {
 		return s.flush(i)
@@ -145,10 +138,10 @@ func (s *sender) post(b *batch) error {
 	if len(b.lines) == 1 {
 		where = fmt.Sprintf("line %d", b.lines[0])
 	}
-	r, err := s.client.post(s.ctx, b.body.Bytes(), func(r retry) {
-		fmt.Fprintf(s.con, "%s: %s; retrying in %s (attempt %d of %d)\n", where, r.why, r.wait.Round(time.Millisecond), r.attempt, r.attempts)
+	r, err := s.client.post(s.ctx, b.body.Bytes(), func(r client.RetryEvent) {
+		fmt.Fprintf(s.con, "%s: %s; retrying in %s (attempt %d of %d)\n", where, why(r.Err), r.Wait.Round(time.Millisecond), r.Attempt, r.Attempts)
 	})
-	var refused *refusedError
+	var refused *client.Error
 	switch {
 	case err == nil:
 	case s.ctx.Err() != nil:
@@ -159,7 +152,7 @@ func (s *sender) post(b *batch) error {
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	s.mu.Lock()
-	s.result.Add(r.RecordResult())
+	s.result.Add(api.ResultOf(r))
 	s.sent += len(b.lines)
 	s.mu.Unlock()
 	return nil

@@ -70,7 +70,7 @@ func TestSenderKeepsFileOrderPerID(t *testing.T) {
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	o := Options{Server: srv.URL, HTTPClient: srv.Client(), Batch: 3, Workers: 4}.withDefaults()
-	s := newSender(context.Background(), newClient(o), o, newConsole(io.Discard))
+	s := newSender(context.Background(), mustClient(t, o), o, newConsole(io.Discard))
 	line := 2
 	for round := range 10 {
 		for i := range 30 {
@@ -106,7 +106,7 @@ func TestSenderSplitsLargeBatches(t *testing.T) {
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	o := Options{Server: srv.URL, HTTPClient: srv.Client(), Batch: MaxBatch, Workers: 1}.withDefaults()
-	s := newSender(context.Background(), newClient(o), o, newConsole(io.Discard))
+	s := newSender(context.Background(), mustClient(t, o), o, newConsole(io.Discard))
 	// 1100 comments of 1999 two-byte runes: about 4.4 MB in all.
 	comment := strings.Repeat("é", 1999)
 	const n = 1100
@@ -138,17 +138,27 @@ func TestSenderNamesLines(t *testing.T) {
 	}))
 	defer srv.Close()
 	o := Options{Server: srv.URL, HTTPClient: srv.Client(), Batch: 2, Workers: 1}.withDefaults()
-	s := newSender(context.Background(), newClient(o), o, newConsole(io.Discard))
+	s := newSender(context.Background(), mustClient(t, o), o, newConsole(io.Discard))
 	for _, line := range []int{5, 8} {
 		if err := s.add(line, store.Response{ID: "a", Score: 1, Dims: store.Dims{Channel: "phone"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	err := s.close()
-	if err == nil || !strings.HasPrefix(err.Error(), `lines 5-8: unreadable reply "not json"`) {
+	if err == nil || !strings.HasPrefix(err.Error(), `lines 5-8: POST /api/v1/responses: unreadable reply "not json"`) {
 		t.Fatalf("err %v", err)
 	}
 	if _, sent := s.totals(); sent != 0 {
 		t.Fatalf("%d rows counted as sent", sent)
 	}
+}
+
+// mustClient is the import's client for o.
+func mustClient(t *testing.T, o Options) *apiClient {
+	t.Helper()
+	c, err := newClient(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -1,0 +1,188 @@
+package client
+
+import (
+	"context"
+	"net/url"
+	"strings"
+)
+
+// BoardList is the answer of GET /api/v1/boards.
+type BoardList struct {
+	// Boards lists every board, the boards of templates included.
+	Boards []BoardSummary `json:"boards"`
+	// Templates lists each template with its boards.
+	Templates []TemplateSummary `json:"templates"`
+}
+
+// BoardSummary names a board and its addresses.
+type BoardSummary struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	URL   string `json:"url"`  // the page
+	Live  string `json:"live"` // the WebSocket
+	// Template and Value name a template's board's template and value.
+	Template string `json:"template,omitempty"`
+	Value    string `json:"value,omitempty"`
+}
+
+// TemplateSummary is a template: one board per value of a dimension.
+type TemplateSummary struct {
+	Name    string         `json:"name"`
+	Title   string         `json:"title"`
+	ForEach ForEach        `json:"for_each"`
+	Boards  []BoardSummary `json:"boards"`
+	// PrivateBoards counts the boards not listed: a private template's
+	// boards are only counted for a request that may not see its values.
+	PrivateBoards int `json:"private_boards,omitempty"`
+}
+
+// ForEach is what a template makes a board for: each value of Dimension,
+// or only Values when the definition lists them (and the request may see
+// them).
+type ForEach struct {
+	Dimension string   `json:"dimension"`
+	Values    []string `json:"values,omitempty"`
+}
+
+// Board is the answer of GET /api/v1/boards/{name}: the view a screen of
+// the board shows now (docs/PROTOCOL.md describes the tiles).
+type Board struct {
+	Board string `json:"board"`
+	Title string `json:"title"`
+	Tiles []Tile `json:"tiles"`
+	// Epoch names one continuous history of the server's numbers; Stale is
+	// true while the server cannot read its store; Ready is false while
+	// its numbers are still loading.
+	Epoch string `json:"epoch"`
+	Stale bool   `json:"stale"`
+	Ready bool   `json:"ready"`
+}
+
+// Tile is one tile. Which fields are set depends on View.
+type Tile struct {
+	ID     string `json:"id"`
+	View   string `json:"view"` // headline, count, breakdown, leaderboard, trend, distribution, comments, followups, banners
+	Title  string `json:"title"`
+	Window string `json:"window,omitempty"`
+	Cols   int    `json:"cols"`
+	Height int    `json:"height"`
+
+	Figure       *Figure        `json:"figure,omitempty"`
+	Change       *Change        `json:"change,omitempty"`
+	Rows         []Row          `json:"rows,omitempty"`
+	Points       []Point        `json:"points,omitempty"`
+	Distribution *Distribution  `json:"distribution,omitempty"`
+	Answers      []Answer       `json:"answers,omitempty"`
+	FollowUps    *FollowUpsTile `json:"follow_ups,omitempty"`
+	Banners      []Banner       `json:"banners,omitempty"`
+	Empty        bool           `json:"empty,omitempty"`
+}
+
+// Figure is a score as a screen shows it.
+type Figure struct {
+	Label      string   `json:"label"`
+	NPS        *float64 `json:"nps"`
+	Score      string   `json:"score"`  // "+32", "−8", "—"
+	Margin     string   `json:"margin"` // "±11"
+	Responses  int64    `json:"responses"`
+	LowSample  bool     `json:"low_sample"`
+	Band       string   `json:"band"` // good, watch, poor, none
+	Bar        float64  `json:"bar"`
+	Promoters  float64  `json:"promoters"`
+	Passives   float64  `json:"passives"`
+	Detractors float64  `json:"detractors"`
+}
+
+// Change compares a headline with the period before it.
+type Change struct {
+	Delta       string `json:"delta"`
+	Significant bool   `json:"significant"`
+	Against     string `json:"against"`
+}
+
+// Row is a line of a breakdown or a leaderboard.
+type Row struct {
+	Figure
+	Rank int  `json:"rank,omitempty"`
+	Move int  `json:"move,omitempty"`
+	New  bool `json:"new,omitempty"`
+}
+
+// Point is one step of a trend.
+type Point struct {
+	Label     string   `json:"label"`
+	NPS       *float64 `json:"nps"`
+	Responses int64    `json:"responses"`
+	Band      string   `json:"band"`
+}
+
+// Distribution is the 0..10 histogram of a distribution tile.
+type Distribution struct {
+	Counts    [11]int64   `json:"counts"`
+	Shares    [11]float64 `json:"shares"`
+	Mean      string      `json:"mean"`
+	Responses int64       `json:"responses"`
+}
+
+// Answer is one answer of a comments feed.
+type Answer struct {
+	At      string `json:"at"`
+	Score   int    `json:"score"`
+	Class   string `json:"class"`
+	Channel string `json:"channel,omitempty"`
+	Team    string `json:"team,omitempty"`
+	Agent   string `json:"agent,omitempty"`
+	Comment string `json:"comment"`
+}
+
+// FollowUpsTile is the follow-up queue of a followups tile.
+type FollowUpsTile struct {
+	Open     int           `json:"open"`
+	Claimed  int           `json:"claimed"`
+	Overdue  int           `json:"overdue"`
+	Partial  bool          `json:"partial,omitempty"`
+	Items    []FollowUpRow `json:"items"`
+	Closed   int           `json:"closed"`
+	InSLA    int           `json:"in_sla"`
+	SLAShare string        `json:"sla_share"`
+	SLABand  string        `json:"sla_band"`
+}
+
+// FollowUpRow is one waiting detractor on a followups tile.
+type FollowUpRow struct {
+	ID        string `json:"id"`
+	Age       string `json:"age"`
+	Score     int    `json:"score"`
+	Team      string `json:"team,omitempty"`
+	Channel   string `json:"channel,omitempty"`
+	Agent     string `json:"agent,omitempty"`
+	Comment   string `json:"comment,omitempty"`
+	ClaimedBy string `json:"claimed_by,omitempty"`
+	Overdue   bool   `json:"overdue,omitempty"`
+}
+
+// Banner is one active threshold alert on a board.
+type Banner struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+// Boards lists the boards (GET /api/v1/boards).
+func (c *Client) Boards(ctx context.Context) (BoardList, error) {
+	var out BoardList
+	return out, c.getJSON(ctx, "/api/v1/boards", nil, &out)
+}
+
+// Board reads a board's view (GET /api/v1/boards/{name}). The board of a
+// template is "template/value", as BoardSummary.Name has it; the value is
+// escaped as one path segment, whatever it holds.
+func (c *Client) Board(ctx context.Context, name string) (Board, error) {
+	path := "/api/v1/boards/"
+	if tpl, value, ok := strings.Cut(name, "/"); ok {
+		path += url.PathEscape(tpl) + "/" + url.PathEscape(value)
+	} else {
+		path += url.PathEscape(name)
+	}
+	var out Board
+	return out, c.getJSON(ctx, path, nil, &out)
+}

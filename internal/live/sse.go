@@ -58,7 +58,20 @@ type eventStream struct {
 }
 
 func newEventStream(w http.ResponseWriter) *eventStream {
-	return &eventStream{w: w, rc: http.NewResponseController(w), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	return &eventStream{w: w, rc: http.NewResponseController(innermost(w)), kick: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// innermost is net/http's own writer under wrappers: some (Echo's) flush
+// without reporting a failed flush, which would hide a stalled screen
+// until its next write.
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
 }
 
 // wake asks the stream's goroutine to write; it never waits.

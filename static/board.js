@@ -1,5 +1,6 @@
 // Pulseboard board script: follows the board's live socket (see
-// docs/PROTOCOL.md), swaps tiles by id, animates changed numbers, shows
+// docs/PROTOCOL.md; its event stream where sockets are blocked), swaps
+// tiles by id, animates changed numbers, shows
 // "stale" when the server goes quiet, and reconnects with backoff. No
 // framework, no build step; it holds no growing state, so a wall TV can keep
 // one page open for weeks.
@@ -13,8 +14,19 @@
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 30000;
   const TWEEN_MS = 700;
+  // A socket that has never opened on this page fails this many times in a
+  // row, or stays unopened this long, and the page falls back to the event
+  // stream (SSE) for good. Only before a first open: a socket that worked
+  // and then broke is a server restart, not a network that blocks sockets.
+  const WS_FAILURES_BEFORE_SSE = 2;
+  const WS_OPEN_TIMEOUT_MS = 5000;
 
+  // ws is the live connection: a WebSocket, or an event stream behind the
+  // same few members (openEvents), so nothing past connect() tells them apart.
   let ws = null;
+  let transport = 'websocket';
+  let socketOpened = false;
+  let socketFailures = 0;
   let epoch = null;
   let seq = 0;
   let lastMessage = Date.now();
@@ -26,13 +38,70 @@
   const stampFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone: zone });
   const hourFmt = new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone: zone });
 
-  function connect() {
+  function openSocket() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     // The server writes the socket's path (a template's board has its value
     // escaped in it: /boards/team/first%20line/live).
     const sock = new WebSocket(`${proto}//${location.host}${body.dataset.live}`);
+    // A proxy may hold a blocked upgrade open without an answer.
+    const timer = setTimeout(() => { if (sock.readyState === WebSocket.CONNECTING) sock.close(); }, WS_OPEN_TIMEOUT_MS);
+    sock.addEventListener('open', () => { clearTimeout(timer); socketOpened = true; socketFailures = 0; });
+    sock.addEventListener('close', () => {
+      clearTimeout(timer);
+      if (!socketOpened && ++socketFailures >= WS_FAILURES_BEFORE_SSE) transport = 'sse';
+    });
+    return sock;
+  }
+
+  // openEvents follows the board's event stream (same messages, same close
+  // codes: docs/PROTOCOL.md, Server-Sent Events) behind a socket's members:
+  // readyState, send and close, and the onopen, onmessage and onclose
+  // handlers. It reconnects through connect()'s backoff, not the browser's,
+  // and says which state it holds (last_event_id) so the server can resume.
+  function openEvents() {
+    const path = body.dataset.live.replace(/\/live$/, '/events');
+    const t = { readyState: WebSocket.CONNECTING, onopen: null, onmessage: null, onclose: null };
+    let lastId = '';
+    let es = null;
+    const end = (code) => {
+      if (t.readyState === WebSocket.CLOSED) return;
+      es.close();
+      t.readyState = WebSocket.CLOSED;
+      setTimeout(() => t.onclose && t.onclose({ code }), 0);
+    };
+    const open = () => {
+      es = new EventSource(lastId ? `${path}?last_event_id=${encodeURIComponent(lastId)}` : path);
+      es.onopen = () => { t.readyState = WebSocket.OPEN; if (t.onopen) t.onopen(); };
+      es.onmessage = (ev) => { if (ev.lastEventId) lastId = ev.lastEventId; if (t.onmessage) t.onmessage(ev); };
+      es.addEventListener('close', (ev) => {
+        let code = 1000;
+        try { code = JSON.parse(ev.data).code; } catch { /* keep 1000 */ }
+        end(code);
+      });
+      es.onerror = () => end(1006); // the stream failed or was cut: reconnect with backoff
+    };
+    // The one message a screen sends is resync; a stream asks for a
+    // snapshot by reopening without an id.
+    t.send = () => { es.close(); lastId = ''; t.readyState = WebSocket.CONNECTING; open(); };
+    t.close = () => end(1000);
+    open();
+    return t;
+  }
+
+  function showTransport() {
+    body.dataset.transport = transport;
+    const el = document.getElementById('transport');
+    el.textContent = transport === 'sse' ? 'via SSE' : 'via WebSocket';
+    el.title = transport === 'sse'
+      ? 'Updates come by Server-Sent Events: this network does not let WebSockets through.'
+      : 'Updates come by WebSocket.';
+    el.hidden = false;
+  }
+
+  function connect() {
+    const sock = transport === 'sse' ? openEvents() : openSocket();
     ws = sock;
-    sock.onopen = () => { backoff = BACKOFF_MIN_MS; };
+    sock.onopen = () => { backoff = BACKOFF_MIN_MS; showTransport(); };
     sock.onmessage = (ev) => {
       lastMessage = Date.now();
       let m;

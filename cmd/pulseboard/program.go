@@ -231,6 +231,9 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	// Screens end as the drain begins: an event stream is a request the
+	// drain would wait for, to the end of the shutdown timeout.
+	m.server.RegisterOnShutdown(m.live.Close)
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.failed <- fmt.Errorf("serve http: %w", err)
@@ -307,10 +310,16 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 		Observer:   m.metrics,
 		MaxPerIP:   m.Config.MaxScreensPerIP,
 		Changed:    m.alerts.Changed(),
+		KeepAlive:  m.Config.SSEKeepAlive,
 	})
 	m.boardsPath = path
 	m.warnUnreachableBoards(defs)
 	m.metrics.Screens(func() map[string]int { return screensByTemplate(m.live.Clients()) })
+	// Of those, the screens on the SSE fallback: a series of its own, so
+	// pulseboard_ws_clients keeps its one label and its dashboards.
+	m.metrics.GaugeFunc("pulseboard_sse_clients", "Screens connected by Server-Sent Events (the fallback for networks that block WebSockets); pulseboard_ws_clients counts them too.", func() float64 {
+		return float64(m.live.EventStreams())
+	})
 	m.metrics.GaugeFunc("pulseboard_aggregator_stale", "1 while the node cannot read its store and boards show their last numbers.", func() float64 {
 		if m.agg.Status().Stale {
 			return 1

@@ -142,6 +142,9 @@ type Config struct {
 	BoardsFile string
 	// BroadcastInterval is the coalescing tick of the broadcaster.
 	BroadcastInterval time.Duration
+	// SSEKeepAlive is how long a screen's event stream may stay silent
+	// before it gets a comment line, for the proxies on its way.
+	SSEKeepAlive time.Duration
 	// Stream is the Redis stream of the stream ingest ("" off) and
 	// StreamGroup its consumer group.
 	Stream      string

@@ -78,6 +78,7 @@ func defaults() *Config {
 		ChangeLogMaxLen:   100000,
 		DemoRate:          1,
 		BroadcastInterval: 250 * time.Millisecond,
+		SSEKeepAlive:      15 * time.Second,
 		StreamGroup:       "pulseboard",
 		FrameAncestors:    []string{"'self'"},
 		IngestRate:        50000,
@@ -280,6 +281,8 @@ var badValues = []struct {
 	{"min_sample", "0", "must be a positive integer"},
 	{"boards", "/no/such/boards.yaml", "cannot read the boards file"},
 	{"broadcast_interval", "10ms", "must be between 50ms and 10s"},
+	{"sse_keepalive", "500ms", "must be between 1s and 5m0s"},
+	{"sse_keepalive", "6m", "must be between 1s and 5m0s"},
 	{"broadcast_interval", "soon", "duration"},
 	{"stream", "has space", "without spaces"},
 	{"stream_group", "a group", "without spaces"},
@@ -513,6 +516,7 @@ changelog_maxlen: 5000
 		{name: "every field", body: everyKind("aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb, aaaaaaaaaaaaaaaa", "365d", limits+`redis_min_replicas: 1
 redis_min_replicas_timeout: 250ms
 broadcast_interval: 100ms
+sse_keepalive: 20s
 admin_tokens: [sha256:8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92]
 public_boards: yes
 ingest_rate: 0
@@ -559,6 +563,7 @@ trusted_admin_users: [ops@example.com]
 				ChangeLogMaxLen:   5000,
 				DemoRate:          0.5,
 				BroadcastInterval: 100 * time.Millisecond,
+				SSEKeepAlive:      20 * time.Second,
 				StreamGroup:       "pulseboard",
 				FrameAncestors:    []string{"'self'"},
 				Alerts:            alert.DefaultConfig(),

@@ -336,6 +336,15 @@ var options = []option{
 		},
 	},
 	{
+		name: "sse_keepalive", env: "PULSEBOARD_SSE_KEEPALIVE", flag: "sse-keepalive", yaml: "sse_keepalive",
+		def:  "15s",
+		help: "longest silence of a screen's event stream (the SSE fallback) before a comment line keeps proxies from closing it; 1s to 5m",
+		parse: func(c *Config, raw string) (err error) {
+			c.SSEKeepAlive, err = parseDurationBetween(raw, time.Second, 5*time.Minute)
+			return
+		},
+	},
+	{
 		name: "broadcast_interval", env: "PULSEBOARD_BROADCAST_INTERVAL", flag: "broadcast-interval", yaml: "broadcast_interval",
 		def:  "250ms",
 		help: "how often boards are recomputed and pushed when something changed; 50ms to 10s",

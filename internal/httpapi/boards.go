@@ -129,8 +129,22 @@ func (a *API) getBoard(c echo.Context) error {
 // socket of its own, so the path is never ambiguous and no value needs to
 // be forbidden.
 func (a *API) boardLive(c echo.Context) error {
+	return a.serveScreen(c, "live", a.Screens.Serve)
+}
+
+// boardEvents serves the board's live messages as Server-Sent Events, for
+// networks that block WebSockets: boardLive's rules, the same hub.
+// /boards/T/events is told apart from a template's page as /boards/T/live
+// is.
+func (a *API) boardEvents(c echo.Context) error {
+	return a.serveScreen(c, "events", a.Screens.ServeEvents)
+}
+
+// serveScreen checks a live screen's request, at /boards/NAME/{last}, and
+// hands it to serve.
+func (a *API) serveScreen(c echo.Context, last string, serve func(http.ResponseWriter, *http.Request, string, live.Access) error) error {
 	if c.Param("value") == "" && a.isTemplate(c.Param("name")) {
-		return a.boardPage(c, c.Param("name")+"/live")
+		return a.boardPage(c, c.Param("name")+"/"+last)
 	}
 	name, err := boardParam(c)
 	if err != nil {
@@ -149,7 +163,7 @@ func (a *API) boardLive(c echo.Context) error {
 		}
 	}
 	may := cr.socketAccess()
-	err = a.Screens.Serve(c.Response(), c.Request(), name, may)
+	err = serve(c.Response(), c.Request(), name, may)
 	if errors.Is(err, live.ErrNoBoard) {
 		return a.noBoard(name)
 	}

@@ -61,9 +61,11 @@ type Boards interface {
 	Compute(def board.Board, now time.Time) (board.View, aggregate.Status, error)
 }
 
-// Screens serves boards' live sockets.
+// Screens serves boards' live sockets, and their event streams for
+// networks that block sockets.
 type Screens interface {
 	Serve(w http.ResponseWriter, r *http.Request, name string, may live.Access) error
+	ServeEvents(w http.ResponseWriter, r *http.Request, name string, may live.Access) error
 }
 
 // Alerts is the alert service as the admin API uses it.

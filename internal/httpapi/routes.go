@@ -46,8 +46,10 @@ func (a *API) routes(e *echo.Echo) {
 	// /boards/TEMPLATE/live is told apart from a socket).
 	e.GET("/boards/:name", a.getBoardPage)
 	e.GET("/boards/:name/live", a.boardLive)
+	e.GET("/boards/:name/events", a.boardEvents) // SSE, for networks that block sockets
 	e.GET("/boards/:name/:value", a.getBoardPage)
 	e.GET("/boards/:name/:value/live", a.boardLive)
+	e.GET("/boards/:name/:value/events", a.boardEvents)
 	v1.GET("/boards", a.listBoards)
 	v1.GET("/boards/:name", a.getBoard)
 	v1.GET("/boards/:name/:value", a.getBoard)

@@ -27,6 +27,19 @@ import (
 // nobody) about dropped screens; both stop when the test ends.
 func floorServer(tb testing.TB, clock *storetest.Clock, o Observer) (*Broadcaster, *httptest.Server) {
 	tb.Helper()
+	bc := floorBroadcaster(tb, clock, Options{Observer: o})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = bc.Serve(w, r, "floor", nil)
+	}))
+	tb.Cleanup(srv.Close)
+	tb.Cleanup(bc.Close) // before the server's: it waits for no socket, but ends them
+	return bc, srv
+}
+
+// floorBroadcaster is floorServer's broadcaster, with opts (Now is the
+// clock's), closed when the test ends.
+func floorBroadcaster(tb testing.TB, clock *storetest.Clock, o Options) *Broadcaster {
+	tb.Helper()
 	opts := storetest.Options(tb, clock)
 	eng := memstore.New(opts)
 	tb.Cleanup(func() { eng.Close() })
@@ -42,13 +55,10 @@ func floorServer(tb testing.TB, clock *storetest.Clock, o Observer) (*Broadcaste
 		tb.Fatal(err)
 	}
 	reg := boards.New(agg, board.Computer{Calendar: opts.Calendar, MinSample: 30}, defs)
-	bc := New(agg, reg, Options{Now: clock.Now, Observer: o})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = bc.Serve(w, r, "floor", nil)
-	}))
-	tb.Cleanup(srv.Close)
+	o.Now = clock.Now
+	bc := New(agg, reg, o)
 	tb.Cleanup(bc.Close)
-	return bc, srv
+	return bc
 }
 
 // floorView computes the floor board as the registry does for the API.

@@ -47,6 +47,9 @@ type Options struct {
 	// Changed, when set, signals changes that do not come from the
 	// aggregator (the alert state: banners, follow-ups).
 	Changed <-chan struct{}
+	// KeepAlive is how long an event stream may stay silent before it
+	// gets a comment line (0: DefaultKeepAlive), by Now's clock.
+	KeepAlive time.Duration
 }
 
 // Access decides whether a screen may watch a board. It is asked when the
@@ -104,6 +107,9 @@ func New(src Source, boards Boards, opts Options) *Broadcaster {
 	}
 	if opts.Observer == nil {
 		opts.Observer = noObserver{}
+	}
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = DefaultKeepAlive
 	}
 	b := &Broadcaster{
 		src: src, boards: boards, reloads: boards.Subscribe(), opts: opts,
@@ -191,14 +197,17 @@ func (b *Broadcaster) Run(ctx context.Context) {
 			if dirty {
 				dirty = false
 				b.publishAll(now)
-				continue
+			} else {
+				for _, h := range b.hubList() {
+					targets, err := h.heartbeat(now)
+					if err != nil {
+						b.opts.Logger.Error("heartbeat", slog.String("board", h.name), slog.Any("err", err))
+					}
+					deliver(targets)
+				}
 			}
 			for _, h := range b.hubList() {
-				targets, err := h.heartbeat(now)
-				if err != nil {
-					b.opts.Logger.Error("heartbeat", slog.String("board", h.name), slog.Any("err", err))
-				}
-				deliver(targets)
+				deliver(h.keepAlive(now, b.opts.KeepAlive))
 			}
 		}
 	}
@@ -244,6 +253,22 @@ func (b *Broadcaster) Clients() map[string]int {
 		out[h.name] = h.size()
 	}
 	return out
+}
+
+// EventStreams counts the screens connected by Server-Sent Events; Clients
+// counts them too.
+func (b *Broadcaster) EventStreams() int {
+	n := 0
+	for _, h := range b.hubList() {
+		h.mu.Lock()
+		for c := range h.clients {
+			if c.events != nil {
+				n++
+			}
+		}
+		h.mu.Unlock()
+	}
+	return n
 }
 
 // Close disconnects every screen with "going away" and refuses new ones.

@@ -13,7 +13,8 @@ import (
 	"github.com/pulseboard/pulseboard/internal/board"
 )
 
-// client is one connected screen. One reader goroutine owns its reads.
+// client is one connected screen, on a WebSocket (conn, wire and br) or
+// on an event stream (events, sse.go). A socket's reader goroutine owns its reads.
 // Writes have no goroutine of their own: whoever queues a message (the
 // fan-out, a join, a resync request) flushes the queue, and since the wire
 // never waits, that costs a system call and no parked goroutine. Only a
@@ -26,6 +27,13 @@ type client struct {
 	// br is the library's read buffer: the reader parks on the socket
 	// only when it is empty.
 	br *bufio.Reader
+	// events is set instead of the three above for a screen on an event
+	// stream, whose own goroutine writes what the others queue (flush
+	// wakes it).
+	events *eventStream
+	// resume is the state an event stream's screen says it holds
+	// (Last-Event-ID): when it is the hub's, the join sends no snapshot.
+	resume eventID
 
 	mu sync.Mutex
 	// queue holds prepared messages not written yet; when it is full,
@@ -47,7 +55,7 @@ type client struct {
 
 // outgoing is a queued message.
 type outgoing struct {
-	pm *websocket.PreparedMessage
+	pm *message
 	// state: the message tells the board's state at its seq (an update, a
 	// heartbeat, a snapshot), which a snapshot taken later holds too; a
 	// reload it does not.
@@ -66,7 +74,7 @@ func newClient(h *hub, conn *websocket.Conn, w *wire, br *bufio.Reader, may Acce
 // offer queues a message without writing it; the caller flushes. It never
 // blocks on the screen. state tells whether a later snapshot holds what
 // the message says (see outgoing).
-func (c *client) offer(pm *websocket.PreparedMessage, state bool) {
+func (c *client) offer(pm *message, state bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -82,6 +90,12 @@ func (c *client) offer(pm *websocket.PreparedMessage, state bool) {
 		// is dropped anyway if it stays behind for writeWait.
 	}
 	c.queue = append(c.queue, outgoing{pm, state})
+}
+
+// resumes reports whether the screen already holds this state of the
+// board, so it needs no snapshot to follow its updates.
+func (c *client) resumes(epoch string, seq uint64) bool {
+	return c.resume.epoch != "" && c.resume.epoch == epoch && c.resume.seq == seq
 }
 
 // admitted re-checks the screen's access against a board definition.
@@ -118,17 +132,28 @@ func (c *client) dropStateLocked() {
 	c.queue = slices.DeleteFunc(c.queue, func(o outgoing) bool { return o.state })
 }
 
-// flush writes what is queued, unless another goroutine is writing (it
+// flush writes what is queued: on a socket from the caller's goroutine,
+// as those writes never wait; on an event stream, whose writes may, by
+// waking the stream's own goroutine.
+func (c *client) flush() {
+	if c.events != nil {
+		c.events.wake()
+		return
+	}
+	c.write()
+}
+
+// write writes what is queued, unless another goroutine is writing (it
 // will take it) or earlier bytes still wait for the screen (the wire's
 // drain calls flush when they are gone).
-func (c *client) flush() {
+func (c *client) write() {
 	for {
 		c.mu.Lock()
-		if c.writing || c.closed || c.wire.backlogged() {
+		if c.writing || c.closed || (c.wire != nil && c.wire.backlogged()) {
 			c.mu.Unlock()
 			return
 		}
-		var pm *websocket.PreparedMessage
+		var pm *message
 		snapshot, ping := false, false
 		switch {
 		case c.resync:
@@ -147,22 +172,24 @@ func (c *client) flush() {
 
 		var err error
 		switch {
+		case ping && c.events != nil:
+			err = c.events.comment()
 		case ping:
 			err = c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
 		case snapshot:
 			// Outside c.mu: the hub's lock is taken before a client's
 			// everywhere else.
 			if pm = c.hub.resnapshot(c); pm != nil {
-				err = c.conn.WritePreparedMessage(pm)
+				err = c.send(pm)
 			}
 		default:
-			err = c.conn.WritePreparedMessage(pm)
+			err = c.send(pm)
 		}
 		c.mu.Lock()
 		c.writing = false
 		c.mu.Unlock()
 		if err != nil {
-			if errors.Is(err, errBacklogFull) {
+			if errors.Is(err, errBacklogFull) || errors.Is(err, errTooSlow) {
 				c.hub.observer.ScreenDropped()
 				c.close(CloseTooSlow, "too slow")
 				return
@@ -173,6 +200,14 @@ func (c *client) flush() {
 			return
 		}
 	}
+}
+
+// send writes one message on the screen's transport.
+func (c *client) send(m *message) error {
+	if c.events != nil {
+		return c.events.send(m)
+	}
+	return c.conn.WritePreparedMessage(m.ws)
 }
 
 // deliverChunk is how many screens one goroutine writes to in a fan-out:
@@ -210,6 +245,13 @@ func (c *client) close(code int, reason string) {
 		c.closed = true
 		c.queue = nil
 		c.mu.Unlock()
+		if c.events != nil {
+			c.events.end(code, reason)
+			if c.release != nil {
+				c.release()
+			}
+			return
+		}
 		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
 		_ = c.conn.Close()
 		if c.release != nil {

@@ -26,6 +26,13 @@
 // goroutines, at most one per 128 screens and GOMAXPROCS in all; to 128
 // screens or fewer it writes from the caller's goroutine.
 //
+// A screen on an event stream (sse.go, the fallback for networks that
+// block WebSockets) holds one goroutine too, its request's handler, which
+// is also its only writer: flush wakes it instead of writing, since a
+// net/http response's writes may wait; each of its writes is bounded by
+// writeWait. It takes no lock of its own (its close signals the handler
+// through a channel), so the lock order below holds for it unchanged.
+//
 // Where the socket offers no syscall.RawConn (not unix, or not TCP), the
 // reader parks inside gorilla's read and every write takes a drain
 // goroutine, bounded by writeWait as a writer goroutine would be.

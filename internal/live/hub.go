@@ -33,10 +33,12 @@ type hub struct {
 	order   []string          // tile ids in board order
 	tiles   map[string][]byte // last published JSON of each tile
 	// snap caches the snapshot of the current (epoch, seq, stale).
-	snap *websocket.PreparedMessage
+	snap *message
 	// published is false until the first computation.
 	published bool
 	lastSent  time.Time
+	// lastComment is when event streams last got a keep-alive comment.
+	lastComment time.Time
 	// endCode, once set, is how the hub ended (its board removed, the
 	// server shutting down): a screen that joins after is closed with it.
 	endCode   int
@@ -66,7 +68,7 @@ func (h *hub) join(c *client) bool {
 		return false
 	}
 	h.clients[c] = struct{}{}
-	if h.published {
+	if h.published && !c.resumes(h.epoch, h.seq) {
 		if snap := h.snapshotLocked(h.now()); snap != nil {
 			c.offer(snap, true)
 		}
@@ -196,8 +198,32 @@ func (h *hub) ping() []*client {
 	defer h.mu.Unlock()
 	out := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
+		if c.events != nil {
+			continue // kept alive by keepAlive's comments
+		}
 		c.requestPing()
 		out = append(out, c)
+	}
+	return out
+}
+
+// keepAlive queues a comment for the screens on an event stream when the
+// board sent them nothing for every (by the broadcaster's clock): proxies
+// close a response that stays silent, and before a board's first publish
+// no heartbeat goes. It returns the screens to deliver to.
+func (h *hub) keepAlive(now time.Time, every time.Duration) []*client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if now.Sub(h.lastSent) < every || now.Sub(h.lastComment) < every {
+		return nil
+	}
+	h.lastComment = now
+	var out []*client
+	for c := range h.clients {
+		if c.events != nil {
+			c.requestPing()
+			out = append(out, c)
+		}
 	}
 	return out
 }
@@ -249,7 +275,7 @@ func (h *hub) end(code int, reason string) {
 // drop, updates queued while the screen was behind would follow a
 // snapshot taken after them: a repeated seq, which a screen takes for a
 // gap and asks again.
-func (h *hub) resnapshot(c *client) *websocket.PreparedMessage {
+func (h *hub) resnapshot(c *client) *message {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c.mu.Lock()
@@ -258,7 +284,7 @@ func (h *hub) resnapshot(c *client) *websocket.PreparedMessage {
 	return h.snapshotLocked(h.now())
 }
 
-func (h *hub) snapshotLocked(now time.Time) *websocket.PreparedMessage {
+func (h *hub) snapshotLocked(now time.Time) *message {
 	if h.snap != nil {
 		return h.snap
 	}
@@ -276,20 +302,20 @@ func (h *hub) snapshotLocked(now time.Time) *websocket.PreparedMessage {
 
 // prepare fills the envelope's common fields and encodes it once for all
 // screens.
-func (h *hub) prepare(e Envelope, now time.Time) (*websocket.PreparedMessage, error) {
+func (h *hub) prepare(e Envelope, now time.Time) (*message, error) {
 	e.Board, e.Epoch, e.Seq, e.At, e.Stale = h.name, h.epoch, h.seq, now.UTC(), h.stale
 	data, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s message: %w", e.Type, err)
 	}
-	return websocket.NewPreparedMessage(websocket.TextMessage, data)
+	return newMessage(data, h.epoch, h.seq)
 }
 
 // fanOut queues msg for every screen without writing, and returns them:
 // the caller delivers once the hub's lock is released, so joins and
 // leaves never wait on socket writes. state is false for a message a
 // snapshot does not replace (see outgoing).
-func (h *hub) fanOut(msg *websocket.PreparedMessage, now time.Time, state bool) []*client {
+func (h *hub) fanOut(msg *message, now time.Time, state bool) []*client {
 	out := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
 		c.offer(msg, state)

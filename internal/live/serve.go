@@ -87,13 +87,7 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string,
 		release()
 		return nil
 	}
-	// The loop skips boards nobody watches, so a board's state is only
-	// current while it has screens: bring it up to date for the first one.
-	if !h.isPublished() || h.size() == 0 {
-		if err := b.publish(h, b.opts.Now()); err != nil {
-			b.opts.Logger.Error("publish board", slog.String("board", name), slog.Any("err", err))
-		}
-	}
+	b.bringUp(h)
 	if tc, ok := hj.wire.tcp(); ok {
 		_ = tc.SetWriteBuffer(socketSendBuffer)
 	}
@@ -102,6 +96,17 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string,
 		go c.readPump()
 	}
 	return nil
+}
+
+// bringUp brings a board's state up to date for a screen about to join:
+// the loop skips boards nobody watches, so a board's state is only
+// current while it has screens.
+func (b *Broadcaster) bringUp(h *hub) {
+	if !h.isPublished() || h.size() == 0 {
+		if err := b.publish(h, b.opts.Now()); err != nil {
+			b.opts.Logger.Error("publish board", slog.String("board", h.name), slog.Any("err", err))
+		}
+	}
 }
 
 // hubFor finds the hub of a board the registry holds, and whether the

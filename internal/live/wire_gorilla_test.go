@@ -315,11 +315,11 @@ func TestGorillaWritesPreparedFramesWholeAndAtOnce(t *testing.T) {
 	_, _, conn, br, c := rawFloorScreen(t)
 	for _, size := range []int{10, 300, 70000} {
 		payload := bytes.Repeat([]byte("z"), size)
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, payload)
+		m, err := newMessage(payload, "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.offer(pm, false)
+		c.offer(m, false)
 		c.flush()
 		f, err := readFrame(conn, br, 2*time.Second)
 		if err != nil {
@@ -423,11 +423,11 @@ func TestGorillaReadDeadlineWakesTheParkedReader(t *testing.T) {
 	bc, _, conn, br, c := rawFloorScreen(t)
 	time.Sleep(50 * time.Millisecond) // the reader parks
 	_ = c.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, []byte("a write after the deadline was set"))
+	m, err := newMessage([]byte("a write after the deadline was set"), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.offer(pm, false)
+	c.offer(m, false)
 	c.flush()
 	waitFor(t, "the silent screen's removal", func() bool { return bc.Clients()["floor"] == 0 })
 	for {

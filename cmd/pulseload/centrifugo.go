@@ -80,7 +80,8 @@ func centrifugoCachePath() (string, error) {
 // without a token may subscribe to any channel without a namespace (one per
 // board), the HTTP API takes a key, no history, presence or recovery. The
 // WebSocket settings mirror the server's: permessage-deflate offered at
-// gorilla's default level 1 for every message size, pooled write buffers.
+// gorilla's default level 1 for every message size, pooled write buffers,
+// and a write that waits 2 s drops the screen.
 // The keys are Centrifugo v6's (see `centrifugo defaultconfig -d`).
 func centrifugoConfig(port int, apiKey string) ([]byte, error) {
 	cfg := map[string]any{
@@ -95,6 +96,9 @@ func centrifugoConfig(port int, apiKey string) ([]byte, error) {
 		"websocket": map[string]any{
 			"compression": true, "compression_level": 1, "compression_min_size": 0,
 			"use_write_buffer_pool": true, "write_buffer_size": 4096, "read_buffer_size": 512,
+			// Pulseboard drops a screen whose write has waited 2 s
+			// (writeWait); Centrifugo's default is 1 s.
+			"write_timeout": "2s",
 		},
 		"health":     map[string]any{"enabled": true},
 		"prometheus": map[string]any{"enabled": true}, // go_goroutines at /metrics
@@ -179,6 +183,9 @@ type cfRelay struct {
 	client    *http.Client
 	connected atomic.Int32
 	errors    atomic.Int64
+	latency   latencies    // publish round trips
+	published atomic.Int64 // messages
+	batched   atomic.Int64 // requests that carried more than one
 	mu        sync.Mutex
 	last      map[string][]byte // each board's last message, for replayLast
 }
@@ -189,6 +196,9 @@ func newCFRelay(api, key string) *cfRelay {
 }
 
 // follow relays one board until ctx ends or the upstream socket closes.
+// Reading never waits for Centrifugo: a publish in flight would otherwise
+// stall the socket until Pulseboard drops the relay as a hung screen.
+// Messages that arrive meanwhile go out together in the next request.
 func (r *cfRelay) follow(ctx context.Context, url, board string) error {
 	conn, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
 	if err != nil {
@@ -196,6 +206,8 @@ func (r *cfRelay) follow(ctx context.Context, url, board string) error {
 	}
 	defer conn.Close()
 	go func() { <-ctx.Done(); conn.Close() }()
+	q := &cfQueue{wake: make(chan struct{}, 1)}
+	go r.publishLoop(ctx, board, q)
 	first := true
 	for {
 		_, data, err := conn.ReadMessage()
@@ -210,7 +222,50 @@ func (r *cfRelay) follow(ctx context.Context, url, board string) error {
 			r.connected.Add(1)
 			continue
 		}
-		if err := r.publish(ctx, board, data); err != nil && ctx.Err() == nil {
+		q.push(data)
+	}
+}
+
+// cfQueue holds one board's messages not yet published, in order.
+type cfQueue struct {
+	mu      sync.Mutex
+	pending [][]byte
+	wake    chan struct{}
+}
+
+func (q *cfQueue) push(m []byte) {
+	q.mu.Lock()
+	q.pending = append(q.pending, m)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default: // already woken
+	}
+}
+
+func (q *cfQueue) take() [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.pending
+	q.pending = nil
+	return out
+}
+
+// publishLoop publishes a board's pending messages, one request at a
+// time so they keep their order: one message through /api/publish, more
+// through /api/batch, which runs its commands in order.
+func (r *cfRelay) publishLoop(ctx context.Context, board string, q *cfQueue) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		}
+		msgs := q.take()
+		if len(msgs) == 0 {
+			continue
+		}
+		if err := r.publish(ctx, board, msgs...); err != nil && ctx.Err() == nil {
 			r.errors.Add(1)
 		}
 	}
@@ -235,28 +290,52 @@ func (r *cfRelay) replayLast(ctx context.Context) error {
 	return nil
 }
 
-// publish posts one message to /api/publish. The message is JSON, and
-// Centrifugo's JSON protocol carries publication data verbatim, so the
-// screens get Pulseboard's exact bytes inside the push envelope.
-func (r *cfRelay) publish(ctx context.Context, channel string, data []byte) error {
-	body := make([]byte, 0, len(data)+len(channel)+32)
-	body = append(body, `{"channel":`...)
-	body = strconv.AppendQuote(body, channel)
-	body = append(body, `,"data":`...)
-	body = append(body, data...)
-	body = append(body, '}')
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.api+"/api/publish", bytes.NewReader(body))
+// publish posts messages to a channel: one through /api/publish, several
+// through /api/batch. The messages are JSON, and Centrifugo's JSON protocol
+// carries publication data verbatim, so the screens get Pulseboard's exact
+// bytes inside the push envelope.
+func (r *cfRelay) publish(ctx context.Context, channel string, msgs ...[]byte) error {
+	one := func(body []byte, data []byte) []byte {
+		body = append(body, `{"channel":`...)
+		body = strconv.AppendQuote(body, channel)
+		body = append(body, `,"data":`...)
+		body = append(body, data...)
+		return append(body, '}')
+	}
+	method := "/api/publish"
+	var body []byte
+	if len(msgs) == 1 {
+		body = one(nil, msgs[0])
+	} else {
+		method = "/api/batch"
+		body = append(body, `{"commands":[`...)
+		for i, m := range msgs {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, `{"publish":`...)
+			body = append(one(body, m), '}')
+		}
+		body = append(body, "]}"...)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.api+method, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", r.key)
+	began := time.Now()
 	res, err := r.client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
 	reply, _ := io.ReadAll(res.Body)
+	r.latency.add(time.Since(began))
+	r.published.Add(int64(len(msgs)))
+	if len(msgs) > 1 {
+		r.batched.Add(1)
+	}
 	if res.StatusCode != http.StatusOK || bytes.Contains(reply, []byte(`"error"`)) {
 		return fmt.Errorf("publish to %s: %d %s", channel, res.StatusCode, bytes.TrimSpace(reply))
 	}
@@ -370,7 +449,9 @@ func (c *crowd) followCentrifugo(conn *websocket.Conn) {
 		}
 		if err != nil {
 			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) && !isClosedByUs(err) {
-				c.dropped.Add(1)
+				if c.dropped.Add(1) == 1 {
+					c.firstDrop.Store(err.Error()) // Centrifugo's close code and reason
+				}
 			}
 			return
 		}

@@ -156,6 +156,19 @@ func TestCentrifugoRelaysToScreens(t *testing.T) {
 	if per := c.bytes.Load() / c.messages.Load(); per < int64(len(want)) {
 		t.Fatalf("%d bytes per message, shorter than the relayed message", per)
 	}
+	// A batch (what the relay sends when messages queued up while a
+	// publish was in flight) arrives whole and in order.
+	acks.add(2, time.Now())
+	if err := relay.publish(ctx, "load-01", []byte(msg(10)), []byte(msg(11))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the batch on every screen", func() bool { return c.messages.Load() == 12 })
+	if n := c.latency.count(); n != 9 {
+		t.Fatalf("%d delay samples after the batch, want 3 per screen", n)
+	}
+	if relay.batched.Load() != 1 {
+		t.Fatalf("%d batched requests", relay.batched.Load())
+	}
 	c.closeAll()
 	close(feed)
 }

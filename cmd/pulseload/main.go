@@ -411,7 +411,11 @@ loop:
 	r.messages = c.messages.Load() - msgs0
 	r.msgBytes, r.wireBytes = c.bytes.Load()-bytes0, c.wire.Load()-wire0
 	if relay != nil {
-		r.relayErrors = relay.errors.Load()
+		r.relayErrors, r.relayPublished, r.relayBatched = relay.errors.Load(), relay.published.Load(), relay.batched.Load()
+		r.relayLatency = [2]time.Duration{relay.latency.quantile(0.5), relay.latency.quantile(0.99)}
+		if d, ok := c.firstDrop.Load().(string); ok {
+			progress(stderr, "first screen dropped by Centrifugo: %s", d)
+		}
 	}
 	if adminToken != "" {
 		r.heapProfiles = append(r.heapProfiles, saveHeapProfile(base, adminToken, o.soak.heapProfiles, "heap-end.pb.gz", stderr))
@@ -467,6 +471,9 @@ type report struct {
 	// (decompressed), wireBytes what their sockets read.
 	msgBytes, wireBytes int64
 	relayErrors         int64
+	relayPublished      int64
+	relayBatched        int64
+	relayLatency        [2]time.Duration // p50, p99 of the relay's publish round trips
 }
 
 // settleAfterMax bounds the wait for the server to let go of the screens.
@@ -480,7 +487,9 @@ func (r report) print(w io.Writer) {
 		fmt.Fprintf(t, "screens served by\tthe bare gorilla hub, relaying the server's messages (memory, CPU, fds and goroutines are the hub's)\n")
 	}
 	if r.o.centrifugo {
-		fmt.Fprintf(t, "screens served by\tCentrifugo %s, fed the server's messages through its HTTP API (memory, CPU, fds and goroutines are Centrifugo's); relay errors %d\n", centrifugoVersion, r.relayErrors)
+		fmt.Fprintf(t, "screens served by\tCentrifugo %s, fed the server's messages through its HTTP API (memory, CPU, fds and goroutines are Centrifugo's)\n", centrifugoVersion)
+		fmt.Fprintf(t, "relay: messages published (requests batching several) / errors / round trip p50, p99\t%d (%d) / %d / %s, %s\n",
+			r.relayPublished, r.relayBatched, r.relayErrors, r.relayLatency[0], r.relayLatency[1])
 	}
 	if r.warmup > 0 {
 		fmt.Fprintf(t, "server start to first board served\t%s\n", r.warmup.Round(time.Millisecond))

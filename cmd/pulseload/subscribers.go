@@ -31,8 +31,9 @@ type crowd struct {
 	// wire counts the bytes the screens read from their sockets (frames,
 	// compressed or not): see countingDial.
 	wire atomic.Int64
-	// firstError is why the first screen that failed to subscribe failed.
-	firstError atomic.Value
+	// firstError is why the first screen that failed to subscribe failed,
+	// firstDrop why the first one dropped was (Centrifugo's screens).
+	firstError, firstDrop atomic.Value
 }
 
 var countKey = []byte(`"id":"responses"`)

@@ -183,11 +183,13 @@ type cfRelay struct {
 	client    *http.Client
 	connected atomic.Int32
 	errors    atomic.Int64
-	latency   latencies    // publish round trips
-	published atomic.Int64 // messages
-	batched   atomic.Int64 // requests that carried more than one
-	mu        sync.Mutex
-	last      map[string][]byte // each board's last message, for replayLast
+	// firstError is why the first failed publish failed.
+	firstError atomic.Value
+	latency    latencies    // publish round trips
+	published  atomic.Int64 // messages
+	batched    atomic.Int64 // requests that carried more than one
+	mu         sync.Mutex
+	last       map[string][]byte // each board's last message, for replayLast
 }
 
 func newCFRelay(api, key string) *cfRelay {
@@ -266,7 +268,9 @@ func (r *cfRelay) publishLoop(ctx context.Context, board string, q *cfQueue) {
 			continue
 		}
 		if err := r.publish(ctx, board, msgs...); err != nil && ctx.Err() == nil {
-			r.errors.Add(1)
+			if r.errors.Add(1) == 1 {
+				r.firstError.Store(err.Error())
+			}
 		}
 	}
 }

@@ -5,6 +5,11 @@
 // the server itself and also reports the server's memory per connection and
 // CPU per broadcast tick, read from /proc.
 //
+// Its yardsticks measure the same screens on the same messages in the same
+// run: -bare-hub (the plainest gorilla hub) and -centrifugo (Centrifugo
+// v6.9.1, the field's reference server); -compare runs all three. A long
+// run with -max-drift is a soak that fails when the server's RSS drifts.
+//
 // Example (what `make loadtest` runs):
 //
 //	pulseload -server-bin bin/pulseboard -clients 2000 -boards 20 -rate 200 -duration 30s
@@ -413,6 +418,9 @@ loop:
 	if relay != nil {
 		r.relayErrors, r.relayPublished, r.relayBatched = relay.errors.Load(), relay.published.Load(), relay.batched.Load()
 		r.relayLatency = [2]time.Duration{relay.latency.quantile(0.5), relay.latency.quantile(0.99)}
+		if e, ok := relay.firstError.Load().(string); ok {
+			progress(stderr, "first failed publish: %s", e)
+		}
 		if d, ok := c.firstDrop.Load().(string); ok {
 			progress(stderr, "first screen dropped by Centrifugo: %s", d)
 		}

@@ -11,7 +11,7 @@ DEMO_ADMIN_TOKEN ?= demo-admin-token
 # A demo viewer, "demo", to sign in at /signin with.
 DEMO_VIEWER_TOKENS ?= demo:demo-viewer-token
 
-.PHONY: run build test test-deps bench bench-store loadtest screenshots generate check-generated lint fuzz clean
+.PHONY: run build test test-deps bench bench-store loadtest loadtest-compare centrifugo soak screenshots generate check-generated lint fuzz clean
 
 # Port of the private redis-server bench-store starts (and stops).
 BENCH_REDIS_PORT ?= 16379
@@ -73,6 +73,54 @@ loadtest:
 	@echo "== yardstick for (b, c, d): the same screens on a bare gorilla hub fed the server's messages"
 	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients 2000 -boards 20 -rate 200 -duration 15s -settle 5s -bare-hub
 	@redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true
+
+# The field's reference server beside ours, same run: the same screens on
+# Pulseboard, on a bare gorilla hub and on Centrifugo v6.9.1, the last two
+# fed Pulseboard's own messages, with screens that compress and then with
+# screens that do not; one table each. Loopback only, about three minutes a
+# table at 2,000 screens (COMPARE_SCREENS). The first run builds Centrifugo
+# (make centrifugo: a few minutes, once).
+COMPARE_SCREENS ?= 2000
+loadtest-compare: centrifugo
+	$(GO) build -o bin/pulseboard ./cmd/pulseboard
+	$(GO) build -o bin/pulseload ./cmd/pulseload
+	@redis-server --port $(BENCH_REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --logfile /tmp/pulseboard-load-redis.log
+	@sleep 0.5
+	@echo "== $(COMPARE_SCREENS) screens on 20 boards, 200 responses/s: screens compress"
+	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients $(COMPARE_SCREENS) -boards 20 -rate 200 -duration 20s -settle 5s -compare
+	@echo "== the same, screens do not compress"
+	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients $(COMPARE_SCREENS) -boards 20 -rate 200 -duration 20s -settle 5s -compare -compress=false
+	@redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true
+
+# Centrifugo, built from its Go module into the user's cache, outside this
+# module and its go.mod; skipped when already built.
+CENTRIFUGO_VERSION := v6.9.1
+CENTRIFUGO_DIR ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/pulseboard/centrifugo-$(CENTRIFUGO_VERSION)
+centrifugo:
+	@test -x $(CENTRIFUGO_DIR)/centrifugo || { mkdir -p $(CENTRIFUGO_DIR) && cd $(CENTRIFUGO_DIR) && \
+		GOBIN=$(CENTRIFUGO_DIR) $(GO) install github.com/centrifugal/centrifugo/v6@$(CENTRIFUGO_VERSION); }
+
+# A bounded soak (SOAK, 30 minutes by default, at most an hour; loopback
+# only): SOAK_SCREENS screens on 20 boards at 100 responses/s into a private
+# Redis. It samples the server's RSS and heap in use every 10 s, saves heap
+# profiles at SOAK_WARMUP and at the end into SOAK_DIR, and fails if the RSS
+# drifts more than SOAK_MAX_DRIFT percent after SOAK_WARMUP (a fifth of the
+# run when SOAK is not longer: `make soak SOAK=5m` is a quick check).
+# GOMEMLIMIT and GOGC in the environment reach the server.
+SOAK ?= 30m
+SOAK_SCREENS ?= 2000
+SOAK_WARMUP ?= 5m
+SOAK_MAX_DRIFT ?= 5
+SOAK_DIR ?= bin/soak
+soak:
+	$(GO) build -o bin/pulseboard ./cmd/pulseboard
+	$(GO) build -o bin/pulseload ./cmd/pulseload
+	@redis-server --port $(BENCH_REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --logfile /tmp/pulseboard-soak-redis.log
+	@sleep 0.5
+	bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients $(SOAK_SCREENS) -boards 20 \
+		-rate 100 -batch 5 -duration $(SOAK) -settle 5s -sample-every 10s -drift-after $(SOAK_WARMUP) \
+		-max-drift $(SOAK_MAX_DRIFT) -heap-profiles $(SOAK_DIR); \
+		status=$$?; redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1; exit $$status
 
 # Photographs every shipped board at 1920x1080 and 3840x2160, and the
 # console, from the real server with demo traffic, in headless Chromium,

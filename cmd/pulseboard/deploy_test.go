@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -479,10 +480,13 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("image %q is not pinned", c.Image)
 	}
 	env := map[string]string{}
+	runtimeEnv := map[string]string{} // the Go runtime's, not the program's settings
 	secrets := map[string]string{"PULSEBOARD_REDIS_URL": "redis+cluster://redis-0:6379,redis-1:6379/", "PULSEBOARD_INGEST_TOKENS": token, "PULSEBOARD_ADMIN_TOKENS": adminToken,
 		"PULSEBOARD_VIEWER_TOKENS": "dana:" + viewerToken, "PULSEBOARD_SESSION_KEY": "a-session-key-of-at-least-32-chars"}
 	for _, e := range c.Env {
 		switch {
+		case (e.Name == "GOMEMLIMIT" || e.Name == "GOGC") && e.Value != nil:
+			runtimeEnv[e.Name] = *e.Value
 		case e.Value != nil:
 			env[e.Name] = *e.Value
 		case e.ValueFrom != nil && secrets[e.Name] != "":
@@ -515,6 +519,7 @@ func TestKubernetesManifests(t *testing.T) {
 	if c.Resources.Limits["memory"] == "" {
 		t.Error("no memory limit")
 	}
+	checkMemLimit(t, runtimeEnv, c.Resources.Limits["memory"])
 	if c.SecurityContext.AllowPrivilegeEscalation == nil || *c.SecurityContext.AllowPrivilegeEscalation || !c.SecurityContext.ReadOnlyRootFilesystem {
 		t.Errorf("container security context %+v", c.SecurityContext)
 	}
@@ -548,4 +553,73 @@ func mapsContain(have, want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// checkMemLimit: the Go runtime's soft memory limit is set, and sits below
+// the container's hard limit with room for what the runtime does not count
+// (docs/OPERATIONS.md, "Memory: GOMEMLIMIT and GOGC"): between 80% and 95%
+// of it. GOGC stays at its default; off would let the heap fill to the
+// limit every cycle.
+func checkMemLimit(t *testing.T, env map[string]string, containerLimit string) {
+	t.Helper()
+	if v, ok := env["GOGC"]; ok && v != "100" {
+		t.Errorf("GOGC=%s: keep the default 100 and bound memory with GOMEMLIMIT", v)
+	}
+	soft, err := goMemLimit(env["GOMEMLIMIT"])
+	if err != nil {
+		t.Errorf("GOMEMLIMIT: %v", err)
+		return
+	}
+	hard, err := k8sBytes(containerLimit)
+	if err != nil {
+		t.Errorf("limits.memory: %v", err)
+		return
+	}
+	if r := float64(soft) / float64(hard); r < 0.80 || r > 0.95 {
+		t.Errorf("GOMEMLIMIT %s is %.0f%% of limits.memory %s: want 80%% to 95%%", env["GOMEMLIMIT"], 100*r, containerLimit)
+	}
+}
+
+// goMemLimit parses GOMEMLIMIT as the runtime does: a number of bytes
+// with an optional unit B, KiB, MiB, GiB or TiB.
+func goMemLimit(s string) (int64, error) {
+	m := regexp.MustCompile(`^([0-9]+)(B|KiB|MiB|GiB|TiB)?$`).FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a number of bytes with an optional unit B, KiB, MiB, GiB or TiB", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	shift := map[string]uint{"": 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}[m[2]]
+	return n << shift, err
+}
+
+// k8sBytes parses a Kubernetes memory quantity in the binary units the
+// manifests use (Ki, Mi, Gi).
+func k8sBytes(s string) (int64, error) {
+	m := regexp.MustCompile(`^([0-9]+)(Ki|Mi|Gi)$`).FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("%q: want a number with Ki, Mi or Gi", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	return n << map[string]uint{"Ki": 10, "Mi": 20, "Gi": 30}[m[2]], err
+}
+
+// The parsers checkMemLimit judges the manifest with.
+func TestMemLimitParsers(t *testing.T) {
+	for in, want := range map[string]int64{"690MiB": 690 << 20, "1GiB": 1 << 30, "1000": 1000, "512KiB": 512 << 10} {
+		if got, err := goMemLimit(in); err != nil || got != want {
+			t.Errorf("goMemLimit(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	// "off" is valid to the runtime, but it is no limit.
+	for _, bad := range []string{"", "690M", "690 MiB", "-1", "off"} {
+		if _, err := goMemLimit(bad); err == nil {
+			t.Errorf("goMemLimit(%q) accepted", bad)
+		}
+	}
+	if got, err := k8sBytes("768Mi"); err != nil || got != 768<<20 {
+		t.Errorf("k8sBytes(768Mi) = %d, %v", got, err)
+	}
+	if _, err := k8sBytes("768M"); err == nil {
+		t.Error("k8sBytes accepted a decimal unit it does not convert")
+	}
 }

@@ -5,6 +5,11 @@
 // the server itself and also reports the server's memory per connection and
 // CPU per broadcast tick, read from /proc.
 //
+// Its yardsticks measure the same screens on the same messages in the same
+// run: -bare-hub (the plainest gorilla hub) and -centrifugo (Centrifugo
+// v6.9.1, the field's reference server); -compare runs all three. A long
+// run with -max-drift is a soak that fails when the server's RSS drifts.
+//
 // Example (what `make loadtest` runs):
 //
 //	pulseload -server-bin bin/pulseboard -clients 2000 -boards 20 -rate 200 -duration 30s
@@ -29,7 +34,7 @@ import (
 // Bounds that keep a run from harming the machine it runs on.
 const (
 	maxClients  = 20_000
-	maxDuration = 15 * time.Minute
+	maxDuration = time.Hour // a soak's 30 minutes, with room
 	maxRate     = 200_000
 )
 
@@ -55,6 +60,15 @@ type options struct {
 	writeBoards string
 	cpuProfile  string
 	bareHub     bool
+	// centrifugo: the screens subscribe to Centrifugo, fed the server's
+	// messages (centrifugo.go); centrifugoBin is its binary (default: built
+	// into the user's cache directory).
+	centrifugo    bool
+	centrifugoBin string
+	// compare runs Pulseboard, the bare hub and Centrifugo back to back
+	// and prints one table (compare.go).
+	compare bool
+	soak    soakOptions
 }
 
 func main() {
@@ -87,6 +101,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.compress, "compress", true, "screens offer permessage-deflate, as browsers do")
 	fs.IntVar(&o.stalled, "stalled", 0, "also open this many screens that never read (hung TVs); the others' delays show what they cost")
 	fs.BoolVar(&o.bareHub, "bare-hub", false, "the yardstick: screens connect to a bare gorilla hub (a second process of this binary) that relays the server's messages, and memory and CPU are the hub's")
+	fs.BoolVar(&o.centrifugo, "centrifugo", false, "the reference server: screens subscribe to Centrifugo "+centrifugoVersion+" (started on loopback), which a relay feeds the server's messages; memory and CPU are Centrifugo's")
+	fs.StringVar(&o.centrifugoBin, "centrifugo-bin", "", "the Centrifugo binary (default: built once with go install into the user's cache directory)")
+	fs.BoolVar(&o.compare, "compare", false, "run Pulseboard, the bare hub and Centrifugo back to back on the same load and print one table")
+	o.soak.flags(fs)
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile here (what the screens cost on the shared cores)")
 	fs.StringVar(&o.writeBoards, "write-boards", "", "write the boards file for -boards to this path and exit (for a server started by hand, to profile it)")
 	if err := fs.Parse(args); err != nil {
@@ -118,7 +136,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := measure(ctx, o, stdout, stderr); err != nil {
+	if o.centrifugo || o.compare {
+		// Built (once) before any server starts, so the build's minutes
+		// fall into no measurement.
+		bin, err := centrifugoBinary(ctx, o.centrifugoBin, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "pulseload:", err)
+			return 1
+		}
+		o.centrifugoBin = bin
+	}
+	if o.compare {
+		if err := compare(ctx, o, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "pulseload:", err)
+			return 1
+		}
+		return 0
+	}
+	r, err := measure(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "pulseload:", err)
+		return 1
+	}
+	r.print(stdout)
+	if err := r.checkDrift(); err != nil {
 		fmt.Fprintln(stderr, "pulseload:", err)
 		return 1
 	}
@@ -143,10 +184,16 @@ func (o options) check() error {
 	if o.server != "" && !isLoopback(o.server) {
 		return fmt.Errorf("-server must be a loopback URL: load tests never leave this machine")
 	}
-	if o.bareHub && o.stalled > 0 {
-		return fmt.Errorf("-stalled counts the server's drops, which the bare hub does not report")
+	if (o.bareHub || o.centrifugo || o.compare) && o.stalled > 0 {
+		return fmt.Errorf("-stalled counts the server's drops, which the bare hub and Centrifugo do not report")
 	}
-	return nil
+	if o.bareHub && o.centrifugo {
+		return fmt.Errorf("give at most one of -bare-hub and -centrifugo (or -compare for both)")
+	}
+	if (o.centrifugo || o.compare) && o.serverBin == "" {
+		return errNoCentrifugo
+	}
+	return o.soak.check(o.duration)
 }
 
 func isLoopback(raw string) bool {
@@ -177,20 +224,21 @@ func boardsYAML(n int) string {
 	return b.String()
 }
 
-func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
+func measure(ctx context.Context, o options, stderr io.Writer) (report, error) {
 	base := o.server
 	r := report{o: o}
+	adminToken := "" // the server's, when it serves heap profiles
 	var srv *server
 	boards := boardNames(o.boards)
 	if o.serverBin != "" {
 		dir, err := os.MkdirTemp("", "pulseload-")
 		if err != nil {
-			return err
+			return r, err
 		}
 		defer os.RemoveAll(dir)
 		file := filepath.Join(dir, "boards.yaml")
 		if err := os.WriteFile(file, []byte(boardsYAML(o.boards)), 0o644); err != nil {
-			return err
+			return r, err
 		}
 		// Every screen comes from 127.0.0.1, and it reads boards without
 		// pairing: lift the per-address cap and open the boards.
@@ -203,14 +251,18 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 			args = append(args, "--redis-url", o.redisURL, "--tenant", tenant)
 		}
+		if o.soak.heapProfiles != "" { // pprof needs an admin token
+			adminToken = randomKey()
+			args = append(args, "--admin-tokens", adminToken)
+		}
 		spawned := time.Now()
 		if srv, err = spawn(o.serverBin, args, nil); err != nil {
-			return err
+			return r, err
 		}
 		// Warm-up: from start until a board is served, which needs the
 		// aggregator's replica of everything already in the store.
 		if err := waitBoard("http://"+srv.addr, boards[0]); err != nil {
-			return err
+			return r, err
 		}
 		r.warmup = time.Since(spawned)
 		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -219,7 +271,7 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		base = "http://" + srv.addr
 	}
 	if err := waitReady(base); err != nil {
-		return err
+		return r, err
 	}
 	// screens is where the screens connect, probe the process whose memory
 	// and CPU are read: the server, or the bare hub it feeds.
@@ -227,14 +279,52 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if o.bareHub {
 		hub, err := spawnBareHub(base, o.boards)
 		if err != nil {
-			return err
+			return r, err
 		}
 		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		defer hub.stop(stopCtx)
 		screens, probe = "http://"+hub.addr, hub
 		if err := waitReady(screens); err != nil {
-			return err
+			return r, err
+		}
+	}
+	var relay *cfRelay
+	if o.centrifugo {
+		bin, err := centrifugoBinary(ctx, o.centrifugoBin, stderr)
+		if err != nil {
+			return r, err
+		}
+		dir, err := os.MkdirTemp("", "pulseload-centrifugo-")
+		if err != nil {
+			return r, err
+		}
+		defer os.RemoveAll(dir)
+		key := randomKey()
+		cf, err := spawnCentrifugo(bin, dir, key)
+		if err != nil {
+			return r, err
+		}
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		defer cf.stop(stopCtx)
+		screens, probe = "http://"+cf.addr, cf
+		relay = newCFRelay(screens, key)
+		rctx, stopRelay := context.WithCancel(ctx)
+		defer stopRelay()
+		up := "ws" + strings.TrimPrefix(base, "http")
+		for _, b := range boards {
+			go func() {
+				if err := relay.follow(rctx, up+"/boards/"+b+"/live", b); err != nil && rctx.Err() == nil {
+					progress(stderr, "relay %s: %v", b, err)
+				}
+			}()
+		}
+		for deadline := time.Now().Add(30 * time.Second); int(relay.connected.Load()) < len(boards); {
+			if time.Now().After(deadline) {
+				return r, fmt.Errorf("the relay did not subscribe to every board within 30 s")
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	wsBase := "ws" + strings.TrimPrefix(screens, "http")
@@ -247,7 +337,18 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	acks := &ackLog{}
 	c := &crowd{acks: acks, compress: o.compress}
 	began := time.Now()
-	c.connect(ctx, wsBase, boards, o.clients, o.connectRate)
+	if relay != nil {
+		c.connectCentrifugo(ctx, wsBase+"/connection/websocket", boards, o.clients, o.connectRate)
+		if err, ok := c.firstError.Load().(string); ok {
+			progress(stderr, "first failed subscription: %s", err)
+		}
+		// Each screen's first message sets the count it measures from.
+		if err := relay.replayLast(ctx); err != nil {
+			return r, err
+		}
+	} else {
+		c.connect(ctx, wsBase, boards, o.clients, o.connectRate)
+	}
 	r.connectTook = time.Since(began)
 	progress(stderr, "connected %d screens in %s (%d failed); settling %s", c.open.Load(), r.connectTook.Round(time.Millisecond), c.failed.Load(), o.settle)
 	time.Sleep(o.settle)
@@ -273,27 +374,34 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if probe != nil {
 		cpu0 = probe.cpu()
 	}
-	msgs0 := c.messages.Load()
+	msgs0, bytes0, wire0 := c.messages.Load(), c.bytes.Load(), c.wire.Load()
 	c.measure.Store(true)
 	lctx, cancel := context.WithTimeout(ctx, o.duration)
 	done := make(chan struct{})
 	go func() { l.drive(lctx); close(done) }()
-	tick := time.NewTicker(5 * time.Second)
-	loadBegan, lastSample := time.Now(), time.Now()
+	tick := time.NewTicker(min(5*time.Second, o.soak.every()))
+	loadBegan, lastSample, lastProgress := time.Now(), time.Now(), time.Now()
+	profiledAt := false
 loop:
 	for {
 		select {
 		case <-done:
 			break loop
 		case <-tick.C:
-			progress(stderr, "%s: %d responses acknowledged, %d screens open, p99 screen delay %s",
-				time.Since(began).Round(time.Second), acks.acked(), c.open.Load(), c.latency.quantile(0.99))
-			// A minute-by-minute RSS series shows drift at steady state,
-			// not only growth between the run's ends.
-			if probe != nil && time.Since(lastSample) >= rssSampleEvery {
+			if time.Since(lastProgress) >= 5*time.Second {
+				lastProgress = time.Now()
+				progress(stderr, "%s: %d responses acknowledged, %d screens open, p99 screen delay %s",
+					time.Since(began).Round(time.Second), acks.acked(), c.open.Load(), c.latency.quantile(0.99))
+			}
+			// A series of RSS samples shows drift at steady state, not
+			// only growth between the run's ends.
+			if probe != nil && time.Since(lastSample) >= o.soak.every() {
 				lastSample = time.Now()
-				r.rssSeries = append(r.rssSeries, probe.rss())
-				r.rssSeriesAt = append(r.rssSeriesAt, time.Since(loadBegan))
+				r.samples = append(r.samples, sample{at: time.Since(loadBegan), rss: probe.rss(), heap: int64(metric(screens, "go_memstats_heap_inuse_bytes"))})
+			}
+			if adminToken != "" && !profiledAt && time.Since(loadBegan) >= o.soak.driftAfter(o.duration) {
+				profiledAt = true
+				r.heapProfiles = append(r.heapProfiles, saveHeapProfile(base, adminToken, o.soak.heapProfiles, "heap-start.pb.gz", stderr))
 			}
 		}
 	}
@@ -306,6 +414,20 @@ loop:
 		r.cpu = probe.cpu() - cpu0
 	}
 	r.messages = c.messages.Load() - msgs0
+	r.msgBytes, r.wireBytes = c.bytes.Load()-bytes0, c.wire.Load()-wire0
+	if relay != nil {
+		r.relayErrors, r.relayPublished, r.relayBatched = relay.errors.Load(), relay.published.Load(), relay.batched.Load()
+		r.relayLatency = [2]time.Duration{relay.latency.quantile(0.5), relay.latency.quantile(0.99)}
+		if e, ok := relay.firstError.Load().(string); ok {
+			progress(stderr, "first failed publish: %s", e)
+		}
+		if d, ok := c.firstDrop.Load().(string); ok {
+			progress(stderr, "first screen dropped by Centrifugo: %s", d)
+		}
+	}
+	if adminToken != "" {
+		r.heapProfiles = append(r.heapProfiles, saveHeapProfile(base, adminToken, o.soak.heapProfiles, "heap-end.pb.gz", stderr))
+	}
 	r.loader, r.crowd = l, c
 	if probe != nil {
 		r.rssLoaded = probe.rss()
@@ -327,8 +449,7 @@ loop:
 	if probe != nil {
 		r.rssAfter, r.fdsAfter = probe.rss(), probe.fds()
 	}
-	r.print(stdout)
-	return nil
+	return r, nil
 }
 
 func progress(w io.Writer, format string, args ...any) {
@@ -350,16 +471,21 @@ type report struct {
 	crowd                                   *crowd
 	stalled                                 int
 	dropped0, droppedStalled                float64
-	// rssSeries is the server's RSS every rssSampleEvery while posting.
-	rssSeries   []int64
-	rssSeriesAt []time.Duration
+	// samples are the server's RSS and heap in use, every
+	// -sample-every while posting (soak.go).
+	samples      []sample
+	heapProfiles []string
+	// msgBytes are the messages' bytes as the screens read them
+	// (decompressed), wireBytes what their sockets read.
+	msgBytes, wireBytes int64
+	relayErrors         int64
+	relayPublished      int64
+	relayBatched        int64
+	relayLatency        [2]time.Duration // p50, p99 of the relay's publish round trips
 }
 
 // settleAfterMax bounds the wait for the server to let go of the screens.
 const settleAfterMax = 15 * time.Second
-
-// rssSampleEvery spaces the RSS series of long runs.
-const rssSampleEvery = time.Minute
 
 func (r report) print(w io.Writer) {
 	l, c := r.loader, r.crowd
@@ -367,6 +493,11 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(t, "measure\tvalue\n")
 	if r.o.bareHub {
 		fmt.Fprintf(t, "screens served by\tthe bare gorilla hub, relaying the server's messages (memory, CPU, fds and goroutines are the hub's)\n")
+	}
+	if r.o.centrifugo {
+		fmt.Fprintf(t, "screens served by\tCentrifugo %s, fed the server's messages through its HTTP API (memory, CPU, fds and goroutines are Centrifugo's)\n", centrifugoVersion)
+		fmt.Fprintf(t, "relay: messages published (requests batching several) / errors / round trip p50, p99\t%d (%d) / %d / %s, %s\n",
+			r.relayPublished, r.relayBatched, r.relayErrors, r.relayLatency[0], r.relayLatency[1])
 	}
 	if r.warmup > 0 {
 		fmt.Fprintf(t, "server start to first board served\t%s\n", r.warmup.Round(time.Millisecond))
@@ -380,7 +511,10 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(t, "request round trip p50 / p99\t%s / %s\n", l.latency.quantile(0.5), l.latency.quantile(0.99))
 	fmt.Fprintf(t, "ack → screen p50 / p95 / p99 / max\t%s / %s / %s / %s (%d samples)\n",
 		c.latency.quantile(0.5), c.latency.quantile(0.95), c.latency.quantile(0.99), c.latency.max, c.latency.count())
-	fmt.Fprintf(t, "messages to screens\t%d (%.0f/s), %.1f MB\n", r.messages, float64(r.messages)/r.ingestTook.Seconds(), float64(c.bytes.Load())/1e6)
+	fmt.Fprintf(t, "messages to screens\t%d (%.0f/s), %.1f MB\n", r.messages, float64(r.messages)/r.ingestTook.Seconds(), float64(r.msgBytes)/1e6)
+	if r.messages > 0 {
+		fmt.Fprintf(t, "bytes per message, read / on the wire\t%.0f / %.0f B\n", float64(r.msgBytes)/float64(r.messages), float64(r.wireBytes)/float64(r.messages))
+	}
 	if r.rssBefore > 0 {
 		per := float64(r.rssIdle-r.rssBefore) / float64(max(r.open, 1))
 		fmt.Fprintf(t, "server RSS before / idle screens / loaded / after\t%.1f / %.1f / %.1f / %.1f MB\n",
@@ -391,18 +525,9 @@ func (r report) print(w io.Writer) {
 		fmt.Fprintf(t, "server CPU while posting\t%s (%.0f%% of one core)\n", r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.ingestTook.Seconds())
 		if ticks := float64(r.messages) / float64(max(r.open, 1)); ticks > 0 {
 			fmt.Fprintf(t, "server CPU per broadcast tick\t%.1f ms (%.0f ticks reached each screen)\n", r.cpu.Seconds()*1000/ticks, ticks)
+			fmt.Fprintf(t, "server CPU per message delivered\t%.1f µs\n", r.cpu.Seconds()*1e6/float64(r.messages))
 		}
-		if n := len(r.rssSeries); n >= 2 {
-			var b strings.Builder
-			for i, v := range r.rssSeries {
-				fmt.Fprintf(&b, "%s %.1f  ", r.rssSeriesAt[i].Round(time.Second), mb(v))
-			}
-			// Drift at steady state: from the first minute's sample (the
-			// replica and the pools have grown by then) to the last.
-			first, last := r.rssSeries[0], r.rssSeries[n-1]
-			fmt.Fprintf(t, "server RSS each minute (MB)\t%s\n", strings.TrimSpace(b.String()))
-			fmt.Fprintf(t, "RSS drift, first minute to last\t%+.1f%%\n", 100*float64(last-first)/float64(first))
-		}
+		r.printSeries(t)
 		fmt.Fprintf(t, "server fds before / after\t%d / %d\n", r.fdsBefore, r.fdsAfter)
 	}
 	fmt.Fprintf(t, "server goroutines before / after\t%d / %d (counted %s after the screens closed)\n", r.goBefore, r.goAfter, r.settledAfter.Round(100*time.Millisecond))

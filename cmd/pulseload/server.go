@@ -18,6 +18,9 @@ import (
 type server struct {
 	cmd  *exec.Cmd
 	addr string
+	// exited, when set, is closed once cmd.Wait has returned: whoever
+	// started the process already waits for it.
+	exited chan struct{}
 }
 
 // probeClient reads the server's status pages without keeping connections
@@ -91,8 +94,11 @@ func waitReady(base string) error {
 
 func (s *server) stop(ctx context.Context) {
 	_ = s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
+	done := s.exited
+	if done == nil {
+		done = make(chan struct{})
+		go func() { _ = s.cmd.Wait(); close(done) }()
+	}
 	select {
 	case <-done:
 	case <-ctx.Done():

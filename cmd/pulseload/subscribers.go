@@ -28,6 +28,12 @@ type crowd struct {
 	measure  atomic.Bool // latencies count only while ingest runs
 	compress bool
 	wg       sync.WaitGroup
+	// wire counts the bytes the screens read from their sockets (frames,
+	// compressed or not): see countingDial.
+	wire atomic.Int64
+	// firstError is why the first screen that failed to subscribe failed,
+	// firstDrop why the first one dropped was (Centrifugo's screens).
+	firstError, firstDrop atomic.Value
 }
 
 var countKey = []byte(`"id":"responses"`)
@@ -56,7 +62,8 @@ func countOf(msg []byte) (int64, bool) {
 // connect opens n screens spread over boards, at most perSecond a second.
 func (c *crowd) connect(ctx context.Context, wsBase string, boards []string, n int, perSecond int) {
 	// Like a browser, screens offer permessage-deflate.
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024, EnableCompression: c.compress}
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024, EnableCompression: c.compress,
+		NetDialContext: c.countingDial}
 	tick := time.NewTicker(time.Second / time.Duration(max(perSecond, 1)))
 	defer tick.Stop()
 	for i := range n {

@@ -49,8 +49,16 @@ type apiClient struct {
 func newClient(o Options) (*apiClient, error) {
 	c := &apiClient{server: o.Server, http: o.HTTPClient}
 	if c.http == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = o.Workers
+		// http.DefaultTransport is any RoundTripper: a program's
+		// instrumentation, or a test's checking wrapper, may have put
+		// another in its place. Only Go's own is cloned to keep a
+		// connection per worker; another is used as it is.
+		var tr http.RoundTripper = http.DefaultTransport
+		if dt, ok := tr.(*http.Transport); ok {
+			own := dt.Clone()
+			own.MaxIdleConnsPerHost = o.Workers
+			tr = own
+		}
 		c.http = &http.Client{Transport: tr, Timeout: requestTimeout}
 		c.own = true
 	}

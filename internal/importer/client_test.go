@@ -175,3 +175,38 @@ func TestClientProbe(t *testing.T) {
 		t.Fatalf("probe of nothing: %v", err)
 	}
 }
+
+// countingTransport is a RoundTripper that is not an *http.Transport, as a
+// program's instrumentation (or a test's) may install as
+// http.DefaultTransport.
+type countingTransport struct {
+	base http.RoundTripper
+	n    int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n++
+	return c.base.RoundTrip(r)
+}
+
+// A client made without an HTTPClient goes through http.DefaultTransport
+// whatever its type: it used to assume an *http.Transport and panicked.
+func TestClientOverAnyDefaultTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	t.Cleanup(srv.Close)
+	orig := http.DefaultTransport
+	ct := &countingTransport{base: orig}
+	http.DefaultTransport = ct
+	t.Cleanup(func() { http.DefaultTransport = orig })
+	c, err := newClient(Options{Server: srv.URL, Token: "tok-0123456789abcdef", Workers: 4, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	if err := c.probe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ct.n != 1 {
+		t.Errorf("%d requests went through http.DefaultTransport, want 1", ct.n)
+	}
+}

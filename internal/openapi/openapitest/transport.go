@@ -236,3 +236,12 @@ func FullRun() bool {
 	f := flag.Lookup("test.run")
 	return f == nil || f.Value.String() == ""
 }
+
+// CloseIdleConnections passes http.Client.CloseIdleConnections on to the
+// wrapped transport.
+func (t *Transport) CloseIdleConnections() {
+	type closeIdler interface{ CloseIdleConnections() }
+	if c, ok := t.Base.(closeIdler); ok {
+		c.CloseIdleConnections()
+	}
+}

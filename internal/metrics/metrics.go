@@ -71,7 +71,9 @@ func New() *Metrics {
 	}
 	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.droppedScreens, m.broadcastLag, m.redisErrors, m.proxyIgnored)
 	m.open = promhttp.HandlerFor(r, promhttp.HandlerOpts{})
-	m.reader = promhttp.HandlerFor(prometheus.Gatherers{r, m.private}, promhttp.HandlerOpts{})
+	// A private collector that fails (it has user data in its labels)
+	// must not blind the operational series: serve what gathered.
+	m.reader = promhttp.HandlerFor(prometheus.Gatherers{r, m.private}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return m
 }
 

@@ -100,14 +100,6 @@ type Recorded struct {
 // Total is every response the reply accounts for.
 func (r Recorded) Total() int { return r.Accepted + r.Updated + r.Duplicates + r.Stale }
 
-// Add adds another reply's counts to r.
-func (r *Recorded) Add(o Recorded) {
-	r.Accepted += o.Accepted
-	r.Updated += o.Updated
-	r.Duplicates += o.Duplicates
-	r.Stale += o.Stale
-}
-
 // Problem is an RFC 9457 problem details body, with two extensions: the
 // request id (to find the request in the server's logs) and, for a batch,
 // one error per problem of each item.

@@ -47,7 +47,8 @@ func socketBlockingProxy(t *testing.T, target string) (*httptest.Server, *atomic
 // says it uses a WebSocket.
 func TestBrowserFallsBackToEvents(t *testing.T) {
 	// The fallback page in a tab of its own, closed at the end.
-	ctx, closeTab := chromedp.NewContext(browser(t))
+	first := browser(t)
+	ctx, closeTab := chromedp.NewContext(first)
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
 	m := start(t, clock)
@@ -97,7 +98,7 @@ func TestBrowserFallsBackToEvents(t *testing.T) {
 	eventually(t, "the end of the closed tab's stream", 5*time.Second, func() bool { return m.live.EventStreams() == 0 })
 
 	// Straight to the server, the page keeps its socket.
-	ctx = browser(t)
+	ctx = first
 	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/boards/floor"), chromedp.WaitVisible(chromedp.CSS(headline))); err != nil {
 		t.Fatal(err)
 	}

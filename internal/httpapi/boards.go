@@ -19,7 +19,8 @@ import (
 
 // Boards: the JSON API (GET /api/v1/boards, /api/v1/boards/{name}), the
 // full-screen page (GET /boards/{name}) and the live socket's entry
-// (GET /boards/{name}/live); a template's boards (board/template.go) are
+// (GET /boards/{name}/live) with its Server-Sent Events fallback
+// (GET /boards/{name}/events); a template's boards (board/template.go) are
 // the same at /boards/{template}/{value}. Who may read a board is decided in access.go;
 // the kiosk options of a page's address in screen_options.go.
 

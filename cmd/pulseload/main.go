@@ -193,6 +193,9 @@ func (o options) check() error {
 	if (o.centrifugo || o.compare) && o.serverBin == "" {
 		return errNoCentrifugo
 	}
+	if o.soak.heapProfiles != "" && o.serverBin == "" {
+		return fmt.Errorf("-heap-profiles needs -server-bin: the profiles need an admin token this tool gives the server")
+	}
 	return o.soak.check(o.duration)
 }
 

@@ -101,3 +101,16 @@ func TestSoakOptions(t *testing.T) {
 		t.Fatalf("one sample a minute, windows of a minute: %v", err)
 	}
 }
+
+// Heap profiles need the admin token pulseload gives a server it starts.
+func TestHeapProfilesNeedServerBin(t *testing.T) {
+	o := options{server: "http://127.0.0.1:8080", clients: 1, duration: time.Minute, rate: 1, batch: 1, concurrency: 1, boards: 1}
+	o.soak.heapProfiles = t.TempDir()
+	if err := o.check(); err == nil || !strings.Contains(err.Error(), "-server-bin") {
+		t.Fatalf("check = %v", err)
+	}
+	o.server, o.serverBin = "", "bin/pulseboard"
+	if err := o.check(); err != nil {
+		t.Fatal(err)
+	}
+}

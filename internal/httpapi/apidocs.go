@@ -33,10 +33,10 @@ func (a *API) getAPIDocs(c echo.Context) error {
 	return render(c, http.StatusOK, views.APIDoc(page))
 }
 
-// apiDocPage builds the reference page from the embedded document. The
-// document is part of the binary, so it is built on each request rather
-// than cached: it takes well under a millisecond, and a page nobody opens
-// costs nothing.
+// apiDocPage builds the reference page from the embedded document, on
+// each request rather than cached: a page read now and then by a person,
+// and one that nobody opens costs no memory. (Not measured; cache it if
+// it ever shows in a profile.)
 func apiDocPage() (views.APIDocPage, error) {
 	doc, err := openapi.Parse()
 	if err != nil {

@@ -30,11 +30,12 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/pulseboard
 
-# Every test, then the short fuzz runs (the seed corpora also run in the
+# Every test, then the short fuzz runs (cmd/pulseboard alone takes about
+# ten minutes under -race, Go's default per-package limit: hence -timeout) (the seed corpora also run in the
 # first line). test-deps installs what the tests run (redis-server, chromium,
 # axe-core…) when it can, else prints the command and stops.
 test: test-deps
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz
 
 test-deps:

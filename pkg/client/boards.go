@@ -75,6 +75,7 @@ type Tile struct {
 	Answers      []Answer       `json:"answers,omitempty"`
 	FollowUps    *FollowUpsTile `json:"follow_ups,omitempty"`
 	Banners      []Banner       `json:"banners,omitempty"`
+	Funnel       *Funnel        `json:"funnel,omitempty"`
 	Empty        bool           `json:"empty,omitempty"`
 }
 
@@ -103,9 +104,45 @@ type Change struct {
 // Row is a line of a breakdown or a leaderboard.
 type Row struct {
 	Figure
-	Rank int  `json:"rank,omitempty"`
-	Move int  `json:"move,omitempty"`
-	New  bool `json:"new,omitempty"`
+	Rank int `json:"rank,omitempty"`
+	// Estimate and Interval are a leaderboard row's NPS shrunk towards the
+	// tile's groups pooled, and its 95% range; InLine marks a row the data
+	// cannot tell from the pool (unranked).
+	Estimate string `json:"estimate,omitempty"`
+	Interval string `json:"interval,omitempty"`
+	InLine   bool   `json:"in_line,omitempty"`
+	Move     int    `json:"move,omitempty"`
+	New      bool   `json:"new,omitempty"`
+}
+
+// Funnel is a funnel tile: every group's NPS against its answers, inside
+// the pooled NPS's 95% and 99.8% limits.
+type Funnel struct {
+	Center float64       `json:"center"`
+	Score  string        `json:"score"`
+	Points []FunnelPoint `json:"points"`
+	Limits []FunnelLimit `json:"limits"`
+	Below  int           `json:"below"`
+	Above  int           `json:"above"`
+}
+
+// FunnelPoint is one group of a funnel; Position is far-below, below,
+// within, above or far-above.
+type FunnelPoint struct {
+	Label     string  `json:"label"`
+	Responses int64   `json:"responses"`
+	NPS       float64 `json:"nps"`
+	Score     string  `json:"score"`
+	Position  string  `json:"position"`
+}
+
+// FunnelLimit is a funnel's limits at N answers.
+type FunnelLimit struct {
+	N       float64 `json:"n"`
+	Low95   float64 `json:"low95"`
+	High95  float64 `json:"high95"`
+	Low998  float64 `json:"low998"`
+	High998 float64 `json:"high998"`
 }
 
 // Point is one step of a trend.

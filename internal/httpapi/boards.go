@@ -153,6 +153,9 @@ func (a *API) boardLive(c echo.Context) error {
 	if errors.Is(err, live.ErrNoBoard) {
 		return a.noBoard(name)
 	}
+	if errors.Is(err, live.ErrBadVersion) {
+		return fault.New(fault.BadRequest, "%s", err.Error())
+	}
 	return err
 }
 

@@ -1,5 +1,6 @@
 // Pulseboard board script: follows the board's live socket (see
-// docs/PROTOCOL.md), swaps tiles by id, animates changed numbers, shows
+// docs/PROTOCOL.md; the page's data-live asks for v2), swaps tiles by id
+// or patches their texts and attributes, animates changed numbers, shows
 // "stale" when the server goes quiet, and reconnects with backoff. No
 // framework, no build step; it holds no growing state, so a wall TV can keep
 // one page open for weeks.
@@ -61,7 +62,9 @@
       case 'update':
         if (m.epoch !== epoch || m.seq !== seq + 1) { resync(); return; }
         seq = m.seq;
-        applyTiles(m.tiles || []);
+        // A patch that does not fit the tile on screen: the snapshot
+        // asked for replaces every tile.
+        if (!applyTiles(m.tiles || [])) resync();
         break;
       case 'heartbeat':
         if (m.epoch !== epoch || m.seq !== seq) resync();
@@ -82,12 +85,19 @@
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'resync' }));
   }
 
-  // applyTiles swaps each tile for its server-rendered markup and animates
-  // the numbers that changed.
+  // applyTiles swaps each tile for its server-rendered markup, or applies
+  // its patch (v2), and animates the numbers that changed. It returns false
+  // when a patch did not fit its tile.
   function applyTiles(tiles) {
+    let ok = true;
     for (const t of tiles) {
       const el = document.getElementById('tile-' + t.id);
-      if (!el || !t.html) continue;
+      if (!el) continue;
+      if (t.patch) {
+        if (!patchTile(el, t.patch)) ok = false;
+        continue;
+      }
+      if (!t.html) continue;
       const before = readNumbers(el);
       const tpl = document.createElement('template');
       tpl.innerHTML = t.html;
@@ -96,6 +106,41 @@
       el.replaceWith(fresh);
       animate(fresh, before);
     }
+    return ok;
+  }
+
+  // patchTile applies a v2 patch: [node, 't', text], [node, 'a', name,
+  // value] or [node, 'r', name], where node indexes the tile's element and
+  // text nodes in document order, the tile itself 0 (docs/PROTOCOL.md).
+  // Values are set as text and attribute values, never parsed as markup.
+  // internal/tilepatch's Apply mirrors this function.
+  function patchTile(el, ops) {
+    settle(el); // patches address the server's text, not a tween's
+    const before = readNumbers(el);
+    const nodes = [el];
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) nodes.push(n);
+    for (const op of ops) {
+      const n = Array.isArray(op) ? nodes[op[0]] : undefined;
+      if (!n) return false;
+      switch (op[1]) {
+        case 't':
+          if (n.nodeType !== Node.TEXT_NODE || typeof op[2] !== 'string') return false;
+          n.data = op[2];
+          break;
+        case 'a':
+        case 'r':
+          if (n.nodeType !== Node.ELEMENT_NODE || typeof op[2] !== 'string' || /^on/i.test(op[2])) return false;
+          try {
+            if (op[1] === 'a') n.setAttribute(op[2], String(op[3])); else n.removeAttribute(op[2]);
+          } catch { return false; }
+          break;
+        default:
+          return false;
+      }
+    }
+    animate(el, before);
+    return true;
   }
 
   function readNumbers(el) {
@@ -112,22 +157,44 @@
     return r > 0 ? '+' + r : r < 0 ? '\u2212' + -r : '0';
   }
 
+  // tweens holds each number's running tween, {final}: a patch finishes
+  // it first (settle), and a tween that is no longer its number's stops.
+  // Weak, so numbers swapped out with their tile leave nothing behind.
+  const tweens = new WeakMap();
+
+  // settle ends the tile's tweens at their final text: the server's.
+  function settle(el) {
+    for (const n of el.querySelectorAll('[data-key][data-num]')) {
+      const tw = tweens.get(n);
+      if (!tw) continue;
+      tweens.delete(n);
+      n.textContent = tw.final;
+    }
+  }
+
   function animate(el, before) {
     for (const n of el.querySelectorAll('[data-key][data-num]')) {
       if (n.dataset.num === '' || !before.has(n.dataset.key)) continue;
       const from = before.get(n.dataset.key);
       const to = parseFloat(n.dataset.num);
       if (from === to || Number.isNaN(from) || Number.isNaN(to)) continue;
-      const final = n.textContent;
+      const tw = { final: n.textContent };
+      tweens.set(n, tw);
       const fmt = n.dataset.fmt;
       const start = performance.now();
+      // Restart the glow on a number patched again while it glows, and
+      // drop the class after: the markup the server renders has none.
+      n.classList.remove('changed');
+      void n.offsetWidth;
       n.classList.add('changed');
+      n.addEventListener('animationend', () => n.classList.remove('changed'), { once: true });
       const step = (now) => {
-        if (!n.isConnected) return; // replaced by a newer update
+        // Replaced by a newer update, or settled by a patch.
+        if (!n.isConnected || tweens.get(n) !== tw) return;
         const k = Math.min(1, (now - start) / TWEEN_MS);
         const eased = 1 - Math.pow(1 - k, 3);
-        n.textContent = k < 1 ? format(from + (to - from) * eased, fmt) : final;
-        if (k < 1) requestAnimationFrame(step);
+        n.textContent = k < 1 ? format(from + (to - from) * eased, fmt) : tw.final;
+        if (k < 1) requestAnimationFrame(step); else tweens.delete(n);
       };
       requestAnimationFrame(step);
     }

@@ -42,7 +42,7 @@ type hub struct {
 	// the time of the state published, which its snapshots carry.
 	published   bool
 	publishedAt time.Time
-	lastSent  time.Time
+	lastSent    time.Time
 	// endCode, once set, is how the hub ended (its board removed, the
 	// server shutting down): a screen that joins after is closed with it.
 	endCode   int

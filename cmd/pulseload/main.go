@@ -55,6 +55,7 @@ type options struct {
 	writeBoards string
 	cpuProfile  string
 	bareHub     bool
+	protocol    int
 }
 
 func main() {
@@ -85,6 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.tenant, "tenant", "", "with -server-bin and -redis-url: the key namespace (default: a new one per run; reuse one to measure warm-up over data loaded before)")
 	fs.Int64Var(&o.total, "total", 0, "stop after this many responses (0: run for -duration)")
 	fs.BoolVar(&o.compress, "compress", true, "screens offer permessage-deflate, as browsers do")
+	fs.IntVar(&o.protocol, "protocol", 2, "live protocol version the screens ask for (?v=): 2 as the board page does, 1 for the deprecated whole-tile updates (-bare-hub relays v1 whatever this says)")
 	fs.IntVar(&o.stalled, "stalled", 0, "also open this many screens that never read (hung TVs); the others' delays show what they cost")
 	fs.BoolVar(&o.bareHub, "bare-hub", false, "the yardstick: screens connect to a bare gorilla hub (a second process of this binary) that relays the server's messages, and memory and CPU are the hub's")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile here (what the screens cost on the shared cores)")
@@ -137,6 +139,8 @@ func (o options) check() error {
 		return fmt.Errorf("-duration must be above 0 and at most %s", maxDuration)
 	case o.rate < 0 || o.rate > maxRate:
 		return fmt.Errorf("-rate must be 0 to %d", maxRate)
+	case o.protocol != 1 && o.protocol != 2:
+		return fmt.Errorf("-protocol must be 1 or 2")
 	case o.batch < 1 || o.batch > 10_000 || o.concurrency < 1 || o.boards < 1:
 		return fmt.Errorf("-batch must be 1 to 10000; -concurrency and -boards at least 1")
 	}
@@ -245,7 +249,7 @@ func measure(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	r.goBefore = goroutines(screens)
 
 	acks := &ackLog{}
-	c := &crowd{acks: acks, compress: o.compress}
+	c := &crowd{acks: acks, compress: o.compress, protocol: o.protocol}
 	began := time.Now()
 	c.connect(ctx, wsBase, boards, o.clients, o.connectRate)
 	r.connectTook = time.Since(began)
@@ -381,6 +385,13 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(t, "ack → screen p50 / p95 / p99 / max\t%s / %s / %s / %s (%d samples)\n",
 		c.latency.quantile(0.5), c.latency.quantile(0.95), c.latency.quantile(0.99), c.latency.max, c.latency.count())
 	fmt.Fprintf(t, "messages to screens\t%d (%.0f/s), %.1f MB\n", r.messages, float64(r.messages)/r.ingestTook.Seconds(), float64(c.bytes.Load())/1e6)
+	p50, n := c.updateSizes.quantile(0.5)
+	p99, _ := c.updateSizes.quantile(0.99)
+	protocol := r.o.protocol
+	if r.o.bareHub {
+		protocol = 1 // the bare hub relays what it reads upstream: v1
+	}
+	fmt.Fprintf(t, "update size p50 / p99 (protocol v%d, uncompressed)\t%d / %d bytes (%d updates)\n", protocol, p50, p99, n)
 	if r.rssBefore > 0 {
 		per := float64(r.rssIdle-r.rssBefore) / float64(max(r.open, 1))
 		fmt.Fprintf(t, "server RSS before / idle screens / loaded / after\t%.1f / %.1f / %.1f / %.1f MB\n",

@@ -442,3 +442,16 @@ func median(xs []int) int {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// The example in docs/PROTOCOL.md ("Patches") is what the server sends.
+func TestProtocolPatchExample(t *testing.T) {
+	tile := func(nps float64, score string) board.TileView {
+		f := board.Figure{NPS: &nps, Score: score, Margin: "±3", Responses: 2633, Band: board.Good, Promoters: 53.9, Passives: 28.6, Detractors: 17.6}
+		return board.TileView{ID: "nps-1h", View: board.Headline, Title: "Last hour", Window: "rolling 60 min", Cols: 1, Height: 1, Figure: &f}
+	}
+	ops, ok := tilepatch.Diff(freshTile(t, tile(36.31, "+36")), freshTile(t, tile(36.52, "+37")))
+	data, err := tilepatch.Marshal(ops)
+	if !ok || err != nil || string(data) != `[[8,"a","data-num","36.52"],[9,"t","+37"]]` {
+		t.Fatalf("patch %s (%v, %v), want the one docs/PROTOCOL.md shows", data, ok, err)
+	}
+}

@@ -97,7 +97,8 @@ lint:
 	$(GO) tool staticcheck ./...
 
 # A short fuzz run of each fuzz target, as CI does: the ingest decoder, the
-# screens' messages, and raw client frames on a real board socket. Budgets
+# screens' messages, raw client frames on a real board socket, and v2 tile
+# patches (any two markups: the patch turns one into the other). Budgets
 # are counts of executions, not durations: Go 1.26's coordinator can fail a
 # timed run with a bare "context deadline exceeded" at the deadline
 # (go.dev/issue/75804).
@@ -105,6 +106,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 300000x ./internal/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzClientMessage$$' -fuzztime 200000x ./internal/live
 	$(GO) test -run '^$$' -fuzz '^FuzzClientFrames$$' -fuzztime 20000x ./internal/live
+	$(GO) test -run '^$$' -fuzz '^FuzzDiffApply$$' -fuzztime 100000x ./internal/tilepatch
 
 clean:
 	rm -rf bin

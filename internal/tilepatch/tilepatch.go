@@ -134,19 +134,17 @@ func diffNode(a, b *html.Node, next *int, ops *[]Op) bool {
 			return false
 		}
 	default:
-		return false // not addressable: never in a tile
+		return false // not addressable (a comment): never in a tile's markup
 	}
+	// Every child is compared, comments too: a patch cannot address them
+	// (so a tile with one goes whole), and they must not differ unseen.
 	ca, cb := a.FirstChild, b.FirstChild
-	for {
-		ca, cb = addressable(ca), addressable(cb)
-		if ca == nil || cb == nil {
-			return ca == nil && cb == nil
-		}
+	for ; ca != nil && cb != nil; ca, cb = ca.NextSibling, cb.NextSibling {
 		if !diffNode(ca, cb, next, ops) {
 			return false
 		}
-		ca, cb = ca.NextSibling, cb.NextSibling
 	}
+	return ca == nil && cb == nil
 }
 
 // addressable skips from n to the first node a patch can address: an

@@ -378,10 +378,10 @@ func TestV2PatchesRebuildWhatASnapshotShows(t *testing.T) {
 	readMsg(t, v1)
 	var v1Bytes []int
 	stale := false
-	for seed := range uint64(12) {
+	for seed := range uint64(8) {
 		rb := newRandomBoard(seed)
 		rb.title = fmt.Sprint("Random board ", seed) // a new title: the next message is a snapshot
-		for step := range 40 {
+		for step := range 30 {
 			if step > 0 {
 				rb.step()
 			}

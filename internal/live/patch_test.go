@@ -405,6 +405,11 @@ func TestV2PatchesRebuildWhatASnapshotShows(t *testing.T) {
 			if err != nil {
 				t.Fatalf("seed %d step %d: %v", seed, step, err)
 			}
+			// After each board's first state, nothing but updates: a
+			// snapshot here (a screen resynced) would test nothing.
+			if want := map[bool]string{true: TypeSnapshot, false: TypeUpdate}[step == 0]; e.Type != want {
+				t.Fatalf("seed %d step %d: a %s, want a %s", seed, step, e.Type, want)
+			}
 			if e.Seq != after || e.Stale != stale {
 				t.Fatalf("seed %d step %d: v2 %s seq %d stale %v, want seq %d stale %v", seed, step, e.Type, e.Seq, e.Stale, after, stale)
 			}

@@ -14,6 +14,7 @@
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 30000;
   const TWEEN_MS = 700;
+  const GLOW_MS = 1200; // board.css: .num.changed's animation
 
   let ws = null;
   let epoch = null;
@@ -121,7 +122,7 @@
     const walk = document.createTreeWalker(el, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n; n = walk.nextNode()) nodes.push(n);
     for (const op of ops) {
-      const n = Array.isArray(op) ? nodes[op[0]] : undefined;
+      const n = Array.isArray(op) && Number.isInteger(op[0]) ? nodes[op[0]] : undefined;
       if (!n) return false;
       switch (op[1]) {
         case 't':
@@ -131,8 +132,9 @@
         case 'a':
         case 'r':
           if (n.nodeType !== Node.ELEMENT_NODE || typeof op[2] !== 'string' || /^on/i.test(op[2])) return false;
+          if (op[1] === 'a' && typeof op[3] !== 'string') return false;
           try {
-            if (op[1] === 'a') n.setAttribute(op[2], String(op[3])); else n.removeAttribute(op[2]);
+            if (op[1] === 'a') n.setAttribute(op[2], op[3]); else n.removeAttribute(op[2]);
           } catch { return false; }
           break;
         default:
@@ -161,6 +163,8 @@
   // it first (settle), and a tween that is no longer its number's stops.
   // Weak, so numbers swapped out with their tile leave nothing behind.
   const tweens = new WeakMap();
+  // glows holds each glowing number's latest glow: only its timer ends it.
+  const glows = new WeakMap();
 
   // settle ends the tile's tweens at their final text: the server's.
   function settle(el) {
@@ -183,11 +187,19 @@
       const fmt = n.dataset.fmt;
       const start = performance.now();
       // Restart the glow on a number patched again while it glows, and
-      // drop the class after: the markup the server renders has none.
+      // drop the class after it: the markup the server renders has none.
+      // A timer, not animationend, which a busy or hidden page may never
+      // fire.
       n.classList.remove('changed');
       void n.offsetWidth;
       n.classList.add('changed');
-      n.addEventListener('animationend', () => n.classList.remove('changed'), { once: true });
+      const glow = {};
+      glows.set(n, glow);
+      setTimeout(() => {
+        if (glows.get(n) !== glow) return;
+        glows.delete(n);
+        n.classList.remove('changed');
+      }, GLOW_MS);
       const step = (now) => {
         // Replaced by a newer update, or settled by a patch.
         if (!n.isConnected || tweens.get(n) !== tw) return;

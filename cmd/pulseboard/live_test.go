@@ -430,7 +430,8 @@ func TestFirstScreenGetsCurrentBoard(t *testing.T) {
 
 // TestSocketProtocolVersions: ?v=2 gets v2 (markup, no view model, the
 // version in the envelope); no v or v=1 gets v1 as before; any other v is
-// refused before the upgrade with a 400 problem saying what was wrong.
+// refused before the upgrade (or the event stream) with a 400 problem
+// saying what was wrong.
 func TestSocketProtocolVersions(t *testing.T) {
 	m, _ := startNow(t)
 	for query, want := range map[string]int{"": 0, "?v=1": 0, "?v=2": 2} {
@@ -459,10 +460,13 @@ func TestSocketProtocolVersions(t *testing.T) {
 	}
 	c := client{t: t, base: "http://" + m.Addr()}
 	for _, query := range []string{"?v=3", "?v=2&v=2", "?v=two"} {
-		r := c.get("/boards/floor/live" + query)
-		if r.status != http.StatusBadRequest || r.header.Get("Content-Type") != "application/problem+json" ||
-			!strings.Contains(r.raw, "query parameter v") {
-			t.Errorf("%s: %d %s", query, r.status, r.raw)
+		// The event stream reads v as the socket does.
+		for _, path := range []string{"/boards/floor/live", "/boards/floor/events"} {
+			r := c.get(path + query)
+			if r.status != http.StatusBadRequest || r.header.Get("Content-Type") != "application/problem+json" ||
+				!strings.Contains(r.raw, "query parameter v") {
+				t.Errorf("%s%s: %d %s", path, query, r.status, r.raw)
+			}
 		}
 	}
 }

@@ -71,6 +71,8 @@ loadtest:
 	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients 0 -rate 100000 -batch 1000 -concurrency 4 -duration 20s -settle 1s
 	@echo "== (b, c, d) 2000 screens on 20 boards, 200 responses/s"
 	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients 2000 -boards 20 -rate 200 -duration 30s -settle 5s
+	@echo "== yardstick for the bytes per update: the same screens speaking the deprecated protocol v1 (whole tiles)"
+	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients 2000 -boards 20 -rate 200 -duration 15s -settle 5s -protocol 1
 	@echo "== yardstick for (b, c, d): the same screens on a bare gorilla hub fed the server's messages"
 	-bin/pulseload -server-bin bin/pulseboard -redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0 -clients 2000 -boards 20 -rate 200 -duration 15s -settle 5s -bare-hub
 	@redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true
@@ -148,7 +150,8 @@ lint:
 	$(GO) tool staticcheck ./...
 
 # A short fuzz run of each fuzz target, as CI does: the ingest decoder, the
-# screens' messages, and raw client frames on a real board socket. Budgets
+# screens' messages, raw client frames on a real board socket, and v2 tile
+# patches (any two markups: the patch turns one into the other). Budgets
 # are counts of executions, not durations: Go 1.26's coordinator can fail a
 # timed run with a bare "context deadline exceeded" at the deadline
 # (go.dev/issue/75804).
@@ -156,6 +159,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 300000x ./internal/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzClientMessage$$' -fuzztime 200000x ./internal/live
 	$(GO) test -run '^$$' -fuzz '^FuzzClientFrames$$' -fuzztime 20000x ./internal/live
+	$(GO) test -run '^$$' -fuzz '^FuzzDiffApply$$' -fuzztime 100000x ./internal/tilepatch
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
 // Pulseboard board script: follows the board's live socket (see
-// docs/PROTOCOL.md; its event stream where sockets are blocked), swaps
-// tiles by id, animates changed numbers, shows
+// docs/PROTOCOL.md; the page's data-live asks for v2; its event stream,
+// in the same version, where sockets are blocked), swaps tiles by id or
+// patches their texts and attributes, animates changed numbers, shows
 // "stale" when the server goes quiet, and reconnects with backoff. No
 // framework, no build step; it holds no growing state, so a wall TV can keep
 // one page open for weeks.
@@ -20,6 +21,7 @@
   // and then broke is a server restart, not a network that blocks sockets.
   const WS_FAILURES_BEFORE_SSE = 2;
   const WS_OPEN_TIMEOUT_MS = 5000;
+  const GLOW_MS = 1200; // board.css: .num.changed's animation
 
   // ws is the live connection: a WebSocket, or an event stream behind the
   // same few members (openEvents), so nothing past connect() tells them apart.
@@ -59,7 +61,10 @@
   // handlers. It reconnects through connect()'s backoff, not the browser's,
   // and says which state it holds (last_event_id) so the server can resume.
   function openEvents() {
-    const path = body.dataset.live.replace(/\/live$/, '/events');
+    // The socket's address with /events for /live, its query (the protocol
+    // version, ?v=2) kept: the stream speaks the version the socket would.
+    const url = new URL(body.dataset.live, location.href);
+    url.pathname = url.pathname.replace(/\/live$/, '/events');
     const t = { readyState: WebSocket.CONNECTING, onopen: null, onmessage: null, onclose: null };
     let lastId = '';
     let es = null;
@@ -70,7 +75,8 @@
       setTimeout(() => t.onclose && t.onclose({ code }), 0);
     };
     const open = () => {
-      es = new EventSource(lastId ? `${path}?last_event_id=${encodeURIComponent(lastId)}` : path);
+      if (lastId) url.searchParams.set('last_event_id', lastId); else url.searchParams.delete('last_event_id');
+      es = new EventSource(url.pathname + url.search);
       es.onopen = () => { t.readyState = WebSocket.OPEN; if (t.onopen) t.onopen(); };
       es.onmessage = (ev) => { if (ev.lastEventId) lastId = ev.lastEventId; if (t.onmessage) t.onmessage(ev); };
       es.addEventListener('close', (ev) => {
@@ -130,7 +136,9 @@
       case 'update':
         if (m.epoch !== epoch || m.seq !== seq + 1) { resync(); return; }
         seq = m.seq;
-        applyTiles(m.tiles || []);
+        // A patch that does not fit the tile on screen: the snapshot
+        // asked for replaces every tile.
+        if (!applyTiles(m.tiles || [])) resync();
         break;
       case 'heartbeat':
         if (m.epoch !== epoch || m.seq !== seq) resync();
@@ -151,12 +159,19 @@
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'resync' }));
   }
 
-  // applyTiles swaps each tile for its server-rendered markup and animates
-  // the numbers that changed.
+  // applyTiles swaps each tile for its server-rendered markup, or applies
+  // its patch (v2), and animates the numbers that changed. It returns false
+  // when a patch did not fit its tile.
   function applyTiles(tiles) {
+    let ok = true;
     for (const t of tiles) {
       const el = document.getElementById('tile-' + t.id);
-      if (!el || !t.html) continue;
+      if (!el) continue;
+      if (t.patch) {
+        if (!patchTile(el, t.patch)) ok = false;
+        continue;
+      }
+      if (!t.html) continue;
       const before = readNumbers(el);
       const tpl = document.createElement('template');
       tpl.innerHTML = t.html;
@@ -165,6 +180,42 @@
       el.replaceWith(fresh);
       animate(fresh, before);
     }
+    return ok;
+  }
+
+  // patchTile applies a v2 patch: [node, 't', text], [node, 'a', name,
+  // value] or [node, 'r', name], where node indexes the tile's element and
+  // text nodes in document order, the tile itself 0 (docs/PROTOCOL.md).
+  // Values are set as text and attribute values, never parsed as markup.
+  // internal/tilepatch's Apply mirrors this function.
+  function patchTile(el, ops) {
+    settle(el); // patches address the server's text, not a tween's
+    const before = readNumbers(el);
+    const nodes = [el];
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) nodes.push(n);
+    for (const op of ops) {
+      const n = Array.isArray(op) && Number.isInteger(op[0]) ? nodes[op[0]] : undefined;
+      if (!n) return false;
+      switch (op[1]) {
+        case 't':
+          if (n.nodeType !== Node.TEXT_NODE || typeof op[2] !== 'string') return false;
+          n.data = op[2];
+          break;
+        case 'a':
+        case 'r':
+          if (n.nodeType !== Node.ELEMENT_NODE || typeof op[2] !== 'string' || /^on/i.test(op[2])) return false;
+          if (op[1] === 'a' && typeof op[3] !== 'string') return false;
+          try {
+            if (op[1] === 'a') n.setAttribute(op[2], op[3]); else n.removeAttribute(op[2]);
+          } catch { return false; }
+          break;
+        default:
+          return false;
+      }
+    }
+    animate(el, before);
+    return true;
   }
 
   function readNumbers(el) {
@@ -181,22 +232,54 @@
     return r > 0 ? '+' + r : r < 0 ? '\u2212' + -r : '0';
   }
 
+  // tweens holds each number's running tween, {final}: a patch finishes
+  // it first (settle), and a tween that is no longer its number's stops.
+  // Weak, so numbers swapped out with their tile leave nothing behind.
+  const tweens = new WeakMap();
+  // glows holds each glowing number's latest glow: only its timer ends it.
+  const glows = new WeakMap();
+
+  // settle ends the tile's tweens at their final text: the server's.
+  function settle(el) {
+    for (const n of el.querySelectorAll('[data-key][data-num]')) {
+      const tw = tweens.get(n);
+      if (!tw) continue;
+      tweens.delete(n);
+      n.textContent = tw.final;
+    }
+  }
+
   function animate(el, before) {
     for (const n of el.querySelectorAll('[data-key][data-num]')) {
       if (n.dataset.num === '' || !before.has(n.dataset.key)) continue;
       const from = before.get(n.dataset.key);
       const to = parseFloat(n.dataset.num);
       if (from === to || Number.isNaN(from) || Number.isNaN(to)) continue;
-      const final = n.textContent;
+      const tw = { final: n.textContent };
+      tweens.set(n, tw);
       const fmt = n.dataset.fmt;
       const start = performance.now();
+      // Restart the glow on a number patched again while it glows, and
+      // drop the class after it: the markup the server renders has none.
+      // A timer, not animationend, which a busy or hidden page may never
+      // fire.
+      n.classList.remove('changed');
+      void n.offsetWidth;
       n.classList.add('changed');
+      const glow = {};
+      glows.set(n, glow);
+      setTimeout(() => {
+        if (glows.get(n) !== glow) return;
+        glows.delete(n);
+        n.classList.remove('changed');
+      }, GLOW_MS);
       const step = (now) => {
-        if (!n.isConnected) return; // replaced by a newer update
+        // Replaced by a newer update, or settled by a patch.
+        if (!n.isConnected || tweens.get(n) !== tw) return;
         const k = Math.min(1, (now - start) / TWEEN_MS);
         const eased = 1 - Math.pow(1 - k, 3);
-        n.textContent = k < 1 ? format(from + (to - from) * eased, fmt) : final;
-        if (k < 1) requestAnimationFrame(step);
+        n.textContent = k < 1 ? format(from + (to - from) * eased, fmt) : tw.final;
+        if (k < 1) requestAnimationFrame(step); else tweens.delete(n);
       };
       requestAnimationFrame(step);
     }

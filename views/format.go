@@ -218,6 +218,11 @@ func TileHTML(t board.TileView) (string, error) {
 	return b.String(), nil
 }
 
+// livePath is the address the page's script opens its socket at: the
+// board's, asking for protocol v2, which static/board.js speaks (the
+// script and this page come from one release).
+func livePath(name string) string { return board.LivePath(name) + "?v=2" }
+
 // gridTiles counts the tiles that take grid cells (not the alert banner).
 func gridTiles(ts []board.TileView) int {
 	n := 0

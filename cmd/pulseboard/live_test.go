@@ -427,3 +427,46 @@ func TestFirstScreenGetsCurrentBoard(t *testing.T) {
 		t.Fatalf("the new screen's snapshot is stale: %+v", s2.tiles["responses"])
 	}
 }
+
+// TestSocketProtocolVersions: ?v=2 gets v2 (markup, no view model, the
+// version in the envelope); no v or v=1 gets v1 as before; any other v is
+// refused before the upgrade (or the event stream) with a 400 problem
+// saying what was wrong.
+func TestSocketProtocolVersions(t *testing.T) {
+	m, _ := startNow(t)
+	for query, want := range map[string]int{"": 0, "?v=1": 0, "?v=2": 2} {
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+m.Addr()+"/boards/floor/live"+query, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", query, err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, data, err := conn.ReadMessage()
+		conn.Close()
+		if err != nil {
+			t.Fatalf("%q: %v", query, err)
+		}
+		var e live.Envelope
+		if err := json.Unmarshal(data, &e); err != nil || e.Type != live.TypeSnapshot || e.V != want || len(e.Tiles) == 0 {
+			t.Fatalf("%q: %s snapshot v%d with %d tiles, %v; want v%d", query, e.Type, e.V, len(e.Tiles), err, want)
+		}
+		var tile map[string]any
+		if err := json.Unmarshal(e.Tiles[1], &tile); err != nil {
+			t.Fatal(err)
+		}
+		_, hasView := tile["view"]
+		if html, _ := tile["html"].(string); !strings.HasPrefix(html, "<section") || hasView != (want == 0) {
+			t.Fatalf("%q: tile %.200s; want markup, and the view model in v1 only", query, e.Tiles[1])
+		}
+	}
+	c := client{t: t, base: "http://" + m.Addr()}
+	for _, query := range []string{"?v=3", "?v=2&v=2", "?v=two"} {
+		// The event stream reads v as the socket does.
+		for _, path := range []string{"/boards/floor/live", "/boards/floor/events"} {
+			r := c.get(path + query)
+			if r.status != http.StatusBadRequest || r.header.Get("Content-Type") != "application/problem+json" ||
+				!strings.Contains(r.raw, "query parameter v") {
+				t.Errorf("%s%s: %d %s", path, query, r.status, r.raw)
+			}
+		}
+	}
+}

@@ -65,7 +65,7 @@ func TestTemplateBoardForNewTeam(t *testing.T) {
 				return c.get("/boards/team/first%20line").status == 200
 			})
 			page := c.get("/boards/team/first%20line")
-			for _, want := range []string{`<h1 data-testid="board-title">Team first line</h1>`, `data-live="/boards/team/first%20line/live"`, `data-board="team/first line"`} {
+			for _, want := range []string{`<h1 data-testid="board-title">Team first line</h1>`, `data-live="/boards/team/first%20line/live?v=2"`, `data-board="team/first line"`} {
 				if !strings.Contains(page.raw, want) {
 					t.Errorf("the board page lacks %s", want)
 				}

@@ -69,6 +69,8 @@ type options struct {
 	// and prints one table (compare.go).
 	compare bool
 	soak    soakOptions
+	// protocol is the live protocol version the screens ask for (?v=).
+	protocol int
 }
 
 func main() {
@@ -99,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.tenant, "tenant", "", "with -server-bin and -redis-url: the key namespace (default: a new one per run; reuse one to measure warm-up over data loaded before)")
 	fs.Int64Var(&o.total, "total", 0, "stop after this many responses (0: run for -duration)")
 	fs.BoolVar(&o.compress, "compress", true, "screens offer permessage-deflate, as browsers do")
+	fs.IntVar(&o.protocol, "protocol", 2, "live protocol version the screens ask for (?v=): 2 as the board page does, 1 for the deprecated whole-tile updates (-bare-hub and -centrifugo relay v1 whatever this says)")
 	fs.IntVar(&o.stalled, "stalled", 0, "also open this many screens that never read (hung TVs); the others' delays show what they cost")
 	fs.BoolVar(&o.bareHub, "bare-hub", false, "the yardstick: screens connect to a bare gorilla hub (a second process of this binary) that relays the server's messages, and memory and CPU are the hub's")
 	fs.BoolVar(&o.centrifugo, "centrifugo", false, "the reference server: screens subscribe to Centrifugo "+centrifugoVersion+" (started on loopback), which a relay feeds the server's messages; memory and CPU are Centrifugo's")
@@ -178,6 +181,8 @@ func (o options) check() error {
 		return fmt.Errorf("-duration must be above 0 and at most %s", maxDuration)
 	case o.rate < 0 || o.rate > maxRate:
 		return fmt.Errorf("-rate must be 0 to %d", maxRate)
+	case o.protocol != 1 && o.protocol != 2:
+		return fmt.Errorf("-protocol must be 1 or 2")
 	case o.batch < 1 || o.batch > 10_000 || o.concurrency < 1 || o.boards < 1:
 		return fmt.Errorf("-batch must be 1 to 10000; -concurrency and -boards at least 1")
 	}
@@ -338,7 +343,7 @@ func measure(ctx context.Context, o options, stderr io.Writer) (report, error) {
 	r.goBefore = goroutines(screens)
 
 	acks := &ackLog{}
-	c := &crowd{acks: acks, compress: o.compress}
+	c := &crowd{acks: acks, compress: o.compress, protocol: o.protocol}
 	began := time.Now()
 	if relay != nil {
 		c.connectCentrifugo(ctx, wsBase+"/connection/websocket", boards, o.clients, o.connectRate)
@@ -517,6 +522,15 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(t, "messages to screens\t%d (%.0f/s), %.1f MB\n", r.messages, float64(r.messages)/r.ingestTook.Seconds(), float64(r.msgBytes)/1e6)
 	if r.messages > 0 {
 		fmt.Fprintf(t, "bytes per message, read / on the wire\t%.0f / %.0f B\n", float64(r.msgBytes)/float64(r.messages), float64(r.wireBytes)/float64(r.messages))
+	}
+	p50, n := c.updateSizes.quantile(0.5)
+	p99, _ := c.updateSizes.quantile(0.99)
+	protocol := r.o.protocol
+	if r.o.bareHub || r.o.centrifugo {
+		protocol = 1 // the bare hub and Centrifugo relay what they read upstream: v1
+	}
+	if n > 0 { // Centrifugo's screens read publications, not updates
+		fmt.Fprintf(t, "update size p50 / p99 (protocol v%d, uncompressed)\t%d / %d bytes (%d updates)\n", protocol, p50, p99, n)
 	}
 	if r.rssBefore > 0 {
 		per := float64(r.rssIdle-r.rssBefore) / float64(max(r.open, 1))

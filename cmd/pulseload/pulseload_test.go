@@ -13,6 +13,19 @@ func TestCountOf(t *testing.T) {
 	if _, ok := countOf([]byte(`{"type":"heartbeat"}`)); ok {
 		t.Fatal("a heartbeat has no count")
 	}
+	// v2: the count's data-num in its patch, or in its markup when whole;
+	// never a later tile's.
+	for msg, want := range map[string]int64{
+		`{"type":"update","v":2,"tiles":[{"id":"nps","patch":[[7,"a","data-num","5"]]},{"id":"responses","patch":[[7,"a","data-num","1234"],[8,"t","1,234"]]}]}`:              1234,
+		`{"type":"snapshot","v":2,"tiles":[{"id":"responses","html":"<section><span class="num" data-num="987">987</span></section>"},{"id":"x","html":"<b data-num="5">"}]}`: 987,
+	} {
+		if n, ok := countOf([]byte(msg)); !ok || n != want {
+			t.Errorf("countOf(%s) = %d, %v; want %d", msg, n, ok, want)
+		}
+	}
+	if n, ok := countOf([]byte(`{"type":"update","v":2,"tiles":[{"id":"responses","patch":[[11,"t","17% promoters"]]},{"id":"channels","patch":[[32,"a","data-num","-44"]]}]}`)); ok {
+		t.Errorf("an update where the count did not change read as %d", n)
+	}
 }
 
 func TestAckLogAndLatencies(t *testing.T) {
@@ -42,7 +55,7 @@ func TestAckLogAndLatencies(t *testing.T) {
 }
 
 func TestRefusesNonLoopback(t *testing.T) {
-	o := options{server: "http://example.com:8080", clients: 1, duration: time.Second, rate: 1, batch: 1, concurrency: 1, boards: 1}
+	o := options{server: "http://example.com:8080", clients: 1, duration: time.Second, rate: 1, batch: 1, concurrency: 1, boards: 1, protocol: 2}
 	if err := o.check(); err == nil {
 		t.Fatal("a non-loopback server was accepted")
 	}

@@ -104,7 +104,7 @@ func TestSoakOptions(t *testing.T) {
 
 // Heap profiles need the admin token pulseload gives a server it starts.
 func TestHeapProfilesNeedServerBin(t *testing.T) {
-	o := options{server: "http://127.0.0.1:8080", clients: 1, duration: time.Minute, rate: 1, batch: 1, concurrency: 1, boards: 1}
+	o := options{server: "http://127.0.0.1:8080", clients: 1, duration: time.Minute, rate: 1, batch: 1, concurrency: 1, boards: 1, protocol: 2}
 	o.soak.heapProfiles = t.TempDir()
 	if err := o.check(); err == nil || !strings.Contains(err.Error(), "-server-bin") {
 		t.Fatalf("check = %v", err)

@@ -88,3 +88,34 @@ func (a *ackLog) acked() int64 {
 	defer a.mu.Unlock()
 	return a.total
 }
+
+// sizes collects message sizes in bytes, exact up to 256 KiB (larger ones
+// count as 256 KiB), in fixed memory whatever the number of samples.
+type sizes struct {
+	mu      sync.Mutex
+	buckets [256 << 10]int64
+	n       int64
+}
+
+func (s *sizes) add(n int) {
+	n = max(0, min(n, len(s.buckets)-1))
+	s.mu.Lock()
+	s.buckets[n]++
+	s.n++
+	s.mu.Unlock()
+}
+
+// quantile returns the q-quantile (0..1) in bytes, and how many samples.
+func (s *sizes) quantile(q float64) (int, int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := int64(q * float64(s.n))
+	var seen int64
+	for b, c := range s.buckets {
+		seen += c
+		if seen > want {
+			return b, s.n
+		}
+	}
+	return 0, s.n
+}

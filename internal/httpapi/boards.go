@@ -168,6 +168,9 @@ func (a *API) serveScreen(c echo.Context, last string, serve func(http.ResponseW
 	if errors.Is(err, live.ErrNoBoard) {
 		return a.noBoard(name)
 	}
+	if errors.Is(err, live.ErrBadVersion) {
+		return fault.New(fault.BadRequest, "%s", err.Error())
+	}
 	return err
 }
 

@@ -17,9 +17,11 @@ import (
 	"github.com/pulseboard/pulseboard/internal/aggregate"
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/boards"
+	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	"github.com/pulseboard/pulseboard/views"
 )
 
 // floorServer serves the shipped floor board's socket from a real
@@ -203,4 +205,52 @@ func benchBareHub(b *testing.B, n int) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/client")
+}
+
+// BenchmarkPublishPatches is one board's publish per tick on pulseload's
+// board (a headline, a count, a breakdown of four channels) as answers
+// arrive, without screens: with v1 screens only, and with v2 screens too,
+// whose patches are computed once per tick (parse each changed tile's
+// markup, diff it against the last one). The difference is what v2 costs
+// the server per board and tick, whatever its number of screens.
+func BenchmarkPublishPatches(b *testing.B) {
+	for _, v2 := range []bool{false, true} {
+		b.Run(fmt.Sprintf("v2=%v", v2), func(b *testing.B) {
+			h := newHub(board.Board{Name: "load"}, noObserver{})
+			h.screens[ProtocolV1] = 1
+			if v2 {
+				h.screens[ProtocolV2] = 1
+			}
+			var dists [5]nps.Distribution
+			for i := range dists {
+				for s := range 11 {
+					dists[i][s] = int64(40 + 7*s + i)
+				}
+			}
+			now := time.Now()
+			b.ResetTimer()
+			for i := range b.N {
+				for k := range 50 { // 200 answers/s, 4 ticks a second
+					s, ch := (i*7+k*3)%11, 1+(i+k)%4
+					dists[0][s]++
+					dists[ch][s]++
+				}
+				fig := board.FigureOf("", dists[0], board.DefaultThresholds, 30)
+				rows := make([]board.Row, 4)
+				for c := range rows {
+					rows[c] = board.Row{Figure: board.FigureOf([]string{"chat", "email", "phone", "sms"}[c], dists[1+c], board.DefaultThresholds, 30)}
+				}
+				v := board.View{Board: "load", Title: "load", Tiles: []board.TileView{
+					{ID: board.BannerID, View: board.Banners},
+					{ID: "nps", View: board.Headline, Window: "rolling 60 min", Cols: 1, Height: 1, Figure: &fig,
+						Change: &board.ChangeView{Delta: "+2", Against: "previous 60 min"}},
+					{ID: "responses", View: board.Count, Window: "today since 00:00", Cols: 1, Height: 1, Figure: &fig},
+					{ID: "channels", View: board.Breakdown, Window: "rolling 60 min", Cols: 1, Height: 1, Rows: rows},
+				}}
+				if _, err := h.publish(v, views.TileHTML, "e", false, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -150,7 +150,7 @@ func (b *Broadcaster) applyBoards() {
 }
 
 func (b *Broadcaster) newHub(def board.Board) *hub {
-	return newHub(def, b.opts.Observer, b.opts.Now)
+	return newHub(def, b.opts.Observer)
 }
 
 func (b *Broadcaster) hubList() []*hub {

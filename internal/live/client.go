@@ -51,6 +51,9 @@ type client struct {
 	// changes (nil: always allowed); release frees its per-address slot.
 	may     Access
 	release func()
+	// version is the protocol the screen speaks: it picks which encoding
+	// of each message the screen gets.
+	version int
 }
 
 // outgoing is a queued message.
@@ -62,8 +65,8 @@ type outgoing struct {
 	state bool
 }
 
-func newClient(h *hub, conn *websocket.Conn, w *wire, br *bufio.Reader, may Access, release func()) *client {
-	c := &client{hub: h, conn: conn, wire: w, br: br, may: may, release: release}
+func newClient(h *hub, conn *websocket.Conn, w *wire, br *bufio.Reader, may Access, release func(), version int) *client {
+	c := &client{hub: h, conn: conn, wire: w, br: br, may: may, release: release, version: version}
 	w.notify(c.flush, func(error) {
 		h.observer.ScreenDropped()
 		c.close(CloseTooSlow, "too slow")
@@ -117,6 +120,16 @@ func (c *client) requestSnapshot() {
 	c.resyncLocked()
 	c.mu.Unlock()
 	c.flush()
+}
+
+// markResync marks the screen for a snapshot without flushing; the
+// caller delivers.
+func (c *client) markResync() {
+	c.mu.Lock()
+	if !c.closed {
+		c.resyncLocked()
+	}
+	c.mu.Unlock()
 }
 
 // resyncLocked marks the screen for a snapshot of the latest state, and

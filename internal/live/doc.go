@@ -1,6 +1,8 @@
 // Package live pushes board views to screens over WebSockets: one hub per
-// board, a view computed and encoded once per change and fanned out as a
-// prepared message. A slow screen never delays the others: its queue is
+// board, a view computed once per change, encoded once per protocol version
+// its screens speak (v2's tile patches included: versions.go) and fanned out
+// as a message (message.go) that serves both transports, a prepared
+// WebSocket frame and, for the SSE fallback (sse.go), an event. A slow screen never delays the others: its queue is
 // bounded, and when it overflows the screen gets the latest snapshot
 // instead of the backlog. The wire protocol is documented in
 // docs/PROTOCOL.md.

@@ -19,9 +19,6 @@ import (
 type hub struct {
 	name     string
 	observer Observer
-	// now is the broadcaster's clock, for the time a snapshot taken for a
-	// join or a resync carries.
-	now func() time.Time
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -30,13 +27,22 @@ type hub struct {
 	epoch   string
 	seq     uint64
 	stale   bool
-	order   []string          // tile ids in board order
-	tiles   map[string][]byte // last published JSON of each tile
-	// snap caches the snapshot of the current (epoch, seq, stale).
-	snap *message
-	// published is false until the first computation.
-	published bool
-	lastSent  time.Time
+	order   []string // tile ids in board order
+	// tiles is each tile as last published. Only publish replaces it, and
+	// the broadcaster never runs two publishes at once (publishMu), so
+	// publish reads it without the lock while it computes patches.
+	tiles map[string]*tileState
+	// screens counts the screens of each protocol version, so an update
+	// is encoded (and v2's patches computed) only for versions watched.
+	screens [versions]int
+	// snap caches the snapshot of the current (epoch, seq, stale) in each
+	// protocol version.
+	snap [versions]*message
+	// published is false until the first computation; publishedAt is
+	// the time of the state published, which its snapshots carry.
+	published   bool
+	publishedAt time.Time
+	lastSent    time.Time
 	// lastComment is when event streams last got a keep-alive comment.
 	lastComment time.Time
 	// endCode, once set, is how the hub ended (its board removed, the
@@ -45,8 +51,8 @@ type hub struct {
 	endReason string
 }
 
-func newHub(def board.Board, o Observer, now func() time.Time) *hub {
-	return &hub{name: def.Name, observer: o, now: now, def: def, clients: make(map[*client]struct{}), tiles: make(map[string][]byte)}
+func newHub(def board.Board, o Observer) *hub {
+	return &hub{name: def.Name, observer: o, def: def, clients: make(map[*client]struct{}), tiles: make(map[string]*tileState)}
 }
 
 // join adds a screen and queues the current snapshot for it in one step,
@@ -68,8 +74,12 @@ func (h *hub) join(c *client) bool {
 		return false
 	}
 	h.clients[c] = struct{}{}
+	h.screens[c.version]++
+	// A screen that resumes (an event stream reconnecting with the id of
+	// the state it holds) needs no snapshot: the board's epoch and seq are
+	// shared by every version, so it takes the next update in its own.
 	if h.published && !c.resumes(h.epoch, h.seq) {
-		if snap := h.snapshotLocked(h.now()); snap != nil {
+		if snap := h.snapshotLocked(c.version); snap != nil {
 			c.offer(snap, true)
 		}
 	}
@@ -80,9 +90,17 @@ func (h *hub) join(c *client) bool {
 
 func (h *hub) remove(c *client) {
 	h.mu.Lock()
-	delete(h.clients, c)
+	h.forgetLocked(c)
 	h.mu.Unlock()
 	c.close(websocket.CloseNormalClosure, "")
+}
+
+// forgetLocked removes a screen from the hub, once.
+func (h *hub) forgetLocked(c *client) {
+	if _, ok := h.clients[c]; ok {
+		delete(h.clients, c)
+		h.screens[c.version]--
+	}
 }
 
 func (h *hub) size() int {
@@ -107,74 +125,73 @@ func (h *hub) definition() board.Board {
 // publish records a freshly computed view and sends what changed: a
 // snapshot when the epoch changed (or on the first publish), an update with
 // the changed tiles otherwise, nothing when nothing changed. It returns the
-// screens it was queued for, for the caller to deliver.
+// screens it was queued for, for the caller to deliver. Calls must not
+// overlap (the broadcaster holds publishMu): see tiles.
 func (h *hub) publish(v board.View, render TileRenderer, epoch string, stale bool, now time.Time) ([]*client, error) {
-	encoded := make(map[string][]byte, len(v.Tiles))
+	next := make(map[string]*tileState, len(v.Tiles))
 	order := make([]string, len(v.Tiles))
 	for i, t := range v.Tiles {
-		b, err := encodeTile(t, render)
+		ts, err := encodeTile(t, render)
 		if err != nil {
 			return nil, err
 		}
-		encoded[t.ID] = b
+		next[t.ID] = ts
 		order[i] = t.ID
 	}
 	h.mu.Lock()
+	watchedV2 := h.screens[ProtocolV2] > 0
+	h.mu.Unlock()
+	// Once per board and tick, whatever the number of v2 screens.
+	patches := patchTiles(h.tiles, next, watchedV2)
+
+	h.mu.Lock()
 	defer h.mu.Unlock()
 	fresh := !h.published || epoch != h.epoch || v.Title != h.title || !slices.Equal(order, h.order)
-	var changed []json.RawMessage
+	var changed [versions][]json.RawMessage
 	if !fresh {
 		for _, id := range order {
-			if !bytes.Equal(encoded[id], h.tiles[id]) {
-				changed = append(changed, encoded[id])
+			old, cur := h.tiles[id], next[id]
+			if !bytes.Equal(cur.v1, old.v1) {
+				changed[ProtocolV1] = append(changed[ProtocolV1], cur.v1)
+			}
+			if cur.html != old.html {
+				if p, ok := patches[id]; ok {
+					changed[ProtocolV2] = append(changed[ProtocolV2], p)
+				} else {
+					changed[ProtocolV2] = append(changed[ProtocolV2], cur.v2)
+				}
 			}
 		}
-		if len(changed) == 0 && stale == h.stale {
+		if len(changed[ProtocolV1]) == 0 && len(changed[ProtocolV2]) == 0 && stale == h.stale {
 			return nil, nil
 		}
 	}
 	if epoch != h.epoch {
 		h.seq = 0
 	}
-	h.published, h.epoch, h.title, h.stale, h.order, h.tiles = true, epoch, v.Title, stale, order, encoded
+	h.published, h.publishedAt, h.epoch, h.title, h.stale, h.order, h.tiles = true, now, epoch, v.Title, stale, order, next
 	h.seq++
-	h.snap = nil
-	msg := h.snapshotLocked(now)
-	if !fresh {
+	h.snap = [versions]*message{}
+	var msgs [versions]*message
+	for ver := ProtocolV1; ver < versions; ver++ {
+		if h.screens[ver] == 0 {
+			continue // a screen that joins gets a snapshot
+		}
+		if fresh {
+			msgs[ver] = h.snapshotLocked(ver)
+			continue
+		}
 		var err error
-		if msg, err = h.prepare(Envelope{Type: TypeUpdate, Tiles: changed}, now); err != nil {
+		if msgs[ver], err = h.prepare(Envelope{Type: TypeUpdate, Tiles: changed[ver]}, ver, now); err != nil {
 			return nil, err
 		}
 	}
-	return h.fanOut(msg, now, true), nil
+	return h.fanOut(msgs, now, true), nil
 }
 
 // TileRenderer renders a tile's HTML for browsers, which swap it in by id
-// (nil: JSON only).
+// (nil: JSON only; v2 screens, which get markup only, then get no tiles).
 type TileRenderer func(board.TileView) (string, error)
-
-// wireTile is a tile on the wire: the view model and, for browsers, its
-// server-rendered markup.
-type wireTile struct {
-	board.TileView
-	HTML string `json:"html,omitempty"`
-}
-
-func encodeTile(t board.TileView, render TileRenderer) ([]byte, error) {
-	w := wireTile{TileView: t}
-	if render != nil {
-		html, err := render(t)
-		if err != nil {
-			return nil, err
-		}
-		w.HTML = html
-	}
-	b, err := json.Marshal(w)
-	if err != nil {
-		return nil, fmt.Errorf("encode tile %s: %w", t.ID, err)
-	}
-	return b, nil
-}
 
 // heartbeat tells screens the server is alive, with the current seq. It
 // returns the screens to deliver to.
@@ -184,11 +201,11 @@ func (h *hub) heartbeat(now time.Time) ([]*client, error) {
 	if !h.published || now.Sub(h.lastSent) < HeartbeatEvery {
 		return nil, nil
 	}
-	msg, err := h.prepare(Envelope{Type: TypeHeartbeat}, now)
+	msgs, err := h.prepareAll(Envelope{Type: TypeHeartbeat}, now)
 	if err != nil {
 		return nil, err
 	}
-	return h.fanOut(msg, now, true), nil
+	return h.fanOut(msgs, now, true), nil
 }
 
 // ping queues a WebSocket ping for every screen, whose pong keeps its read
@@ -239,12 +256,12 @@ func (h *hub) reload(def board.Board, now time.Time) {
 	for c := range h.clients {
 		if !c.admitted(def) {
 			revoked = append(revoked, c)
-			delete(h.clients, c)
+			h.forgetLocked(c)
 		}
 	}
 	var targets []*client
-	if msg, err := h.prepare(Envelope{Type: TypeReload}, now); err == nil {
-		targets = h.fanOut(msg, now, false)
+	if msgs, err := h.prepareAll(Envelope{Type: TypeReload}, now); err == nil {
+		targets = h.fanOut(msgs, now, false)
 	}
 	h.mu.Unlock()
 	for _, c := range revoked {
@@ -281,44 +298,65 @@ func (h *hub) resnapshot(c *client) *message {
 	c.mu.Lock()
 	c.dropStateLocked()
 	c.mu.Unlock()
-	return h.snapshotLocked(h.now())
+	return h.snapshotLocked(c.version)
 }
 
-func (h *hub) snapshotLocked(now time.Time) *message {
-	if h.snap != nil {
-		return h.snap
+// snapshotLocked is the current snapshot in a protocol version, encoded
+// once for all its screens, stamped with the time its state was published
+// (a resync's answer too).
+func (h *hub) snapshotLocked(ver int) *message {
+	if h.snap[ver] != nil {
+		return h.snap[ver]
 	}
 	tiles := make([]json.RawMessage, len(h.order))
 	for i, id := range h.order {
-		tiles[i] = h.tiles[id]
+		tiles[i] = h.tiles[id].wire(ver)
 	}
-	msg, err := h.prepare(Envelope{Type: TypeSnapshot, Title: h.title, Tiles: tiles}, now)
+	msg, err := h.prepare(Envelope{Type: TypeSnapshot, Title: h.title, Tiles: tiles}, ver, h.publishedAt)
 	if err != nil {
 		return nil
 	}
-	h.snap = msg
+	h.snap[ver] = msg
 	return msg
 }
 
 // prepare fills the envelope's common fields and encodes it once for all
-// screens.
-func (h *hub) prepare(e Envelope, now time.Time) (*message, error) {
+// screens of a protocol version.
+func (h *hub) prepare(e Envelope, ver int, now time.Time) (*message, error) {
 	e.Board, e.Epoch, e.Seq, e.At, e.Stale = h.name, h.epoch, h.seq, now.UTC(), h.stale
-	data, err := json.Marshal(e)
+	data, err := encodeEnvelope(e, ver)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s message: %w", e.Type, err)
 	}
 	return newMessage(data, h.epoch, h.seq)
 }
 
-// fanOut queues msg for every screen without writing, and returns them:
-// the caller delivers once the hub's lock is released, so joins and
-// leaves never wait on socket writes. state is false for a message a
-// snapshot does not replace (see outgoing).
-func (h *hub) fanOut(msg *message, now time.Time, state bool) []*client {
+// prepareAll encodes a message without tiles in every protocol version.
+func (h *hub) prepareAll(e Envelope, now time.Time) ([versions]*message, error) {
+	var out [versions]*message
+	for ver := ProtocolV1; ver < versions; ver++ {
+		var err error
+		if out[ver], err = h.prepare(e, ver, now); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// fanOut queues each screen its version's message without writing, and
+// returns them: the caller delivers once the hub's lock is released, so
+// joins and leaves never wait on socket writes. state is false for a
+// message a snapshot does not replace (see outgoing).
+func (h *hub) fanOut(msgs [versions]*message, now time.Time, state bool) []*client {
 	out := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
-		c.offer(msg, state)
+		if msg := msgs[c.version]; msg != nil {
+			c.offer(msg, state)
+		} else {
+			// Not encoded for its version, which screens says nobody
+			// speaks: never, but a snapshot would hold what it said.
+			c.markResync()
+		}
 		out = append(out, c)
 	}
 	h.lastSent = now

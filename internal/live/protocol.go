@@ -19,7 +19,10 @@ const TypeResync = "resync"
 
 // Envelope is every server-to-client message.
 type Envelope struct {
-	Type  string `json:"type"`
+	Type string `json:"type"`
+	// V is the protocol version of the message: 2 on every v2 message,
+	// absent (0) on v1's, which are as they were before versions existed.
+	V     int    `json:"v,omitempty"`
 	Board string `json:"board"`
 	// Epoch names a continuous history of this board's numbers on this
 	// server; a new epoch means updates do not continue the old ones.
@@ -33,7 +36,7 @@ type Envelope struct {
 	Stale bool   `json:"stale"`
 	Title string `json:"title,omitempty"`
 	// Tiles are whole tiles: all of them in a snapshot, the changed ones in
-	// an update.
+	// an update; in v2, an update's tiles may be patches instead.
 	Tiles []json.RawMessage `json:"tiles,omitempty"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -122,6 +123,9 @@ type feeder struct {
 	view  board.View
 	epoch string
 	n     int
+	// render is the tiles' markup (nil: none, JSON only); a v2 screen
+	// gets only markup, so its tests render it.
+	render TileRenderer
 }
 
 func newFeeder(t *testing.T, bc *Broadcaster, clock *storetest.Clock) *feeder {
@@ -138,7 +142,7 @@ func (f *feeder) publish(size int) uint64 {
 	f.t.Helper()
 	f.n++
 	f.view.Tiles[0].Title = fmt.Sprintf("%d %s", f.n, strings.Repeat("x", size))
-	targets, err := f.h.publish(f.view, nil, f.epoch, false, f.clock.Now())
+	targets, err := f.h.publish(f.view, f.render, f.epoch, false, f.clock.Now())
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -186,15 +190,31 @@ func waitSeq(t *testing.T, got <-chan received, seq uint64, timeout time.Duratio
 // board's hub and the screen as the hub sees it.
 func slowScreen(t *testing.T, o Observer) (*Broadcaster, *feeder, *websocket.Conn, *client, Envelope) {
 	t.Helper()
+	return slowScreenOf(t, o, "")
+}
+
+// slowScreenOf is slowScreen for a screen whose socket address has query
+// (the protocol version: "?v=2").
+func slowScreenOf(t *testing.T, o Observer, query string) (*Broadcaster, *feeder, *websocket.Conn, *client, Envelope) {
+	t.Helper()
 	clock := &storetest.Clock{}
 	clock.Set(time.Now())
 	bc, srv := floorServer(t, clock, o)
-	conn := dialSlow(t, srv.URL)
+	conn := dialSlow(t, srv.URL+query)
 	first, err := readEnvelope(conn, 2*time.Second)
 	if err != nil || first.Type != TypeSnapshot {
 		t.Fatalf("first message %q, %v: want a snapshot", first.Type, err)
 	}
 	f := newFeeder(t, bc, clock)
+	if query != "" {
+		// The smallest markup with the tile's title, which the feeder
+		// changes: these tests publish fast, while the screen's backlog
+		// waits (writeWait), and templ's whole tiles, rendered and parsed
+		// for the patch, made that slow under -race on a loaded machine.
+		f.render = func(t board.TileView) (string, error) {
+			return `<section id="tile-` + html.EscapeString(t.ID) + `"><h2>` + html.EscapeString(t.Title) + `</h2></section>`, nil
+		}
+	}
 	return bc, f, conn, joined(t, f.h), first
 }
 
@@ -268,6 +288,12 @@ func TestStuckScreenIsDroppedAndCounted(t *testing.T) {
 // 11: the snapshot was taken when it was written, after updates queued
 // while the screen was behind, and those were written after it.
 func TestResyncIsFollowedByTheNextSeq(t *testing.T) {
+	for name, query := range map[string]string{"v1": "", "v2": "?v=2"} {
+		t.Run(name, func(t *testing.T) { testResyncIsFollowedByTheNextSeq(t, query) })
+	}
+}
+
+func testResyncIsFollowedByTheNextSeq(t *testing.T, query string) {
 	for name, behind := range map[string]func(t *testing.T, f *feeder, conn *websocket.Conn, c *client){
 		// The queue overflows while the screen's socket is full.
 		"overflow": func(t *testing.T, f *feeder, _ *websocket.Conn, _ *client) {
@@ -286,7 +312,10 @@ func TestResyncIsFollowedByTheNextSeq(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, f, conn, c, first := slowScreen(t, nil)
+			_, f, conn, c, first := slowScreenOf(t, nil, query)
+			if want := map[string]int{"": 0, "?v=2": 2}[query]; first.V != want {
+				t.Fatalf("snapshot of version %d, want %d", first.V, want)
+			}
 			f.backlog(c)
 			behind(t, f, conn, c)
 			f.h.mu.Lock()

@@ -59,7 +59,15 @@ func originAllowed(r *http.Request, allowed []string) bool {
 // snapshot at once, then updates. may (nil: anyone) decides whether the
 // screen may watch; one that may not gets its socket closed with
 // CloseNotPaired, the one answer a browser's script can read.
+//
+// The query parameter v picks the protocol version (absent: 1); any other
+// value than 1 or 2 is answered with an error wrapping ErrBadVersion,
+// before the upgrade and before anything is written.
 func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string, may Access) error {
+	version, err := versionOf(r)
+	if err != nil {
+		return err
+	}
 	h, closed := b.hubFor(name)
 	if h == nil {
 		return ErrNoBoard
@@ -91,7 +99,7 @@ func (b *Broadcaster) Serve(w http.ResponseWriter, r *http.Request, name string,
 	if tc, ok := hj.wire.tcp(); ok {
 		_ = tc.SetWriteBuffer(socketSendBuffer)
 	}
-	c := newClient(h, conn, hj.wire, hj.br, may, release)
+	c := newClient(h, conn, hj.wire, hj.br, may, release, version)
 	if h.join(c) {
 		go c.readPump()
 	}

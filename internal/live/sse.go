@@ -201,7 +201,16 @@ const (
 // decision, asked again when the board's definition changes. A screen
 // that may not watch gets a close event with CloseNotPaired, as a socket
 // gets a close frame, since a browser's EventSource cannot read a status.
+//
+// The query parameter v picks the protocol version as a socket's does
+// (absent: 1), and a bad one is answered the same way: an error wrapping
+// ErrBadVersion, before anything is written. A resumed stream continues
+// in the version it asks for; the page always asks for the one it spoke.
 func (b *Broadcaster) ServeEvents(w http.ResponseWriter, r *http.Request, name string, may Access) error {
+	version, err := versionOf(r)
+	if err != nil {
+		return err
+	}
 	h, closed := b.hubFor(name)
 	if h == nil {
 		return ErrNoBoard
@@ -245,7 +254,7 @@ func (b *Broadcaster) ServeEvents(w http.ResponseWriter, r *http.Request, name s
 		return nil
 	}
 	b.bringUp(h)
-	c := &client{hub: h, events: s, resume: lastEventID(r), may: may, release: release}
+	c := &client{hub: h, events: s, resume: lastEventID(r), may: may, release: release, version: version}
 	h.join(c) // a screen it refuses is closed, and run writes why
 	s.run(r.Context(), c)
 	h.remove(c)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/board"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	"github.com/pulseboard/pulseboard/views"
 )
 
 // event is one Server-Sent Event as a client parses it, or a comment line
@@ -462,5 +464,93 @@ func TestEventStreamEndsOnShutdown(t *testing.T) {
 	}
 	if e := <-events; e.err != io.EOF {
 		t.Fatalf("after the close event: %+v, want the end of the stream", e)
+	}
+}
+
+// A stream speaks the protocol version its address asks for (v, as a
+// socket's), with the messages a socket of that version gets, byte for
+// byte: v2's snapshot in markup, then patches; v1's whole tiles. A v2
+// stream that resumes gets its next update in v2. A bad v is refused with
+// ErrBadVersion before anything is written.
+func TestEventStreamsSpeakTheSocketsVersion(t *testing.T) {
+	bc, srv, clock := eventsFixture(t, Options{RenderTile: views.TileHTML}, nil, nil)
+	type pair struct {
+		query  string
+		conn   *websocket.Conn
+		events <-chan event
+		res    *http.Response
+	}
+	var pairs []*pair
+	for _, q := range []string{"", "?v=1", "?v=2"} {
+		conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/live"+q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		res, events := openEvents(t, srv.URL+"/events"+q)
+		pairs = append(pairs, &pair{q, conn, events, res})
+	}
+	// same reads the next message of a version's socket and stream, checks
+	// they are the same bytes, and returns it.
+	same := func(p *pair, what string) string {
+		t.Helper()
+		_ = p.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_, frame, err := p.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("%q: %s on the socket: %v", p.query, what, err)
+		}
+		e := nextEvent(t, p.events, 3*time.Second)
+		if e.data != string(frame) {
+			t.Fatalf("%q: %s: the event's data differs from the socket's frame:\n%.300s\n%.300s", p.query, what, e.data, frame)
+		}
+		return e.data
+	}
+	for _, p := range pairs {
+		v2 := p.query == "?v=2"
+		if data := same(p, "the snapshot"); strings.Contains(data, `"v":2`) != v2 || !strings.Contains(data, `"type":"snapshot"`) {
+			t.Fatalf("%q: snapshot %.300s", p.query, data)
+		}
+	}
+	f := newFeeder(t, bc, clock)
+	f.render = views.TileHTML
+	seq := f.publish(10)
+	for _, p := range pairs {
+		v2 := p.query == "?v=2"
+		data := same(p, "an update")
+		env := Envelope{}
+		if err := json.Unmarshal([]byte(data), &env); err != nil || env.Type != TypeUpdate || env.Seq != seq {
+			t.Fatalf("%q: %.300s (%v), want the update %d", p.query, data, err, seq)
+		}
+		if v2 != (env.V == ProtocolV2) || v2 != strings.Contains(data, `"patch":[[`) {
+			t.Fatalf("%q: update %.400s; want a patch in v2 only", p.query, data)
+		}
+	}
+
+	// The v2 stream leaves, and comes back holding the current state.
+	v2 := pairs[2]
+	v2.res.Body.Close()
+	waitFor(t, "the v2 stream's end", func() bool { return bc.Clients()["floor"] == 5 })
+	f.h.mu.Lock()
+	id := fmt.Sprintf("%s/%d", f.h.epoch, f.h.seq)
+	f.h.mu.Unlock()
+	res, events := openEvents(t, srv.URL+"/events?v=2", "Last-Event-ID", id)
+	defer res.Body.Close()
+	waitFor(t, "the resumed stream's join", func() bool { return bc.Clients()["floor"] == 6 })
+	seq = f.publish(10)
+	e := nextEvent(t, events, 3*time.Second)
+	env := envelopeOfEvent(t, e)
+	if env.Type != TypeUpdate || env.Seq != seq || env.V != ProtocolV2 || !strings.Contains(e.data, `"patch":[[`) {
+		t.Fatalf("resumed v2 stream's first message %.400s; want the v2 update %d with a patch", e.data, seq)
+	}
+
+	for _, q := range []string{"?v=3", "?v=2&v=2", "?v=", "?v=two"} {
+		rec := httptest.NewRecorder()
+		err := bc.ServeEvents(rec, httptest.NewRequest(http.MethodGet, "/events"+q, nil), "floor", nil)
+		if !errors.Is(err, ErrBadVersion) || !strings.Contains(err.Error(), "query parameter v") {
+			t.Errorf("%s: %v, want ErrBadVersion naming the parameter", q, err)
+		}
+		if rec.Body.Len() != 0 || rec.Header().Get("Content-Type") != "" {
+			t.Errorf("%s: wrote %q (%v) before refusing", q, rec.Body.String(), rec.Header())
+		}
 	}
 }

@@ -61,7 +61,7 @@ type Board struct {
 // Tile is one tile. Which fields are set depends on View.
 type Tile struct {
 	ID     string `json:"id"`
-	View   string `json:"view"` // headline, count, breakdown, leaderboard, trend, distribution, comments, followups, banners
+	View   string `json:"view"` // headline, count, breakdown, leaderboard, funnel, trend, distribution, comments, followups, banners
 	Title  string `json:"title"`
 	Window string `json:"window,omitempty"`
 	Cols   int    `json:"cols"`
@@ -94,20 +94,23 @@ type Figure struct {
 	Detractors float64  `json:"detractors"`
 }
 
-// Change compares a headline with the period before it.
+// Change compares a headline with the seven days before its window.
 type Change struct {
 	Delta       string `json:"delta"`
 	Significant bool   `json:"significant"`
-	Against     string `json:"against"`
+	Against     string `json:"against"` // "last 7 days"
 }
 
 // Row is a line of a breakdown or a leaderboard.
 type Row struct {
 	Figure
+	// Rank is 1-based on leaderboards, by Estimate; 0 for a row in line
+	// with the tile's groups pooled, below the minimum sample, or on a
+	// breakdown.
 	Rank int `json:"rank,omitempty"`
-	// Estimate and Interval are a leaderboard row's NPS shrunk towards the
-	// tile's groups pooled, and its 95% range; InLine marks a row the data
-	// cannot tell from the pool (unranked).
+	// Estimate is a leaderboard row's NPS shrunk towards the tile's groups
+	// pooled ("+41"), Interval its 95% range ("+30 to +52"); InLine marks
+	// a row whose interval holds the pooled NPS (shown unranked).
 	Estimate string `json:"estimate,omitempty"`
 	Interval string `json:"interval,omitempty"`
 	InLine   bool   `json:"in_line,omitempty"`
@@ -115,28 +118,29 @@ type Row struct {
 	New      bool   `json:"new,omitempty"`
 }
 
-// Funnel is a funnel tile: every group's NPS against its answers, inside
-// the pooled NPS's 95% and 99.8% limits.
+// Funnel is a funnel tile's plot: every group's NPS against its number of
+// answers, inside the limits a group of that size drawn from the tile's
+// groups pooled would stay within (docs/PROTOCOL.md describes it).
 type Funnel struct {
-	Center float64       `json:"center"`
-	Score  string        `json:"score"`
-	Points []FunnelPoint `json:"points"`
-	Limits []FunnelLimit `json:"limits"`
-	Below  int           `json:"below"`
-	Above  int           `json:"above"`
+	Center float64       `json:"center"` // the pooled NPS
+	Score  string        `json:"score"`  // Center as shown
+	Points []FunnelPoint `json:"points"` // largest first
+	Limits []FunnelLimit `json:"limits"` // sampled along n, for drawing
+	// Below and Above count the groups outside the 95% limits.
+	Below int `json:"below"`
+	Above int `json:"above"`
 }
 
-// FunnelPoint is one group of a funnel; Position is far-below, below,
-// within, above or far-above.
+// FunnelPoint is one group of a funnel.
 type FunnelPoint struct {
 	Label     string  `json:"label"`
 	Responses int64   `json:"responses"`
 	NPS       float64 `json:"nps"`
 	Score     string  `json:"score"`
-	Position  string  `json:"position"`
+	Position  string  `json:"position"` // far-below, below, within, above, far-above
 }
 
-// FunnelLimit is a funnel's limits at N answers.
+// FunnelLimit is a funnel's 95% and 99.8% limits at N answers.
 type FunnelLimit struct {
 	N       float64 `json:"n"`
 	Low95   float64 `json:"low95"`

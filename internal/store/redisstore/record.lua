@@ -21,11 +21,6 @@
 -- then per response 3 values: its record, "1" if its time was given (else
 --                         "0": a known response keeps its stored time), and its
 --                         JSON payload for the change log
--- then the presumed deltas: the counter deltas of the whole batch summed by
---                         the caller as if every response were new: P, the
---                         number of bucket keys, then per key its KEYS index,
---                         its TTL, F (its number of fields) and F field/delta
---                         pairs
 --
 -- A record is "fp;at;score;v<version>;rollup=group;...": a content
 -- fingerprint, the unix time, the 0..10 score, the producer's version (the
@@ -41,12 +36,6 @@
 -- The change log gets one entry per call that changed something: p (the id
 -- of the entry before it), n (number of changes) and c (one line per change:
 -- new record, old record or "", payload; tab-separated).
---
--- Most responses are new: their counts are already in the presumed deltas,
--- and their record is written as sent, unparsed. The script parses and
--- corrects only what it finds stored: a duplicate or stale version takes
--- its presumed counts back, an update also takes back the old counts, and
--- a response that kept its stored time moves its counts there.
 --
 -- Returns {accepted, updated, duplicates, change log id or "", stale}; or
 -- {"need", minute, ...} when a stored response lives in a minute that has no
@@ -72,7 +61,6 @@ end
 local first_response_argv = a
 local first_id_key = 3 + S * R * 3
 local N = #KEYS - first_id_key + 1
-local first_presumed_argv = first_response_argv + N * 3
 
 -- Versions are at most 2^53-1 (store.MaxVersion), exact in Lua's doubles;
 -- v is the number (0: none), vtext its digits for writing back.
@@ -124,33 +112,8 @@ if #need > 1 then
   return need
 end
 
--- Phase 2: start from the presumed deltas, then decide each response in
--- batch order and correct the deltas of those that were not new.
+-- Phase 2: decide each response in batch order and sum the counter deltas.
 local deltas, key_order, key_ttl = {}, {}, {}
-do
-  local a = first_presumed_argv
-  local P = tonumber(ARGV[a])
-  a = a + 1
-  for _ = 1, P do
-    -- Slots of one hour share its hour bucket under different KEYS
-    -- indices: their deltas add up.
-    local key = KEYS[tonumber(ARGV[a])]
-    local d = deltas[key]
-    if d == nil then
-      d = {}
-      deltas[key] = d
-      key_order[#key_order + 1] = key
-      key_ttl[key] = tonumber(ARGV[a + 1])
-    end
-    local F = tonumber(ARGV[a + 2])
-    a = a + 3
-    for _ = 1, F do
-      local field = ARGV[a]
-      d[field] = (d[field] or 0) + tonumber(ARGV[a + 1])
-      a = a + 2
-    end
-  end
-end
 local function add(rec, sign)
   local s = slot_of[minute_of(rec)]
   local ttls = ttl_of[s]
@@ -177,21 +140,6 @@ local function add(rec, sign)
   end
 end
 
--- A record written as sent stays a string until a later response of the
--- same batch needs its parts.
-local function parsed(rec)
-  if type(rec) == 'string' then
-    return parse(rec)
-  end
-  return rec
-end
-local function encoded(rec)
-  if type(rec) == 'string' then
-    return rec
-  end
-  return encode(rec)
-end
-
 local accepted, updated, duplicates, stale = 0, 0, 0, 0
 local writes, write_order = {}, {}
 local changes = {}
@@ -204,41 +152,37 @@ end
 for i = 0, N - 1 do
   local k = KEYS[first_id_key + i]
   local base = first_response_argv + i * 3
+  local new = parse(ARGV[base])
+  local at_given = ARGV[base + 1] == '1'
   local old = current[k]
-  if not old then
-    -- new: counted by the presumed deltas, written as sent
-    accepted = accepted + 1
-    current[k] = ARGV[base]
-    write(k, ARGV[base])
-    changes[#changes + 1] = ARGV[base] .. '\t\t' .. ARGV[base + 2]
+  if old and not at_given then
+    new.at = old.at
+  end
+  if old and new.v == 0 then
+    new.v, new.vtext = old.v, old.vtext
+  end
+  if old and new.v < old.v then
+    stale = stale + 1
+  elseif old and old.fp == new.fp and old.at == new.at then
+    duplicates = duplicates + 1
+    if new.v > old.v then
+      old.v, old.vtext = new.v, new.vtext
+      write(k, old)
+    end
   else
-    old = parsed(old)
-    current[k] = old
-    local new = parse(ARGV[base])
-    add(parse(ARGV[base]), -1) -- not new after all: take its presumed counts back
-    local at_given = ARGV[base + 1] == '1'
-    if not at_given then
-      new.at = old.at
-    end
-    if new.v == 0 then
-      new.v, new.vtext = old.v, old.vtext
-    end
-    if new.v < old.v then
-      stale = stale + 1
-    elseif old.fp == new.fp and old.at == new.at then
-      duplicates = duplicates + 1
-      if new.v > old.v then
-        old.v, old.vtext = new.v, new.vtext
-        write(k, old)
-      end
-    else
+    local old_encoded = ''
+    if old then
       add(old, -1)
       updated = updated + 1
-      add(new, 1)
-      current[k] = new
-      write(k, new)
-      changes[#changes + 1] = encode(new) .. '\t' .. encode(old) .. '\t' .. ARGV[base + 2]
+      old_encoded = encode(old)
+    else
+      accepted = accepted + 1
     end
+    add(new, 1)
+    current[k] = new
+    local encoded = encode(new)
+    write(k, new)
+    changes[#changes + 1] = encoded .. '\t' .. old_encoded .. '\t' .. ARGV[base + 2]
   end
 end
 
@@ -265,15 +209,9 @@ end
 
 for _, k in ipairs(write_order) do
   local rec = writes[k]
-  local at
-  if type(rec) == 'string' then
-    at = tonumber(string.match(rec, '^[^;]*;(%-?%d+);'))
-  else
-    at = rec.at
-  end
-  local ttl = at + dedupe - now
+  local ttl = rec.at + dedupe - now
   if ttl > 0 then
-    redis.call('SET', k, encoded(rec), 'EX', ttl)
+    redis.call('SET', k, encode(rec), 'EX', ttl)
   else
     redis.call('DEL', k)
   end

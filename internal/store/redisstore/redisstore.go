@@ -160,17 +160,16 @@ func (s *Store) Record(ctx context.Context, batch []store.Response) (store.Recor
 
 func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.RecordResult, error) {
 	now := s.opts.Now()
-	entries := make([]store.Entry, len(chunk))
-	encoded := make([]string, len(chunk))
+	entries := make([]string, len(chunk))
 	var minutes []int64
 	for i, r := range chunk {
-		entries[i] = store.EntryOf(r, s.opts.Rollups)
-		encoded[i] = entries[i].Encode()
-		minutes = append(minutes, entries[i].Minute())
+		e := store.EntryOf(r, s.opts.Rollups)
+		entries[i] = e.Encode()
+		minutes = append(minutes, e.Minute())
 	}
 	minutes = sortedUnique(minutes)
 	for round := 0; round < maxNeedRounds; round++ {
-		keys, args := s.scriptInput(chunk, entries, encoded, minutes, now)
+		keys, args := s.scriptInput(chunk, entries, minutes, now)
 		reply, err := s.runRecord(ctx, keys, args)
 		if err != nil {
 			return store.RecordResult{}, err
@@ -187,36 +186,26 @@ func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.
 	return store.RecordResult{}, fault.New(fault.Unavailable, "record responses: stored times kept changing under concurrent updates; retry")
 }
 
-// scriptInput lays out KEYS and ARGV as record.lua documents, with the
-// counter deltas of the whole chunk summed as if every response were new:
-// the usual case, which the script then applies without parsing a record or
-// building a field name. It corrects only the responses it finds stored
-// (duplicates, updates, stale versions).
-func (s *Store) scriptInput(chunk []store.Response, entries []store.Entry, encoded []string, minutes []int64, now time.Time) ([]string, []any) {
+// scriptInput lays out KEYS and ARGV as record.lua documents.
+func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []int64, now time.Time) ([]string, []any) {
 	R := len(s.rollups)
 	keys := make([]string, 0, 2+len(minutes)*R*3+len(chunk))
 	args := make([]any, 0, 5+R+4*len(minutes)+3*len(chunk))
 	keys = append(keys, s.keys.ChangeLog(), s.keys.BucketIndex())
 	args = append(args, now.Unix(), int64(s.opts.Retention.Dedupe/time.Second), s.cfg.ChangeLogMaxLen, R)
-	rollupIndex := make(map[string]int, R)
-	for r, name := range s.rollups {
+	for _, name := range s.rollups {
 		args = append(args, name)
-		rollupIndex[name] = r
 	}
 	args = append(args, len(minutes))
 	cal := s.opts.Calendar
-	slotOf := make(map[int64]int, len(minutes))
-	ttls := make([][3]int64, len(minutes))
-	for si, m := range minutes {
-		slotOf[m] = si
+	for _, m := range minutes {
 		at := cal.Start(window.Minute, m)
 		args = append(args, m)
 		ids := [3]int64{}
 		for gi, g := range window.Grans {
 			ids[gi] = cal.Bucket(g, at)
 			ttl := cal.End(g, ids[gi]).Add(s.opts.Retention.Of(g)).Sub(now)
-			ttls[si][gi] = int64(ttl / time.Second)
-			args = append(args, ttls[si][gi])
+			args = append(args, int64(ttl/time.Second))
 		}
 		for _, name := range s.rollups {
 			for gi, g := range window.Grans {
@@ -230,64 +219,9 @@ func (s *Store) scriptInput(chunk []store.Response, entries []store.Entry, encod
 		if r.AtGiven {
 			given = "1"
 		}
-		args = append(args, encoded[i], given, store.PayloadOf(r))
+		args = append(args, entries[i], given, store.PayloadOf(r))
 	}
-	return keys, appendPresumed(args, keys, entries, rollupIndex, slotOf, ttls)
-}
-
-// appendPresumed appends the summed counter deltas of entries, each counted
-// as new, in record.lua's layout: the number of bucket keys, then per key
-// its KEYS index (1-based), its TTL, its number of fields and the
-// field/delta pairs. The rule is the script's add(): a group counts in the
-// minute, hour and day bucket of its rollup whose TTL is positive. Slots of
-// one hour or day share that bucket's key under different indices: its
-// deltas are summed once, under the first.
-func appendPresumed(args []any, keys []string, entries []store.Entry, rollupIndex map[string]int, slotOf map[int64]int, ttls [][3]int64) []any {
-	R := len(rollupIndex)
-	type bucket struct {
-		index  int
-		ttl    int64
-		fields map[string]int64
-		order  []string
-	}
-	buckets := map[string]*bucket{}
-	var order []*bucket
-	for _, e := range entries {
-		si := slotOf[e.Minute()]
-		suffix := ":" + strconv.Itoa(e.Score)
-		for _, g := range e.Groups {
-			r, ok := rollupIndex[g.Rollup]
-			if !ok {
-				continue
-			}
-			field := g.Group + suffix
-			for gi := range 3 {
-				ttl := ttls[si][gi]
-				if ttl <= 0 {
-					continue
-				}
-				k := 3 + (si*R+r)*3 + gi // 1-based, as Lua indexes KEYS
-				b := buckets[keys[k-1]]
-				if b == nil {
-					b = &bucket{index: k, ttl: ttl, fields: map[string]int64{}}
-					buckets[keys[k-1]] = b
-					order = append(order, b)
-				}
-				if _, seen := b.fields[field]; !seen {
-					b.order = append(b.order, field)
-				}
-				b.fields[field]++
-			}
-		}
-	}
-	args = append(args, len(order))
-	for _, b := range order {
-		args = append(args, b.index, b.ttl, len(b.order))
-		for _, f := range b.order {
-			args = append(args, f, b.fields[f])
-		}
-	}
-	return args
+	return keys, args
 }
 
 // parseReply reads the script's answer: either the minutes it needs or the

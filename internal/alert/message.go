@@ -112,8 +112,10 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// age is a duration as a person reads it: "4 min", "2 h 05", "3 d 4 h".
-func age(d time.Duration) string {
+// FormatAge is a duration as a person reads it, short enough to read
+// across a room: "4 min", "2 h 05", "3 d 4 h". Messages, boards and the
+// inbox all write ages with it.
+func FormatAge(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
@@ -161,7 +163,7 @@ func scope(filters map[store.Dimension]string) string {
 
 func (env messageEnv) detractor(ev DetractorEvent) message {
 	f := ev.FollowUp
-	ago := age(env.now.Sub(f.At))
+	ago := FormatAge(env.now.Sub(f.At))
 	comment := clip(strings.TrimSpace(redact.Comment(f.Comment)), maxQuote)
 	m := message{
 		Title: fmt.Sprintf("Detractor %d/10 · %s ago", f.Score, ago),
@@ -221,7 +223,7 @@ func (env messageEnv) threshold(ev ThresholdEvent) message {
 	if raised {
 		facts = append(facts, fact{"Since", a.Since.In(env.loc).Format("Mon 15:04")})
 	} else {
-		facts = append(facts, fact{"Lasted", age(env.now.Sub(a.Since))})
+		facts = append(facts, fact{"Lasted", FormatAge(env.now.Sub(a.Since))})
 	}
 	m.Sections = []section{{Facts: facts, Grid: true}}
 	return m

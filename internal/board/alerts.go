@@ -131,22 +131,9 @@ func (c Computer) followUps(t Tile, snap alert.Snapshot, now time.Time) *FollowU
 	return v
 }
 
-// FormatAge writes how long a follow-up has waited, short enough to read
-// across a room: "4 min", "1 h 05", "2 d 3 h".
-func FormatAge(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	m := int(d / time.Minute)
-	switch {
-	case m < 60:
-		return fmt.Sprintf("%d min", m)
-	case m < 24*60:
-		return fmt.Sprintf("%d h %02d", m/60, m%60)
-	default:
-		return fmt.Sprintf("%d d %d h", m/(24*60), m%(24*60)/60)
-	}
-}
+// FormatAge writes how long a follow-up has waited: alert.FormatAge, so a
+// board, the inbox and a chat message say the same age the same way.
+func FormatAge(d time.Duration) string { return alert.FormatAge(d) }
 
 // banner is a board's banner tile: the active alerts that concern the
 // board's filters, worst first.

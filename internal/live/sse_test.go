@@ -365,9 +365,20 @@ func TestEventStreamsShareTheAddressCap(t *testing.T) {
 	if third.StatusCode != http.StatusTooManyRequests || third.Header.Get("Retry-After") == "" {
 		t.Fatalf("a third screen from one address: %d, Retry-After %q; want 429 with Retry-After", third.StatusCode, third.Header.Get("Retry-After"))
 	}
-	// A stream that ends frees its slot.
+	// A stream that ends frees its slot. The handler releases it as it
+	// returns, a moment after the screen left the hub: wait for the slot
+	// itself (waiting for the hub alone let the next stream in early, and
+	// flaked with a 429 in CI).
 	res.Body.Close()
-	waitFor(t, "the stream's end", func() bool { return bc.Clients()["floor"] == 1 })
+	waitFor(t, "the stream's end", func() bool {
+		bc.slots.mu.Lock()
+		defer bc.slots.mu.Unlock()
+		total := 0
+		for _, n := range bc.slots.n {
+			total += n
+		}
+		return bc.Clients()["floor"] == 1 && total == 1
+	})
 	again, _ := openEvents(t, srv.URL+"/events")
 	again.Body.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"log/slog"
 	"net"
 	"net/http"
@@ -68,6 +69,10 @@ type Main struct {
 	// last, once all of them stopped.
 	redis redis.UniversalClient
 	agg   *aggregate.Aggregator
+	// themes is the compiled dictionary the store matches comments with;
+	// the console shows its evidence words and labels, the demo writes
+	// comments it finds.
+	themes *themes.Dictionary
 	// boards holds the board definitions: the API, the pages and the
 	// screens read them there, and reloads replace them there.
 	boards *boards.Registry
@@ -138,7 +143,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("time zone: %w", err)
 	}
 	cal = cal.WithWeekStart(cfg.WeekStart)
-	opts := store.Options{Schema: cfg.Dimensions, Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now}
+	dict, err := themes.New(cfg.Themes, nil)
+	if err != nil {
+		return fmt.Errorf("compile the themes: %w", err)
+	}
+	m.themes = dict
+	opts := store.Options{Schema: cfg.Dimensions, Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now, Themes: dict.Names}
 	m.metrics = metrics.New()
 	if err := m.openRedis(); err != nil {
 		return err

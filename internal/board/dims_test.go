@@ -43,7 +43,7 @@ func TestJourneyAndCustomDimensionTiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := Parse([]byte(defs), store.DefaultSchema(), store.DefaultRollups()); err == nil ||
-		!strings.Contains(err.Error(), `unknown dimension "region" (want one of channel, segment, journey, team, agent)`) {
+		!strings.Contains(err.Error(), `unknown dimension "region" (want one of channel, segment, journey, team, agent, theme)`) {
 		t.Fatalf("without the dimension configured: %v", err)
 	}
 

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -161,6 +162,9 @@ type Config struct {
 	Alerts      alert.Config
 	// NPSMetrics are the NPS gauges exported on /metrics (metrics.nps).
 	NPSMetrics []npsgauge.Entry
+	// Themes are the themes a comment is searched for (themes), checked:
+	// themes.New compiles them.
+	Themes []themes.Theme
 }
 
 // OptionDoc documents one setting, for Usage and the README.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -85,6 +86,7 @@ func defaults() *Config {
 		MaxScreensPerIP:   256,
 		Alerts:            alert.DefaultConfig(),
 		SessionTTL:        12 * time.Hour,
+		Themes:            themes.Default(),
 	}
 	c.RedisMinReplicasTimeout = time.Second
 	return c
@@ -107,7 +109,7 @@ func TestDefaults(t *testing.T) {
 	if want := defaults(); !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
 	}
-	if got, want := rollupNames(c.Rollups), []string{"all", "channel", "segment", "team", "agent", "channel+team", "team+agent", "journey", "channel+journey"}; !reflect.DeepEqual(got, want) {
+	if got, want := rollupNames(c.Rollups), []string{"all", "channel", "segment", "team", "agent", "channel+team", "team+agent", "journey", "channel+journey", "theme", "team+theme"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("default rollups = %v, want %v", got, want)
 	}
 }
@@ -319,6 +321,10 @@ var badValues = []struct {
 	{"metrics.nps", "[{by: [team], window: 1h}, {by: [channel, agent], window: 1h}]", "[1].by: no rollup channel+agent; rollups are all, channel,"},
 	{"metrics.nps", "[{by: [agent], window: 1h}]", "add allow_agent: true"},
 	{"metrics.nps", "[{by: [team], window: 1h, colour: red}]", "field colour not found"},
+	{"themes", "[{name: Waiting, terms: [wait*]}]", `themes[0].name "Waiting"`},
+	{"themes", "[{name: waiting, terms: [\"w*\"]}]", "a stem needs 3 letters"},
+	{"themes", "[{name: waiting, words: [wait]}]", "field words not found"},
+	{"themes", "sometimes", "want \"default\", \"none\" or a list"},
 }
 
 func TestEveryValidatorRejects(t *testing.T) {
@@ -527,6 +533,8 @@ session_ttl: 8h
 trusted_proxies: [10.1.2.3, "192.168.0.0/16", "::ffff:10.9.9.9"]
 trusted_user_header: x-forwarded-user
 trusted_admin_users: [ops@example.com]
+themes:
+  - {name: waiting, label: "Hold time", negatable: true, terms: ["wait*", "on hold"]}
 `), check: func(t *testing.T, c *Config) {
 			paris, _ := time.LoadLocation("Europe/Paris")
 			want := &Config{
@@ -567,6 +575,7 @@ trusted_admin_users: [ops@example.com]
 				StreamGroup:       "pulseboard",
 				FrameAncestors:    []string{"'self'"},
 				Alerts:            alert.DefaultConfig(),
+				Themes:            []themes.Theme{{Name: "waiting", Label: "Hold time", Negatable: true, Terms: []string{"wait*", "on hold"}}},
 			}
 			want.RedisMinReplicas, want.RedisMinReplicasTimeout = 1, 250*time.Millisecond
 			if c.Location.String() != "Europe/Paris" {
@@ -941,7 +950,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 48 || len(Options()) != 51 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 49 || len(Options()) != 52 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }

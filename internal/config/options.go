@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"log/slog"
 	"strings"
 	"time"
@@ -229,6 +230,16 @@ var options = []option{
 		list: ",",
 		parse: func(c *Config, raw string) (err error) {
 			c.Dimensions, err = store.NewSchema(splitList(raw, ",")...)
+			return
+		},
+	},
+	{
+		name: "themes", env: "PULSEBOARD_THEMES", flag: "themes", yaml: "themes",
+		def: "default", defDoc: "default (waiting, call-backs, transfers, billing, rudeness, unresolved, praise; en, es, de, fr, pt)",
+		help:     `what comments are about, counted in rollups holding "theme": "default", "none", or a list of {name, label, terms, negatable} (see config/pulseboard.example.yaml) that replaces the default; as YAML or JSON text in the environment or flag`,
+		sequence: true,
+		parse: func(c *Config, raw string) (err error) {
+			c.Themes, err = themes.Parse(raw)
 			return
 		},
 	},

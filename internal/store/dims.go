@@ -18,6 +18,13 @@ const (
 	Journey Dimension = "journey"
 	Team    Dimension = "team"
 	Agent   Dimension = "agent"
+	// Theme is derived, not sent: the themes the engine's dictionary finds
+	// in a response's comment (Options.Themes). A response has any number of
+	// them, so a rollup holding theme counts it once per theme, in as many
+	// groups, and its groups do not add up to the responses (PlanQuery reads
+	// such a rollup only when a query asks for themes). It sorts after every
+	// other dimension in a rollup's name.
+	Theme Dimension = "theme"
 )
 
 // builtins lists the built-in dimensions in canonical order.
@@ -35,7 +42,7 @@ const maxCustom = MaxDimensions - 5
 // API's and the console's own parameters: a custom dimension named like one
 // would be ambiguous as a top-level field of a response, or as a filter
 // (?window=, ?from=…) of GET /api/v1/nps and /console.
-var reserved = []string{"id", "score", "comment", "tags", "at", "version", "all", "dims",
+var reserved = []string{"theme", "id", "score", "comment", "tags", "at", "version", "all", "dims",
 	"window", "from", "to", "by", "format", "sort", "answer"}
 
 // Schema is the ordered set of dimensions a deployment counts: the
@@ -107,9 +114,14 @@ func (s Schema) Dimensions() []Dimension {
 // Custom lists the operator's dimensions, sorted by name.
 func (s Schema) Custom() []Dimension { return slices.Clone(s.custom[:s.n]) }
 
-// Has reports whether the schema counts a dimension.
+// Queryable lists what a query may break down or filter by: the
+// dimensions, then the derived theme.
+func (s Schema) Queryable() []Dimension { return append(s.Dimensions(), Theme) }
+
+// Has reports whether the schema counts a dimension; theme, derived from
+// comments, is one in every schema.
 func (s Schema) Has(d Dimension) bool {
-	return slices.Contains(builtins, d) || s.IsCustom(d)
+	return d == Theme || slices.Contains(builtins, d) || s.IsCustom(d)
 }
 
 // IsCustom reports whether d is one of the operator's dimensions.
@@ -121,7 +133,7 @@ func (s Schema) Parse(name string) (Dimension, error) {
 	if s.Has(d) {
 		return d, nil
 	}
-	return "", fmt.Errorf("unknown dimension %q (want one of %s)", name, s)
+	return "", fmt.Errorf("unknown dimension %q (want one of %s)", name, joinDims(s.Queryable()))
 }
 
 // String lists the schema's dimensions, comma-separated.

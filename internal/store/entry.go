@@ -35,8 +35,10 @@ type RollupGroup struct {
 func EntryOf(r Response, rollups []Rollup) Entry {
 	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score, Version: r.Version,
 		Groups: make([]RollupGroup, 0, len(rollups))} // one allocation, not one per doubling
+	var groups []string
 	for _, ru := range rollups {
-		if g, ok := ru.GroupOf(r.Dims); ok {
+		groups = ru.AppendGroups(groups[:0], r.Dims, r.Themes)
+		for _, g := range groups {
 			e.Groups = append(e.Groups, RollupGroup{Rollup: ru.Name(), Group: g})
 		}
 	}
@@ -170,6 +172,9 @@ type Payload struct {
 	Journey string `json:"journey,omitempty"`
 	// Custom holds the operator's own dimensions by name.
 	Custom map[string]string `json:"dims,omitempty"`
+	// Themes are the themes found in the comment when it was recorded (the
+	// groups it counts in), sorted; payloads written before themes lack it.
+	Themes []string `json:"themes,omitempty"`
 }
 
 // Dims returns the dimension values the payload carries. A custom value
@@ -195,7 +200,7 @@ func PayloadOf(r Response) []byte {
 	p := Payload{
 		ID: r.ID, Score: r.Score,
 		Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team, Agent: r.Dims.Agent,
-		Comment: r.Comment, Tags: r.Tags, Journey: r.Dims.Journey,
+		Comment: r.Comment, Tags: r.Tags, Journey: r.Dims.Journey, Themes: r.Themes,
 	}
 	if custom := r.Dims.Custom(); len(custom) > 0 {
 		p.Custom = make(map[string]string, len(custom))

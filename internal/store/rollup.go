@@ -35,7 +35,7 @@ func ParseRollup(s string) (Rollup, error) { return DefaultSchema().ParseRollup(
 // configurable keeps its name (a part of Redis keys).
 func (s Schema) NewRollup(dims ...Dimension) (Rollup, error) {
 	sorted := make([]Dimension, 0, len(dims))
-	for _, canon := range s.Dimensions() {
+	for _, canon := range s.Queryable() {
 		n := 0
 		for _, d := range dims {
 			if d == canon {
@@ -102,6 +102,8 @@ func DefaultRollups() []Rollup {
 		MustRollup(Team, Agent),
 		MustRollup(Journey),
 		MustRollup(Journey, Channel),
+		MustRollup(Theme),
+		MustRollup(Team, Theme),
 	}
 }
 
@@ -119,9 +121,39 @@ func (r Rollup) Dims() []Dimension { return slices.Clone(r.dims) }
 // Has reports whether the rollup includes a dimension.
 func (r Rollup) Has(d Dimension) bool { return slices.Contains(r.dims, d) }
 
+// AppendGroups appends the groups a response with dimensions d and themes
+// counts in for this rollup: one (GroupOf), or for a rollup holding theme
+// one per theme, none when the response has no theme.
+func (r Rollup) AppendGroups(dst []string, d Dims, themes []string) []string {
+	if !r.Has(Theme) {
+		if g, ok := r.GroupOf(d); ok {
+			dst = append(dst, g)
+		}
+		return dst
+	}
+	if len(themes) == 0 {
+		return dst
+	}
+	// Theme sorts last in a rollup and has no place in a Dims: the group is
+	// the other dimensions' group, then the theme.
+	prefix := ""
+	if len(r.dims) > 1 {
+		others, ok := Rollup{dims: r.dims[:len(r.dims)-1]}.GroupOf(d)
+		if !ok {
+			return dst
+		}
+		prefix = others + groupSep
+	}
+	for _, t := range themes {
+		dst = append(dst, prefix+t)
+	}
+	return dst
+}
+
 // GroupOf returns the group a response belongs to in this rollup, and false
 // when the response lacks one of the rollup's dimensions (it is then not
-// counted in this rollup at all).
+// counted in this rollup at all). A rollup holding theme has no single
+// group: AppendGroups gives its groups.
 func (r Rollup) GroupOf(d Dims) (string, bool) {
 	if len(r.dims) == 0 {
 		return overallGroup, true
@@ -174,11 +206,15 @@ func (r Rollup) SplitGroup(group string) (map[Dimension]string, error) {
 
 // Covering picks, among rollups, the smallest one holding every dimension in
 // need, so a query with a breakdown and filters reads the fewest groups. It
-// returns false when no configured rollup covers them.
+// returns false when no configured rollup covers them. A rollup holding
+// theme is chosen only when need holds theme: it counts a response once per
+// theme, so its groups would count responses with two themes twice and
+// those with none not at all.
 func Covering(rollups []Rollup, need []Dimension) (Rollup, bool) {
 	best, found := Rollup{}, false
+	themes := slices.Contains(need, Theme)
 	for _, r := range rollups {
-		ok := true
+		ok := r.Has(Theme) == themes
 		for _, d := range need {
 			if !r.Has(d) {
 				ok = false

@@ -72,6 +72,11 @@ type Response struct {
 	// Version orders the versions of one response, higher is newer; 0 means
 	// the producer gave none. Ingest accepts 1 to MaxVersion.
 	Version uint64
+	// Themes are what the comment is about, found by the engine's
+	// Options.Themes when it records the response (sorted, once each); not
+	// sent by producers, and not part of the fingerprint: they follow from
+	// the comment.
+	Themes []string
 }
 
 // MaxVersion is the highest version: 2^53-1, so it survives a JSON client
@@ -121,6 +126,20 @@ type Options struct {
 	Retention Retention
 	// Now is the engine's clock; tests inject one. Nil means time.Now.
 	Now func() time.Time
+	// Themes finds the themes of a comment (sorted, once each), the groups
+	// of rollups holding theme; nil finds none.
+	Themes func(comment string) []string
+}
+
+// Derive sets what an engine derives from a response before counting it:
+// its themes. Both engines call it on every response they record, so the
+// groups and the change log's payload agree.
+func (o Options) Derive(r Response) Response {
+	r.Themes = nil
+	if o.Themes != nil && r.Comment != "" {
+		r.Themes = o.Themes(r.Comment)
+	}
+	return r
 }
 
 // Retention says how long each kind of bucket, and the memory of a response

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -176,10 +177,16 @@ type token struct {
 	breakBefore bool
 }
 
-// fold lower-cases and removes accents.
-var fold = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// folds hands out the chains that fold a word: a transform.Chain keeps
+// state between calls, so one chain shared by the goroutines recording
+// batches would corrupt its buffers (and panic).
+var folds = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}}
 
 func tokenize(s string) []token {
+	fold := folds.Get().(transform.Transformer)
+	defer folds.Put(fold)
 	var out []token
 	var cur, orig strings.Builder
 	brk := false
@@ -246,13 +253,18 @@ func (d *Dictionary) Match(comment string) []Match {
 	return out
 }
 
-// Names returns only the themes' names of Match.
+// Names returns only the themes' names of Match, sorted (the order a
+// response's themes are stored in), nil when none match.
 func (d *Dictionary) Names(comment string) []string {
 	ms := d.Match(comment)
+	if len(ms) == 0 {
+		return nil
+	}
 	out := make([]string, len(ms))
 	for i, m := range ms {
 		out[i] = m.Theme
 	}
+	slices.Sort(out)
 	return out
 }
 

@@ -3,6 +3,7 @@ package themes
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -43,7 +44,11 @@ func TestDefaultDictionary(t *testing.T) {
 		{"I feel the fees were explained well", []string{"billing"}},
 		{"", nil},
 	} {
-		if got := d.Names(tc.comment); !slices.Equal(got, tc.want) {
+		want := slices.Sorted(slices.Values(tc.want))
+		if tc.want == nil {
+			want = nil
+		}
+		if got := d.Names(tc.comment); !slices.Equal(got, want) {
 			t.Errorf("%q: %v, want %v (evidence %+v)", tc.comment, got, tc.want, d.Match(tc.comment))
 		}
 	}
@@ -86,4 +91,33 @@ func TestNewRefuses(t *testing.T) {
 	if _, err := New(Default(), []string{"nope"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMatchConcurrently: engines match the comments of concurrent batches
+// with one dictionary. A folding transformer shared between goroutines
+// corrupted its buffers and panicked (found by the config tests, which
+// compile dictionaries in parallel).
+func TestMatchConcurrently(t *testing.T) {
+	d, err := New(Default(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments := []string{"Esperé 40 minutos en espera", "Très long temps d'attente", "charged twice", "nicht unfreundlich"}
+	want := make([][]string, len(comments))
+	for i, c := range comments {
+		want[i] = d.Names(c)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				k := (g + i) % len(comments)
+				if got := d.Names(comments[k]); !slices.Equal(got, want[k]) {
+					t.Errorf("%q: %v, want %v", comments[k], got, want[k])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -78,6 +78,7 @@ func (s *Store) Record(ctx context.Context, batch []store.Response) (store.Recor
 	s.maybeSweep(now)
 	var changes []store.Change
 	for _, r := range batch {
+		r = s.opts.Derive(r)
 		next := store.EntryOf(r, s.opts.Rollups)
 		old, known := s.ids[r.ID]
 		known = known && now.Before(old.expires)

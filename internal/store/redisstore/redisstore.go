@@ -162,7 +162,11 @@ func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.
 	now := s.opts.Now()
 	entries := make([]string, len(chunk))
 	var minutes []int64
+	// A copy with the derived themes: the caller's batch stays as it was.
+	chunk = slices.Clone(chunk)
 	for i, r := range chunk {
+		r = s.opts.Derive(r)
+		chunk[i] = r
 		e := store.EntryOf(r, s.opts.Rollups)
 		entries[i] = e.Encode()
 		minutes = append(minutes, e.Minute())

@@ -37,7 +37,7 @@ func RunRollupChange(t *testing.T, newStore Factory, reopen Reopener) {
 	ctx := context.Background()
 
 	a := newStore(t, optsA)
-	all := newModel()
+	all := newModel(base.Themes)
 	rng := rand.New(rand.NewPCG(15, 1))
 	g := &generator{rng: rng}
 	record := func(s store.Store, batch []store.Response) {
@@ -101,7 +101,7 @@ func RunRollupChange(t *testing.T, newStore Factory, reopen Reopener) {
 	if len(writtenB) < 300 {
 		t.Fatalf("only %d responses written under B", len(writtenB))
 	}
-	onlyB := newModel()
+	onlyB := newModel(base.Themes)
 	for id := range writtenB {
 		onlyB.latest[id] = all.latest[id]
 	}

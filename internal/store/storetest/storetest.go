@@ -11,6 +11,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -124,7 +125,7 @@ func newHarnessIn(t *testing.T, newStore Factory, zone string, start time.Time) 
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &harness{t: t, clock: clock, opts: opts, s: s, model: newModel()}
+	return &harness{t: t, clock: clock, opts: opts, s: s, model: newModel(opts.Themes)}
 }
 
 // record sends a batch to the engine and the model and checks the engine's
@@ -353,15 +354,41 @@ func testEmptyAndUncovered(t *testing.T, newStore Factory) {
 const region store.Dimension = "region"
 
 // withRegion adds region to the schema and rollups over it to the
-// default ones, so the suite checks a custom dimension against brute force.
+// default ones, so the suite checks a custom dimension against brute force,
+// and the themes of the default dictionary with rollups over theme, so it
+// checks a dimension with many values per response.
 func withRegion(t testing.TB, opts store.Options) store.Options {
 	schema, err := store.NewSchema(string(region))
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Schema = schema
-	opts.Rollups = append(opts.Rollups, mustRollups(t, schema, "region", "team+region")...)
+	opts.Rollups = append(opts.Rollups, mustRollups(t, schema, "region", "team+region", "region+theme")...)
+	opts.Themes = dictionary(t).Names
 	return opts
+}
+
+// dictionary is the default theme dictionary.
+func dictionary(t testing.TB) *themes.Dictionary {
+	d, err := themes.New(themes.Default(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// comments are what the generator's customers write: no theme, one, several,
+// a negated one, in more than one language.
+var comments = []string{
+	"fine",
+	"I waited on hold for ages",
+	"the agent was rude and transferred me twice",
+	"not rude at all, very helpful",
+	"charged twice on my bill, still waiting for a refund",
+	"nobody called me back",
+	"esperé mucho tiempo en la cola",
+	"Rechnung falsch, unfreundlich am Telefon",
+	"great service, thank you",
 }
 
 func mustRollups(t testing.TB, schema store.Schema, names ...string) []store.Rollup {
@@ -390,6 +417,7 @@ func queries(rng *rand.Rand) []struct {
 	ch := channels[rng.IntN(len(channels))]
 	jr := journeys[rng.IntN(len(journeys))]
 	rg := regions[rng.IntN(len(regions))]
+	theme := themeNames[rng.IntN(len(themeNames))]
 	return []q{
 		{nil, nil},
 		{[]store.Dimension{store.Channel}, nil},
@@ -413,6 +441,12 @@ func queries(rng *rand.Rand) []struct {
 		{nil, map[store.Dimension]string{region: rg}},
 		{[]store.Dimension{store.Team}, map[store.Dimension]string{region: rg}},
 		{[]store.Dimension{region}, map[store.Dimension]string{store.Team: team}},
+		{[]store.Dimension{store.Theme}, nil},
+		{[]store.Dimension{store.Team, store.Theme}, nil},
+		{[]store.Dimension{store.Theme}, map[store.Dimension]string{store.Team: team}},
+		{[]store.Dimension{store.Team}, map[store.Dimension]string{store.Theme: theme}},
+		{nil, map[store.Dimension]string{store.Theme: theme}},
+		{[]store.Dimension{store.Theme}, map[store.Dimension]string{region: rg}},
 	}
 }
 
@@ -421,8 +455,10 @@ var (
 	segments = []string{"consumer", "smb", "enterprise"}
 	journeys = []string{"new order", "billing question", "pharma", "medical devices"}
 	regions  = []string{"north", "south", "east"}
-	teams    = []string{"alpha", "bravo", "charlie", "delta"}
-	agentsOf = map[string][]string{
+	// themeNames are themes the comments hold, and one they never do.
+	themeNames = []string{"waiting", "rudeness", "billing", "transfers", "callbacks", "praise", "unresolved"}
+	teams      = []string{"alpha", "bravo", "charlie", "delta"}
+	agentsOf   = map[string][]string{
 		"alpha":   {"ann", "ali", "ada"},
 		"bravo":   {"bob", "bea", "ben"},
 		"charlie": {"cal", "cy", "cleo"},
@@ -495,6 +531,9 @@ func (g *generator) response(now time.Time) store.Response {
 			if g.rng.IntN(4) == 0 {
 				old.At = g.at(now)
 			}
+			if g.rng.IntN(3) == 0 {
+				old.Comment = comments[g.rng.IntN(len(comments))]
+			}
 			g.sent = append(g.sent, old)
 			return old
 		case p < 24:
@@ -525,8 +564,8 @@ func (g *generator) response(now time.Time) store.Response {
 	if g.rng.IntN(10) == 0 {
 		r.AtGiven, r.At = false, now
 	}
-	if g.rng.IntN(4) == 0 {
-		r.Comment = "comment " + r.ID
+	if g.rng.IntN(2) == 0 {
+		r.Comment = comments[g.rng.IntN(len(comments))]
 	}
 	g.sent = append(g.sent, r)
 	return r
@@ -571,17 +610,24 @@ func testRandom(t *testing.T, newStore Factory) {
 // model is the brute force: the latest version of every response, and a
 // linear scan per query.
 type model struct {
+	themes     func(comment string) []string
 	latest     map[string]store.Response
 	updates    int
 	duplicates int
 	stale      int
 }
 
-func newModel() *model { return &model{latest: make(map[string]store.Response)} }
+func newModel(themes func(string) []string) *model {
+	return &model{latest: make(map[string]store.Response), themes: themes}
+}
 
 func (m *model) record(batch []store.Response) store.RecordResult {
 	var res store.RecordResult
 	for _, r := range batch {
+		r.Themes = nil
+		if m.themes != nil && r.Comment != "" {
+			r.Themes = m.themes(r.Comment)
+		}
 		old, known := m.latest[r.ID]
 		if known && !r.AtGiven {
 			r.At = old.At
@@ -617,34 +663,48 @@ func sameContent(a, b store.Response) bool {
 
 func (m *model) query(q store.Query) []store.Group {
 	groups := map[string]*store.Group{}
-	for _, r := range m.latest {
-		if !q.Span.Contains(r.At) {
-			continue
-		}
-		ok := true
-		for d, v := range q.Filters {
-			if r.Dims.Get(d) != v {
-				ok = false
+	add := func(r store.Response, theme string) {
+		get := func(d store.Dimension) string {
+			if d == store.Theme {
+				return theme
 			}
+			return r.Dims.Get(d)
 		}
 		key := map[store.Dimension]string{}
 		var ks []string
+		for d, v := range q.Filters {
+			if get(d) != v {
+				return
+			}
+		}
 		for _, d := range q.By {
-			v := r.Dims.Get(d)
+			v := get(d)
 			if v == "" {
-				ok = false
+				return
 			}
 			key[d] = v
 			ks = append(ks, v)
-		}
-		if !ok {
-			continue
 		}
 		k := strings.Join(ks, "/")
 		if groups[k] == nil {
 			groups[k] = &store.Group{Key: key}
 		}
 		groups[k].Counts[r.Score]++
+	}
+	_, byTheme := q.Filters[store.Theme]
+	byTheme = byTheme || slices.Contains(q.By, store.Theme)
+	for _, r := range m.latest {
+		if !q.Span.Contains(r.At) {
+			continue
+		}
+		if !byTheme {
+			add(r, "")
+			continue
+		}
+		// A response counts once under each of its themes.
+		for _, t := range r.Themes {
+			add(r, t)
+		}
 	}
 	out := []store.Group{}
 	for _, g := range groups {

@@ -184,6 +184,15 @@ var folds = sync.Pool{New: func() any {
 	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 }}
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 func tokenize(s string) []token {
 	fold := folds.Get().(transform.Transformer)
 	defer folds.Put(fold)
@@ -192,9 +201,13 @@ func tokenize(s string) []token {
 	brk := false
 	flush := func() {
 		if cur.Len() > 0 {
-			folded, _, err := transform.String(fold, strings.ToLower(cur.String()))
-			if err != nil {
-				folded = strings.ToLower(cur.String())
+			folded := strings.ToLower(cur.String())
+			// Only a word with a letter beyond ASCII can carry an accent:
+			// most words skip the Unicode normalisation.
+			if !isASCII(folded) {
+				if f, _, err := transform.String(fold, folded); err == nil {
+					folded = f
+				}
 			}
 			out = append(out, token{text: folded, orig: orig.String(), breakBefore: brk})
 			brk = false

@@ -32,9 +32,21 @@ func benchResponse(rng *rand.Rand, id string, at time.Time) store.Response {
 // BenchRecord measures live ingest: batches of batchSize new responses
 // answered within the last two minutes. It reports responses/s.
 func BenchRecord(b *testing.B, newStore Factory, batchSize int) {
+	benchRecord(b, newStore, batchSize, false)
+}
+
+// benchRecord is BenchRecord; with themes, the engine matches comments with
+// the default dictionary and four answers in ten carry one of the suite's
+// comments (most of which mention a theme), about what a contact center's
+// survey gets.
+func benchRecord(b *testing.B, newStore Factory, batchSize int, withThemes bool) {
 	clock := &Clock{}
 	clock.Set(time.Now())
-	s := newStore(b, Options(b, clock))
+	opts := Options(b, clock)
+	if withThemes {
+		opts.Themes = dictionary(b).Names
+	}
+	s := newStore(b, opts)
 	defer s.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	ctx := context.Background()
@@ -46,6 +58,9 @@ func BenchRecord(b *testing.B, newStore Factory, batchSize int) {
 		for j := range batch {
 			n++
 			batch[j] = benchResponse(rng, fmt.Sprintf("bench-%d", n), now.Add(-time.Duration(rng.IntN(120))*time.Second))
+			if withThemes && rng.IntN(10) < 4 {
+				batch[j].Comment = comments[rng.IntN(len(comments))]
+			}
 		}
 		if _, err := s.Record(ctx, batch); err != nil {
 			b.Fatal(err)
@@ -91,6 +106,7 @@ func BenchRecordSizes(b *testing.B, newStore Factory) {
 			BenchRecord(b, newStore, size)
 		})
 	}
+	b.Run("batch=1000/themes", func(b *testing.B) { benchRecord(b, newStore, 1000, true) })
 }
 
 // BenchQueries runs BenchQuery for short and long windows, overall and by

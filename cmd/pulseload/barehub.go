@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -42,8 +43,15 @@ const (
 type bareBoard struct {
 	mu    sync.Mutex
 	conns map[*bareConn]struct{}
-	last  *websocket.PreparedMessage // sent to a screen when it joins
+	// join is sent to a screen when it joins: the last snapshot the relay
+	// read. In v2 an update patches the state before it, so a joining
+	// screen needs the snapshot; pulseload's screens join before answers
+	// flow, so it is also the current state.
+	join *websocket.PreparedMessage
 }
+
+// snapshotPrefix starts a snapshot message in both versions.
+var snapshotPrefix = []byte(`{"type":"snapshot"`)
 
 func (b *bareBoard) size() int {
 	b.mu.Lock()
@@ -94,7 +102,9 @@ func (h *bareHub) relay(ctx context.Context, url string, b *bareBoard) error {
 			return err
 		}
 		b.mu.Lock()
-		b.last = pm
+		if bytes.HasPrefix(data, snapshotPrefix) {
+			b.join = pm
+		}
 		for c := range b.conns {
 			select {
 			case c.send <- pm:
@@ -119,8 +129,8 @@ func (h *bareHub) serve(w http.ResponseWriter, r *http.Request) {
 	c := &bareConn{ws: ws, send: make(chan *websocket.PreparedMessage, bareSendQueue)}
 	b.mu.Lock()
 	b.conns[c] = struct{}{}
-	if b.last != nil {
-		c.send <- b.last
+	if b.join != nil {
+		c.send <- b.join
 	}
 	b.mu.Unlock()
 	go c.write()
@@ -173,6 +183,7 @@ func runBareHub(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	upstream := fs.String("upstream", "", "the server's loopback base URL")
 	boards := fs.Int("boards", 20, "boards to relay (load-01 ...)")
+	protocol := fs.Int("protocol", 2, "the live protocol version to relay (?v=)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -187,7 +198,7 @@ func runBareHub(args []string, stderr io.Writer) int {
 	wsBase := "ws" + strings.TrimPrefix(*upstream, "http")
 	for _, n := range names {
 		go func() {
-			if err := h.relay(ctx, wsBase+"/boards/"+n+"/live", h.boards[n]); err != nil && ctx.Err() == nil {
+			if err := h.relay(ctx, fmt.Sprintf("%s/boards/%s/live?v=%d", wsBase, n, *protocol), h.boards[n]); err != nil && ctx.Err() == nil {
 				fmt.Fprintln(stderr, "pulseload barehub: relay", n, err)
 			}
 		}()

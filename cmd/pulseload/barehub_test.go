@@ -46,12 +46,12 @@ func TestBareHubRelaysUpstreamMessages(t *testing.T) {
 	for h.connected.Load() < 1 {
 		time.Sleep(time.Millisecond)
 	}
-	feed <- `{"n":1}`
-	// Wait until the hub has it as its last message, then join.
+	feed <- `{"type":"snapshot","n":1}`
+	// Wait until the hub has it as its join message, then join.
 	for {
 		b := h.boards["load-01"]
 		b.mu.Lock()
-		last := b.last
+		last := b.join
 		b.mu.Unlock()
 		if last != nil {
 			break
@@ -68,7 +68,7 @@ func TestBareHubRelaysUpstreamMessages(t *testing.T) {
 		screens = append(screens, ws)
 	}
 	for _, ws := range screens {
-		expect(t, ws, `{"n":1}`)
+		expect(t, ws, `{"type":"snapshot","n":1}`)
 	}
 	// All three have joined (each read the join message); now relay more.
 	for h.boards["load-01"].size() < 3 {
@@ -80,6 +80,14 @@ func TestBareHubRelaysUpstreamMessages(t *testing.T) {
 		expect(t, ws, `{"n":2}`)
 		expect(t, ws, `{"n":3}`)
 	}
+	// A screen joining after updates starts from the snapshot: a protocol v2
+	// update only patches the state before it.
+	late, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hub.URL, "http")+"/boards/load-01/live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	expect(t, late, `{"type":"snapshot","n":1}`)
 	if _, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hub.URL, "http")+"/boards/nope/live", nil); err == nil {
 		t.Fatal("the hub served a board it does not relay")
 	}

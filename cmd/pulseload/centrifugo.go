@@ -216,9 +216,13 @@ func (r *cfRelay) follow(ctx context.Context, url, board string) error {
 		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		r.last[board] = data
-		r.mu.Unlock()
+		if bytes.HasPrefix(data, snapshotPrefix) {
+			// In v2 an update patches the state before it: the replay
+			// that starts each screen is the snapshot.
+			r.mu.Lock()
+			r.last[board] = data
+			r.mu.Unlock()
+		}
 		if first { // the join snapshot: no screen is subscribed yet
 			first = false
 			r.connected.Add(1)
@@ -275,7 +279,7 @@ func (r *cfRelay) publishLoop(ctx context.Context, board string, q *cfQueue) {
 	}
 }
 
-// replayLast publishes each board's last message again, once the screens
+// replayLast publishes each board's last snapshot again, once the screens
 // have subscribed: Centrifugo keeps no history here, so this is the first
 // message each screen sees, and it sets the count the screen measures from
 // (as the join snapshot does on Pulseboard's own screens).

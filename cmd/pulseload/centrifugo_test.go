@@ -111,7 +111,8 @@ func TestCentrifugoRelaysToScreens(t *testing.T) {
 	msg := func(n int) string {
 		return fmt.Sprintf(`{"type":"update","tiles":[{"id":"responses","figure":{"responses":%d}}]}`, n)
 	}
-	feed <- msg(7) // the join snapshot: 7 answers from before the run
+	// The join snapshot: 7 answers from before the run.
+	feed <- `{"type":"snapshot","tiles":[{"id":"responses","figure":{"responses":7}}]}`
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -101,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.tenant, "tenant", "", "with -server-bin and -redis-url: the key namespace (default: a new one per run; reuse one to measure warm-up over data loaded before)")
 	fs.Int64Var(&o.total, "total", 0, "stop after this many responses (0: run for -duration)")
 	fs.BoolVar(&o.compress, "compress", true, "screens offer permessage-deflate, as browsers do")
-	fs.IntVar(&o.protocol, "protocol", 2, "live protocol version the screens ask for (?v=): 2 as the board page does, 1 for the deprecated whole-tile updates (-bare-hub and -centrifugo relay v1 whatever this says)")
+	fs.IntVar(&o.protocol, "protocol", 2, "live protocol version the screens ask for (?v=): 2 as the board page does, 1 for the deprecated whole-tile updates; -bare-hub and -centrifugo relay the server's messages in the same version")
 	fs.IntVar(&o.stalled, "stalled", 0, "also open this many screens that never read (hung TVs); the others' delays show what they cost")
 	fs.BoolVar(&o.bareHub, "bare-hub", false, "the yardstick: screens connect to a bare gorilla hub (a second process of this binary) that relays the server's messages, and memory and CPU are the hub's")
 	fs.BoolVar(&o.centrifugo, "centrifugo", false, "the reference server: screens subscribe to Centrifugo "+centrifugoVersion+" (started on loopback), which a relay feeds the server's messages; memory and CPU are Centrifugo's")
@@ -285,7 +285,7 @@ func measure(ctx context.Context, o options, stderr io.Writer) (report, error) {
 	// and CPU are read: the server, or the bare hub it feeds.
 	screens, probe := base, srv
 	if o.bareHub {
-		hub, err := spawnBareHub(base, o.boards)
+		hub, err := spawnBareHub(base, o.boards, o.protocol)
 		if err != nil {
 			return r, err
 		}
@@ -323,7 +323,7 @@ func measure(ctx context.Context, o options, stderr io.Writer) (report, error) {
 		up := "ws" + strings.TrimPrefix(base, "http")
 		for _, b := range boards {
 			go func() {
-				if err := relay.follow(rctx, up+"/boards/"+b+"/live", b); err != nil && rctx.Err() == nil {
+				if err := relay.follow(rctx, fmt.Sprintf("%s/boards/%s/live?v=%d", up, b, o.protocol), b); err != nil && rctx.Err() == nil {
 					progress(stderr, "relay %s: %v", b, err)
 				}
 			}()
@@ -525,11 +525,8 @@ func (r report) print(w io.Writer) {
 	}
 	p50, n := c.updateSizes.quantile(0.5)
 	p99, _ := c.updateSizes.quantile(0.99)
-	protocol := r.o.protocol
-	if r.o.bareHub || r.o.centrifugo {
-		protocol = 1 // the bare hub and Centrifugo relay what they read upstream: v1
-	}
-	if n > 0 { // Centrifugo's screens read publications, not updates
+	protocol := r.o.protocol // the bare hub and Centrifugo relay the same version
+	if n > 0 {               // Centrifugo's screens read publications, not updates
 		fmt.Fprintf(t, "update size p50 / p99 (protocol v%d, uncompressed)\t%d / %d bytes (%d updates)\n", protocol, p50, p99, n)
 	}
 	if r.rssBefore > 0 {

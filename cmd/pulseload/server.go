@@ -37,13 +37,14 @@ func spawn(bin string, args []string, env []string) (*server, error) {
 	return start(cmd)
 }
 
-// spawnBareHub starts this binary's bare hub, fed by the server at base.
-func spawnBareHub(base string, boards int) (*server, error) {
+// spawnBareHub starts this binary's bare hub, fed by the server at base in
+// the screens' protocol version.
+func spawnBareHub(base string, boards, protocol int) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find this binary to run its bare hub: %w", err)
 	}
-	return start(exec.Command(self, bareHubCommand, "-upstream", base, "-boards", strconv.Itoa(boards)))
+	return start(exec.Command(self, bareHubCommand, "-upstream", base, "-boards", strconv.Itoa(boards), "-protocol", strconv.Itoa(protocol)))
 }
 
 // start runs cmd and waits for it to announce its address on stderr.

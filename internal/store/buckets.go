@@ -3,6 +3,7 @@ package store
 import (
 	"maps"
 	"time"
+	"unique"
 
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -81,14 +82,27 @@ func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey)
 					continue
 				}
 				bk = &bucket{expires: expires, groups: make(map[string]nps.Distribution)}
+				k.Rollup = canonical(k.Rollup)
 				b.m[k] = bk
 			}
-			d := bk.groups[rg.Group]
+			d, known := bk.groups[rg.Group]
 			d[e.Score] += sign
-			bk.groups[rg.Group] = d
+			if known {
+				bk.groups[rg.Group] = d
+			} else {
+				bk.groups[canonical(rg.Group)] = d
+			}
 		}
 	}
 }
+
+// canonical returns the one shared copy of a rollup or group name that
+// becomes a map key. A name decoded from a change log message is a
+// substring of the whole message (up to a thousand changes): kept as a key,
+// it kept the message alive for as long as the bucket lives, a day for a
+// minute bucket. One copy for all buckets also costs less than a copy each;
+// the unique package drops it once no bucket uses it.
+func canonical(s string) string { return unique.Make(s).Value() }
 
 // Put replaces a bucket's counts (loading a snapshot); the set keeps the
 // map.

@@ -26,6 +26,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -64,6 +65,29 @@ var (
 	consoleRegions  = []string{"north", "south"}
 )
 
+// consoleComments hold themes of the default dictionary: none, one,
+// several, a phrase, a negated one ("not rude" is no rudeness), and markup
+// that every page must escape around its highlighted words.
+var consoleComments = []string{
+	"Waited 40 minutes on hold, then the line dropped",
+	"I was charged twice and nobody called me back",
+	"The agent was <b>rude</b> & hung up on me",
+	"Great help, thank you!",
+	"Not rude at all, very helpful",
+	"Still waiting for my refund",
+	"ok",
+}
+
+// consoleThemes is the default dictionary, which the console's engine
+// matches comments with.
+func consoleThemes(t testing.TB) *themes.Dictionary {
+	d, err := themes.New(themes.Default(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func newConsoleServer(t *testing.T, engine string, deps func(*httpapi.Deps)) *consoleServer {
 	t.Helper()
 	clock := &storetest.Clock{}
@@ -74,6 +98,7 @@ func newConsoleServer(t *testing.T, engine string, deps func(*httpapi.Deps)) *co
 		t.Fatal(err)
 	}
 	opts.Schema = schema
+	opts.Themes = consoleThemes(t).Names
 	for _, name := range []string{"region", "team+region"} {
 		r, err := schema.ParseRollup(name)
 		if err != nil {
@@ -107,7 +132,7 @@ func newConsoleServer(t *testing.T, engine string, deps func(*httpapi.Deps)) *co
 	d := httpapi.Deps{
 		Querier: eng, ChangeLog: eng, PublicBoards: true, MinSample: 30,
 		Calendar: opts.Calendar, Schema: schema, Rollups: opts.Rollups, Now: clock.Now,
-		ViewerTokens: auth.NewUsers(viewer),
+		ViewerTokens: auth.NewUsers(viewer), Themes: consoleThemes(t),
 	}
 	if deps != nil {
 		deps(&d)
@@ -142,8 +167,12 @@ func (s *consoleServer) fill(n int) []store.Response {
 			},
 		}
 		r.Dims.Set(region, consoleRegions[rng.IntN(len(consoleRegions))])
-		if i%10 == 0 {
+		switch {
+		case i%10 == 0:
 			r.Comment = fmt.Sprintf("answer %d, write to jo%d@example.com", i, i)
+		case i%10 == 3 || i%10 == 6:
+			// Chosen by i, not drawn: the seed's other draws stay as they were.
+			r.Comment = consoleComments[(i/10)%len(consoleComments)]
 		}
 		batch = append(batch, r)
 		all = append(all, r)

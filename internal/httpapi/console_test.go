@@ -488,8 +488,9 @@ func TestConsoleDrillDown(t *testing.T) {
 		}
 	}
 	// A team's own page (no breakdown) offers what comes after team in the
-	// schema's order first (its agents, then the operator's region), then
-	// its channels, keeping the team.
+	// schema's order first (its agents, then the operator's region, then
+	// the themes of its comments, team+theme being a rollup), then its
+	// channels, keeping the team.
 	all := byTestID(s.page("window=24h&team=billing"), "row-all")
 	if len(all) != 1 {
 		t.Fatal("no overall row for team=billing")
@@ -501,8 +502,8 @@ func TestConsoleDrillDown(t *testing.T) {
 			t.Errorf("team=billing drills to %s", u)
 		}
 	}
-	if !slices.Equal(order, []string{"drill-agent", "drill-region", "drill-channel"}) {
-		t.Errorf("team=billing offers %v, want its agents, regions, then its channels", order)
+	if !slices.Equal(order, []string{"drill-agent", "drill-region", "drill-theme", "drill-channel"}) {
+		t.Errorf("team=billing offers %v, want its agents, regions, themes, then its channels", order)
 	}
 	// Follow a team with a space to its agents, then an agent with @.
 	var vip consoleRow
@@ -718,8 +719,9 @@ func TestConsoleForm(t *testing.T) {
 		return out
 	}
 	doc := s.page("window=today&by=team")
-	if got, want := options(doc, "pick-by"), []string{"", "channel", "segment", "journey", "team", "agent", "region",
-		"channel,journey", "channel,team", "team,agent", "team,region"}; !slices.Equal(got, want) {
+	// theme comes after the response's own dimensions, alone and in pairs.
+	if got, want := options(doc, "pick-by"), []string{"", "channel", "segment", "journey", "team", "agent", "region", "theme",
+		"channel,journey", "channel,team", "team,agent", "team,region", "team,theme"}; !slices.Equal(got, want) {
 		t.Errorf("breakdowns offered %v, want %v", got, want)
 	}
 	// With a channel filter only the breakdowns a rollup covers with it.

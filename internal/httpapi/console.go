@@ -440,10 +440,6 @@ func (a *API) consoleForm(ctx context.Context, v consoleView, now time.Time, aud
 		if len(by) > 0 {
 			label = strings.ReplaceAll(dimsParam(by), ",", " + ")
 		}
-		if slices.Contains(by, store.Theme) {
-			// Say in the picker that these rows overlap.
-			label += " (themes overlap)"
-		}
 		f.By = append(f.By, views.ConsoleOption{Value: dimsParam(by), Label: label, Selected: dimsParam(by) == curBy})
 	}
 	// The values seen in the view's span; a refused address's form uses
@@ -738,12 +734,12 @@ func (a *API) themeImpacts(ctx context.Context, q store.Query, rows []consoleRow
 		where = "all " + fmtCount(int(total)) + " answers of this view read without theme"
 		note.Answers = total
 		if note.Overlap {
-			note.Text = fmt.Sprintf("An answer can mention several themes, so these rows overlap: their mentions add up to more than the answers that mention any, and there is no total row. This view has %s answers in all.", fmtCount(int(total)))
+			note.Text = fmt.Sprintf("The rows overlap: an answer can mention several themes, so they are not added up and there is no total. This view has %s answers in all.", fmtCount(int(total)))
 		}
 	} else if note.Overlap {
-		note.Text = "An answer can mention several themes, so the theme rows of a group overlap and there is no total row."
+		note.Text = "The theme rows of a group overlap: an answer can mention several themes, so they are not added up and there is no total."
 	}
-	note.Impact = "NPS impact = 100 × the theme's detractors ÷ N, N being " + where + ": the points the NPS would gain if those detractors had been passives."
+	note.Impact = "NPS impact: 100 × the theme's detractors ÷ N, N being " + where + ". It is the points the NPS would gain if those detractors had been passives."
 	return note, nil
 }
 
@@ -812,15 +808,17 @@ func (a *API) consoleColumns(v consoleView) []views.ConsoleColumn {
 		out = append(out, views.ConsoleColumn{Label: "group"})
 	}
 	if themed(v.Query) {
+		// The impact, what the rows are ranked by, right after the theme:
+		// on a phone the columns past the first few scroll out of view.
 		impact := col("NPS impact", "impact", "-")
 		impact.Title = "Points the NPS would gain if this theme's detractors had been passives: 100 × its detractors ÷ all answers of the view without theme"
 		return append(out,
+			impact,
+			col("mentions", "n", "-"),
+			views.ConsoleColumn{Label: "by detractors", Key: "detractors-n"},
+			views.ConsoleColumn{Label: "by passives", Key: "passives-n"},
 			col("NPS", "nps", "-"),
 			views.ConsoleColumn{Label: "95% interval"},
-			col("mentions", "n", "-"),
-			views.ConsoleColumn{Label: "by detractors"},
-			views.ConsoleColumn{Label: "by passives"},
-			impact,
 			views.ConsoleColumn{Label: "trend"},
 			views.ConsoleColumn{Label: "drill down"},
 		)
@@ -893,7 +891,12 @@ func (a *API) consoleRowView(v consoleView, r consoleRow, points []board.Point, 
 		row.Keys = append(row.Keys, views.ConsoleLink{Label: label, Href: first, Test: "key-" + string(d)})
 	}
 	if len(v.Query.By) == 0 {
-		row.Keys = []views.ConsoleLink{{Label: "all answers", Test: "key-all"}}
+		label := "all answers"
+		if th, ok := v.Query.Filters[store.Theme]; ok {
+			// The row counts the answers that mention the theme, not all.
+			label = "answers mentioning " + a.themeLabel(th)
+		}
+		row.Keys = []views.ConsoleLink{{Label: label, Test: "key-all"}}
 	}
 	row.Test = "row-" + r.key
 	if r.key == "" {

@@ -639,6 +639,15 @@ func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, 
 		res.Themes = &note
 	}
 	sortRows(rows, v.sortOrDefault())
+	if v.Sort == "" && len(q.By) > 1 && slices.Contains(q.By, store.Theme) {
+		// Within each team (or other group), its themes by impact, most
+		// costly first: the API's order would list them by name.
+		sortRows(rows, "-impact")
+		scope := slices.DeleteFunc(slices.Clone(q.By), func(d store.Dimension) bool { return d == store.Theme })
+		slices.SortStableFunc(rows, func(x, y consoleRow) int {
+			return strings.Compare(groupKey(scope, x.g.Key), groupKey(scope, y.g.Key))
+		})
+	}
 	spark, sparkLabel, err := a.sparklines(ctx, q, now)
 	if err != nil {
 		return res, err

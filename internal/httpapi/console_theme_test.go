@@ -149,10 +149,18 @@ func TestConsoleThemes(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("by team+theme: %d rows, want %d", len(got), len(want))
 	}
-	for _, r := range got {
+	for i, r := range got {
 		w, team := want[r.key], strings.Split(r.key, "/")[0]
 		if r.n != w.n || math.Abs(r.impact-impactOf(w.d, teams[team].n)) > 1e-9 {
 			t.Errorf("%s: n %d impact %g, want %d %g", r.key, r.n, r.impact, w.n, impactOf(w.d, teams[team].n))
+		}
+		// Teams in order, each one's themes by impact.
+		if i == 0 {
+			continue
+		}
+		prev := strings.Split(got[i-1].key, "/")[0]
+		if team < prev || team == prev && r.impact > got[i-1].impact {
+			t.Errorf("%s (impact %g) comes after %s (%g)", r.key, r.impact, got[i-1].key, got[i-1].impact)
 		}
 	}
 	// A theme filter by team: billing's cost to each team.

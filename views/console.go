@@ -50,10 +50,21 @@ type ConsoleOption struct {
 // ConsoleFilter is one dimension's filter with the values seen in the
 // window: a select, or a text field with suggestions when there are many.
 type ConsoleFilter struct {
-	Name     string
-	Value    string
-	Values   []string
+	Name   string
+	Value  string
+	Values []string
+	// Labels, when set, are what the options show for Values (a theme's
+	// label for its name).
+	Labels   []string
 	Datalist bool
+}
+
+// optionLabel is what a filter's i-th option shows.
+func (f ConsoleFilter) optionLabel(i int) string {
+	if i < len(f.Labels) {
+		return f.Labels[i]
+	}
+	return f.Values[i]
 }
 
 // ConsoleLink is a link with a test id.
@@ -65,6 +76,9 @@ type ConsoleLink struct {
 // aria-sort ("ascending", "descending" or "").
 type ConsoleColumn struct {
 	Label, Key, Href, Sort string
+	// Title explains the column (a tooltip; the page says it in words
+	// too).
+	Title string
 }
 
 // ConsoleResults are the part of the page the poll refreshes.
@@ -80,6 +94,21 @@ type ConsoleResults struct {
 	ExportHref, APIHref string
 	SparkLabel          string
 	Answers             *ConsoleAnswers
+	// Themed is set when the view names theme (in by or a filter): the
+	// rows count mentions, and show their NPS impact instead of the
+	// shares; Themes says how to read them.
+	Themed bool
+	Themes *ConsoleThemes
+}
+
+// ConsoleThemes says how to read a view's theme rows: Text that they
+// overlap (set when the breakdown holds theme), Impact what the impact
+// column is and what N it divides by, Answers that N when the view has a
+// single scope.
+type ConsoleThemes struct {
+	Overlap      bool
+	Text, Impact string
+	Answers      int64
 }
 
 // ConsoleRow is one group. NPS, CILow and CIHigh are the API's numbers as
@@ -96,6 +125,11 @@ type ConsoleRow struct {
 	Promoters, Passives, Detractors float64
 	Points                          []board.Point
 	Drills                          []ConsoleLink
+	// In a theme view: the mentions by detractors and by passives, and
+	// the NPS impact, shown (one decimal) and exact (ImpactValue, for a
+	// data attribute); "" when it could not be counted.
+	DetractorsN, PassivesN int64
+	Impact, ImpactValue    string
 }
 
 // ConsoleAnswers is the list of a view's recent answers, or one of them.
@@ -117,8 +151,20 @@ type ConsoleAnswer struct {
 	Class         string
 	Dims          []string
 	Comment       string
-	Tags          []string
-	Href          string
+	// Parts are Comment cut where its themes' words stand: the marked
+	// parts are the evidence. Each part is text, escaped when rendered.
+	Parts  []CommentPart
+	Themes []string // the labels of the answer's themes
+	Tags   []string
+	Href   string
+}
+
+// CommentPart is a piece of a comment; Mark says it is a theme's evidence,
+// Theme names which (the labels, when words of several overlap).
+type CommentPart struct {
+	Text  string
+	Mark  bool
+	Theme string
 }
 
 // sparkText says a sparkline in words for screen readers: its first and

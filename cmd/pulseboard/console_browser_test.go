@@ -56,7 +56,8 @@ func signIn(t *testing.T, ctx context.Context, base, next string) {
 // TestBrowserConsole drives the console in Chromium on a demo-fed server:
 // signed out (public mode) it names no agent; signed in, a team view, a
 // click to the team's agents, to an agent's answers, to one answer (whose
-// comment is redacted), and back twice with the back button; a from/to
+// comment is redacted), and back twice with the back button; the themes,
+// a theme's answers with their evidence marked, and themes by team; a from/to
 // range picked in the form, whose exported CSV holds the API's numbers;
 // axe-core on every page at a laptop's and a phone's size; then the
 // numbers follow new answers without a reload.
@@ -196,6 +197,38 @@ func TestBrowserConsole(t *testing.T) {
 	back("the agent's answers", func(q url.Values) bool { return !q.Has("answer") && q.Get("agent") == "Ana Lima" }, `[data-testid="answer-console-0"]`)
 	back("the team's agents", func(q url.Values) bool { return q.Get("by") == "agent" && q.Get("team") == "billing" }, `[data-testid="row-Ana Lima"]`)
 
+	// Themes: the breakdown by theme (the rows ranked by NPS impact, each
+	// theme by its label), a theme within the teams, and a theme's row to
+	// its answers with the matched words marked, markup in a comment shown
+	// as text.
+	if r := c.post(fmt.Sprintf(`{"id":"console-theme-0","score":1,"channel":"chat","team":"billing","comment":"Charged twice, <b>rude</b> agent","at":%q}`,
+		now.Add(-time.Minute).Format(time.RFC3339)), "application/json"); r.status != 202 {
+		t.Fatalf("post: %d %s", r.status, r.raw)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/console?window=1h&by=theme"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="row-billing"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := textOf(ctx, `[data-testid="row-billing"] [data-testid="key-theme"]`); got != "Billing errors" {
+		t.Errorf("the billing theme's row reads %q, want its label", got)
+	}
+	check("the console by theme")
+	click(`[data-testid="row-billing"] [data-testid="key-theme"]`)
+	waitQuery("the theme's answers", url.Values{"by": {""}, "theme": {"billing"}, "window": {"1h"}})
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="answer-console-theme-0"] mark`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := textOf(ctx, `[data-testid="answer-console-theme-0"] [data-testid="comment"]`); got != "Charged twice, <b>rude</b> agent" {
+		t.Errorf("the answer's comment reads %q, want it as written", got)
+	}
+	if marks, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="answer-console-theme-0"] mark')].map(m => m.textContent)`)); err != nil || strings.Join(marks, "|") != "Charged twice|rude" {
+		t.Errorf("the marked words are %q (%v), want the billing and rudeness evidence", marks, err)
+	}
+	check("a theme's answers")
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.base+"/console?window=1h&by=team,theme"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="groups"]`))); err != nil {
+		t.Fatal(err)
+	}
+	check("the console by team and theme")
+
 	// A range picked in the form: two hours ending an hour ago, by
 	// journey. The address becomes the API's from/to.
 	loc, err := time.LoadLocation("America/New_York")
@@ -253,7 +286,7 @@ func TestBrowserConsole(t *testing.T) {
 
 // TestConsoleScreenshots photographs the console of a demo-fed server,
 // signed in as a viewer, at 1366x768, 1920x1080 and a phone's 390x844: by
-// team, by journey, and a team's agents. With PULSEBOARD_SCREENSHOTS=dir
+// team, by journey, a team's agents, by theme and by team and theme. With PULSEBOARD_SCREENSHOTS=dir
 // (make screenshots) it keeps them there.
 func TestConsoleScreenshots(t *testing.T) {
 	dir := os.Getenv("PULSEBOARD_SCREENSHOTS")
@@ -282,6 +315,8 @@ func TestConsoleScreenshots(t *testing.T) {
 		{"console-journey", "window=today&by=journey", [][2]int64{{1366, 768}, {390, 844}}},
 		{"console-agents", "window=today&by=agent&team=billing&sort=-nps", [][2]int64{{1366, 768}}},
 		{"console-range", rangeView.Encode(), [][2]int64{{1366, 768}}},
+		{"console-themes", "window=today&by=theme", [][2]int64{{1366, 768}, {390, 844}}},
+		{"console-team-themes", "window=today&by=team,theme", [][2]int64{{1366, 768}}},
 	} {
 		for _, size := range shot.sizes {
 			err := chromedp.Do(ctx,

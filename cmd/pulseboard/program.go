@@ -219,6 +219,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Calendar:       cal,
 		Retention:      cfg.Retention,
 		Schema:         cfg.Dimensions,
+		Themes:         m.themes,
 		Rollups:        cfg.Rollups,
 		MinSample:      int64(cfg.MinSample),
 		MaxBodyBytes:   cfg.MaxBodyBytes,

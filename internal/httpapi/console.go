@@ -149,7 +149,7 @@ func (a *API) parseConsole(params url.Values, aud consoleAudience) (consoleView,
 		return v, fault.New(fault.BadRequest, "%v", err)
 	}
 	if _, ok := consoleSorts[strings.TrimPrefix(v.Sort, "-")]; !ok && v.Sort != "" {
-		return v, fault.New(fault.BadRequest, "sort: unknown column %q (want one of group, nps, n, promoters, passives, detractors, with - for descending)", v.Sort)
+		return v, fault.New(fault.BadRequest, "sort: unknown column %q (want one of group, nps, n, promoters, passives, detractors, impact, with - for descending)", v.Sort)
 	}
 	v.npsRequest = pq
 	return v, nil
@@ -288,8 +288,11 @@ func (a *API) getConsole(c echo.Context) error {
 // a range "billing, 1 Dec 08:00 – 12:00 by agent · Console".
 func (a *API) consoleTitle(v consoleView, now time.Time) string {
 	var vals []string
-	for _, d := range a.Schema.Dimensions() {
+	for _, d := range a.Schema.Queryable() {
 		if val, ok := v.Query.Filters[d]; ok {
+			if d == store.Theme {
+				val = a.themeLabel(val)
+			}
 			vals = append(vals, val)
 		}
 	}
@@ -321,10 +324,15 @@ func (a *API) consoleLanding() url.Values {
 
 // consoleDims lists the dimensions some rollup counts, in the schema's
 // canonical order: the ones a breakdown or a filter can name (journey and
-// the operator's own included, once a rollup holds them).
+// the operator's own included, once a rollup holds them), then theme, the
+// one derived from comments, when a rollup holds it and the server has a
+// dictionary.
 func (a *API) consoleDims() []store.Dimension {
 	var out []store.Dimension
-	for _, d := range a.Schema.Dimensions() {
+	for _, d := range a.Schema.Queryable() {
+		if d == store.Theme && a.Themes == nil {
+			continue
+		}
 		for _, r := range a.Rollups {
 			if r.Has(d) {
 				out = append(out, d)
@@ -340,7 +348,9 @@ func (a *API) consoleDims() []store.Dimension {
 // each rollup's dimensions, fewest dimensions first.
 func (a *API) coveredBreakdowns(filters map[store.Dimension]string, aud consoleAudience) [][]store.Dimension {
 	rollups := a.Rollups
-	order := a.Schema.Dimensions()
+	// Theme comes last (Queryable): after the response's own dimensions,
+	// as the sort below ranks combinations by their dimensions' places.
+	order := a.Schema.Queryable()
 	seen := map[string]bool{}
 	var out [][]store.Dimension
 	for _, r := range rollups {
@@ -353,7 +363,7 @@ func (a *API) coveredBreakdowns(filters map[store.Dimension]string, aud consoleA
 				}
 			}
 			key := dimsParam(by)
-			if seen[key] || (!aud.showAgents && slices.Contains(by, store.Agent)) {
+			if seen[key] || (!aud.showAgents && slices.Contains(by, store.Agent)) || (a.Themes == nil && slices.Contains(by, store.Theme)) {
 				continue
 			}
 			if _, ok := store.Covering(rollups, withFilters(by, filters)); !ok {
@@ -447,6 +457,16 @@ func (a *API) consoleForm(ctx context.Context, v consoleView, now time.Time, aud
 			continue
 		}
 		fl := views.ConsoleFilter{Name: string(d), Value: filters[d]}
+		if d == store.Theme {
+			// Every theme of the dictionary, by its label: a theme no one
+			// mentioned in the window is still a question worth asking.
+			for _, t := range a.Themes.Themes() {
+				fl.Values = append(fl.Values, t.Name)
+				fl.Labels = append(fl.Labels, t.Label)
+			}
+			f.Filters = append(f.Filters, fl)
+			continue
+		}
 		fl.Values = a.valuesSeen(ctx, d, filters, span)
 		if fl.Value != "" && !slices.Contains(fl.Values, fl.Value) {
 			fl.Values = append([]string{fl.Value}, fl.Values...)
@@ -505,6 +525,7 @@ var consoleSorts = map[string]func(x, y consoleRow) int{
 	"promoters":  func(x, y consoleRow) int { return cmpOpt(x.s.PromoterShare, y.s.PromoterShare) },
 	"passives":   func(x, y consoleRow) int { return cmpOpt(x.s.PassiveShare, y.s.PassiveShare) },
 	"detractors": func(x, y consoleRow) int { return cmpOpt(x.s.DetractorShare, y.s.DetractorShare) },
+	"impact":     func(x, y consoleRow) int { return cmpOpt(x.impact, y.impact) },
 }
 
 func cmpInt(x, y int64) int {
@@ -538,6 +559,9 @@ type consoleRow struct {
 	g   store.Group
 	key string // the group's values in by order, for sorting and sparklines
 	s   nps.Summary
+	// impact is the theme's NPS impact on its scope, nil outside a theme
+	// view or when the scope's answers could not be counted.
+	impact *float64
 }
 
 func groupKey(by []store.Dimension, key map[store.Dimension]string) string {
@@ -593,6 +617,9 @@ func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, 
 	}
 	for _, d := range a.consoleDims() {
 		if val, ok := q.Filters[d]; ok {
+			if d == store.Theme {
+				val = a.themeLabel(val)
+			}
 			res.Filters = append(res.Filters, views.ConsoleLink{
 				Label: string(d) + ": " + val,
 				Href:  consoleHref(without(v.Params, string(d)), v.Sort, ""),
@@ -604,13 +631,30 @@ func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, 
 	for i, g := range groups {
 		rows[i] = consoleRow{g: g, key: groupKey(q.By, g.Key), s: nps.Summarize(g.Counts, a.MinSample)}
 	}
-	sortRows(rows, v.Sort)
+	if themed(q) {
+		note, err := a.themeImpacts(ctx, q, rows)
+		if err != nil {
+			return res, err
+		}
+		res.Themes = &note
+	}
+	sortRows(rows, v.sortOrDefault())
+	if v.Sort == "" && len(q.By) > 1 && slices.Contains(q.By, store.Theme) {
+		// Within each team (or other group), its themes by impact, most
+		// costly first: the API's order would list them by name.
+		sortRows(rows, "-impact")
+		scope := slices.DeleteFunc(slices.Clone(q.By), func(d store.Dimension) bool { return d == store.Theme })
+		slices.SortStableFunc(rows, func(x, y consoleRow) int {
+			return strings.Compare(groupKey(scope, x.g.Key), groupKey(scope, y.g.Key))
+		})
+	}
 	spark, sparkLabel, err := a.sparklines(ctx, q, now)
 	if err != nil {
 		return res, err
 	}
 	res.SparkLabel = sparkLabel
 	res.Columns = a.consoleColumns(v)
+	res.Themed = res.Themes != nil
 	for _, r := range rows {
 		res.Rows = append(res.Rows, a.consoleRowView(v, r, spark[r.key], aud))
 	}
@@ -625,6 +669,87 @@ func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, 
 		res.Answers = &ans
 	}
 	return res, nil
+}
+
+// themed says whether a query names theme, in its breakdown or its
+// filters: its groups count mentions, and the console shows each one's NPS
+// impact.
+func themed(q store.Query) bool {
+	_, filtered := q.Filters[store.Theme]
+	return filtered || slices.Contains(q.By, store.Theme)
+}
+
+// sortOrDefault is the view's sort: a breakdown by theme alone ranks the
+// themes by their NPS impact unless told otherwise, the question a
+// supervisor asks of it (what costs us the most?).
+func (v consoleView) sortOrDefault() string {
+	if v.Sort == "" && slices.Equal(v.Query.By, []store.Dimension{store.Theme}) {
+		return "-impact"
+	}
+	return v.Sort
+}
+
+// themeImpacts sets each row's NPS impact and says how to read the rows.
+// A theme's impact on its scope is 100·D/N: D the theme's detractors in
+// the row, N all the answers of the row's scope, which is the same query
+// read without theme (the view's other filters, and the row's other key
+// values: a team's answers for a team+theme row). It is the points the
+// scope's NPS would gain if those detractors had been passives. N is
+// never a sum of theme rows: an answer counts once in each theme it
+// mentions, so those rows overlap.
+func (a *API) themeImpacts(ctx context.Context, q store.Query, rows []consoleRow) (views.ConsoleThemes, error) {
+	scope := store.Query{Filters: map[store.Dimension]string{}, Span: q.Span}
+	for _, d := range q.By {
+		if d != store.Theme {
+			scope.By = append(scope.By, d)
+		}
+	}
+	for d, val := range q.Filters {
+		if d != store.Theme {
+			scope.Filters[d] = val
+		}
+	}
+	note := views.ConsoleThemes{Overlap: slices.Contains(q.By, store.Theme)}
+	where := "all answers of this view read without theme"
+	if len(scope.By) > 0 {
+		parts := make([]string, len(scope.By))
+		for i, d := range scope.By {
+			parts[i] = string(d)
+		}
+		where = "all answers of the row's " + strings.Join(parts, " and ") + " read without theme"
+	}
+	if _, err := store.PlanQuery(a.Rollups, scope); err != nil {
+		// No rollup counts the scope without theme: say so rather than
+		// guess N from the overlapping theme rows.
+		note.Impact = "NPS impact needs the answers of this view without theme, which no configured rollup counts."
+		return note, nil
+	}
+	groups, err := a.Querier.Query(ctx, scope)
+	if err != nil {
+		return note, fmt.Errorf("count the answers without theme for the NPS impact: %w", err)
+	}
+	n := map[string]int64{}
+	for _, g := range groups {
+		n[groupKey(scope.By, g.Key)] = g.Counts.Responses()
+	}
+	for i := range rows {
+		if total := n[groupKey(scope.By, rows[i].g.Key)]; total > 0 {
+			x := 100 * float64(rows[i].g.Counts.Detractors()) / float64(total)
+			rows[i].impact = &x
+		}
+	}
+	if len(scope.By) == 0 {
+		total := n[""]
+		where = "all " + fmtCount(int(total)) + " answers of this view read without theme"
+		note.Answers = total
+		if note.Overlap {
+			note.Text = fmt.Sprintf("The rows overlap: an answer can mention several themes, so they are not added up and there is no total. This view has %s answers in all.", fmtCount(int(total)))
+		}
+	} else if note.Overlap {
+		note.Text = "The theme rows of a group overlap: an answer can mention several themes, so they are not added up and there is no total."
+	}
+	note.Impact = "NPS impact: 100 × the theme's detractors ÷ N, N being " + where + ". It is the points the NPS would gain if those detractors had been passives."
+	return note, nil
 }
 
 func withParam(p url.Values, k, val string) url.Values {
@@ -678,6 +803,8 @@ func (a *API) consoleColumns(v consoleView) []views.ConsoleColumn {
 		c.Href = consoleHref(v.Params, next, "")
 		return c
 	}
+	cur := v.sortOrDefault()
+	v.Sort = cur
 	var out []views.ConsoleColumn
 	for i, d := range v.Query.By {
 		if i == 0 {
@@ -688,6 +815,22 @@ func (a *API) consoleColumns(v consoleView) []views.ConsoleColumn {
 	}
 	if len(v.Query.By) == 0 {
 		out = append(out, views.ConsoleColumn{Label: "group"})
+	}
+	if themed(v.Query) {
+		// The impact, what the rows are ranked by, right after the theme:
+		// on a phone the columns past the first few scroll out of view.
+		impact := col("NPS impact", "impact", "-")
+		impact.Title = "Points the NPS would gain if this theme's detractors had been passives: 100 × its detractors ÷ all answers of the view without theme"
+		return append(out,
+			impact,
+			col("mentions", "n", "-"),
+			views.ConsoleColumn{Label: "by detractors", Key: "detractors-n"},
+			views.ConsoleColumn{Label: "by passives", Key: "passives-n"},
+			col("NPS", "nps", "-"),
+			views.ConsoleColumn{Label: "95% interval"},
+			views.ConsoleColumn{Label: "trend"},
+			views.ConsoleColumn{Label: "drill down"},
+		)
 	}
 	out = append(out,
 		col("NPS", "nps", "-"),
@@ -714,6 +857,10 @@ func (a *API) consoleRowView(v consoleView, r consoleRow, points []board.Point, 
 		row.Interval = board.FormatScore(*r.s.CILow) + " to " + board.FormatScore(*r.s.CIHigh)
 		row.Margin = f.Margin
 	}
+	row.DetractorsN, row.PassivesN = r.s.Detractors, r.s.Passives
+	if r.impact != nil {
+		row.Impact, row.ImpactValue = fmt.Sprintf("%.1f", *r.impact), fmt.Sprintf("%g", *r.impact)
+	}
 	// The next level keeps the view's filters and adds the row's key.
 	next := without(v.Params, "by")
 	for _, d := range v.Query.By {
@@ -732,17 +879,33 @@ func (a *API) consoleRowView(v consoleView, r consoleRow, points []board.Point, 
 		})
 	}
 	if a.ChangeLog != nil && len(v.Query.By) > 0 {
-		row.Drills = append(row.Drills, views.ConsoleLink{Label: "answers", Href: consoleHref(next, "", ""), Test: "drill-answers"})
+		answers := views.ConsoleLink{Label: "answers", Href: consoleHref(next, "", ""), Test: "drill-answers"}
+		if slices.Contains(v.Query.By, store.Theme) {
+			// A theme row leads first to its evidence: the answers that
+			// mention it, their words marked.
+			row.Drills = append([]views.ConsoleLink{answers}, row.Drills...)
+		} else {
+			row.Drills = append(row.Drills, answers)
+		}
 	}
 	first := ""
 	if len(row.Drills) > 0 {
 		first = row.Drills[0].Href
 	}
 	for _, d := range v.Query.By {
-		row.Keys = append(row.Keys, views.ConsoleLink{Label: r.g.Key[d], Href: first, Test: "key-" + string(d)})
+		label := r.g.Key[d]
+		if d == store.Theme {
+			label = a.themeLabel(label)
+		}
+		row.Keys = append(row.Keys, views.ConsoleLink{Label: label, Href: first, Test: "key-" + string(d)})
 	}
 	if len(v.Query.By) == 0 {
-		row.Keys = []views.ConsoleLink{{Label: "all answers", Test: "key-all"}}
+		label := "all answers"
+		if th, ok := v.Query.Filters[store.Theme]; ok {
+			// The row counts the answers that mention the theme, not all.
+			label = "answers mentioning " + a.themeLabel(th)
+		}
+		row.Keys = []views.ConsoleLink{{Label: label, Test: "key-all"}}
 	}
 	row.Test = "row-" + r.key
 	if r.key == "" {
@@ -765,7 +928,7 @@ func optText(x *float64) string {
 func (a *API) nextBreakdowns(filters map[store.Dimension]string, aud consoleAudience) []store.Dimension {
 	// The view's level is the finest dimension it names: its filters hold
 	// the breakdown's dimensions with the row's values.
-	order := a.Schema.Dimensions()
+	order := a.Schema.Queryable()
 	last := -1
 	for d := range filters {
 		last = max(last, slices.Index(order, d))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/nps"
@@ -120,9 +121,15 @@ func (a *API) consoleAnswers(ctx context.Context, v consoleView, total int64, no
 	// A payload holds "team":"billing" for team=billing, and
 	// "region":"eu" inside its "dims" object for an operator's dimension:
 	// dimension values need no JSON escaping (ingest allows letters,
-	// digits, space, -_.@).
+	// digits, space, -_.@). Its themes are a list, "themes":["billing",…]:
+	// the name quoted somewhere in the payload is the prefilter (a comment
+	// may hold it too; keep decides), theme names need no escaping either.
 	var prefilter [][]byte
 	for d, val := range q.Filters {
+		if d == store.Theme {
+			prefilter = append(prefilter, []byte(`"themes":[`), []byte(fmt.Sprintf("%q", val)))
+			continue
+		}
 		prefilter = append(prefilter, []byte(fmt.Sprintf("%q:%q", string(d), val)))
 	}
 	keep := func(ans store.Answer) bool {
@@ -131,6 +138,14 @@ func (a *API) consoleAnswers(ctx context.Context, v consoleView, total int64, no
 		}
 		dims := ans.Payload.Dims()
 		for d, val := range q.Filters {
+			if d == store.Theme {
+				// The themes recorded with the answer, which are the
+				// groups it counts in (not today's dictionary's).
+				if !slices.Contains(ans.Payload.Themes, val) {
+					return false
+				}
+				continue
+			}
 			if dims.Get(d) != val {
 				return false
 			}
@@ -189,10 +204,14 @@ func fmtCount(n int) string {
 }
 
 // answerDims are the dimension columns of the answers: every dimension a
-// rollup counts, agent only for an audience that may see agent names.
+// rollup counts, agent only for an audience that may see agent names;
+// theme has a column of its own (an answer has several).
 func (a *API) answerDims(aud consoleAudience) []store.Dimension {
 	var out []store.Dimension
 	for _, d := range a.consoleDims() {
+		if d == store.Theme {
+			continue
+		}
 		if d != store.Agent || aud.showAgents {
 			out = append(out, d)
 		}
@@ -214,9 +233,56 @@ func (a *API) answerView(ans store.Answer, v consoleView, cols []store.Dimension
 		Comment: redact.Comment(ans.Comment), Tags: ans.Tags,
 		Href: consoleHref(v.Params, v.Sort, ans.ID),
 	}
+	for _, t := range ans.Payload.Themes {
+		av.Themes = append(av.Themes, a.themeLabel(t))
+	}
+	av.Parts = a.evidence(av.Comment, ans.Payload.Themes)
 	dims := ans.Payload.Dims()
 	for _, d := range cols {
 		av.Dims = append(av.Dims, dims.Get(d))
 	}
 	return av
+}
+
+// evidence cuts a comment (already redacted: what is removed is never
+// matched) where the words of its themes stand, so the page marks them.
+// Only the answer's recorded themes are marked, the groups it counts in;
+// overlapping matches ("charged", "charged twice") make one mark naming
+// each theme once. The parts are plain text, escaped when rendered. nil
+// when nothing is marked.
+func (a *API) evidence(comment string, recorded []string) []views.CommentPart {
+	if a.Themes == nil || len(recorded) == 0 {
+		return nil
+	}
+	var parts []views.CommentPart
+	at := 0 // the end of the last part
+	for _, sp := range a.Themes.Spans(comment) {
+		if !slices.Contains(recorded, sp.Theme) {
+			continue
+		}
+		label := a.themeLabel(sp.Theme)
+		if n := len(parts); n > 0 && parts[n-1].Mark && sp.Start < at {
+			// Overlaps the last mark: widen it.
+			if sp.End > at {
+				parts[n-1].Text += comment[at:sp.End]
+				at = sp.End
+			}
+			if !slices.Contains(strings.Split(parts[n-1].Theme, ", "), label) {
+				parts[n-1].Theme += ", " + label
+			}
+			continue
+		}
+		if sp.Start > at {
+			parts = append(parts, views.CommentPart{Text: comment[at:sp.Start]})
+		}
+		parts = append(parts, views.CommentPart{Text: comment[sp.Start:sp.End], Mark: true, Theme: label})
+		at = sp.End
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	if at < len(comment) {
+		parts = append(parts, views.CommentPart{Text: comment[at:]})
+	}
+	return parts
 }

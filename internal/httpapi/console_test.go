@@ -26,6 +26,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/redisstore"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -64,6 +65,29 @@ var (
 	consoleRegions  = []string{"north", "south"}
 )
 
+// consoleComments hold themes of the default dictionary: none, one,
+// several, a phrase, a negated one ("not rude" is no rudeness), and markup
+// that every page must escape around its highlighted words.
+var consoleComments = []string{
+	"Waited 40 minutes on hold, then the line dropped",
+	"I was charged twice and nobody called me back",
+	"The agent was <b>rude</b> & hung up on me",
+	"Great help, thank you!",
+	"Not rude at all, very helpful",
+	"Still waiting for my refund",
+	"ok",
+}
+
+// consoleThemes is the default dictionary, which the console's engine
+// matches comments with.
+func consoleThemes(t testing.TB) *themes.Dictionary {
+	d, err := themes.New(themes.Default(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func newConsoleServer(t *testing.T, engine string, deps func(*httpapi.Deps)) *consoleServer {
 	t.Helper()
 	clock := &storetest.Clock{}
@@ -74,6 +98,7 @@ func newConsoleServer(t *testing.T, engine string, deps func(*httpapi.Deps)) *co
 		t.Fatal(err)
 	}
 	opts.Schema = schema
+	opts.Themes = consoleThemes(t).Names
 	for _, name := range []string{"region", "team+region"} {
 		r, err := schema.ParseRollup(name)
 		if err != nil {
@@ -107,7 +132,7 @@ func newConsoleServer(t *testing.T, engine string, deps func(*httpapi.Deps)) *co
 	d := httpapi.Deps{
 		Querier: eng, ChangeLog: eng, PublicBoards: true, MinSample: 30,
 		Calendar: opts.Calendar, Schema: schema, Rollups: opts.Rollups, Now: clock.Now,
-		ViewerTokens: auth.NewUsers(viewer),
+		ViewerTokens: auth.NewUsers(viewer), Themes: consoleThemes(t),
 	}
 	if deps != nil {
 		deps(&d)
@@ -142,8 +167,12 @@ func (s *consoleServer) fill(n int) []store.Response {
 			},
 		}
 		r.Dims.Set(region, consoleRegions[rng.IntN(len(consoleRegions))])
-		if i%10 == 0 {
+		switch {
+		case i%10 == 0:
 			r.Comment = fmt.Sprintf("answer %d, write to jo%d@example.com", i, i)
+		case i%10 == 3 || i%10 == 6:
+			// Chosen by i, not drawn: the seed's other draws stay as they were.
+			r.Comment = consoleComments[(i/10)%len(consoleComments)]
 		}
 		batch = append(batch, r)
 		all = append(all, r)
@@ -459,8 +488,9 @@ func TestConsoleDrillDown(t *testing.T) {
 		}
 	}
 	// A team's own page (no breakdown) offers what comes after team in the
-	// schema's order first (its agents, then the operator's region), then
-	// its channels, keeping the team.
+	// schema's order first (its agents, then the operator's region, then
+	// the themes of its comments, team+theme being a rollup), then its
+	// channels, keeping the team.
 	all := byTestID(s.page("window=24h&team=billing"), "row-all")
 	if len(all) != 1 {
 		t.Fatal("no overall row for team=billing")
@@ -472,8 +502,8 @@ func TestConsoleDrillDown(t *testing.T) {
 			t.Errorf("team=billing drills to %s", u)
 		}
 	}
-	if !slices.Equal(order, []string{"drill-agent", "drill-region", "drill-channel"}) {
-		t.Errorf("team=billing offers %v, want its agents, regions, then its channels", order)
+	if !slices.Equal(order, []string{"drill-agent", "drill-region", "drill-theme", "drill-channel"}) {
+		t.Errorf("team=billing offers %v, want its agents, regions, themes, then its channels", order)
 	}
 	// Follow a team with a space to its agents, then an agent with @.
 	var vip consoleRow
@@ -689,8 +719,9 @@ func TestConsoleForm(t *testing.T) {
 		return out
 	}
 	doc := s.page("window=today&by=team")
-	if got, want := options(doc, "pick-by"), []string{"", "channel", "segment", "journey", "team", "agent", "region",
-		"channel,journey", "channel,team", "team,agent", "team,region"}; !slices.Equal(got, want) {
+	// theme comes after the response's own dimensions, alone and in pairs.
+	if got, want := options(doc, "pick-by"), []string{"", "channel", "segment", "journey", "team", "agent", "region", "theme",
+		"channel,journey", "channel,team", "team,agent", "team,region", "team,theme"}; !slices.Equal(got, want) {
 		t.Errorf("breakdowns offered %v, want %v", got, want)
 	}
 	// With a channel filter only the breakdowns a rollup covers with it.

@@ -25,6 +25,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/session"
 	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"github.com/pulseboard/pulseboard/internal/webhook"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -135,7 +136,12 @@ type Deps struct {
 	Retention store.Retention
 	// Schema holds the dimensions queries may name; the zero value has the
 	// built-ins only.
-	Schema       store.Schema
+	Schema store.Schema
+	// Themes is the dictionary the engine matches comments with: a theme
+	// filter must name one of its themes, groups by theme carry its
+	// labels, and the console shows each answer's evidence. nil has no
+	// themes, so every theme filter is refused.
+	Themes       *themes.Dictionary
 	Rollups      []store.Rollup
 	MinSample    int64
 	MaxBodyBytes int64

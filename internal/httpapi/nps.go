@@ -44,6 +44,10 @@ type spanJSON struct {
 // fields (and their rounding) are the API's.
 type npsGroup struct {
 	Key map[store.Dimension]string `json:"key"`
+	// Labels holds the label of the key's theme ({"theme": "Billing
+	// errors"}), so a client needs no second call to show it; absent when
+	// the key has no theme.
+	Labels map[store.Dimension]string `json:"labels,omitempty"`
 	nps.Summary
 }
 
@@ -198,10 +202,50 @@ func (a *API) parseBreakdown(params url.Values, q *store.Query) error {
 			if err != nil {
 				return fault.New(fault.BadRequest, "unknown query parameter %q (want window, from, to, format, by, or a filter: %s)", key, a.Schema)
 			}
+			if d == store.Theme {
+				if err := a.checkTheme(vals[0]); err != nil {
+					return err
+				}
+			}
 			q.Filters[d] = vals[0]
 		}
 	}
 	return nil
+}
+
+// checkTheme refuses a theme filter that names no theme of the
+// dictionary: the store would answer it with no groups, which reads as
+// "nobody mentions it" when the name is only misspelt.
+func (a *API) checkTheme(name string) error {
+	if a.Themes == nil || len(a.Themes.Themes()) == 0 {
+		return fault.New(fault.BadRequest, "theme: %q is not a theme: this server has no themes configured", name)
+	}
+	if a.Themes.Label(name) == "" {
+		return fault.New(fault.BadRequest, "theme: %q is not a theme (want one of: %s)", name, strings.Join(a.themeNames(), ", "))
+	}
+	return nil
+}
+
+// themeNames lists the dictionary's theme names in its order.
+func (a *API) themeNames() []string {
+	var out []string
+	if a.Themes != nil {
+		for _, t := range a.Themes.Themes() {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
+// themeLabel is how a theme is shown: its label, or its name when the
+// dictionary no longer holds it (answers recorded under an older one).
+func (a *API) themeLabel(name string) string {
+	if a.Themes != nil {
+		if l := a.Themes.Label(name); l != "" {
+			return l
+		}
+	}
+	return name
 }
 
 // npsFormat picks the answer's format: format= wins; else CSV when the
@@ -256,5 +300,9 @@ func formatDays(d time.Duration) string {
 }
 
 func (a *API) groupJSON(g store.Group) npsGroup {
-	return npsGroup{Key: g.Key, Summary: nps.Summarize(g.Counts, a.MinSample)}
+	out := npsGroup{Key: g.Key, Summary: nps.Summarize(g.Counts, a.MinSample)}
+	if name, ok := g.Key[store.Theme]; ok {
+		out.Labels = map[store.Dimension]string{store.Theme: a.themeLabel(name)}
+	}
+	return out
 }

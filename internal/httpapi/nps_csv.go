@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,17 +20,26 @@ var csvColumns = []string{
 	"promoter_share", "passive_share", "detractor_share", "low_sample", "from", "to",
 }
 
+// csvThemeLabel is the column of a theme's label.
+const csvThemeLabel = "theme_label"
+
 // writeNPSCSV answers with the same groups as the JSON, one row each: the
 // key dimensions (in the order of by), then nps.Summary's figures, rounded
 // as in the JSON and printed the way encoding/json prints them, and the
 // span the row counts. An empty figure (no responses) is an empty cell.
+// A breakdown by theme adds theme_label after the key dimensions: the
+// theme's label, as the JSON's labels carry it.
 func (a *API) writeNPSCSV(c echo.Context, req npsRequest, groups []store.Group) error {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.UseCRLF = true // RFC 4180 line ends, which every spreadsheet reads
 	header := make([]string, 0, len(req.Query.By)+len(csvColumns))
+	byTheme := slices.Contains(req.Query.By, store.Theme)
 	for _, d := range req.Query.By {
 		header = append(header, string(d))
+	}
+	if byTheme {
+		header = append(header, csvThemeLabel)
 	}
 	if err := w.Write(append(header, csvColumns...)); err != nil {
 		return err
@@ -40,6 +50,9 @@ func (a *API) writeNPSCSV(c echo.Context, req npsRequest, groups []store.Group) 
 		row := make([]string, 0, len(header))
 		for _, d := range req.Query.By {
 			row = append(row, csvText(g.Key[d]))
+		}
+		if byTheme {
+			row = append(row, csvText(a.themeLabel(g.Key[store.Theme])))
 		}
 		row = append(row, csvNumber(s.NPS), csvNumber(s.CILow), csvNumber(s.CIHigh),
 			strconv.FormatInt(s.Responses, 10), strconv.FormatInt(s.Promoters, 10), strconv.FormatInt(s.Passives, 10), strconv.FormatInt(s.Detractors, 10),

@@ -171,9 +171,11 @@ func (d *Dictionary) Label(name string) string {
 }
 
 // token is one word of a comment: its folded text, its text as written
-// (the evidence), and whether a clause mark comes right before it.
+// (the evidence), where that stands in the comment (bytes), and whether a
+// clause mark comes right before it.
 type token struct {
 	text, orig  string
+	start, end  int
 	breakBefore bool
 }
 
@@ -199,7 +201,8 @@ func tokenize(s string) []token {
 	var out []token
 	var cur, orig strings.Builder
 	brk := false
-	flush := func() {
+	start := 0 // the byte where the current word starts
+	flush := func(end int) {
 		if cur.Len() > 0 {
 			folded := strings.ToLower(cur.String())
 			// Only a word with a letter beyond ASCII can carry an accent:
@@ -209,43 +212,90 @@ func tokenize(s string) []token {
 					folded = f
 				}
 			}
-			out = append(out, token{text: folded, orig: orig.String(), breakBefore: brk})
+			out = append(out, token{text: folded, orig: orig.String(), start: start, end: end, breakBefore: brk})
 			brk = false
 		}
 		cur.Reset()
 		orig.Reset()
 	}
-	rs := []rune(s)
-	for i, r := range rs {
+	for i, r := range s {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		next, _ := utf8.DecodeRuneInString(s[i+size:])
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
+			if cur.Len() == 0 {
+				start = i
+			}
 			cur.WriteRune(r)
 			orig.WriteRune(r)
-		case (r == '\'' || r == '’') && utf8.RuneCountInString(cur.String()) > 2 && i+1 < len(rs) && unicode.IsLetter(rs[i+1]):
+		case (r == '\'' || r == '’') && utf8.RuneCountInString(cur.String()) > 2 && unicode.IsLetter(next):
 			// "didn't" is one word, "didnt"; after one or two letters it is
 			// an elision, two words: "d'attente", "l'agent", "it's".
 			orig.WriteRune(r)
 		default:
-			flush()
+			flush(i)
 			if strings.ContainsRune(".,;:!?¿¡", r) {
 				brk = true
 			}
 		}
 	}
-	flush()
+	flush(len(s))
 	return out
 }
 
 // Match returns the themes of a comment, in the dictionary's order, each
 // with its evidence.
 func (d *Dictionary) Match(comment string) []Match {
+	var out []Match
+	d.find(comment, func(theme int, toks []token) {
+		t := d.themes[theme].Name
+		if len(out) == 0 || out[len(out)-1].Theme != t {
+			out = append(out, Match{Theme: t})
+		}
+		m := &out[len(out)-1]
+		for _, tk := range toks {
+			m.Words = append(m.Words, tk.orig)
+		}
+	})
+	for i := range out {
+		out[i].Words = dedupe(out[i].Words)
+	}
+	return out
+}
+
+// Span is where one match of a theme's term stands in a comment: the
+// bytes comment[Start:End], a phrase whole with what separates its words.
+type Span struct {
+	Theme      string
+	Start, End int
+}
+
+// Spans returns every match of every theme in a comment, by position
+// (then shortest first), so the evidence can be marked where it stands:
+// the words of Match, each at its own place, negated ones left out. Spans
+// of different terms may overlap ("charged" and "charged twice").
+func (d *Dictionary) Spans(comment string) []Span {
+	var out []Span
+	d.find(comment, func(theme int, toks []token) {
+		out = append(out, Span{Theme: d.themes[theme].Name, Start: toks[0].start, End: toks[len(toks)-1].end})
+	})
+	slices.SortStableFunc(out, func(x, y Span) int {
+		if x.Start != y.Start {
+			return x.Start - y.Start
+		}
+		return x.End - y.End
+	})
+	return out
+}
+
+// find calls found for each match of a term in comment, theme by theme in
+// the dictionary's order, with the matched words.
+func (d *Dictionary) find(comment string, found func(theme int, toks []token)) {
 	if d == nil || comment == "" {
-		return nil
+		return
 	}
 	toks := tokenize(comment)
-	var out []Match
-	for _, t := range d.themes {
-		var words []string
+	for ti, t := range d.themes {
 		for i := range toks {
 			for _, term := range t.terms {
 				if !matchAt(toks, i, term) {
@@ -254,16 +304,10 @@ func (d *Dictionary) Match(comment string) []Match {
 				if t.Negatable && d.negated(toks, i) {
 					continue
 				}
-				for k := range term {
-					words = append(words, toks[i+k].orig)
-				}
+				found(ti, toks[i:i+len(term)])
 			}
 		}
-		if len(words) > 0 {
-			out = append(out, Match{Theme: t.Name, Words: dedupe(words)})
-		}
 	}
-	return out
 }
 
 // Names returns only the themes' names of Match, sorted (the order a

@@ -140,3 +140,28 @@ func BenchmarkNames(b *testing.B) {
 		d.Names(comments[i%len(comments)])
 	}
 }
+
+// TestSpans: each span is where a theme's term stands in the comment as
+// written (bytes, a phrase whole with what separates its words), so the
+// console can mark exactly the evidence; negated words are not evidence.
+func TestSpans(t *testing.T) {
+	d, _ := New(Default(), nil)
+	for _, tc := range []struct {
+		comment string
+		want    []string // theme:text, in order of position
+	}{
+		{"Waited ages ON  HOLD, then…", []string{"waiting:Waited", "waiting:ages", "waiting:ON  HOLD"}},
+		{"Not rude at all, but charged twice", []string{"billing:charged", "billing:charged twice"}},
+		{"Esperé — didn't call me back", []string{"waiting:Esperé", "callbacks:call me back"}},
+		{"L'attente était longue", []string{"waiting:attente"}},
+		{"", nil},
+	} {
+		var got []string
+		for _, s := range d.Spans(tc.comment) {
+			got = append(got, s.Theme+":"+tc.comment[s.Start:s.End])
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: spans %q, want %q", tc.comment, got, tc.want)
+		}
+	}
+}

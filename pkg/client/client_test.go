@@ -236,6 +236,23 @@ func TestNPS(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(csv.String()), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "team,nps,") || !strings.HasPrefix(lines[2], `first line,`) {
 		t.Errorf("CSV:\n%s", csv.String())
 	}
+	// Every comment says "thanks": praise, which the groups by theme name
+	// with its label, and the theme filter keeps.
+	got, err = c.NPS(ctx, client.NPSQuery{Window: "1h", By: []string{"theme"}})
+	if err != nil || len(got.Groups) != 1 || got.Groups[0].Key["theme"] != "praise" || got.Groups[0].Labels["theme"] != "Praise" || got.Groups[0].Responses != 40 {
+		t.Fatalf("by theme: %+v, %v", got, err)
+	}
+	got, err = c.NPS(ctx, client.NPSQuery{Window: "1h", By: []string{"team"}, Theme: "praise"})
+	if err != nil || len(got.Groups) != 2 || got.Groups[0].Responses != 20 || got.Groups[0].Labels != nil {
+		t.Fatalf("theme=praise by team: %+v, %v", got, err)
+	}
+	_, err = c.NPS(ctx, client.NPSQuery{Window: "1h", Theme: "bills"})
+	if e := asError(t, err); e.StatusCode != 400 || !strings.HasPrefix(e.Problem.Detail, "theme:") || !strings.Contains(e.Problem.Detail, "praise") {
+		t.Errorf("a theme not in the dictionary: %+v", e)
+	}
+	if _, err := c.NPS(ctx, client.NPSQuery{Theme: "praise", Filters: map[string]string{"theme": "billing"}}); err == nil {
+		t.Error("two themes were sent")
+	}
 	_, err = c.NPS(ctx, client.NPSQuery{Window: "fortnight"})
 	if e := asError(t, err); e.StatusCode != 400 || e.Code() != "bad_request" || !strings.HasPrefix(e.Problem.Detail, "window:") {
 		t.Errorf("a bad window: %+v", e)

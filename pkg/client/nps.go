@@ -26,6 +26,12 @@ type NPSQuery struct {
 	// Filters keep the responses whose dimension has the value, as
 	// {"team": "billing"}: built-in dimensions or configured ones.
 	Filters map[string]string
+	// Theme keeps the responses whose comment mentions the theme (a name
+	// of the server's themes dictionary, as "billing"; the server refuses
+	// another with a 400 that lists them). By may name "theme" too: one
+	// group per theme, and since a comment can mention several, those
+	// groups overlap and do not add up to the total.
+	Theme string
 }
 
 // npsParams are the query API's own parameters: no filter may be named
@@ -52,6 +58,12 @@ func (q NPSQuery) Values() (url.Values, error) {
 			return nil, fmt.Errorf("filter %q: that is a parameter of the query API, not a dimension", k)
 		}
 		v.Set(k, val)
+	}
+	if q.Theme != "" {
+		if f, ok := q.Filters[themeParam]; ok && f != q.Theme {
+			return nil, fmt.Errorf("theme %q and filter theme=%q: name the theme once", q.Theme, f)
+		}
+		v.Set(themeParam, q.Theme)
 	}
 	return v, nil
 }
@@ -83,7 +95,10 @@ type Span struct {
 // Group is one group of an answer: its key (a value per By dimension) and
 // its figures, rounded to two decimals.
 type Group struct {
-	Key        map[string]string `json:"key"`
+	Key map[string]string `json:"key"`
+	// Labels holds the label of the key's theme, as {"theme": "Billing
+	// errors"}; nil when the key has no theme.
+	Labels     map[string]string `json:"labels,omitempty"`
 	Responses  int64             `json:"responses"`
 	Promoters  int64             `json:"promoters"`
 	Passives   int64             `json:"passives"`
@@ -103,6 +118,9 @@ type Group struct {
 }
 
 const npsPath = "/api/v1/nps"
+
+// themeParam is the theme filter's parameter.
+const themeParam = "theme"
 
 // NPS asks GET /api/v1/nps.
 func (c *Client) NPS(ctx context.Context, q NPSQuery) (NPS, error) {

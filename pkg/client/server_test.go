@@ -18,6 +18,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/store/memstore"
 	"github.com/pulseboard/pulseboard/internal/store/storetest"
+	"github.com/pulseboard/pulseboard/internal/themes"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -72,7 +73,11 @@ func startServer(fail func(...any)) *testServer {
 	clock := &storetest.Clock{}
 	clock.Set(time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC))
 	cal := window.MustCalendar(time.UTC)
-	opts := store.Options{Rollups: store.DefaultRollups(), Calendar: cal, Retention: store.DefaultRetention(), Now: clock.Now}
+	dict, err := themes.New(themes.Default(), nil)
+	if err != nil {
+		fail(err)
+	}
+	opts := store.Options{Rollups: store.DefaultRollups(), Calendar: cal, Retention: store.DefaultRetention(), Now: clock.Now, Themes: dict.Names}
 	st := memstore.New(opts)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -106,7 +111,7 @@ default_queue: floor
 		AdminTokens:  auth.NewTokens(adminToken),
 		ViewerTokens: auth.NewUsers(auth.NamedToken{Name: "dana", Token: viewerToken}),
 		Alerts:       alerts,
-		Calendar:     cal, Retention: opts.Retention, Schema: store.DefaultSchema(), Rollups: opts.Rollups, MinSample: 30,
+		Calendar:     cal, Retention: opts.Retention, Schema: store.DefaultSchema(), Themes: dict, Rollups: opts.Rollups, MinSample: 30,
 		MaxBodyBytes: ingest.DefaultOptions().MaxBytes,
 		Logger:       logger,
 		Now:          clock.Now,

@@ -1,8 +1,6 @@
 package views
 
 import (
-	"fmt"
-
 	"github.com/a-h/templ"
 
 	"github.com/pulseboard/pulseboard/internal/board"
@@ -15,13 +13,15 @@ func themeSlots(height int) int {
 	return max(2, 3*height-1)
 }
 
-// themeRows is what a themes tile shows of its themes, with the widest
-// bar (the costliest theme shown) full.
+// themeRow is a theme as drawn: its bar's width against the costliest
+// theme shown, whose bar is full.
 type themeRow struct {
 	board.ThemeRow
 	Bar templ.SafeCSS
 }
 
+// themeRows is what a themes tile shows of its themes, and how many more
+// there are.
 func themeRows(t board.TileView) (rows []themeRow, more int) {
 	v := t.Themes
 	if v == nil {
@@ -45,12 +45,18 @@ func themeRows(t board.TileView) (rows []themeRow, more int) {
 	return rows, more
 }
 
-// themeCounts says who mentioned a theme, by class.
+// themeCounts says who mentioned a theme, by class: detractors always
+// (what the figure counts), passives and promoters when there are any, so
+// the line stays short enough for a one-column tile.
 func themeCounts(r board.ThemeRow) string {
-	return fmt.Sprintf("%s %s · %s %s · %s %s",
-		fmtThousands(r.Detractors), plural(r.Detractors, "detractor"),
-		fmtThousands(r.Passives), plural(r.Passives, "passive"),
-		fmtThousands(r.Promoters), plural(r.Promoters, "promoter"))
+	out := fmtThousands(r.Detractors) + " " + plural(r.Detractors, "detractor")
+	if r.Passives > 0 {
+		out += " · " + fmtThousands(r.Passives) + " " + plural(r.Passives, "passive")
+	}
+	if r.Promoters > 0 {
+		out += " · " + fmtThousands(r.Promoters) + " " + plural(r.Promoters, "promoter")
+	}
+	return out
 }
 
 func plural(n int64, word string) string {

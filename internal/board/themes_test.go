@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,24 @@ func TestThemesTileAgainstBruteForce(t *testing.T) {
 	v, err := comp.Compute(b, agg, now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A template's board shows what a tile filtered by hand to its value
+	// shows.
+	tpl, err := Parse([]byte(`boards:
+  - name: team
+    for_each: team
+    tiles:
+      - {id: why, view: themes, window: 1h}
+`), store.DefaultSchema(), store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := comp.Compute(tpl[0].Instance("bravo"), agg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tileByID(t, inst, "why").Themes, tileByID(t, v, "bravo").Themes; !reflect.DeepEqual(got, want) {
+		t.Errorf("team/bravo's themes tile %+v, want %+v", got, want)
 	}
 	for _, tile := range b.Tiles {
 		span := comp.Calendar.Span(tile.Window, now)

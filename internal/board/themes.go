@@ -41,16 +41,18 @@ type ThemeRow struct {
 	Points string  `json:"points"`
 }
 
-// themes computes a themes tile: N from the tile's query as it is, the
-// classes per theme from the same query broken down by theme.
+// themes computes a themes tile: the classes per theme from the tile's
+// query broken down by theme, N from the query as it is. N is read second:
+// answers that arrive in between then only add to it, so no theme counts
+// more detractors than N has answers.
 func (c Computer) themes(t Tile, tv TileView, src Source, span window.Span) (TileView, error) {
-	all, err := c.total(t, src, span)
-	if err != nil {
-		return tv, err
-	}
 	groups, err := src.Query(store.Query{By: []store.Dimension{store.Theme}, Filters: t.Filters, Span: span})
 	if err != nil {
 		return tv, fmt.Errorf("themes: %w", err)
+	}
+	all, err := c.total(t, src, span)
+	if err != nil {
+		return tv, err
 	}
 	n := all.Responses()
 	v := &ThemesView{Responses: n, Themes: []ThemeRow{}}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,14 +50,16 @@ func checkAxe(t *testing.T, ctx context.Context, what string) {
 // index, each shipped board with live demo numbers, the private-board
 // notice, the notes on a mistyped kiosk address, the missing-board page) at
 // a TV's and a laptop's size, and fails on any serious or
-// critical violation.
+// critical violation; on the floor and supervisor boards it also reads
+// their themes tiles (checkThemesTile).
 func TestAccessibility(t *testing.T) {
 	// Before the demo's minutes of history, not after.
 	if _, err := os.Stat(axePath); err != nil {
 		t.Fatalf("axe-core is needed for the accessibility test; run scripts/test-deps (make test does): %v", err)
 	}
 	ctx := browser(t)
-	demo := "http://" + startDemo(t).Addr()
+	m := startDemo(t)
+	demo := "http://" + m.Addr()
 
 	path := filepath.Join(t.TempDir(), "boards.yaml")
 	privateBoards(t, path, true)
@@ -90,37 +93,53 @@ func TestAccessibility(t *testing.T) {
 				t.Fatalf("%s: %v", what, err)
 			}
 			checkAxe(t, ctx, what)
+			if p.name == "floor board" || p.name == "supervisor board" {
+				checkThemesTile(t, ctx, m, what)
+			}
 		}
 	}
 }
 
-// TestBrowserIndexReloads checks static/refresh.js, which replaced a
-// <meta http-equiv="refresh"> that axe-core flags as critical: the index page
-// reloads itself when left alone, and waits while somebody uses it.
-func TestBrowserIndexReloads(t *testing.T) {
-	ctx := browser(t)
-	clock := &storetest.Clock{}
-	clock.Set(time.Now())
-	base := "http://" + start(t, clock).Addr()
-	mark := chromedp.Evaluate[chromedp.Void](`window.pbMark = 1`)
-	marked := func() bool {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pbMark === 1`))
-		return err == nil && v
+// checkThemesTile: the page's themes tile (the floor's and the
+// supervisor's) shows the dictionary's labels of the themes the demo's
+// comments hold, each with the points it costs, and the board's API shows
+// them too (read with the Go client; the transport validates the answer
+// against the OpenAPI document).
+func checkThemesTile(t *testing.T, ctx context.Context, m *Main, what string) {
+	t.Helper()
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('[data-testid="tile-themes"] .theme')].map(e => e.dataset.testid + '=' + e.querySelector('.theme-label').textContent + '=' + e.querySelector('.theme-impact').textContent)`))
+	if err != nil {
+		t.Fatalf("%s: read the themes tile: %v", what, err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="updated"]`)), mark); err != nil {
-		t.Fatal(err)
+	if len(shown) < 2 {
+		t.Fatalf("%s: the themes tile shows %v, want at least two of the demo's themes", what, shown)
 	}
-	// Somebody presses keys every 2 s for longer than the refresh interval:
-	// the page stays.
-	for range 7 {
-		time.Sleep(2 * time.Second)
-		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
-			t.Fatal(err)
+	name, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.board`))
+	b, err := client{t: t, base: "http://" + m.Addr()}.api("").Board(context.Background(), name)
+	if err != nil {
+		t.Fatalf("%s: the board's API: %v", what, err)
+	}
+	var api []string
+	for _, tile := range b.Tiles {
+		if tile.ID == "themes" && tile.Themes != nil {
+			for _, th := range tile.Themes.Themes {
+				api = append(api, th.Name)
+			}
 		}
-		if !marked() {
-			t.Fatal("the index page reloaded while somebody was using it")
+	}
+	for _, l := range shown {
+		parts := strings.Split(l, "=")
+		theme := strings.TrimPrefix(parts[0], "theme-")
+		if want := m.themes.Label(theme); want == "" || parts[1] != want || !strings.HasSuffix(parts[2], " pts") ||
+			!(strings.HasPrefix(parts[2], "−") || parts[2] == "0 pts") {
+			t.Errorf("%s: theme row %q, want the label %q and a loss in points", what, l, want)
+		}
+		// The demo keeps answering: a moment later, two themes of much the
+		// same cost may have swapped, so only the set is compared (the
+		// order is board's TestThemesTileAgainstBruteForce's).
+		if !slices.Contains(api, theme) {
+			t.Errorf("%s: the screen shows theme %s, the API (%v) does not", what, theme, api)
 		}
 	}
-	// Left alone, it reloads within the interval (10 s, httpapi.homeRefreshSeconds).
-	eventually(t, "the index page to reload on its own", 13*time.Second, func() bool { return !marked() })
 }

@@ -17,7 +17,9 @@ func TestConfiguredDimensionsEndToEnd(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			clock := &storetest.Clock{}
 			clock.Set(storetest.Start)
-			m := start(t, clock, append(args, "--dimensions", "region", "--rollups", "channel;segment;team;agent;channel+team;team+agent;journey;channel+journey;journey+region")...)
+			// The shipped boards need every rollup but region's: their
+			// themes tiles read theme.
+			m := start(t, clock, append(args, "--dimensions", "region", "--rollups", "channel;segment;team;agent;channel+team;team+agent;journey;channel+journey;theme;journey+region")...)
 			c := client{t: t, base: "http://" + m.Addr()}
 			at := storetest.Start.Add(-5 * time.Minute).Format(time.RFC3339)
 			var nd strings.Builder

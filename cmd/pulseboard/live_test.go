@@ -142,8 +142,8 @@ func TestScreenFollowsIngest(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m, c := startNow(t, args...)
 			s := dial(t, m.Addr(), "floor")
-			if e, err := s.next(2 * time.Second); err != nil || e.Type != live.TypeSnapshot || len(e.Tiles) != 9 || e.Seq == 0 {
-				t.Fatalf("first message %+v, %v: want a snapshot of 8 tiles", e, err)
+			if e, err := s.next(2 * time.Second); err != nil || e.Type != live.TypeSnapshot || len(e.Tiles) != 10 || e.Seq == 0 {
+				t.Fatalf("first message %+v, %v: want a snapshot of the banner and the 9 tiles", e, err)
 			}
 			if s.headline("nps-1h") != nil {
 				t.Fatalf("empty store, but the headline shows %v", *s.headline("nps-1h"))

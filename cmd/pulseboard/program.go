@@ -314,7 +314,8 @@ func (m *Main) startLive(opts store.Options, cal window.Calendar) error {
 	}
 	ctx := m.bg.start(context.Background())
 	m.agg = aggregate.New(m.store, opts, m.Config.Rollups, m.Logger)
-	m.boards = boards.New(m.agg, board.Computer{Calendar: cal, Retention: m.Config.Retention, MinSample: int64(m.Config.MinSample), Alerts: m.alerts}, defs)
+	m.boards = boards.New(m.agg, board.Computer{Calendar: cal, Retention: m.Config.Retention, MinSample: int64(m.Config.MinSample), Alerts: m.alerts,
+		Labels: m.themes.Label}, defs)
 	m.live = live.New(m.agg, m.boards, live.Options{
 		Interval: m.Config.BroadcastInterval, AllowedOrigins: m.Config.AllowedOrigins, Now: m.Now, Logger: m.Logger,
 		RenderTile: views.TileHTML,

@@ -44,6 +44,7 @@ type TileView struct {
 	FollowUps    *FollowUpsView `json:"follow_ups,omitempty"`   // followups
 	Banners      []BannerView   `json:"banners,omitempty"`      // the alert banner
 	Funnel       *FunnelView    `json:"funnel,omitempty"`       // funnel
+	Themes       *ThemesView    `json:"themes,omitempty"`       // themes
 	Empty        bool           `json:"empty,omitempty"`        // nothing to show yet
 }
 
@@ -116,6 +117,10 @@ type Computer struct {
 	// Alerts, when set, gives every board its alert banner (the first
 	// tile) and follow-up tiles their queue.
 	Alerts Alerts
+	// Labels gives a theme's label by its name (the themes dictionary's
+	// Label; "" when it has none): themes tiles show labels, the store
+	// counts names. Nil shows the names.
+	Labels func(name string) string
 }
 
 // Compute builds a board's view from src at now.
@@ -168,6 +173,8 @@ func (c Computer) tile(t Tile, src Source, now time.Time, series int) (TileView,
 		return c.trend(t, tv, src, now)
 	case Funnel:
 		return c.funnel(t, tv, src, c.span(t, now))
+	case Themes:
+		return c.themes(t, tv, src, c.span(t, now))
 	case Distribution:
 		d, err := c.total(t, src, c.span(t, now))
 		if err != nil {

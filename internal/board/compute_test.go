@@ -18,9 +18,15 @@ import (
 // fixture records answers into a real memory engine and follows it with a
 // real aggregator.
 func fixture(t testing.TB, answers []store.Response) (*aggregate.Aggregator, Computer, time.Time) {
+	return fixtureWith(t, answers, func(*store.Options) {})
+}
+
+// fixtureWith is fixture with the engine's options changed by set first.
+func fixtureWith(t testing.TB, answers []store.Response, set func(*store.Options)) (*aggregate.Aggregator, Computer, time.Time) {
 	clock := &storetest.Clock{}
 	clock.Set(storetest.Start)
 	opts := storetest.Options(t, clock)
+	set(&opts)
 	eng := memstore.New(opts)
 	t.Cleanup(func() { eng.Close() })
 	if _, err := eng.Record(context.Background(), answers); err != nil {

@@ -33,12 +33,15 @@ const (
 	// FollowUps is the detractor follow-up queue: open and overdue with
 	// their age, and the share closed within the SLA today.
 	FollowUps Kind = "followups"
+	// Themes lists what the comments are about, each theme with the NPS
+	// points its detractors cost (themes.go).
+	Themes Kind = "themes"
 	// Banners is not configured: every board gets one banner tile (id
 	// BannerID) with the active threshold alerts that concern it.
 	Banners Kind = "banners"
 )
 
-var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count, FollowUps, Funnel}
+var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count, FollowUps, Funnel, Themes}
 
 // BannerID is the id of every board's alert banner tile; no configured tile
 // may use it.
@@ -373,14 +376,47 @@ func (ty tileYAML) compile(schema store.Schema, boardFilters map[store.Dimension
 			return Tile{}, err
 		}
 	}
+	if _, ok := t.Filters[store.Theme]; ok && t.View == Themes {
+		return Tile{}, errors.New("filters by theme, but a themes tile shows every theme: remove the filter (from the tile or the board)")
+	}
+	if err := t.plan(rollups); err != nil {
+		return Tile{}, err
+	}
+	return t, nil
+}
+
+// queries are the queries a tile asks at every tick, but for their span.
+// Comments and follow-ups ask none: they read recent answers and alerts.
+func (t Tile) queries() []store.Query {
+	switch t.View {
+	case Comments, FollowUps:
+		return nil
+	case Themes:
+		// Every answer in the scope (N, the impact's denominator), and the
+		// same broken down by theme.
+		return []store.Query{{Filters: t.Filters}, {By: []store.Dimension{store.Theme}, Filters: t.Filters}}
+	}
 	q := store.Query{Filters: t.Filters}
 	if t.By != "" {
 		q.By = []store.Dimension{t.By}
 	}
-	if _, err := store.PlanQuery(rollups, q); err != nil {
-		return Tile{}, err
+	return []store.Query{q}
+}
+
+// plan checks that the configured rollups answer every query of the tile.
+func (t Tile) plan(rollups []store.Rollup) error {
+	for _, q := range t.queries() {
+		if _, err := store.PlanQuery(rollups, q); err != nil {
+			if t.View == Themes && len(q.By) > 0 {
+				return fmt.Errorf("counting the themes of its answers needs a rollup over theme and its filters' dimensions (add one to rollups): %w", err)
+			}
+			if t.View == Themes {
+				return fmt.Errorf("counting all its answers (the impact's denominator) needs a rollup over its filters' dimensions: %w", err)
+			}
+			return err
+		}
 	}
-	return t, nil
+	return nil
 }
 
 // openEnd stands for "until now" while a range without to is parsed.
@@ -459,6 +495,8 @@ func parseSize(size string, k Kind) (cols, rows int, err error) {
 			return 2, 1, nil
 		case Funnel:
 			return 2, 2, nil
+		case Themes:
+			return 1, 2, nil
 		default:
 			return 1, 1, nil
 		}

@@ -111,6 +111,9 @@ func (b Board) checkTemplate(rollups []store.Rollup) error {
 		if v, ok := t.Filters[d]; ok {
 			return fmt.Errorf("tile %s filters %s=%s, which for_each sets to each board's own value: remove the filter", t.ID, d, v)
 		}
+		if t.View == Themes && d == store.Theme {
+			return fmt.Errorf("tile %s shows every theme, but for_each %s gives each board one theme: it would show one row", t.ID, d)
+		}
 		if t.By == d {
 			return fmt.Errorf("tile %s breaks down by %s, which for_each fixes to one value per board: it would show one row", t.ID, d)
 		}
@@ -131,14 +134,7 @@ func (b Board) checkTemplate(rollups []store.Rollup) error {
 	// Any valid value plans the same way: the planner looks at which
 	// dimensions are filtered, not at their values.
 	for _, t := range b.Instance("x").Tiles {
-		if t.View == Comments || t.View == FollowUps {
-			continue
-		}
-		q := store.Query{Filters: t.Filters}
-		if t.By != "" {
-			q.By = []store.Dimension{t.By}
-		}
-		if _, err := store.PlanQuery(rollups, q); err != nil {
+		if err := t.plan(rollups); err != nil {
 			return fmt.Errorf("tile %s, filtered by %s for each board: %w", t.ID, d, err)
 		}
 	}

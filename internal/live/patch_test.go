@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -50,13 +51,17 @@ type randomBoard struct {
 func newRandomBoard(seed uint64) *randomBoard {
 	r := &randomBoard{rng: rand.New(rand.NewPCG(seed, 1)), title: "Random board"}
 	kinds := []board.Kind{board.Banners, board.Headline, board.Count, board.Breakdown, board.Leaderboard,
-		board.Trend, board.Distribution, board.Comments, board.FollowUps, board.Headline}
+		board.Trend, board.Distribution, board.Comments, board.FollowUps, board.Headline, board.Themes}
 	for i, k := range kinds {
 		id := fmt.Sprintf("t%d-%s", i, k)
 		if k == board.Banners {
 			id = board.BannerID
 		}
-		r.tiles = append(r.tiles, board.TileView{ID: id, View: k, Title: "Tile " + string(k), Window: "rolling 60 min", Cols: 1, Height: 1})
+		tv := board.TileView{ID: id, View: k, Title: "Tile " + string(k), Window: "rolling 60 min", Cols: 1, Height: 1}
+		if k == board.Themes {
+			tv.Height = 2 // five themes: some shown, some not
+		}
+		r.tiles = append(r.tiles, tv)
 	}
 	for range 3 {
 		r.step()
@@ -186,8 +191,40 @@ func (r *randomBoard) step() {
 				fu.Items = append(fu.Items, it)
 			}
 			t.FollowUps = fu
+		case board.Themes:
+			t.Themes = r.themes(t.Themes)
+			t.Empty = len(t.Themes.Themes) == 0
 		}
 	}
+}
+
+// themes keeps most of the previous themes (so most steps patch them),
+// with new counts, and now and then adds or drops one.
+func (r *randomBoard) themes(prev *board.ThemesView) *board.ThemesView {
+	var names []string
+	if prev != nil {
+		for _, th := range prev.Themes {
+			names = append(names, th.Label)
+		}
+	}
+	switch r.rng.IntN(5) {
+	case 0:
+		names = append(names, r.text())
+	case 1:
+		if len(names) > 0 {
+			i := r.rng.IntN(len(names))
+			names = slices.Delete(names, i, i+1)
+		}
+	}
+	v := &board.ThemesView{Responses: int64(100 + r.rng.IntN(2000))}
+	for i, l := range names {
+		d := int64(r.rng.IntN(40))
+		impact := 100 * float64(d) / float64(v.Responses)
+		v.Themes = append(v.Themes, board.ThemeRow{Name: fmt.Sprint("th", i), Label: l, Detractors: d,
+			Passives: int64(r.rng.IntN(9)), Promoters: int64(r.rng.IntN(3)), Impact: impact, Points: board.FormatImpact(impact)})
+	}
+	slices.SortStableFunc(v.Themes, func(a, b board.ThemeRow) int { return cmp.Compare(b.Impact, a.Impact) })
+	return v
 }
 
 func (r *randomBoard) view() board.View {

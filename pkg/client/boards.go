@@ -61,7 +61,7 @@ type Board struct {
 // Tile is one tile. Which fields are set depends on View.
 type Tile struct {
 	ID     string `json:"id"`
-	View   string `json:"view"` // headline, count, breakdown, leaderboard, funnel, trend, distribution, comments, followups, banners
+	View   string `json:"view"` // headline, count, breakdown, leaderboard, funnel, themes, trend, distribution, comments, followups, banners
 	Title  string `json:"title"`
 	Window string `json:"window,omitempty"`
 	Cols   int    `json:"cols"`
@@ -76,6 +76,7 @@ type Tile struct {
 	FollowUps    *FollowUpsTile `json:"follow_ups,omitempty"`
 	Banners      []Banner       `json:"banners,omitempty"`
 	Funnel       *Funnel        `json:"funnel,omitempty"`
+	Themes       *Themes        `json:"themes,omitempty"`
 	Empty        bool           `json:"empty,omitempty"`
 }
 
@@ -147,6 +148,27 @@ type FunnelLimit struct {
 	High95  float64 `json:"high95"`
 	Low998  float64 `json:"low998"`
 	High998 float64 `json:"high998"`
+}
+
+// Themes is a themes tile: every theme the comments in its scope have,
+// the costliest first (docs/PROTOCOL.md describes it).
+type Themes struct {
+	// Responses is every answer in the tile's scope, with a comment or not.
+	Responses int64   `json:"responses"`
+	Themes    []Theme `json:"themes"`
+}
+
+// Theme is one theme of a themes tile: who mentioned it, and Impact, the
+// NPS points its detractors cost the scope (100·Detractors/Responses: what
+// the NPS would gain had they been passives).
+type Theme struct {
+	Name       string  `json:"name"`
+	Label      string  `json:"label"`
+	Detractors int64   `json:"detractors"`
+	Passives   int64   `json:"passives"`
+	Promoters  int64   `json:"promoters"`
+	Impact     float64 `json:"impact"`
+	Points     string  `json:"points"` // Impact as shown, a loss: "−4.2"
 }
 
 // Point is one step of a trend.

@@ -19,7 +19,7 @@ func Default() []Theme {
 			"rappel*", // fr
 			"retorn*", // pt
 		}},
-		{Name: "transfers", Label: "Transfers", Terms: []string{
+		{Name: "transfers", Label: "Transfers", Negatable: true, Terms: []string{
 			"transfer*", "passed around", "passed from", "bounced", "put through", "another department", "different department", "three times", "explain* again", "repeat* myself",
 			"transfir*", "otro departamento", // es
 			"weitergeleitet", "weiterverbunden", // de

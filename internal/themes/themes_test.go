@@ -42,6 +42,9 @@ func TestDefaultDictionary(t *testing.T) {
 		{"Atendente muito educado e rápido, obrigado", []string{"praise"}},
 		// Words inside other words do not count unless the term is a stem.
 		{"I feel the fees were explained well", []string{"billing"}},
+		// A transfer that did not happen is not a complaint about transfers.
+		{"Clear answer, no transfers. Great.", []string{"praise"}},
+		{"Rápido y sin transferencias", []string{"praise"}},
 		{"", nil},
 	} {
 		want := slices.Sorted(slices.Values(tc.want))

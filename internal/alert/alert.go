@@ -300,6 +300,9 @@ type Active struct {
 	Responses int64                      `json:"responses"`
 	Since     time.Time                  `json:"since"`
 	Updated   time.Time                  `json:"updated"`
+	// Theme is an emerging theme's figures (Rule is EmergingRule); nil
+	// for a threshold alert.
+	Theme *ThemeAlert `json:"theme,omitempty"`
 }
 
 // Concerns reports whether the alert concerns a scope of filters (a

@@ -129,9 +129,12 @@ func parseEmerging(y *emergingYAML, schema store.Schema, rollups []store.Rollup,
 		raw      string
 		into     *time.Duration
 		min, max time.Duration
+		bounds   string
 	}{
-		{"window", y.Window, &e.Window, 15 * time.Minute, 24 * time.Hour},
-		{"baseline", y.Baseline, &e.Baseline, 24 * time.Hour, 28 * 24 * time.Hour},
+		{"window", y.Window, &e.Window, 15 * time.Minute, 24 * time.Hour, "15m to 24h"},
+		// Hours are kept 32 days (store.DefaultRetention): the baseline
+		// and the window fit.
+		{"baseline", y.Baseline, &e.Baseline, 24 * time.Hour, 28 * 24 * time.Hour, "1d to 28d"},
 	} {
 		if d.raw == "" {
 			continue
@@ -141,7 +144,7 @@ func parseEmerging(y *emergingYAML, schema store.Schema, rollups []store.Rollup,
 			return e, fmt.Errorf("%s: %w", d.name, err)
 		}
 		if v < d.min || v > d.max {
-			return e, fmt.Errorf("%s: must be %s to %s", d.name, shortDuration(d.min), shortDuration(d.max))
+			return e, fmt.Errorf("%s: must be %s", d.name, d.bounds)
 		}
 		*d.into = v
 	}
@@ -542,8 +545,8 @@ func (env messageEnv) theme(ev ThemeEvent) message {
 	}
 	m.Summary = m.Title
 	facts := []fact{
-		{"Last " + a.Window, fmt.Sprintf("%d of %d detractors", a.Recent.Mentions, a.Recent.Detractors)},
-		{"Usual (" + a.Baseline + " before)", fmt.Sprintf("%s, %d of %d", percent(a.Usual.Share), a.Usual.Mentions, a.Usual.Detractors)},
+		{"Last " + a.Window, fmt.Sprintf("%s: %d of %d detractors", percent(a.Recent.Share), a.Recent.Mentions, a.Recent.Detractors)},
+		{"The " + a.Baseline + " before", fmt.Sprintf("%s: %d of %d", percent(a.Usual.Share), a.Usual.Mentions, a.Usual.Detractors)},
 		{"Scope", scope(a.Filters)},
 	}
 	if ev.Event == EventThemeRaised {
@@ -552,6 +555,6 @@ func (env messageEnv) theme(ev ThemeEvent) message {
 		facts = append(facts, fact{"Lasted", FormatAge(env.now.Sub(a.Since))})
 	}
 	m.Sections = []section{{Facts: facts, Grid: true}}
-	m.Note = "Share of detractors whose comment mentions " + oneLine(a.Label) + ", all detractors counted"
+	m.Note = "Share of all detractors (with a comment or not) whose comment mentions it"
 	return m
 }

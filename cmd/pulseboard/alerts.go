@@ -132,6 +132,7 @@ func (m *Main) alertMetrics() {
 		return n
 	}))
 	m.metrics.GaugeFunc("pulseboard_threshold_alerts_active", "Threshold alerts raised.", count(func(s alert.Snapshot) int { return len(s.Active) }))
+	m.metrics.GaugeFunc("pulseboard_theme_alerts_active", "Emerging themes raised.", count(func(s alert.Snapshot) int { return len(s.Themes) }))
 }
 
 // demoThresholds watch each team's last hour, so `make run` shows banners

@@ -527,6 +527,18 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
+// spelled writes a duration of days for a message: "7d" is "7 days";
+// others stay as they are ("36h").
+func spelled(d string) string {
+	if n, ok := strings.CutSuffix(d, "d"); ok {
+		if n == "1" {
+			return "1 day"
+		}
+		return n + " days"
+	}
+	return d
+}
+
 // percent is a share as a phone shows it: "38%".
 func percent(share float64) string { return fmt.Sprintf("%.0f%%", math.Round(share*100)) }
 
@@ -546,7 +558,7 @@ func (env messageEnv) theme(ev ThemeEvent) message {
 	m.Summary = m.Title
 	facts := []fact{
 		{"Last " + a.Window, fmt.Sprintf("%s: %d of %d detractors", percent(a.Recent.Share), a.Recent.Mentions, a.Recent.Detractors)},
-		{"The " + a.Baseline + " before", fmt.Sprintf("%s: %d of %d", percent(a.Usual.Share), a.Usual.Mentions, a.Usual.Detractors)},
+		{"The " + spelled(a.Baseline) + " before", fmt.Sprintf("%s: %d of %d", percent(a.Usual.Share), a.Usual.Mentions, a.Usual.Detractors)},
 		{"Scope", scope(a.Filters)},
 	}
 	if ev.Event == EventThemeRaised {

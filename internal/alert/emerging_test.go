@@ -232,3 +232,37 @@ func TestEmergingThemesConfig(t *testing.T) {
 		t.Errorf("without a theme rollup, off: %+v, %v", c.EmergingThemes, err)
 	}
 }
+
+// TestThemeMessageEscapesTheLabel: a theme's label (configuration, so
+// user text) cannot format a chat message or ping a channel.
+func TestThemeMessageEscapesTheLabel(t *testing.T) {
+	svc := chatService(t, nil)
+	ev := themeEventOf(EventThemeRaised)
+	ev.Alert.Label = "<!channel> *Billing* [x](https://evil.example)"
+	ev.Alert.Filters = map[store.Dimension]string{store.Team: "<@U123>"}
+	b, err := svc.encode(KindSlack, ev, chatNow)
+	must(t, err)
+	var msg struct {
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	must(t, json.Unmarshal(b, &msg))
+	body := string(b)
+	for _, bad := range []string{"<!channel>", "<@U123>"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("the Slack message carries %q: %s", bad, body)
+		}
+	}
+	// The blocks are mrkdwn: emphasis markers are broken up (the
+	// notification's text is plain).
+	for _, bad := range []string{"*Billing*"} {
+		if strings.Contains(string(msg.Blocks), bad) {
+			t.Errorf("the Slack message carries %q: %s", bad, body)
+		}
+	}
+	if !strings.Contains(body, "&lt;!channel&gt;") {
+		t.Errorf("the label is not shown escaped: %s", body)
+	}
+	b, err = svc.encode(KindTeams, ev, chatNow)
+	must(t, err)
+	checkTeamsMessage(t, b)
+}

@@ -289,7 +289,7 @@ func themeAlertOf(a Active) (ThemeAlert, bool) {
 		return ThemeAlert{}, false
 	}
 	t := *a.Theme
-	t.ID, t.Since, t.Updated = a.ID, a.Since, a.Updated
+	t.ID, t.Title, t.Filters, t.Since, t.Updated = a.ID, a.Title, a.Filters, a.Since, a.Updated
 	return t, true
 }
 

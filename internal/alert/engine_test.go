@@ -341,6 +341,24 @@ func testActives(t *testing.T, e Engine) {
 	if ok, _ := e.Clear(ctx, "phone"); ok {
 		t.Fatal("second clear said raised")
 	}
+	// An emerging theme keeps its figures in the shared state, and its
+	// first Since.
+	th := Active{ID: "theme:billing/team=billing", Rule: EmergingRule, Title: "Billing errors · billing", Filters: map[store.Dimension]string{store.Team: "billing"},
+		Window: "2h", Responses: 50, Since: t0, Updated: t0, Theme: &ThemeAlert{Theme: "billing", Label: "Billing errors", Window: "2h", Baseline: "7d",
+			Recent: ThemeShare{From: t0.Add(-2 * time.Hour), To: t0, Mentions: 19, Detractors: 50, Share: 0.38, Low: 0.17, High: 0.65}}}
+	_, err = e.Raise(ctx, th)
+	must(t, err)
+	th.Since = t0.Add(time.Minute)
+	_, err = e.Raise(ctx, th)
+	must(t, err)
+	list, err = e.Active(ctx)
+	must(t, err)
+	got, ok := themeAlertOf(list[0])
+	if len(list) != 1 || !ok || got.ID != th.ID || !got.Since.Equal(t0) || got.Recent.Mentions != 19 || got.Recent.Share != 0.38 || !got.Recent.From.Equal(t0.Add(-2*time.Hour)) || got.Filters[store.Team] != "billing" {
+		t.Fatalf("theme alert %+v", list)
+	}
+	_, err = e.Clear(ctx, th.ID)
+	must(t, err)
 }
 
 func testSweep(t *testing.T, e Engine) {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
@@ -581,5 +583,33 @@ func TestMigrateOldLayout(t *testing.T) {
 				t.Errorf("claim of a migrated claimed follow-up by another: %v", err)
 			}
 		})
+	}
+}
+
+// TestThemeAlertsOutOfOldNodesSight: on Redis, emerging themes live in a
+// hash of their own, so a node of a version before them (a rolling
+// upgrade), which reads alert:active, neither shows one as a threshold
+// banner nor resolves it as a rule it does not know.
+func TestThemeAlertsOutOfOldNodesSight(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	ns := redistest.Tenant(t, rdb)
+	e := NewRedis(rdb, ns, time.Hour)
+	for _, a := range []Active{
+		{ID: "phone", Rule: "phone", Since: t0, Updated: t0},
+		{ID: "theme:billing", Rule: EmergingRule, Since: t0, Updated: t0, Theme: &ThemeAlert{Theme: "billing"}},
+	} {
+		_, err := e.Raise(ctx, a)
+		must(t, err)
+	}
+	keys := rediskeys.For(ns)
+	if ids, err := rdb.HKeys(ctx, keys.AlertActive()).Result(); err != nil || !slices.Equal(ids, []string{"phone"}) {
+		t.Errorf("alert:active holds %v, %v", ids, err)
+	}
+	if list, err := e.Active(ctx); err != nil || len(list) != 2 {
+		t.Errorf("active %+v, %v", list, err)
+	}
+	if ok, err := e.Clear(ctx, "theme:billing"); !ok || err != nil {
+		t.Errorf("clear the theme: %v, %v", ok, err)
 	}
 }

@@ -56,10 +56,10 @@ func thresholdEvent(event string) ThresholdEvent {
 
 func themeEventOf(event string) ThemeEvent {
 	a := ThemeAlert{ID: "theme:billing/team=billing", Title: "Billing errors · billing", Theme: "billing", Label: "Billing errors",
-		Filters: map[store.Dimension]string{store.Team: "billing"}, Window: "2h", Baseline: "7d",
-		Recent: shareOf(19, 50, recentZ),
-		Usual:  shareOf(310, 2580, baselineZ),
-		Since:  chatNow.Add(-40 * time.Minute), Updated: chatNow}
+		Filters: map[store.Dimension]string{store.Team: "billing"}, Window: "2h", BaselineSpan: "7d",
+		Recent:   shareOf(19, 50, recentZ),
+		Baseline: shareOf(310, 2580, baselineZ),
+		Since:    chatNow.Add(-40 * time.Minute), Updated: chatNow}
 	if event == EventThemeResolved {
 		a.Recent = shareOf(7, 52, recentZ)
 	}

@@ -265,14 +265,15 @@ type ThemeAlert struct {
 	Label string `json:"label"`
 	// Filters are the scope (the group of `by`); none: the whole center.
 	Filters map[store.Dimension]string `json:"filters,omitempty"`
-	// Window is the recent window's length ("2h"), Baseline the span
-	// before it ("7d").
-	Window   string     `json:"window"`
-	Baseline string     `json:"baseline"`
-	Recent   ThemeShare `json:"recent"`
-	Usual    ThemeShare `json:"usual"`
-	Since    time.Time  `json:"since"`
-	Updated  time.Time  `json:"updated"`
+	// Window is the recent window's length ("2h"), BaselineSpan the
+	// span before it ("7d"); Recent and Baseline the theme's share over
+	// each.
+	Window       string     `json:"window"`
+	BaselineSpan string     `json:"baseline_span"`
+	Recent       ThemeShare `json:"recent"`
+	Baseline     ThemeShare `json:"baseline"`
+	Since        time.Time  `json:"since"`
+	Updated      time.Time  `json:"updated"`
 }
 
 // ThemeEvent is the body of theme.raised and theme.resolved deliveries.
@@ -490,7 +491,7 @@ func (s *Service) themeActive(theme string, filters map[store.Dimension]string, 
 	}
 	w := shortDuration(e.Window)
 	t := &ThemeAlert{Title: title, Theme: theme, Label: label, Filters: scope, Window: w,
-		Baseline: shortDuration(e.Baseline), Recent: recent, Usual: base}
+		BaselineSpan: shortDuration(e.Baseline), Recent: recent, Baseline: base}
 	return Active{ID: id, Rule: EmergingRule, Title: title, Filters: scope, Window: w,
 		Responses: recent.Detractors, Since: tick.UTC(), Updated: tick.UTC(), Theme: t}
 }
@@ -550,15 +551,15 @@ func (env messageEnv) theme(ev ThemeEvent) message {
 	}
 	m := message{Tone: "attention"}
 	if ev.Event == EventThemeRaised {
-		m.Title = fmt.Sprintf("%s: %s of detractors, usually %s%s", oneLine(a.Label), percent(a.Recent.Share), percent(a.Usual.Share), where)
+		m.Title = fmt.Sprintf("%s: %s of detractors, usually %s%s", oneLine(a.Label), percent(a.Recent.Share), percent(a.Baseline.Share), where)
 	} else {
 		m.Tone = "good"
-		m.Title = fmt.Sprintf("%s back to %s of detractors, usually %s%s", oneLine(a.Label), percent(a.Recent.Share), percent(a.Usual.Share), where)
+		m.Title = fmt.Sprintf("%s back to %s of detractors, usually %s%s", oneLine(a.Label), percent(a.Recent.Share), percent(a.Baseline.Share), where)
 	}
 	m.Summary = m.Title
 	facts := []fact{
 		{"Last " + a.Window, fmt.Sprintf("%s: %d of %d detractors", percent(a.Recent.Share), a.Recent.Mentions, a.Recent.Detractors)},
-		{"The " + spelled(a.Baseline) + " before", fmt.Sprintf("%s: %d of %d", percent(a.Usual.Share), a.Usual.Mentions, a.Usual.Detractors)},
+		{"The " + spelled(a.BaselineSpan) + " before", fmt.Sprintf("%s: %d of %d", percent(a.Baseline.Share), a.Baseline.Mentions, a.Baseline.Detractors)},
 		{"Scope", scope(a.Filters)},
 	}
 	if ev.Event == EventThemeRaised {

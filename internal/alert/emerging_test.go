@@ -116,7 +116,7 @@ func TestEmergingThemeEndToEnd(t *testing.T) {
 	// 2 usual billing complaints and 16 of the burst, of 8+8+16 detractors
 	// (the usual hours have one without a comment); 12.5% over the week,
 	// which a phone reads as 13%.
-	if a.Recent.Mentions != 18 || a.Recent.Detractors != 32 || a.Usual.Mentions != 7*24 || a.Usual.Detractors != 8*7*24 || a.Window != "2h" || a.Baseline != "7d" {
+	if a.Recent.Mentions != 18 || a.Recent.Detractors != 32 || a.Baseline.Mentions != 7*24 || a.Baseline.Detractors != 8*7*24 || a.Window != "2h" || a.BaselineSpan != "7d" {
 		t.Errorf("figures %+v", a)
 	}
 	if thresholds, _ := svc.Alerts(ctx); len(thresholds) != 0 {

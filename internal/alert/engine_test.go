@@ -346,7 +346,7 @@ func testActives(t *testing.T, e Engine) {
 	// An emerging theme keeps its figures in the shared state, and its
 	// first Since.
 	th := Active{ID: "theme:billing/team=billing", Rule: EmergingRule, Title: "Billing errors · billing", Filters: map[store.Dimension]string{store.Team: "billing"},
-		Window: "2h", Responses: 50, Since: t0, Updated: t0, Theme: &ThemeAlert{Theme: "billing", Label: "Billing errors", Window: "2h", Baseline: "7d",
+		Window: "2h", Responses: 50, Since: t0, Updated: t0, Theme: &ThemeAlert{Theme: "billing", Label: "Billing errors", Window: "2h", BaselineSpan: "7d",
 			Recent: ThemeShare{From: t0.Add(-2 * time.Hour), To: t0, Mentions: 19, Detractors: 50, Share: 0.38, Low: 0.17, High: 0.65}}}
 	_, err = e.Raise(ctx, th)
 	must(t, err)

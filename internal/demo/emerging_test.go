@@ -42,7 +42,7 @@ func TestBillingIncidentRaisesAnEmergingTheme(t *testing.T) {
 		for _, a := range as {
 			out[a.Theme] = a
 			t.Logf("%s: %s raised, %d of %d detractors (%.0f%%), usually %.0f%%", clock.Format("15:04"), a.Theme,
-				a.Recent.Mentions, a.Recent.Detractors, 100*a.Recent.Share, 100*a.Usual.Share)
+				a.Recent.Mentions, a.Recent.Detractors, 100*a.Recent.Share, 100*a.Baseline.Share)
 		}
 		return out
 	}

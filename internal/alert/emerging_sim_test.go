@@ -130,7 +130,7 @@ var simShares = []float64{0.30, 0.12, 0.12, 0.12, 0.08, 0.20, 0.03}
 
 // TestEmergingFalseRaises: a center where nothing changes raises rarely.
 // Seven themes judged every minute over 120 simulated days, at a mid-sized
-// center (peak 1.2 detractors a minute: about 1,000 a day, 100 in the
+// center (peak 1.2 detractors a minute: about 1,000 a day, 140 in the
 // peak's 2h), a small one (0.2 a minute) and a large one (5 a minute): the
 // false raises of all seven themes together, measured 0.12, 0.06 and 0.05
 // a day (docs/OPERATIONS.md, Emerging themes), stay under 0.15 a day.

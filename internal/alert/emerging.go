@@ -26,10 +26,11 @@ import (
 // our detractors in the last two hours mention billing").
 //
 // A theme is raised when, over the recent window (default 2h), at least
-// MinMentions detractors mention it and the lower bound of its share's
-// Wilson interval at recentZ lies above the upper bound of its share over
-// the baseline (the Baseline before the window, default 7 days) at
-// baselineZ: the rise is larger than both samples' noise. It resolves
+// MinMentions detractors mention it, at least MinShare of them, and the
+// lower bound of its share's Wilson interval at recentZ lies above the
+// upper bound of its share over the baseline (the Baseline before the
+// window, default 7 days) at baselineZ: the rise is larger than both
+// samples' noise. It resolves
 // once the recent share itself is back at or below the baseline's upper
 // bound, so a share hovering at the edge does not raise and resolve by
 // turns.
@@ -75,8 +76,12 @@ type EmergingThemes struct {
 	Window   time.Duration
 	Baseline time.Duration
 	// MinMentions is the fewest detractors mentioning a theme in the
-	// window that can raise it.
+	// window that can raise it; MinShare the smallest share of the
+	// detractors (0 to 1): a theme 2% of them mention is not what makes
+	// them unhappy, however sharply it rose (praise among detractors,
+	// rare words).
 	MinMentions int64
+	MinShare    float64
 	// Unavailable says why the detector is off although the configuration
 	// did not turn it off: the rollups hold no theme (nor the dimensions
 	// of By). "" when it runs or was turned off.
@@ -84,9 +89,10 @@ type EmergingThemes struct {
 }
 
 // DefaultEmergingThemes is on, over the whole center, 2h against the 7
-// days before, with at least 5 detractors mentioning the theme.
+// days before, with at least 5 detractors mentioning the theme and 5% of
+// them.
 func DefaultEmergingThemes() EmergingThemes {
-	return EmergingThemes{Enabled: true, Window: 2 * time.Hour, Baseline: 7 * 24 * time.Hour, MinMentions: 5}
+	return EmergingThemes{Enabled: true, Window: 2 * time.Hour, Baseline: 7 * 24 * time.Hour, MinMentions: 5, MinShare: 0.05}
 }
 
 type emergingYAML struct {
@@ -95,6 +101,7 @@ type emergingYAML struct {
 	Window      string   `yaml:"window"`
 	Baseline    string   `yaml:"baseline"`
 	MinMentions *int64   `yaml:"min_mentions"`
+	MinShare    *float64 `yaml:"min_share"`
 }
 
 // parseEmerging reads alerts.emerging_themes; y nil is a configuration
@@ -107,7 +114,7 @@ func parseEmerging(y *emergingYAML, schema store.Schema, rollups []store.Rollup,
 	if y == nil {
 		y = &emergingYAML{}
 	}
-	explicit := y.Enabled != nil || len(y.By) > 0 || y.Window != "" || y.Baseline != "" || y.MinMentions != nil
+	explicit := y.Enabled != nil || len(y.By) > 0 || y.Window != "" || y.Baseline != "" || y.MinMentions != nil || y.MinShare != nil
 	if y.Enabled != nil {
 		e.Enabled = *y.Enabled
 	}
@@ -156,6 +163,12 @@ func parseEmerging(y *emergingYAML, schema store.Schema, rollups []store.Rollup,
 			return e, errors.New("min_mentions: must be 1 to 10000 detractors")
 		}
 		e.MinMentions = *y.MinMentions
+	}
+	if y.MinShare != nil {
+		if *y.MinShare < 0 || *y.MinShare > 1 {
+			return e, errors.New("min_share: must be a share of the detractors, 0 to 1 (0.05 is 5%)")
+		}
+		e.MinShare = *y.MinShare
 	}
 	if !e.Enabled {
 		return e, nil
@@ -245,7 +258,7 @@ const (
 
 func (e EmergingThemes) judge(recent, baseline ThemeShare) verdict {
 	switch {
-	case recent.Mentions >= e.MinMentions && recent.Low > baseline.High:
+	case recent.Mentions >= e.MinMentions && recent.Share >= e.MinShare && recent.Low > baseline.High:
 		return raise
 	case recent.Share <= baseline.High:
 		return resolve

@@ -233,9 +233,10 @@ func TestEmergingDetectsARise(t *testing.T) {
 	}
 }
 
-// TestEmergingJudge: the raise needs the minimum of mentions and a recent
-// lower bound above the baseline's upper bound; a share between stays as
-// it is; at or below the baseline's upper bound it resolves.
+// TestEmergingJudge: the raise needs the minimum of mentions, the minimum
+// share and a recent lower bound above the baseline's upper bound; a share
+// between stays as it is; at or below the baseline's upper bound it
+// resolves.
 func TestEmergingJudge(t *testing.T) {
 	e := DefaultEmergingThemes()
 	base := shareOf(300, 2500, baselineZ) // 12%, up to 13.3%
@@ -253,5 +254,15 @@ func TestEmergingJudge(t *testing.T) {
 		if got := e.judge(shareOf(c.x, c.n, recentZ), base); got != c.want {
 			t.Errorf("%d of %d against %+v: %v, want %v", c.x, c.n, base, got, c.want)
 		}
+	}
+	// A rare theme, 0.5% of detractors, at 4% is clearly up, and still
+	// not what detractors are unhappy about: under min_share.
+	rare := shareOf(12, 2500, baselineZ)
+	if got := e.judge(shareOf(40, 1000, recentZ), rare); got != keep {
+		t.Errorf("4%% of detractors against 0.5%%: %v, want keep", got)
+	}
+	e.MinShare = 0.03
+	if got := e.judge(shareOf(40, 1000, recentZ), rare); got != raise {
+		t.Errorf("4%% of detractors against 0.5%%, min_share 3%%: %v, want raise", got)
 	}
 }

@@ -196,9 +196,9 @@ func TestEmergingThemesConfig(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(c.EmergingThemes, DefaultEmergingThemes()) {
 		t.Fatalf("defaults %+v, %v", c.EmergingThemes, err)
 	}
-	c, err = parse("emerging_themes: {by: [team], window: 90m, baseline: 336h, min_mentions: 8}", store.DefaultRollups())
+	c, err = parse("emerging_themes: {by: [team], window: 90m, baseline: 336h, min_mentions: 8, min_share: 0.1}", store.DefaultRollups())
 	e := c.EmergingThemes
-	if err != nil || !e.Enabled || len(e.By) != 1 || e.By[0] != store.Team || e.Window != 90*time.Minute || e.Baseline != 14*24*time.Hour || e.MinMentions != 8 {
+	if err != nil || !e.Enabled || len(e.By) != 1 || e.By[0] != store.Team || e.Window != 90*time.Minute || e.Baseline != 14*24*time.Hour || e.MinMentions != 8 || e.MinShare != 0.1 {
 		t.Fatalf("%+v, %v", e, err)
 	}
 	if c, err := parse("emerging_themes: {enabled: false}", store.DefaultRollups()); err != nil || c.EmergingThemes.Enabled {
@@ -210,6 +210,7 @@ func TestEmergingThemesConfig(t *testing.T) {
 		{"emerging_themes: {baseline: 2160h}", "emerging_themes.baseline: must be 1d to 28d"},
 		{"emerging_themes: {window: 24h, baseline: 24h}", "emerging_themes.baseline: must be at least twice the window"},
 		{"emerging_themes: {min_mentions: 0}", "emerging_themes.min_mentions: must be 1 to 10000"},
+		{"emerging_themes: {min_share: 5}", "emerging_themes.min_share: must be a share of the detractors, 0 to 1"},
 		{"emerging_themes: {by: [zone]}", "emerging_themes.by[0]:"},
 		{"emerging_themes: {by: [theme]}", "emerging_themes.by[0]: theme is what is judged"},
 		{"emerging_themes: {by: [team, team]}", "emerging_themes.by[1]: team is named twice"},

@@ -320,6 +320,7 @@ var badValues = []struct {
 	{"alerts", "{thresholds: [{name: low, window: 1h, below: 0, by: [zone]}]}", "thresholds[0] (low): by:"},
 	{"alerts", "{emerging_themes: {window: 5m}}", "emerging_themes.window: must be 15m to 24h"},
 	{"alerts", "{emerging_themes: {by: [agent]}}", "emerging_themes.by: "},
+	{"alerts", "{emerging_themes: {min_share: -0.1}}", "emerging_themes.min_share: must be a share"},
 	{"metrics.nps", "[{by: [team], window: 1h}, {by: [channel, agent], window: 1h}]", "[1].by: no rollup channel+agent; rollups are all, channel,"},
 	{"metrics.nps", "[{by: [agent], window: 1h}]", "add allow_agent: true"},
 	{"metrics.nps", "[{by: [team], window: 1h, colour: red}]", "field colour not found"},

@@ -14,7 +14,8 @@ import (
 // TestBillingIncidentRaisesAnEmergingTheme: the demo's history and live
 // traffic, read by the emerging-theme detector with its defaults, raise
 // billing during the afternoon's incident and resolve it once the
-// incident's hours have left the window.
+// incident's hours have left the window; per team, tech support's evening
+// transfers are raised.
 func TestBillingIncidentRaisesAnEmergingTheme(t *testing.T) {
 	ctx := context.Background()
 	dict := defaultDictionary(t)
@@ -23,7 +24,7 @@ func TestBillingIncidentRaisesAnEmergingTheme(t *testing.T) {
 	st := memstore.New(store.Options{Rollups: store.DefaultRollups(), Calendar: window.MustCalendar(time.UTC),
 		Retention: store.DefaultRetention(), Themes: dict.Names, Now: func() time.Time { return clock }})
 	g := New(3, time.UTC)
-	const rate = 0.3
+	const rate = 1.0 // the demo's default
 	if _, err := g.Backfill(ctx, st, now, 9, rate); err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +50,9 @@ func TestBillingIncidentRaisesAnEmergingTheme(t *testing.T) {
 	if _, ok := raised()["billing"]; !ok {
 		t.Fatalf("the billing incident at %s is not raised", clock.Format("15:04"))
 	}
-	// Live traffic until 19:00: the incident ended at 16:00, and by 18:00
+	// Live traffic until 19:30: the incident ended at 16:00, and by 18:00
 	// it has left the 2h window.
-	for clock.Before(now.Add(3*time.Hour + 30*time.Minute)) {
+	for clock.Before(now.Add(4 * time.Hour)) {
 		clock = clock.Add(time.Minute)
 		n := int(rate * 60 * busyness(clock.Hour()))
 		batch := make([]store.Response, n)
@@ -66,6 +67,24 @@ func TestBillingIncidentRaisesAnEmergingTheme(t *testing.T) {
 		}
 	}
 	if a, ok := raised()["billing"]; ok {
-		t.Errorf("billing still raised at 19:00: %+v", a)
+		t.Errorf("billing still raised at 19:30: %+v", a)
+	}
+	cfg := alert.DefaultConfig()
+	cfg.EmergingThemes.By = []store.Dimension{store.Team}
+	byTeam := alert.New(alert.Options{Config: cfg, Engine: alert.NewMemory(), Querier: st,
+		Calendar: window.MustCalendar(time.UTC), Now: func() time.Time { return clock }, ThemeLabel: dict.Label})
+	if err := byTeam.EvaluateThemes(ctx, clock); err != nil {
+		t.Fatal(err)
+	}
+	as, err := byTeam.ThemeAlerts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, a := range as {
+		ids[a.ID] = true
+	}
+	if !ids["theme:transfers/team=tech-support"] {
+		t.Errorf("tech support's evening transfers are not raised per team: %+v", as)
 	}
 }

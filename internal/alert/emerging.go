@@ -165,7 +165,7 @@ func parseEmerging(y *emergingYAML, schema store.Schema, rollups []store.Rollup,
 		e.MinMentions = *y.MinMentions
 	}
 	if y.MinShare != nil {
-		if *y.MinShare < 0 || *y.MinShare > 1 {
+		if !(*y.MinShare >= 0 && *y.MinShare <= 1) { // NaN too
 			return e, errors.New("min_share: must be a share of the detractors, 0 to 1 (0.05 is 5%)")
 		}
 		e.MinShare = *y.MinShare

@@ -211,6 +211,7 @@ func TestEmergingThemesConfig(t *testing.T) {
 		{"emerging_themes: {window: 24h, baseline: 24h}", "emerging_themes.baseline: must be at least twice the window"},
 		{"emerging_themes: {min_mentions: 0}", "emerging_themes.min_mentions: must be 1 to 10000"},
 		{"emerging_themes: {min_share: 5}", "emerging_themes.min_share: must be a share of the detractors, 0 to 1"},
+		{"emerging_themes: {min_share: .nan}", "emerging_themes.min_share: must be a share"},
 		{"emerging_themes: {by: [zone]}", "emerging_themes.by[0]:"},
 		{"emerging_themes: {by: [theme]}", "emerging_themes.by[0]: theme is what is judged"},
 		{"emerging_themes: {by: [team, team]}", "emerging_themes.by[1]: team is named twice"},

@@ -84,6 +84,10 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar, sessions *s
 	opts := alert.Options{
 		Config: ac, Secret: cfg.AlertSecret, Engine: eng, Changes: changes, Querier: m.store,
 		Calendar: cal, Rollups: cfg.Rollups, Now: m.Now, Logger: m.Logger, MinSample: int64(cfg.MinSample),
+		ThemeLabel: m.themes.Label,
+	}
+	if why := ac.EmergingThemes.Unavailable; why != "" {
+		m.Logger.Warn("alerts: emerging themes are off: "+why, slog.String("setting", "alerts.emerging_themes"))
 	}
 	switch {
 	case cfg.PublicURL != "":
@@ -107,7 +111,7 @@ func (m *Main) startAlerts(ctx context.Context, cal window.Calendar, sessions *s
 	m.Logger.Info("alerts on", slog.String("node", node), slog.Int("detractor_cutoff", ac.DetractorCutoff),
 		slog.Int("webhooks", len(ac.Webhooks)), slog.Int("threshold_rules", len(ac.Thresholds)),
 		slog.Int("queues", len(ac.Queues)), slog.Int("routing_rules", len(ac.Routing)),
-		slog.Int("digest_webhooks", len(ac.Digest.Webhooks)))
+		slog.Int("digest_webhooks", len(ac.Digest.Webhooks)), slog.Bool("emerging_themes", ac.EmergingThemes.Enabled))
 	return nil
 }
 
@@ -128,6 +132,7 @@ func (m *Main) alertMetrics() {
 		return n
 	}))
 	m.metrics.GaugeFunc("pulseboard_threshold_alerts_active", "Threshold alerts raised.", count(func(s alert.Snapshot) int { return len(s.Active) }))
+	m.metrics.GaugeFunc("pulseboard_theme_alerts_active", "Emerging themes raised.", count(func(s alert.Snapshot) int { return len(s.Themes) }))
 }
 
 // demoThresholds watch each team's last hour, so `make run` shows banners

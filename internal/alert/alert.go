@@ -1,7 +1,9 @@
 // Package alert makes Pulseboard act in real time: a detractor fires a
 // signed webhook at once and enters a follow-up queue with a same-day SLA;
-// threshold rules raise and resolve alerts that boards show as banners; a
-// digest summarises each day and week for receivers.
+// threshold rules raise and resolve alerts that boards show as banners; the
+// emerging-theme detector raises a theme that detractors suddenly mention
+// far more than in the week before (emerging.go); a digest summarises each
+// day and week for receivers.
 //
 // State that every node must agree on (the outbox of deliveries, dead
 // letters, follow-ups, active threshold alerts) lives behind four small
@@ -300,6 +302,9 @@ type Active struct {
 	Responses int64                      `json:"responses"`
 	Since     time.Time                  `json:"since"`
 	Updated   time.Time                  `json:"updated"`
+	// Theme is an emerging theme's figures (Rule is EmergingRule); nil
+	// for a threshold alert.
+	Theme *ThemeAlert `json:"theme,omitempty"`
 }
 
 // Concerns reports whether the alert concerns a scope of filters (a

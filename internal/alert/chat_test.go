@@ -54,6 +54,18 @@ func thresholdEvent(event string) ThresholdEvent {
 	return ThresholdEvent{Event: event, ID: event + ":" + a.ID, Alert: a}
 }
 
+func themeEventOf(event string) ThemeEvent {
+	a := ThemeAlert{ID: "theme:billing/team=billing", Title: "Billing errors · billing", Theme: "billing", Label: "Billing errors",
+		Filters: map[store.Dimension]string{store.Team: "billing"}, Window: "2h", BaselineSpan: "7d",
+		Recent:   shareOf(19, 50, recentZ),
+		Baseline: shareOf(310, 2580, baselineZ),
+		Since:    chatNow.Add(-40 * time.Minute), Updated: chatNow}
+	if event == EventThemeResolved {
+		a.Recent = shareOf(7, 52, recentZ)
+	}
+	return ThemeEvent{Event: event, ID: event + ":" + a.ID, Alert: a}
+}
+
 func group(key map[store.Dimension]string, promoters, passives, detractors int64, minSample int64) DigestGroup {
 	var c nps.Distribution
 	c[10], c[8], c[2] = promoters, passives, detractors
@@ -112,6 +124,8 @@ func TestChatMessagesGolden(t *testing.T) {
 		"detractor":          detractorEvent("Waited 25 minutes, then the line dropped. Call me on +44 20 7946 0958.", "Ana Lima", "billing"),
 		"threshold-raised":   thresholdEvent(EventThresholdRaised),
 		"threshold-resolved": thresholdEvent(EventThresholdResolved),
+		"theme-raised":       themeEventOf(EventThemeRaised),
+		"theme-resolved":     themeEventOf(EventThemeResolved),
 		"digest-daily":       digestEvent(),
 		"followup-reassigned": func() ReassignedEvent {
 			f := detractorEvent("Wants a refund", "Ana Lima", "billing").FollowUp

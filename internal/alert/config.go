@@ -54,6 +54,9 @@ type Config struct {
 	// Thresholds are the threshold rules, evaluated every EvaluateEvery.
 	Thresholds    []Rule
 	EvaluateEvery time.Duration
+	// EmergingThemes is the emerging theme detector (emerging.go),
+	// evaluated every EvaluateEvery too.
+	EmergingThemes EmergingThemes
 	// Digest is the daily and weekly summary.
 	Digest Digest
 	// SweepEvery and SelfCheckEvery schedule the housekeeping jobs.
@@ -103,6 +106,7 @@ func DefaultConfig() Config {
 		Timeout:         10 * time.Second,
 		Keep:            30 * 24 * time.Hour,
 		EvaluateEvery:   time.Minute,
+		EmergingThemes:  DefaultEmergingThemes(),
 		Digest:          Digest{At: "08:00", Hour: 8, Weekday: time.Monday},
 		ClaimLinkTTL:    72 * time.Hour,
 		SweepEvery:      time.Hour,
@@ -128,6 +132,7 @@ type configYAML struct {
 	DefaultQueue    string        `yaml:"default_queue"`
 	Thresholds      []ruleYAML    `yaml:"thresholds"`
 	EvaluateEvery   string        `yaml:"evaluate_every"`
+	EmergingThemes  *emergingYAML `yaml:"emerging_themes"`
 	Digest          digestYAML    `yaml:"digest"`
 	SweepEvery      string        `yaml:"sweep_every"`
 	SelfCheckEvery  string        `yaml:"self_check_every"`
@@ -222,6 +227,9 @@ func ParseConfig(text string, schema store.Schema, rollups []store.Rollup, parse
 	}
 	if c.Digest, err = c.parseDigest(y.Digest); err != nil {
 		return c, err
+	}
+	if c.EmergingThemes, err = parseEmerging(y.EmergingThemes, schema, rollups, parseDuration); err != nil {
+		return c, fmt.Errorf("emerging_themes.%w", err)
 	}
 	seen := map[string]bool{}
 	for i, ry := range y.Thresholds {

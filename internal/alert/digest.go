@@ -122,9 +122,11 @@ func (s *Service) digest(ctx context.Context, event string, span window.Span, no
 		share := float64(fu.InSLA) / float64(fu.Resolved)
 		fu.SLAShare = &share
 	}
-	if ev.Alerts, err = s.o.Engine.Active(ctx); err != nil {
+	all, err := s.o.Engine.Active(ctx)
+	if err != nil {
 		return ev, err
 	}
+	ev.Alerts = thresholdsOnly(all)
 	return ev, nil
 }
 

@@ -50,7 +50,8 @@ type FollowUps interface {
 	ResolvedSince(ctx context.Context, since time.Time) ([]FollowUp, error)
 }
 
-// Actives holds the raised threshold alerts.
+// Actives holds the raised threshold alerts and emerging themes (Active.Theme
+// set; ids "theme:…").
 type Actives interface {
 	// Raise stores an alert; it reports whether it was not raised before
 	// (an alert raised before keeps its Since and gets the new numbers).

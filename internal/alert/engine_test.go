@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redistest"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
@@ -341,6 +343,24 @@ func testActives(t *testing.T, e Engine) {
 	if ok, _ := e.Clear(ctx, "phone"); ok {
 		t.Fatal("second clear said raised")
 	}
+	// An emerging theme keeps its figures in the shared state, and its
+	// first Since.
+	th := Active{ID: "theme:billing/team=billing", Rule: EmergingRule, Title: "Billing errors · billing", Filters: map[store.Dimension]string{store.Team: "billing"},
+		Window: "2h", Responses: 50, Since: t0, Updated: t0, Theme: &ThemeAlert{Theme: "billing", Label: "Billing errors", Window: "2h", BaselineSpan: "7d",
+			Recent: ThemeShare{From: t0.Add(-2 * time.Hour), To: t0, Mentions: 19, Detractors: 50, Share: 0.38, Low: 0.17, High: 0.65}}}
+	_, err = e.Raise(ctx, th)
+	must(t, err)
+	th.Since = t0.Add(time.Minute)
+	_, err = e.Raise(ctx, th)
+	must(t, err)
+	list, err = e.Active(ctx)
+	must(t, err)
+	got, ok := themeAlertOf(list[0])
+	if len(list) != 1 || !ok || got.ID != th.ID || !got.Since.Equal(t0) || got.Recent.Mentions != 19 || got.Recent.Share != 0.38 || !got.Recent.From.Equal(t0.Add(-2*time.Hour)) || got.Filters[store.Team] != "billing" {
+		t.Fatalf("theme alert %+v", list)
+	}
+	_, err = e.Clear(ctx, th.ID)
+	must(t, err)
 }
 
 func testSweep(t *testing.T, e Engine) {
@@ -563,5 +583,33 @@ func TestMigrateOldLayout(t *testing.T) {
 				t.Errorf("claim of a migrated claimed follow-up by another: %v", err)
 			}
 		})
+	}
+}
+
+// TestThemeAlertsOutOfOldNodesSight: on Redis, emerging themes live in a
+// hash of their own, so a node of a version before them (a rolling
+// upgrade), which reads alert:active, neither shows one as a threshold
+// banner nor resolves it as a rule it does not know.
+func TestThemeAlertsOutOfOldNodesSight(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	ns := redistest.Tenant(t, rdb)
+	e := NewRedis(rdb, ns, time.Hour)
+	for _, a := range []Active{
+		{ID: "phone", Rule: "phone", Since: t0, Updated: t0},
+		{ID: "theme:billing", Rule: EmergingRule, Since: t0, Updated: t0, Theme: &ThemeAlert{Theme: "billing"}},
+	} {
+		_, err := e.Raise(ctx, a)
+		must(t, err)
+	}
+	keys := rediskeys.For(ns)
+	if ids, err := rdb.HKeys(ctx, keys.AlertActive()).Result(); err != nil || !slices.Equal(ids, []string{"phone"}) {
+		t.Errorf("alert:active holds %v, %v", ids, err)
+	}
+	if list, err := e.Active(ctx); err != nil || len(list) != 2 {
+		t.Errorf("active %+v, %v", list, err)
+	}
+	if ok, err := e.Clear(ctx, "theme:billing"); !ok || err != nil {
+		t.Errorf("clear the theme: %v, %v", ok, err)
 	}
 }

@@ -17,6 +17,8 @@ func (s *Service) Jobs() []jobs.Job {
 	d := c.Digest
 	return []jobs.Job{
 		{Name: "thresholds", Schedule: jobs.Every(c.EvaluateEvery), Run: s.EvaluateThresholds},
+		// Always scheduled: turned off, it resolves what it raised before.
+		{Name: "emerging-themes", Schedule: jobs.Every(c.EvaluateEvery), Run: s.EvaluateThemes},
 		{Name: "digest-daily", Schedule: jobs.Daily(d.Hour, d.Minute, d.Second), Run: s.Digest(EventDigestDaily)},
 		{Name: "digest-weekly", Schedule: jobs.Weekly(d.Weekday, d.Hour, d.Minute, d.Second), Run: s.Digest(EventDigestWeekly)},
 		{Name: "retention", Schedule: jobs.Every(c.SweepEvery), Run: s.Sweep},

@@ -340,6 +340,8 @@ func (env messageEnv) messageOf(body any) (message, bool) {
 		return env.detractor(ev), true
 	case ThresholdEvent:
 		return env.threshold(ev), true
+	case ThemeEvent:
+		return env.theme(ev), true
 	case DigestEvent:
 		return env.digest(ev), true
 	case ReassignedEvent:

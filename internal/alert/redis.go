@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -334,10 +335,21 @@ func (r *Redis) followUps(ctx context.Context, ids []string) ([]FollowUp, error)
 	return out, nil
 }
 
-// Raise implements Actives. Only the threshold job (once per cluster)
-// writes alerts, so a read-then-write needs no lock.
+// activeKey is the hash of an alert: emerging themes ("theme:…" ids; no
+// threshold rule's name holds a colon) have their own (AlertThemes).
+func (r *Redis) activeKey(id string) string {
+	if strings.HasPrefix(id, "theme:") {
+		return r.keys.AlertThemes()
+	}
+	return r.keys.AlertActive()
+}
+
+// Raise implements Actives. Only the threshold and emerging-theme jobs
+// (each once per cluster, each with its own alerts) write alerts, so a
+// read-then-write needs no lock.
 func (r *Redis) Raise(ctx context.Context, a Active) (bool, error) {
-	raw, err := r.rdb.HGet(ctx, r.keys.AlertActive(), a.ID).Bytes()
+	key := r.activeKey(a.ID)
+	raw, err := r.rdb.HGet(ctx, key, a.ID).Bytes()
 	fresh := errors.Is(err, redis.Nil)
 	if err != nil && !fresh {
 		return false, wrap(err, "read an alert")
@@ -352,24 +364,26 @@ func (r *Redis) Raise(ctx context.Context, a Active) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return fresh, wrap(r.rdb.HSet(ctx, r.keys.AlertActive(), a.ID, b).Err(), "raise an alert")
+	return fresh, wrap(r.rdb.HSet(ctx, key, a.ID, b).Err(), "raise an alert")
 }
 
 // Clear implements Actives.
 func (r *Redis) Clear(ctx context.Context, id string) (bool, error) {
-	n, err := r.rdb.HDel(ctx, r.keys.AlertActive(), id).Result()
+	n, err := r.rdb.HDel(ctx, r.activeKey(id), id).Result()
 	return n == 1, wrap(err, "clear an alert")
 }
 
-// Active implements Actives.
+// Active implements Actives: the threshold alerts and the emerging themes.
 func (r *Redis) Active(ctx context.Context) ([]Active, error) {
-	m, err := r.rdb.HGetAll(ctx, r.keys.AlertActive()).Result()
-	if err != nil {
-		return nil, wrap(err, "list alerts")
-	}
-	raw := make([]string, 0, len(m))
-	for _, v := range m {
-		raw = append(raw, v)
+	var raw []string
+	for _, key := range []string{r.keys.AlertActive(), r.keys.AlertThemes()} {
+		m, err := r.rdb.HGetAll(ctx, key).Result()
+		if err != nil {
+			return nil, wrap(err, "list alerts")
+		}
+		for _, v := range m {
+			raw = append(raw, v)
+		}
 	}
 	out, err := decodeAll[Active](raw)
 	sortActives(out)

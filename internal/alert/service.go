@@ -46,6 +46,10 @@ type Options struct {
 	// none (public_url is not set).
 	Links ClaimLinks
 
+	// ThemeLabel names a theme in messages (the dictionary's label); nil
+	// or "": the theme's name.
+	ThemeLabel func(name string) string
+
 	// MinSample marks digest groups with fewer responses low_sample, as
 	// the API does (config's min_sample); 0 marks none.
 	MinSample int64
@@ -74,7 +78,9 @@ type Service struct {
 
 // Snapshot is the shared state boards show, as of its last refresh.
 type Snapshot struct {
+	// Active are the threshold alerts raised, Themes the emerging themes.
 	Active []Active
+	Themes []ThemeAlert
 	// Unresolved are the oldest SnapshotLimit open and claimed follow-ups,
 	// of UnresolvedTotal. With one SLA for all, due times follow opening
 	// times and the oldest are also the most overdue; with queues of
@@ -232,9 +238,11 @@ func (s *Service) refreshLoop(ctx context.Context) {
 func (s *Service) read(ctx context.Context) (Snapshot, error) {
 	var snap Snapshot
 	var err error
-	if snap.Active, err = s.o.Engine.Active(ctx); err != nil {
+	all, err := s.o.Engine.Active(ctx)
+	if err != nil {
 		return snap, err
 	}
+	snap.Active, snap.Themes = thresholdsOnly(all), themeAlerts(all)
 	if snap.Unresolved, snap.UnresolvedTotal, err = s.o.Engine.Unresolved(ctx, SnapshotLimit); err != nil {
 		return snap, err
 	}
@@ -290,8 +298,12 @@ func (s *Service) Resolve(ctx context.Context, id, by, note string) (FollowUp, e
 	return f, err
 }
 
-// Alerts lists the raised threshold alerts.
-func (s *Service) Alerts(ctx context.Context) ([]Active, error) { return s.o.Engine.Active(ctx) }
+// Alerts lists the raised threshold alerts (ThemeAlerts the emerging
+// themes).
+func (s *Service) Alerts(ctx context.Context) ([]Active, error) {
+	as, err := s.o.Engine.Active(ctx)
+	return thresholdsOnly(as), err
+}
 
 // Redrive sends a dead letter again, from its first attempt (after the
 // receiver was fixed).

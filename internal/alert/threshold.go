@@ -26,10 +26,12 @@ type ThresholdEvent struct {
 // group without enough answers keeps its state: too few answers say
 // nothing either way. Alerts of rules no longer configured are resolved.
 func (s *Service) EvaluateThresholds(ctx context.Context, tick time.Time) error {
-	active, err := s.o.Engine.Active(ctx)
+	all, err := s.o.Engine.Active(ctx)
 	if err != nil {
 		return err
 	}
+	// The emerging themes share the state; EvaluateThemes owns them.
+	active := thresholdsOnly(all)
 	raised := map[string]Active{}
 	for _, a := range active {
 		raised[a.ID] = a

@@ -318,6 +318,9 @@ var badValues = []struct {
 	{"alert_secret", "short", "at least 16"},
 	{"alerts", "{detractor_cutoff: 11}", "detractor_cutoff: must be a score 0 to 10"},
 	{"alerts", "{thresholds: [{name: low, window: 1h, below: 0, by: [zone]}]}", "thresholds[0] (low): by:"},
+	{"alerts", "{emerging_themes: {window: 5m}}", "emerging_themes.window: must be 15m to 24h"},
+	{"alerts", "{emerging_themes: {by: [agent]}}", "emerging_themes.by: "},
+	{"alerts", "{emerging_themes: {min_share: -0.1}}", "emerging_themes.min_share: must be a share"},
 	{"metrics.nps", "[{by: [team], window: 1h}, {by: [channel, agent], window: 1h}]", "[1].by: no rollup channel+agent; rollups are all, channel,"},
 	{"metrics.nps", "[{by: [agent], window: 1h}]", "add allow_agent: true"},
 	{"metrics.nps", "[{by: [team], window: 1h, colour: red}]", "field colour not found"},
@@ -578,6 +581,12 @@ themes:
 				Themes:            []themes.Theme{{Name: "waiting", Label: "Hold time", Negatable: true, Terms: []string{"wait*", "on hold"}}},
 			}
 			want.RedisMinReplicas, want.RedisMinReplicasTimeout = 1, 250*time.Millisecond
+			// These rollups hold no theme: the emerging themes, on by
+			// default, are off, and say why.
+			if e := c.Alerts.EmergingThemes; e.Enabled || !strings.Contains(e.Unavailable, "no configured rollup covers the dimensions [theme]") {
+				t.Errorf("emerging themes without a theme rollup: %+v", e)
+			}
+			want.Alerts.EmergingThemes.Enabled, want.Alerts.EmergingThemes.Unavailable = false, c.Alerts.EmergingThemes.Unavailable
 			if c.Location.String() != "Europe/Paris" {
 				t.Errorf("location = %v", c.Location)
 			}

@@ -413,8 +413,8 @@ var options = []option{
 	},
 	{
 		name: "alerts", env: "PULSEBOARD_ALERTS", flag: "alerts", yaml: "alerts",
-		def: "", defDoc: "detractors at 6 or below, same-day SLA, no receivers, no threshold rules",
-		help:    "the alerts section (see config/pulseboard.example.yaml): detractor cutoff, webhooks, retries, SLA, threshold rules, digest; as YAML or JSON text in the environment or flag",
+		def: "", defDoc: "detractors at 6 or below, same-day SLA, no receivers, no threshold rules, emerging themes on",
+		help:    "the alerts section (see config/pulseboard.example.yaml): detractor cutoff, webhooks, retries, SLA, threshold rules, emerging themes, digest; as YAML or JSON text in the environment or flag",
 		mapping: true,
 		parse: func(c *Config, raw string) (err error) {
 			c.Alerts, err = alert.ParseConfig(raw, c.Dimensions, c.Rollups, parseDuration)

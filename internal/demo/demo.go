@@ -2,7 +2,8 @@
 // so `make run` shows moving numbers without any producer: five teams with
 // their own strengths, four channels, three customer segments, six customer
 // journeys spread over the teams, busy days and quiet nights, and the
-// comments customers actually write.
+// comments customers actually write, in five languages, about themes that
+// drift through the day (comments.go).
 package demo
 
 import (
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -92,26 +92,6 @@ var (
 		{"smb", 0.3, -0.03},
 		{"enterprise", 0.1, 0.05},
 	}
-	promoterComments = []string{
-		"%s sorted it out in one call, thank you!",
-		"Quick and friendly, exactly what I needed.",
-		"Really appreciated that %s followed up.",
-		"Best support experience I have had in years.",
-		"Clear answer, no transfers. Great.",
-	}
-	passiveComments = []string{
-		"Fine, but it took a while to reach someone.",
-		"Problem solved, the hold music was awful though.",
-		"OK overall.",
-	}
-	detractorComments = []string{
-		"Waited 25 minutes on hold and got cut off.",
-		"I had to explain my problem three times.",
-		"Still not fixed after two calls.",
-		"Nobody called me back as promised.",
-		"Charged twice and nobody can tell me why.",
-		"The chat bot kept sending me in circles.",
-	}
 )
 
 // Generator makes responses. It is not safe for concurrent use.
@@ -153,8 +133,13 @@ func (g *Generator) Response(at time.Time) store.Response {
 		At:      at,
 		AtGiven: true,
 	}
-	if g.rng.Float64() < 0.35 {
-		r.Comment = g.comment(score, ag.name)
+	// Detractors say why more often than the others.
+	commentRate := 0.3
+	if score <= 6 {
+		commentRate = 0.5
+	}
+	if g.rng.Float64() < commentRate {
+		r.Comment, _ = g.comment(score, ag.name, tm.name, hour)
 	}
 	return r
 }
@@ -185,24 +170,6 @@ func (g *Generator) score(p, d float64) int {
 	default:
 		return 7 + g.rng.IntN(2)
 	}
-}
-
-func (g *Generator) comment(score int, agentName string) string {
-	var pool []string
-	switch {
-	case score >= 9:
-		pool = promoterComments
-	case score >= 7:
-		pool = passiveComments
-	default:
-		pool = detractorComments
-	}
-	c := pool[g.rng.IntN(len(pool))]
-	first, _, _ := strings.Cut(agentName, " ")
-	if strings.Contains(c, "%s") {
-		return fmt.Sprintf(c, first)
-	}
-	return c
 }
 
 // busyness is the share of the peak rate at a local hour: a 24/7 center

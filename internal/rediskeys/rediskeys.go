@@ -111,6 +111,11 @@ func (t Tenant) AlertDead() string { return t.prefix + "alert:dead" }
 // AlertActive holds the raised threshold alerts.
 func (t Tenant) AlertActive() string { return t.prefix + "alert:active" }
 
+// AlertThemes holds the raised emerging themes: a hash of their own, so a
+// node of a version before them (a rolling upgrade) neither shows them as
+// threshold banners nor resolves them as rules it does not know.
+func (t Tenant) AlertThemes() string { return t.prefix + "alert:themes" }
+
 // AlertLeases holds the token of the claim that leases each delivery.
 func (t Tenant) AlertLeases() string { return t.prefix + "alert:leases" }
 

@@ -21,6 +21,7 @@ func TestLayout(t *testing.T) {
 		k.AlertDeliveries():               "pb:{acme}:alert:deliveries",
 		k.AlertDead():                     "pb:{acme}:alert:dead",
 		k.AlertActive():                   "pb:{acme}:alert:active",
+		k.AlertThemes():                   "pb:{acme}:alert:themes",
 		k.AlertLeases():                   "pb:{acme}:alert:leases",
 		k.FollowUp("r1"):                  "pb:{acme}:followup:r1",
 		k.FollowUpsUnresolved():           "pb:{acme}:followups:unresolved",

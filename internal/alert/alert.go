@@ -311,12 +311,21 @@ type Active struct {
 // board's): no dimension of the scope names another value than the alert.
 // An alert on the whole center concerns every board; an alert on team
 // billing concerns the floor and billing's board, not support's.
-func (a Active) Concerns(scope map[store.Dimension]string) bool {
+func (a Active) Concerns(scope map[store.Dimension]string) bool { return concerns(a.Filters, scope) }
+
+// Concerns is Active.Concerns for an emerging theme.
+func (t ThemeAlert) Concerns(scope map[store.Dimension]string) bool {
+	return concerns(t.Filters, scope)
+}
+
+// concerns reports whether an alert over filters concerns a board or view
+// over scope.
+func concerns(filters, scope map[store.Dimension]string) bool {
 	for d, v := range scope {
-		if av, ok := a.Filters[d]; ok && av != v {
+		if av, ok := filters[d]; ok && av != v {
 			return false
 		}
-		if _, ok := a.Filters[d]; !ok && len(a.Filters) > 0 {
+		if _, ok := filters[d]; !ok && len(filters) > 0 {
 			// A board of one team is not concerned by another scope's
 			// alert that says nothing about teams (e.g. the phone
 			// channel overall): it would only repeat the floor's banner.

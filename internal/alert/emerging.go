@@ -553,6 +553,12 @@ func spelled(d string) string {
 	return d
 }
 
+// Headline says what rose, as a chat message's title and a board's banner
+// put it: "Billing errors: 38% of detractors, usually 12%".
+func (t ThemeAlert) Headline() string {
+	return fmt.Sprintf("%s: %s of detractors, usually %s", oneLine(t.Label), percent(t.Recent.Share), percent(t.Baseline.Share))
+}
+
 // percent is a share as a phone shows it: "38%".
 func percent(share float64) string { return fmt.Sprintf("%.0f%%", math.Round(share*100)) }
 
@@ -564,7 +570,7 @@ func (env messageEnv) theme(ev ThemeEvent) message {
 	}
 	m := message{Tone: "attention"}
 	if ev.Event == EventThemeRaised {
-		m.Title = fmt.Sprintf("%s: %s of detractors, usually %s%s", oneLine(a.Label), percent(a.Recent.Share), percent(a.Baseline.Share), where)
+		m.Title = a.Headline() + where
 	} else {
 		m.Tone = "good"
 		m.Title = fmt.Sprintf("%s back to %s of detractors, usually %s%s", oneLine(a.Label), percent(a.Recent.Share), percent(a.Baseline.Share), where)

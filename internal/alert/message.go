@@ -150,6 +150,9 @@ func scoreOf(v float64) string { return score(&v) }
 
 // scope names an alert's filters: "team billing, channel phone"; "the
 // whole center" without any.
+// Scope names the alert's group: "team billing", or "the whole center".
+func (t ThemeAlert) Scope() string { return scope(t.Filters) }
+
 func scope(filters map[store.Dimension]string) string {
 	if len(filters) == 0 {
 		return "the whole center"

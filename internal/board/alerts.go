@@ -148,6 +148,19 @@ func (c Computer) banner(b Board, snap alert.Snapshot) TileView {
 			FormatScore(a.Level), a.Since.In(loc).Format("15:04"))
 		tv.Banners = append(tv.Banners, BannerView{ID: a.ID, Text: text})
 	}
+	// Emerging themes after the thresholds: why detractors are unhappy,
+	// beneath how unhappy they are.
+	for _, t := range snap.Themes {
+		if !t.Concerns(b.Filters) {
+			continue
+		}
+		where := ""
+		if len(t.Filters) > 0 {
+			where = " in " + t.Scope()
+		}
+		text := fmt.Sprintf("Emerging theme · %s over %s%s, since %s", t.Headline(), t.Window, where, t.Since.In(loc).Format("15:04"))
+		tv.Banners = append(tv.Banners, BannerView{ID: t.ID, Text: text})
+	}
 	tv.Empty = len(tv.Banners) == 0
 	return tv
 }

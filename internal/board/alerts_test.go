@@ -122,3 +122,50 @@ func TestAlertTiles(t *testing.T) {
 		t.Errorf("banner with nothing raised %+v", b)
 	}
 }
+
+// TestThemeBanners: an emerging theme shows on the banners of the boards it
+// concerns, after the threshold alerts, in the words of its chat message.
+func TestThemeBanners(t *testing.T) {
+	agg, comp, now := fixture(t, nil)
+	boards, err := Parse(configfiles.Boards, store.DefaultSchema(), store.DefaultRollups())
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := now.Add(-25 * time.Minute)
+	comp.Alerts = fixedAlerts(alert.Snapshot{
+		Active: []alert.Active{{ID: "teams/team=billing", Title: "Team NPS · billing", Filters: map[store.Dimension]string{store.Team: "billing"},
+			Window: "1h", NPS: -40, Responses: 35, Since: since}},
+		Themes: []alert.ThemeAlert{
+			{ID: "theme:billing", Theme: "billing", Label: "Billing <errors>", Window: "2h", Since: since,
+				Recent: alert.ThemeShare{Share: 0.38}, Baseline: alert.ThemeShare{Share: 0.12}},
+			{ID: "theme:transfers/team=support", Theme: "transfers", Label: "Transfers", Window: "2h", Since: since,
+				Filters: map[store.Dimension]string{store.Team: "support"}, Recent: alert.ThemeShare{Share: 0.2}, Baseline: alert.ThemeShare{Share: 0.05}},
+		},
+	})
+	hhmm := since.In(comp.Calendar.Location()).Format("15:04")
+	for name, want := range map[string][]string{
+		"floor": {"Team NPS · billing: NPS −40 over 1h (n=35), below 0 since " + hhmm,
+			"Emerging theme · Billing <errors>: 38% of detractors, usually 12% over 2h, since " + hhmm,
+			"Emerging theme · Transfers: 20% of detractors, usually 5% over 2h in team support, since " + hhmm},
+		"team-billing": {"Team NPS · billing: NPS −40 over 1h (n=35), below 0 since " + hhmm,
+			"Emerging theme · Billing <errors>: 38% of detractors, usually 12% over 2h, since " + hhmm},
+	} {
+		var b Board
+		for _, x := range boards {
+			if x.Name == name {
+				b = x
+			}
+		}
+		v, err := comp.Compute(b, agg, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, bn := range v.Tiles[0].Banners {
+			got = append(got, bn.Text)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s banners:\n got %q\nwant %q", name, got, want)
+		}
+	}
+}

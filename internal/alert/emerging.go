@@ -502,9 +502,9 @@ func (s *Service) themeActive(theme string, filters map[store.Dimension]string, 
 	if len(scope) == 0 {
 		scope = nil
 	}
-	w := shortDuration(e.Window)
+	w := window.FormatLength(e.Window)
 	t := &ThemeAlert{Title: title, Theme: theme, Label: label, Filters: scope, Window: w,
-		BaselineSpan: shortDuration(e.Baseline), Recent: recent, Baseline: base}
+		BaselineSpan: window.FormatLength(e.Baseline), Recent: recent, Baseline: base}
 	return Active{ID: id, Rule: EmergingRule, Title: title, Filters: scope, Window: w,
 		Responses: recent.Detractors, Since: tick.UTC(), Updated: tick.UTC(), Theme: t}
 }
@@ -523,22 +523,6 @@ func (s *Service) themeEvent(ctx context.Context, event string, a Active) error 
 	t, _ := themeAlertOf(a)
 	id := event + ":" + a.ID + ":" + a.Since.UTC().Format(time.RFC3339)
 	return s.enqueue(ctx, id, event, ThemeEvent{Event: event, ID: id, Alert: t}, s.o.Config.Webhooks)
-}
-
-// shortDuration writes whole days as "7d", and "2h", "90m", "1h30m"
-// otherwise, as the configuration reads them.
-func shortDuration(d time.Duration) string {
-	if d > 0 && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // spelled writes a duration of days for a message: "7d" is "7 days";

@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/pulseboard/pulseboard/internal/themes"
+	"github.com/pulseboard/pulseboard/internal/window"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -314,12 +315,12 @@ func load(args []string, getenv func(string) string, defaultFile string) (*Confi
 	if c.RedisMinReplicas > 0 && c.RedisMinReplicasTimeout >= c.RedisTimeout {
 		o := lookup("redis_min_replicas_timeout")
 		return nil, fmt.Errorf("config: %s: must be shorter than redis_timeout (%s)",
-			o.where(final[o.name]), formatDuration(c.RedisTimeout))
+			o.where(final[o.name]), window.FormatLength(c.RedisTimeout))
 	}
 	if c.Retention.Day < c.Retention.Hour {
 		o := lookup(optRetentionDay)
 		return nil, fmt.Errorf("config: %s: must be at least %s (%s)",
-			o.where(final[o.name]), optRetentionHour, formatDuration(c.Retention.Hour))
+			o.where(final[o.name]), optRetentionHour, window.FormatLength(c.Retention.Hour))
 	}
 	return c, nil
 }

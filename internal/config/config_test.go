@@ -878,24 +878,6 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	t.Parallel()
-	tests := map[time.Duration]string{
-		25 * time.Hour:                "25h",
-		31 * day:                      "31d",
-		90 * time.Minute:              "1h30m",
-		10 * time.Second:              "10s",
-		90 * time.Second:              "1m30s",
-		0:                             "0s",
-		26*time.Hour + 30*time.Second: "26h0m30s",
-	}
-	for in, want := range tests {
-		if got := formatDuration(in); got != want {
-			t.Errorf("formatDuration(%v) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParseBytes(t *testing.T) {
 	t.Parallel()
 	good := map[string]int64{

@@ -367,24 +367,9 @@ func parseRetention(raw string, min time.Duration, why string) (time.Duration, e
 		return 0, err
 	}
 	if d < min {
-		return 0, fmt.Errorf("must be at least %s: %s", formatDuration(min), why)
+		return 0, fmt.Errorf("must be at least %s: %s", window.FormatLength(min), why)
 	}
 	return d, nil
-}
-
-// formatDuration writes whole days as "31d" and anything else as Go does.
-func formatDuration(d time.Duration) string {
-	if d > 0 && d%day == 0 {
-		return strconv.FormatInt(int64(d/day), 10) + "d"
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // byteUnits are the suffixes max_body_bytes accepts.

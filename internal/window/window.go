@@ -34,6 +34,7 @@ package window
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -548,4 +549,22 @@ func (c Calendar) RangeLabel(s Span, now time.Time) string {
 		return date(from) + " " + from.Format("15:04") + " – " + end
 	}
 	return date(from) + " " + from.Format("15:04") + " – " + date(endDate) + " " + end
+}
+
+// FormatLength writes a length as settings and messages write it: whole
+// days as "7d", anything else as Go does without its zero units ("2h",
+// "15m", "1h30m", "90s").
+func FormatLength(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d > 0 && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

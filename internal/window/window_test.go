@@ -176,3 +176,21 @@ func TestParse(t *testing.T) {
 		t.Errorf("label this_week from Sunday = %q", got)
 	}
 }
+
+// TestFormatLength: lengths as settings and messages write them.
+func TestFormatLength(t *testing.T) {
+	tests := map[time.Duration]string{
+		25 * time.Hour:                "25h",
+		31 * 24 * time.Hour:           "31d",
+		90 * time.Minute:              "1h30m",
+		10 * time.Second:              "10s",
+		90 * time.Second:              "1m30s",
+		0:                             "0s",
+		26*time.Hour + 30*time.Second: "26h0m30s",
+	}
+	for in, want := range tests {
+		if got := FormatLength(in); got != want {
+			t.Errorf("FormatLength(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

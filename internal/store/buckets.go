@@ -85,13 +85,11 @@ func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey)
 				k.Rollup = canonical(k.Rollup)
 				b.m[k] = bk
 			}
-			d, known := bk.groups[rg.Group]
+			d := bk.groups[rg.Group]
 			d[e.Score] += sign
-			if known {
-				bk.groups[rg.Group] = d
-			} else {
-				bk.groups[canonical(rg.Group)] = d
-			}
+			// Always the canonical name: assigning to an existing string
+			// key stores the key given (Go replaces string keys).
+			bk.groups[canonical(rg.Group)] = d
 		}
 	}
 }
@@ -100,7 +98,8 @@ func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey)
 // becomes a map key. A name decoded from a change log message is a
 // substring of the whole message (up to a thousand changes): kept as a key,
 // it kept the message alive for as long as the bucket lives, a day for a
-// minute bucket. One copy for all buckets also costs less than a copy each;
+// minute bucket, and a map assignment to an existing string key stores the
+// key it is given, so every count of a group must use the canonical one. One copy for all buckets also costs less than a copy each;
 // the unique package drops it once no bucket uses it.
 func canonical(s string) string { return unique.Make(s).Value() }
 

@@ -35,13 +35,12 @@ func TestWilsonBruteForce(t *testing.T) {
 
 // simCenter is a stationary contact center, minute by minute: detractors
 // arrive as a Poisson process whose rate follows the hour of the day, and
-// each one's comment mentions theme i with probability shares[i]
-// independently (themes overlap).
+// each one's comment mentions theme i with probability shares[i] (given
+// minute by minute) independently (themes overlap).
 type simCenter struct {
 	rng *rand.Rand
 	// perMinute is the detractors a minute at the peak.
 	perMinute float64
-	shares    []float64
 }
 
 // simDay is the hour curve: a day shift with a lunch dip, a quiet night

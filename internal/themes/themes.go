@@ -313,14 +313,14 @@ func (d *Dictionary) find(comment string, found func(theme int, toks []token)) {
 // Names returns only the themes' names of Match, sorted (the order a
 // response's themes are stored in), nil when none match.
 func (d *Dictionary) Names(comment string) []string {
-	ms := d.Match(comment)
-	if len(ms) == 0 {
-		return nil
-	}
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Theme
-	}
+	// The engines call this for every commented answer: no evidence
+	// words, only which themes matched.
+	var out []string
+	d.find(comment, func(theme int, _ []token) {
+		if t := d.themes[theme].Name; len(out) == 0 || out[len(out)-1] != t {
+			out = append(out, t)
+		}
+	})
 	slices.Sort(out)
 	return out
 }

@@ -68,7 +68,7 @@ func (c Computer) themes(t Tile, tv TileView, src Source, span window.Span) (Til
 				r.Label = l
 			}
 		}
-		r.Impact = 100 * float64(r.Detractors) / float64(n)
+		r.Impact = g.Counts.Impact(n)
 		r.Points = FormatImpact(r.Impact)
 		v.Themes = append(v.Themes, r)
 	}

@@ -734,7 +734,7 @@ func (a *API) themeImpacts(ctx context.Context, q store.Query, rows []consoleRow
 	}
 	for i := range rows {
 		if total := n[groupKey(scope.By, rows[i].g.Key)]; total > 0 {
-			x := 100 * float64(rows[i].g.Counts.Detractors()) / float64(total)
+			x := rows[i].g.Counts.Impact(total)
 			rows[i].impact = &x
 		}
 	}

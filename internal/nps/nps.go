@@ -104,6 +104,16 @@ func (d Distribution) Detractors() int64 {
 	return n
 }
 
+// Impact is the NPS points a scope of n answers would gain if the
+// detractors of d (the answers mentioning a theme) had been passives:
+// 100 × detractors / n.
+func (d Distribution) Impact(n int64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return 100 * float64(d.Detractors()) / float64(n)
+}
+
 // NPS is 100 × (promoters − detractors) / responses, in [−100, 100]; ok is
 // false when there are no responses (the score is undefined, shown "—").
 func (d Distribution) NPS() (score float64, ok bool) {

@@ -234,8 +234,8 @@ func (a *Aggregator) remember(e store.LogEntry) {
 				}
 			}
 		}
-		if p.Comment == "" {
-			continue
+		if p.Comment == "" || !p.HasScore() {
+			continue // feeds show NPS answers' comments
 		}
 		ans := store.Answer{Payload: p, At: time.Unix(c.New.At, 0).UTC()}
 		if len(a.recent) < recentLength {

@@ -91,7 +91,7 @@ type Response struct {
 // detractor already does not alert again.
 func (s *Service) detractor(ctx context.Context, pos store.Position, c store.Change, recorded time.Time) (bool, error) {
 	cut := s.o.Config.DetractorCutoff
-	if c.New.Score > cut || (c.Old != nil && c.Old.Score <= cut) {
+	if !isDetractor(&c.New, cut) || isDetractor(c.Old, cut) {
 		return false, nil
 	}
 	at := time.Unix(c.New.At, 0).UTC()
@@ -155,13 +155,21 @@ func union(a, b []string) []string {
 	return out
 }
 
+// isDetractor reports whether an entry is an answer with an NPS score at
+// or below the cut: an offer, or an answer with CSAT alone, never is.
+func isDetractor(e *store.Entry, cut int) bool {
+	return e != nil && e.HasScore() && e.Score <= cut
+}
+
 // noLongerDetractor resolves the follow-up of an answer updated from a
 // detractor's score to one that is not (README's case-1002, from 3 to 8);
 // it reports whether it changed one. An answer without a follow-up (history,
 // or one already resolved) changes nothing.
 func (s *Service) noLongerDetractor(ctx context.Context, pos store.Position, c store.Change, recorded time.Time) (bool, error) {
 	cut := s.o.Config.DetractorCutoff
-	if c.Old == nil || c.Old.Score > cut || c.New.Score <= cut {
+	// An update that drops the NPS score (CSAT alone now) says nothing
+	// about the detractor's mind: the follow-up stays.
+	if !isDetractor(c.Old, cut) || !c.New.HasScore() || c.New.Score <= cut {
 		return false, nil
 	}
 	p, ok := s.payload(pos, c, "its follow-up stays open")

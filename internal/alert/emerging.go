@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/proportion"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -227,22 +228,8 @@ func shareOf(x, n int64, z float64) ThemeShare {
 		return s
 	}
 	s.Share = float64(x) / float64(n)
-	s.Low, s.High = wilson(x, n, z)
+	s.Low, s.High = proportion.Wilson(x, n, z)
 	return s
-}
-
-// wilson is the Wilson score interval of x successes in n at z: unlike
-// the normal approximation it stays inside 0..1 and is not empty at x = 0,
-// which matters for the few mentions of a quiet theme.
-func wilson(x, n int64, z float64) (low, high float64) {
-	fn := float64(n)
-	p := float64(x) / fn
-	z2 := z * z
-	centre := p + z2/(2*fn)
-	half := z * math.Sqrt(p*(1-p)/fn+z2/(4*fn*fn))
-	d := 1 + z2/fn
-	low, high = (centre-half)/d, (centre+half)/d
-	return math.Max(0, low), math.Min(1, high)
 }
 
 // verdict is what the detector makes of a theme's recent and baseline

@@ -93,7 +93,7 @@ func scanEntries(entries []store.LogEntry, limit int, prefilter [][]byte, keep f
 				continue
 			}
 			seen[p.ID] = true
-			if ans := (store.Answer{Payload: p, At: at}); keep(ans) {
+			if ans := (store.Answer{Payload: p, At: at}); p.HasScore() && keep(ans) {
 				scan.found = append(scan.found, ans)
 			}
 		}

@@ -66,7 +66,12 @@ func (t Tenant) Pattern() string { return t.prefix + "*" }
 // Response is the record of one response id.
 func (t Tenant) Response(id string) string { return t.prefix + "r:" + id }
 
-// Bucket is one bucket of a rollup: its counters, "group:score" -> count.
+// Offer is the record of one offered survey's id: offers and responses may
+// share ids, so they live apart.
+func (t Tenant) Offer(id string) string { return t.prefix + "o:" + id }
+
+// Bucket is one bucket of a rollup: its counters, "group:cell" -> count
+// (store.Tally.AddCell names the cells).
 func (t Tenant) Bucket(rollup string, g window.Gran, id int64) string {
 	return t.prefix + "b:" + rollup + ":" + g.String() + ":" + strconv.FormatInt(id, 10)
 }

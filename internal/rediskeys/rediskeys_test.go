@@ -14,6 +14,7 @@ func TestLayout(t *testing.T) {
 	k := For("acme")
 	for got, want := range map[string]string{
 		k.Response("r1"):                  "pb:{acme}:r:r1",
+		k.Offer("r1"):                     "pb:{acme}:o:r1",
 		k.Bucket("team", window.Hour, 42): "pb:{acme}:b:team:h:42",
 		k.ChangeLog():                     "pb:{acme}:log",
 		k.BucketIndex():                   "pb:{acme}:buckets",
@@ -47,7 +48,7 @@ func TestLayout(t *testing.T) {
 func TestIDsStayInTheirPlace(t *testing.T) {
 	k := For("acme")
 	for _, id := range []string{"unresolved", "s:unresolved", "}{", "{x}", ":version", ""} {
-		for _, key := range []string{k.FollowUp(id), k.Response(id)} {
+		for _, key := range []string{k.FollowUp(id), k.Response(id), k.Offer(id)} {
 			if !strings.HasPrefix(key, "pb:{acme}:") {
 				t.Errorf("%q does not start with the tenant's hash tag", key)
 			}

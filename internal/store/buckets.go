@@ -5,7 +5,6 @@ import (
 	"time"
 	"unique"
 
-	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -32,7 +31,7 @@ type Buckets struct {
 // would cost an allocation and GC work for each of millions of groups.
 type bucket struct {
 	expires time.Time
-	groups  map[string]nps.Distribution
+	groups  map[string]Tally
 }
 
 // NewBuckets makes an empty set that keeps the given rollups (all of
@@ -81,12 +80,12 @@ func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey)
 				if sign < 0 {
 					continue
 				}
-				bk = &bucket{expires: expires, groups: make(map[string]nps.Distribution)}
+				bk = &bucket{expires: expires, groups: make(map[string]Tally)}
 				k.Rollup = canonical(k.Rollup)
 				b.m[k] = bk
 			}
 			d := bk.groups[rg.Group]
-			d[e.Score] += sign
+			d.apply(e, sign)
 			// Always the canonical name: assigning to an existing string
 			// key stores the key given (Go replaces string keys).
 			bk.groups[canonical(rg.Group)] = d
@@ -105,12 +104,12 @@ func canonical(s string) string { return unique.Make(s).Value() }
 
 // Put replaces a bucket's counts (loading a snapshot); the set keeps the
 // map.
-func (b *Buckets) Put(k BucketKey, groups map[string]nps.Distribution) {
+func (b *Buckets) Put(k BucketKey, groups map[string]Tally) {
 	b.m[k] = &bucket{expires: b.Expires(k.Gran, k.ID), groups: groups}
 }
 
 // Each calls fn for every live bucket of the given rollups (snapshots).
-func (b *Buckets) Each(now time.Time, rollups map[string]bool, fn func(BucketKey, map[string]nps.Distribution)) {
+func (b *Buckets) Each(now time.Time, rollups map[string]bool, fn func(BucketKey, map[string]Tally)) {
 	for k, bk := range b.m {
 		if !rollups[k.Rollup] || !now.Before(bk.expires) {
 			continue
@@ -138,7 +137,7 @@ func (b *Buckets) Query(q Query, now time.Time) ([]Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	sums := make(map[string]nps.Distribution)
+	sums := make(map[string]Tally)
 	for _, ref := range b.opts.Cover(q.Span, now).Refs {
 		bk := b.m[BucketKey{Rollup: plan.Rollup.Name(), Gran: ref.Gran, ID: ref.ID}]
 		if bk == nil || !now.Before(bk.expires) {

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/pulseboard/pulseboard/internal/nps"
 )
 
 // Position is a place in an engine's change log: a Redis stream id
@@ -70,7 +68,7 @@ var ErrLogGap = errors.New("change log gap: warm up again")
 // change up to AsOf and none after.
 type SnapshotBucket struct {
 	Key    BucketKey
-	Groups map[string]nps.Distribution
+	Groups map[string]Tally
 	AsOf   Position
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/csat"
+	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -18,12 +20,23 @@ import (
 // engine retract an old contribution without recomputing it, even after the
 // rollup configuration changed.
 type Entry struct {
-	FP      string
-	At      int64 // unix seconds
-	Score   int
-	Version uint64
-	Groups  []RollupGroup
+	FP string
+	At int64 // unix seconds
+	// Score is the NPS score, NoScore for an answer without one (CSAT
+	// only) and for an offer.
+	Score int
+	// CSAT is the 1..5 satisfaction score, 0 for none.
+	CSAT int
+	// Offer marks an offered survey's entry (stored under the offer's
+	// id, apart from responses); Answered, that a response to it came.
+	Offer, Answered bool
+	Version         uint64
+	Groups          []RollupGroup
 }
+
+// HasScore reports whether the entry counts an NPS score: the only entries
+// that take part in NPS, detractor alerts and feeds of answers.
+func (e Entry) HasScore() bool { return !e.Offer && e.Score >= 0 }
 
 // RollupGroup is one group a response counts in.
 type RollupGroup struct {
@@ -33,8 +46,11 @@ type RollupGroup struct {
 
 // EntryOf computes the entry of a validated response under rollups.
 func EntryOf(r Response, rollups []Rollup) Entry {
-	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score, Version: r.Version,
+	e := Entry{FP: Fingerprint(r), At: r.At.Unix(), Score: r.Score, CSAT: r.CSAT, Version: r.Version,
 		Groups: make([]RollupGroup, 0, len(rollups))} // one allocation, not one per doubling
+	if r.Kind == KindOffer {
+		e.Score, e.CSAT, e.Offer = NoScore, 0, true
+	}
 	var groups []string
 	for _, ru := range rollups {
 		groups = ru.AppendGroups(groups[:0], r.Dims, r.Themes)
@@ -61,8 +77,54 @@ func (e Entry) Stale(n Entry) bool {
 	return n.Version != 0 && n.Version < e.Version
 }
 
+// Cells writes the counters the entry adds to in each of its groups,
+// comma-separated (see Tally.AddCell): "7" for an NPS answer alone, as
+// every entry was before CSAT and offers, "7,c4" with CSAT, "c4" for CSAT
+// alone, "o" for an offer and "o,a" for an answered one.
+func (e Entry) Cells() string {
+	if e.Offer {
+		if e.Answered {
+			return cellOffered + "," + cellAnswered
+		}
+		return cellOffered
+	}
+	var cells string
+	if e.HasScore() {
+		cells = strconv.Itoa(e.Score)
+	}
+	if e.CSAT != 0 {
+		if cells != "" {
+			cells += ","
+		}
+		cells += string(cellCSAT) + strconv.Itoa(e.CSAT)
+	}
+	return cells
+}
+
+// parseCells reads Cells' output into e.
+func (e *Entry) parseCells(s string) error {
+	e.Score = NoScore
+	for cell := range strings.SplitSeq(s, ",") {
+		switch {
+		case cell == cellOffered:
+			e.Offer = true
+		case cell == cellAnswered:
+			e.Answered = true
+		case len(cell) == 2 && cell[0] == cellCSAT && csat.Valid(int(cell[1]-'0')):
+			e.CSAT = int(cell[1] - '0')
+		default:
+			n, err := strconv.Atoi(cell)
+			if err != nil || n < nps.MinScore || n > nps.MaxScore {
+				return fmt.Errorf("counter %q", cell)
+			}
+			e.Score = n
+		}
+	}
+	return nil
+}
+
 // Encode writes the entry in the compact form the Redis engine stores and
-// its Lua script parses: "fp;at;score;v<version>;rollup=group;...", the
+// its Lua script parses: "fp;at;cells;v<version>;rollup=group;...", the
 // version part only when there is one, so entries written before versions
 // existed read as unversioned. Separators cannot occur in values: dimension
 // values are validated to [A-Za-z0-9 -_.@], and a group part always holds
@@ -73,7 +135,7 @@ func (e Entry) Encode() string {
 	b.WriteByte(';')
 	b.WriteString(strconv.FormatInt(e.At, 10))
 	b.WriteByte(';')
-	b.WriteString(strconv.Itoa(e.Score))
+	b.WriteString(e.Cells())
 	if e.Version != 0 {
 		b.WriteString(";v")
 		b.WriteString(strconv.FormatUint(e.Version, 10))
@@ -97,11 +159,10 @@ func DecodeEntry(s string) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("decode entry %q: time: %w", s, err)
 	}
-	score, err := strconv.Atoi(parts[2])
-	if err != nil {
-		return Entry{}, fmt.Errorf("decode entry %q: score: %w", s, err)
+	e := Entry{FP: parts[0], At: at}
+	if err := e.parseCells(parts[2]); err != nil {
+		return Entry{}, fmt.Errorf("decode entry %q: %w", s, err)
 	}
-	e := Entry{FP: parts[0], At: at, Score: score}
 	groups := parts[3:]
 	if len(groups) > 0 && strings.HasPrefix(groups[0], "v") && !strings.Contains(groups[0], "=") {
 		if e.Version, err = strconv.ParseUint(groups[0][1:], 10, 64); err != nil {
@@ -129,7 +190,13 @@ func Fingerprint(r Response) string {
 	write := func(s string) {
 		fmt.Fprintf(h, "%d:%s|", len(s), s)
 	}
-	write(strconv.Itoa(r.Score))
+	if r.Kind == KindOffer {
+		// Offers live apart from responses; the mark keeps their
+		// fingerprints apart too, whatever a future key layout does.
+		write("offer")
+	} else {
+		write(strconv.Itoa(r.Score))
+	}
 	write(r.Dims.Channel)
 	write(r.Dims.Segment)
 	write(r.Dims.Team)
@@ -152,6 +219,13 @@ func Fingerprint(r Response) string {
 	for _, c := range r.Dims.Custom() {
 		extra(c.Dim, c.Value)
 	}
+	// CSAT and the offer an answer names came after that, the same way.
+	if r.CSAT != 0 {
+		fmt.Fprintf(h, "#csat=%d|", r.CSAT)
+	}
+	if r.OfferID != "" {
+		fmt.Fprintf(h, "#offer=%d:%s|", len(r.OfferID), r.OfferID)
+	}
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
@@ -159,8 +233,16 @@ func Fingerprint(r Response) string {
 // that show individual answers (comment feeds, detractor alerts). Counting
 // uses the entries, which hold the effective time.
 type Payload struct {
-	ID      string   `json:"id"`
-	Score   int      `json:"score"`
+	ID string `json:"id"`
+	// Kind is "offer" for an offer's change (no answer to show: feeds and
+	// detractor alerts skip it), empty for a response.
+	Kind string `json:"kind,omitempty"`
+	// Score is the NPS score, NoScore (-1) for an answer with CSAT alone.
+	Score int `json:"score"`
+	// CSAT is the 1..5 satisfaction score, absent when not given.
+	CSAT int `json:"csat,omitempty"`
+	// OfferID is the offer the answer names, when it names one.
+	OfferID string   `json:"offer_id,omitempty"`
 	Channel string   `json:"channel,omitempty"`
 	Segment string   `json:"segment,omitempty"`
 	Team    string   `json:"team,omitempty"`
@@ -195,12 +277,23 @@ func (p Payload) Dims() Dims {
 	return d
 }
 
-// PayloadOf extracts the payload of a response, JSON-encoded.
+// HasScore reports whether the payload is an answer with an NPS score:
+// what feeds of answers and detractor alerts show.
+func (p Payload) HasScore() bool { return p.Kind == "" && p.Score >= 0 }
+
+// PayloadOf extracts the payload of a response, JSON-encoded. An offer's
+// payload carries its kind, id and dimensions.
 func PayloadOf(r Response) []byte {
+	if r.Kind == KindOffer {
+		r.Score, r.CSAT, r.Comment, r.Tags, r.Themes, r.OfferID = NoScore, 0, "", nil, nil, ""
+	}
 	p := Payload{
-		ID: r.ID, Score: r.Score,
+		ID: r.ID, Score: r.Score, CSAT: r.CSAT, OfferID: r.OfferID,
 		Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team, Agent: r.Dims.Agent,
 		Comment: r.Comment, Tags: r.Tags, Journey: r.Dims.Journey, Themes: r.Themes,
+	}
+	if r.Kind == KindOffer {
+		p.Kind = kindOfferName
 	}
 	if custom := r.Dims.Custom(); len(custom) > 0 {
 		p.Custom = make(map[string]string, len(custom))

@@ -3,8 +3,6 @@ package store
 import (
 	"errors"
 	"sort"
-
-	"github.com/pulseboard/pulseboard/internal/nps"
 )
 
 // ErrNoRollup means a query needs a combination of dimensions that no
@@ -24,7 +22,7 @@ func NewFolder(p Plan) *Folder {
 }
 
 // Add folds one stored group's counts into the answer.
-func (f *Folder) Add(group string, d nps.Distribution) error {
+func (f *Folder) Add(group string, t Tally) error {
 	key, vals, ok, err := f.plan.Fold(group)
 	if err != nil || !ok {
 		return err
@@ -34,18 +32,21 @@ func (f *Folder) Add(group string, d nps.Distribution) error {
 		g = &Group{Key: vals}
 		f.groups[key] = g
 	}
-	g.Counts = g.Counts.Add(d)
+	g.Counts = g.Counts.Add(t.NPS)
+	g.CSAT = g.CSAT.Add(t.CSAT)
+	g.Offered += t.Offered
+	g.Answered += t.Answered
 	return nil
 }
 
-// Groups returns the answer: groups with at least one response, sorted by
-// key; a query without a breakdown always has its one overall group, even
+// Groups returns the answer: groups that count anything (an answer, an
+// offer), sorted by key; a query without a breakdown always has its one overall group, even
 // when it is empty.
 func (f *Folder) Groups() []Group {
 	out := make([]Group, 0, len(f.groups))
 	keys := make([]string, 0, len(f.groups))
 	for k, g := range f.groups {
-		if g.Counts.Responses() > 0 {
+		if !g.Tally().Empty() {
 			keys = append(keys, k)
 		}
 	}

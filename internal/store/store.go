@@ -33,6 +33,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/csat"
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -55,11 +56,23 @@ type Store interface {
 	Feed
 }
 
-// Response is one validated survey answer.
+// Response is one validated survey answer, or an offered survey (Kind).
+// Both go through Record, so a batch that mixes them is one round trip.
 type Response struct {
-	ID    string
+	ID string
+	// Kind is KindResponse (the zero value) or KindOffer. An offer has
+	// only an id, dimensions, a time and a version; it lives apart from
+	// responses (an offer and a response may share an id).
+	Kind Kind
+	// Score is the 0..10 NPS score, NoScore when the answer has CSAT
+	// alone; CSAT is the 1..5 satisfaction score, 0 when not given. An
+	// answer has at least one of the two.
 	Score int
-	Dims  Dims
+	CSAT  int
+	// OfferID names the offer this answers; empty, the engine matches it
+	// by its own id when Options.OfferIDsShared, else it is unsolicited.
+	OfferID string
+	Dims    Dims
 	// Comment and Tags do not feed counters; they are part of a response's
 	// content, so changing them makes an upsert an update.
 	Comment string
@@ -79,6 +92,21 @@ type Response struct {
 	Themes []string
 }
 
+// Kind says what Record is given.
+type Kind uint8
+
+// The kinds.
+const (
+	KindResponse Kind = iota
+	KindOffer
+)
+
+// kindOfferName is an offer's kind in payloads and the API.
+const kindOfferName = "offer"
+
+// NoScore is the Score of an answer without an NPS score.
+const NoScore = -1
+
 // MaxVersion is the highest version: 2^53-1, so it survives a JSON client
 // that reads numbers as doubles and Redis's Lua, whose numbers are doubles.
 const MaxVersion = 1<<53 - 1
@@ -89,6 +117,31 @@ type RecordResult struct {
 	Updated    int // known ids whose content changed
 	Duplicates int // known ids sent again unchanged
 	Stale      int // known ids sent with a lower version than the stored one: not applied
+}
+
+// Outcome is what recording one response or offer did.
+type Outcome uint8
+
+// The outcomes, as RecordResult counts them.
+const (
+	Accepted Outcome = iota
+	Updated
+	Duplicate
+	Stale
+)
+
+// Count adds one outcome.
+func (r *RecordResult) Count(o Outcome) {
+	switch o {
+	case Accepted:
+		r.Accepted++
+	case Updated:
+		r.Updated++
+	case Duplicate:
+		r.Duplicates++
+	case Stale:
+		r.Stale++
+	}
 }
 
 // Add accumulates another partial result (engines record large batches in
@@ -112,8 +165,19 @@ type Query struct {
 // Group is one row of a query answer.
 type Group struct {
 	// Key holds the value of every By dimension for this group.
-	Key    map[Dimension]string
+	Key map[Dimension]string
+	// Counts are the NPS scores.
 	Counts nps.Distribution
+	// CSAT are the satisfaction answers.
+	CSAT csat.Distribution
+	// Offered is the surveys offered in the span and Answered how many of
+	// them got a response, at any time (see Tally).
+	Offered, Answered int64
+}
+
+// Tally is the group's counts as one value.
+func (g Group) Tally() Tally {
+	return Tally{NPS: g.Counts, CSAT: g.CSAT, Offered: g.Offered, Answered: g.Answered}
 }
 
 // Options are what both engines need to know about the data they hold.
@@ -129,6 +193,23 @@ type Options struct {
 	// Themes finds the themes of a comment (sorted, once each), the groups
 	// of rollups holding theme; nil finds none.
 	Themes func(comment string) []string
+	// OfferIDsShared matches a response that names no offer with the
+	// offer of its own id: for producers that give a survey and its
+	// answer the interaction's id. Off, such a response is unsolicited.
+	OfferIDsShared bool
+}
+
+// OfferOf returns the id of the offer a response answers, "" for none.
+func (o Options) OfferOf(r Response) string {
+	switch {
+	case r.Kind == KindOffer:
+		return ""
+	case r.OfferID != "":
+		return r.OfferID
+	case o.OfferIDsShared:
+		return r.ID
+	}
+	return ""
 }
 
 // Derive sets what an engine derives from a response before counting it:

@@ -3,7 +3,6 @@ package memstore
 import (
 	"maps"
 
-	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -20,7 +19,7 @@ func reopen(old *Store, opts store.Options) *Store {
 	for _, r := range opts.Rollups {
 		keep[r.Name()] = true
 	}
-	old.buckets.Each(old.opts.Now(), keep, func(k store.BucketKey, groups map[string]nps.Distribution) {
+	old.buckets.Each(old.opts.Now(), keep, func(k store.BucketKey, groups map[string]store.Tally) {
 		n.buckets.Put(k, maps.Clone(groups))
 	})
 	maps.Copy(n.ids, old.ids)

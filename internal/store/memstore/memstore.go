@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -34,6 +33,7 @@ type Store struct {
 	mu        sync.Mutex
 	closed    bool
 	ids       map[string]storedEntry
+	offers    map[string]storedEntry // by offer id, apart from responses
 	buckets   *store.Buckets
 	lastSweep time.Time
 	// The change log: the last logLength batches, seq of the newest, and a
@@ -47,6 +47,9 @@ type Store struct {
 type storedEntry struct {
 	store.Entry
 	expires time.Time
+	// answeredEarly marks an offer that an answer named before the offer
+	// itself was recorded; it has no entry yet.
+	answeredEarly bool
 }
 
 // New makes an empty memory engine.
@@ -57,6 +60,7 @@ func New(opts store.Options) *Store {
 	return &Store{
 		opts:     opts,
 		ids:      make(map[string]storedEntry),
+		offers:   make(map[string]storedEntry),
 		buckets:  store.NewBuckets(opts, nil),
 		appended: make(chan struct{}),
 	}
@@ -79,44 +83,90 @@ func (s *Store) Record(ctx context.Context, batch []store.Response) (store.Recor
 	var changes []store.Change
 	for _, r := range batch {
 		r = s.opts.Derive(r)
-		next := store.EntryOf(r, s.opts.Rollups)
-		old, known := s.ids[r.ID]
-		known = known && now.Before(old.expires)
-		if known && !r.AtGiven {
-			next.At = old.At
+		ids := s.ids
+		if r.Kind == store.KindOffer {
+			ids = s.offers
 		}
-		if known && next.Version == 0 {
-			next.Version = old.Version // unversioned: the stored version stays
-		}
-		change := store.Change{New: next, Payload: store.PayloadOf(r)}
-		switch {
-		case known && old.Stale(next):
-			res.Stale++
+		change, outcome := s.upsert(ids, r, now)
+		res.Count(outcome)
+		if change == nil {
 			continue
-		case known && old.Same(next, r.AtGiven):
-			res.Duplicates++
-			if next.Version > old.Version {
-				// Nothing to count, but an older version with other
-				// content must now be stale.
-				old.Version = next.Version
-				s.ids[r.ID] = old
+		}
+		changes = append(changes, *change)
+		if link := s.opts.OfferOf(r); link != "" {
+			if c := s.answer(link, now); c != nil {
+				changes = append(changes, *c)
 			}
-			continue
-		case known:
-			s.buckets.Apply(old.Entry, -1, now, nil)
-			change.Old = &old.Entry
-			res.Updated++
-		default:
-			res.Accepted++
 		}
-		s.buckets.Apply(next, +1, now, nil)
-		s.ids[r.ID] = storedEntry{Entry: next, expires: time.Unix(next.At, 0).Add(s.opts.Retention.Dedupe)}
-		changes = append(changes, change)
 	}
 	if len(changes) > 0 {
 		s.appendLog(changes)
 	}
 	return res, nil
+}
+
+// upsert records one response or offer in ids (its kind's records) and
+// returns the change it made, nil for a duplicate or a stale version.
+func (s *Store) upsert(ids map[string]storedEntry, r store.Response, now time.Time) (*store.Change, store.Outcome) {
+	next := store.EntryOf(r, s.opts.Rollups)
+	old, known := ids[r.ID]
+	known = known && now.Before(old.expires)
+	if known && old.answeredEarly {
+		// An answer named this offer before it came: it is answered, and
+		// new (nothing of it is counted yet).
+		next.Answered, known = true, false
+	}
+	if known {
+		if !r.AtGiven {
+			next.At = old.At
+		}
+		if next.Version == 0 {
+			next.Version = old.Version // unversioned: the stored version stays
+		}
+		// An offer once answered stays answered through its updates.
+		next.Answered = next.Answered || old.Answered
+	}
+	change := &store.Change{New: next, Payload: store.PayloadOf(r)}
+	outcome := store.Accepted
+	switch {
+	case known && old.Stale(next):
+		return nil, store.Stale
+	case known && old.Same(next, r.AtGiven):
+		if next.Version > old.Version {
+			// Nothing to count, but an older version with other
+			// content must now be stale.
+			old.Version = next.Version
+			ids[r.ID] = old
+		}
+		return nil, store.Duplicate
+	case known:
+		s.buckets.Apply(old.Entry, -1, now, nil)
+		change.Old = &old.Entry
+		outcome = store.Updated
+	}
+	s.buckets.Apply(next, +1, now, nil)
+	ids[r.ID] = storedEntry{Entry: next, expires: time.Unix(next.At, 0).Add(s.opts.Retention.Dedupe)}
+	return change, outcome
+}
+
+// answer marks offer id answered, where and when it was made, and returns
+// the change; an offer not yet recorded is remembered as answered for when
+// it comes (producers send offers and answers by different doors).
+func (s *Store) answer(id string, now time.Time) *store.Change {
+	old, known := s.offers[id]
+	switch {
+	case !known || !now.Before(old.expires):
+		s.offers[id] = storedEntry{answeredEarly: true, expires: now.Add(s.opts.Retention.Dedupe)}
+		return nil
+	case old.answeredEarly || old.Answered:
+		return nil
+	}
+	next := old.Entry
+	next.Answered = true
+	s.buckets.Apply(old.Entry, -1, now, nil)
+	s.buckets.Apply(next, +1, now, nil)
+	s.offers[id] = storedEntry{Entry: next, expires: old.expires}
+	return &store.Change{New: next, Old: &old.Entry, Payload: store.PayloadOf(store.Response{ID: id, Kind: store.KindOffer})}
 }
 
 func (s *Store) appendLog(changes []store.Change) {
@@ -142,9 +192,11 @@ func (s *Store) maybeSweep(now time.Time) {
 	}
 	s.lastSweep = now
 	s.buckets.Sweep(now)
-	for id, e := range s.ids {
-		if !now.Before(e.expires) {
-			delete(s.ids, id)
+	for _, ids := range []map[string]storedEntry{s.ids, s.offers} {
+		for id, e := range ids {
+			if !now.Before(e.expires) {
+				delete(ids, id)
+			}
 		}
 	}
 }
@@ -178,7 +230,7 @@ func (s *Store) Snapshot(ctx context.Context, rollups []store.Rollup) (store.Sna
 		return store.Snapshot{}, ErrClosed
 	}
 	snap := store.Snapshot{Start: store.Position{Seq: s.seq}}
-	s.buckets.Each(s.opts.Now(), want, func(k store.BucketKey, groups map[string]nps.Distribution) {
+	s.buckets.Each(s.opts.Now(), want, func(k store.BucketKey, groups map[string]store.Tally) {
 		snap.Buckets = append(snap.Buckets, store.SnapshotBucket{Key: k, Groups: groups, AsOf: snap.Start})
 	})
 	return snap, nil
@@ -247,7 +299,7 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	if !s.closed {
 		s.closed = true
-		s.ids, s.buckets, s.log = nil, nil, nil
+		s.ids, s.offers, s.buckets, s.log = nil, nil, nil, nil
 		close(s.appended)
 	}
 	return nil

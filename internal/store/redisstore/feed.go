@@ -9,7 +9,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
@@ -93,15 +92,9 @@ func (s *Store) readChunk(ctx context.Context, keys []string, snap *store.Snapsh
 		if err != nil {
 			return corrupt(err)
 		}
-		groups := make(map[string]nps.Distribution)
-		for field, val := range cmd.Val() {
-			group, score, n, err := parseField(field, val)
-			if err != nil {
-				return corrupt(err)
-			}
-			d := groups[group]
-			d[score] += n
-			groups[group] = d
+		groups := make(map[string]store.Tally)
+		if err := addFields(groups, cmd.Val()); err != nil {
+			return corrupt(err)
 		}
 		snap.Buckets = append(snap.Buckets, store.SnapshotBucket{Key: key, Groups: groups, AsOf: asOf})
 	}

@@ -7,7 +7,9 @@
 -- KEYS[3 .. 2+S*R*3]      bucket hashes; for time slot s (0-based), rollup r
 --                         (0-based, ARGV order) and granularity g (0 minute,
 --                         1 hour, 2 day): KEYS[3 + (s*R + r)*3 + g]
--- KEYS[3+S*R*3 .. ]       one response record key per response, batch order
+-- KEYS[3+S*R*3 .. +N-1]   one record key per item, batch order: a
+--                         response's or an offer's (they live apart)
+-- then                    the offer keys that responses name (each once)
 --
 -- ARGV[1]                 now, unix seconds (the application's clock)
 -- ARGV[2]                 how long a response id is remembered after its
@@ -18,15 +20,26 @@
 --                         its minute (unix minutes) and the TTL in seconds of
 --                         its minute, hour and day bucket (<= 0: the bucket is
 --                         past its retention and is not written)
--- then per response 3 values: its record, "1" if its time was given (else
---                         "0": a known response keeps its stored time), and its
---                         JSON payload for the change log
+-- then per item 5 values: its record, "1" if its time was given (else
+--                         "0": a known response keeps its stored time), its
+--                         JSON payload for the change log, the KEYS index of
+--                         the offer it answers ("0": none) and that offer's
+--                         payload for the change log
 --
--- A record is "fp;at;score;v<version>;rollup=group;...": a content
--- fingerprint, the unix time, the 0..10 score, the producer's version (the
--- part is absent when there is none, as in records written before versions
--- existed) and the group the response counts in per rollup. Bucket hash
--- fields are "group:score".
+-- A record is "fp;at;cells;v<version>;rollup=group;...": a content
+-- fingerprint, the unix time, the counters it adds to (comma-separated:
+-- "0".."10" an NPS score, as every record had before CSAT and offers,
+-- "c1".."c5" a CSAT score, "o" an offer, "a" an answered offer), the
+-- producer's version (the part is absent when there is none, as in records
+-- written before versions existed) and the group it counts in per rollup.
+-- Bucket hash fields are "group:cell" (store.Tally.AddCell).
+--
+-- Offers: a response that names an offer marks it answered when the
+-- response is first applied (new or updated): the offer's record gains
+-- "a" and its "a" counter counts where the offer counts, at the offer's
+-- time. An offer not yet recorded gets the record "answered" instead, so
+-- that the offer, when it comes, is recorded answered. An answered offer
+-- stays answered through its own updates.
 --
 -- A response whose version is lower than its stored record's is stale:
 -- counted, not applied. One without a version keeps the stored version.
@@ -60,19 +73,20 @@ for s = 0, S - 1 do
 end
 local first_response_argv = a
 local first_id_key = 3 + S * R * 3
-local N = #KEYS - first_id_key + 1
+local N = (#ARGV - first_response_argv + 1) / 5
+local ANSWERED = 'answered'
 
 -- Versions are at most 2^53-1 (store.MaxVersion), exact in Lua's doubles;
 -- v is the number (0: none), vtext its digits for writing back.
 local function parse(s)
-  local fp, at, score, vtext, rest = string.match(s, '^([^;]*);(%-?%d+);(%d+);v(%d+)(.*)$')
+  local fp, at, cells, vtext, rest = string.match(s, '^([^;]*);(%-?%d+);([^;]+);v(%d+)(.*)$')
   -- the version part is all digits up to the next ";": a group part such
   -- as "v2=x" is not one
   if fp == nil or (rest ~= '' and string.sub(rest, 1, 1) ~= ';') then
     vtext = ''
-    fp, at, score, rest = string.match(s, '^([^;]*);(%-?%d+);(%d+)(.*)$')
+    fp, at, cells, rest = string.match(s, '^([^;]*);(%-?%d+);([^;]+)(.*)$')
   end
-  return { fp = fp, at = tonumber(at), score = score, v = tonumber(vtext) or 0, vtext = vtext, rest = rest }
+  return { fp = fp, at = tonumber(at), cells = cells, v = tonumber(vtext) or 0, vtext = vtext, rest = rest }
 end
 
 local function encode(rec)
@@ -80,22 +94,33 @@ local function encode(rec)
   if rec.v > 0 then
     v = ';v' .. rec.vtext
   end
-  return rec.fp .. ';' .. string.format('%d', rec.at) .. ';' .. rec.score .. v .. rec.rest
+  return rec.fp .. ';' .. string.format('%d', rec.at) .. ';' .. rec.cells .. v .. rec.rest
+end
+
+-- An offer's cells are "o" or "o,a".
+local function is_offer(rec)
+  return string.sub(rec.cells, 1, 1) == 'o'
+end
+local function is_answered(rec)
+  return rec.cells == 'o,a'
 end
 
 local function minute_of(rec)
   return math.floor(rec.at / 60)
 end
 
--- Phase 1: read every stored record once; stop before writing anything if
--- one lives in a minute without a slot.
+-- Phase 1: read every stored record once (the items' and the offers they
+-- name); stop before writing anything if one lives in a minute without a
+-- slot.
 local current = {}
 local missing, need = {}, { 'need' }
-for i = 0, N - 1 do
-  local k = KEYS[first_id_key + i]
+for i = first_id_key, #KEYS do
+  local k = KEYS[i]
   if current[k] == nil then
     local v = redis.call('GET', k)
-    if v then
+    if v == ANSWERED then
+      current[k] = { early = true }
+    elseif v then
       local rec = parse(v)
       current[k] = rec
       local m = minute_of(rec)
@@ -117,11 +142,20 @@ local deltas, key_order, key_ttl = {}, {}, {}
 local function add(rec, sign)
   local s = slot_of[minute_of(rec)]
   local ttls = ttl_of[s]
-  local field_suffix = ':' .. rec.score
+  -- most records add to one cell; more (NPS with CSAT, an answered offer)
+  -- take the slower path below
+  local suffixes = { ':' .. rec.cells }
+  if string.find(rec.cells, ',', 1, true) then
+    suffixes = {}
+    for cell in string.gmatch(rec.cells, '[^,]+') do
+      suffixes[#suffixes + 1] = ':' .. cell
+    end
+  end
+  local ns = #suffixes
   for name, group in string.gmatch(rec.rest, ';([^;=]+)=([^;]*)') do
     local r = rollup_index[name]
     if r ~= nil then
-      local field = group .. field_suffix
+      local field = group .. suffixes[1]
       for g = 0, 2 do
         local ttl = ttls[g + 1]
         if ttl > 0 then
@@ -134,6 +168,10 @@ local function add(rec, sign)
             key_ttl[key] = ttl
           end
           d[field] = (d[field] or 0) + sign
+          for j = 2, ns do
+            local f = group .. suffixes[j]
+            d[f] = (d[f] or 0) + sign
+          end
         end
       end
     end
@@ -149,12 +187,37 @@ local function write(k, rec)
   end
   writes[k] = rec
 end
+-- answer marks the offer at KEYS[link] answered (see the top).
+local function answer(link, payload)
+  local k = KEYS[link]
+  local o = current[k]
+  if not o then
+    current[k] = { early = true }
+    write(k, current[k])
+  elseif not o.early and not is_answered(o) then
+    local n = parse(encode(o))
+    n.cells = 'o,a'
+    add(o, -1)
+    add(n, 1)
+    current[k] = n
+    write(k, n)
+    changes[#changes + 1] = encode(n) .. '\t' .. encode(o) .. '\t' .. payload
+  end
+end
+
 for i = 0, N - 1 do
   local k = KEYS[first_id_key + i]
-  local base = first_response_argv + i * 3
+  local base = first_response_argv + i * 5
   local new = parse(ARGV[base])
   local at_given = ARGV[base + 1] == '1'
   local old = current[k]
+  if old and old.early then
+    -- an answer named this offer before it came
+    old = false
+    new.cells = 'o,a'
+  elseif old and is_offer(new) and is_answered(old) then
+    new.cells = 'o,a'
+  end
   if old and not at_given then
     new.at = old.at
   end
@@ -183,6 +246,10 @@ for i = 0, N - 1 do
     local encoded = encode(new)
     write(k, new)
     changes[#changes + 1] = encoded .. '\t' .. old_encoded .. '\t' .. ARGV[base + 2]
+    local link = tonumber(ARGV[base + 3])
+    if link > 0 then
+      answer(link, ARGV[base + 4])
+    end
   end
 end
 
@@ -209,8 +276,13 @@ end
 
 for _, k in ipairs(write_order) do
   local rec = writes[k]
-  local ttl = rec.at + dedupe - now
-  if ttl > 0 then
+  local ttl = dedupe
+  if not rec.early then
+    ttl = rec.at + dedupe - now
+  end
+  if rec.early then
+    redis.call('SET', k, ANSWERED, 'EX', ttl)
+  elseif ttl > 0 then
     redis.call('SET', k, encode(rec), 'EX', ttl)
   else
     redis.call('DEL', k)

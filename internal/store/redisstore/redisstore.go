@@ -18,7 +18,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pulseboard/pulseboard/internal/fault"
-	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/rediskeys"
 	"github.com/pulseboard/pulseboard/internal/redisurl"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -194,7 +193,7 @@ func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.
 func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []int64, now time.Time) ([]string, []any) {
 	R := len(s.rollups)
 	keys := make([]string, 0, 2+len(minutes)*R*3+len(chunk))
-	args := make([]any, 0, 5+R+4*len(minutes)+3*len(chunk))
+	args := make([]any, 0, 5+R+4*len(minutes)+5*len(chunk))
 	keys = append(keys, s.keys.ChangeLog(), s.keys.BucketIndex())
 	args = append(args, now.Unix(), int64(s.opts.Retention.Dedupe/time.Second), s.cfg.ChangeLogMaxLen, R)
 	for _, name := range s.rollups {
@@ -217,15 +216,35 @@ func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []
 			}
 		}
 	}
+	// Each item's record key, then the offers that answers name, each
+	// once (record.lua reads a key's record once).
+	linkAt := make(map[string]int)
+	var links []string
+	for _, r := range chunk {
+		if r.Kind == store.KindOffer {
+			keys = append(keys, s.keys.Offer(r.ID))
+		} else {
+			keys = append(keys, s.keys.Response(r.ID))
+		}
+	}
 	for i, r := range chunk {
-		keys = append(keys, s.keys.Response(r.ID))
 		given := "0"
 		if r.AtGiven {
 			given = "1"
 		}
-		args = append(args, entries[i], given, store.PayloadOf(r))
+		link, linkPayload := 0, ""
+		if id := s.opts.OfferOf(r); id != "" {
+			if link = linkAt[id]; link == 0 {
+				// Lua's KEYS are 1-based.
+				link = len(keys) + len(links) + 1
+				linkAt[id] = link
+				links = append(links, s.keys.Offer(id))
+			}
+			linkPayload = string(store.PayloadOf(store.Response{ID: id, Kind: store.KindOffer}))
+		}
+		args = append(args, entries[i], given, store.PayloadOf(r), link, linkPayload)
 	}
-	return keys, args
+	return append(keys, links...), args
 }
 
 // parseReply reads the script's answer: either the minutes it needs or the
@@ -276,16 +295,10 @@ func (s *Store) Query(ctx context.Context, q store.Query) ([]store.Group, error)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, classify(err, "read %d buckets", len(refs))
 	}
-	sums := make(map[string]nps.Distribution)
+	sums := make(map[string]store.Tally)
 	for _, cmd := range cmds {
-		for field, val := range cmd.Val() {
-			group, score, n, err := parseField(field, val)
-			if err != nil {
-				return nil, fault.Wrap(err, fault.Internal, "read buckets")
-			}
-			d := sums[group]
-			d[score] += n
-			sums[group] = d
+		if err := addFields(sums, cmd.Val()); err != nil {
+			return nil, fault.Wrap(err, fault.Internal, "read buckets")
 		}
 	}
 	f := store.NewFolder(plan)
@@ -297,21 +310,25 @@ func (s *Store) Query(ctx context.Context, q store.Query) ([]store.Group, error)
 	return f.Groups(), nil
 }
 
-// parseField splits a bucket hash field "group:score" and its count.
-func parseField(field, val string) (group string, score int, n int64, err error) {
-	i := strings.LastIndexByte(field, ':')
-	if i < 0 {
-		return "", 0, 0, fmt.Errorf("bucket field %q has no score", field)
+// addFields adds a bucket hash's fields, "group:cell" (store.Tally.AddCell)
+// and their counts, to the groups' tallies.
+func addFields(groups map[string]store.Tally, fields map[string]string) error {
+	for field, val := range fields {
+		i := strings.LastIndexByte(field, ':')
+		if i < 0 {
+			return fmt.Errorf("bucket field %q has no counter", field)
+		}
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil {
+			return fmt.Errorf("bucket field %q: count %q: %w", field, val, err)
+		}
+		t := groups[field[:i]]
+		if err := t.AddCell(field[i+1:], n); err != nil {
+			return fmt.Errorf("bucket field %q: %w", field, err)
+		}
+		groups[field[:i]] = t
 	}
-	score, err = strconv.Atoi(field[i+1:])
-	if err != nil || score < nps.MinScore || score > nps.MaxScore {
-		return "", 0, 0, fmt.Errorf("bucket field %q: bad score", field)
-	}
-	n, err = strconv.ParseInt(val, 10, 64)
-	if err != nil {
-		return "", 0, 0, fmt.Errorf("bucket field %q: count %q: %w", field, val, err)
-	}
-	return field[:i], score, n, nil
+	return nil
 }
 
 // Ping checks that Redis answers, within the caller's deadline or the

@@ -98,6 +98,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("ReplicaFollowsLog", func(t *testing.T) { testReplica(t, newStore) })
 	t.Run("MidnightTransitions", func(t *testing.T) { testMidnightTransitions(t, newStore) })
 	t.Run("RangesWithRetention", func(t *testing.T) { testRanges(t, newStore) })
+	t.Run("OffersAndCSAT", func(t *testing.T) { testOffers(t, newStore) })
 }
 
 // harness pairs an engine with the brute-force model fed the same input.
@@ -116,16 +117,28 @@ func newHarness(t *testing.T, newStore Factory) *harness {
 // newHarnessIn is newHarness with the calendar of zone and the clock at
 // start.
 func newHarnessIn(t *testing.T, newStore Factory, zone string, start time.Time) *harness {
+	return newHarnessAt(t, newStore, zone, start, func(*store.Options) {})
+}
+
+// newHarnessWith is newHarness with options changed by set.
+func newHarnessWith(t *testing.T, newStore Factory, set func(*store.Options)) *harness {
+	return newHarnessAt(t, newStore, "America/New_York", Start, set)
+}
+
+func newHarnessAt(t *testing.T, newStore Factory, zone string, start time.Time, set func(*store.Options)) *harness {
 	clock := &Clock{}
 	clock.Set(start)
 	opts := withRegion(t, OptionsIn(t, clock, zone))
+	set(&opts)
 	s := newStore(t, opts)
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &harness{t: t, clock: clock, opts: opts, s: s, model: newModel(opts.Themes)}
+	m := newModel(opts.Themes)
+	m.shared = opts.OfferIDsShared
+	return &harness{t: t, clock: clock, opts: opts, s: s, model: m}
 }
 
 // record sends a batch to the engine and the model and checks the engine's
@@ -167,7 +180,7 @@ func render(groups []store.Group) string {
 			keys = append(keys, string(d)+"="+v)
 		}
 		sort.Strings(keys)
-		lines = append(lines, fmt.Sprintf("{%s %v}", strings.Join(keys, ","), g.Counts))
+		lines = append(lines, fmt.Sprintf("{%s %v csat %v offers %d/%d}", strings.Join(keys, ","), g.Counts, g.CSAT, g.Answered, g.Offered))
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, " ")
@@ -468,9 +481,10 @@ var (
 
 // generator makes random responses, repeats and changes.
 type generator struct {
-	rng  *rand.Rand
-	next int
-	sent []store.Response
+	rng       *rand.Rand
+	next      int
+	nextOffer int
+	sent      []store.Response
 }
 
 func (g *generator) dims() store.Dims {
@@ -524,14 +538,16 @@ func (g *generator) response(now time.Time) store.Response {
 		case p < 12:
 			return old // duplicate
 		case p < 20:
-			old.Score = g.rng.IntN(11)
+			if old.Kind == store.KindResponse {
+				g.scores(&old)
+			}
 			if g.rng.IntN(3) == 0 {
 				old.Dims = g.dims()
 			}
 			if g.rng.IntN(4) == 0 {
 				old.At = g.at(now)
 			}
-			if g.rng.IntN(3) == 0 {
+			if g.rng.IntN(3) == 0 && old.Kind == store.KindResponse {
 				old.Comment = comments[g.rng.IntN(len(comments))]
 			}
 			g.sent = append(g.sent, old)
@@ -539,36 +555,58 @@ func (g *generator) response(now time.Time) store.Response {
 		case p < 24:
 			old.AtGiven = false
 			old.At = now
-			if g.rng.IntN(2) == 0 {
-				old.Score = g.rng.IntN(11)
+			if g.rng.IntN(2) == 0 && old.Kind == store.KindResponse {
+				g.scores(&old)
 			}
 			return old
 		case p < 34:
 			// A new, older or equal version, changed or not.
 			old.Version = uint64(g.rng.IntN(8))
-			if g.rng.IntN(2) == 0 {
-				old.Score = g.rng.IntN(11)
+			if g.rng.IntN(2) == 0 && old.Kind == store.KindResponse {
+				g.scores(&old)
 			}
 			g.sent = append(g.sent, old)
 			return old
 		}
 	}
+	if g.rng.IntN(4) == 0 {
+		g.nextOffer++
+		o := store.Response{Kind: store.KindOffer, ID: fmt.Sprintf("offer-%05d", g.nextOffer), Dims: g.dims(), At: g.at(now), AtGiven: true}
+		g.sent = append(g.sent, o)
+		return o
+	}
 	g.next++
 	r := store.Response{
 		ID:      fmt.Sprintf("resp-%05d", g.next),
-		Score:   g.rng.IntN(11),
 		Dims:    g.dims(),
 		At:      g.at(now),
 		AtGiven: true,
 	}
+	g.scores(&r)
 	if g.rng.IntN(10) == 0 {
 		r.AtGiven, r.At = false, now
 	}
 	if g.rng.IntN(2) == 0 {
 		r.Comment = comments[g.rng.IntN(len(comments))]
 	}
+	if g.rng.IntN(5) < 2 {
+		// An offer sent before, or one still to come (answered early);
+		// two answers may name the same offer.
+		r.OfferID = fmt.Sprintf("offer-%05d", max(1, g.nextOffer-g.rng.IntN(30)+5))
+	}
 	g.sent = append(g.sent, r)
 	return r
+}
+
+// scores gives a response an NPS score, a CSAT score or both.
+func (g *generator) scores(r *store.Response) {
+	r.Score, r.CSAT = g.rng.IntN(11), 0
+	switch g.rng.IntN(10) {
+	case 0, 1:
+		r.Score, r.CSAT = store.NoScore, 1+g.rng.IntN(5)
+	case 2, 3, 4:
+		r.CSAT = 1 + g.rng.IntN(5)
+	}
 }
 
 func testRandom(t *testing.T, newStore Factory) {
@@ -605,20 +643,49 @@ func testRandom(t *testing.T, newStore Factory) {
 	if h.model.updates < 200 || h.model.duplicates < 200 || h.model.stale < 30 {
 		t.Fatalf("too few updates (%d), duplicates (%d) or stale versions (%d)", h.model.updates, h.model.duplicates, h.model.stale)
 	}
+	var answered, early, csatOnly, both int
+	for id := range h.model.offers {
+		if h.model.answered[id] {
+			answered++
+		}
+	}
+	early = h.model.answeredFirst
+	for _, r := range h.model.latest {
+		switch {
+		case r.Score == store.NoScore:
+			csatOnly++
+		case r.CSAT != 0:
+			both++
+		}
+	}
+	if len(h.model.offers) < 500 || answered < 300 || early < 3 || csatOnly < 150 || both < 300 {
+		t.Fatalf("too few offers (%d), answered offers (%d), offers recorded after their answer (%d), CSAT-only answers (%d) or answers with both scores (%d)",
+			len(h.model.offers), answered, early, csatOnly, both)
+	}
+	t.Logf("%d responses (%d CSAT only, %d with both scores), %d offers (%d answered), %d offers recorded after their answer",
+		len(h.model.latest), csatOnly, both, len(h.model.offers), answered, early)
 }
 
 // model is the brute force: the latest version of every response, and a
 // linear scan per query.
 type model struct {
-	themes     func(comment string) []string
-	latest     map[string]store.Response
-	updates    int
-	duplicates int
-	stale      int
+	themes func(comment string) []string
+	// shared: a response naming no offer answers the offer of its id.
+	shared bool
+	latest map[string]store.Response
+	offers map[string]store.Response
+	// answered holds the offers an applied response named, recorded yet
+	// or not.
+	answered map[string]bool
+	// answeredFirst counts offers recorded after an answer named them.
+	answeredFirst int
+	updates       int
+	duplicates    int
+	stale         int
 }
 
 func newModel(themes func(string) []string) *model {
-	return &model{latest: make(map[string]store.Response), themes: themes}
+	return &model{latest: make(map[string]store.Response), offers: make(map[string]store.Response), answered: make(map[string]bool), themes: themes}
 }
 
 func (m *model) record(batch []store.Response) store.RecordResult {
@@ -628,7 +695,11 @@ func (m *model) record(batch []store.Response) store.RecordResult {
 		if m.themes != nil && r.Comment != "" {
 			r.Themes = m.themes(r.Comment)
 		}
-		old, known := m.latest[r.ID]
+		latest := m.latest
+		if r.Kind == store.KindOffer {
+			latest = m.offers
+		}
+		old, known := latest[r.ID]
 		if known && !r.AtGiven {
 			r.At = old.At
 		}
@@ -644,7 +715,7 @@ func (m *model) record(batch []store.Response) store.RecordResult {
 			res.Duplicates++
 			m.duplicates++
 			old.Version = max(old.Version, r.Version)
-			m.latest[r.ID] = old
+			latest[r.ID] = old
 			continue
 		case known:
 			res.Updated++
@@ -652,18 +723,28 @@ func (m *model) record(batch []store.Response) store.RecordResult {
 		default:
 			res.Accepted++
 		}
-		m.latest[r.ID] = r
+		latest[r.ID] = r
+		switch {
+		case r.Kind == store.KindOffer:
+			if !known && m.answered[r.ID] {
+				m.answeredFirst++
+			}
+		case r.OfferID != "":
+			m.answered[r.OfferID] = true
+		case m.shared:
+			m.answered[r.ID] = true
+		}
 	}
 	return res
 }
 
 func sameContent(a, b store.Response) bool {
-	return a.Score == b.Score && a.Dims == b.Dims && a.Comment == b.Comment && slices.Equal(a.Tags, b.Tags)
+	return a.Score == b.Score && a.CSAT == b.CSAT && a.OfferID == b.OfferID && a.Dims == b.Dims && a.Comment == b.Comment && slices.Equal(a.Tags, b.Tags)
 }
 
 func (m *model) query(q store.Query) []store.Group {
 	groups := map[string]*store.Group{}
-	add := func(r store.Response, theme string) {
+	add := func(r store.Response, theme string, count func(*store.Group)) {
 		get := func(d store.Dimension) string {
 			if d == store.Theme {
 				return theme
@@ -689,7 +770,17 @@ func (m *model) query(q store.Query) []store.Group {
 		if groups[k] == nil {
 			groups[k] = &store.Group{Key: key}
 		}
-		groups[k].Counts[r.Score]++
+		count(groups[k])
+	}
+	answer := func(r store.Response) func(*store.Group) {
+		return func(g *store.Group) {
+			if r.Score != store.NoScore {
+				g.Counts[r.Score]++
+			}
+			if r.CSAT != 0 {
+				g.CSAT[r.CSAT-1]++
+			}
+		}
 	}
 	_, byTheme := q.Filters[store.Theme]
 	byTheme = byTheme || slices.Contains(q.By, store.Theme)
@@ -698,13 +789,24 @@ func (m *model) query(q store.Query) []store.Group {
 			continue
 		}
 		if !byTheme {
-			add(r, "")
+			add(r, "", answer(r))
 			continue
 		}
 		// A response counts once under each of its themes.
 		for _, t := range r.Themes {
-			add(r, t)
+			add(r, t, answer(r))
 		}
+	}
+	for id, o := range m.offers {
+		if !q.Span.Contains(o.At) || byTheme {
+			continue // offers have no comment, so no theme
+		}
+		add(o, "", func(g *store.Group) {
+			g.Offered++
+			if m.answered[id] {
+				g.Answered++
+			}
+		})
 	}
 	out := []store.Group{}
 	for _, g := range groups {

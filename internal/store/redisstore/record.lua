@@ -20,11 +20,13 @@
 --                         its minute (unix minutes) and the TTL in seconds of
 --                         its minute, hour and day bucket (<= 0: the bucket is
 --                         past its retention and is not written)
--- then per item 5 values: its record, "1" if its time was given (else
---                         "0": a known response keeps its stored time), its
---                         JSON payload for the change log, the KEYS index of
---                         the offer it answers ("0": none) and that offer's
---                         payload for the change log
+-- then N, the number of items, and per item 3 values: its record, its
+--                         flags ("1" if its time was given, else "0": a known
+--                         response keeps its stored time; then ":<l>" when it
+--                         answers the l-th offer, 1-based, of those below) and
+--                         its JSON payload for the change log
+-- then per offer answered, its payload for the change log; its key is
+--                         KEYS[first record key + N + l - 1]
 --
 -- A record is "fp;at;cells;v<version>;rollup=group;...": a content
 -- fingerprint, the unix time, the counters it adds to (comma-separated:
@@ -71,9 +73,11 @@ for s = 0, S - 1 do
   ttl_of[s] = { tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]) }
   a = a + 4
 end
-local first_response_argv = a
+local N = tonumber(ARGV[a])
+local first_response_argv = a + 1
+local first_link_argv = first_response_argv + N * 3
 local first_id_key = 3 + S * R * 3
-local N = (#ARGV - first_response_argv + 1) / 5
+local first_link_key = first_id_key + N
 local ANSWERED = 'answered'
 
 -- Versions are at most 2^53-1 (store.MaxVersion), exact in Lua's doubles;
@@ -142,20 +146,20 @@ local deltas, key_order, key_ttl = {}, {}, {}
 local function add(rec, sign)
   local s = slot_of[minute_of(rec)]
   local ttls = ttl_of[s]
-  -- most records add to one cell; more (NPS with CSAT, an answered offer)
-  -- take the slower path below
-  local suffixes = { ':' .. rec.cells }
+  -- most records add to one cell; the others (NPS with CSAT, an answered
+  -- offer) also add to the cells in more
+  local first, more = ':' .. rec.cells, nil
   if string.find(rec.cells, ',', 1, true) then
-    suffixes = {}
+    more = {}
     for cell in string.gmatch(rec.cells, '[^,]+') do
-      suffixes[#suffixes + 1] = ':' .. cell
+      more[#more + 1] = ':' .. cell
     end
+    first = table.remove(more, 1)
   end
-  local ns = #suffixes
   for name, group in string.gmatch(rec.rest, ';([^;=]+)=([^;]*)') do
     local r = rollup_index[name]
     if r ~= nil then
-      local field = group .. suffixes[1]
+      local field = group .. first
       for g = 0, 2 do
         local ttl = ttls[g + 1]
         if ttl > 0 then
@@ -168,9 +172,11 @@ local function add(rec, sign)
             key_ttl[key] = ttl
           end
           d[field] = (d[field] or 0) + sign
-          for j = 2, ns do
-            local f = group .. suffixes[j]
-            d[f] = (d[f] or 0) + sign
+          if more then
+            for _, suffix in ipairs(more) do
+              local f = group .. suffix
+              d[f] = (d[f] or 0) + sign
+            end
           end
         end
       end
@@ -187,9 +193,10 @@ local function write(k, rec)
   end
   writes[k] = rec
 end
--- answer marks the offer at KEYS[link] answered (see the top).
-local function answer(link, payload)
-  local k = KEYS[link]
+-- answer marks the l-th offer answered (see the top).
+local function answer(l)
+  local k = KEYS[first_link_key + l - 1]
+  local payload = ARGV[first_link_argv + l - 1]
   local o = current[k]
   if not o then
     current[k] = { early = true }
@@ -207,9 +214,10 @@ end
 
 for i = 0, N - 1 do
   local k = KEYS[first_id_key + i]
-  local base = first_response_argv + i * 5
+  local base = first_response_argv + i * 3
   local new = parse(ARGV[base])
-  local at_given = ARGV[base + 1] == '1'
+  local flags = ARGV[base + 1]
+  local at_given = string.byte(flags, 1) == 49 -- "1"
   local old = current[k]
   if old and old.early then
     -- an answer named this offer before it came
@@ -246,9 +254,8 @@ for i = 0, N - 1 do
     local encoded = encode(new)
     write(k, new)
     changes[#changes + 1] = encoded .. '\t' .. old_encoded .. '\t' .. ARGV[base + 2]
-    local link = tonumber(ARGV[base + 3])
-    if link > 0 then
-      answer(link, ARGV[base + 4])
+    if #flags > 1 then
+      answer(tonumber(string.sub(flags, 3)))
     end
   end
 end

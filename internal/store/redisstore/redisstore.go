@@ -193,7 +193,7 @@ func (s *Store) recordChunk(ctx context.Context, chunk []store.Response) (store.
 func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []int64, now time.Time) ([]string, []any) {
 	R := len(s.rollups)
 	keys := make([]string, 0, 2+len(minutes)*R*3+len(chunk))
-	args := make([]any, 0, 5+R+4*len(minutes)+5*len(chunk))
+	args := make([]any, 0, 6+R+4*len(minutes)+3*len(chunk))
 	keys = append(keys, s.keys.ChangeLog(), s.keys.BucketIndex())
 	args = append(args, now.Unix(), int64(s.opts.Retention.Dedupe/time.Second), s.cfg.ChangeLogMaxLen, R)
 	for _, name := range s.rollups {
@@ -218,8 +218,6 @@ func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []
 	}
 	// Each item's record key, then the offers that answers name, each
 	// once (record.lua reads a key's record once).
-	linkAt := make(map[string]int)
-	var links []string
 	for _, r := range chunk {
 		if r.Kind == store.KindOffer {
 			keys = append(keys, s.keys.Offer(r.ID))
@@ -227,24 +225,27 @@ func (s *Store) scriptInput(chunk []store.Response, entries []string, minutes []
 			keys = append(keys, s.keys.Response(r.ID))
 		}
 	}
+	args = append(args, len(chunk))
+	linkOf := make(map[string]int)
+	var linkPayloads []any
 	for i, r := range chunk {
-		given := "0"
+		flags := "0"
 		if r.AtGiven {
-			given = "1"
+			flags = "1"
 		}
-		link, linkPayload := 0, ""
 		if id := s.opts.OfferOf(r); id != "" {
-			if link = linkAt[id]; link == 0 {
-				// Lua's KEYS are 1-based.
-				link = len(keys) + len(links) + 1
-				linkAt[id] = link
-				links = append(links, s.keys.Offer(id))
+			l := linkOf[id]
+			if l == 0 {
+				linkPayloads = append(linkPayloads, store.PayloadOf(store.Response{ID: id, Kind: store.KindOffer}))
+				l = len(linkPayloads)
+				linkOf[id] = l
+				keys = append(keys, s.keys.Offer(id))
 			}
-			linkPayload = string(store.PayloadOf(store.Response{ID: id, Kind: store.KindOffer}))
+			flags += ":" + strconv.Itoa(l)
 		}
-		args = append(args, entries[i], given, store.PayloadOf(r), link, linkPayload)
+		args = append(args, entries[i], flags, store.PayloadOf(r))
 	}
-	return append(keys, links...), args
+	return keys, append(args, linkPayloads...)
 }
 
 // parseReply reads the script's answer: either the minutes it needs or the

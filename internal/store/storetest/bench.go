@@ -32,18 +32,33 @@ func benchResponse(rng *rand.Rand, id string, at time.Time) store.Response {
 // BenchRecord measures live ingest: batches of batchSize new responses
 // answered within the last two minutes. It reports responses/s.
 func BenchRecord(b *testing.B, newStore Factory, batchSize int) {
-	benchRecord(b, newStore, batchSize, false)
+	benchRecord(b, newStore, batchSize, plain)
 }
 
-// benchRecord is BenchRecord; with themes, the engine matches comments with
-// the default dictionary and four answers in ten carry one of the suite's
-// comments (most of which mention a theme), about what a contact center's
-// survey gets.
-func benchRecord(b *testing.B, newStore Factory, batchSize int, withThemes bool) {
+// benchMix is what a benchmark's batches hold.
+type benchMix int
+
+const (
+	plain benchMix = iota
+	// withThemes: the engine matches comments with the default dictionary
+	// and four answers in ten carry one of the suite's comments (most of
+	// which mention a theme), about what a contact center's survey gets.
+	withThemes
+	// offersOnly: every item is a new offer.
+	offersOnly
+	// mixed: seven items in ten are new offers, three are answers naming
+	// an offer of the batch before (a response rate of about 30%), four
+	// answers in ten with CSAT beside the score.
+	mixed
+)
+
+// benchRecord is BenchRecord with a mix; it reports items (responses and
+// offers) per second as responses/s, the figure the yardstick compares.
+func benchRecord(b *testing.B, newStore Factory, batchSize int, mix benchMix) {
 	clock := &Clock{}
 	clock.Set(time.Now())
 	opts := Options(b, clock)
-	if withThemes {
+	if mix == withThemes {
 		opts.Themes = dictionary(b).Names
 	}
 	s := newStore(b, opts)
@@ -53,15 +68,28 @@ func benchRecord(b *testing.B, newStore Factory, batchSize int, withThemes bool)
 	batch := make([]store.Response, batchSize)
 	b.ResetTimer()
 	n := 0
+	var offered []string // the offers of the batch before
 	for i := 0; i < b.N; i++ {
 		now := clock.Now()
+		var offers []string
 		for j := range batch {
 			n++
-			batch[j] = benchResponse(rng, fmt.Sprintf("bench-%d", n), now.Add(-time.Duration(rng.IntN(120))*time.Second))
-			if withThemes && rng.IntN(10) < 4 {
-				batch[j].Comment = comments[rng.IntN(len(comments))]
+			r := benchResponse(rng, fmt.Sprintf("bench-%d", n), now.Add(-time.Duration(rng.IntN(120))*time.Second))
+			switch {
+			case mix == withThemes && rng.IntN(10) < 4:
+				r.Comment = comments[rng.IntN(len(comments))]
+			case mix == offersOnly || (mix == mixed && (len(offered) == 0 || rng.IntN(10) < 7)):
+				r.Kind, r.Score = store.KindOffer, store.NoScore
+				offers = append(offers, r.ID)
+			case mix == mixed:
+				r.OfferID = offered[rng.IntN(len(offered))]
+				if rng.IntN(10) < 4 {
+					r.CSAT = 1 + rng.IntN(5)
+				}
 			}
+			batch[j] = r
 		}
+		offered = offers
 		if _, err := s.Record(ctx, batch); err != nil {
 			b.Fatal(err)
 		}
@@ -106,7 +134,9 @@ func BenchRecordSizes(b *testing.B, newStore Factory) {
 			BenchRecord(b, newStore, size)
 		})
 	}
-	b.Run("batch=1000/themes", func(b *testing.B) { benchRecord(b, newStore, 1000, true) })
+	b.Run("batch=1000/themes", func(b *testing.B) { benchRecord(b, newStore, 1000, withThemes) })
+	b.Run("batch=1000/offers", func(b *testing.B) { benchRecord(b, newStore, 1000, offersOnly) })
+	b.Run("batch=1000/mixed", func(b *testing.B) { benchRecord(b, newStore, 1000, mixed) })
 }
 
 // BenchQueries runs BenchQuery for short and long windows, overall and by

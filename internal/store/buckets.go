@@ -1,7 +1,6 @@
 package store
 
 import (
-	"maps"
 	"time"
 	"unique"
 
@@ -27,11 +26,11 @@ type Buckets struct {
 	m       map[BucketKey]*bucket
 }
 
-// bucket holds one distribution per group, by value: a pointer per group
+// bucket holds the counts of each group, by value: a pointer per group
 // would cost an allocation and GC work for each of millions of groups.
 type bucket struct {
 	expires time.Time
-	groups  map[string]Tally
+	groups  map[string]counts
 }
 
 // NewBuckets makes an empty set that keeps the given rollups (all of
@@ -61,6 +60,7 @@ func (b *Buckets) Expires(g window.Gran, id int64) time.Time {
 func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey) bool) {
 	at := time.Unix(e.At, 0)
 	cal := b.opts.Calendar
+	cells, ncells := e.cells()
 	for _, g := range window.Grans {
 		id := cal.Bucket(g, at)
 		expires := b.Expires(g, id)
@@ -80,12 +80,14 @@ func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey)
 				if sign < 0 {
 					continue
 				}
-				bk = &bucket{expires: expires, groups: make(map[string]Tally)}
+				bk = &bucket{expires: expires, groups: make(map[string]counts)}
 				k.Rollup = canonical(k.Rollup)
 				b.m[k] = bk
 			}
 			d := bk.groups[rg.Group]
-			d.apply(e, sign)
+			for _, cell := range cells[:ncells] {
+				d.add(cell, sign)
+			}
 			// Always the canonical name: assigning to an existing string
 			// key stores the key given (Go replaces string keys).
 			bk.groups[canonical(rg.Group)] = d
@@ -102,10 +104,13 @@ func (b *Buckets) Apply(e Entry, sign int64, now time.Time, skip func(BucketKey)
 // the unique package drops it once no bucket uses it.
 func canonical(s string) string { return unique.Make(s).Value() }
 
-// Put replaces a bucket's counts (loading a snapshot); the set keeps the
-// map.
+// Put replaces a bucket's counts (loading a snapshot).
 func (b *Buckets) Put(k BucketKey, groups map[string]Tally) {
-	b.m[k] = &bucket{expires: b.Expires(k.Gran, k.ID), groups: groups}
+	packed := make(map[string]counts, len(groups))
+	for g, t := range groups {
+		packed[canonical(g)] = countsOf(t)
+	}
+	b.m[k] = &bucket{expires: b.Expires(k.Gran, k.ID), groups: packed}
 }
 
 // Each calls fn for every live bucket of the given rollups (snapshots).
@@ -114,7 +119,11 @@ func (b *Buckets) Each(now time.Time, rollups map[string]bool, fn func(BucketKey
 		if !rollups[k.Rollup] || !now.Before(bk.expires) {
 			continue
 		}
-		fn(k, maps.Clone(bk.groups))
+		groups := make(map[string]Tally, len(bk.groups))
+		for g, c := range bk.groups {
+			groups[g] = c.tally()
+		}
+		fn(k, groups)
 	}
 }
 
@@ -137,19 +146,26 @@ func (b *Buckets) Query(q Query, now time.Time) ([]Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	sums := make(map[string]Tally)
+	// By pointer: a Tally is too large to copy in and out of a map for
+	// every group of every bucket.
+	sums := make(map[string]*Tally)
 	for _, ref := range b.opts.Cover(q.Span, now).Refs {
 		bk := b.m[BucketKey{Rollup: plan.Rollup.Name(), Gran: ref.Gran, ID: ref.ID}]
 		if bk == nil || !now.Before(bk.expires) {
 			continue
 		}
-		for g, d := range bk.groups {
-			sums[g] = sums[g].Add(d)
+		for g, c := range bk.groups {
+			t := sums[g]
+			if t == nil {
+				t = new(Tally)
+				sums[g] = t
+			}
+			c.addTo(t)
 		}
 	}
 	f := NewFolder(plan)
-	for g, d := range sums {
-		if err := f.Add(g, d); err != nil {
+	for g, t := range sums {
+		if err := f.Add(g, *t); err != nil {
 			return nil, err
 		}
 	}

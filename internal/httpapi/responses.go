@@ -12,10 +12,19 @@ import (
 	"github.com/pulseboard/pulseboard/internal/store"
 )
 
-// createResponses ingests one response, an array or NDJSON. The batch is
-// validated whole before anything is stored, and acknowledged only after the
-// store said it is recorded.
-func (a *API) createResponses(c echo.Context) (err error) {
+// createResponses ingests one response, an array or NDJSON (POST
+// /api/v1/responses).
+func (a *API) createResponses(c echo.Context) error { return a.ingestKind(c, store.KindResponse) }
+
+// createOffers ingests offered surveys (POST /api/v1/offers): the same
+// formats, limits, token, rate limit and replies as responses, through the
+// same path.
+func (a *API) createOffers(c echo.Context) error { return a.ingestKind(c, store.KindOffer) }
+
+// ingestKind ingests a batch of items of kind. The batch is validated
+// whole before anything is stored, and acknowledged only after the store
+// said it is recorded.
+func (a *API) ingestKind(c echo.Context, kind store.Kind) (err error) {
 	req := c.Request()
 	var res store.RecordResult
 	defer a.observeIngest(time.Now(), &res, &err)
@@ -24,11 +33,11 @@ func (a *API) createResponses(c echo.Context) (err error) {
 		return fault.New(fault.Unauthorized, "a valid ingest token is required: send Authorization: Bearer <token>")
 	}
 	body := http.MaxBytesReader(c.Response(), req.Body, a.MaxBodyBytes)
-	batch, err := a.Decoder.Decode(body, req.Header.Get(echo.HeaderContentType), a.Now())
+	batch, err := a.Decoder.DecodeKind(kind, body, req.Header.Get(echo.HeaderContentType), a.Now())
 	if err != nil {
 		return err
 	}
-	// Charged after decoding, by the responses the batch holds; a rejected
+	// Charged after decoding, by the items (responses or offers) the batch holds; a rejected
 	// batch is charged nothing, and nothing of it is recorded. The bucket
 	// refills with elapsed real time, so it reads the monotonic clock, not
 	// a.Now: a.Now is the time responses are recorded at, which tests hold

@@ -22,6 +22,7 @@ import (
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/httpapi"
 	"github.com/pulseboard/pulseboard/internal/ingest"
+	"github.com/pulseboard/pulseboard/internal/metrics"
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/proportion"
 	"github.com/pulseboard/pulseboard/internal/redistest"
@@ -40,6 +41,16 @@ type offersServer struct {
 	url   string
 	clock *storetest.Clock
 	down  *atomic.Bool
+}
+
+// metricsText is the server's /metrics page.
+func (s offersServer) metricsText(t *testing.T) string {
+	t.Helper()
+	res, body := call(t, "GET", s.url+"/metrics", testAdminToken, "")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", res.StatusCode)
+	}
+	return string(body)
 }
 
 // failingRecorder is the engine's Record, or the store's outage.
@@ -85,7 +96,7 @@ func newOffersServer(t *testing.T, engine string, shared bool, maxBody int64) of
 		IngestTokens: auth.NewTokens(offersToken), AdminTokens: auth.NewTokens(testAdminToken),
 		Calendar: opts.Calendar, Rollups: opts.Rollups,
 		MaxBodyBytes: maxBody, IngestRate: 100000, IngestBurst: 100000,
-		Now: clock.Now,
+		Now: clock.Now, Metrics: metrics.New(),
 	}))
 	t.Cleanup(srv.Close)
 	return offersServer{url: srv.URL, clock: clock, down: down}
@@ -175,6 +186,13 @@ func TestOffersIngestLikeResponses(t *testing.T) {
 				}
 				if res.StatusCode != 202 || fmt.Sprint(p) != fmt.Sprint(want) {
 					t.Errorf("%s: %d %v, want 202 %v", ct, res.StatusCode, p, want)
+				}
+			}
+			// Each kind is counted in its own series.
+			m := s.metricsText(t)
+			for _, line := range []string{`pulseboard_` + k.noun + `_total{result="accepted"} 2`, `pulseboard_` + k.noun + `_total{result="duplicate"} 2`} {
+				if !strings.Contains(m, line+"\n") {
+					t.Errorf("metrics lack %s:\n%s", line, m)
 				}
 			}
 			s.down.Store(true)

@@ -27,7 +27,7 @@ func (a *API) createOffers(c echo.Context) error { return a.ingestKind(c, store.
 func (a *API) ingestKind(c echo.Context, kind store.Kind) (err error) {
 	req := c.Request()
 	var res store.RecordResult
-	defer a.observeIngest(time.Now(), &res, &err)
+	defer a.observeIngestKind(kind, time.Now(), &res, &err)
 	tok := auth.Bearer(req)
 	if !a.IngestTokens.Valid(tok) {
 		return fault.New(fault.Unauthorized, "a valid ingest token is required: send Authorization: Bearer <token>")
@@ -56,6 +56,12 @@ func (a *API) ingestKind(c echo.Context, kind store.Kind) (err error) {
 // duration is elapsed time, measured on the monotonic clock from began
 // (time.Now, not a.Now, which tests hold still).
 func (a *API) observeIngest(began time.Time, res *store.RecordResult, err *error) {
+	a.observeIngestKind(store.KindResponse, began, res, err)
+}
+
+// observeIngestKind is observeIngest for items of kind: offers are counted
+// apart from responses.
+func (a *API) observeIngestKind(kind store.Kind, began time.Time, res *store.RecordResult, err *error) {
 	if a.Metrics == nil {
 		return
 	}
@@ -63,5 +69,9 @@ func (a *API) observeIngest(began time.Time, res *store.RecordResult, err *error
 	if *err != nil {
 		status = statusOf(fault.CodeOf(*err))
 	}
-	a.Metrics.Ingest(status, time.Since(began), res.Accepted, res.Updated, res.Duplicates, res.Stale)
+	count := a.Metrics.Ingest
+	if kind == store.KindOffer {
+		count = a.Metrics.IngestOffers
+	}
+	count(status, time.Since(began), res.Accepted, res.Updated, res.Duplicates, res.Stale)
 }

@@ -67,7 +67,8 @@ func mustFault(t *testing.T, err error, code fault.Code) *fault.Error {
 }
 
 func sameResponse(a, b store.Response) bool {
-	return a.ID == b.ID && a.Score == b.Score && a.Dims == b.Dims && a.Comment == b.Comment &&
+	return a.ID == b.ID && a.Score == b.Score && a.CSAT == b.CSAT && a.OfferID == b.OfferID && a.Kind == b.Kind &&
+		a.Dims == b.Dims && a.Comment == b.Comment &&
 		slices.Equal(a.Tags, b.Tags) && (a.Tags == nil) == (b.Tags == nil) &&
 		a.At.Equal(b.At) && a.At.Location() == time.UTC && a.AtGiven == b.AtGiven
 }

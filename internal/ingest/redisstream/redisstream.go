@@ -1,5 +1,7 @@
 // Package redisstream ingests survey responses that producers (an IVR, a CRM
-// job) add to a Redis stream with XADD, using the fields of the HTTP API.
+// job) add to a Redis stream with XADD, using the fields of the HTTP API;
+// an entry with the field kind=offer is an offered survey, with the fields
+// of POST /api/v1/offers.
 // Every node runs a consumer in one consumer group, so each entry is
 // processed by one node; entries are validated by the same rules as the
 // API, recorded through the same upsert path, and acknowledged only after

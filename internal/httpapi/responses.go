@@ -37,8 +37,9 @@ func (a *API) ingestKind(c echo.Context, kind store.Kind) (err error) {
 	if err != nil {
 		return err
 	}
-	// Charged after decoding, by the items (responses or offers) the batch holds; a rejected
-	// batch is charged nothing, and nothing of it is recorded. The bucket
+	// Charged after decoding, by the items (responses or offers) the
+	// batch holds; a rejected batch is charged nothing, and nothing of it
+	// is recorded. The bucket
 	// refills with elapsed real time, so it reads the monotonic clock, not
 	// a.Now: a.Now is the time responses are recorded at, which tests hold
 	// still while they send far more than a second's worth.

@@ -22,11 +22,15 @@ const importUsage = `usage: pulseboard import [flags] FILE.csv
 
 Reads survey responses from a CSV file (FILE "-" is standard input) and sends
 them to a running Pulseboard in batches (POST /api/v1/responses, NDJSON).
+With --kind offers the rows are offered surveys instead (POST /api/v1/offers):
+id, channel, the other dimensions, at and version; other columns are ignored.
 
 The header line names the columns. Recognized, in any case (aliases after
 the field name; other columns are ignored):
   id       response_id, survey_id        (none: derived from the row, see below)
-  score    nps, rating, nps_score        (required, 0-10)
+  score    nps, rating, nps_score        (0-10; required unless csat is given)
+  csat     csat_score                    (1-5)
+  offer_id                               (the offer the response answers)
   channel  source                        (required)
   segment, team (team_name), agent (agent_name)
   journey  journey_type, customer_journey, journey_name
@@ -90,7 +94,7 @@ func parseImportArgs(args []string, getenv func(string) string, stdout, stderr i
 			break
 		}
 	}
-	var tz, dims string
+	var tz, dims, kind string
 	fs.StringVar(&dims, "dimensions", getenv("PULSEBOARD_DIMENSIONS"), "the server's own dimensions, comma-separated, read from columns of their names; the default is PULSEBOARD_DIMENSIONS")
 	fs.StringVar(&opts.Server, "server", importer.DefaultServer, "the running Pulseboard to send to")
 	fs.StringVar(&opts.Token, "token", "", "ingest token; the default is the first of PULSEBOARD_INGEST_TOKENS")
@@ -99,6 +103,7 @@ func parseImportArgs(args []string, getenv func(string) string, stdout, stderr i
 	fs.IntVar(&opts.Batch, "batch", importer.DefaultBatch, fmt.Sprintf("rows per request, at most %d", importer.MaxBatch))
 	fs.BoolVar(&opts.SkipInvalid, "skip-invalid", false, "import the valid rows and list the invalid ones")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "validate the file; send nothing")
+	fs.StringVar(&kind, "kind", "responses", "what the rows are: responses, or offers (offered surveys, sent to /api/v1/offers)")
 
 	usageErr := func(format string, a ...any) (*importer.Options, int) {
 		fmt.Fprintf(stderr, "import: "+format+"\n", a...)
@@ -149,7 +154,14 @@ func parseImportArgs(args []string, getenv func(string) string, stdout, stderr i
 		return usageErr("--dimensions: %v", err)
 	}
 	opts.Schema = schema
-	if err := opts.Mapping.Check(schema); err != nil {
+	switch kind {
+	case "responses":
+	case "offers":
+		opts.Kind = store.KindOffer
+	default:
+		return usageErr("--kind %q: must be responses or offers", kind)
+	}
+	if err := opts.Mapping.CheckKind(opts.Kind, schema); err != nil {
 		return usageErr("--map: %v", err)
 	}
 	loc, err := time.LoadLocation(tz)

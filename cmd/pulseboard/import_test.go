@@ -332,6 +332,9 @@ func TestImportUsage(t *testing.T) {
 		{[]string{"--token", token, "--dimensions", "colour", "--map", "colour=x,region=y", good}, 2, `unknown field "region"`},
 		{[]string{"--token", token, "--dimensions", "team", good}, 2, `--dimensions: dimension "team" is built in`},
 		{[]string{"--token", token, "--nope", good}, 2, "flag provided but not defined"},
+		{[]string{"--token", token, "--kind", "surveys", good}, 2, `--kind "surveys": must be responses or offers`},
+		{[]string{"--token", token, "--kind", "offers", "--map", "score=x", good}, 2, `unknown field "score"`},
+		{[]string{"--kind", "offers", "--dry-run", writeFile(t, "offers.csv", "id,where\ncall-1,phone\n")}, 1, "--map channel=COLUMN"},
 		{[]string{"--token", token, filepath.Join(t.TempDir(), "missing.csv")}, 1, "no such file"},
 		{[]string{"--dry-run", writeFile(t, "nochannel.csv", "score,where\n5,phone\n")}, 1, "--map channel=COLUMN"},
 	} {

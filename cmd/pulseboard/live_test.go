@@ -132,7 +132,7 @@ func (s *screen) headline(id string) *float64 {
 
 func postOne(t *testing.T, c client, id string, score int, team string) {
 	t.Helper()
-	c.record(pbclient.Response{ID: id, Score: score, Channel: "phone", Team: team})
+	c.record(pbclient.Response{ID: id, Score: pbclient.Score(score), Channel: "phone", Team: team})
 }
 
 // TestScreenFollowsIngest connects a screen, posts responses, and checks

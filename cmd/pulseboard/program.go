@@ -148,7 +148,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("compile the themes: %w", err)
 	}
 	m.themes = dict
-	opts := store.Options{Schema: cfg.Dimensions, Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now, Themes: dict.Names}
+	opts := store.Options{Schema: cfg.Dimensions, Rollups: cfg.Rollups, Calendar: cal, Retention: cfg.Retention, Now: m.Now, Themes: dict.Names,
+		OfferIDsShared: cfg.OfferIDsShared}
 	m.metrics = metrics.New()
 	if err := m.openRedis(); err != nil {
 		return err

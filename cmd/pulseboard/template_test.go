@@ -23,7 +23,7 @@ import (
 
 func postTeam(t *testing.T, c client, id string, score int, team string) {
 	t.Helper()
-	c.record(pbclient.Response{ID: id, Score: score, Channel: "chat", Team: team, Agent: "Ana Lima"})
+	c.record(pbclient.Response{ID: id, Score: pbclient.Score(score), Channel: "chat", Team: team, Agent: "Ana Lima"})
 }
 
 // templateBoards lists GET /api/v1/boards' boards of template tpl.

@@ -22,6 +22,10 @@ import (
 type (
 	// Response is one survey response as producers send it.
 	Response = wire.Response
+	// Offer is one offered survey as producers send it.
+	Offer = wire.Offer
+	// Score is a response's NPS answer or wire.NoScore.
+	Score = wire.Score
 	// Recorded is the 202 body of an ingest.
 	Recorded = wire.Recorded
 	// Problem is an RFC 9457 problem details body.
@@ -44,20 +48,44 @@ func AppendCustom(obj []byte, custom map[string]string) []byte {
 // UTC, and only when the response was given one.
 func ResponseOf(r store.Response) Response {
 	w := Response{
-		ID: r.ID, Score: r.Score,
+		ID: r.ID, Score: wire.Score(r.Score), CSAT: r.CSAT, OfferID: r.OfferID,
 		Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team, Agent: r.Dims.Agent,
 		Journey: r.Dims.Journey, Comment: r.Comment, Tags: r.Tags, Version: r.Version,
+		Custom: customOf(r.Dims), At: atOf(r),
 	}
-	if custom := r.Dims.Custom(); len(custom) > 0 {
-		w.Custom = make(map[string]string, len(custom))
-		for _, c := range custom {
-			w.Custom[string(c.Dim)] = c.Value
-		}
-	}
-	if r.AtGiven {
-		w.At = r.At.UTC().Format(time.RFC3339Nano)
+	if r.Score == store.NoScore {
+		w.Score = wire.NoScore
 	}
 	return w
+}
+
+// OfferOf is the wire form of a validated offer (Kind store.KindOffer).
+func OfferOf(r store.Response) Offer {
+	return Offer{
+		ID: r.ID, Channel: r.Dims.Channel, Segment: r.Dims.Segment, Team: r.Dims.Team, Agent: r.Dims.Agent,
+		Journey: r.Dims.Journey, Custom: customOf(r.Dims), At: atOf(r), Version: r.Version,
+	}
+}
+
+// customOf is the custom dimensions' values by name, nil when none.
+func customOf(d store.Dims) map[string]string {
+	custom := d.Custom()
+	if len(custom) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(custom))
+	for _, c := range custom {
+		out[string(c.Dim)] = c.Value
+	}
+	return out
+}
+
+// atOf is the time sent: in UTC, and only when the item was given one.
+func atOf(r store.Response) string {
+	if !r.AtGiven {
+		return ""
+	}
+	return r.At.UTC().Format(time.RFC3339Nano)
 }
 
 // RecordedOf is the reply for a store's result.

@@ -42,7 +42,7 @@ func TestResponseRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := store.Response{
-		ID: "case-1", Score: 9,
+		ID: "case-1", Score: 9, CSAT: 4, OfferID: "call-1",
 		Dims:    store.Dims{Channel: "phone", Segment: "smb", Journey: "new order", Team: "billing", Agent: "ana.silva@example"},
 		Comment: "fast & \"kind\"\nthanks", Tags: []string{"vip", "renewal"},
 		At: now.Add(-90*time.Minute - 123456789*time.Nanosecond).In(paris), AtGiven: true,
@@ -136,5 +136,59 @@ func TestProblemNames(t *testing.T) {
 		`"errors":[{"index":1,"field":"score","reason":"must be an integer from 0 to 10"}]}`
 	if string(b) != want {
 		t.Errorf("problem\n%s\nwant\n%s", b, want)
+	}
+}
+
+// TestCSATOnlyAndOffersRoundTrip: an answer with CSAT alone leaves score
+// out (0 is a score, so only NoScore is left out), and an offer encoded
+// with OfferOf is decoded by the offers decoder into the offer it came
+// from.
+func TestCSATOnlyAndOffersRoundTrip(t *testing.T) {
+	now := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	csatOnly := store.Response{ID: "c1", Score: store.NoScore, CSAT: 2, Dims: store.Dims{Channel: "email"}}
+	b, err := json.Marshal(api.ResponseOf(csatOnly))
+	if err != nil || string(b) != `{"id":"c1","csat":2,"channel":"email"}` {
+		t.Fatalf("csat-only response encodes as %s (%v)", b, err)
+	}
+	got, err := ingest.NewDecoder(ingest.Options{}).Decode(bytes.NewReader(b), ingest.TypeJSON, now)
+	if err != nil || len(got) != 1 || got[0].Score != store.NoScore || got[0].CSAT != 2 {
+		t.Fatalf("csat-only decoded as %+v, %v", got, err)
+	}
+
+	schema, err := store.NewSchema("region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := store.Response{ID: "call-1", Kind: store.KindOffer, Score: store.NoScore,
+		Dims: store.Dims{Channel: "phone", Segment: "smb", Team: "billing", Agent: "ana", Journey: "renewal"},
+		At:   now.Add(-time.Hour), AtGiven: true, Version: 7}
+	offer.Dims.Set("region", "north")
+	w := api.OfferOf(offer)
+	b, err = json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = api.AppendCustom(b, w.Custom)
+	got, err = ingest.NewDecoder(ingest.Options{Schema: schema}).DecodeKind(store.KindOffer, bytes.NewReader(b), ingest.TypeJSON, now)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("offer %s decoded as %+v, %v", b, got, err)
+	}
+	if !got[0].At.Equal(offer.At) {
+		t.Errorf("offer at %v, sent %v", got[0].At, offer.At)
+	}
+	got[0].At, offer.At = time.Time{}, time.Time{}
+	if !reflect.DeepEqual(got[0], offer) {
+		t.Errorf("offer decoded\n%+v\nsent\n%+v", got[0], offer)
+	}
+	// Offer's JSON names are the offer fields ingest reads, in order.
+	var names []string
+	rt := reflect.TypeFor[api.Offer]()
+	for i := range rt.NumField() {
+		if name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); name != "-" {
+			names = append(names, name)
+		}
+	}
+	if want := ingest.OfferFieldNames(); !slices.Equal(names, want) {
+		t.Errorf("Offer's JSON names %q, ingest's offer fields %q", names, want)
 	}
 }

@@ -120,6 +120,9 @@ type Config struct {
 	// MinSample is the number of responses below which a score is shown as
 	// a low sample.
 	MinSample int
+	// OfferIDsShared matches a response that names no offer with the offer
+	// of its own id (offers.shared_ids; store.Options.OfferIDsShared).
+	OfferIDsShared bool
 	// Retention is how long buckets and response ids are kept.
 	Retention store.Retention
 	// MaxSkew is how far in the future a response's time may be.

@@ -264,6 +264,7 @@ var badValues = []struct {
 	{"timezone", "Mars/Olympus", "unknown time zone"},
 	{"week_start", "mon", "must be a weekday"},
 	{"demo", "maybe", "must be one of 1, 0, true, false, yes, no"},
+	{"offers.shared_ids", "sometimes", "must be one of 1, 0, true, false, yes, no"},
 	{"alert_allow_private_receivers", "sometimes", "must be one of 1, 0, true, false, yes, no"},
 	{"demo_rate", "0", "must be a positive number"},
 	{"demo_rate", "NaN", "must be a positive number"},
@@ -941,7 +942,7 @@ func TestOptionsDocs(t *testing.T) {
 	}
 	// A guard against a Config field without an option: 20 fields, where
 	// TimezoneName shares the timezone option and Retention has four.
-	if n := reflect.TypeFor[Config]().NumField(); n != 49 || len(Options()) != 52 {
+	if n := reflect.TypeFor[Config]().NumField(); n != 50 || len(Options()) != 53 {
 		t.Errorf("Config has %d fields and %d options; give every new field an option and update this count", n, len(Options()))
 	}
 }
@@ -1110,5 +1111,28 @@ metrics:
 	p = writeYAML(t, "metrics:\n  nps: {by: [team], window: 1h}\n")
 	if _, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err == nil || !strings.Contains(err.Error(), "metrics.nps: must be a list") {
 		t.Errorf("a mapping for the list: %v", err)
+	}
+}
+
+// TestOffersSharedIDs: offers.shared_ids is a nested key of the file, and
+// an environment variable and a flag; it is off by default.
+func TestOffersSharedIDs(t *testing.T) {
+	t.Parallel()
+	if c, err := load(nil, fakeEnv(nil), absent(t)); err != nil || c.OfferIDsShared {
+		t.Fatalf("default: %v, %v", c.OfferIDsShared, err)
+	}
+	p := writeYAML(t, "offers:\n  shared_ids: true\n")
+	if c, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err != nil || !c.OfferIDsShared {
+		t.Fatalf("file: %v, %v", c, err)
+	}
+	if c, err := load(nil, fakeEnv(map[string]string{"PULSEBOARD_OFFERS_SHARED_IDS": "yes"}), absent(t)); err != nil || !c.OfferIDsShared {
+		t.Fatalf("env: %v, %v", c, err)
+	}
+	if c, err := load([]string{"--offers-shared-ids", "--config=" + p}, fakeEnv(map[string]string{"PULSEBOARD_OFFERS_SHARED_IDS": "no"}), absent(t)); err != nil || !c.OfferIDsShared {
+		t.Fatalf("flag: %v, %v", c, err)
+	}
+	p = writeYAML(t, "offers:\n  shared_ids: sometimes\n")
+	if _, err := load([]string{"--config=" + p}, fakeEnv(nil), absent(t)); err == nil || !strings.Contains(err.Error(), "offers.shared_ids") {
+		t.Fatalf("bad value: %v", err)
 	}
 }

@@ -257,6 +257,13 @@ var options = []option{
 		parse: func(c *Config, raw string) (err error) { c.MinSample, err = parsePositiveInt(raw); return },
 	},
 	{
+		name: "offers.shared_ids", env: "PULSEBOARD_OFFERS_SHARED_IDS", flag: "offers-shared-ids", yaml: "offers.shared_ids",
+		def:    "false",
+		help:   "a response that names no offer_id answers the offer of its own id (producers that give a survey and its answer the interaction's id); off, it is unsolicited",
+		isBool: true,
+		parse:  func(c *Config, raw string) (err error) { c.OfferIDsShared, err = parseBool(raw); return },
+	},
+	{
 		name: "retention.minute", env: "PULSEBOARD_RETENTION_MINUTE", flag: "retention-minute", yaml: "retention.minute",
 		def:  "26h",
 		help: "how long minute buckets are kept; at least 25h (the 24h window reads them)",

@@ -1,6 +1,7 @@
-// Package csvimport reads survey responses from a CSV file, one row at a
-// time, and validates each with the same rules as the HTTP API
-// (ingest.Validate), so a file can be checked before anything is sent.
+// Package csvimport reads survey responses (or offered surveys, with
+// Options.Kind) from a CSV file, one row at a time, and validates each with
+// the same rules as the HTTP API (ingest.Validate, ingest.ValidateOffer), so
+// a file can be checked before anything is sent.
 //
 // # Header
 //
@@ -11,16 +12,20 @@
 //
 //	id      response_id, survey_id
 //	score   nps, rating, nps_score
+//	csat    csat_score
 //	channel source
 //	team    team_name
 //	agent   agent_name
 //	comment feedback, verbatim
 //	at      created_at, answered_at, timestamp, date
 //
-// segment and tags have no alias. A Mapping names a field's column
-// explicitly and overrides the aliases. Other columns are ignored. score and
-// channel must have a column; NewReader fails before reading any row when
-// one has none, or when two columns could both be the same field.
+// segment, tags and offer_id have no alias. A Mapping names a field's column
+// explicitly and overrides the aliases. Other columns are ignored. channel,
+// and score or csat, must have a column; NewReader fails before reading any
+// row when one has none, or when two columns could both be the same field.
+// Offers have the fields id, channel, segment, team, agent, journey, at,
+// version and configured dimensions; only channel needs a column, and
+// other columns (a score, say) are ignored.
 //
 // # Cells
 //
@@ -83,14 +88,17 @@ type Options struct {
 	Limits ingest.Options
 	// Comma is the field delimiter; 0 means ','.
 	Comma rune
+	// Kind is what the rows are: responses (the zero value) or offered
+	// surveys (store.KindOffer), validated as POST /api/v1/offers does.
+	Kind store.Kind
 }
 
 // Row is one data row of the file.
 type Row struct {
 	// Line is where the row starts in the file; the header is line 1.
 	Line int
-	// Response is the validated response; meaningless when Problems is not
-	// empty.
+	// Response is the validated response (or offer, of Kind
+	// store.KindOffer); meaningless when Problems is not empty.
 	Response store.Response
 	// Problems explain why the row is invalid, one per field, each like
 	// "line 17: score: must be an integer from 0 to 10".
@@ -144,11 +152,11 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("header: %w", err)
 	}
 	rd.header = append([]string(nil), header...)
-	if err := opts.Mapping.Check(opts.Limits.Schema); err != nil {
+	if err := opts.Mapping.CheckKind(opts.Kind, opts.Limits.Schema); err != nil {
 		return nil, err
 	}
-	rd.fields = fieldsOf(opts.Limits.Schema)
-	if rd.cols, err = mapHeader(rd.header, opts.Mapping, rd.fields); err != nil {
+	rd.fields = fieldsOf(opts.Kind, opts.Limits.Schema)
+	if rd.cols, err = mapHeader(rd.header, opts.Mapping, rd.fields, opts.Kind); err != nil {
 		return nil, err
 	}
 	rd.derived = rd.cols[rd.fields.index[ingest.FieldID]] < 0
@@ -230,7 +238,11 @@ func (r *Reader) row(line int, rec []string) Row {
 		}
 	}
 	cell := func(field string) *string {
-		c := r.cols[r.fields.index[field]]
+		i, ok := r.fields.index[field]
+		if !ok {
+			return nil // not a field of this kind
+		}
+		c := r.cols[i]
 		if c < 0 {
 			return nil
 		}
@@ -246,6 +258,8 @@ func (r *Reader) row(line int, rec []string) Row {
 	it := ingest.Item{
 		ID:      cell(ingest.FieldID),
 		Score:   cell(ingest.FieldScore),
+		CSAT:    cell(ingest.FieldCSAT),
+		OfferID: cell(ingest.FieldOfferID),
 		Channel: cell(ingest.FieldChannel),
 		Segment: cell(ingest.FieldSegment),
 		Team:    cell(ingest.FieldTeam),
@@ -277,7 +291,7 @@ func (r *Reader) row(line int, rec []string) Row {
 			it.At = new(t.UTC().Format(time.RFC3339Nano))
 		}
 	}
-	resp, details := ingest.Validate(line, it, r.opts.Now(), r.opts.Limits)
+	resp, details := ingest.ValidateKind(r.opts.Kind, line, it, r.opts.Now(), r.opts.Limits)
 	for _, d := range details {
 		row.Problems = append(row.Problems, fmt.Sprintf("line %d: %s: %s", d.Index, d.Field, d.Reason))
 	}
@@ -318,8 +332,8 @@ const idSeparator = "\x1f"
 func (r *Reader) deriveID(rec []string) string {
 	h := sha256.New()
 	for _, f := range legacyIDFields {
-		if c := r.cols[r.fields.index[f]]; c >= 0 {
-			h.Write([]byte(strings.TrimSpace(rec[c])))
+		if i, ok := r.fields.index[f]; ok && r.cols[i] >= 0 {
+			h.Write([]byte(strings.TrimSpace(rec[r.cols[i]])))
 		}
 		h.Write([]byte(idSeparator))
 	}

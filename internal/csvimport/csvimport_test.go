@@ -332,7 +332,7 @@ func TestImportCells(t *testing.T) {
 		!slices.Equal(r.Tags, []string{"x", "y"}) || r.Comment != "  spaced  " {
 		t.Fatalf("row 1: %+v %v", r, rows[0].Problems)
 	}
-	if want := []string{"line 3: score: is required"}; !slices.Equal(rows[1].Problems, want) {
+	if want := []string{"line 3: score: is required unless csat is given"}; !slices.Equal(rows[1].Problems, want) {
 		t.Errorf("row 2: %q", rows[1].Problems)
 	}
 	if want := []string{"line 4: id: is required", "line 4: channel: is required"}; !slices.Equal(rows[2].Problems, want) {

@@ -15,6 +15,7 @@ import (
 var aliases = map[string][]string{
 	ingest.FieldID:      {"response_id", "survey_id"},
 	ingest.FieldScore:   {"nps", "rating", "nps_score"},
+	ingest.FieldCSAT:    {"csat_score"},
 	ingest.FieldAt:      {"created_at", "answered_at", "timestamp", "date"},
 	ingest.FieldComment: {"feedback", "verbatim"},
 	ingest.FieldAgent:   {"agent_name"},
@@ -24,8 +25,12 @@ var aliases = map[string][]string{
 }
 
 // requiredFields must have a column: a response cannot be made without
-// them. The id is required too, but it can be derived from the row.
+// them. The id is required too, but it can be derived from the row. A
+// response needs a score column unless it has a csat one.
 var requiredFields = []string{ingest.FieldScore, ingest.FieldChannel}
+
+// requiredOfferFields are an offer's.
+var requiredOfferFields = []string{ingest.FieldChannel}
 
 // Aliases returns the header names a field is recognized by, its own name
 // first.
@@ -88,8 +93,12 @@ func identifier(s string) bool {
 
 // Check says whether every field m maps is a field of a response under the
 // schema: a built-in one or a configured dimension.
-func (m Mapping) Check(schema store.Schema) error {
-	fields := ingest.FieldNamesOf(schema)
+func (m Mapping) Check(schema store.Schema) error { return m.CheckKind(store.KindResponse, schema) }
+
+// CheckKind is Check for items of kind: an offer's mapping may name only
+// an offer's fields.
+func (m Mapping) CheckKind(kind store.Kind, schema store.Schema) error {
+	fields := ingest.FieldNamesOfKind(kind, schema)
 	var unknown []string
 	for f := range m {
 		if !slices.Contains(fields, f) {
@@ -167,8 +176,8 @@ type fieldSet struct {
 	index map[string]int
 }
 
-func fieldsOf(schema store.Schema) fieldSet {
-	fs := fieldSet{names: ingest.FieldNamesOf(schema), index: map[string]int{}}
+func fieldsOf(kind store.Kind, schema store.Schema) fieldSet {
+	fs := fieldSet{names: ingest.FieldNamesOfKind(kind, schema), index: map[string]int{}}
 	for i, f := range fs.names {
 		fs.index[f] = i
 	}
@@ -177,7 +186,7 @@ func fieldsOf(schema store.Schema) fieldSet {
 
 // mapHeader finds the column of every field: explicit mappings first, then
 // the field's own name, then its aliases. Columns nobody claims are ignored.
-func mapHeader(header []string, m Mapping, fs fieldSet) (columns, error) {
+func mapHeader(header []string, m Mapping, fs fieldSet, kind store.Kind) (columns, error) {
 	fieldIndex := fs.index
 	cols := make(columns, len(fieldIndex))
 	for i := range cols {
@@ -247,7 +256,14 @@ func mapHeader(header []string, m Mapping, fs fieldSet) (columns, error) {
 				quoteList(names), f, f, strings.TrimSpace(names[0]))
 		}
 	}
-	for _, f := range requiredFields {
+	required := requiredFields
+	if kind == store.KindOffer {
+		required = requiredOfferFields
+	}
+	for _, f := range required {
+		if f == ingest.FieldScore && cols[fieldIndex[ingest.FieldCSAT]] >= 0 {
+			continue // answers with CSAT, and with a score where the cell has one
+		}
 		if cols[fieldIndex[f]] < 0 {
 			return cols, &MissingFieldError{Field: f, Tried: Aliases(f)}
 		}

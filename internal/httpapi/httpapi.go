@@ -45,9 +45,11 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Decoder turns a request body into validated responses.
+// Decoder turns a request body into validated responses, or offers
+// (ingest.Decoder).
 type Decoder interface {
 	Decode(body io.Reader, contentType string, now time.Time) ([]store.Response, error)
+	DecodeKind(kind store.Kind, body io.Reader, contentType string, now time.Time) ([]store.Response, error)
 }
 
 // Boards is the board registry as the API reads it: the current

@@ -12,8 +12,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulseboard/pulseboard/internal/csat"
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/nps"
+	"github.com/pulseboard/pulseboard/internal/proportion"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
@@ -49,7 +51,55 @@ type npsGroup struct {
 	// the key has no theme.
 	Labels map[store.Dimension]string `json:"labels,omitempty"`
 	nps.Summary
+	// CSAT is present when the group has CSAT answers, ResponseRate when
+	// it has offers.
+	CSAT         *csatJSON `json:"csat,omitempty"`
+	ResponseRate *rateJSON `json:"response_rate,omitempty"`
 }
+
+// csatJSON is a group's CSAT: its answers, the satisfied ones (4 and 5),
+// their share in percent with its 95% Wilson interval, and the answers
+// 1..5.
+type csatJSON struct {
+	Answers      int64             `json:"answers"`
+	Satisfied    int64             `json:"satisfied"`
+	CSAT         float64           `json:"csat"`
+	Low          float64           `json:"low"`
+	High         float64           `json:"high"`
+	Distribution csat.Distribution `json:"distribution"`
+}
+
+// rateJSON is a group's response rate: the surveys offered in the span,
+// how many of them were answered (at any time), and the rate in percent
+// with its 95% Wilson interval.
+type rateJSON struct {
+	Offered  int64   `json:"offered"`
+	Answered int64   `json:"answered"`
+	Rate     float64 `json:"rate"`
+	Low      float64 `json:"low"`
+	High     float64 `json:"high"`
+}
+
+// csatOf is g's CSAT, nil without CSAT answers.
+func csatOf(g store.Group) *csatJSON {
+	s := g.CSAT.Share()
+	if !s.OK() {
+		return nil
+	}
+	return &csatJSON{Answers: s.Whole, Satisfied: s.Part, CSAT: pct(s.Value), Low: pct(s.Low), High: pct(s.High), Distribution: g.CSAT}
+}
+
+// rateOf is g's response rate, nil without offers.
+func rateOf(g store.Group) *rateJSON {
+	s := proportion.Of(g.Answered, g.Offered)
+	if !s.OK() {
+		return nil
+	}
+	return &rateJSON{Offered: s.Whole, Answered: s.Part, Rate: pct(s.Value), Low: pct(s.Low), High: pct(s.High)}
+}
+
+// pct is a share as a published percentage.
+func pct(share float64) float64 { return nps.Round(100 * share) }
 
 // defaultWindow is the window of a query that names none.
 const defaultWindow = "1h"
@@ -300,7 +350,7 @@ func formatDays(d time.Duration) string {
 }
 
 func (a *API) groupJSON(g store.Group) npsGroup {
-	out := npsGroup{Key: g.Key, Summary: nps.Summarize(g.Counts, a.MinSample)}
+	out := npsGroup{Key: g.Key, Summary: nps.Summarize(g.Counts, a.MinSample), CSAT: csatOf(g), ResponseRate: rateOf(g)}
 	if name, ok := g.Key[store.Theme]; ok {
 		out.Labels = map[store.Dimension]string{store.Theme: a.themeLabel(name)}
 	}

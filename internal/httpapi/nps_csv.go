@@ -18,6 +18,8 @@ import (
 var csvColumns = []string{
 	"nps", "ci_low", "ci_high", "responses", "promoters", "passives", "detractors",
 	"promoter_share", "passive_share", "detractor_share", "low_sample", "from", "to",
+	"csat", "csat_low", "csat_high", "csat_answers", "csat_satisfied",
+	"response_rate", "response_rate_low", "response_rate_high", "offered", "answered",
 }
 
 // csvThemeLabel is the column of a theme's label.
@@ -58,6 +60,8 @@ func (a *API) writeNPSCSV(c echo.Context, req npsRequest, groups []store.Group) 
 			strconv.FormatInt(s.Responses, 10), strconv.FormatInt(s.Promoters, 10), strconv.FormatInt(s.Passives, 10), strconv.FormatInt(s.Detractors, 10),
 			csvNumber(s.PromoterShare), csvNumber(s.PassiveShare), csvNumber(s.DetractorShare),
 			strconv.FormatBool(s.LowSample), from, to)
+		row = appendCSATCells(row, csatOf(g))
+		row = appendRateCells(row, rateOf(g))
 		if err := w.Write(row); err != nil {
 			return err
 		}
@@ -70,6 +74,24 @@ func (a *API) writeNPSCSV(c echo.Context, req npsRequest, groups []store.Group) 
 	name := "pulseboard-nps-" + req.Query.Span.From.UTC().Format("20060102T1504Z") + "-" + req.Query.Span.To.UTC().Format("20060102T1504Z") + ".csv"
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8; header=present", buf.Bytes())
+}
+
+// appendCSATCells adds the CSAT columns: empty without CSAT answers.
+func appendCSATCells(row []string, c *csatJSON) []string {
+	if c == nil {
+		return append(row, "", "", "", "0", "0")
+	}
+	return append(row, csvNumber(&c.CSAT), csvNumber(&c.Low), csvNumber(&c.High),
+		strconv.FormatInt(c.Answers, 10), strconv.FormatInt(c.Satisfied, 10))
+}
+
+// appendRateCells adds the response-rate columns: empty without offers.
+func appendRateCells(row []string, r *rateJSON) []string {
+	if r == nil {
+		return append(row, "", "", "", "0", "0")
+	}
+	return append(row, csvNumber(&r.Rate), csvNumber(&r.Low), csvNumber(&r.High),
+		strconv.FormatInt(r.Offered, 10), strconv.FormatInt(r.Answered, 10))
 }
 
 // csvNumber prints a figure as encoding/json does (shortest form, no

@@ -235,7 +235,10 @@ func TestNPSCSVEqualsJSON(t *testing.T) {
 				by = strings.Split(v, ",")
 			}
 			wantHeader := append(append([]string{}, by...), "nps", "ci_low", "ci_high", "responses", "promoters", "passives", "detractors",
-				"promoter_share", "passive_share", "detractor_share", "low_sample", "from", "to")
+				"promoter_share", "passive_share", "detractor_share", "low_sample", "from", "to",
+				// CSAT and the response rate follow (offers_test.go checks their cells).
+				"csat", "csat_low", "csat_high", "csat_answers", "csat_satisfied",
+				"response_rate", "response_rate_low", "response_rate_high", "offered", "answered")
 			if strings.Join(rows[0], "|") != strings.Join(wantHeader, "|") {
 				t.Fatalf("%s: header %v", q, rows[0])
 			}
@@ -265,7 +268,8 @@ func TestNPSCSVEqualsJSON(t *testing.T) {
 				want := []string{num(g.NPS), num(g.CILow), num(g.CIHigh), strconv.FormatInt(g.Responses, 10),
 					strconv.FormatInt(g.Promoters, 10), strconv.FormatInt(g.Passives, 10), strconv.FormatInt(g.Detractors, 10),
 					share(g.Promoters, g.Responses), share(g.Passives, g.Responses), share(g.Detractors, g.Responses),
-					strconv.FormatBool(g.LowSample), js.From.Format(time.RFC3339), js.To.Format(time.RFC3339)}
+					strconv.FormatBool(g.LowSample), js.From.Format(time.RFC3339), js.To.Format(time.RFC3339),
+					"", "", "", "0", "0", "", "", "", "0", "0"} // no CSAT answers, no offers here
 				if got := strings.Join(row[len(by):], "|"); got != strings.Join(want, "|") {
 					t.Errorf("%s: row %d = %s, want %s", q, i, got, strings.Join(want, "|"))
 				}

@@ -26,8 +26,9 @@ func (a *API) routes(e *echo.Echo) {
 	}
 
 	v1 := e.Group("/api/v1")
-	// responses.go, nps.go, webhooks.go
+	// responses.go (and offers), nps.go, webhooks.go
 	v1.POST("/responses", a.createResponses)
+	v1.POST("/offers", a.createOffers)
 	v1.GET("/nps", a.getNPS, a.requireQuery)
 	v1.POST("/webhooks/delighted", a.postDelighted)
 	v1.POST("/webhooks/asknicely", a.postAskNicely)

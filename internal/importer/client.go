@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/pkg/client"
 )
 
@@ -44,10 +45,11 @@ type apiClient struct {
 	server string
 	http   *http.Client
 	own    bool
+	kind   store.Kind // what the batches hold: responses or offers
 }
 
 func newClient(o Options) (*apiClient, error) {
-	c := &apiClient{server: o.Server, http: o.HTTPClient}
+	c := &apiClient{server: o.Server, http: o.HTTPClient, kind: o.Kind}
 	if c.http == nil {
 		// http.DefaultTransport is any RoundTripper: a program's
 		// instrumentation, or a test's checking wrapper, may have put
@@ -104,6 +106,9 @@ func (c *apiClient) probe(ctx context.Context) error {
 func (c *apiClient) post(ctx context.Context, ndjson []byte, retrying func(client.RetryEvent)) (client.Recorded, error) {
 	if retrying != nil {
 		ctx = client.WithRetryHook(ctx, retrying)
+	}
+	if c.kind == store.KindOffer {
+		return c.SendOffersBody(ctx, client.Body{Format: client.NDJSON, Data: ndjson})
 	}
 	return c.SendResponsesBody(ctx, client.Body{Format: client.NDJSON, Data: ndjson})
 }

@@ -1,5 +1,5 @@
-// Package importer backfills survey responses from a CSV file through a
-// running Pulseboard's ingest API: it is `pulseboard import` without its
+// Package importer backfills survey responses (or offered surveys, with
+// Options.Kind) from a CSV file through a running Pulseboard's ingest API: it is `pulseboard import` without its
 // command line, which stays in cmd/pulseboard.
 //
 // Run reads the file with csvimport, which parses each row and validates it
@@ -67,6 +67,10 @@ type Options struct {
 	// Schema is the server's dimensions: rows are checked with it, and its
 	// custom dimensions are read from their columns.
 	Schema store.Schema
+	// Kind is what the rows are: responses (the zero value, sent to POST
+	// /api/v1/responses) or offered surveys (store.KindOffer, sent to POST
+	// /api/v1/offers).
+	Kind store.Kind
 	// Batch is the rows per request, 1 to MaxBatch; 0 is DefaultBatch.
 	Batch int
 	// SkipInvalid sends the valid rows and lists the invalid ones, in one
@@ -244,7 +248,8 @@ func (im *importer) run(ctx context.Context) error {
 
 // pass reads the whole file once, sending valid rows to s unless it is nil.
 func (im *importer) pass(ctx context.Context, src *source, phase string, s *sender) error {
-	rd, err := csvimport.NewReader(src.r, csvimport.Options{Mapping: im.opts.Mapping, Location: im.opts.Location, Now: im.opts.Now, Limits: ingest.Options{Schema: im.opts.Schema}})
+	rd, err := csvimport.NewReader(src.r, csvimport.Options{Mapping: im.opts.Mapping, Location: im.opts.Location, Now: im.opts.Now,
+		Limits: ingest.Options{Schema: im.opts.Schema}, Kind: im.opts.Kind})
 	if err != nil {
 		var mf *csvimport.MissingFieldError
 		if errors.As(err, &mf) {

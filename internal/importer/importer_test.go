@@ -215,3 +215,70 @@ func TestRunAgainstTheAPI(t *testing.T) {
 		t.Fatalf("refused row: %v\n%s", err, out2.String())
 	}
 }
+
+// TestRunOffersAgainstTheAPI: with Kind offer the rows go to POST
+// /api/v1/offers; answers imported after them, naming them, with CSAT
+// alone or a score, make the response rate and CSAT the store counts.
+func TestRunOffersAgainstTheAPI(t *testing.T) {
+	const token = "importer-test-token-0123"
+	clock := &storetest.Clock{}
+	clock.Set(storetest.Start)
+	opts := storetest.Options(t, clock)
+	s := memstore.New(opts)
+	t.Cleanup(func() { s.Close() })
+	srv := httptest.NewServer(httpapi.New(httpapi.Deps{
+		Recorder: s, Querier: s, Pinger: s, Decoder: ingest.NewDecoder(ingest.Options{}),
+		IngestTokens: auth.NewTokens(token), MaxBodyBytes: ingest.DefaultOptions().MaxBytes,
+		Calendar: opts.Calendar, Rollups: opts.Rollups,
+		Now: clock.Now,
+	}))
+	t.Cleanup(srv.Close)
+	run := func(o Options, text string) (Result, string, error) {
+		var out bytes.Buffer
+		o.File, o.Server, o.Token, o.Out, o.Log, o.Now = writeCSV(t, text), srv.URL, token, &out, &out, clock.Now
+		res, err := Run(context.Background(), o)
+		return res, out.String(), err
+	}
+	at := storetest.Start.Add(-2 * time.Hour).Format(time.RFC3339)
+	offers := "id,channel,team,at\n" +
+		"call-1,phone,billing," + at + "\n" +
+		"call-2,phone,billing," + at + "\n" +
+		"call-3,phone,sales," + at + "\n" +
+		"call-4,email,sales," + at + "\n"
+	res, out, err := run(Options{Kind: store.KindOffer, Batch: 3}, offers)
+	if err != nil || res.Recorded.Accepted != 4 || !strings.Contains(out, "imported 4 rows: 4 new") {
+		t.Fatalf("offers: %+v, %v\n%s", res, err, out)
+	}
+	if res, out, err := run(Options{Kind: store.KindOffer}, offers); err != nil || res.Recorded.Duplicates != 4 {
+		t.Fatalf("offers again: %+v, %v\n%s", res, err, out)
+	}
+	answered := storetest.Start.Add(-30 * time.Minute).Format(time.RFC3339)
+	res, out, err = run(Options{}, "id,offer_id,score,csat,channel,at\n"+
+		"a1,call-1,9,5,phone,"+answered+"\n"+
+		"a2,call-2,,2,phone,"+answered+"\n"+
+		"a3,call-4,3,,email,"+answered+"\n")
+	if err != nil || res.Recorded.Accepted != 3 {
+		t.Fatalf("answers: %+v, %v\n%s", res, err, out)
+	}
+	groups, err := s.Query(context.Background(), store.Query{By: []store.Dimension{store.Channel}, Span: opts.Calendar.Span(window.Rolling24h, clock.Now())})
+	if err != nil || len(groups) != 2 {
+		t.Fatalf("the store holds %+v (%v)", groups, err)
+	}
+	for _, g := range groups {
+		switch g.Key[store.Channel] {
+		case "phone":
+			if g.Offered != 3 || g.Answered != 2 || g.Counts != nps.Of(9) || g.CSAT.Answers() != 2 || g.CSAT.Satisfied() != 1 {
+				t.Errorf("phone: %+v", g)
+			}
+		case "email":
+			if g.Offered != 1 || g.Answered != 1 || g.Counts != nps.Of(3) || g.CSAT.Answers() != 0 {
+				t.Errorf("email: %+v", g)
+			}
+		}
+	}
+	// A bad offer is refused before anything is sent, naming its line.
+	_, out, err = run(Options{Kind: store.KindOffer}, "id,channel\ncall-9,a/b\n")
+	if err == nil || !strings.Contains(out, "line 2: channel: may hold only") || !strings.Contains(out, "nothing was imported") {
+		t.Fatalf("bad offer: %v\n%s", err, out)
+	}
+}

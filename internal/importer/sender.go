@@ -65,7 +65,12 @@ func newSender(ctx context.Context, cl *apiClient, o Options, con *console) *sen
 // keeps memory bounded, and fails once the import has failed.
 func (s *sender) add(line int, r store.Response) error {
 	var err error
-	if s.enc, err = client.AppendResponse(s.enc[:0], api.ResponseOf(r)); err != nil {
+	if r.Kind == store.KindOffer {
+		s.enc, err = client.AppendOffer(s.enc[:0], api.OfferOf(r))
+	} else {
+		s.enc, err = client.AppendResponse(s.enc[:0], api.ResponseOf(r))
+	}
+	if err != nil {
 		return fmt.Errorf("encode line %d: %w", line, err)
 	}
 	s.enc = append(s.enc, '\n')

@@ -87,7 +87,7 @@ func TestSenderKeepsFileOrderPerID(t *testing.T) {
 	if res, sent := s.totals(); sent != 300 || res.Accepted != 300 {
 		t.Fatalf("totals %+v for %d rows", res, sent)
 	}
-	last := map[string]int{}
+	last := map[string]api.Score{}
 	for _, r := range rec.responses {
 		if prev, ok := last[r.ID]; ok && r.Score != prev+1 {
 			t.Fatalf("%s: score %d arrived after %d", r.ID, r.Score, prev)

@@ -92,12 +92,21 @@ const (
 // when reading it failed, Invalid (with one detail per problem) for valid
 // JSON whose responses are wrong.
 func (d *Decoder) Decode(body io.Reader, contentType string, now time.Time) ([]store.Response, error) {
+	return d.DecodeKind(store.KindResponse, body, contentType, now)
+}
+
+// DecodeKind is Decode for items of kind: responses (Decode), or offers
+// (POST /api/v1/offers), which are validated by ValidateOffer and come
+// back as responses of Kind store.KindOffer. Formats, limits and errors
+// are the same; messages name the items by their kind.
+func (d *Decoder) DecodeKind(kind store.Kind, body io.Reader, contentType string, now time.Time) ([]store.Response, error) {
 	ndjson, err := parseContentType(contentType)
 	if err != nil {
 		return nil, err
 	}
 	src := newCappedReader(body, d.opts.MaxBytes)
-	b := &batch{opts: d.opts, now: now}
+	b := &batch{opts: d.opts, now: now, kind: kind}
+	b.problems.Noun = KindNoun(kind)
 	if ndjson {
 		err = d.readNDJSON(src, b)
 	} else {
@@ -107,7 +116,7 @@ func (d *Decoder) Decode(body io.Reader, contentType string, now time.Time) ([]s
 		return nil, d.readFault(err)
 	}
 	if b.items == 0 {
-		return nil, fault.New(fault.Invalid, "the body holds no responses")
+		return nil, fault.New(fault.Invalid, "the body holds no %s", KindNoun(kind))
 	}
 	if err := b.problems.Err(b.items); err != nil {
 		return nil, err
@@ -193,14 +202,15 @@ func sizeText(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func (d *Decoder) tooManyItems() error {
-	return fault.New(fault.TooLarge, "batch has more than %d responses", d.opts.MaxItems)
+func (d *Decoder) tooManyItems(b *batch) error {
+	return fault.New(fault.TooLarge, "batch has more than %d %s", d.opts.MaxItems, KindNoun(b.kind))
 }
 
 // batch is the outcome of a body so far.
 type batch struct {
 	opts     Options
 	now      time.Time
+	kind     store.Kind
 	out      []store.Response
 	items    int
 	problems Problems
@@ -216,7 +226,7 @@ func (b *batch) add(index int, raw []byte, where string) {
 		return
 	}
 	it, typeDetails := parseObject(index, raw, b.opts.Schema)
-	r, details := Validate(index, it, b.now, b.opts)
+	r, details := ValidateKind(b.kind, index, it, b.now, b.opts)
 	details = mergeDetails(typeDetails, details)
 	if len(details) > 0 {
 		b.problems.AddItem(details)
@@ -301,7 +311,7 @@ func (p *jsonBody) array(d *Decoder, b *batch) error {
 	i := 0
 	for ; p.dec.More(); i++ {
 		if i == d.opts.MaxItems {
-			return d.tooManyItems()
+			return d.tooManyItems(b)
 		}
 		raw, err := p.value(i)
 		if err != nil {
@@ -388,7 +398,7 @@ func (d *Decoder) readNDJSON(src *cappedReader, b *batch) error {
 		}
 		if trimmed := bytes.Trim(text, jsonSpace); len(trimmed) > 0 {
 			if index == d.opts.MaxItems {
-				return d.tooManyItems()
+				return d.tooManyItems(b)
 			}
 			b.addLine(index, line, text)
 			index++
@@ -431,6 +441,8 @@ func parseObject(index int, raw []byte, schema store.Schema) (Item, []fault.Deta
 	it := Item{
 		ID:      p.str(FieldID),
 		Score:   p.number(FieldScore, "must be an integer from 0 to 10"),
+		CSAT:    p.number(FieldCSAT, "must be an integer from 1 to 5"),
+		OfferID: p.str(FieldOfferID),
 		Channel: p.str(FieldChannel),
 		Segment: p.str(FieldSegment),
 		Team:    p.str(FieldTeam),

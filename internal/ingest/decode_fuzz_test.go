@@ -25,6 +25,7 @@ var dimPattern = regexp.MustCompile(`^[A-Za-z0-9_.@-]([A-Za-z0-9 _.@-]{0,62}[A-Z
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(obj()))
 	f.Add([]byte("[" + obj() + "," + obj("at", atText(testNow)) + "]"))
+	f.Add([]byte("[" + obj("score", omit, "csat", "4", "offer_id", `"o-1"`) + "," + obj("csat", "1") + "]"))
 	d := NewDecoder(fuzzOptions)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, ct := range []string{"", TypeJSON, TypeNDJSON, "text/csv"} {
@@ -74,8 +75,14 @@ func checkInvariants(t *testing.T, r store.Response) {
 	if n < 1 || n > MaxIDLen || !utf8.ValidString(r.ID) || strings.IndexFunc(r.ID, unicode.IsControl) >= 0 {
 		t.Fatalf("bad id %q", r.ID)
 	}
-	if r.Score < 0 || r.Score > 10 {
-		t.Fatalf("bad score %d", r.Score)
+	if (r.Score < 0 || r.Score > 10) && (r.Score != store.NoScore || r.CSAT == 0) {
+		t.Fatalf("bad score %d (csat %d)", r.Score, r.CSAT)
+	}
+	if r.CSAT < 0 || r.CSAT > 5 || r.Kind != store.KindResponse {
+		t.Fatalf("bad csat %d or kind %d", r.CSAT, r.Kind)
+	}
+	if r.OfferID != "" && (utf8.RuneCountInString(r.OfferID) > MaxIDLen || strings.IndexFunc(r.OfferID, unicode.IsControl) >= 0) {
+		t.Fatalf("bad offer id %q", r.OfferID)
 	}
 	if !dimPattern.MatchString(r.Dims.Channel) {
 		t.Fatalf("bad channel %q", r.Dims.Channel)
@@ -107,7 +114,16 @@ func checkInvariants(t *testing.T, r store.Response) {
 func checkRoundTrip(t *testing.T, d *Decoder, rs []store.Response) {
 	items := make([]map[string]any, len(rs))
 	for i, r := range rs {
-		m := map[string]any{"id": r.ID, "score": r.Score, "channel": r.Dims.Channel}
+		m := map[string]any{"id": r.ID, "channel": r.Dims.Channel}
+		if r.Score != store.NoScore {
+			m["score"] = r.Score
+		}
+		if r.CSAT != 0 {
+			m["csat"] = r.CSAT
+		}
+		if r.OfferID != "" {
+			m["offer_id"] = r.OfferID
+		}
 		for k, v := range map[string]string{"segment": r.Dims.Segment, "team": r.Dims.Team, "agent": r.Dims.Agent, "comment": r.Comment} {
 			if v != "" {
 				m[k] = v

@@ -67,7 +67,8 @@ func mustFault(t *testing.T, err error, code fault.Code) *fault.Error {
 }
 
 func sameResponse(a, b store.Response) bool {
-	return a.ID == b.ID && a.Score == b.Score && a.Dims == b.Dims && a.Comment == b.Comment &&
+	return a.ID == b.ID && a.Score == b.Score && a.CSAT == b.CSAT && a.OfferID == b.OfferID && a.Kind == b.Kind &&
+		a.Dims == b.Dims && a.Comment == b.Comment &&
 		slices.Equal(a.Tags, b.Tags) && (a.Tags == nil) == (b.Tags == nil) &&
 		a.At.Equal(b.At) && a.At.Location() == time.UTC && a.AtGiven == b.AtGiven
 }
@@ -106,8 +107,8 @@ func TestFieldProblems(t *testing.T) {
 		{"id control char", obj("id", `"a\u0007b"`), "id", "must not contain control characters"},
 		{"id newline", obj("id", `"a\nb"`), "id", "must not contain control characters"},
 		{"id invalid utf8", obj("id", "\"a\xffb\""), "id", "must be valid UTF-8"},
-		{"score missing", obj("score", omit), "score", "is required"},
-		{"score null", obj("score", "null"), "score", "is required"},
+		{"score missing", obj("score", omit), "score", "is required unless csat is given"},
+		{"score null", obj("score", "null"), "score", "is required unless csat is given"},
 		{"score fraction", obj("score", "7.5"), "score", intReason},
 		{"score string", obj("score", `"7"`), "score", intReason},
 		{"score 7.0", obj("score", "7.0"), "score", intReason},
@@ -648,7 +649,7 @@ func TestUnknownFieldNameIsShortenedInDetails(t *testing.T) {
 }
 
 func TestFieldNames(t *testing.T) {
-	want := []string{"id", "score", "channel", "segment", "team", "agent", "journey", "comment", "tags", "at", "version"}
+	want := []string{"id", "score", "csat", "offer_id", "channel", "segment", "team", "agent", "journey", "comment", "tags", "at", "version"}
 	if got := FieldNames(); !slices.Equal(got, want) {
 		t.Errorf("FieldNames() = %q, want %q", got, want)
 	}

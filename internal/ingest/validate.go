@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/pulseboard/pulseboard/internal/csat"
 	"github.com/pulseboard/pulseboard/internal/fault"
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -19,6 +20,8 @@ import (
 const (
 	FieldID      = "id"
 	FieldScore   = "score"
+	FieldCSAT    = "csat"
+	FieldOfferID = "offer_id"
 	FieldChannel = "channel"
 	FieldSegment = "segment"
 	FieldTeam    = "team"
@@ -34,22 +37,51 @@ const (
 // sees the same report for the same mistake every time. A schema's custom
 // dimensions follow it, sorted by name.
 var fieldOrder = []string{
-	FieldID, FieldScore, FieldChannel, FieldSegment, FieldTeam, FieldAgent, FieldJourney,
+	FieldID, FieldScore, FieldCSAT, FieldOfferID, FieldChannel, FieldSegment, FieldTeam, FieldAgent, FieldJourney,
 	FieldComment, FieldTags, FieldAt, FieldVersion,
+}
+
+// offerFields are the fields an offer may carry: a response's, less what
+// only an answer has (score, csat, offer_id, comment, tags).
+var offerFields = []string{
+	FieldID, FieldChannel, FieldSegment, FieldTeam, FieldAgent, FieldJourney, FieldAt, FieldVersion,
 }
 
 // FieldNames lists the fields a response may carry under the built-in
 // dimensions, e.g. for a CSV importer mapping its header.
 func FieldNames() []string { return slices.Clone(fieldOrder) }
 
+// OfferFieldNames lists the fields an offer may carry under the built-in
+// dimensions, in the same order as FieldNames.
+func OfferFieldNames() []string { return slices.Clone(offerFields) }
+
 // FieldNamesOf lists the fields a response may carry under a schema: the
 // built-in fields, then the schema's custom dimensions.
-func FieldNamesOf(s store.Schema) []string {
-	out := slices.Clone(fieldOrder)
+func FieldNamesOf(s store.Schema) []string { return withCustom(fieldOrder, s) }
+
+// FieldNamesOfKind lists the fields an item of kind may carry under a
+// schema (FieldNamesOf for responses).
+func FieldNamesOfKind(k store.Kind, s store.Schema) []string {
+	if k == store.KindOffer {
+		return withCustom(offerFields, s)
+	}
+	return withCustom(fieldOrder, s)
+}
+
+func withCustom(fields []string, s store.Schema) []string {
+	out := slices.Clone(fields)
 	for _, d := range s.Custom() {
 		out = append(out, string(d))
 	}
 	return out
+}
+
+// KindNoun is how messages name items of a kind: "responses" or "offers".
+func KindNoun(k store.Kind) string {
+	if k == store.KindOffer {
+		return "offers"
+	}
+	return "responses"
 }
 
 // Limits on field values. Lengths count characters (runes), not bytes.
@@ -61,7 +93,7 @@ const (
 	MaxTagLen     = 64
 )
 
-// Item is one response's fields as text, before anything is checked. Every
+// Item is one response's (or offer's) fields as text, before anything is checked. Every
 // producer format reduces to it: the JSON decoder fills it from an object
 // (a score keeps its literal number text, so 7.0 can be told from 7), a CSV
 // importer from cells, a stream consumer from entry fields.
@@ -70,8 +102,11 @@ const (
 // which is an error for every field but comment. Go 1.26's new(expr) makes
 // filling one from strings short: Item{ID: new(cell)}.
 type Item struct {
-	ID      *string
-	Score   *string // decimal digits only, e.g. "7"
+	ID    *string
+	Score *string // decimal digits only, e.g. "7"; may be absent when CSAT is given
+	CSAT  *string // decimal digits, 1 to 5
+	// OfferID names the offer the response answers; validated like ID.
+	OfferID *string
 	Channel *string
 	Segment *string
 	Team    *string
@@ -95,8 +130,55 @@ func Validate(index int, it Item, now time.Time, o Options) (store.Response, []f
 	o = o.withDefaults()
 	c := checker{index: index}
 	var r store.Response
-	r.ID = c.id(it.ID)
-	r.Score = c.score(it.Score)
+	r.ID = c.id(FieldID, it.ID)
+	r.Score = c.score(it.Score, it.CSAT != nil)
+	r.CSAT = c.csat(it.CSAT)
+	if it.OfferID != nil {
+		r.OfferID = c.id(FieldOfferID, it.OfferID)
+	}
+	c.dimsAndTime(&r, it, now, o)
+	r.Comment = c.comment(it.Comment)
+	r.Tags = c.tags(it.Tags)
+	return r, c.sorted()
+}
+
+// ValidateOffer checks one offered survey as Validate checks a response:
+// the same id, dimensions, time and version rules and messages. An offer
+// carries nothing else; a field only answers have is an error naming it.
+func ValidateOffer(index int, it Item, now time.Time, o Options) (store.Response, []fault.Detail) {
+	o = o.withDefaults()
+	c := checker{index: index}
+	r := store.Response{Kind: store.KindOffer, Score: store.NoScore}
+	r.ID = c.id(FieldID, it.ID)
+	for _, f := range []struct {
+		name    string
+		present bool
+	}{
+		{FieldScore, it.Score != nil}, {FieldCSAT, it.CSAT != nil}, {FieldOfferID, it.OfferID != nil},
+		{FieldComment, it.Comment != nil}, {FieldTags, it.Tags != nil},
+	} {
+		if f.present {
+			c.fail(f.name, notOfferField)
+		}
+	}
+	c.dimsAndTime(&r, it, now, o)
+	return r, c.sorted()
+}
+
+// notOfferField is the reason given for a field only answers carry.
+const notOfferField = "is not a field of an offer (an offer has id, dimensions, at and version; send the answer to /api/v1/responses)"
+
+// ValidateKind validates an item of kind (Validate or ValidateOffer).
+func ValidateKind(k store.Kind, index int, it Item, now time.Time, o Options) (store.Response, []fault.Detail) {
+	if k == store.KindOffer {
+		return ValidateOffer(index, it, now, o)
+	}
+	return Validate(index, it, now, o)
+}
+
+// dimsAndTime checks what responses and offers share besides the id: the
+// dimensions, the time and the version.
+func (c *checker) dimsAndTime(r *store.Response, it Item, now time.Time, o Options) {
 	r.Dims = store.Dims{
 		Channel: c.dim(FieldChannel, it.Channel, true),
 		Segment: c.dim(FieldSegment, it.Segment, false),
@@ -107,11 +189,8 @@ func Validate(index int, it Item, now time.Time, o Options) (store.Response, []f
 	if len(it.Custom) > 0 {
 		c.custom(&r.Dims, it.Custom, o.Schema)
 	}
-	r.Comment = c.comment(it.Comment)
-	r.Tags = c.tags(it.Tags)
 	r.At, r.AtGiven = c.at(it.At, now, o)
 	r.Version = c.version(it.Version)
-	return r, c.details
 }
 
 // checker accumulates the details of one item: each method checks one field
@@ -121,32 +200,46 @@ type checker struct {
 	details []fault.Detail
 }
 
+// sorted returns the details in field order, as the JSON decoder reports
+// them (mergeDetails).
+func (c *checker) sorted() []fault.Detail {
+	slices.SortStableFunc(c.details, func(a, b fault.Detail) int { return fieldRank(a.Field) - fieldRank(b.Field) })
+	return c.details
+}
+
 func (c *checker) fail(field, reason string) {
 	c.details = append(c.details, fault.Detail{Index: c.index, Field: field, Reason: reason})
 }
 
-func (c *checker) id(p *string) string {
+// id checks an id: the response's or offer's own (field id), or the
+// offer a response answers (offer_id).
+func (c *checker) id(field string, p *string) string {
 	if p == nil {
-		c.fail(FieldID, "is required")
+		c.fail(field, "is required")
 		return ""
 	}
 	s := *p
 	switch n := utf8.RuneCountInString(s); {
 	case !utf8.ValidString(s):
-		c.fail(FieldID, "must be valid UTF-8")
+		c.fail(field, "must be valid UTF-8")
 	case n < 1 || n > MaxIDLen:
-		c.fail(FieldID, fmt.Sprintf("must be 1 to %d characters", MaxIDLen))
+		c.fail(field, fmt.Sprintf("must be 1 to %d characters", MaxIDLen))
 	case hasControl(s):
 		// Ids end up in storage keys and log lines, where control
 		// characters would corrupt or forge output.
-		c.fail(FieldID, "must not contain control characters")
+		c.fail(field, "must not contain control characters")
 	}
 	return s
 }
 
-func (c *checker) score(p *string) int {
+// score parses the NPS score; an answer with csat may leave it out
+// (store.NoScore), one without must have it.
+func (c *checker) score(p *string, hasCSAT bool) int {
 	if p == nil {
-		c.fail(FieldScore, "is required")
+		if hasCSAT {
+			return store.NoScore
+		}
+		c.fail(FieldScore, "is required unless csat is given")
 		return 0
 	}
 	n, ok := parseScore(*p)
@@ -156,10 +249,25 @@ func (c *checker) score(p *string) int {
 	return n
 }
 
+// csat parses the 1..5 satisfaction score; 0 when absent.
+func (c *checker) csat(p *string) int {
+	if p == nil {
+		return 0
+	}
+	n, ok := parseDigits(*p, csat.MinScore, csat.MaxScore)
+	if !ok {
+		c.fail(FieldCSAT, fmt.Sprintf("must be an integer from %d to %d", csat.MinScore, csat.MaxScore))
+	}
+	return n
+}
+
 // parseScore accepts only plain decimal digits: "7.0", "1e1", "+7" and " 7"
 // all look like a mistake in the producer, and silently rounding or
 // trimming them would hide it.
-func parseScore(s string) (int, bool) {
+func parseScore(s string) (int, bool) { return parseDigits(s, nps.MinScore, nps.MaxScore) }
+
+// parseDigits reads one or two decimal digits within lo..hi.
+func parseDigits(s string, lo, hi int) (int, bool) {
 	if s == "" || len(s) > 2 {
 		return 0, false
 	}
@@ -169,7 +277,7 @@ func parseScore(s string) (int, bool) {
 		}
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < nps.MinScore || n > nps.MaxScore {
+	if err != nil || n < lo || n > hi {
 		return 0, false
 	}
 	return n, true
@@ -357,6 +465,8 @@ type Problems struct {
 	// malformed is set when an item was not JSON at all (an NDJSON line):
 	// the batch is then a bad request (400) rather than invalid (422).
 	malformed bool
+	// Noun names the items in the message: "responses" when empty.
+	Noun string
 }
 
 // AddItem records the details of one item; an empty list is a valid item.
@@ -386,7 +496,11 @@ func (p *Problems) Err(total int) error {
 	if p.items == 0 {
 		return nil
 	}
-	msg := fmt.Sprintf("%d of %d responses are invalid; nothing was recorded", p.items, total)
+	noun := p.Noun
+	if noun == "" {
+		noun = "responses"
+	}
+	msg := fmt.Sprintf("%d of %d %s are invalid; nothing was recorded", p.items, total, noun)
 	if p.total > len(p.details) {
 		msg += fmt.Sprintf(" (only the first %d of %d problems are listed)", len(p.details), p.total)
 	}

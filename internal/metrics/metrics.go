@@ -25,6 +25,7 @@ type Metrics struct {
 	ingestRequests *prometheus.CounterVec
 	ingestDuration prometheus.Histogram
 	responses      *prometheus.CounterVec
+	offers         *prometheus.CounterVec
 	droppedScreens prometheus.Counter
 	broadcastLag   prometheus.Histogram
 	redisErrors    *prometheus.CounterVec
@@ -51,6 +52,10 @@ func New() *Metrics {
 			Name: "pulseboard_responses_total",
 			Help: "Responses recorded, by upsert result: accepted, updated, duplicate.",
 		}, []string{"result"}),
+		offers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulseboard_offers_total",
+			Help: "Offered surveys recorded (POST /api/v1/offers), by upsert result: accepted, updated, duplicate, stale.",
+		}, []string{"result"}),
 		droppedScreens: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulseboard_ws_dropped_total",
 			Help: "Screens disconnected for not taking their messages in time.",
@@ -69,7 +74,7 @@ func New() *Metrics {
 			Help: "Failed Redis commands (and failed dials), by command; a nil reply is not a failure.",
 		}, []string{"command"}),
 	}
-	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.droppedScreens, m.broadcastLag, m.redisErrors, m.proxyIgnored)
+	r.MustRegister(m.ingestRequests, m.ingestDuration, m.responses, m.offers, m.droppedScreens, m.broadcastLag, m.redisErrors, m.proxyIgnored)
 	m.open = promhttp.HandlerFor(r, promhttp.HandlerOpts{})
 	// A private collector that fails (it has user data in its labels)
 	// must not blind the operational series: serve what gathered.
@@ -90,12 +95,22 @@ func (m *Metrics) RegisterPrivate(c prometheus.Collector) { m.private.MustRegist
 
 // Ingest records one ingest request.
 func (m *Metrics) Ingest(status int, took time.Duration, accepted, updated, duplicates, stale int) {
+	m.ingest(m.responses, status, took, accepted, updated, duplicates, stale)
+}
+
+// IngestOffers records one request of offered surveys: a request like
+// Ingest's, its offers counted apart from responses.
+func (m *Metrics) IngestOffers(status int, took time.Duration, accepted, updated, duplicates, stale int) {
+	m.ingest(m.offers, status, took, accepted, updated, duplicates, stale)
+}
+
+func (m *Metrics) ingest(items *prometheus.CounterVec, status int, took time.Duration, accepted, updated, duplicates, stale int) {
 	m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
 	m.ingestDuration.Observe(took.Seconds())
-	m.responses.WithLabelValues("accepted").Add(float64(accepted))
-	m.responses.WithLabelValues("updated").Add(float64(updated))
-	m.responses.WithLabelValues("duplicate").Add(float64(duplicates))
-	m.responses.WithLabelValues("stale").Add(float64(stale))
+	items.WithLabelValues("accepted").Add(float64(accepted))
+	items.WithLabelValues("updated").Add(float64(updated))
+	items.WithLabelValues("duplicate").Add(float64(duplicates))
+	items.WithLabelValues("stale").Add(float64(stale))
 }
 
 // ProxyHeaderIgnored counts a single-sign-on header from an untrusted peer.

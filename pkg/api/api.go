@@ -36,8 +36,16 @@ const ProblemTypePrefix = "urn:pulseboard:problem:"
 // line. The response id is an upsert key: sending it again is counted as a
 // duplicate, not twice, which is what makes a retried ingest safe.
 type Response struct {
-	ID      string   `json:"id"`
-	Score   int      `json:"score"`
+	ID string `json:"id"`
+	// Score is the 0..10 NPS answer; NoScore leaves it out, for an answer
+	// that carries CSAT alone.
+	Score Score `json:"score,omitzero"`
+	// CSAT is the 1..5 satisfaction answer; 0 leaves it out.
+	CSAT int `json:"csat,omitempty"`
+	// OfferID names the offer (POST /api/v1/offers) this answers; empty,
+	// the server matches it by ID when it shares ids with offers, else it
+	// is an unsolicited answer.
+	OfferID string   `json:"offer_id,omitempty"`
 	Channel string   `json:"channel"`
 	Segment string   `json:"segment,omitempty"`
 	Team    string   `json:"team,omitempty"`
@@ -58,6 +66,38 @@ type Response struct {
 	At string `json:"at,omitempty"`
 	// Version orders changes to one id (higher is newer); 0 is
 	// unversioned, and the last write wins.
+	Version uint64 `json:"version,omitempty"`
+}
+
+// Score is an NPS answer, 0..10, or NoScore.
+type Score int
+
+// NoScore is the Score of an answer without an NPS score (CSAT alone): it
+// is left out of the JSON.
+const NoScore Score = -1
+
+// IsZero reports whether s is left out of the JSON (omitzero): only
+// NoScore is, since 0 is a score.
+func (s Score) IsZero() bool { return s == NoScore }
+
+// Offer is one offered survey as producers send it to POST /api/v1/offers,
+// in the same formats as responses: after an interaction, the customer was
+// asked. The offer id is an upsert key like a response's; an answer names it
+// in its OfferID. The response rate of a group is its answered offers over
+// its offers, counted where and when the offer was made.
+type Offer struct {
+	ID      string `json:"id"`
+	Channel string `json:"channel"`
+	Segment string `json:"segment,omitempty"`
+	Team    string `json:"team,omitempty"`
+	Agent   string `json:"agent,omitempty"`
+	Journey string `json:"journey,omitempty"`
+	// Custom holds the configured dimensions' values by name, written by
+	// AppendCustom as for a Response.
+	Custom map[string]string `json:"-"`
+	// At is when the survey was offered, in RFC 3339; empty is the
+	// server's receive time.
+	At      string `json:"at,omitempty"`
 	Version uint64 `json:"version,omitempty"`
 }
 
@@ -86,8 +126,8 @@ func AppendCustom(obj []byte, custom map[string]string) []byte {
 	return append(out, tail...)
 }
 
-// Recorded is the 202 body of an ingest (POST /api/v1/responses and the
-// webhooks): what the store did with the batch.
+// Recorded is the 202 body of an ingest (POST /api/v1/responses,
+// POST /api/v1/offers and the webhooks): what the store did with the batch.
 type Recorded struct {
 	Accepted   int `json:"accepted"`   // new ids
 	Updated    int `json:"updated"`    // known ids with a change

@@ -1,5 +1,6 @@
 // Package client is a Go client for Pulseboard's HTTP API: sending survey
-// responses (POST /api/v1/responses), reading scores (GET /api/v1/nps, as
+// responses (POST /api/v1/responses) and offered surveys (POST
+// /api/v1/offers, SendOffers), reading scores (GET /api/v1/nps, as
 // JSON or CSV) and boards (GET /api/v1/boards), working the follow-up
 // inbox (/api/v1/followups), asking who a token is (GET /api/v1/me) and
 // whether a server is up (/healthz, /readyz).
@@ -35,7 +36,7 @@
 //
 // # Types
 //
-// Response, Recorded, Problem and ItemError are pkg/api's, the wire
+// Response, Offer, Score, Recorded, Problem and ItemError are pkg/api's, the wire
 // format the server itself writes and reads. The answers of the read
 // endpoints (NPS, Board, FollowUp, …) are defined here; a test on the
 // server's side checks that they hold every field the server sends.

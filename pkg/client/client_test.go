@@ -200,7 +200,7 @@ func fill(t *testing.T, s *testServer) {
 	var rs []client.Response
 	for i := range 40 {
 		team := []string{"billing", "first line"}[i%2]
-		rs = append(rs, client.Response{ID: fmt.Sprintf("r%d", i), Score: []int{10, 9, 7, 3}[i%4], Channel: []string{"phone", "chat"}[i/20], Team: team,
+		rs = append(rs, client.Response{ID: fmt.Sprintf("r%d", i), Score: []client.Score{10, 9, 7, 3}[i%4], Channel: []string{"phone", "chat"}[i/20], Team: team,
 			Agent: "Ana Lima", Comment: "thanks", At: s.Clock.Now().Add(-time.Duration(i) * time.Minute).Format(time.RFC3339)})
 	}
 	if _, err := c.SendResponses(context.Background(), client.NDJSON, rs); err != nil {

@@ -16,6 +16,10 @@ import (
 type (
 	// Response is one survey response to send.
 	Response = api.Response
+	// Score is a response's NPS answer, 0..10, or NoScore.
+	Score = api.Score
+	// Offer is one offered survey to send (SendOffers).
+	Offer = api.Offer
 	// Recorded is what the server did with a batch.
 	Recorded = api.Recorded
 	// Problem is a problem details body (RFC 9457).
@@ -23,6 +27,9 @@ type (
 	// ItemError is one problem of one item of a refused batch.
 	ItemError = api.ItemError
 )
+
+// NoScore is the Score of an answer that carries CSAT alone.
+const NoScore = api.NoScore
 
 // Error is a reply that is not a success: its status and what the server
 // said about it. Read it with errors.As:

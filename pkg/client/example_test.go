@@ -98,8 +98,47 @@ func ExampleClient_NPSCSV() {
 	// Lines end in CRLF, as RFC 4180 has them.
 	fmt.Print(strings.ReplaceAll(csv.String(), "\r\n", "\n"))
 	// Output:
-	// team,nps,ci_low,ci_high,responses,promoters,passives,detractors,promoter_share,passive_share,detractor_share,low_sample,from,to
-	// billing,100,-48.5,98.5,1,1,0,0,100,0,0,true,2026-12-02T13:00:00Z,2026-12-02T14:01:00Z
+	// team,nps,ci_low,ci_high,responses,promoters,passives,detractors,promoter_share,passive_share,detractor_share,low_sample,from,to,csat,csat_low,csat_high,csat_answers,csat_satisfied,response_rate,response_rate_low,response_rate_high,offered,answered
+	// billing,100,-48.5,98.5,1,1,0,0,100,0,0,true,2026-12-02T13:00:00Z,2026-12-02T14:01:00Z,,,,0,0,,,,0,0
+}
+
+// Offers are the surveys offered after interactions; answers name them,
+// and a group's response rate is its answered offers over its offers,
+// counted in the window each offer was made in. An answer may carry CSAT
+// alone (Score: client.NoScore).
+func ExampleClient_SendOffers() {
+	srv := exampleServer()
+	defer srv.Close()
+	ctx := context.Background()
+	producer, _ := client.New(srv.URL, client.WithToken("ingest-token-0123456789"))
+	at := srv.Clock.Now().Add(-30 * time.Minute).Format(time.RFC3339)
+	rec, err := producer.SendOffers(ctx, client.JSON, []client.Offer{
+		{ID: "call-1", Channel: "phone", Team: "billing", At: at},
+		{ID: "call-2", Channel: "phone", Team: "billing", At: at},
+		{ID: "call-3", Channel: "phone", Team: "billing", At: at},
+		{ID: "call-4", Channel: "phone", Team: "billing", At: at},
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("offers: %d new\n", rec.Accepted)
+	if _, err := producer.SendResponses(ctx, client.NDJSON, []client.Response{
+		{ID: "case-1", OfferID: "call-1", Score: 9, CSAT: 5, Channel: "phone", Team: "billing"},
+		{ID: "case-2", OfferID: "call-2", Score: client.NoScore, CSAT: 2, Channel: "phone", Team: "billing"},
+	}); err != nil {
+		panic(err)
+	}
+	reader, _ := client.New(srv.URL, client.WithToken("viewer-token-dana-0123"))
+	ans, err := reader.NPS(ctx, client.NPSQuery{Window: "1h", Filters: map[string]string{"team": "billing"}})
+	if err != nil {
+		panic(err)
+	}
+	g := ans.Groups[0]
+	fmt.Printf("NPS answers %d; CSAT %.0f%% of %d; response rate %.0f%% (%d of %d)\n",
+		g.Responses, g.CSAT.CSAT, g.CSAT.Answers, g.ResponseRate.Rate, g.ResponseRate.Answered, g.ResponseRate.Offered)
+	// Output:
+	// offers: 4 new
+	// NPS answers 1; CSAT 50% of 2; response rate 50% (2 of 4)
 }
 
 // A program that writes its own NDJSON (a load generator, an exporter

@@ -72,6 +72,43 @@ func (c *Client) SendResponsesBody(ctx context.Context, b Body) (Recorded, error
 	return c.ingest(ctx, responsesPath, b)
 }
 
+const offersPath = "/api/v1/offers"
+
+// SendOffers sends offered surveys as one batch to POST /api/v1/offers, a
+// JSON array or NDJSON, with the same limits, validation, retries and
+// reply as SendResponses: an offer's id is its upsert key, so a resent
+// offer is a duplicate. An empty os sends nothing.
+func (c *Client) SendOffers(ctx context.Context, f Format, os []Offer) (Recorded, error) {
+	if len(os) == 0 {
+		return Recorded{}, nil
+	}
+	b, err := EncodeOffers(f, os)
+	if err != nil {
+		return Recorded{}, err
+	}
+	return c.SendOffersBody(ctx, b)
+}
+
+// SendOffersBody sends a body of offers that is already encoded.
+func (c *Client) SendOffersBody(ctx context.Context, b Body) (Recorded, error) {
+	return c.ingest(ctx, offersPath, b)
+}
+
+// EncodeOffers encodes os as one body: a JSON array, or NDJSON.
+func EncodeOffers(f Format, os []Offer) (Body, error) {
+	return encodeBatch(f, os, AppendOffer)
+}
+
+// AppendOffer appends o's JSON object to dst, with its custom dimensions
+// as top-level fields and without a newline.
+func AppendOffer(dst []byte, o Offer) ([]byte, error) {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return dst, fmt.Errorf("encode offer %q: %w", o.ID, err)
+	}
+	return append(dst, api.AppendCustom(b, o.Custom)...), nil
+}
+
 // ingest posts an encoded batch to an ingest endpoint and reads the counts
 // of its reply. Every ingest endpoint takes the same formats and answers
 // the same way, so another kind of item needs its type, its path and two

@@ -115,6 +115,35 @@ type Group struct {
 	LowSample bool `json:"low_sample"`
 	// Distribution counts the answers 0..10.
 	Distribution [11]int64 `json:"distribution"`
+	// CSAT is the group's satisfaction answers, nil when it has none.
+	CSAT *CSAT `json:"csat,omitempty"`
+	// ResponseRate is how many of the surveys offered in the span were
+	// answered, nil when the group has no offers.
+	ResponseRate *ResponseRate `json:"response_rate,omitempty"`
+}
+
+// CSAT is a group's customer satisfaction: answers on a 1..5 scale, the
+// satisfied ones (4 and 5), and their share in percent with its 95%
+// Wilson interval, rounded to two decimals.
+type CSAT struct {
+	Answers   int64   `json:"answers"`
+	Satisfied int64   `json:"satisfied"`
+	CSAT      float64 `json:"csat"`
+	Low       float64 `json:"low"`
+	High      float64 `json:"high"`
+	// Distribution counts the answers: index 0 holds the 1s, 4 the 5s.
+	Distribution [5]int64 `json:"distribution"`
+}
+
+// ResponseRate is a group's surveys offered in the span, how many of them
+// were answered (whenever the answer came: an offer counts where and when
+// it was made), and the rate in percent with its 95% Wilson interval.
+type ResponseRate struct {
+	Offered  int64   `json:"offered"`
+	Answered int64   `json:"answered"`
+	Rate     float64 `json:"rate"`
+	Low      float64 `json:"low"`
+	High     float64 `json:"high"`
 }
 
 const npsPath = "/api/v1/nps"

@@ -1,5 +1,7 @@
 // Package redisstream ingests survey responses that producers (an IVR, a CRM
-// job) add to a Redis stream with XADD, using the fields of the HTTP API.
+// job) add to a Redis stream with XADD, using the fields of the HTTP API;
+// an entry with the field kind=offer is an offered survey, with the fields
+// of POST /api/v1/offers.
 // Every node runs a consumer in one consumer group, so each entry is
 // processed by one node; entries are validated by the same rules as the
 // API, recorded through the same upsert path, and acknowledged only after
@@ -226,11 +228,11 @@ func (c *Consumer) process(ctx context.Context, msgs []redis.XMessage) error {
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.ID
-		item, problems := itemOf(m.Values)
+		item, kind, problems := itemOf(m.Values)
 		if len(problems) == 0 {
 			var details []fault.Detail
 			var r store.Response
-			r, details = ingest.Validate(i, item, now, c.cfg.Ingest)
+			r, details = ingest.ValidateKind(kind, i, item, now, c.cfg.Ingest)
 			if len(details) == 0 {
 				valid = append(valid, r)
 				continue
@@ -280,12 +282,15 @@ func (c *Consumer) process(ctx context.Context, msgs []redis.XMessage) error {
 	return nil
 }
 
-// itemOf maps an entry's fields to an ingest item. Tags are a JSON array or
-// comma-separated; fields that are neither built in nor configured
-// dimensions are rejected by Validate, as the API does.
-func itemOf(values map[string]any) (ingest.Item, []string) {
+// itemOf maps an entry's fields to an ingest item and its kind. Tags are a
+// JSON array or comma-separated; fields that are neither built in nor
+// configured dimensions are rejected by Validate, as the API does. A
+// "kind" field says what the entry is: "response" (the default) or
+// "offer", an offered survey, validated as POST /api/v1/offers does.
+func itemOf(values map[string]any) (ingest.Item, store.Kind, []string) {
 	var it ingest.Item
 	var problems []string
+	kind := store.KindResponse
 	for k, raw := range values {
 		v, ok := raw.(string)
 		if !ok {
@@ -293,10 +298,22 @@ func itemOf(values map[string]any) (ingest.Item, []string) {
 			continue
 		}
 		switch k {
+		case fieldKind:
+			switch v {
+			case kindResponse:
+			case kindOffer:
+				kind = store.KindOffer
+			default:
+				problems = append(problems, fmt.Sprintf("kind: must be %s or %s", kindResponse, kindOffer))
+			}
 		case "id":
 			it.ID = &v
 		case "score":
 			it.Score = &v
+		case "csat":
+			it.CSAT = &v
+		case "offer_id":
+			it.OfferID = &v
 		case "channel":
 			it.Channel = &v
 		case "segment":
@@ -332,5 +349,12 @@ func itemOf(values map[string]any) (ingest.Item, []string) {
 			it.Custom[k] = v
 		}
 	}
-	return it, problems
+	return it, kind, problems
 }
+
+// The entry field that tells an offer from a response, and its values.
+const (
+	fieldKind    = "kind"
+	kindResponse = "response"
+	kindOffer    = "offer"
+)

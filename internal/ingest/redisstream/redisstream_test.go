@@ -224,15 +224,15 @@ func TestVersionedEntries(t *testing.T) {
 // TestStopFinishesBatch: a consumer stopped while reading leaves nothing
 // pending.
 func TestItemOfTags(t *testing.T) {
-	it, problems := itemOf(map[string]any{"tags": `["vip", "after-call"]`, "id": "x"})
+	it, _, problems := itemOf(map[string]any{"tags": `["vip", "after-call"]`, "id": "x"})
 	if len(problems) != 0 || len(it.Tags) != 2 || it.Tags[1] != "after-call" {
 		t.Errorf("JSON tags: %v %v", it.Tags, problems)
 	}
-	it, problems = itemOf(map[string]any{"tags": "vip, after-call"})
+	it, _, problems = itemOf(map[string]any{"tags": "vip, after-call"})
 	if len(problems) != 0 || len(it.Tags) != 2 || it.Tags[1] != "after-call" {
 		t.Errorf("comma tags: %v %v", it.Tags, problems)
 	}
-	if _, problems = itemOf(map[string]any{"tags": "[broken"}); len(problems) != 1 {
+	if _, _, problems = itemOf(map[string]any{"tags": "[broken"}); len(problems) != 1 {
 		t.Errorf("broken JSON tags accepted")
 	}
 }
@@ -292,5 +292,73 @@ func TestJourneyAndCustomDimensions(t *testing.T) {
 	dead, err := rdb.XRange(ctx, stream+":dead", "-", "+").Result()
 	if err != nil || len(dead) != 1 || dead[0].Values["error"] != "queue: unknown field" {
 		t.Fatalf("dead letters %+v, %v", dead, err)
+	}
+}
+
+// TestOfferEntries: an entry with kind offer is an offered survey; answers
+// on the stream name it (offer_id) or carry csat alone. The store counts
+// them as POST /api/v1/offers and /responses would; an entry of another
+// kind, or an offer with an answer's field, is dead-lettered with why.
+func TestOfferEntries(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, redistest.Client)
+	rdb, stream, clock, opts, st := f.rdb, f.stream, f.clock, f.opts, f.st
+	entries := []map[string]any{
+		{"kind": "offer", "id": "call-1", "channel": "phone"},
+		{"kind": "offer", "id": "call-2", "channel": "phone"},
+		{"kind": "offer", "id": "call-3", "channel": "email"},
+		{"kind": "response", "id": "a1", "offer_id": "call-1", "score": "9", "csat": "5", "channel": "phone"},
+		{"id": "a2", "offer_id": "call-3", "csat": "2", "channel": "email"},
+		{"id": "a3", "score": "3", "channel": "phone"}, // unsolicited
+		{"kind": "survey", "id": "x1", "channel": "phone"},
+		{"kind": "offer", "id": "x2", "channel": "phone", "score": "9"},
+	}
+	for _, v := range entries {
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: v}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- New(rdb, st, Config{Stream: stream, Group: "pulseboard", Consumer: "a", Block: 50 * time.Millisecond, Now: clock.Now}).Run(runCtx)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		groups, err := rdb.XInfoGroups(ctx, stream).Result()
+		pending, perr := rdb.XPending(ctx, stream, "pulseboard").Result()
+		if err == nil && perr == nil && len(groups) == 1 && groups[0].EntriesRead == int64(len(entries)) && pending.Count == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not processed: %+v %v", groups, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	<-done
+	groups, err := st.Query(ctx, store.Query{By: []store.Dimension{store.Channel}, Span: opts.Calendar.Span(window.Rolling1h, clock.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byChannel := map[string]store.Group{}
+	for _, g := range groups {
+		byChannel[g.Key[store.Channel]] = g
+	}
+	if g := byChannel["phone"]; g.Offered != 2 || g.Answered != 1 || g.Counts != nps.Of(9, 3) || g.CSAT.Answers() != 1 || g.CSAT[4] != 1 {
+		t.Errorf("phone: %+v", g)
+	}
+	if g := byChannel["email"]; g.Offered != 1 || g.Answered != 1 || g.Counts.Responses() != 0 || g.CSAT.Answers() != 1 || g.CSAT[1] != 1 {
+		t.Errorf("email: %+v", g)
+	}
+	dead, err := rdb.XRange(ctx, stream+":dead", "-", "+").Result()
+	if err != nil || len(dead) != 2 {
+		t.Fatalf("dead letters %+v, %v", dead, err)
+	}
+	if got := dead[0].Values["error"]; got != "kind: must be response or offer" {
+		t.Errorf("unknown kind: %q", got)
+	}
+	if got, _ := dead[1].Values["error"].(string); !strings.HasPrefix(got, "score: is not a field of an offer") {
+		t.Errorf("offer with a score: %q", got)
 	}
 }

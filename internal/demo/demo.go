@@ -146,7 +146,7 @@ func (g *Generator) Response(at time.Time) store.Response {
 	return g.answer(at, ch)
 }
 
-// answerRate is the share of all offers that get an answer.
+// answerRate is the share of all offers that get an answer: about 17%.
 var answerRate = func() float64 {
 	r := 0.0
 	for _, c := range channels {
@@ -324,11 +324,12 @@ const (
 	thinDensity = 0.1
 )
 
-// Backfill records days of history before now: surveys offered at a rate
-// that gets about peakRate answers per second in the busiest hour, shaped
-// by the hour of the day, and their answers, so every window has data from
-// the first second. Answers not due by now wait for Run (a customer who
-// answers tonight). It returns how many answers it recorded.
+// Backfill records days of history before now: peakRate interactions per
+// second in the busiest hour, shaped by the hour of the day, each a survey
+// offered and some answered (about one in six, answerRate), so every
+// window has data from the first second. Answers not due by now wait for
+// Run (a customer who answers tonight). It returns how many answers it
+// recorded.
 func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, days int, peakRate float64) (int, error) {
 	total := 0
 	batch := make([]store.Response, 0, 1000)
@@ -353,7 +354,7 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 		if hourStart.Before(fullFrom) {
 			density = thinDensity
 		}
-		n := int(peakRate / answerRate * 3600 * density * busyness(hourStart.In(g.loc).Hour()))
+		n := int(peakRate * 3600 * density * busyness(hourStart.In(g.loc).Hour()))
 		for range n {
 			at := hourStart.Add(time.Duration(g.rng.Int64N(int64(time.Hour))))
 			if at.After(now) {
@@ -385,10 +386,10 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 // look like a real stream on the board.
 const tick = 250 * time.Millisecond
 
-// Run sends live traffic until ctx ends: surveys offered at a rate that
-// gets about peakRate answers per second in the busiest hour of the
-// center's day (less at night), and each answer when it is due, minutes
-// to hours after its offer. A failed batch is logged by the caller through
+// Run sends live traffic until ctx ends: about peakRate interactions (a
+// survey offered for each) per second in the busiest hour of the center's
+// day, less at night, and each answer when it is due, minutes to hours
+// after its offer. A failed batch is logged by the caller through
 // onError and dropped: demo traffic is not worth retrying.
 func (g *Generator) Run(ctx context.Context, rec Recorder, peakRate float64, now func() time.Time, onError func(error)) {
 	t := time.NewTicker(tick)
@@ -414,7 +415,7 @@ func (g *Generator) Run(ctx context.Context, rec Recorder, peakRate float64, now
 // owed (owed carries the fraction over to the next tick), the answers due
 // by at, and each new answer already due.
 func (g *Generator) Live(at time.Time, owed *float64, peakRate float64) []store.Response {
-	*owed += peakRate / answerRate * busyness(at.In(g.loc).Hour()) * tick.Seconds() * g.rng.ExpFloat64()
+	*owed += peakRate * busyness(at.In(g.loc).Hour()) * tick.Seconds() * g.rng.ExpFloat64()
 	n := int(*owed)
 	*owed -= float64(n)
 	batch := make([]store.Response, 0, n)

@@ -42,9 +42,10 @@ func TestResponsesAreValidAndPlausible(t *testing.T) {
 	g := New(1, time.UTC)
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	s := &sink{}
-	n, err := g.Backfill(context.Background(), s, now, 7, 0.2)
-	// 0.2/s at peak is 720 answers in the busiest hour; about 8,500 a
-	// full day; some wait for Run.
+	n, err := g.Backfill(context.Background(), s, now, 7, 1)
+	// 1 interaction a second at peak is 3,600 offers and about 630 answers
+	// in the busiest hour, about 7,500 answers a full day; some wait for
+	// Run.
 	answers := s.answers()
 	if err != nil || n < 15000 || n > 30000 || n != len(answers) {
 		t.Fatalf("backfill: %d, %v", n, err)
@@ -150,7 +151,7 @@ func TestResponseRatesAndCSAT(t *testing.T) {
 		Retention: store.DefaultRetention(), Now: func() time.Time { return clock }})
 	g := New(7, time.UTC)
 	s := &sink{}
-	if _, err := g.Backfill(ctx, recorders{s, st}, now, 7, 0.3); err != nil {
+	if _, err := g.Backfill(ctx, recorders{s, st}, now, 7, 1); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]float64{"phone": 0.30, "chat": 0.20, "email": 0.08, "sms": 0.12}
@@ -270,7 +271,7 @@ func TestResponseRatesAndCSAT(t *testing.T) {
 	live := &sink{}
 	for clock.Before(now.Add(time.Hour)) {
 		clock = clock.Add(tick)
-		batch := g.Live(clock, &owed, 0.3)
+		batch := g.Live(clock, &owed, 1)
 		for _, r := range batch {
 			if r.At.After(clock) {
 				t.Fatalf("live traffic sent %+v before it was due (%s)", r, clock)

@@ -112,8 +112,9 @@ func (s *Service) thresholdEvent(ctx context.Context, event string, a Active) er
 // figures of the rule's metric; judged is false when the group has too
 // small a sample (or none) to say anything either way.
 //
-// The rule judges the figure it publishes, rounded to two decimals like
-// the API's, so an alert never reads "NPS 25, below 25".
+// The rule judges the figure it publishes, rounded to two decimals (an
+// NPS exactly as the API publishes it), so an alert never reads "NPS 25,
+// below 25".
 func (r Rule) alertOf(g store.Group, tick time.Time) (a Active, judged bool) {
 	filters := make(map[store.Dimension]string, len(r.Filters)+len(g.Key))
 	for d, v := range r.Filters {

@@ -366,3 +366,28 @@ func queryChannel(t *testing.T, h harness, r Rule, now time.Time, channel string
 	t.Fatalf("no group of channel %s", channel)
 	return store.Group{}
 }
+
+// TestFigure: an alert says its figure on the right side of its level,
+// and one raised before metrics existed (no metric, no value) is an NPS
+// alert.
+func TestFigure(t *testing.T) {
+	cases := []struct {
+		a             Active
+		figure, level string
+	}{
+		{Active{NPS: -4.35, Level: 10}, "NPS −4", "+10"},
+		{Active{Metric: MetricNPS, NPS: 24.6, Value: 24.6, Level: 25}, "NPS +25", "+25"},
+		{Active{Metric: MetricResponseRate, Value: 12, Part: 48, Whole: 400, Level: 15}, "Response rate 12% (48 of 400 offered)", "15%"},
+		{Active{Metric: MetricResponseRate, Value: 14.6, Part: 73, Whole: 500, Level: 15}, "Response rate 14.6% (73 of 500 offered)", "15%"},
+		{Active{Metric: MetricResponseRate, Value: 14.96, Part: 374, Whole: 2500, Level: 15}, "Response rate 14.96% (374 of 2500 offered)", "15%"},
+		{Active{Metric: MetricResponseRate, Value: 15.21, Part: 73, Whole: 480, Level: 15}, "Response rate 15% (73 of 480 offered)", "15%"},
+		{Active{Metric: MetricCSAT, Value: 79.59, Part: 39, Whole: 49, Level: 80}, "CSAT 79.6% (39 of 49 satisfied)", "80%"},
+		{Active{Metric: MetricCSAT, Value: 80, Part: 40, Whole: 50, Level: 80}, "CSAT 80% (40 of 50 satisfied)", "80%"},
+		{Active{Metric: MetricCSAT, Value: 66.67, Part: 2, Whole: 3, Level: 66.7}, "CSAT 66.67% (2 of 3 satisfied)", "66.7%"},
+	}
+	for _, c := range cases {
+		if got, level := c.a.Figure(), c.a.LevelText(); got != c.figure || level != c.level {
+			t.Errorf("%+v: %q, level %q; want %q, %q", c.a, got, level, c.figure, c.level)
+		}
+	}
+}

@@ -23,7 +23,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/pulseboard/pulseboard/internal/store"
@@ -285,8 +287,8 @@ func (f FollowUp) Overdue(now time.Time) bool {
 	return f.Status != Resolved && now.After(f.Due)
 }
 
-// Active is a threshold alert that is raised: a rule's group whose NPS is
-// below the rule's level.
+// Active is a threshold alert that is raised: a rule's group whose figure
+// (the rule's metric: NPS, response rate or CSAT) is below the rule's level.
 type Active struct {
 	// ID is the rule name and the group's key, like "phone-1h" or
 	// "team-1h/team=billing".
@@ -295,16 +297,82 @@ type Active struct {
 	Title string `json:"title"`
 	// Filters are the dimensions the alert concerns: the rule's filters and
 	// the group's key. Boards whose filters agree show it.
-	Filters   map[store.Dimension]string `json:"filters,omitempty"`
-	Window    string                     `json:"window"`
-	Level     float64                    `json:"level"`
-	NPS       float64                    `json:"nps"`
-	Responses int64                      `json:"responses"`
-	Since     time.Time                  `json:"since"`
-	Updated   time.Time                  `json:"updated"`
+	Filters map[store.Dimension]string `json:"filters,omitempty"`
+	Window  string                     `json:"window"`
+	// Metric is the rule's metric; "" (alerts raised before metrics
+	// existed) is MetricNPS.
+	Metric Metric `json:"metric,omitempty"`
+	// Level is the rule's level and Value the figure judged against it:
+	// the NPS (-100..100) for nps, a percentage (0..100) for
+	// response_rate and csat, rounded to two decimals.
+	Level float64 `json:"level"`
+	Value float64 `json:"value"`
+	// NPS is the group's NPS for an nps rule (Value), 0 for other metrics.
+	NPS float64 `json:"nps"`
+	// Part of Whole make Value: answered of offered (response_rate),
+	// satisfied of CSAT answers (csat); none for nps.
+	Part  int64 `json:"part,omitempty"`
+	Whole int64 `json:"whole,omitempty"`
+	// Responses is the answers behind the figure: NPS answers (nps),
+	// answers to the offers (response_rate), CSAT answers (csat).
+	Responses int64     `json:"responses"`
+	Since     time.Time `json:"since"`
+	Updated   time.Time `json:"updated"`
 	// Theme is an emerging theme's figures (Rule is EmergingRule); nil
 	// for a threshold alert.
 	Theme *ThemeAlert `json:"theme,omitempty"`
+}
+
+// metric is the alert's metric, MetricNPS for one raised before metrics
+// existed.
+func (a Active) metric() Metric {
+	if a.Metric == "" {
+		return MetricNPS
+	}
+	return a.Metric
+}
+
+// figure is the judged value: Value, or the NPS of an alert raised before
+// Value existed.
+func (a Active) figure() float64 {
+	if a.Metric == "" {
+		return a.NPS
+	}
+	return a.Value
+}
+
+// Figure says what the alert judged, as messages and boards write it:
+// "NPS −4", "Response rate 12% (48 of 400 offered)", "CSAT 72% (36 of 50
+// satisfied)". The percentage has the decimals it needs to read on the
+// right side of the level ("14.6%" below 15%, not "15%").
+func (a Active) Figure() string {
+	switch a.metric() {
+	case MetricResponseRate:
+		return fmt.Sprintf("Response rate %s (%d of %d offered)", percentNear(a.Value, a.Level), a.Part, a.Whole)
+	case MetricCSAT:
+		return fmt.Sprintf("CSAT %s (%d of %d satisfied)", percentNear(a.Value, a.Level), a.Part, a.Whole)
+	}
+	return "NPS " + scoreOf(a.figure())
+}
+
+// LevelText is the rule's level as Figure writes figures: "+10", "15%".
+func (a Active) LevelText() string {
+	if a.metric() == MetricNPS {
+		return scoreOf(a.Level)
+	}
+	return strconv.FormatFloat(a.Level, 'f', -1, 64) + "%"
+}
+
+// percentNear writes v in percent with the fewest decimals (0 to 2) that
+// keep it on its side of level.
+func percentNear(v, level float64) string {
+	for d := 0; d < 2; d++ {
+		p := math.Pow(10, float64(d))
+		if r := math.Round(v*p) / p; (r < level) == (v < level) {
+			return strconv.FormatFloat(r, 'f', d, 64) + "%"
+		}
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + "%"
 }
 
 // Concerns reports whether the alert concerns a scope of filters (a

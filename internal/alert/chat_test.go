@@ -54,6 +54,24 @@ func thresholdEvent(event string) ThresholdEvent {
 	return ThresholdEvent{Event: event, ID: event + ":" + a.ID, Alert: a}
 }
 
+// metricThresholdEvent is a response_rate or csat rule's alert.
+func metricThresholdEvent(event string, metric Metric) ThresholdEvent {
+	a := Active{ID: "phone-rate/channel=phone", Rule: "phone-rate", Title: "Phone response rate", Metric: metric,
+		Filters: map[store.Dimension]string{store.Channel: "phone"}, Window: "2h", Level: 15, Value: 12, Part: 48, Whole: 400, Responses: 48,
+		Since: chatNow.Add(-75 * time.Minute), Updated: chatNow}
+	if metric == MetricCSAT {
+		a.ID, a.Rule, a.Title, a.Filters = "csat-teams/team=billing", "csat-teams", "Team CSAT · billing", map[store.Dimension]string{store.Team: "billing"}
+		a.Level, a.Value, a.Part, a.Whole, a.Responses = 80, 79.59, 39, 49, 49
+	}
+	if event == EventThresholdResolved {
+		a.Value, a.Part, a.Whole, a.Responses = 15.21, 73, 480, 73
+		if metric == MetricCSAT {
+			a.Value, a.Part, a.Whole, a.Responses = 81.13, 43, 53, 53
+		}
+	}
+	return ThresholdEvent{Event: event, ID: event + ":" + a.ID, Alert: a}
+}
+
 func themeEventOf(event string) ThemeEvent {
 	a := ThemeAlert{ID: "theme:billing/team=billing", Title: "Billing errors · billing", Theme: "billing", Label: "Billing errors",
 		Filters: map[store.Dimension]string{store.Team: "billing"}, Window: "2h", BaselineSpan: "7d",
@@ -121,12 +139,16 @@ func golden(t *testing.T, name string, got []byte) {
 func TestChatMessagesGolden(t *testing.T) {
 	svc := chatService(t, fixedLinks{})
 	events := map[string]any{
-		"detractor":          detractorEvent("Waited 25 minutes, then the line dropped. Call me on +44 20 7946 0958.", "Ana Lima", "billing"),
-		"threshold-raised":   thresholdEvent(EventThresholdRaised),
-		"threshold-resolved": thresholdEvent(EventThresholdResolved),
-		"theme-raised":       themeEventOf(EventThemeRaised),
-		"theme-resolved":     themeEventOf(EventThemeResolved),
-		"digest-daily":       digestEvent(),
+		"detractor":                        detractorEvent("Waited 25 minutes, then the line dropped. Call me on +44 20 7946 0958.", "Ana Lima", "billing"),
+		"threshold-raised":                 thresholdEvent(EventThresholdRaised),
+		"threshold-resolved":               thresholdEvent(EventThresholdResolved),
+		"threshold-response-rate-raised":   metricThresholdEvent(EventThresholdRaised, MetricResponseRate),
+		"threshold-response-rate-resolved": metricThresholdEvent(EventThresholdResolved, MetricResponseRate),
+		"threshold-csat-raised":            metricThresholdEvent(EventThresholdRaised, MetricCSAT),
+		"threshold-csat-resolved":          metricThresholdEvent(EventThresholdResolved, MetricCSAT),
+		"theme-raised":                     themeEventOf(EventThemeRaised),
+		"theme-resolved":                   themeEventOf(EventThemeResolved),
+		"digest-daily":                     digestEvent(),
 		"followup-reassigned": func() ReassignedEvent {
 			f := detractorEvent("Wants a refund", "Ana Lima", "billing").FollowUp
 			f.Status, f.ClaimedBy = Claimed, "lee"

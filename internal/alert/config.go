@@ -68,18 +68,58 @@ type Config struct {
 	AllowPrivateReceivers bool
 }
 
-// Rule raises an alert for each group whose NPS over Window is below Below
-// with at least MinResponses responses, and resolves it once the NPS is
-// back at or above Below.
+// Rule raises an alert for each group whose Metric over Window is below
+// Below with enough of a sample, and resolves it once the figure is back at
+// or above Below with enough of a sample again:
+//   - MetricNPS: the NPS (-100..100), with at least MinResponses NPS answers;
+//   - MetricResponseRate: the share of the surveys offered in the window
+//     that got an answer (at any time), in percent, with at least MinOffers
+//     offers;
+//   - MetricCSAT: the share of CSAT answers that are satisfied (4 or 5), in
+//     percent, with at least MinResponses CSAT answers.
 type Rule struct {
-	Name         string
-	Title        string
-	Filters      map[store.Dimension]string
-	By           []store.Dimension
-	Window       window.Window
-	Below        float64
+	Name    string
+	Title   string
+	Metric  Metric
+	Filters map[store.Dimension]string
+	By      []store.Dimension
+	Window  window.Window
+	Below   float64
+	// MinResponses is the least answers an nps or csat rule judges;
+	// MinOffers the least offers a response_rate rule judges.
 	MinResponses int64
+	MinOffers    int64
 }
+
+// Metric is what a threshold rule watches.
+type Metric string
+
+// The metrics of threshold rules.
+const (
+	MetricNPS          Metric = "nps"
+	MetricResponseRate Metric = "response_rate"
+	MetricCSAT         Metric = "csat"
+)
+
+// Metrics are the metrics a rule may name, in the order the docs list them.
+var Metrics = []Metric{MetricNPS, MetricResponseRate, MetricCSAT}
+
+// Label is the metric as people read it: "NPS", "response rate", "CSAT".
+func (m Metric) Label() string {
+	switch m {
+	case MetricResponseRate:
+		return "response rate"
+	case MetricCSAT:
+		return "CSAT"
+	}
+	return "NPS"
+}
+
+// Default minimum samples of a rule.
+const (
+	defaultMinResponses = 30
+	defaultMinOffers    = 100
+)
 
 // Digest schedules the summaries: daily at At (local "15:04", or
 // "15:04:05"), weekly on
@@ -141,11 +181,13 @@ type configYAML struct {
 type ruleYAML struct {
 	Name         string            `yaml:"name"`
 	Title        string            `yaml:"title"`
+	Metric       string            `yaml:"metric"`
 	Filters      map[string]string `yaml:"filters"`
 	By           []string          `yaml:"by"`
 	Window       string            `yaml:"window"`
 	Below        *float64          `yaml:"below"`
 	MinResponses *int64            `yaml:"min_responses"`
+	MinOffers    *int64            `yaml:"min_offers"`
 }
 
 type digestYAML struct {
@@ -332,19 +374,42 @@ func (ry ruleYAML) compile(schema store.Schema, rollups []store.Rollup) (Rule, e
 	if r.Window, err = window.Parse(ry.Window); err != nil {
 		return r, err
 	}
-	if ry.Below == nil {
-		return r, errors.New("below: the NPS level (-100 to 100) is required")
+	r.Metric = MetricNPS
+	if ry.Metric != "" {
+		r.Metric = Metric(ry.Metric)
+		if !slices.Contains(Metrics, r.Metric) {
+			return r, fmt.Errorf("metric: %q must be one of nps, response_rate, csat", ry.Metric)
+		}
 	}
-	if *ry.Below < -100 || *ry.Below > 100 {
-		return r, errors.New("below: must be -100 to 100")
+	lo, what := 0.0, "the "+r.Metric.Label()+" level in percent (0 to 100)"
+	if r.Metric == MetricNPS {
+		lo, what = -100, "the NPS level (-100 to 100)"
+	}
+	if ry.Below == nil {
+		return r, fmt.Errorf("below: %s is required", what)
+	}
+	if *ry.Below < lo || *ry.Below > 100 {
+		return r, fmt.Errorf("below: must be %s", what)
 	}
 	r.Below = *ry.Below
-	r.MinResponses = 30
+	switch {
+	case ry.MinOffers != nil && r.Metric != MetricResponseRate:
+		return r, fmt.Errorf("min_offers needs metric response_rate (this rule's metric is %s: its minimum is min_responses)", r.Metric)
+	case ry.MinResponses != nil && r.Metric == MetricResponseRate:
+		return r, errors.New("min_responses counts answers; a response_rate rule counts offers: use min_offers")
+	}
+	r.MinResponses, r.MinOffers = defaultMinResponses, defaultMinOffers
 	if ry.MinResponses != nil {
 		if *ry.MinResponses < 1 {
 			return r, errors.New("min_responses: must be at least 1")
 		}
 		r.MinResponses = *ry.MinResponses
+	}
+	if ry.MinOffers != nil {
+		if *ry.MinOffers < 1 {
+			return r, errors.New("min_offers: must be at least 1")
+		}
+		r.MinOffers = *ry.MinOffers
 	}
 	if _, err := store.PlanQuery(rollups, r.query(window.Span{})); err != nil {
 		return r, err

@@ -128,3 +128,51 @@ func TestFailuresLogEveryError(t *testing.T) {
 		t.Fatalf("logged\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestOffersAndCSATAloneNeverDetractors: on both engines, an offered
+// survey, an answer with CSAT alone (however unhappy: CSAT 1), and an
+// answer updated from CSAT alone to CSAT alone again open no follow-up and
+// fire no webhook; a real detractor recorded after them (the control: the
+// change log is read in order) does. Without isDetractor's HasScore guard
+// the offers and the CSAT-only answers (Score store.NoScore, -1) would
+// read as scores at or below the cut.
+func TestOffersAndCSATAloneNeverDetractors(t *testing.T) {
+	for name, start := range map[string]func(*testing.T, Config) harness{"memory": memHarness, "redis": redisHarness} {
+		t.Run(name, func(t *testing.T) {
+			rcv := newReceiver(t, 0)
+			h := start(t, fastConfig(rcv.srv.URL))
+			ctx := context.Background()
+			dims := store.Dims{Channel: "phone", Team: "billing", Agent: "ana"}
+			record(t, h.store,
+				store.Response{ID: "offer-1", Kind: store.KindOffer, Dims: dims},
+				store.Response{ID: "offer-2", Kind: store.KindOffer, Dims: dims})
+			record(t, h.store,
+				store.Response{ID: "csat-1", Score: store.NoScore, CSAT: 1, OfferID: "offer-1", Dims: dims, Comment: "awful"},
+				store.Response{ID: "csat-2", Score: store.NoScore, CSAT: 2, Dims: dims})
+			// An update of the CSAT alone, still without a score.
+			record(t, h.store, store.Response{ID: "csat-2", Score: store.NoScore, CSAT: 1, Dims: dims, Comment: "worse", Version: 2})
+			// An offer whose Score field was left at 0: a detractor's
+			// score, were an offer's score read.
+			record(t, h.store, store.Response{ID: "offer-3", Kind: store.KindOffer, Score: 0, Dims: dims})
+			record(t, h.store, store.Response{ID: "control", Score: 2, OfferID: "offer-2", Dims: dims})
+
+			var fus []FollowUp
+			eventually(t, "the control's follow-up", 5*time.Second, func() bool {
+				var err error
+				fus, _, err = h.eng.Unresolved(ctx, 0)
+				return err == nil && len(fus) > 0
+			})
+			time.Sleep(200 * time.Millisecond) // anything else would have come by now
+			fus, _, err := h.eng.Unresolved(ctx, 0)
+			must(t, err)
+			if len(fus) != 1 || fus[0].ID != "control" {
+				t.Fatalf("follow-ups %+v, want the control alone", fus)
+			}
+			eventually(t, "the control's webhook", 5*time.Second, func() bool { return rcv.received() >= 1 })
+			time.Sleep(200 * time.Millisecond)
+			if n := rcv.received(); n != 1 {
+				t.Errorf("%d detractor webhooks, want the control's alone", n)
+			}
+		})
+	}
+}

@@ -211,18 +211,23 @@ func (env messageEnv) threshold(ev ThresholdEvent) message {
 	raised := ev.Event == EventThresholdRaised
 	m := message{Tone: "attention"}
 	if raised {
-		m.Title = fmt.Sprintf("NPS %s, below %s · %s", scoreOf(a.NPS), scoreOf(a.Level), oneLine(a.Title))
+		m.Title = fmt.Sprintf("%s, below %s · %s", a.Figure(), a.LevelText(), oneLine(a.Title))
 		m.Summary = m.Title
 	} else {
 		m.Tone = "good"
-		m.Title = fmt.Sprintf("NPS %s, back at %s or above · %s", scoreOf(a.NPS), scoreOf(a.Level), oneLine(a.Title))
+		m.Title = fmt.Sprintf("%s, back at %s or above · %s", a.Figure(), a.LevelText(), oneLine(a.Title))
 		m.Summary = m.Title
 	}
-	facts := []fact{
-		{"Window", a.Window},
-		{"Answers", fmt.Sprint(a.Responses)},
-		{"Scope", scope(a.Filters)},
+	facts := []fact{{"Window", a.Window}}
+	switch a.metric() {
+	case MetricResponseRate:
+		facts = append(facts, fact{"Offered", fmt.Sprint(a.Whole)}, fact{"Answered", fmt.Sprint(a.Part)})
+	case MetricCSAT:
+		facts = append(facts, fact{"CSAT answers", fmt.Sprint(a.Whole)}, fact{"Satisfied (4–5)", fmt.Sprint(a.Part)})
+	default:
+		facts = append(facts, fact{"Answers", fmt.Sprint(a.Responses)})
 	}
+	facts = append(facts, fact{"Scope", scope(a.Filters)})
 	if raised {
 		facts = append(facts, fact{"Since", a.Since.In(env.loc).Format("Mon 15:04")})
 	} else {
@@ -301,7 +306,7 @@ func (env messageEnv) digest(ev DigestEvent) message {
 				s.Facts = append(s.Facts, fact{"…", fmt.Sprintf("and %d more", len(ev.Alerts)-maxListed)})
 				break
 			}
-			s.Facts = append(s.Facts, fact{oneLine(a.Title), fmt.Sprintf("NPS %s, below %s", scoreOf(a.NPS), scoreOf(a.Level))})
+			s.Facts = append(s.Facts, fact{oneLine(a.Title), fmt.Sprintf("%s, below %s", a.Figure(), a.LevelText())})
 		}
 		m.Sections = append(m.Sections, s)
 	}

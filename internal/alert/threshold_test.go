@@ -118,6 +118,24 @@ func TestParseConfig(t *testing.T) {
 	if c.DetractorCutoff != 6 || c.SLA != 0 || c.Retries != 8 || c.Digest.Hour != 8 || c.Digest.Weekday != time.Monday {
 		t.Errorf("defaults %+v", c)
 	}
+	c = parseTestConfig(t, `
+thresholds:
+  - {name: n, below: 0}
+  - {name: r, metric: response_rate, below: 15}
+  - {name: r2, metric: response_rate, below: 15, min_offers: 200, by: [channel]}
+  - {name: c, metric: csat, below: 80, min_responses: 40}
+`)
+	want := []Rule{
+		{Metric: MetricNPS, Below: 0, MinResponses: 30, MinOffers: 100},
+		{Metric: MetricResponseRate, Below: 15, MinResponses: 30, MinOffers: 100},
+		{Metric: MetricResponseRate, Below: 15, MinResponses: 30, MinOffers: 200},
+		{Metric: MetricCSAT, Below: 80, MinResponses: 40, MinOffers: 100},
+	}
+	for i, r := range c.Thresholds {
+		if r.Metric != want[i].Metric || r.Below != want[i].Below || r.MinResponses != want[i].MinResponses || r.MinOffers != want[i].MinOffers {
+			t.Errorf("rule %d: %+v, want %+v", i, r, want[i])
+		}
+	}
 	bad := map[string]string{
 		"detractor_cutoff: 11":                          "detractor_cutoff",
 		"webhooks: [ftp://x]":                           "webhooks[0]",
@@ -126,6 +144,14 @@ func TestParseConfig(t *testing.T) {
 		"digest: {at: '25:00'}":                         "digest.at",
 		"sla: soon":                                     "sla",
 		"nonsense: 1":                                   "nonsense",
+		"thresholds: [{name: a, below: 0}, {name: phone-rate, below: 15, min_offers: 200}]": "thresholds[1] (phone-rate): min_offers needs metric response_rate",
+		"thresholds: [{name: x, metric: csat, below: 80, min_offers: 200}]":                 "thresholds[0] (x): min_offers needs metric response_rate",
+		"thresholds: [{name: x, metric: response_rate, below: 15, min_responses: 200}]":     "thresholds[0] (x): min_responses counts answers; a response_rate rule counts offers: use min_offers",
+		"thresholds: [{name: x, metric: response_rate, below: -5}]":                         "thresholds[0] (x): below: must be the response rate level in percent (0 to 100)",
+		"thresholds: [{name: x, metric: csat}]":                                             "thresholds[0] (x): below: the CSAT level in percent (0 to 100) is required",
+		"thresholds: [{name: x, metric: csat, below: 101}]":                                 "thresholds[0] (x): below: must be the CSAT level",
+		"thresholds: [{name: x, metric: rate, below: 1}]":                                   `thresholds[0] (x): metric: "rate" must be one of nps, response_rate, csat`,
+		"thresholds: [{name: x, metric: response_rate, below: 15, min_offers: 0}]":          "thresholds[0] (x): min_offers: must be at least 1",
 	}
 	for text, want := range bad {
 		_, err := ParseConfig(text, store.DefaultSchema(), store.DefaultRollups(), time.ParseDuration)

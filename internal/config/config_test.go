@@ -319,6 +319,9 @@ var badValues = []struct {
 	{"alert_secret", "short", "at least 16"},
 	{"alerts", "{detractor_cutoff: 11}", "detractor_cutoff: must be a score 0 to 10"},
 	{"alerts", "{thresholds: [{name: low, window: 1h, below: 0, by: [zone]}]}", "thresholds[0] (low): by:"},
+	{"alerts", "{thresholds: [{name: a, below: 0}, {name: b, metric: csat, below: 80}, {name: phone-rate, below: 15, min_offers: 200}]}", "thresholds[2] (phone-rate): min_offers needs metric response_rate"},
+	{"alerts", "{thresholds: [{name: phone-rate, metric: response_rate, below: 150}]}", "thresholds[0] (phone-rate): below: must be the response rate level in percent (0 to 100)"},
+	{"alerts", "{thresholds: [{name: x, metric: ces, below: 1}]}", `thresholds[0] (x): metric: "ces" must be one of nps, response_rate, csat`},
 	{"alerts", "{emerging_themes: {window: 5m}}", "emerging_themes.window: must be 15m to 24h"},
 	{"alerts", "{emerging_themes: {by: [agent]}}", "emerging_themes.by: "},
 	{"alerts", "{emerging_themes: {min_share: -0.1}}", "emerging_themes.min_share: must be a share"},
@@ -995,6 +998,8 @@ alerts:
   sla: 4h
   thresholds:
     - {name: phone-1h, filters: {channel: phone}, window: 1h, below: 0, min_responses: 20}
+    - {name: phone-rate, metric: response_rate, filters: {channel: phone}, window: 2h, below: 15, min_offers: 200}
+    - {name: team-csat, metric: csat, by: [team], window: 4h, below: 80, min_responses: 40}
   digest: {at: "07:30", weekday: friday, webhooks: [https://chat.example.com/digest]}
 `
 	p := writeYAML(t, body)
@@ -1006,7 +1011,9 @@ alerts:
 		t.Fatal(err)
 	}
 	a := c.Alerts
-	if a.DetractorCutoff != 5 || a.SLA != 4*time.Hour || len(a.Thresholds) != 1 || a.Thresholds[0].Filters[store.Channel] != "phone" ||
+	if a.DetractorCutoff != 5 || a.SLA != 4*time.Hour || len(a.Thresholds) != 3 || a.Thresholds[0].Filters[store.Channel] != "phone" ||
+		a.Thresholds[0].Metric != alert.MetricNPS || a.Thresholds[1].Metric != alert.MetricResponseRate || a.Thresholds[1].MinOffers != 200 ||
+		a.Thresholds[1].Below != 15 || a.Thresholds[2].Metric != alert.MetricCSAT || a.Thresholds[2].MinResponses != 40 ||
 		a.Digest.Hour != 7 || a.Digest.Minute != 30 || a.Digest.Weekday != time.Friday || len(a.Webhooks) != 1 {
 		t.Errorf("alerts %+v", a)
 	}

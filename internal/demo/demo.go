@@ -4,9 +4,16 @@
 // journeys spread over the teams, busy days and quiet nights, and the
 // comments customers actually write, in five languages, about themes that
 // drift through the day (comments.go).
+//
+// Every interaction is offered a survey (a store.KindOffer record), and
+// customers answer at their channel's rate (phone about 30%, chat 20%, sms
+// 12%, e-mail 8%), some within a minute and some hours later; each answer
+// names its offer (OfferID). A share of the answers also carry CSAT (1..5),
+// and some carry CSAT alone, without an NPS score.
 package demo
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"math"
@@ -62,10 +69,18 @@ type segment struct {
 	mood   float64
 }
 
+// channel is a contact channel: weight is its share of the interactions
+// (the surveys offered), rate the share of its offers that get an answer,
+// and an answer comes after a delay between quick and slow, except for the
+// late share that come up to late after the offer.
 type channel struct {
-	name   string
-	weight float64
-	mood   float64
+	name        string
+	weight      float64
+	rate        float64
+	mood        float64
+	quick, slow time.Duration
+	lateShare   float64
+	late        time.Duration
 }
 
 var (
@@ -81,11 +96,15 @@ var (
 		{"sales", 0.04, []agent{{"Will Turner", -0.06}, {"Xia Chen", 0.06}, {"Yara Silva", 0.03}, {"Zoe Adams", 0.00}},
 			[]journey{{newOrder, 0.5}, {pharma, 0.25}, {medDevice, 0.25}}},
 	}
+	// The offers' mix is set so the answers' mix is about phone 45%,
+	// chat 30%, e-mail 15% and sms 10%. Phone surveys are played right
+	// after the call, chat's at the end of the chat; e-mail and sms
+	// invitations wait in an inbox.
 	channels = []channel{
-		{"phone", 0.45, 0.02},
-		{"chat", 0.30, 0.08},
-		{"email", 0.15, -0.10},
-		{"sms", 0.10, -0.02},
+		{"phone", 0.26, 0.30, 0.02, 20 * time.Second, 4 * time.Minute, 0.1, time.Hour},
+		{"chat", 0.26, 0.20, 0.08, 5 * time.Second, 3 * time.Minute, 0.15, 2 * time.Hour},
+		{"email", 0.33, 0.08, -0.10, 5 * time.Minute, 3 * time.Hour, 0.2, 20 * time.Hour},
+		{"sms", 0.15, 0.12, -0.02, time.Minute, 30 * time.Minute, 0.15, 6 * time.Hour},
 	}
 	segments = []segment{
 		{"consumer", 0.6, 0.0},
@@ -94,11 +113,21 @@ var (
 	}
 )
 
-// Generator makes responses. It is not safe for concurrent use.
+// The answers' content besides the NPS score: csatShare of them carry a
+// CSAT too, and csatAloneShare carry a CSAT and no NPS score.
+const (
+	csatShare      = 0.4
+	csatAloneShare = 0.08
+)
+
+// Generator makes offers and responses. It is not safe for concurrent use.
 type Generator struct {
 	rng *rand.Rand
 	loc *time.Location
 	seq int
+	// pending are the answers to offers already made that are not due yet
+	// (a customer who answers the e-mail tonight), earliest first.
+	pending answers
 }
 
 // New makes a generator for a center in loc; the same seed gives the same
@@ -110,14 +139,70 @@ func New(seed uint64, loc *time.Location) *Generator {
 	return &Generator{rng: rand.New(rand.NewPCG(seed, 0x5eed)), loc: loc}
 }
 
-// Response makes one response answered at at.
+// Response makes one response answered at at, on a channel drawn with the
+// answers' mix; it names no offer (an unsolicited answer).
 func (g *Generator) Response(at time.Time) store.Response {
+	ch := pick(g.rng, channels, func(c channel) float64 { return c.weight * c.rate / answerRate })
+	return g.answer(at, ch)
+}
+
+// answerRate is the share of all offers that get an answer: about 17%.
+var answerRate = func() float64 {
+	r := 0.0
+	for _, c := range channels {
+		r += c.weight * c.rate
+	}
+	return r
+}()
+
+// Interaction makes one interaction at at: the survey offered, and, at its
+// channel's rate, the customer's answer (which names the offer) some time
+// later. The answer is returned apart with its time: it may come after now.
+func (g *Generator) Interaction(at time.Time) (offer store.Response, answer *store.Response) {
 	g.seq++
+	ch := pick(g.rng, channels, func(c channel) float64 { return c.weight })
 	tm := teams[g.rng.IntN(len(teams))]
 	ag := tm.agents[g.rng.IntN(len(tm.agents))]
-	ch := pick(g.rng, channels, func(c channel) float64 { return c.weight })
 	seg := pick(g.rng, segments, func(s segment) float64 { return s.weight })
 	jr := pick(g.rng, tm.journeys, func(j journey) float64 { return j.weight })
+	offer = store.Response{
+		ID:      fmt.Sprintf("demo-offer-%d-%d", at.UnixNano(), g.seq),
+		Kind:    store.KindOffer,
+		Dims:    store.Dims{Channel: ch.name, Segment: seg.name, Journey: jr.name, Team: tm.name, Agent: ag.name},
+		At:      at,
+		AtGiven: true,
+	}
+	if g.rng.Float64() >= ch.rate {
+		return offer, nil
+	}
+	a := g.answerOf(at.Add(g.delay(ch)), ch, tm, ag, seg, jr)
+	a.OfferID = offer.ID
+	return offer, &a
+}
+
+// delay is how long after the offer a customer of ch answers: log-uniform
+// between quick and slow, or, for the late share, between slow and late.
+func (g *Generator) delay(ch channel) time.Duration {
+	lo, hi := ch.quick, ch.slow
+	if g.rng.Float64() < ch.lateShare {
+		lo, hi = ch.slow, ch.late
+	}
+	x := math.Log(float64(lo)) + g.rng.Float64()*(math.Log(float64(hi))-math.Log(float64(lo)))
+	return time.Duration(math.Exp(x)).Round(time.Second)
+}
+
+// answer makes one answer on ch at at, from a team, agent, segment and
+// journey drawn as the center's traffic is.
+func (g *Generator) answer(at time.Time, ch channel) store.Response {
+	tm := teams[g.rng.IntN(len(teams))]
+	ag := tm.agents[g.rng.IntN(len(tm.agents))]
+	seg := pick(g.rng, segments, func(s segment) float64 { return s.weight })
+	jr := pick(g.rng, tm.journeys, func(j journey) float64 { return j.weight })
+	g.seq++
+	return g.answerOf(at, ch, tm, ag, seg, jr)
+}
+
+func (g *Generator) answerOf(at time.Time, ch channel, tm team, ag agent, seg segment, jr journey) store.Response {
 	// Evenings are harder: longer queues, tired customers.
 	hour := at.In(g.loc).Hour()
 	evening := 0.0
@@ -141,7 +226,58 @@ func (g *Generator) Response(at time.Time) store.Response {
 	if g.rng.Float64() < commentRate {
 		r.Comment, _ = g.comment(score, ag.name, tm.name, hour)
 	}
+	switch x := g.rng.Float64(); {
+	case x < csatAloneShare:
+		r.CSAT, r.Score = g.csat(score), store.NoScore
+	case x < csatShare:
+		r.CSAT = g.csat(score)
+	}
 	return r
+}
+
+// csat is the 1..5 satisfaction of a customer who would give score: mostly
+// satisfied promoters, mixed passives, mostly dissatisfied detractors.
+func (g *Generator) csat(score int) int {
+	var weights [5]float64
+	switch {
+	case score >= 9:
+		weights = [5]float64{0.01, 0.02, 0.07, 0.35, 0.55}
+	case score >= 7:
+		weights = [5]float64{0.03, 0.07, 0.25, 0.5, 0.15}
+	default:
+		weights = [5]float64{0.3, 0.3, 0.25, 0.12, 0.03}
+	}
+	x := g.rng.Float64()
+	for i, w := range weights {
+		if x < w {
+			return i + 1
+		}
+		x -= w
+	}
+	return 5
+}
+
+// answers is a min-heap of answers by time.
+type answers []store.Response
+
+func (h answers) Len() int           { return len(h) }
+func (h answers) Less(i, j int) bool { return h[i].At.Before(h[j].At) }
+func (h answers) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *answers) Push(x any)        { *h = append(*h, x.(store.Response)) }
+func (h *answers) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// due takes the pending answers given by now, earliest first.
+func (g *Generator) due(now time.Time) []store.Response {
+	var out []store.Response
+	for len(g.pending) > 0 && !g.pending[0].At.After(now) {
+		out = append(out, heap.Pop(&g.pending).(store.Response))
+	}
+	return out
 }
 
 // pick draws one item, each with the probability its weight says (the
@@ -188,12 +324,27 @@ const (
 	thinDensity = 0.1
 )
 
-// Backfill records days of history before now at peakRate responses per
-// second in the busiest hour, shaped by the hour of the day, so every
-// window has data from the first second. It returns how many it recorded.
+// Backfill records days of history before now: peakRate interactions per
+// second in the busiest hour, shaped by the hour of the day, each a survey
+// offered and some answered (about one in six, answerRate), so every
+// window has data from the first second. Answers not due by now wait for
+// Run (a customer who answers tonight). It returns how many answers it
+// recorded.
 func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, days int, peakRate float64) (int, error) {
 	total := 0
 	batch := make([]store.Response, 0, 1000)
+	flush := func() error {
+		if _, err := rec.Record(ctx, batch); err != nil {
+			return fmt.Errorf("backfill demo history: %w", err)
+		}
+		for _, r := range batch {
+			if r.Kind != store.KindOffer {
+				total++
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
 	start := now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(time.Hour)
 	fullFrom := now.Add(-fullHours * time.Hour)
 	// Newest hours first: the short windows a newcomer looks at fill within
@@ -209,21 +360,24 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 			if at.After(now) {
 				continue
 			}
-			batch = append(batch, g.Response(at))
-			if len(batch) == cap(batch) {
-				if _, err := rec.Record(ctx, batch); err != nil {
-					return total, fmt.Errorf("backfill demo history: %w", err)
+			offer, answer := g.Interaction(at)
+			batch = append(batch, offer)
+			if answer != nil && answer.At.After(now) {
+				heap.Push(&g.pending, *answer)
+			} else if answer != nil {
+				batch = append(batch, *answer)
+			}
+			if len(batch) >= cap(batch)-1 {
+				if err := flush(); err != nil {
+					return total, err
 				}
-				total += len(batch)
-				batch = batch[:0]
 			}
 		}
 	}
 	if len(batch) > 0 {
-		if _, err := rec.Record(ctx, batch); err != nil {
-			return total, fmt.Errorf("backfill demo history: %w", err)
+		if err := flush(); err != nil {
+			return total, err
 		}
-		total += len(batch)
 	}
 	return total, nil
 }
@@ -232,10 +386,11 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 // look like a real stream on the board.
 const tick = 250 * time.Millisecond
 
-// Run sends live responses until ctx ends, at about peakRate per second in
-// the busiest hour of the center's day and less at night. A
-// failed batch is logged by the caller through onError and dropped: demo
-// traffic is not worth retrying.
+// Run sends live traffic until ctx ends: about peakRate interactions (a
+// survey offered for each) per second in the busiest hour of the center's
+// day, less at night, and each answer when it is due, minutes to hours
+// after its offer. A failed batch is logged by the caller through
+// onError and dropped: demo traffic is not worth retrying.
 func (g *Generator) Run(ctx context.Context, rec Recorder, peakRate float64, now func() time.Time, onError func(error)) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -246,19 +401,30 @@ func (g *Generator) Run(ctx context.Context, rec Recorder, peakRate float64, now
 			return
 		case <-t.C:
 		}
-		owed += peakRate * busyness(now().In(g.loc).Hour()) * tick.Seconds() * g.rng.ExpFloat64()
-		n := int(owed)
-		owed -= float64(n)
-		if n == 0 {
+		batch := g.Live(now(), &owed, peakRate)
+		if len(batch) == 0 {
 			continue
-		}
-		batch := make([]store.Response, n)
-		at := now()
-		for i := range batch {
-			batch[i] = g.Response(at)
 		}
 		if _, err := rec.Record(ctx, batch); err != nil && ctx.Err() == nil {
 			onError(err)
 		}
 	}
+}
+
+// Live is one tick of live traffic at at: the offers of the interactions
+// owed (owed carries the fraction over to the next tick), the answers due
+// by at, and each new answer already due.
+func (g *Generator) Live(at time.Time, owed *float64, peakRate float64) []store.Response {
+	*owed += peakRate * busyness(at.In(g.loc).Hour()) * tick.Seconds() * g.rng.ExpFloat64()
+	n := int(*owed)
+	*owed -= float64(n)
+	batch := make([]store.Response, 0, n)
+	for range n {
+		offer, answer := g.Interaction(at)
+		batch = append(batch, offer)
+		if answer != nil {
+			heap.Push(&g.pending, *answer)
+		}
+	}
+	return append(batch, g.due(at)...)
 }

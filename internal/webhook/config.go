@@ -98,8 +98,13 @@ type GenericConfig struct {
 // GenericFields holds, per response field, a path into the body ("a.b.0.c",
 // optionally "$.a.b") or a constant ("=phone"); "" leaves the field out.
 type GenericFields struct {
-	ID      string `yaml:"id"`
-	Score   string `yaml:"score"`
+	ID    string `yaml:"id"`
+	Score string `yaml:"score"`
+	// CSAT is the 1..5 satisfaction score; with it, score may be left
+	// out (a tool that asks CSAT alone). OfferID names the offered
+	// survey the answer belongs to (POST /api/v1/offers).
+	CSAT    string `yaml:"csat"`
+	OfferID string `yaml:"offer_id"`
 	Channel string `yaml:"channel"`
 	Segment string `yaml:"segment"`
 	Team    string `yaml:"team"`

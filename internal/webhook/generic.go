@@ -44,7 +44,9 @@ func newGeneric(secret string, c GenericConfig, opts ingest.Options) (*adapter, 
 	}
 	for _, s := range append([]fieldSpec{
 		{ingest.FieldID, f.ID, &m.id, true, nil},
-		{ingest.FieldScore, f.Score, &m.score, true, nil},
+		{ingest.FieldScore, f.Score, &m.score, f.CSAT == "", nil},
+		{ingest.FieldCSAT, f.CSAT, &m.csat, false, nil},
+		{ingest.FieldOfferID, f.OfferID, &m.offerID, false, nil},
 		{ingest.FieldChannel, f.Channel, &m.channel, true, dimReason},
 		{ingest.FieldSegment, f.Segment, &m.segment, false, dimReason},
 		{ingest.FieldTeam, f.Team, &m.team, false, dimReason},
@@ -59,6 +61,8 @@ func newGeneric(secret string, c GenericConfig, opts ingest.Options) (*adapter, 
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("%s: fields.%s: %w", c.Name, s.name, err)
+		case s.required && src.paths == nil && src.constant == nil && s.name == ingest.FieldScore:
+			return nil, fmt.Errorf("%s: fields.%s is required (or fields.csat, for a tool that asks CSAT alone)", c.Name, s.name)
 		case s.required && src.paths == nil && src.constant == nil:
 			return nil, fmt.Errorf("%s: fields.%s is required", c.Name, s.name)
 		}

@@ -76,6 +76,8 @@ type mapping struct {
 	idPrefix string
 	id       source
 	score    source
+	csat     source
+	offerID  source
 	channel  source
 	segment  source
 	team     source
@@ -173,6 +175,8 @@ func (m *mapping) response(doc map[string]any, now time.Time, opts ingest.Option
 	it := ingest.Item{
 		ID:      b.text(ingest.FieldID, m.id, doc, false),
 		Score:   b.text(ingest.FieldScore, m.score, doc, false),
+		CSAT:    b.text(ingest.FieldCSAT, m.csat, doc, false),
+		OfferID: b.text(ingest.FieldOfferID, m.offerID, doc, false),
 		Channel: b.text(ingest.FieldChannel, m.channel, doc, true),
 		Segment: b.text(ingest.FieldSegment, m.segment, doc, true),
 		Team:    b.text(ingest.FieldTeam, m.team, doc, true),

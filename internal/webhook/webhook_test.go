@@ -351,6 +351,42 @@ generic:
 	}
 }
 
+// TestGenericCSAT: a tool that asks CSAT, with or without NPS, maps csat
+// and the offer its survey came from; without a score the answer counts
+// in CSAT alone.
+func TestGenericCSAT(t *testing.T) {
+	cfg, err := Parse([]byte(`
+generic:
+- name: csat
+  id_prefix: ""
+  fields:
+    id: r.id
+    csat: r.sat
+    offer_id: r.ticket
+    channel: "=chat"
+- name: both
+  id_prefix: ""
+  fields:
+    id: r.id
+    score: r.nps
+    csat: r.sat
+    channel: "=phone"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hooks(t, cfg)
+	got := receive(t, h, Generic, "csat", withSecret([]byte(`{"r":{"id":"a1","sat":4,"ticket":"T-9"}}`)))
+	wantResponse(t, got, store.Response{ID: "a1", Score: store.NoScore, CSAT: 4, OfferID: "T-9", Dims: store.Dims{Channel: "chat"}, At: now})
+	got = receive(t, h, Generic, "both", withSecret([]byte(`{"r":{"id":"b1","nps":9,"sat":"5"}}`)))
+	wantResponse(t, got, store.Response{ID: "b1", Score: 9, CSAT: 5, Dims: store.Dims{Channel: "phone"}, At: now})
+	// A CSAT out of range is the API's 422, naming the tool's field.
+	_, err = h.Receive(Generic, "csat", withSecret([]byte(`{"r":{"id":"a2","sat":6}}`)), now)
+	if d := problem(t, err); len(d) != 1 || !strings.HasPrefix(d[0], "r.sat: ") {
+		t.Errorf("csat 6: %v", d)
+	}
+}
+
 // problem returns the details of an Invalid error as "field: reason".
 func problem(t *testing.T, err error) []string {
 	t.Helper()
@@ -492,7 +528,7 @@ func TestConfigErrors(t *testing.T) {
 		{"asknicely: {id_prefix: \"a\\tb\"}\n", "id_prefix"},
 		{"generic: [{name: Q, fields: {id: a, score: b, channel: c}}]\n", "lowercase"},
 		{"generic: [{name: q, fields: {score: b, channel: c}}]\n", "fields.id is required"},
-		{"generic: [{name: q, fields: {id: a, channel: c}}]\n", "fields.score is required"},
+		{"generic: [{name: q, fields: {id: a, channel: c}}]\n", "fields.score is required (or fields.csat"},
 		{"generic: [{name: q, fields: {id: a, score: b}}]\n", "fields.channel is required"},
 		{"generic: [{name: q, fields: {id: '=1', score: b, channel: c}}]\n", "fields.id: must be a path"},
 		{"generic: [{name: q, fields: {id: a, score: b, channel: '=a/b'}}]\n", "constant \"a/b\""},

@@ -201,7 +201,7 @@ var options = []option{
 	{
 		name: "demo_rate", env: "PULSEBOARD_DEMO_RATE", flag: "demo-rate", yaml: "demo_rate",
 		def:   "1",
-		help:  "demo traffic, in interactions per second in the busiest hour, each offered a survey (about one in six answered)",
+		help:  "demo traffic, in answers per second in the busiest hour (from about six times as many interactions, each offered a survey)",
 		parse: func(c *Config, raw string) (err error) { c.DemoRate, err = parsePositiveFloat(raw); return },
 	},
 	{

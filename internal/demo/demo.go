@@ -9,7 +9,10 @@
 // customers answer at their channel's rate (phone about 30%, chat 20%, sms
 // 12%, e-mail 8%), some within a minute and some hours later; each answer
 // names its offer (OfferID). A share of the answers also carry CSAT (1..5),
-// and some carry CSAT alone, without an NPS score.
+// and some carry CSAT alone, without an NPS score. The rate of the demo is
+// its answers' (about one interaction in six is answered); history older
+// than offerHours holds the answers alone, as from a center that began
+// recording offers yesterday, so start-up stays quick.
 package demo
 
 import (
@@ -319,17 +322,23 @@ func busyness(hour int) float64 {
 // Backfill history: the last fullHours at the live density, so the short
 // windows look like the live traffic that follows; older days, back to
 // days, at thinDensity of it, so start-up takes seconds, not minutes.
+//
+// Only the last offerHours hold the offers: each answer costs about six
+// offers (answerRate), and the windows a response rate is read over are
+// the day's. Older history holds the answers alone (unsolicited, naming
+// no offer), which a response rate does not count.
 const (
 	fullHours   = 48
 	thinDensity = 0.1
+	offerHours  = 26
 )
 
-// Backfill records days of history before now: peakRate interactions per
-// second in the busiest hour, shaped by the hour of the day, each a survey
-// offered and some answered (about one in six, answerRate), so every
-// window has data from the first second. Answers not due by now wait for
-// Run (a customer who answers tonight). It returns how many answers it
-// recorded.
+// Backfill records days of history before now: peakRate answers per second
+// in the busiest hour, shaped by the hour of the day, so every window has
+// data from the first second; over the last offerHours, as interactions
+// each offered a survey and about one in six answered (answerRate).
+// Answers not due by now wait for Run (a customer who answers tonight). It
+// returns how many answers it recorded.
 func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, days int, peakRate float64) (int, error) {
 	total := 0
 	batch := make([]store.Response, 0, 1000)
@@ -347,6 +356,7 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 	}
 	start := now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(time.Hour)
 	fullFrom := now.Add(-fullHours * time.Hour)
+	offersFrom := now.Add(-offerHours * time.Hour)
 	// Newest hours first: the short windows a newcomer looks at fill within
 	// the first fraction of a second.
 	for hourStart := now.Truncate(time.Hour); !hourStart.Before(start); hourStart = hourStart.Add(-time.Hour) {
@@ -354,10 +364,24 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 		if hourStart.Before(fullFrom) {
 			density = thinDensity
 		}
-		n := int(peakRate * 3600 * density * busyness(hourStart.In(g.loc).Hour()))
+		offers := !hourStart.Before(offersFrom)
+		rate := peakRate
+		if offers {
+			rate = peakRate / answerRate
+		}
+		n := int(rate * 3600 * density * busyness(hourStart.In(g.loc).Hour()))
 		for range n {
 			at := hourStart.Add(time.Duration(g.rng.Int64N(int64(time.Hour))))
 			if at.After(now) {
+				continue
+			}
+			if !offers {
+				batch = append(batch, g.Response(at))
+				if len(batch) >= cap(batch)-1 {
+					if err := flush(); err != nil {
+						return total, err
+					}
+				}
 				continue
 			}
 			offer, answer := g.Interaction(at)
@@ -386,10 +410,10 @@ func (g *Generator) Backfill(ctx context.Context, rec Recorder, now time.Time, d
 // look like a real stream on the board.
 const tick = 250 * time.Millisecond
 
-// Run sends live traffic until ctx ends: about peakRate interactions (a
-// survey offered for each) per second in the busiest hour of the center's
-// day, less at night, and each answer when it is due, minutes to hours
-// after its offer. A failed batch is logged by the caller through
+// Run sends live traffic until ctx ends: about peakRate answers per second
+// in the busiest hour of the center's day, less at night, from about six
+// times as many interactions, a survey offered for each; each answer comes
+// when it is due, minutes to hours after its offer. A failed batch is logged by the caller through
 // onError and dropped: demo traffic is not worth retrying.
 func (g *Generator) Run(ctx context.Context, rec Recorder, peakRate float64, now func() time.Time, onError func(error)) {
 	t := time.NewTicker(tick)
@@ -415,7 +439,7 @@ func (g *Generator) Run(ctx context.Context, rec Recorder, peakRate float64, now
 // owed (owed carries the fraction over to the next tick), the answers due
 // by at, and each new answer already due.
 func (g *Generator) Live(at time.Time, owed *float64, peakRate float64) []store.Response {
-	*owed += peakRate * busyness(at.In(g.loc).Hour()) * tick.Seconds() * g.rng.ExpFloat64()
+	*owed += peakRate / answerRate * busyness(at.In(g.loc).Hour()) * tick.Seconds() * g.rng.ExpFloat64()
 	n := int(*owed)
 	*owed -= float64(n)
 	batch := make([]store.Response, 0, n)

@@ -47,9 +47,9 @@ type TileView struct {
 	Themes       *ThemesView    `json:"themes,omitempty"`       // themes
 	// Rate is a response_rate tile's, and a headline's detail line when
 	// surveys were offered in its scope (nil on a headline without).
-	Rate *RateView `json:"rate,omitempty"`
-	CSAT *CSATView `json:"csat,omitempty"` // csat
-	Empty        bool           `json:"empty,omitempty"`        // nothing to show yet
+	Rate  *RateView `json:"rate,omitempty"`
+	CSAT  *CSATView `json:"csat,omitempty"`  // csat
+	Empty bool      `json:"empty,omitempty"` // nothing to show yet
 }
 
 // ChangeView compares a headline with the period just before it.

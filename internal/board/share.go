@@ -91,7 +91,7 @@ func FormatPercent(p float64) string {
 	case p < 0.5 || p >= 99.5:
 		return fmt.Sprintf("%.1f%%", p)
 	}
-	return fmt.Sprintf("%.0f%%", p)
+	return fmt.Sprintf("%.0f%%", math.Round(p))
 }
 
 // rateOf is the response rate of a group: the offers answered of those

@@ -29,7 +29,7 @@ func TestShareTiles(t *testing.T) {
 		`role="img" aria-label="23% of offered surveys answered (412 of 1,790), 95% interval 21–25%"`,
 		`data-testid="row-&lt;b&gt;email&lt;/b&gt;"`, `>300/900 <`, `data-key="rate-phone"`,
 		`2/20 <span class="low">low</span>`, // a row under the minimum sample
-		`>1 more<`,                         // seven rows, six fit a 1x2 tile
+		`>1 more<`,                          // seven rows, six fit a 1x2 tile
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("response rate tile lacks %q:\n%s", want, html)

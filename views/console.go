@@ -200,3 +200,11 @@ func orDash(s string) string {
 }
 
 func joinTags(tags []string) string { return strings.Join(tags, ", ") }
+
+// pluralWord is "1 answer", "2 answers" without the number.
+func pluralWord(n int64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}

@@ -91,9 +91,10 @@ func (s surveys) count(span window.Span, channel string) (offered, answered, ans
 // with offers and CSAT answers recorded, and reads its response rate and
 // CSAT tiles and the headlines' rate lines against a count over the raw
 // offers and answers; records more and sees the screen follow (v2
-// patches); runs axe-core on it at a TV's and a laptop's size. With
-// PULSEBOARD_SURVEY_SHOTS=dir it also photographs the board there at
-// 1366x768, 1920x1080 and 3840x2160.
+// patches); runs axe-core on it at a TV's and a laptop's size; reads the
+// console's CSAT and rate columns. With PULSEBOARD_SURVEY_SHOTS=dir it also
+// photographs the console and the board there at 1366x768, 1920x1080 and
+// 3840x2160.
 func TestBrowserSurveyTiles(t *testing.T) {
 	if _, err := os.Stat(axePath); err != nil {
 		t.Fatalf("axe-core is needed for the accessibility test; run scripts/test-deps (make test does): %v", err)
@@ -196,7 +197,33 @@ func TestBrowserSurveyTiles(t *testing.T) {
 		}
 	}
 
+	// The console's table has the CSAT and response rate columns, each
+	// row's as counted.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768), chromedp.Navigate(base+"/console?window=8h&by=channel"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="groups"]`))); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []string{"phone", "email"} {
+		o, a, n, sat := s.count(cal.Span(window.Rolling8h, now), ch)
+		r, c := board.ShareOf("", a, o, 30), board.ShareOf("", sat, n, 30)
+		row := `[data-testid="groups"] [data-testid="row-` + ch + `"] `
+		if got := textOf(ctx, row+`[data-testid="rate"]`); !strings.HasPrefix(got, r.Percent+" ("+r.Interval+")") {
+			t.Errorf("console %s: rate %q, want %s (%s)", ch, got, r.Percent, r.Interval)
+		}
+		if got := textOf(ctx, row+`[data-testid="csat"]`); !strings.HasPrefix(got, c.Percent+" ("+c.Interval+")") {
+			t.Errorf("console %s: CSAT %q, want %s (%s)", ch, got, c.Percent, c.Interval)
+		}
+	}
+	checkAxe(t, ctx, "console with survey columns at 1366x768")
+
 	if dir := os.Getenv("PULSEBOARD_SURVEY_SHOTS"); dir != "" {
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "console-surveys-1366x768.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		for _, size := range [][2]int64{{1366, 768}, {1920, 1080}, {3840, 2160}} {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]), chromedp.Navigate(base+"/boards/supervisor"),
 				chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`)), chromedp.Sleep(1500*time.Millisecond)); err != nil {

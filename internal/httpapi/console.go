@@ -849,17 +849,18 @@ func (a *API) consoleColumns(v consoleView, withCSAT, withRates bool) []views.Co
 			col("detractors", "detractors", "-"),
 		)
 	}
-	// CSAT and the response rate when the view's data has them, the
-	// interval beside each figure.
+	// CSAT and the response rate when the view's data has them, each a
+	// column: the figure and its interval, its counts under them (a
+	// table narrow enough for a laptop keeps its trend in view).
 	if withCSAT {
 		c := col("CSAT", "csat", "-")
-		c.Title = "The share of CSAT answers that are 4 or 5 of 5, with its 95% interval"
-		out = append(out, c, col("CSAT answers", "csat-n", "-"))
+		c.Title = "The share of CSAT answers that are 4 or 5 of 5, with its 95% interval, and the number of CSAT answers"
+		out = append(out, c)
 	}
 	if withRates {
 		c := col("response rate", "rate", "-")
-		c.Title = "The share of the surveys offered in this window that were answered (an offer counts in the window it was made in), with its 95% interval"
-		out = append(out, c, col("offered", "offered", "-"))
+		c.Title = "The share of the surveys offered in this window that were answered (an offer counts in the window it was made in), with its 95% interval, and the surveys offered"
+		out = append(out, c)
 	}
 	return append(out,
 		views.ConsoleColumn{Label: "trend"},

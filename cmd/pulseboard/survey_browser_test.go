@@ -91,10 +91,11 @@ func (s surveys) count(span window.Span, channel string) (offered, answered, ans
 // with offers and CSAT answers recorded, and reads its response rate and
 // CSAT tiles and the headlines' rate lines against a count over the raw
 // offers and answers; records more and sees the screen follow (v2
-// patches); runs axe-core on it at a TV's and a laptop's size; reads the
-// console's CSAT and rate columns. With PULSEBOARD_SURVEY_SHOTS=dir it also
-// photographs the console and the board there at 1366x768, 1920x1080 and
-// 3840x2160.
+// patches); runs axe-core on it and the other shipped boards at a laptop's
+// and a TV's size, and checks that at those and a wall's nothing is cut
+// off; reads the console's CSAT and rate columns. With
+// PULSEBOARD_SURVEY_SHOTS=dir it keeps its photographs of the boards and
+// the console there.
 func TestBrowserSurveyTiles(t *testing.T) {
 	if _, err := os.Stat(axePath); err != nil {
 		t.Fatalf("axe-core is needed for the accessibility test; run scripts/test-deps (make test does): %v", err)
@@ -173,27 +174,49 @@ func TestBrowserSurveyTiles(t *testing.T) {
 	s.offers, s.answers = append(s.offers, more.offers...), append(s.answers, more.answers...)
 	check("after more answers")
 
-	for _, size := range [][2]int64{{1920, 1080}, {1366, 768}} {
-		what := fmt.Sprintf("supervisor board with survey tiles at %dx%d", size[0], size[1])
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]), chromedp.Navigate(base+"/boards/supervisor"),
-			chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`)), chromedp.Sleep(time.Second)); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		checkAxe(t, ctx, what)
-		// The tiles' text stays inside them: nothing cut at the bottom, and no
-		// line squeezed under its text's height.
-		cut, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.tile-response_rate, .tile-csat, .tile-headline')].flatMap(tile => {
+	// Every shipped board whose headlines now have a rate line, at a
+	// laptop's, a TV's and a wall's size: no serious accessibility
+	// violation, the page fits its screen, and nothing is cut off.
+	shots := os.Getenv("PULSEBOARD_SURVEY_SHOTS")
+	for _, name := range []string{"supervisor", "floor", "team-billing"} {
+		for _, size := range [][2]int64{{1366, 768}, {1920, 1080}, {3840, 2160}} {
+			what := fmt.Sprintf("%s board with offers at %dx%d", name, size[0], size[1])
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]), chromedp.Navigate(base+"/boards/"+name),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`)), chromedp.Sleep(1500*time.Millisecond)); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if size[0] < 3840 {
+				checkAxe(t, ctx, what)
+			}
+			// The tiles' text stays inside them: nothing cut at the bottom,
+			// no line squeezed under its text's height, no rate line cut
+			// short, no scrolling.
+			cut, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.tile-response_rate, .tile-csat, .tile-headline')].flatMap(tile => {
   const box = tile.getBoundingClientRect();
   return [...tile.querySelectorAll('.num, .share-meta, .rate-line, .change, .share-row, .csat-mix, .headline-meta')].filter(e => {
     const r = e.getBoundingClientRect();
-    return r.height > 0 && (r.bottom > box.bottom + 1 || e.scrollHeight > e.clientHeight + 1);
+    return r.height > 0 && (r.bottom > box.bottom + 1 || e.scrollHeight > e.clientHeight + 1 ||
+      (e.classList.contains('rate-line') && e.scrollWidth > e.clientWidth + 1));
   }).map(e => tile.id + ' ' + e.className);
-})`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(cut) > 0 {
-			t.Errorf("%s: cut off at the tile's bottom: %v", what, cut)
+}).concat(document.documentElement.scrollHeight > innerHeight + 1 || document.documentElement.scrollWidth > innerWidth + 1 ? ['the page scrolls'] : [])`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cut) > 0 {
+				t.Errorf("%s: cut off: %v", what, cut)
+			}
+			if lines, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.rate-line').length`)); lines == 0 {
+				t.Errorf("%s: no headline shows its response rate", what)
+			}
+			if shots != "" {
+				png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-surveys-%dx%d.png", name, size[0], size[1])), png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 
@@ -216,26 +239,13 @@ func TestBrowserSurveyTiles(t *testing.T) {
 	}
 	checkAxe(t, ctx, "console with survey columns at 1366x768")
 
-	if dir := os.Getenv("PULSEBOARD_SURVEY_SHOTS"); dir != "" {
+	if shots != "" {
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "console-surveys-1366x768.png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(shots, "console-surveys-1366x768.png"), png, 0o644); err != nil {
 			t.Fatal(err)
-		}
-		for _, size := range [][2]int64{{1366, 768}, {1920, 1080}, {3840, 2160}} {
-			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]), chromedp.Navigate(base+"/boards/supervisor"),
-				chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"]`)), chromedp.Sleep(1500*time.Millisecond)); err != nil {
-				t.Fatal(err)
-			}
-			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("supervisor-surveys-%dx%d.png", size[0], size[1])), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 }

@@ -323,16 +323,18 @@ func TestParseShareTiles(t *testing.T) {
 			t.Errorf("tile %s: by %q %dx%d, want %q %dx%d", tl.ID, tl.By, tl.Cols, tl.Rows, want.by, want.cols, want.rows)
 		}
 	}
-	for _, c := range []struct{ yaml, want string }{
-		{"{id: a, view: response_rate, window: 1h, by: theme}", "a survey offer has no comment"},
-		{"{id: a, view: response_rate, window: 1h, filters: {theme: billing}}", "a survey offer has no comment"},
-		{"{id: a, view: csat, window: 1h, by: agent}", "does not allow agent names"},
-		{"{id: a, view: csat, window: 1h, by: colour}", "by: "},
-		{"{id: a, view: response_rate, window: 1h, by: segment, filters: {team: x}}", "no configured rollup"},
+	for _, c := range []struct{ board, want string }{
+		{"{name: f, tiles: [{id: a, view: response_rate, window: 1h, by: theme}]}", "a survey offer has no comment"},
+		{"{name: f, tiles: [{id: a, view: response_rate, window: 1h, filters: {theme: billing}}]}", "a survey offer has no comment"},
+		{"{name: f, tiles: [{id: a, view: csat, window: 1h, by: agent}]}", "does not allow agent names"},
+		{"{name: f, tiles: [{id: a, view: csat, window: 1h, by: colour}]}", "by: "},
+		{"{name: f, tiles: [{id: a, view: response_rate, window: 1h, by: segment, filters: {team: x}}]}", "no configured rollup"},
+		{"{name: f, for_each: {dimension: theme, values: [billing]}, tiles: [{id: a, view: response_rate, window: 1h}]}", "a survey offer has none"},
+		{"{name: f, for_each: team, tiles: [{id: a, view: csat, window: 1h, by: team}]}", "breaks down by team"},
 	} {
-		_, err := Parse([]byte("boards:\n- {name: f, tiles: ["+c.yaml+"]}"), store.DefaultSchema(), store.DefaultRollups())
+		_, err := Parse([]byte("boards:\n- "+c.board), store.DefaultSchema(), store.DefaultRollups())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v, want an error with %q", c.yaml, err, c.want)
+			t.Errorf("%s: %v, want an error with %q", c.board, err, c.want)
 		}
 	}
 }

@@ -228,6 +228,7 @@
 
   function format(v, fmt) {
     if (fmt === 'int') return Math.round(v).toLocaleString('en-US');
+    if (fmt === 'pct') return Math.round(v) + '%';
     const r = Math.round(v);
     return r > 0 ? '+' + r : r < 0 ? '\u2212' + -r : '0';
   }

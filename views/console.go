@@ -99,6 +99,9 @@ type ConsoleResults struct {
 	// shares; Themes says how to read them.
 	Themed bool
 	Themes *ConsoleThemes
+	// CSAT and Rates are set when a group of the view has CSAT answers, or
+	// had surveys offered: the table then shows their columns.
+	CSAT, Rates bool
 }
 
 // ConsoleThemes says how to read a view's theme rows: Text that they
@@ -130,6 +133,10 @@ type ConsoleRow struct {
 	// data attribute); "" when it could not be counted.
 	DetractorsN, PassivesN int64
 	Impact, ImpactValue    string
+	// CSAT is the satisfied share of the group's CSAT answers and Rate the
+	// answered share of the surveys offered to it, each with its interval
+	// (board.ShareFigure: "—" without answers or offers).
+	CSAT, Rate board.ShareFigure
 }
 
 // ConsoleAnswers is the list of a view's recent answers, or one of them.
@@ -193,3 +200,11 @@ func orDash(s string) string {
 }
 
 func joinTags(tags []string) string { return strings.Join(tags, ", ") }
+
+// pluralWord is "1 answer", "2 answers" without the number.
+func pluralWord(n int64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}

@@ -45,7 +45,11 @@ type TileView struct {
 	Banners      []BannerView   `json:"banners,omitempty"`      // the alert banner
 	Funnel       *FunnelView    `json:"funnel,omitempty"`       // funnel
 	Themes       *ThemesView    `json:"themes,omitempty"`       // themes
-	Empty        bool           `json:"empty,omitempty"`        // nothing to show yet
+	// Rate is a response_rate tile's, and a headline's detail line when
+	// surveys were offered in its scope (nil on a headline without).
+	Rate  *RateView `json:"rate,omitempty"`
+	CSAT  *CSATView `json:"csat,omitempty"`  // csat
+	Empty bool      `json:"empty,omitempty"` // nothing to show yet
 }
 
 // ChangeView compares a headline with the period just before it.
@@ -157,16 +161,24 @@ func (c Computer) tile(t Tile, src Source, now time.Time, series int) (TileView,
 	}
 	switch t.View {
 	case Headline, Count:
-		d, err := c.total(t, src, c.span(t, now))
+		g, err := c.group(t, src, c.span(t, now))
 		if err != nil {
 			return tv, err
 		}
+		d := g.Counts
 		f := FigureOf(t.Title, d, t.Thresholds, c.MinSample)
 		tv.Figure = &f
 		if t.View == Headline {
+			if g.Offered > 0 {
+				tv.Rate = &RateView{ShareFigure: rateOf("", g, c.MinSample)}
+			}
 			tv.Change, err = c.change(t, src, d, now, series)
 		}
 		return tv, err
+	case ResponseRate:
+		return c.responseRate(t, tv, src, c.span(t, now))
+	case CSAT:
+		return c.csat(t, tv, src, c.span(t, now))
 	case Breakdown, Leaderboard:
 		return c.rows(t, tv, src, now)
 	case Trend:

@@ -36,12 +36,18 @@ const (
 	// Themes lists what the comments are about, each theme with the NPS
 	// points its detractors cost (themes.go).
 	Themes Kind = "themes"
+	// ResponseRate is the share of offered surveys that were answered,
+	// counted in the window the offer was made in (share.go).
+	ResponseRate Kind = "response_rate"
+	// CSAT is the satisfied share (4 and 5) of the 1..5 CSAT answers, with
+	// their distribution (share.go).
+	CSAT Kind = "csat"
 	// Banners is not configured: every board gets one banner tile (id
 	// BannerID) with the active threshold alerts that concern it.
 	Banners Kind = "banners"
 )
 
-var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count, FollowUps, Funnel, Themes}
+var kinds = []Kind{Headline, Breakdown, Leaderboard, Trend, Distribution, Comments, Count, FollowUps, Funnel, Themes, ResponseRate, CSAT}
 
 // BannerID is the id of every board's alert banner tile; no configured tile
 // may use it.
@@ -79,7 +85,8 @@ type Tile struct {
 	// from and to; a zero To means "until now" (a campaign since its
 	// launch).
 	Range *window.Span
-	// By is the breakdown dimension of breakdown and leaderboard tiles.
+	// By is the breakdown dimension of breakdown, leaderboard and funnel
+	// tiles, and the optional one of response_rate and csat tiles.
 	By      store.Dimension
 	Filters map[store.Dimension]string
 	// Top rows of a leaderboard; Worst ranks from the bottom.
@@ -353,8 +360,18 @@ func (ty tileYAML) compile(schema store.Schema, boardFilters map[store.Dimension
 		if t.By == store.Agent && !t.ShowAgents {
 			return Tile{}, errors.New("breaks down by agent, but the board's privacy does not allow agent names (privacy: {show_agents: true})")
 		}
+	} else if ty.By != "" && (t.View == ResponseRate || t.View == CSAT) {
+		if t.By, err = schema.Parse(ty.By); err != nil {
+			return Tile{}, fmt.Errorf("by: %w", err)
+		}
+		if t.By == store.Agent && !t.ShowAgents {
+			return Tile{}, errors.New("breaks down by agent, but the board's privacy does not allow agent names (privacy: {show_agents: true})")
+		}
+		if ty.Size == "" {
+			t.Rows = 2 // a row per group under the figure
+		}
 	} else if ty.By != "" {
-		return Tile{}, fmt.Errorf("by is only for breakdown, leaderboard and funnel tiles")
+		return Tile{}, fmt.Errorf("by is only for breakdown, leaderboard, funnel, response_rate and csat tiles")
 	}
 	if t.View == Leaderboard {
 		if t.Top == 0 {
@@ -379,6 +396,9 @@ func (ty tileYAML) compile(schema store.Schema, boardFilters map[store.Dimension
 	if _, ok := t.Filters[store.Theme]; ok && t.View == Themes {
 		return Tile{}, errors.New("filters by theme, but a themes tile shows every theme: remove the filter (from the tile or the board)")
 	}
+	if _, ok := t.Filters[store.Theme]; (ok || t.By == store.Theme) && t.View == ResponseRate {
+		return Tile{}, errors.New("names theme, but a survey offer has no comment and so no theme: a response rate cannot be broken down or filtered by theme")
+	}
 	if err := t.plan(rollups); err != nil {
 		return Tile{}, err
 	}
@@ -395,6 +415,13 @@ func (t Tile) queries() []store.Query {
 		// Every answer in the scope (N, the impact's denominator), and the
 		// same broken down by theme.
 		return []store.Query{{Filters: t.Filters}, {By: []store.Dimension{store.Theme}, Filters: t.Filters}}
+	case ResponseRate, CSAT:
+		// The scope's figure, and with by its rows.
+		qs := []store.Query{{Filters: t.Filters}}
+		if t.By != "" {
+			qs = append(qs, store.Query{By: []store.Dimension{t.By}, Filters: t.Filters})
+		}
+		return qs
 	}
 	q := store.Query{Filters: t.Filters}
 	if t.By != "" {

@@ -114,6 +114,9 @@ func (b Board) checkTemplate(rollups []store.Rollup) error {
 		if t.View == Themes && d == store.Theme {
 			return fmt.Errorf("tile %s shows every theme, but for_each %s gives each board one theme: it would show one row", t.ID, d)
 		}
+		if t.View == ResponseRate && d == store.Theme {
+			return fmt.Errorf("tile %s shows a response rate, but for_each %s gives each board one theme, and a survey offer has none", t.ID, d)
+		}
 		if t.By == d {
 			return fmt.Errorf("tile %s breaks down by %s, which for_each fixes to one value per board: it would show one row", t.ID, d)
 		}

@@ -149,7 +149,7 @@ func (a *API) parseConsole(params url.Values, aud consoleAudience) (consoleView,
 		return v, fault.New(fault.BadRequest, "%v", err)
 	}
 	if _, ok := consoleSorts[strings.TrimPrefix(v.Sort, "-")]; !ok && v.Sort != "" {
-		return v, fault.New(fault.BadRequest, "sort: unknown column %q (want one of group, nps, n, promoters, passives, detractors, impact, with - for descending)", v.Sort)
+		return v, fault.New(fault.BadRequest, "sort: unknown column %q (want one of group, nps, n, promoters, passives, detractors, impact, csat, csat-n, rate, offered, with - for descending)", v.Sort)
 	}
 	v.npsRequest = pq
 	return v, nil
@@ -526,6 +526,10 @@ var consoleSorts = map[string]func(x, y consoleRow) int{
 	"passives":   func(x, y consoleRow) int { return cmpOpt(x.s.PassiveShare, y.s.PassiveShare) },
 	"detractors": func(x, y consoleRow) int { return cmpOpt(x.s.DetractorShare, y.s.DetractorShare) },
 	"impact":     func(x, y consoleRow) int { return cmpOpt(x.impact, y.impact) },
+	"csat":       func(x, y consoleRow) int { return cmpOpt(x.csat.Value, y.csat.Value) },
+	"csat-n":     func(x, y consoleRow) int { return cmpInt(x.csat.Whole, y.csat.Whole) },
+	"rate":       func(x, y consoleRow) int { return cmpOpt(x.rate.Value, y.rate.Value) },
+	"offered":    func(x, y consoleRow) int { return cmpInt(x.rate.Whole, y.rate.Whole) },
 }
 
 func cmpInt(x, y int64) int {
@@ -562,6 +566,8 @@ type consoleRow struct {
 	// impact is the theme's NPS impact on its scope, nil outside a theme
 	// view or when the scope's answers could not be counted.
 	impact *float64
+	// csat and rate are the group's CSAT and response rate.
+	csat, rate board.ShareFigure
 }
 
 func groupKey(by []store.Dimension, key map[store.Dimension]string) string {
@@ -629,7 +635,11 @@ func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, 
 	}
 	rows := make([]consoleRow, len(groups))
 	for i, g := range groups {
-		rows[i] = consoleRow{g: g, key: groupKey(q.By, g.Key), s: nps.Summarize(g.Counts, a.MinSample)}
+		rows[i] = consoleRow{g: g, key: groupKey(q.By, g.Key), s: nps.Summarize(g.Counts, a.MinSample),
+			csat: board.ShareOf("", g.CSAT.Satisfied(), g.CSAT.Answers(), a.MinSample),
+			rate: board.ShareOf("", g.Answered, g.Offered, a.MinSample)}
+		res.CSAT = res.CSAT || g.CSAT.Answers() > 0
+		res.Rates = res.Rates || g.Offered > 0
 	}
 	if themed(q) {
 		note, err := a.themeImpacts(ctx, q, rows)
@@ -653,7 +663,7 @@ func (a *API) consoleResults(ctx context.Context, v consoleView, now time.Time, 
 		return res, err
 	}
 	res.SparkLabel = sparkLabel
-	res.Columns = a.consoleColumns(v)
+	res.Columns = a.consoleColumns(v, res.CSAT, res.Rates)
 	res.Themed = res.Themes != nil
 	for _, r := range rows {
 		res.Rows = append(res.Rows, a.consoleRowView(v, r, spark[r.key], aud))
@@ -787,7 +797,7 @@ func consoleHref(p url.Values, sortParam, answer string) string {
 // consoleColumns are the table's headers: the key columns, then the
 // figures; each sortable header links to the same view sorted by it, and
 // the current sort column to its reverse.
-func (a *API) consoleColumns(v consoleView) []views.ConsoleColumn {
+func (a *API) consoleColumns(v consoleView, withCSAT, withRates bool) []views.ConsoleColumn {
 	col := func(label, key, def string) views.ConsoleColumn {
 		c := views.ConsoleColumn{Label: label, Key: key}
 		next := def + key
@@ -821,28 +831,41 @@ func (a *API) consoleColumns(v consoleView) []views.ConsoleColumn {
 		// on a phone the columns past the first few scroll out of view.
 		impact := col("NPS impact", "impact", "-")
 		impact.Title = "Points the NPS would gain if this theme's detractors had been passives: 100 × its detractors ÷ all answers of the view without theme"
-		return append(out,
+		out = append(out,
 			impact,
 			col("mentions", "n", "-"),
 			views.ConsoleColumn{Label: "by detractors", Key: "detractors-n"},
 			views.ConsoleColumn{Label: "by passives", Key: "passives-n"},
 			col("NPS", "nps", "-"),
 			views.ConsoleColumn{Label: "95% interval"},
-			views.ConsoleColumn{Label: "trend"},
-			views.ConsoleColumn{Label: "drill down"},
+		)
+	} else {
+		out = append(out,
+			col("NPS", "nps", "-"),
+			views.ConsoleColumn{Label: "95% interval"},
+			col("n", "n", "-"),
+			col("promoters", "promoters", "-"),
+			col("passives", "passives", "-"),
+			col("detractors", "detractors", "-"),
 		)
 	}
-	out = append(out,
-		col("NPS", "nps", "-"),
-		views.ConsoleColumn{Label: "95% interval"},
-		col("n", "n", "-"),
-		col("promoters", "promoters", "-"),
-		col("passives", "passives", "-"),
-		col("detractors", "detractors", "-"),
+	// CSAT and the response rate when the view's data has them, each a
+	// column: the figure and its interval, its counts under them (a
+	// table narrow enough for a laptop keeps its trend in view).
+	if withCSAT {
+		c := col("CSAT", "csat", "-")
+		c.Title = "The share of CSAT answers that are 4 or 5 of 5, with its 95% interval, and the number of CSAT answers"
+		out = append(out, c)
+	}
+	if withRates {
+		c := col("response rate", "rate", "-")
+		c.Title = "The share of the surveys offered in this window that were answered (an offer counts in the window it was made in), with its 95% interval, and the surveys offered"
+		out = append(out, c)
+	}
+	return append(out,
 		views.ConsoleColumn{Label: "trend"},
 		views.ConsoleColumn{Label: "drill down"},
 	)
-	return out
 }
 
 // consoleRowView formats one group and its drill-down links.
@@ -858,6 +881,7 @@ func (a *API) consoleRowView(v consoleView, r consoleRow, points []board.Point, 
 		row.Margin = f.Margin
 	}
 	row.DetractorsN, row.PassivesN = r.s.Detractors, r.s.Passives
+	row.CSAT, row.Rate = r.csat, r.rate
 	if r.impact != nil {
 		row.Impact, row.ImpactValue = fmt.Sprintf("%.1f", *r.impact), fmt.Sprintf("%g", *r.impact)
 	}

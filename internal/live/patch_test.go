@@ -51,7 +51,8 @@ type randomBoard struct {
 func newRandomBoard(seed uint64) *randomBoard {
 	r := &randomBoard{rng: rand.New(rand.NewPCG(seed, 1)), title: "Random board"}
 	kinds := []board.Kind{board.Banners, board.Headline, board.Count, board.Breakdown, board.Leaderboard,
-		board.Trend, board.Distribution, board.Comments, board.FollowUps, board.Headline, board.Themes}
+		board.Trend, board.Distribution, board.Comments, board.FollowUps, board.Headline, board.Themes,
+		board.ResponseRate, board.CSAT, board.ResponseRate, board.CSAT}
 	for i, k := range kinds {
 		id := fmt.Sprintf("t%d-%s", i, k)
 		if k == board.Banners {
@@ -60,6 +61,9 @@ func newRandomBoard(seed uint64) *randomBoard {
 		tv := board.TileView{ID: id, View: k, Title: "Tile " + string(k), Window: "rolling 60 min", Cols: 1, Height: 1}
 		if k == board.Themes {
 			tv.Height = 2 // five themes: some shown, some not
+		}
+		if (k == board.ResponseRate || k == board.CSAT) && i%2 == 1 {
+			tv.Cols = 2 // rows beside the figure; some shown, some not
 		}
 		r.tiles = append(r.tiles, tv)
 	}
@@ -141,7 +145,10 @@ func (r *randomBoard) step() {
 		case board.Headline, board.Count:
 			f := r.figure("")
 			t.Figure = &f
-			t.Change = nil
+			t.Change, t.Rate = nil, nil
+			if t.View == board.Headline && r.rng.IntN(3) > 0 {
+				t.Rate = &board.RateView{ShareFigure: r.share("")}
+			}
 			if r.rng.IntN(3) > 0 {
 				t.Change = &board.ChangeView{Delta: board.FormatScore(float64(r.rng.IntN(21) - 10)), Significant: r.rng.IntN(2) == 0, Against: "previous 60 min"}
 			}
@@ -194,8 +201,62 @@ func (r *randomBoard) step() {
 		case board.Themes:
 			t.Themes = r.themes(t.Themes)
 			t.Empty = len(t.Themes.Themes) == 0
+		case board.ResponseRate:
+			var prev []board.ShareFigure
+			if t.Rate != nil {
+				prev = t.Rate.Rows
+			}
+			t.Rate = &board.RateView{ShareFigure: r.share(""), Rows: r.shareRows(prev)}
+			t.Empty = t.Rate.Whole == 0
+		case board.CSAT:
+			var prev []board.ShareFigure
+			if t.CSAT != nil {
+				prev = t.CSAT.Rows
+			}
+			c := &board.CSATView{ShareFigure: r.share(""), Rows: r.shareRows(prev)}
+			for j := range c.Counts {
+				c.Counts[j] = int64(r.rng.IntN(40))
+				c.Shares[j] = float64(r.rng.IntN(10000)) / 100
+			}
+			t.CSAT, t.Empty = c, c.Whole == 0
 		}
 	}
+}
+
+// share is a random share, now and then of nothing.
+func (r *randomBoard) share(label string) board.ShareFigure {
+	whole := int64(0)
+	if r.rng.IntN(8) > 0 {
+		whole = int64(r.rng.IntN(3000))
+	}
+	part := int64(0)
+	if whole > 0 {
+		part = r.rng.Int64N(whole + 1)
+	}
+	return board.ShareOf(label, part, whole, 30)
+}
+
+// shareRows keeps most of the previous rows and their labels, and now and
+// then adds or drops one.
+func (r *randomBoard) shareRows(prev []board.ShareFigure) []board.ShareFigure {
+	labels := make([]string, 0, len(prev)+1)
+	for _, p := range prev {
+		labels = append(labels, p.Label)
+	}
+	switch r.rng.IntN(5) {
+	case 0:
+		labels = append(labels, r.text())
+	case 1:
+		if len(labels) > 0 {
+			i := r.rng.IntN(len(labels))
+			labels = slices.Delete(labels, i, i+1)
+		}
+	}
+	out := make([]board.ShareFigure, 0, len(labels))
+	for _, l := range labels {
+		out = append(out, r.share(l))
+	}
+	return out
 }
 
 // themes keeps most of the previous themes (so most steps patch them),

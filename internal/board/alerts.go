@@ -146,6 +146,10 @@ func (c Computer) banner(b Board, snap alert.Snapshot) TileView {
 		}
 		text := fmt.Sprintf("%s: NPS %s over %s (n=%d), below %s since %s", a.Title, FormatScore(a.NPS), a.Window, a.Responses,
 			FormatScore(a.Level), a.Since.In(loc).Format("15:04"))
+		if a.Metric != "" && a.Metric != alert.MetricNPS {
+			// A rate or CSAT: its figure says its counts.
+			text = fmt.Sprintf("%s: %s over %s, below %s since %s", a.Title, a.Figure(), a.Window, a.LevelText(), a.Since.In(loc).Format("15:04"))
+		}
 		tv.Banners = append(tv.Banners, BannerView{ID: a.ID, Text: text})
 	}
 	// Emerging themes after the thresholds: why detractors are unhappy,

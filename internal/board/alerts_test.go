@@ -109,6 +109,19 @@ func TestAlertTiles(t *testing.T) {
 	if text := views["floor"].Tiles[0].Banners[0].Text; text != "Team NPS · billing: NPS −40 over 1h (n=35), below 0 since "+at(10*time.Minute).In(comp.Calendar.Location()).Format("15:04") {
 		t.Errorf("banner text %q", text)
 	}
+	// A rule on the response rate or CSAT says its own figure, not an NPS.
+	rate := snap
+	rate.Active = []alert.Active{{ID: "rate", Title: "Phone response rate", Window: "2h", Metric: alert.MetricResponseRate,
+		Level: 15, Value: 12, Part: 48, Whole: 400, Since: at(10 * time.Minute)}}
+	comp.Alerts = fixedAlerts(rate)
+	v, err = comp.Compute(boards[0], agg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := v.Tiles[0].Banners[0].Text; text != "Phone response rate: Response rate 12% (48 of 400 offered) over 2h, below 15% since "+at(10*time.Minute).In(comp.Calendar.Location()).Format("15:04") {
+		t.Errorf("response rate banner %q", text)
+	}
+	comp.Alerts = fixedAlerts(snap)
 	// Support's board, were there one, is not concerned by billing's alert.
 	if (alert.Active{Filters: map[store.Dimension]string{store.Team: "billing"}}).Concerns(map[store.Dimension]string{store.Team: "support"}) {
 		t.Error("billing's alert concerns support")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/store"
+	"github.com/pulseboard/pulseboard/internal/store/storetest"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -115,6 +116,18 @@ func TestLeaderboardShrinkage(t *testing.T) {
 		}
 		return tileByID(t, v, "l").Rows
 	}
+	t.Run("agents with offers or CSAT alone have no row", func(t *testing.T) {
+		rs := []store.Response{
+			answer("a1", 9, "billing", "Ana", "phone", time.Minute, ""),
+			{ID: "o1", Kind: store.KindOffer, Score: store.NoScore, At: storetest.Start.Add(-time.Minute), AtGiven: true,
+				Dims: store.Dims{Channel: "phone", Team: "billing", Agent: "Ben"}},
+			{ID: "c1", Score: store.NoScore, CSAT: 5, At: storetest.Start.Add(-time.Minute), AtGiven: true,
+				Dims: store.Dims{Channel: "phone", Team: "billing", Agent: "Cy"}},
+		}
+		if got := rows(t, rs); len(got) != 1 || got[0].Label != "Ana" {
+			t.Errorf("rows %+v, want Ana's alone", got)
+		}
+	})
 	t.Run("noise only", func(t *testing.T) {
 		// Twelve agents whose answers come from one and the same mix: any
 		// order among them is noise.

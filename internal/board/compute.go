@@ -410,6 +410,7 @@ func (c Computer) ranked(t Tile, src Source, span window.Span) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	groups = store.WithNPS(groups)
 	rows := make([]Row, len(groups))
 	for i, g := range groups {
 		rows[i] = Row{Figure: FigureOf(g.Key[t.By], g.Counts, t.Thresholds, c.MinSample)}

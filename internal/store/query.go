@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"slices"
 	"sort"
 )
 
@@ -37,6 +38,13 @@ func (f *Folder) Add(group string, t Tally) error {
 	g.Offered += t.Offered
 	g.Answered += t.Answered
 	return nil
+}
+
+// WithNPS keeps the groups that hold NPS answers: a breakdown of NPS (a
+// leaderboard, a digest) has no row for a group that only had surveys
+// offered or CSAT answers. It filters groups in place.
+func WithNPS(groups []Group) []Group {
+	return slices.DeleteFunc(groups, func(g Group) bool { return g.Counts.Responses() == 0 })
 }
 
 // Groups returns the answer: groups that count anything (an answer, an

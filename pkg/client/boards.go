@@ -61,7 +61,7 @@ type Board struct {
 // Tile is one tile. Which fields are set depends on View.
 type Tile struct {
 	ID     string `json:"id"`
-	View   string `json:"view"` // headline, count, breakdown, leaderboard, funnel, themes, trend, distribution, comments, followups, banners
+	View   string `json:"view"` // headline, count, breakdown, leaderboard, funnel, themes, response_rate, csat, trend, distribution, comments, followups, banners
 	Title  string `json:"title"`
 	Window string `json:"window,omitempty"`
 	Cols   int    `json:"cols"`
@@ -77,7 +77,42 @@ type Tile struct {
 	Banners      []Banner       `json:"banners,omitempty"`
 	Funnel       *Funnel        `json:"funnel,omitempty"`
 	Themes       *Themes        `json:"themes,omitempty"`
-	Empty        bool           `json:"empty,omitempty"`
+	// Rate is a response_rate tile's, and a headline's when surveys were
+	// offered in its scope.
+	Rate  *TileRate `json:"rate,omitempty"`
+	CSAT  *TileCSAT `json:"csat,omitempty"`
+	Empty bool      `json:"empty,omitempty"`
+}
+
+// TileShare is a share with its 95% Wilson interval as a tile shows it: a
+// response rate (answered of offered) or a CSAT (satisfied, 4 or 5, of
+// answers). (ResponseRate and CSAT are the API's groups'.)
+type TileShare struct {
+	Label string `json:"label"` // the group's value in a row
+	Part  int64  `json:"part"`
+	Whole int64  `json:"whole"`
+	// Value, Low and High are percent, nil when Whole is 0.
+	Value     *float64 `json:"value"`
+	Low       *float64 `json:"low"`
+	High      *float64 `json:"high"`
+	Percent   string   `json:"percent"`  // "23%", "—"
+	Interval  string   `json:"interval"` // "21–25%"
+	LowSample bool     `json:"low_sample"`
+}
+
+// TileRate is a response rate: of the tile's scope, and with by its rows.
+type TileRate struct {
+	TileShare
+	Rows []TileShare `json:"rows,omitempty"`
+}
+
+// TileCSAT is a csat tile: the share, the answers by score (1 first) and
+// with by its rows.
+type TileCSAT struct {
+	TileShare
+	Counts [5]int64    `json:"counts"`
+	Shares [5]float64  `json:"shares"`
+	Rows   []TileShare `json:"rows,omitempty"`
 }
 
 // Figure is a score as a screen shows it.

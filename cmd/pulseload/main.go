@@ -405,7 +405,7 @@ loop:
 			// only growth between the run's ends.
 			if probe != nil && time.Since(lastSample) >= o.soak.every() {
 				lastSample = time.Now()
-				r.samples = append(r.samples, sample{at: time.Since(loadBegan), rss: probe.rss(), heap: int64(metric(screens, "go_memstats_heap_inuse_bytes"))})
+				r.samples = append(r.samples, sampleOf(time.Since(loadBegan), probe.rss(), screens))
 			}
 			if adminToken != "" && !profiledAt && time.Since(loadBegan) >= o.soak.driftAfter(o.duration) {
 				profiledAt = true

@@ -170,6 +170,32 @@ func goroutines(base string) int { return int(metric(base, "go_goroutines")) }
 
 // metric reads one unlabelled sample from the server's /metrics (-1 if it
 // cannot).
+// metrics reads several of the server's metrics in one request; a
+// metric it does not find is -1.
+func metrics(base string, names ...string) []float64 {
+	out := make([]float64, len(names))
+	for i := range out {
+		out[i] = -1
+	}
+	res, err := probeClient.Get(base + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		for i, name := range names {
+			if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+				if n, err := strconv.ParseFloat(v, 64); err == nil {
+					out[i] = n
+				}
+			}
+		}
+	}
+	return out
+}
+
 func metric(base, name string) float64 {
 	res, err := probeClient.Get(base + "/metrics")
 	if err != nil {

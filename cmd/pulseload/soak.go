@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -65,6 +66,39 @@ func (s soakOptions) driftAfter(duration time.Duration) time.Duration {
 type sample struct {
 	at        time.Duration // since posting began
 	rss, heap int64         // heap: go_memstats_heap_inuse_bytes, -1 if unknown
+	// parts are where the runtime's memory is (memParts), -1 if unknown:
+	// they tell a growing live heap from pages kept idle, stacks or the
+	// runtime's own structures.
+	parts [len(memParts)]int64
+}
+
+// memParts name the parts of a Go process's memory a soak reports, each
+// from the Go collector's metrics (the server's /metrics).
+var memParts = [...]struct {
+	name string
+	of   func(m []float64) float64
+}{
+	{"heap in use", func(m []float64) float64 { return m[0] }},
+	{"heap idle, not returned", func(m []float64) float64 { return m[1] - m[2] }},
+	{"stacks", func(m []float64) float64 { return m[3] }},
+	{"runtime's other", func(m []float64) float64 { return m[4] - m[5] - m[6] }},
+}
+
+// memMetrics are what memParts read, in their order.
+var memMetrics = []string{"go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes",
+	"go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes", "go_memstats_heap_sys_bytes", "go_memstats_stack_sys_bytes"}
+
+// sampleOf samples the server's memory.
+func sampleOf(at time.Duration, rss int64, base string) sample {
+	m := metrics(base, memMetrics...)
+	s := sample{at: at, rss: rss, heap: int64(m[0])}
+	for i, p := range memParts {
+		s.parts[i] = -1
+		if !slices.Contains(m, -1) {
+			s.parts[i] = int64(p.of(m))
+		}
+	}
+	return s
 }
 
 // drift is how the RSS and the heap in use moved at steady state.
@@ -74,6 +108,8 @@ type drift struct {
 	rssMax                int64   // highest sample after `after`
 	heapFrom, heapTo      float64
 	rssPercent, heapDelta float64
+	// partDelta is how each memPart moved between the same windows.
+	partDelta [len(memParts)]float64
 }
 
 // driftWindow is how long each of the two windows steadyDrift compares
@@ -115,6 +151,9 @@ func steadyDrift(samples []sample, after, duration time.Duration) (drift, bool) 
 	d.heapFrom, d.heapTo = mean(from, func(s sample) int64 { return s.heap }), mean(to, func(s sample) int64 { return s.heap })
 	d.rssPercent = 100 * (d.rssTo - d.rssFrom) / d.rssFrom
 	d.heapDelta = d.heapTo - d.heapFrom
+	for i := range memParts {
+		d.partDelta[i] = mean(to, func(s sample) int64 { return s.parts[i] }) - mean(from, func(s sample) int64 { return s.parts[i] })
+	}
 	return d, true
 }
 
@@ -145,6 +184,11 @@ func (r report) printSeries(w io.Writer) {
 		d.after, d.rssPercent, d.window, d.after, d.rssFrom/(1<<20), d.window, d.rssTo/(1<<20), d.after, mb(d.rssMax))
 	if d.heapFrom > 0 {
 		fmt.Fprintf(w, "heap in use, same windows\t%.1f → %.1f MB (%+.1f MB)\n", d.heapFrom/(1<<20), d.heapTo/(1<<20), d.heapDelta/(1<<20))
+		var parts []string
+		for i, p := range memParts {
+			parts = append(parts, fmt.Sprintf("%s %+.1f", p.name, d.partDelta[i]/(1<<20)))
+		}
+		fmt.Fprintf(w, "memory moved, same windows (MB)\t%s; RSS %+.1f\n", strings.Join(parts, ", "), (d.rssTo-d.rssFrom)/(1<<20))
 	}
 	var saved []string
 	for _, p := range r.heapProfiles {

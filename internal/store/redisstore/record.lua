@@ -83,12 +83,14 @@ local ANSWERED = 'answered'
 -- Versions are at most 2^53-1 (store.MaxVersion), exact in Lua's doubles;
 -- v is the number (0: none), vtext its digits for writing back.
 local function parse(s)
-  local fp, at, cells, vtext, rest = string.match(s, '^([^;]*);(%-?%d+);([^;]+);v(%d+)(.*)$')
-  -- the version part is all digits up to the next ";": a group part such
-  -- as "v2=x" is not one
-  if fp == nil or (rest ~= '' and string.sub(rest, 1, 1) ~= ';') then
+  local fp, at, cells, rest = string.match(s, '^([^;]*);(%-?%d+);([^;]+)(.*)$')
+  -- the version part is "v" and all digits up to the next ";": a group
+  -- part such as "v2=x" is not one
+  local vtext, after = string.match(rest, '^;v(%d+)(.*)$')
+  if vtext == nil or (after ~= '' and string.sub(after, 1, 1) ~= ';') then
     vtext = ''
-    fp, at, cells, rest = string.match(s, '^([^;]*);(%-?%d+);([^;]+)(.*)$')
+  else
+    rest = after
   end
   return { fp = fp, at = tonumber(at), cells = cells, v = tonumber(vtext) or 0, vtext = vtext, rest = rest }
 end

@@ -92,10 +92,15 @@ local function parse(s)
   else
     rest = after
   end
-  return { fp = fp, at = tonumber(at), cells = cells, v = tonumber(vtext) or 0, vtext = vtext, rest = rest }
+  -- src is the record's text for as long as nothing changes it (most
+  -- records are written back as they came): set it to nil on a change
+  return { fp = fp, at = tonumber(at), cells = cells, v = tonumber(vtext) or 0, vtext = vtext, rest = rest, src = s }
 end
 
 local function encode(rec)
+  if rec.src then
+    return rec.src
+  end
   local v = ''
   if rec.v > 0 then
     v = ';v' .. rec.vtext
@@ -205,7 +210,7 @@ local function answer(l)
     write(k, current[k])
   elseif not o.early and not is_answered(o) then
     local n = parse(encode(o))
-    n.cells = 'o,a'
+    n.cells, n.src = 'o,a', nil
     add(o, -1)
     add(n, 1)
     current[k] = n
@@ -224,22 +229,22 @@ for i = 0, N - 1 do
   if old and old.early then
     -- an answer named this offer before it came
     old = false
-    new.cells = 'o,a'
+    new.cells, new.src = 'o,a', nil
   elseif old and is_offer(new) and is_answered(old) then
-    new.cells = 'o,a'
+    new.cells, new.src = 'o,a', nil
   end
   if old and not at_given then
-    new.at = old.at
+    new.at, new.src = old.at, nil
   end
   if old and new.v == 0 then
-    new.v, new.vtext = old.v, old.vtext
+    new.v, new.vtext, new.src = old.v, old.vtext, nil
   end
   if old and new.v < old.v then
     stale = stale + 1
   elseif old and old.fp == new.fp and old.at == new.at then
     duplicates = duplicates + 1
     if new.v > old.v then
-      old.v, old.vtext = new.v, new.vtext
+      old.v, old.vtext, old.src = new.v, new.vtext, nil
       write(k, old)
     end
   else

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pulseboard/pulseboard/internal/csat"
-	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/window"
 )
 
@@ -105,19 +103,18 @@ func (e Entry) Cells() string {
 func (e *Entry) parseCells(s string) error {
 	e.Score = NoScore
 	for cell := range strings.SplitSeq(s, ",") {
+		i, err := cellIndex(cell)
 		switch {
-		case cell == cellOffered:
+		case err != nil:
+			return err
+		case i < firstCSATCell:
+			e.Score = int(i)
+		case i < offeredCell:
+			e.CSAT = int(i-firstCSATCell) + 1
+		case i == offeredCell:
 			e.Offer = true
-		case cell == cellAnswered:
-			e.Answered = true
-		case len(cell) == 2 && cell[0] == cellCSAT && csat.Valid(int(cell[1]-'0')):
-			e.CSAT = int(cell[1] - '0')
 		default:
-			n, err := strconv.Atoi(cell)
-			if err != nil || n < nps.MinScore || n > nps.MaxScore {
-				return fmt.Errorf("counter %q", cell)
-			}
-			e.Score = n
+			e.Answered = true
 		}
 	}
 	return nil

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +26,36 @@ func TestEntryEncoding(t *testing.T) {
 	}
 	if _, err := DecodeEntry("k;1;4;vx"); err == nil {
 		t.Error("a malformed version decoded")
+	}
+}
+
+// TestEntryCells: an entry's counters survive Encode and DecodeEntry (the
+// Redis engine's records and the change log), an NPS-only entry encodes as
+// it did before CSAT and offers, and a counter no writer makes is an error.
+func TestEntryCells(t *testing.T) {
+	groups := []RollupGroup{{Rollup: "team", Group: "alpha"}}
+	for _, c := range []struct {
+		e     Entry
+		cells string
+	}{
+		{Entry{FP: "f", At: 60, Score: 7, Groups: groups}, "7"},
+		{Entry{FP: "f", At: 60, Score: 0, CSAT: 4, Groups: groups}, "0,c4"},
+		{Entry{FP: "f", At: 60, Score: NoScore, CSAT: 1, Version: 3, Groups: groups}, "c1"},
+		{Entry{FP: "f", At: 60, Score: NoScore, Offer: true, Groups: groups}, "o"},
+		{Entry{FP: "f", At: 60, Score: NoScore, Offer: true, Answered: true, Groups: groups}, "o,a"},
+	} {
+		enc := c.e.Encode()
+		if !strings.HasPrefix(enc, "f;60;"+c.cells+";") {
+			t.Errorf("%+v encodes as %q, want cells %q", c.e, enc, c.cells)
+		}
+		got, err := DecodeEntry(enc)
+		if err != nil || !reflect.DeepEqual(got, c.e) {
+			t.Errorf("%q decodes as %+v, %v; want %+v", enc, got, err, c.e)
+		}
+	}
+	for _, bad := range []string{"f;60;c9;team=alpha", "f;60;11;team=alpha", "f;60;x;team=alpha", "f;60;7,;team=alpha"} {
+		if _, err := DecodeEntry(bad); err == nil {
+			t.Errorf("%q decodes", bad)
+		}
 	}
 }

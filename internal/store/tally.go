@@ -63,21 +63,29 @@ const (
 
 // AddCell adds n to the counter a cell names.
 func (t *Tally) AddCell(cell string, n int64) error {
+	i, err := cellIndex(cell)
+	if err != nil {
+		return err
+	}
+	t.addCell(i, n)
+	return nil
+}
+
+// cellIndex reads a cell's name ("7", "c4", "o", "a") as its index.
+func cellIndex(cell string) (uint8, error) {
 	switch {
 	case cell == cellOffered:
-		t.Offered += n
+		return offeredCell, nil
 	case cell == cellAnswered:
-		t.Answered += n
+		return answeredCell, nil
 	case len(cell) == 2 && cell[0] == cellCSAT && csat.Valid(int(cell[1]-'0')):
-		t.CSAT[cell[1]-'1'] += n
-	default:
-		s, err := strconv.Atoi(cell)
-		if err != nil || s < nps.MinScore || s > nps.MaxScore {
-			return fmt.Errorf("unknown counter %q", cell)
-		}
-		t.NPS[s] += n
+		return firstCSATCell + cell[1] - '1', nil
 	}
-	return nil
+	s, err := strconv.Atoi(cell)
+	if err != nil || s < nps.MinScore || s > nps.MaxScore {
+		return 0, fmt.Errorf("unknown counter %q", cell)
+	}
+	return uint8(s), nil
 }
 
 // counter returns the counter of a cell index.

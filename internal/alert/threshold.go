@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -157,10 +156,8 @@ func (r Rule) alertOf(g store.Group, tick time.Time) (a Active, judged bool) {
 // percentOf is part of whole in percent, rounded to two decimals; 0 of
 // nothing.
 func percentOf(part, whole int64) float64 {
-	if whole <= 0 {
-		return 0
-	}
-	return math.Round(proportion.Of(part, whole).Value*10000) / 100
+	v, _, _ := proportion.Of(part, whole).Percents()
+	return v
 }
 
 // metric is the rule's metric; a rule made in code without one watches

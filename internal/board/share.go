@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pulseboard/pulseboard/internal/csat"
+	"github.com/pulseboard/pulseboard/internal/nps"
 	"github.com/pulseboard/pulseboard/internal/proportion"
 	"github.com/pulseboard/pulseboard/internal/store"
 	"github.com/pulseboard/pulseboard/internal/window"
@@ -65,15 +66,13 @@ func ShareOf(label string, part, whole, minSample int64) ShareFigure {
 	if !s.OK() {
 		return f
 	}
-	v, lo, hi := round2(100*s.Value), round2(100*s.Low), round2(100*s.High)
+	v, lo, hi := s.Percents()
 	f.Value, f.Low, f.High = &v, &lo, &hi
 	f.Percent = FormatPercent(v)
 	f.Interval = strings.TrimSuffix(FormatPercent(lo), "%") + "–" + FormatPercent(hi)
 	f.LowSample = whole < minSample
 	return f
 }
-
-func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // FormatPercent writes a percentage in whole numbers, but never rounds a
 // share that is not none to "0%" or one that is not all to "100%": "0.4%",
@@ -173,7 +172,7 @@ func (c Computer) csat(t Tile, tv TileView, src Source, span window.Span) (TileV
 	v := &CSATView{ShareFigure: csatOf("", all.CSAT, c.MinSample), Counts: all.CSAT}
 	if n := all.CSAT.Answers(); n > 0 {
 		for i, k := range all.CSAT {
-			v.Shares[i] = round2(100 * float64(k) / float64(n))
+			v.Shares[i] = nps.Round(100 * float64(k) / float64(n))
 		}
 	}
 	for _, g := range groups {

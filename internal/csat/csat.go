@@ -45,15 +45,9 @@ func (d Distribution) Answers() int64 {
 func (d Distribution) Satisfied() int64 { return d[3] + d[4] }
 
 // Share is the satisfied share of answers with its 95% interval; CSAT is
-// its Value in percent.
+// its Value in percent (Share.Percents).
 func (d Distribution) Share() proportion.Share {
 	return proportion.Of(d.Satisfied(), d.Answers())
-}
-
-// CSAT is the satisfied percentage, ok false without answers.
-func (d Distribution) CSAT() (pct float64, ok bool) {
-	s := d.Share()
-	return 100 * s.Value, s.OK()
 }
 
 // Valid reports whether score is on the scale.

@@ -86,7 +86,8 @@ func csatOf(g store.Group) *csatJSON {
 	if !s.OK() {
 		return nil
 	}
-	return &csatJSON{Answers: s.Whole, Satisfied: s.Part, CSAT: pct(s.Value), Low: pct(s.Low), High: pct(s.High), Distribution: g.CSAT}
+	v, lo, hi := s.Percents()
+	return &csatJSON{Answers: s.Whole, Satisfied: s.Part, CSAT: v, Low: lo, High: hi, Distribution: g.CSAT}
 }
 
 // rateOf is g's response rate, nil without offers.
@@ -95,11 +96,9 @@ func rateOf(g store.Group) *rateJSON {
 	if !s.OK() {
 		return nil
 	}
-	return &rateJSON{Offered: s.Whole, Answered: s.Part, Rate: pct(s.Value), Low: pct(s.Low), High: pct(s.High)}
+	v, lo, hi := s.Percents()
+	return &rateJSON{Offered: s.Whole, Answered: s.Part, Rate: v, Low: lo, High: hi}
 }
-
-// pct is a share as a published percentage.
-func pct(share float64) float64 { return nps.Round(100 * share) }
 
 // defaultWindow is the window of a query that names none.
 const defaultWindow = "1h"

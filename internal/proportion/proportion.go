@@ -4,7 +4,11 @@
 // of the kind on a board is judged the same way.
 package proportion
 
-import "math"
+import (
+	"math"
+
+	"github.com/pulseboard/pulseboard/internal/nps"
+)
 
 // Z95 is the normal quantile of a two-sided 95% interval.
 const Z95 = 1.959963984540054
@@ -43,6 +47,13 @@ func Of(part, whole int64) Share {
 	s.Value = float64(part) / float64(whole)
 	s.Low, s.High = Wilson(part, whole, Z95)
 	return s
+}
+
+// Percents returns Value, Low and High in percent, rounded as every
+// published figure is (nps.Round: two decimals), so the API, the boards
+// and the alerts that judge a share all say the same number.
+func (s Share) Percents() (value, low, high float64) {
+	return nps.Round(100 * s.Value), nps.Round(100 * s.Low), nps.Round(100 * s.High)
 }
 
 // OK reports whether the share has a whole to be a share of.

@@ -80,23 +80,14 @@ func (e Entry) Stale(n Entry) bool {
 // every entry was before CSAT and offers, "7,c4" with CSAT, "c4" for CSAT
 // alone, "o" for an offer and "o,a" for an answered one.
 func (e Entry) Cells() string {
-	if e.Offer {
-		if e.Answered {
-			return cellOffered + "," + cellAnswered
-		}
-		return cellOffered
+	c, n := e.cells()
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return cellName(c[0])
 	}
-	var cells string
-	if e.HasScore() {
-		cells = strconv.Itoa(e.Score)
-	}
-	if e.CSAT != 0 {
-		if cells != "" {
-			cells += ","
-		}
-		cells += string(cellCSAT) + strconv.Itoa(e.CSAT)
-	}
-	return cells
+	return cellName(c[0]) + "," + cellName(c[1])
 }
 
 // parseCells reads Cells' output into e.

@@ -22,10 +22,7 @@ type Tally struct {
 
 // Add returns the pooled tally of t and o.
 func (t Tally) Add(o Tally) Tally {
-	t.NPS = t.NPS.Add(o.NPS)
-	t.CSAT = t.CSAT.Add(o.CSAT)
-	t.Offered += o.Offered
-	t.Answered += o.Answered
+	t.add(&o)
 	return t
 }
 
@@ -69,6 +66,19 @@ func (t *Tally) AddCell(cell string, n int64) error {
 	}
 	t.addCell(i, n)
 	return nil
+}
+
+// cellName writes a cell index's name, as cellIndex reads it.
+func cellName(i uint8) string {
+	switch {
+	case i < firstCSATCell:
+		return strconv.Itoa(int(i))
+	case i < offeredCell:
+		return string(cellCSAT) + strconv.Itoa(int(i-firstCSATCell)+1)
+	case i == offeredCell:
+		return cellOffered
+	}
+	return cellAnswered
 }
 
 // cellIndex reads a cell's name ("7", "c4", "o", "a") as its index.
